@@ -1,0 +1,79 @@
+/**
+ * GBCS security on node:crypto KeyObjects:
+ * - the originator's ECDSA P-256/SHA-256 signature (raw r||s) over the General-Signing APDU after its tag;
+ * - the ACB's MAC: an AES-128-GCM tag over an empty plaintext, keyed by a one-pass ECDH (ACB KA private key,
+ *   device KA public key) and the GBCS KDF, authenticating the whole signed APDU.
+ */
+import { createCipheriv, createHash, diffieHellman, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { euiToBytes } from '../smki/eui.ts';
+import {
+  type GeneralCiphering,
+  type GeneralSigning,
+  GBCS_SECURITY_CONTROL,
+  craFlag,
+  encodeGeneralSigning,
+  encodeSignedPart,
+  MAC_LENGTH,
+} from './apdu.ts';
+import { ByteWriter } from './bytes.ts';
+
+/** Counts the expensive operations where they happen, for the fleet report. */
+export const cryptoCounters = { sign: 0, verify: 0, ecdh: 0 };
+
+export function signApdu(apdu: GeneralSigning, privateKey: KeyObject): GeneralSigning {
+  cryptoCounters.sign++;
+  const signature = sign('sha256', encodeSignedPart(apdu), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  return { ...apdu, signature: new Uint8Array(signature) };
+}
+
+export function verifyApdu(apdu: GeneralSigning, publicKey: KeyObject): boolean {
+  if (!apdu.signature) return false;
+  cryptoCounters.verify++;
+  return verify('sha256', encodeSignedPart(apdu), { key: publicKey, dsaEncoding: 'ieee-p1363' }, apdu.signature);
+}
+
+/** AlgorithmID for the GBCS KDF otherInfo: OID 2.16.840.1.114.8.3 (ECDH with AES-GCM) in DER body form. */
+const KDF_ALGORITHM_ID = Uint8Array.from([0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x00]);
+/** Prefix of the GCM additional authenticated data: security control 0x11 and five zero octets. */
+const MAC_AAD_PREFIX = Uint8Array.from([GBCS_SECURITY_CONTROL, 0, 0, 0, 0, 0]);
+
+/**
+ * Z = ECDH(own private KA key, peer public KA key); key = first 16 octets of
+ * SHA-256(00000001 || Z || otherInfo), otherInfo = AlgorithmID || originator || 09 || CRA || counter || recipient.
+ */
+export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originator' | 'recipient'>, ownKa: KeyObject, peerKa: KeyObject): Buffer {
+  cryptoCounters.ecdh++;
+  const z = diffieHellman({ privateKey: ownKa, publicKey: peerKa });
+  const otherInfo = new ByteWriter()
+    .bytes(KDF_ALGORITHM_ID)
+    .bytes(euiToBytes(apdu.originator))
+    .u8(9)
+    .u8(craFlag(apdu.cra))
+    .u64(apdu.counter)
+    .bytes(euiToBytes(apdu.recipient))
+    .finish();
+  return createHash('sha256').update(Uint8Array.of(0, 0, 0, 1)).update(z).update(otherInfo).digest().subarray(0, 16);
+}
+
+export function computeMac(signedApdu: Uint8Array, apdu: GeneralSigning, key: Uint8Array): Buffer {
+  const iv = Buffer.concat([euiToBytes(apdu.originator), Buffer.alloc(4)]);
+  const gcm = createCipheriv('aes-128-gcm', key, iv, { authTagLength: MAC_LENGTH });
+  gcm.setAAD(Buffer.concat([MAC_AAD_PREFIX, signedApdu]));
+  gcm.final();
+  return gcm.getAuthTag();
+}
+
+/** The ACB's step: wrap a signed Pre-Command into the Command with its MAC. */
+export function wrapCommand(signed: GeneralSigning, acbKaPrivate: KeyObject, deviceKaPublic: KeyObject): GeneralCiphering {
+  if (!signed.signature) throw new Error('only a signed Pre-Command can be wrapped into a Command');
+  const payload = encodeGeneralSigning(signed);
+  const mac = computeMac(payload, signed, macKey(signed, acbKaPrivate, deviceKaPublic));
+  return { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0, payload, mac };
+}
+
+/** The device's step: recompute the MAC with its own KA private key and the ACB's KA public key. */
+export function verifyCommandMac(command: GeneralCiphering, inner: GeneralSigning, deviceKaPrivate: KeyObject, acbKaPublic: KeyObject): boolean {
+  if (command.securityControl !== GBCS_SECURITY_CONTROL || command.invocationCounter !== 0) return false;
+  const expected = computeMac(command.payload, inner, macKey(inner, deviceKaPrivate, acbKaPublic));
+  return command.mac.length === expected.length && timingSafeEqual(expected, command.mac);
+}

@@ -1,0 +1,66 @@
+/**
+ * P-256 key pairs on node:crypto KeyObjects: fresh, imported from PEM, or derived deterministically from a
+ * seed and a label (so a million emulated meters need no stored keys: the same seed and EUI give the same key).
+ */
+import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+
+export interface KeyPair {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+}
+
+/** The order n of the P-256 group. */
+const P256_N = 0xffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551n;
+
+export function generateKeyPair(): KeyPair {
+  return generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+}
+
+function b64url(b: Uint8Array): string {
+  return Buffer.from(b).toString('base64url');
+}
+
+/** A key pair from a raw 32-octet private scalar. */
+export function keyPairFromScalar(d: Uint8Array): KeyPair {
+  if (d.length !== 32) throw new RangeError('a P-256 private scalar is 32 octets');
+  const ecdh = createECDH('prime256v1');
+  ecdh.setPrivateKey(d);
+  const pub = ecdh.getPublicKey(); // 04 || x || y
+  const jwk = { kty: 'EC', crv: 'P-256', d: b64url(d), x: b64url(pub.subarray(1, 33)), y: b64url(pub.subarray(33, 65)) };
+  const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/**
+ * Deterministic key pair: HMAC-SHA256(seed, label || counter), retried until the value is a valid scalar.
+ * Test material only: anyone with the seed has the key.
+ */
+export function deriveKeyPair(seed: string | Uint8Array, label: string): KeyPair {
+  for (let counter = 0; ; counter++) {
+    const d = createHmac('sha256', seed).update(label).update(Uint8Array.of(counter)).digest();
+    const v = BigInt('0x' + d.toString('hex'));
+    if (v > 0n && v < P256_N) return keyPairFromScalar(d);
+  }
+}
+
+export function privateKeyFromPem(pem: string): KeyPair {
+  const privateKey = createPrivateKey(pem);
+  if (privateKey.asymmetricKeyType !== 'ec' || privateKey.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+    throw new Error('expected a P-256 (prime256v1) EC private key');
+  }
+  return { privateKey, publicKey: createPublicKey(privateKey) };
+}
+
+/** Uncompressed public point (65 octets) of a P-256 key. */
+export function publicPoint(publicKey: KeyObject): Buffer {
+  const jwk = publicKey.export({ format: 'jwk' });
+  return Buffer.concat([Buffer.of(4), Buffer.from(jwk.x!, 'base64url'), Buffer.from(jwk.y!, 'base64url')]);
+}
+
+export function publicKeyFromPoint(point: Uint8Array): KeyObject {
+  if (point.length !== 65 || point[0] !== 4) throw new Error('expected an uncompressed P-256 point (65 octets)');
+  return createPublicKey({
+    key: { kty: 'EC', crv: 'P-256', x: b64url(point.subarray(1, 33)), y: b64url(point.subarray(33, 65)) },
+    format: 'jwk',
+  });
+}
