@@ -34,8 +34,6 @@ export function verifyApdu(apdu: GeneralSigning, publicKey: KeyObject): boolean 
 
 /** AlgorithmID for the GBCS KDF otherInfo: OID 2.16.840.1.114.8.3 (ECDH with AES-GCM) in DER body form. */
 const KDF_ALGORITHM_ID = Uint8Array.from([0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x00]);
-/** Prefix of the GCM additional authenticated data: security control 0x11 and five zero octets. */
-const MAC_AAD_PREFIX = Uint8Array.from([GBCS_SECURITY_CONTROL, 0, 0, 0, 0, 0]);
 
 /**
  * Z = ECDH(own private KA key, peer public KA key); key = first 16 octets of
@@ -55,10 +53,17 @@ export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originato
   return createHash('sha256').update(Uint8Array.of(0, 0, 0, 1)).update(z).update(otherInfo).digest().subarray(0, 16);
 }
 
-export function computeMac(signedApdu: Uint8Array, apdu: GeneralSigning, key: Uint8Array): Buffer {
-  const iv = Buffer.concat([euiToBytes(apdu.originator), Buffer.alloc(4)]);
+type SecurityHeader = Pick<GeneralCiphering, 'securityControl' | 'invocationCounter'>;
+
+/**
+ * GCM tag over an empty plaintext. IV = originator EUI || invocation counter; AAD = security header
+ * (0x11 || invocation counter) || 0x00 || the signed General-Signing APDU.
+ */
+export function computeMac(header: SecurityHeader, signedApdu: Uint8Array, apdu: GeneralSigning, key: Uint8Array): Buffer {
+  const ic = new ByteWriter().u32(header.invocationCounter).finish();
+  const iv = Buffer.concat([euiToBytes(apdu.originator), ic]);
   const gcm = createCipheriv('aes-128-gcm', key, iv, { authTagLength: MAC_LENGTH });
-  gcm.setAAD(Buffer.concat([MAC_AAD_PREFIX, signedApdu]));
+  gcm.setAAD(Buffer.concat([Uint8Array.of(header.securityControl), ic, Uint8Array.of(0), signedApdu]));
   gcm.final();
   return gcm.getAuthTag();
 }
@@ -66,14 +71,19 @@ export function computeMac(signedApdu: Uint8Array, apdu: GeneralSigning, key: Ui
 /** The ACB's step: wrap a signed Pre-Command into the Command with its MAC. */
 export function wrapCommand(signed: GeneralSigning, acbKaPrivate: KeyObject, deviceKaPublic: KeyObject): GeneralCiphering {
   if (!signed.signature) throw new Error('only a signed Pre-Command can be wrapped into a Command');
+  const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
   const payload = encodeGeneralSigning(signed);
-  const mac = computeMac(payload, signed, macKey(signed, acbKaPrivate, deviceKaPublic));
-  return { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0, payload, mac };
+  const mac = computeMac(header, payload, signed, macKey(signed, acbKaPrivate, deviceKaPublic));
+  return { ...header, payload, mac };
 }
 
-/** The device's step: recompute the MAC with its own KA private key and the ACB's KA public key. */
-export function verifyCommandMac(command: GeneralCiphering, inner: GeneralSigning, deviceKaPrivate: KeyObject, acbKaPublic: KeyObject): boolean {
-  if (command.securityControl !== GBCS_SECURITY_CONTROL || command.invocationCounter !== 0) return false;
-  const expected = computeMac(command.payload, inner, macKey(inner, deviceKaPrivate, acbKaPublic));
+/**
+ * The device's step: recompute the MAC with its own KA private key and the ACB's KA public key. ECDH is
+ * symmetric, so the ACB can check a Command the same way with its private key and the device's public key.
+ * `inner` is the decoded payload of `command`.
+ */
+export function verifyCommandMac(command: GeneralCiphering, inner: GeneralSigning, ownKaPrivate: KeyObject, peerKaPublic: KeyObject): boolean {
+  if (command.securityControl !== GBCS_SECURITY_CONTROL) return false;
+  const expected = computeMac(command, command.payload, inner, macKey(inner, ownKaPrivate, peerKaPublic));
   return command.mac.length === expected.length && timingSafeEqual(expected, command.mac);
 }
