@@ -122,22 +122,22 @@ export class CertificateAuthority {
     return signTemplate(template, new x509.Name(this.details.subjectDer), this.keyId, this.signingKey, serial);
   }
 
-  issueOrganisation(input: OrganisationProfileInput, serial?: bigint): Promise<CertificateInfo> {
+  async issueOrganisation(input: OrganisationProfileInput, serial?: bigint): Promise<CertificateInfo> {
     this.require('organisation', 'issue Organisation certificates');
     return this.sign(organisationTemplate(input), serial);
   }
 
-  issueXmlSigning(input: XmlSigningProfileInput, serial?: bigint): Promise<CertificateInfo> {
+  async issueXmlSigning(input: XmlSigningProfileInput, serial?: bigint): Promise<CertificateInfo> {
     this.require('organisation', 'issue XML Signing certificates');
     return this.sign(xmlSigningTemplate(input), serial);
   }
 
-  issueDevice(input: DeviceProfileInput, serial?: bigint): Promise<CertificateInfo> {
+  async issueDevice(input: DeviceProfileInput, serial?: bigint): Promise<CertificateInfo> {
     this.require('device', 'issue Device certificates');
     return this.sign(deviceTemplate(input), serial);
   }
 
-  issueCrl(input: CrlInput): Promise<CrlInfo> {
+  async issueCrl(input: CrlInput): Promise<CrlInfo> {
     return createCrl({ subjectDer: this.details.subjectDer, keyId: this.keyId, signingKey: this.signingKey }, input);
   }
 
