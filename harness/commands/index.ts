@@ -1,6 +1,7 @@
 /** The command groups of the smets-hil CLI, one module per group. */
 import type { CommandModule } from 'yargs';
-
+import { demoCommand } from './demo.ts';
+import { gbcsCommand } from './gbcs.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commandModules: CommandModule<any, any>[] = [];
+export const commandModules: CommandModule<any, any>[] = [gbcsCommand, demoCommand];

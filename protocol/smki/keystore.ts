@@ -137,10 +137,13 @@ export class Keystore {
     return this.entries.find((e) => e.certificate.serial === serial && norm(e.certificate.issuer) === norm(issuer));
   }
 
-  /** The one private key for a GBCS operation, preferring the first "Z1-" style entry when several exist. */
+  /**
+   * The one private key for a GBCS operation. Where a party holds several for the same usage (ZAZ1 has a
+   * replacement "Z1b" set beside the primary "Z1" one), the earliest-issued certificate is the primary.
+   */
   signingKey(eui: Eui, usage: KeyUsageName, role?: number): KeyEntry {
     const candidates = this.find(eui, usage, { gbcs: true, ...(role === undefined ? {} : { role }) }).filter((e) => e.privateKey);
-    const entry = candidates[0];
+    const entry = candidates.sort((a, b) => a.certificate.notBefore.getTime() - b.certificate.notBefore.getTime())[0];
     if (!entry) throw new KeystoreError(`no ${usage} private key for ${eui}${role === undefined ? '' : ` in role ${role}`}`);
     return entry;
   }

@@ -1,0 +1,152 @@
+/**
+ * `smets-hil gbcs ...`: inspect and build GBCS frames.
+ *   decode <HEX>       one JSON object describing the frame, with signature and MAC checks
+ *   command <HEX>      the ACB's step: wrap a Signed Pre-Command into the Command with its MAC
+ *   precommand --from  the DCC's transform of a DUIS SRV 1.6 request into the Pre-Command
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { parseRequest } from '../../protocol/duis/index.ts';
+import { encodeGeneralCiphering, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { toHex } from '../../protocol/gbcs/bytes.ts';
+import { decodeDlmsDateTime } from '../../protocol/gbcs/datetime.ts';
+import { checkMac, checkSignature } from '../../protocol/gbcs/frame-checks.ts';
+import { decodeFrame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
+import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
+import { wrapCommand } from '../../protocol/gbcs/security.ts';
+import { type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
+import { preCommandForRequest, TransformError } from '../../protocol/transform/payment-mode.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
+import { RemotePartyRole } from '../../protocol/smki/roles.ts';
+import { CliExit, EXIT } from '../cli.ts';
+import { loadKeystore, readHexArgument, readText } from './inputs.ts';
+
+/** The DCC reference data's clock; the GSME Issuer Event ID is taken from the transforming DCC's time. */
+const RTDS_CLOCK = '2015-01-01T00:00:00Z';
+
+function decodeOrExit(hex: string) {
+  let bytes: Buffer;
+  try {
+    bytes = readHexArgument(hex);
+  } catch (e) {
+    if (e instanceof CliExit) throw e;
+    throw new CliExit(EXIT.failed, JSON.stringify({ error: { code: 'bad-hex', message: (e as Error).message, offset: 0 } }));
+  }
+  const d = decodeFrame(bytes);
+  if (!d.ok) throw new CliExit(EXIT.failed, JSON.stringify({ error: d.error.toJSON() }));
+  return d.value;
+}
+
+const decode: CommandModule<object, { hex: string; keystore?: string; cert: string[]; acb?: string }> = {
+  command: 'decode <hex>',
+  describe: 'decode a GBCS frame (hex, a file of hex, or - for stdin) and check its signature and MAC',
+  builder: (y: Argv) =>
+    y
+      .positional('hex', { type: 'string', demandOption: true })
+      .option('keystore', { type: 'string', describe: 'ZAZ1-format keystore JSON' })
+      .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
+      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MAC' }) as Argv<{ hex: string; keystore?: string; cert: string[]; acb?: string }>,
+  handler: (args) => {
+    const frame = decodeOrExit(args.hex);
+    const keystore = loadKeystore(args.keystore, args.cert);
+    const acb = args.acb === undefined ? undefined : parseEuiOption(args.acb, '--acb');
+    const { apdu } = frame;
+    const summary = summarizeFrame(frame);
+    const out: Record<string, unknown> = {
+      kind: frame.kind,
+      cra: apdu.cra,
+      counter: apdu.counter.toString(),
+      originator: apdu.originator,
+      recipient: apdu.recipient,
+      messageCode: formatMessageCode(apdu.messageCode),
+      useCase: summary.useCase,
+      paymentMode: summary.paymentMode,
+      execution: summary.execution,
+      signature: checkSignature(frame, keystore),
+      mac: checkMac(frame, keystore, acb),
+      dateTime: apdu.dateTime ? safeDate(apdu.dateTime) : null,
+    };
+    if (summary.alert) out.alert = { ...summary.alert, messageCode: formatMessageCode(summary.alert.messageCode), counter: summary.alert.counter.toString() };
+    if (summary.contentError) out.contentError = summary.contentError;
+    process.stdout.write(JSON.stringify(out) + '\n');
+  },
+};
+
+function safeDate(b: Uint8Array): string | null {
+  try {
+    return decodeDlmsDateTime(b, 0).toISOString();
+  } catch {
+    return null;
+  }
+}
+
+function parseEuiOption(text: string, option: string) {
+  try {
+    return parseEui(text);
+  } catch (e) {
+    throw new CliExit(EXIT.usage, `${option}: ${(e as Error).message}`);
+  }
+}
+
+const command: CommandModule<object, { hex: string; keystore: string; acb: string; cert: string[] }> = {
+  command: 'command <hex>',
+  describe: "wrap a Signed Pre-Command into the Command the ACB sends (prints upper-case hex)",
+  builder: (y: Argv) =>
+    y
+      .positional('hex', { type: 'string', demandOption: true })
+      .option('keystore', { type: 'string', demandOption: true, describe: 'keystore holding the ACB KA private key' })
+      .option('acb', { type: 'string', demandOption: true, describe: 'EUI of the ACB' })
+      .option('cert', { type: 'string', array: true, demandOption: true, describe: "the device's KA certificate (PEM)" }) as Argv<{
+      hex: string;
+      keystore: string;
+      acb: string;
+      cert: string[];
+    }>,
+  handler: (args) => {
+    const frame = decodeOrExit(args.hex);
+    if (frame.kind !== 'signed-pre-command') throw new CliExit(EXIT.failed, `expected a Signed Pre-Command, got a ${frame.kind}`);
+    const keystore = loadKeystore(args.keystore, args.cert);
+    const acb = parseEuiOption(args.acb, '--acb');
+    let acbKey;
+    try {
+      acbKey = keystore.signingKey(acb, 'keyAgreement', RemotePartyRole.accessControlBroker);
+    } catch (e) {
+      throw new CliExit(EXIT.usage, (e as Error).message);
+    }
+    const device = keystore.find(frame.apdu.recipient, 'keyAgreement', { gbcs: true })[0];
+    if (!device) throw new CliExit(EXIT.usage, `no KA certificate for the recipient ${frame.apdu.recipient}: pass it with --cert`);
+    process.stdout.write(toHex(encodeGeneralCiphering(wrapCommand(frame.apdu, acbKey.privateKey!, device.publicKey))) + '\n');
+  },
+};
+
+const precommand: CommandModule<object, { from: string; device: MeterVariant; at: string }> = {
+  command: 'precommand',
+  describe: 'transform a DUIS SRV 1.6 request into its GBCS Pre-Command (prints upper-case hex)',
+  builder: (y: Argv) =>
+    y
+      .option('from', { type: 'string', demandOption: true, describe: 'DUIS request XML file' })
+      .option('device', { choices: ['esme', 'esme-twin', 'gsme'] as const, demandOption: true, describe: 'the target device' })
+      .option('at', { type: 'string', default: RTDS_CLOCK, describe: "the DCC's clock (sets the GSME Issuer Event ID)" }) as Argv<{
+      from: string;
+      device: MeterVariant;
+      at: string;
+    }>,
+  handler: (args) => {
+    const parsed = parseRequest(readText(args.from, 'DUIS request'));
+    if (!parsed.ok) throw new CliExit(EXIT.failed, `${args.from}: ${parsed.error.message}`);
+    const at = new Date(args.at);
+    if (Number.isNaN(at.getTime())) throw new CliExit(EXIT.usage, `--at ${args.at} is not a date-time`);
+    try {
+      process.stdout.write(toHex(encodeGeneralSigning(preCommandForRequest(parsed.value, args.device, at))) + '\n');
+    } catch (e) {
+      if (e instanceof TransformError || e instanceof RangeError) throw new CliExit(EXIT.failed, `${args.from}: ${e.message}`);
+      throw e;
+    }
+  },
+};
+
+export const gbcsCommand: CommandModule = {
+  command: 'gbcs <command>',
+  describe: 'decode, wrap and build GBCS frames',
+  builder: (y: Argv) => y.command(decode).command(command).command(precommand).demandCommand(1),
+  handler: () => {},
+};

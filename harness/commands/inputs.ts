@@ -1,0 +1,38 @@
+/** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
+import { existsSync, readFileSync } from 'node:fs';
+import { CliExit, EXIT } from '../cli.ts';
+import { fromHex } from '../../protocol/gbcs/bytes.ts';
+import { Keystore } from '../../protocol/smki/keystore.ts';
+
+export function readText(path: string, what: string): string {
+  try {
+    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliExit(EXIT.usage, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
+export function readHexArgument(arg: string): Buffer {
+  const text = arg === '-' || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
+  return fromHex(text);
+}
+
+export function loadKeystore(path: string | undefined, certs: readonly string[] = []): Keystore {
+  let store: Keystore;
+  try {
+    store = path ? Keystore.fromZaz1(readText(path, 'keystore')) : new Keystore();
+  } catch (e) {
+    if (e instanceof CliExit) throw e;
+    throw new CliExit(EXIT.usage, `keystore ${path}: ${(e as Error).message}`);
+  }
+  for (const cert of certs) {
+    try {
+      store.addCertificate(readText(cert, 'certificate'), cert);
+    } catch (e) {
+      if (e instanceof CliExit) throw e;
+      throw new CliExit(EXIT.usage, `certificate ${cert}: ${(e as Error).message}`);
+    }
+  }
+  return store;
+}

@@ -1,0 +1,102 @@
+import test from 'ava';
+import { decodeGeneralCiphering, encodeGeneralSigning, decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { runCli } from '../helpers/cli.ts';
+import { deviceCertPath, fixturePath, rtdsFrame, rtdsFrames, zaz1KeystorePath } from '../helpers/fixtures.ts';
+
+const KEYS = ['--keystore', zaz1KeystorePath];
+const CERTS = ['00DB1234567890A0', '00DB1234567890A1'].flatMap((eui) => ['--cert', deviceCertPath(eui, 'ds'), '--cert', deviceCertPath(eui, 'ka')]);
+
+function expectedKind(name: string): string {
+  if (name.includes('_PRECOMMAND_')) return 'pre-command';
+  if (name.includes('_COMMAND_')) return 'command';
+  if (name.includes('_RESPONSE_')) return 'response';
+  return 'alert';
+}
+
+for (const { name, bytes } of rtdsFrames()) {
+  test(`gbcs decode ${name}`, async (t) => {
+    const r = await runCli(['gbcs', 'decode', fixturePath('rtds-1.6', name), ...KEYS, ...CERTS, '--acb', '90B3D51F30000002']);
+    t.is(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    const kind = expectedKind(name);
+    t.is(out.kind, kind);
+    const useCase = name.slice(0, 5);
+    t.is(out.cra, kind === 'response' ? 'response' : kind === 'alert' ? 'alert' : 'command');
+    t.regex(out.counter, /^\d+$/);
+    t.regex(out.originator, /^[0-9A-F]{16}$/);
+    t.regex(out.messageCode, /^0x[0-9A-F]{4}$/);
+    t.is(out.useCase, kind === 'alert' ? null : useCase);
+    t.is(out.paymentMode, useCase.endsWith('02') ? 'credit' : 'prepayment');
+    if (kind === 'pre-command' || kind === 'command') {
+      t.is(out.execution, name.includes('FUTURE_DATED') ? '2030-01-15T09:00:00.000Z' : 'now');
+    }
+    t.is(out.signature, kind === 'pre-command' ? 'absent' : 'valid');
+    t.is(out.mac, kind === 'command' ? 'valid' : 'absent');
+    // Cross-check the JSON against the frame itself.
+    const hex = bytes.toString('hex').toUpperCase();
+    t.true(hex.includes(out.originator) && hex.includes(out.recipient));
+  });
+}
+
+test('gbcs decode: without keys the checks say no-key; a tampered signature says invalid', async (t) => {
+  const frame = rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX');
+  const bare = JSON.parse((await runCli(['gbcs', 'decode', frame.toString('hex')])).stdout);
+  t.is(bare.signature, 'no-key');
+  t.is(bare.mac, 'no-key');
+  const tampered = Buffer.from(frame);
+  tampered[tampered.length - 20]! ^= 0x01; // inside the signature
+  const r = await runCli(['gbcs', 'decode', tampered.toString('hex'), ...KEYS, ...CERTS]);
+  const out = JSON.parse(r.stdout);
+  t.is(out.signature, 'invalid');
+  t.is(out.mac, 'invalid');
+});
+
+test('gbcs decode: malformed input is a JSON error on stderr and exit code 1', async (t) => {
+  for (const input of ['DF0011', 'ZZ', 'DF', rtdsFrame('GCS02_1.6_IMMEDIATE_SUCCESS_PRECOMMAND_GBCS.HEX').subarray(0, 40).toString('hex')]) {
+    const r = await runCli(['gbcs', 'decode', input]);
+    t.is(r.code, 1, input);
+    t.is(r.stdout, '');
+    const err = JSON.parse(r.stderr.trim().split('\n')[0]!).error;
+    t.is(typeof err.code, 'string');
+    t.is(typeof err.message, 'string');
+    t.is(typeof err.offset, 'number');
+  }
+});
+
+for (const { name, bytes } of rtdsFrames().filter((f) => f.name.includes('_COMMAND_'))) {
+  test(`gbcs command rebuilds ${name} from its Signed Pre-Command`, async (t) => {
+    const c = decodeGeneralCiphering(bytes);
+    if (!c.ok) return t.fail();
+    const inner = decodeGeneralSigning(c.value.payload);
+    if (!inner.ok) return t.fail();
+    const r = await runCli(['gbcs', 'command', encodeGeneralSigning(inner.value).toString('hex'), ...KEYS, '--acb', '90B3D51F30000002', '--cert', deviceCertPath(inner.value.recipient, 'ka')]);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout.trim(), bytes.toString('hex').toUpperCase());
+  });
+}
+
+const TEMPLATES: [string, string][] = [
+  ['ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS', 'esme'],
+  ['ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS', 'esme'],
+  ['GCS02_1.6_IMMEDIATE_SUCCESS', 'gsme'],
+  ['GCS02_1.6_FUTURE_DATED_SUCCESS', 'gsme'],
+  ['GCS03_1.6_IMMEDIATE_SUCCESS', 'gsme'],
+];
+for (const [name, device] of TEMPLATES) {
+  test(`gbcs precommand builds ${name} byte-identically from the DUIS template`, async (t) => {
+    const r = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', `${name}_REQUEST_DUIS.XML`), '--device', device]);
+    t.is(r.code, 0, r.stderr);
+    t.is(r.stdout.trim(), rtdsFrame(`${name}_PRECOMMAND_GBCS.HEX`).toString('hex').toUpperCase());
+  });
+}
+
+test('gbcs precommand refuses a request that is not SRV 1.6', async (t) => {
+  const r = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), '--device', 'esme']);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /SRV 1\.6/);
+});
+
+test('usage errors exit 2', async (t) => {
+  t.is((await runCli(['gbcs', 'precommand', '--from', 'x.xml', '--device', 'toaster'])).code, 2);
+  t.is((await runCli(['no-such-command'])).code, 2);
+});
