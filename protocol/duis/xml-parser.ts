@@ -1,0 +1,162 @@
+/**
+ * Hardened XML parsing for DUIS: one pass of a strict, namespace-aware SAX parser (saxes) into the small tree of
+ * xml-tree.ts. What DUIS never needs is refused rather than tolerated:
+ *
+ * - any DOCTYPE, so no entity can be declared, expanded or fetched (only the five predefined entities and
+ *   character references exist);
+ * - processing instructions (the XML declaration is not one), XML 1.1, encodings other than UTF-8;
+ * - comments, when the caller asks (signature verification always does; see xmldsig.ts for why);
+ * - inputs beyond the size, depth, attribute-count, text-length and element-count limits.
+ *
+ * Errors carry a code and a message; hostile input never makes this throw anything but its own refusal.
+ */
+import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { type Checked, checked, refuse } from './errors.ts';
+import { NS } from './namespaces.ts';
+import {
+  compareAttributes,
+  compareDeclarations,
+  type NamespaceDeclaration,
+  type XmlAttribute,
+  type XmlDocument,
+  type XmlElement,
+} from './xml-tree.ts';
+
+export interface XmlLimits {
+  /** Total input size in bytes (UTF-8). */
+  maxBytes: number;
+  /** Element nesting depth, the root being depth 1. */
+  maxDepth: number;
+  /** Attributes on one element, namespace declarations included. */
+  maxAttributes: number;
+  /** Characters in one text node. */
+  maxTextLength: number;
+  /** Elements in the whole document. */
+  maxElements: number;
+}
+
+/**
+ * DUIS requests are a few kilobytes and at most about ten levels deep; the limits leave a wide margin for the
+ * larger Service Requests (tariffs, firmware notifications) and bound the work any input can cause.
+ */
+export const DEFAULT_LIMITS: Readonly<XmlLimits> = {
+  maxBytes: 1024 * 1024,
+  maxDepth: 32,
+  maxAttributes: 16,
+  maxTextLength: 512 * 1024,
+  maxElements: 20_000,
+};
+
+export interface XmlParseOptions {
+  limits?: Partial<XmlLimits>;
+  /** 'refuse' (the default) fails on any comment; 'drop' removes them, joining the text around them. */
+  comments?: 'refuse' | 'drop';
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/** Decodes bytes as UTF-8, refusing other byte order marks and invalid sequences. */
+export function decodeUtf8(bytes: Uint8Array): string {
+  if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))) {
+    refuse('encoding', 'UTF-16 input: DUIS documents are UTF-8');
+  }
+  const start = bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  try {
+    return utf8.decode(bytes.subarray(start));
+  } catch {
+    return refuse('encoding', 'input is not valid UTF-8');
+  }
+}
+
+export function parseXml(input: string | Uint8Array, options: XmlParseOptions = {}): Checked<XmlDocument> {
+  return checked(() => parseXmlOrThrow(input, options));
+}
+
+/** As parseXml, throwing DuisFailure: for code inside this package that is already within `checked`. */
+export function parseXmlOrThrow(input: string | Uint8Array, options: XmlParseOptions = {}): XmlDocument {
+  const limits = options.limits ? { ...DEFAULT_LIMITS, ...options.limits } : DEFAULT_LIMITS;
+  let text: string;
+  if (typeof input === 'string') {
+    // A string's UTF-8 size is between its length and three times it: measure only when it matters.
+    if (input.length > limits.maxBytes || (input.length * 3 > limits.maxBytes && Buffer.byteLength(input) > limits.maxBytes)) {
+      refuse('too-large', `document exceeds ${limits.maxBytes} bytes`);
+    }
+    text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
+  } else {
+    if (input.length > limits.maxBytes) refuse('too-large', `document exceeds ${limits.maxBytes} bytes`);
+    text = decodeUtf8(input);
+  }
+  return new TreeBuilder(limits, options.comments ?? 'refuse').parse(text);
+}
+
+class TreeBuilder {
+  private readonly parser = new SaxesParser({ xmlns: true });
+  private readonly stack: XmlElement[] = [];
+  private readonly signatures: XmlElement[] = [];
+  private root: XmlElement | null = null;
+  private elements = 0;
+
+  constructor(
+    private readonly limits: XmlLimits,
+    private readonly comments: 'refuse' | 'drop',
+  ) {
+    const p = this.parser;
+    p.on('error', (e) => refuse('malformed', e.message));
+    p.on('xmldecl', (decl) => {
+      if (decl.version !== '1.0') refuse('xml-version', `XML version ${decl.version ?? '(none)'}: only 1.0 is accepted`);
+      if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
+        refuse('encoding', `declared encoding ${decl.encoding}: DUIS documents are UTF-8`);
+      }
+    });
+    p.on('doctype', () => refuse('dtd', 'a DOCTYPE is not allowed (no DTDs, no entity declarations)'));
+    p.on('processinginstruction', (pi) => refuse('processing-instruction', `processing instruction <?${pi.target}?> is not allowed`));
+    p.on('comment', () => {
+      if (this.comments === 'refuse') refuse('comment', `comment at line ${this.parser.line} is not allowed`);
+    });
+    p.on('opentag', (tag) => this.open(tag));
+    p.on('closetag', () => this.stack.pop());
+    p.on('text', (t) => this.text(t));
+    p.on('cdata', (t) => this.text(t));
+  }
+
+  parse(text: string): XmlDocument {
+    this.parser.write(text).close();
+    if (!this.root) refuse('malformed', 'no root element');
+    return { root: this.root, signatures: this.signatures };
+  }
+
+  private open(tag: SaxesTagNS): void {
+    const parent = this.stack[this.stack.length - 1] ?? null;
+    if (this.stack.length >= this.limits.maxDepth) refuse('too-deep', `elements nested deeper than ${this.limits.maxDepth}`);
+    if (++this.elements > this.limits.maxElements) refuse('too-many-elements', `more than ${this.limits.maxElements} elements`);
+    const namespaces: NamespaceDeclaration[] = [];
+    const attributes: XmlAttribute[] = [];
+    let count = 0;
+    for (const name in tag.attributes) {
+      const a = tag.attributes[name]!;
+      if (++count > this.limits.maxAttributes) refuse('too-many-attributes', `element ${tag.name} has more than ${this.limits.maxAttributes} attributes`);
+      if (a.uri === NS.xmlns) namespaces.push({ prefix: a.prefix === 'xmlns' ? a.local : '', uri: a.value });
+      else attributes.push({ prefix: a.prefix, local: a.local, uri: a.uri, value: a.value });
+    }
+    if (namespaces.length > 1) namespaces.sort(compareDeclarations);
+    if (attributes.length > 1) attributes.sort(compareAttributes);
+    const el: XmlElement = { prefix: tag.prefix, local: tag.local, uri: tag.uri, namespaces, attributes, children: [], parent };
+    if (parent) parent.children.push(el);
+    else this.root = el;
+    if (el.local === 'Signature' && el.uri === NS.ds) this.signatures.push(el);
+    this.stack.push(el);
+  }
+
+  private text(t: string): void {
+    const el = this.stack[this.stack.length - 1];
+    if (!el) return; // whitespace around the root; saxes itself refuses anything else there
+    const children = el.children;
+    const last = children.length - 1;
+    // Adjacent text (CDATA sections, text either side of a dropped comment) becomes one node, as c14n sees it.
+    if (last >= 0 && typeof children[last] === 'string') children[last] += t;
+    else children.push(t);
+    if ((children[children.length - 1] as string).length > this.limits.maxTextLength) {
+      refuse('text-too-long', `a text node is longer than ${this.limits.maxTextLength} characters`);
+    }
+  }
+}
