@@ -1,0 +1,269 @@
+/**
+ * sr:Request: the typed model, its reader (from a parsed tree or text) and its builder (to canonical XML).
+ *
+ * Every request's Header is modelled. Bodies are modelled in full for SRV 1.6 UpdatePaymentMode and for the
+ * Signed Pre-Command of Command Variants 5-7; every other body is kept as an opaque subtree (checked to be one
+ * of the bodies DUIS defines) that round-trips and signs unchanged.
+ */
+import { decodeBase64, encodeBase64 } from './base64.ts';
+import { type Checked, checked, refuse } from './errors.ts';
+import { ChildReader, emptyElement, noAttributes, simpleText } from './model-reader.ts';
+import { NS } from './namespaces.ts';
+import { formatRequestId, parseRequestId, type RequestId } from './request-id.ts';
+import {
+  type CommandVariant,
+  isCommandVariant,
+  isRequestBodyElement,
+  isServiceReference,
+  isServiceReferenceVariant,
+  type RequestBodyElement,
+  type ServiceReference,
+  type ServiceReferenceVariant,
+} from './service-references.ts';
+import { collapse, dateTimeInstant, isDateTime, readBoolean, readDateTime, readDecimal, readInt } from './simple-types.ts';
+import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
+import { parseXmlOrThrow, type XmlParseOptions } from './xml-parser.ts';
+import { attributeValue, pathOf, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+
+export interface RequestHeader {
+  requestId: RequestId;
+  firstInSequence?: boolean;
+  precedingRequestId?: RequestId;
+  commandVariant: CommandVariant;
+  serviceReference: ServiceReference;
+  serviceReferenceVariant: ServiceReferenceVariant;
+}
+
+export type PaymentMode =
+  | { mode: 'Credit' }
+  | { mode: 'Prepayment'; suspendDebtDisabled: boolean; suspendDebtEmergency: boolean; disablementThreshold: number };
+
+/** SRV 1.6. Without executionDateTime the change is immediate; CANCEL_EXECUTION_DATE_TIME cancels a pending one. */
+export interface UpdatePaymentModeBody {
+  kind: 'UpdatePaymentMode';
+  executionDateTime?: string;
+  paymentMode: PaymentMode;
+}
+
+/** Command Variants 5-7: the Pre-Command the DCC returned, now carrying the User's GBCS signature. */
+export interface SignedPreCommandBody {
+  kind: 'SignedPreCommand';
+  executionDateTime?: string;
+  /** The signed General-Signing APDU (xs:base64Binary on the wire). */
+  gbcsPayload: Uint8Array;
+}
+
+/** Any other body, kept as the element DUIS defines for it. */
+export interface OpaqueRequestBody {
+  kind: 'opaque';
+  name: RequestBodyElement;
+  element: XmlElement;
+}
+
+export type RequestBody = UpdatePaymentModeBody | SignedPreCommandBody | OpaqueRequestBody;
+
+export interface DuisRequest {
+  /** The root's schemaVersion attribute, "5.4" for this schema. */
+  schemaVersion: string;
+  header: RequestHeader;
+  body: RequestBody;
+}
+
+/** The ExecutionDateTime that cancels a pending future-dated SRV 1.6 (DUIS writes it with two fraction digits). */
+export const CANCEL_EXECUTION_DATE_TIME = '3000-12-31T00:00:00.00Z';
+const CANCEL_INSTANT = Date.UTC(3000, 11, 31);
+
+export type Execution = 'immediate' | 'future-dated' | 'cancel';
+
+/** How a future-datable body executes; the cancel sentinel is recognised by instant, not by spelling. */
+export function executionOf(body: { executionDateTime?: string }): Execution {
+  if (body.executionDateTime === undefined) return 'immediate';
+  return dateTimeInstant(body.executionDateTime) === CANCEL_INSTANT ? 'cancel' : 'future-dated';
+}
+
+export interface ParseRequestOptions extends XmlParseOptions {}
+
+/**
+ * Reads a request from text (hardened parse; comments are dropped unless options.comments is 'refuse') or from
+ * an already parsed document. The enveloped signature, if any, is not checked here: see verifyRequest.
+ */
+export function parseRequest(input: string | Uint8Array | XmlDocument, options: ParseRequestOptions = {}): Checked<DuisRequest> {
+  return checked(() => readRequest(toDocument(input, options)));
+}
+
+export function toDocument(input: string | Uint8Array | XmlDocument, options: XmlParseOptions): XmlDocument {
+  return typeof input === 'string' || input instanceof Uint8Array ? parseXmlOrThrow(input, { comments: 'drop', ...options }) : input;
+}
+
+/** Reads the request model from a parsed document, throwing DuisFailure ('structure' or 'value'). */
+export function readRequest(doc: XmlDocument): DuisRequest {
+  const root = doc.root;
+  if (root.uri !== NS.sr || root.local !== 'Request') {
+    refuse('structure', `the root must be Request in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, pathOf(root));
+  }
+  const schemaVersion = readSchemaVersion(root);
+  const top = new ChildReader(root);
+  const header = readHeader(top.required('Header'));
+  const body = readBody(top.required('Body'));
+  top.end(true);
+  return { schemaVersion, header, body };
+}
+
+export function readSchemaVersion(root: XmlElement): string {
+  const version = attributeValue(root, 'schemaVersion');
+  if (version === undefined) refuse('structure', 'the schemaVersion attribute is required', pathOf(root));
+  for (const a of root.attributes) {
+    if (a.uri !== '' || a.local !== 'schemaVersion') refuse('structure', `unexpected attribute ${qualifiedName(a)}`, pathOf(root));
+  }
+  return readDecimal(version, pathOf(root) + '/@schemaVersion');
+}
+
+function readHeader(el: XmlElement): RequestHeader {
+  noAttributes(el);
+  const r = new ChildReader(el);
+  const requestIdEl = r.required('RequestID');
+  const requestId = parseRequestId(simpleText(requestIdEl), pathOf(requestIdEl));
+  const first = r.optional('FirstInSequence');
+  const preceding = r.optional('PrecedingServiceRequestID');
+  const cvEl = r.required('CommandVariant');
+  const cvText = collapse(simpleText(cvEl));
+  const cv = /^\+?0*[1-9]$/.test(cvText) ? Number(cvText) : NaN;
+  if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${JSON.stringify(cvText)} is not 1..9`, pathOf(cvEl));
+  const srEl = r.required('ServiceReference');
+  const sr = simpleText(srEl);
+  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, pathOf(srEl));
+  const srvEl = r.required('ServiceReferenceVariant');
+  const srv = simpleText(srvEl);
+  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, pathOf(srvEl));
+  r.end();
+  const header: RequestHeader = { requestId, commandVariant: cv, serviceReference: sr, serviceReferenceVariant: srv };
+  if (first) header.firstInSequence = readBoolean(simpleText(first), pathOf(first));
+  if (preceding) header.precedingRequestId = parseRequestId(simpleText(preceding), pathOf(preceding));
+  return header;
+}
+
+function readBody(el: XmlElement): RequestBody {
+  noAttributes(el);
+  const r = new ChildReader(el);
+  const content = r.any('a Service Request body');
+  r.end();
+  switch (content.local) {
+    case 'UpdatePaymentMode':
+      return readUpdatePaymentMode(content);
+    case 'SignedPreCommand':
+      return readSignedPreCommand(content);
+    default:
+      if (!isRequestBodyElement(content.local)) refuse('structure', `${content.local} is not a Service Request body DUIS defines`, pathOf(content));
+      return { kind: 'opaque', name: content.local, element: content };
+  }
+}
+
+function readExecution(r: ChildReader): { executionDateTime?: string } {
+  const el = r.optional('ExecutionDateTime');
+  return el ? { executionDateTime: readDateTime(simpleText(el), pathOf(el)) } : {};
+}
+
+function readUpdatePaymentMode(el: XmlElement): UpdatePaymentModeBody {
+  noAttributes(el);
+  const r = new ChildReader(el);
+  const execution = readExecution(r);
+  let paymentMode: PaymentMode;
+  const credit = r.optional('Credit');
+  if (credit) {
+    emptyElement(credit);
+    paymentMode = { mode: 'Credit' };
+  } else {
+    const pre = r.required('Prepayment');
+    noAttributes(pre);
+    const p = new ChildReader(pre);
+    const disabled = p.required('SuspendDebtDisabled');
+    const emergency = p.required('SuspendDebtEmergency');
+    const threshold = p.required('DisablementThreshold');
+    p.end();
+    paymentMode = {
+      mode: 'Prepayment',
+      suspendDebtDisabled: readBoolean(simpleText(disabled), pathOf(disabled)),
+      suspendDebtEmergency: readBoolean(simpleText(emergency), pathOf(emergency)),
+      disablementThreshold: readInt(simpleText(threshold), pathOf(threshold)),
+    };
+  }
+  r.end();
+  return { kind: 'UpdatePaymentMode', ...execution, paymentMode };
+}
+
+function readSignedPreCommand(el: XmlElement): SignedPreCommandBody {
+  noAttributes(el);
+  const r = new ChildReader(el);
+  const execution = readExecution(r);
+  const payload = r.required('GBCSPayload');
+  r.end();
+  const bytes = decodeBase64(simpleText(payload), 'GBCSPayload', pathOf(payload));
+  if (bytes.length === 0) refuse('value', 'GBCSPayload is empty', pathOf(payload));
+  return { kind: 'SignedPreCommand', ...execution, gbcsPayload: bytes };
+}
+
+/** The request as canonical XML (declaration, no whitespace between elements, no signature). */
+export function buildRequest(request: DuisRequest): string {
+  return serializeDocument(requestTree(request));
+}
+
+/** The request as a tree, ready for signTree. Throws DuisFailure ('value') on a model DUIS cannot carry. */
+export function requestTree(request: DuisRequest): XmlElement {
+  const h = request.header;
+  const header = [srText('RequestID', formatRequestId(h.requestId))];
+  if (h.firstInSequence !== undefined) header.push(srText('FirstInSequence', String(h.firstInSequence)));
+  if (h.precedingRequestId) header.push(srText('PrecedingServiceRequestID', formatRequestId(h.precedingRequestId)));
+  if (!isCommandVariant(h.commandVariant)) refuse('value', `CommandVariant ${h.commandVariant} is not 1..9`);
+  if (!isServiceReference(h.serviceReference)) refuse('value', `ServiceReference ${h.serviceReference} is not one DUIS defines`);
+  if (!isServiceReferenceVariant(h.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${h.serviceReferenceVariant} is not one DUIS defines`);
+  header.push(
+    srText('CommandVariant', String(h.commandVariant)),
+    srText('ServiceReference', h.serviceReference),
+    srText('ServiceReferenceVariant', h.serviceReferenceVariant),
+  );
+  const body = srElement('Body');
+  const content = bodyElement(request.body, body);
+  body.children.push(content);
+  content.parent = body;
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(request.schemaVersion)) refuse('value', `schemaVersion ${request.schemaVersion} is not a decimal`);
+  return srRoot('Request', request.schemaVersion, [srElement('Header', header), body]);
+}
+
+function bodyElement(body: RequestBody, parent: XmlElement): XmlElement {
+  switch (body.kind) {
+    case 'UpdatePaymentMode': {
+      const children = executionElements(body.executionDateTime);
+      const m = body.paymentMode;
+      if (m.mode === 'Credit') children.push(srElement('Credit'));
+      else {
+        if (!Number.isInteger(m.disablementThreshold) || m.disablementThreshold < -(2 ** 31) || m.disablementThreshold >= 2 ** 31) {
+          refuse('value', `DisablementThreshold ${m.disablementThreshold} is not an xs:int`);
+        }
+        children.push(
+          srElement('Prepayment', [
+            srText('SuspendDebtDisabled', String(m.suspendDebtDisabled)),
+            srText('SuspendDebtEmergency', String(m.suspendDebtEmergency)),
+            srText('DisablementThreshold', String(m.disablementThreshold)),
+          ]),
+        );
+      }
+      return srElement('UpdatePaymentMode', children);
+    }
+    case 'SignedPreCommand': {
+      if (body.gbcsPayload.length === 0) refuse('value', 'GBCSPayload is empty');
+      return srElement('SignedPreCommand', [...executionElements(body.executionDateTime), srText('GBCSPayload', encodeBase64(body.gbcsPayload))]);
+    }
+    case 'opaque':
+      if (body.element.uri !== NS.sr || body.element.local !== body.name || !isRequestBodyElement(body.name)) {
+        refuse('value', `opaque body ${qualifiedName(body.element)} is not the ${body.name} element of ${NS.sr}`);
+      }
+      return adopt(body.element, parent);
+  }
+}
+
+function executionElements(executionDateTime: string | undefined): XmlElement[] {
+  if (executionDateTime === undefined) return [];
+  if (!isDateTime(executionDateTime)) refuse('value', `ExecutionDateTime ${JSON.stringify(executionDateTime)} is not an xs:dateTime`);
+  return [srText('ExecutionDateTime', executionDateTime)];
+}
+

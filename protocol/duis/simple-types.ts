@@ -1,0 +1,101 @@
+/**
+ * The XML Schema simple types DUIS bodies use, read strictly from element text. Values keep the XSD's
+ * whitespace rule (collapse: surrounding whitespace ignored) and lexical space; anything else is a 'value' error
+ * naming where it was found.
+ */
+import { refuse } from './errors.ts';
+
+const TRIM = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+
+export function collapse(text: string): string {
+  return text.replace(TRIM, '');
+}
+
+export function readBoolean(text: string, path: string): boolean {
+  const t = collapse(text);
+  if (t === 'true' || t === '1') return true;
+  if (t === 'false' || t === '0') return false;
+  return refuse('value', `${JSON.stringify(t)} is not an xs:boolean`, path);
+}
+
+/** An xs:integer restricted to [min, max]. */
+export function readInteger(text: string, path: string, min: bigint, max: bigint, type = 'integer'): bigint {
+  const t = collapse(text);
+  if (!/^[+-]?[0-9]{1,40}$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:${type}`, path);
+  const n = BigInt(t);
+  if (n < min || n > max) refuse('value', `${t} is outside the xs:${type} range ${min}..${max}`, path);
+  return n;
+}
+
+export const INT_MIN = -(2n ** 31n);
+export const INT_MAX = 2n ** 31n - 1n;
+export const UNSIGNED_INT_MAX = 2n ** 32n - 1n;
+
+export function readInt(text: string, path: string): number {
+  return Number(readInteger(text, path, INT_MIN, INT_MAX, 'int'));
+}
+
+export function readUnsignedInt(text: string, path: string): number {
+  return Number(readInteger(text, path, 0n, UNSIGNED_INT_MAX, 'unsignedInt'));
+}
+
+const DATE_TIME = /^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
+
+/** Checks an xs:dateTime and returns it as written (collapsed): DUIS date-times round-trip byte for byte. */
+export function readDateTime(text: string, path: string): string {
+  const t = collapse(text);
+  if (!isDateTime(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:dateTime`, path);
+  return t;
+}
+
+export function isDateTime(t: string): boolean {
+  const m = DATE_TIME.exec(t);
+  if (!m) return false;
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  if (year === 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
+  if (Number(mi) > 59 || Number(s) > 59) return false;
+  if (hour > 24 || (hour === 24 && (Number(mi) !== 0 || Number(s) !== 0 || (frac !== undefined && /[1-9]/.test(frac))))) return false;
+  if (tz && tz !== 'Z' && (Number(tz.slice(1, 3)) > 14 || Number(tz.slice(4)) > 59)) return false;
+  return true;
+}
+
+function daysInMonth(year: number, month: number): number {
+  if (month === 2) return year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0) ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
+}
+
+/** Milliseconds since the epoch of an xs:dateTime (a date-time without time zone is taken as UTC). */
+export function dateTimeInstant(t: string): number {
+  const m = DATE_TIME.exec(t);
+  if (!m) throw new RangeError(`not an xs:dateTime: ${t}`);
+  const [, y, mo, d, h, mi, s, frac, tz] = m;
+  const date = new Date(0);
+  date.setUTCFullYear(Number(y), Number(mo) - 1, Number(d));
+  date.setUTCHours(Number(h), Number(mi), Number(s), frac ? Math.floor(Number(frac) * 1000) : 0);
+  let ms = date.getTime();
+  if (tz && tz !== 'Z') ms -= (tz[0] === '-' ? -1 : 1) * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4))) * 60_000;
+  return ms;
+}
+
+/** xs:dateTime as DUIS writes it: UTC, two fractional digits ("2030-01-15T09:00:00.00Z"). */
+export function formatDateTime(date: Date): string {
+  const iso = date.toISOString(); // 2030-01-15T09:00:00.000Z
+  return iso.slice(0, 22) + 'Z';
+}
+
+export function readDecimal(text: string, path: string): string {
+  const t = collapse(text);
+  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:decimal`, path);
+  return t;
+}
+
+/** xs:hexBinary, returned upper-case. */
+export function readHexBinary(text: string, path: string): string {
+  const t = collapse(text);
+  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not xs:hexBinary`, path);
+  return t.toUpperCase();
+}
