@@ -1,0 +1,138 @@
+import test from 'ava';
+import fc from 'fast-check';
+import {
+  buildResponse,
+  describeResponseCode,
+  type DuisResponse,
+  parseResponse,
+  RESPONSE_CODES,
+  responseCodeKind,
+  signResponse,
+  verifyResponse,
+  xmlSignerFromEntry,
+} from '../../../protocol/duis/index.ts';
+import { DCC_EUI } from '../../../protocol/smki/eui.ts';
+import { rtdsFrame } from '../../helpers/fixtures.ts';
+import { ESME, GSME, keystore, SUPPLIER } from './support.ts';
+
+const requestId = { user: SUPPLIER, target: ESME, counter: 1002n };
+const at = '2026-01-15T09:00:00.00Z';
+
+const responses: Record<string, DuisResponse> = {
+  'I99 acknowledgement without content': {
+    schemaVersion: '5.4',
+    header: { requestId, responseCode: 'I99', responseDateTime: at },
+    body: { kind: 'ResponseMessage', serviceReference: '1.6', serviceReferenceVariant: '1.6' },
+  },
+  'Transform response carrying the Pre-Command': {
+    schemaVersion: '5.4',
+    header: { requestId, responseCode: 'I0', responseDateTime: at },
+    body: {
+      kind: 'ResponseMessage',
+      serviceReference: '1.6',
+      serviceReferenceVariant: '1.6',
+      content: { kind: 'PreCommand', gbcsVersion: '4.0', gbcsPayload: rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_PRECOMMAND_GBCS.HEX') },
+    },
+  },
+  'device response carrying its GBCS payload': {
+    schemaVersion: '5.4',
+    header: { requestId, responseId: { originator: ESME, target: SUPPLIER, counter: 1002n }, responseCode: 'I0', responseDateTime: at },
+    body: {
+      kind: 'ResponseMessage',
+      serviceReference: '1.6',
+      serviceReferenceVariant: '1.6',
+      content: { kind: 'GBCSPayload', gbcsPayload: rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_RESPONSE_GBCS.HEX') },
+    },
+  },
+  '8F66 device alert (future-dated payment mode change executed)': {
+    schemaVersion: '5.4',
+    header: { responseId: { originator: GSME, target: SUPPLIER, counter: 7n }, responseCode: 'I0', responseDateTime: at },
+    body: {
+      kind: 'DeviceAlertMessage',
+      alertCode: '8F66',
+      gbcsPayload: rtdsFrame('GCS02_1.6_8F66_FUTURE_DATED_SUCCESS_ALERT_CHANGE_PAYMENT_MODE_GBCS.HEX'),
+    },
+  },
+  'AD1 DCC alert: a request quarantined by anomaly detection': {
+    schemaVersion: '5.4',
+    header: { responseId: { originator: DCC_EUI, target: SUPPLIER, counter: 12n }, responseCode: 'I0', responseDateTime: at },
+    body: {
+      kind: 'DCCAlertMessage',
+      dccAlertCode: 'AD1',
+      throttledAlertSequenceId: 3,
+      throttledAlertCount: 9,
+      alert: { kind: 'QuarantinedRequest', breach: 'ADUserThresholdBreach', requestId, quarantineEventRef: 12345678901234567890n },
+    },
+  },
+};
+
+for (const [name, response] of Object.entries(responses)) {
+  test(`${name}: builds and reads back unchanged`, (t) => {
+    const xml = buildResponse(response);
+    t.false(/>\s+</.test(xml));
+    const back = parseResponse(xml);
+    if (!back.ok) return t.fail(back.error.toString());
+    t.deepEqual(back.value, response);
+  });
+}
+
+test('element names and order follow the DUIS schema', (t) => {
+  const pre = buildResponse(responses['Transform response carrying the Pre-Command']!);
+  t.regex(pre, /<sr:Header><sr:RequestID>[^<]+<\/sr:RequestID><sr:ResponseCode>I0<\/sr:ResponseCode><sr:ResponseDateTime>[^<]+<\/sr:ResponseDateTime><\/sr:Header>/);
+  t.regex(pre, /<sr:ResponseMessage><sr:ServiceReference>1.6<\/sr:ServiceReference><sr:ServiceReferenceVariant>1.6<\/sr:ServiceReferenceVariant><sr:PreCommand><sr:GBCSVersion>4.0<\/sr:GBCSVersion><sr:GBCSPayload>/);
+  const ad1 = buildResponse(responses['AD1 DCC alert: a request quarantined by anomaly detection']!);
+  t.true(
+    ad1.includes(
+      '<sr:DCCAlertMessage><sr:DCCAlertCode>AD1</sr:DCCAlertCode><sr:ThrottledAlertSequenceId>3</sr:ThrottledAlertSequenceId><sr:ThrottledAlertCount>9</sr:ThrottledAlertCount>' +
+        '<sr:DCCAlert><sr:QuarantinedRequest><sr:ADUserThresholdBreach><sr:RequestID>90-B3-D5-1F-30-01-00-00:00-DB-12-34-56-78-90-A0:1002</sr:RequestID>' +
+        '<sr:QuarantineEventRef>12345678901234567890</sr:QuarantineEventRef></sr:ADUserThresholdBreach></sr:QuarantinedRequest></sr:DCCAlert></sr:DCCAlertMessage>',
+    ),
+  );
+});
+
+test('the DCC signs responses with its XML Signing key; they verify as coming from the DCC', (t) => {
+  const dcc = keystore.xmlSigningKey(DCC_EUI);
+  t.is(dcc.role, 137);
+  const signed = signResponse(responses['device response carrying its GBCS payload']!, xmlSignerFromEntry(dcc));
+  const v = verifyResponse(signed, keystore, { signerEui: DCC_EUI });
+  if (!v.ok) return t.fail(v.error.toString());
+  t.deepEqual(v.value.response, responses['device response carrying its GBCS payload']);
+  t.is(v.value.signerEui, DCC_EUI);
+  const impostor = signResponse(responses['device response carrying its GBCS payload']!, xmlSignerFromEntry(keystore.xmlSigningKey(SUPPLIER)));
+  const refused = verifyResponse(impostor, keystore, { signerEui: DCC_EUI });
+  t.is(refused.ok ? 'accepted' : refused.error.code, 'signer-refused');
+});
+
+test('response structure is checked: header order, codes, and alert contents', (t) => {
+  const xml = buildResponse(responses['device response carrying its GBCS payload']!);
+  const cases: [string, string, string][] = [
+    ['ResponseCode before RequestID', xml.replace(/(<sr:RequestID>[^<]*<\/sr:RequestID>)(<sr:ResponseID>[^<]*<\/sr:ResponseID>)(<sr:ResponseCode>I0<\/sr:ResponseCode>)/, '$3$1$2'), 'structure'],
+    ['an unknown ResponseCode', xml.replace('>I0<', '>E999<'), 'value'],
+    ['a ResponseDateTime that is not a date', xml.replace(at, 'yesterday'), 'value'],
+    ['a second payload', xml.replace('</sr:GBCSPayload>', '</sr:GBCSPayload><sr:GBCSPayload>AA==</sr:GBCSPayload>'), 'structure'],
+    ['a payload that is not base64', xml.replace(/<sr:GBCSPayload>[^<]*/, '<sr:GBCSPayload>not base64!'), 'value'],
+  ];
+  for (const [name, bad, code] of cases) {
+    const r = parseResponse(bad);
+    t.is(r.ok ? 'accepted' : r.error.code, code, name);
+  }
+  const alert = buildResponse(responses['8F66 device alert (future-dated payment mode change executed)']!);
+  const noPayload = parseResponse(alert.replace(/<sr:GBCSPayload>[^<]*<\/sr:GBCSPayload>/, ''));
+  t.is(noPayload.ok ? 'accepted' : noPayload.error.code, 'structure');
+});
+
+test('response codes: every DUIS code is typed; the ones the project uses have meanings', (t) => {
+  t.true(RESPONSE_CODES.includes('I0') && RESPONSE_CODES.includes('E21') && RESPONSE_CODES.includes('W050201'));
+  t.is(responseCodeKind('I99'), 'info');
+  t.is(responseCodeKind('E12'), 'error');
+  t.is(responseCodeKind('W050201'), 'warning');
+  t.is(describeResponseCode('E2'), 'User Role not permitted for this Service Reference Variant');
+  t.regex(describeResponseCode('E1000'), /E1000/);
+  fc.assert(
+    fc.property(fc.constantFrom(...RESPONSE_CODES), (code) => {
+      const r: DuisResponse = { ...responses['I99 acknowledgement without content']!, header: { requestId, responseCode: code, responseDateTime: at } };
+      const back = parseResponse(buildResponse(r));
+      return back.ok && back.value.header.responseCode === code;
+    }),
+  );
+});
