@@ -1,7 +1,8 @@
 /** The command groups of the smets-hil CLI, one module per group. */
 import type { CommandModule } from 'yargs';
+import { duisCommand } from './duis.ts';
 import { demoCommand } from './demo.ts';
 import { gbcsCommand } from './gbcs.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commandModules: CommandModule<any, any>[] = [gbcsCommand, demoCommand];
+export const commandModules: CommandModule<any, any>[] = [gbcsCommand, duisCommand, demoCommand];

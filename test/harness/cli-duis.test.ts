@@ -1,0 +1,96 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { verifyRequest } from '../../protocol/duis/index.ts';
+import { Keystore } from '../../protocol/smki/keystore.ts';
+import { runCli } from '../helpers/cli.ts';
+import { fixturePath, readFixture, zaz1KeystorePath } from '../helpers/fixtures.ts';
+
+const keystore = Keystore.fromZaz1(readFixture('keystore', 'zaz1-keystore.json'));
+const KEYS = ['--keystore', zaz1KeystorePath];
+const XSD = fixturePath('duis', 'DUIS Schema V5.4.xsd');
+const tmp = mkdtempSync(join(tmpdir(), 'smets-hil-duis-'));
+const template = (name: string) => fixturePath('duis', name);
+
+function file(name: string, content: string): string {
+  const path = join(tmp, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+test('duis sign prints the template signed by its RequestID User, counter kept; duis verify accepts it', async (t) => {
+  const signed = await runCli(['duis', 'sign', template('GCS02_1.6_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML'), ...KEYS]);
+  t.is(signed.code, 0, signed.stderr);
+  const xml = signed.stdout.trimEnd();
+  t.true(xml.includes(':1001</sr:RequestID>'));
+  t.false(xml.includes('placeholder'));
+  const v = verifyRequest(xml, keystore);
+  t.true(v.ok, v.ok ? '' : v.error.toString());
+  const verified = await runCli(['duis', 'verify', file('signed.xml', signed.stdout), ...KEYS]);
+  t.is(verified.code, 0, verified.stderr);
+  t.regex(verified.stdout, /^OK .*signed\.xml: request signed by xml-sign-90B3D51F30010000-ds \(CN=Z1,OU=07 serial 27572613927499351639968579586655397031\)/);
+});
+
+test('duis verify exits non-zero with the reason for a tampered request and for a placeholder signature', async (t) => {
+  const signed = await runCli(['duis', 'sign', template('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML'), ...KEYS]);
+  t.is(signed.code, 0, signed.stderr);
+  const tampered = await runCli(['duis', 'verify', file('tampered.xml', signed.stdout.replace(':1002<', ':1003<')), ...KEYS]);
+  t.is(tampered.code, 1);
+  t.regex(tampered.stderr, /tampered\.xml: digest-mismatch: /);
+  const placeholder = await runCli(['duis', 'verify', template('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML'), ...KEYS]);
+  t.is(placeholder.code, 1);
+  t.regex(placeholder.stderr, /INVALID .*: comment: /);
+  const uncommented = readFixture('duis', 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML').replace(/<!--.*?-->/s, '');
+  const fake = await runCli(['duis', 'verify', file('placeholder.xml', uncommented), ...KEYS]);
+  t.is(fake.code, 1);
+  t.regex(fake.stderr, /signature-shape: .*DigestValue is 32 bytes/);
+});
+
+test('duis sign replaces an existing signature rather than adding one', async (t) => {
+  const once = await runCli(['duis', 'sign', template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), ...KEYS]);
+  const twice = await runCli(['duis', 'sign', file('once.xml', once.stdout), ...KEYS]);
+  t.is(twice.code, 0, twice.stderr);
+  t.is((twice.stdout.match(/<ds:Signature[ >]/g) ?? []).length, 1);
+  t.true(verifyRequest(twice.stdout.trimEnd(), keystore).ok);
+});
+
+test('duis sign refuses a request whose User has no XML Signing key', async (t) => {
+  const stranger = readFixture('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML').replace('90-B3-D5-1F-30-01-00-00:', '11-22-33-44-55-66-77-88:');
+  const r = await runCli(['duis', 'sign', file('stranger.xml', stranger), ...KEYS]);
+  t.is(r.code, 1);
+  t.regex(r.stderr, /signer-unknown: no XML Signing private key for 1122334455667788/);
+});
+
+test('duis validate --xsd reports every file in one run and fails if any is invalid', async (t) => {
+  const broken = file('broken.xml', readFixture('duis', 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML').replace('<sr:CommandVariant>4', '<sr:CommandVariant>10'));
+  const dtd = file('dtd.xml', '<!DOCTYPE a [<!ENTITY x SYSTEM "file:///etc/passwd">]><a>&x;</a>');
+  const good = [template('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML'), template('CS01a_2.2_SUCCESS_REQUEST_DUIS.XML')];
+  const r = await runCli(['duis', 'validate', '--xsd', XSD, ...good, broken, dtd]);
+  t.is(r.code, 1);
+  const lines = r.stdout.trimEnd().split('\n');
+  t.deepEqual(lines.slice(0, 2), good.map((g) => `OK ${g}`));
+  t.regex(lines[2]!, /^INVALID .*broken\.xml: schema: line \d+: Element '\{http:\/\/www\.dccinterface\.co\.uk\/ServiceUserGateway\}CommandVariant': \[facet 'enumeration'\] The value '10'/);
+  t.regex(lines[3]!, /^INVALID .*dtd\.xml: dtd: /);
+  t.is(lines.length, 4);
+  const allGood = await runCli(['duis', 'validate', '--xsd', XSD, ...good]);
+  t.is(allGood.code, 0, allGood.stderr);
+});
+
+test('duis validate without --xsd validates structurally', async (t) => {
+  const bad = file('bad-order.xml', readFixture('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML').replace(/(<sr:CommandVariant>4<\/sr:CommandVariant>)\s*(<sr:ServiceReference>7.1<\/sr:ServiceReference>)/, '$2$1'));
+  const r = await runCli(['duis', 'validate', template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), bad]);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /^OK .*ECS42_7\.1_SUCCESS_REQUEST_DUIS\.XML\nINVALID .*bad-order\.xml: structure: \/Request\/Header\/ServiceReference: expected CommandVariant, found ServiceReference\n$/);
+});
+
+test('usage errors exit 2', async (t) => {
+  const noKeystore = await runCli(['duis', 'sign', template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML')]);
+  t.is(noKeystore.code, 2);
+  t.regex(noKeystore.stderr, /keystore/);
+  const missing = await runCli(['duis', 'verify', join(tmp, 'missing.xml'), ...KEYS]);
+  t.is(missing.code, 2);
+  const badXsd = await runCli(['duis', 'validate', '--xsd', join(tmp, 'missing.xsd'), template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML')]);
+  t.is(badXsd.code, 2);
+  t.regex(badXsd.stderr, /cannot read schema/);
+});
