@@ -163,11 +163,11 @@ async function signTemplate(
       notBefore: template.notBefore,
       notAfter: template.notAfter,
       publicKey: spki(template.publicKey),
-      signingKey: signingKey as never,
+      signingKey: signingKey,
       signingAlgorithm: ECDSA_SHA256,
       extensions: [...template.extensions, new x509.AuthorityKeyIdentifierExtension(issuerKeyId.toString('hex'))],
     },
-    provider as never,
+    provider,
   );
   return readCertificate(new Uint8Array(cert.rawData));
 }

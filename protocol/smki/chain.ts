@@ -19,11 +19,11 @@ export type ChainResult =
   | { ok: true; profile: ProfileName; chain: CertificateInfo[] }
   | { ok: false; reason: string };
 
-/** CA certificates are inspected once, not on every verification. */
-const caDetails = new WeakMap<CertificateInfo, CertificateDetails>();
-function inspectCa(info: CertificateInfo): CertificateDetails {
-  let d = caDetails.get(info);
-  if (!d) caDetails.set(info, (d = inspectCertificate(info)));
+/** Certificate objects are inspected once, not on every verification. */
+const inspected = new WeakMap<CertificateInfo, CertificateDetails>();
+function inspect(info: CertificateInfo): CertificateDetails {
+  let d = inspected.get(info);
+  if (!d) inspected.set(info, (d = inspectCertificate(info)));
   return d;
 }
 
@@ -47,8 +47,8 @@ function validityProblem(info: CertificateInfo, at: Date, what: string): string 
   return null;
 }
 
-/** One link: `d` signed by `issuer`, named by it, within validity, conforming to its profile. */
-function linkProblem(d: CertificateDetails, issuer: CertificateDetails, issuerLabel: string, at: Date, what: string): string | null {
+/** One link's time-independent checks: `d` conforms to its profile, is named by `issuer` and signed by its key. */
+function structuralProblem(d: CertificateDetails, issuer: CertificateDetails, issuerLabel: string, what: string): string | null {
   const problems = profileProblems(d);
   if (problems.length) return `${what} does not conform to its profile: ${problems.join('; ')}`;
   if (!d.issuerDer.equals(issuer.subjectDer)) return `${what} is issued by "${d.info.issuer}", not by the ${issuerLabel} "${issuer.subject}"`;
@@ -61,8 +61,18 @@ function linkProblem(d: CertificateDetails, issuer: CertificateDetails, issuerLa
   } catch {
     signed = false;
   }
-  if (!signed) return `${what} signature does not verify with the ${issuerLabel} key`;
-  return validityProblem(d.info, at, what);
+  return signed ? null : `${what} signature does not verify with the ${issuerLabel} key`;
+}
+
+/**
+ * Links are checked once per (certificate object, issuer) pair, CertificateInfo objects being treated as
+ * immutable: certificates held in a directory are verified again and again, and only validity depends on the instant.
+ */
+const checkedLinks = new WeakMap<CertificateInfo, { issuer: CertificateInfo; problem: string | null }>();
+function linkProblem(d: CertificateDetails, issuer: CertificateDetails, issuerLabel: string, at: Date, what: string): string | null {
+  let link = checkedLinks.get(d.info);
+  if (!link || link.issuer !== issuer.info) checkedLinks.set(d.info, (link = { issuer: issuer.info, problem: structuralProblem(d, issuer, issuerLabel, what) }));
+  return link.problem ?? validityProblem(d.info, at, what);
 }
 
 /**
@@ -72,11 +82,11 @@ function linkProblem(d: CertificateDetails, issuer: CertificateDetails, issuerLa
 export function verifyChain(certificate: CertificateInfo | string | Uint8Array, cas: TrustedCas, at: Date): ChainResult {
   let leaf: CertificateDetails;
   try {
-    leaf = inspectCertificate(certificate);
+    leaf = typeof certificate === 'string' || certificate instanceof Uint8Array ? inspectCertificate(certificate) : inspect(certificate);
   } catch (e) {
     return { ok: false, reason: `unreadable certificate: ${(e as Error).message}` };
   }
-  const root = inspectCa(cas.root.certificate);
+  const root = inspect(cas.root.certificate);
   const rootProblem = linkProblem(root, root, CA_LABEL.root, at, 'root certificate');
   if (rootProblem) return { ok: false, reason: rootProblem };
 
@@ -86,7 +96,7 @@ export function verifyChain(certificate: CertificateInfo | string | Uint8Array, 
     return { ok: true, profile, chain: [root.info] };
   }
   const issuerKey = expectedIssuer(profile);
-  const issuer = issuerKey === 'root' ? root : inspectCa(cas[issuerKey].certificate);
+  const issuer = issuerKey === 'root' ? root : inspect(cas[issuerKey].certificate);
   if (issuerKey !== 'root') {
     const caProblem = linkProblem(issuer, root, CA_LABEL.root, at, `${CA_LABEL[issuerKey]} certificate`);
     if (caProblem) return { ok: false, reason: caProblem };

@@ -80,7 +80,7 @@ export async function createCrl(signer: CrlSigner, input: CrlInput): Promise<Crl
       thisUpdate: input.thisUpdate,
       nextUpdate: input.nextUpdate,
       signingAlgorithm: ECDSA_SHA256,
-      signingKey: signer.signingKey as never,
+      signingKey: signer.signingKey,
       extensions: [
         new x509.AuthorityKeyIdentifierExtension(signer.keyId.toString('hex')),
         new x509.Extension(id_ce_cRLNumber, false, AsnConvert.serialize(new CRLNumber(Number(input.number)))),
@@ -93,7 +93,7 @@ export async function createCrl(signer: CrlSigner, input: CrlInput): Promise<Crl
         extensions: [reasonExtension(e.reason)],
       })),
     },
-    provider as never,
+    provider,
   );
   return readCrl(new Uint8Array(crl.rawData));
 }
@@ -141,7 +141,7 @@ export async function verifyCrl(crl: CrlInfo | string | Uint8Array, issuerPublic
   if (info.authorityKeyId && info.authorityKeyId.toString('hex') !== keyIdentifierHex(issuerPublicKey)) return false;
   const parsed = new x509.X509Crl(new Uint8Array(info.der));
   try {
-    return await parsed.verify({ publicKey: new x509.PublicKey(spki(issuerPublicKey)) }, provider as never);
+    return await parsed.verify({ publicKey: new x509.PublicKey(spki(issuerPublicKey)) }, provider);
   } catch {
     return false;
   }

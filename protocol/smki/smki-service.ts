@@ -4,7 +4,7 @@
  * the `at` of each question; nothing here reads the wall clock.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import type { CertificateInfo } from './certificate.ts';
+import { type CertificateInfo, readCertificate } from './certificate.ts';
 import { type CertificateProduct, PRODUCT_DESCRIPTIONS } from './certificate-products.ts';
 import { type ChainResult, verifyChain } from './chain.ts';
 import type { CrlInfo, RevocationReason } from './crl.ts';
@@ -15,7 +15,6 @@ import { ISSUING_POLICY, type IssuingPolicy, type Requester, checkIssuingPolicy 
 import { generateKeyPair } from './keys.ts';
 import type { Keystore } from './keystore.ts';
 import { type CertificateRef, RevocationRegister, type RevocationRecord, type RevocationStatus, countsAsValid } from './revocation-register.ts';
-import { readCertificate } from './certificate.ts';
 import { zaz1Entries } from './zaz1-import.ts';
 import { provider, x509 } from './x509-lib.ts';
 
@@ -32,11 +31,14 @@ export interface CertificateRequest {
   remotePartyRole?: number;
   /** The device a Device certificate is for. Organisation and XML Signing certificates name the requester's EUI. */
   deviceEui?: Eui;
-  /** The subject's public key. */
+  /**
+   * The subject's public key. With neither this nor `csr`, SMKI generates the key pair and returns the private
+   * key (what emulated parties want).
+   */
   publicKey?: KeyObject;
-  /** Or a PKCS#10 request (PEM or DER) whose signature proves possession of the key. */
+  /** A PKCS#10 request (PEM or DER) whose signature proves possession of the key. */
   csr?: string | Uint8Array;
-  /** With neither, SMKI generates the key pair and returns the private key (emulated parties). */
+  /** Optional organisation name in the subject CN of Organisation and XML Signing certificates. */
   commonName?: string;
   /** Directory name; default derived from product, EUI and serial. */
   name?: string;
@@ -157,7 +159,7 @@ export class SmkiService {
     let publicKey: KeyObject;
     if (request.csr !== undefined) {
       const csr = new x509.Pkcs10CertificateRequest(typeof request.csr === 'string' ? request.csr : new Uint8Array(request.csr));
-      if (!(await csr.verify(provider as never))) throw new SmkiServiceError('certificate request signature does not verify (no proof of possession)');
+      if (!(await csr.verify(provider))) throw new SmkiServiceError('certificate request signature does not verify (no proof of possession)');
       publicKey = createPublicKey({ key: Buffer.from(csr.publicKey.rawData), format: 'der', type: 'spki' });
     } else if (request.publicKey) {
       publicKey = request.publicKey;
