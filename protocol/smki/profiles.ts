@@ -50,8 +50,6 @@ export interface CertificateTemplate {
   extensions: x509.Extension[];
 }
 
-export type ProfileKind = 'organisation' | 'device' | 'ca';
-
 const KU_FLAGS: Record<KeyUsageName, x509.KeyUsageFlags> = {
   digitalSignature: x509.KeyUsageFlags.digitalSignature,
   keyAgreement: x509.KeyUsageFlags.keyAgreement,
