@@ -3,16 +3,16 @@
  * with CR LF), anything else must be canonical base64. Node's decoder silently skips junk and ignores non-zero
  * padding bits, which would let two different texts stand for the same bytes.
  */
-import { type DuisErrorCode, refuse } from './errors.ts';
+import { type DuisErrorCode, refuse, type Where } from './errors.ts';
 
 const SHAPE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const WHITESPACE = /[ \t\r\n]+/g;
 
-export function decodeBase64(text: string, what: string, path?: string, code: DuisErrorCode = 'value'): Buffer {
+export function decodeBase64(text: string, what: string, where?: Where, code: DuisErrorCode = 'value'): Buffer {
   const compact = text.includes(' ') || text.includes('\n') || text.includes('\r') || text.includes('\t') ? text.replace(WHITESPACE, '') : text;
-  if (!SHAPE.test(compact)) refuse(code, `${what} is not base64`, path);
+  if (!SHAPE.test(compact)) refuse(code, `${what} is not base64`, where);
   const bytes = Buffer.from(compact, 'base64');
-  if (bytes.toString('base64') !== compact) refuse(code, `${what} is not canonical base64 (non-zero padding bits)`, path);
+  if (bytes.toString('base64') !== compact) refuse(code, `${what} is not canonical base64 (non-zero padding bits)`, where);
   return bytes;
 }
 

@@ -11,7 +11,7 @@
  * Both produce strings; callers hash them as UTF-8.
  */
 import { NS } from './namespaces.ts';
-import type { XmlElement } from './xml-tree.ts';
+import { compareDeclarations, type NamespaceDeclaration, type XmlElement } from './xml-tree.ts';
 
 /** Prefix to URI bindings rendered by output ancestors; "" is the default namespace. Null-prototype objects. */
 type Scope = Record<string, string>;
@@ -95,38 +95,33 @@ function exclusive(el: XmlElement, rendered: Scope): string {
   const name = el.prefix ? el.prefix + ':' + el.local : el.local;
   // Only visibly utilised prefixes are rendered: the element's own and those of its prefixed attributes,
   // each unless an output ancestor already rendered the same binding.
-  let prefixes: string[] | null = null;
-  let uris: string[] | null = null;
-  const consider = (prefix: string, uri: string): void => {
-    if (prefix === 'xml' && uri === NS.xml) return;
-    const current = prefix === '' ? (rendered[''] ?? '') : rendered[prefix];
-    if (current === uri) return;
-    if (prefixes === null || uris === null) {
-      prefixes = [prefix];
-      uris = [uri];
-    } else if (!prefixes.includes(prefix)) {
-      prefixes.push(prefix);
-      uris.push(uri);
-    }
-  };
-  consider(el.prefix, el.uri);
-  for (const a of el.attributes) if (a.prefix) consider(a.prefix, a.uri);
+  let used = utilise(null, el.prefix, el.uri, rendered);
+  for (const a of el.attributes) if (a.prefix) used = utilise(used, a.prefix, a.uri, rendered);
   let out = '<' + name;
   let scope = rendered;
-  if (prefixes !== null && uris !== null) {
-    const p: string[] = prefixes;
-    const u: string[] = uris;
-    const order = p.map((_, i) => i).sort((i, j) => (p[i]! < p[j]! ? -1 : 1));
+  if (used !== null) {
+    if (used.length > 1) used.sort(compareDeclarations);
     scope = Object.create(rendered) as Scope;
-    for (const i of order) {
-      scope[p[i]!] = u[i]!;
-      out += p[i] === '' ? ' xmlns="' + escapeAttribute(u[i]!) + '"' : ' xmlns:' + p[i] + '="' + escapeAttribute(u[i]!) + '"';
+    for (const d of used) {
+      scope[d.prefix] = d.uri;
+      out += d.prefix === '' ? ' xmlns="' + escapeAttribute(d.uri) + '"' : ' xmlns:' + d.prefix + '="' + escapeAttribute(d.uri) + '"';
     }
   }
   for (const a of el.attributes) out += ' ' + (a.prefix ? a.prefix + ':' + a.local : a.local) + '="' + escapeAttribute(a.value) + '"';
   out += '>';
   for (const c of el.children) out += typeof c === 'string' ? escapeText(c) : exclusive(c, scope);
   return out + '</' + name + '>';
+}
+
+/** Adds prefix=uri to the declarations to render, unless already rendered above or already added. */
+function utilise(used: NamespaceDeclaration[] | null, prefix: string, uri: string, rendered: Scope): NamespaceDeclaration[] | null {
+  if (prefix === 'xml' && uri === NS.xml) return used;
+  const current = prefix === '' ? (rendered[''] ?? '') : rendered[prefix];
+  if (current === uri) return used;
+  if (used === null) return [{ prefix, uri }];
+  for (const d of used) if (d.prefix === prefix) return used;
+  used.push({ prefix, uri });
+  return used;
 }
 
 function isSpace(s: string): boolean {

@@ -33,6 +33,22 @@ export type DuisErrorCode =
   // schema validation
   | 'schema'; // the XSD says the document is invalid
 
+/** An element of a parsed tree, as far as error reporting needs it: its path is worked out only on refusal. */
+export interface Located {
+  readonly local: string;
+  readonly parent: Located | null;
+}
+
+/** Where a problem is: a path already written out, or the element (cheap to pass on the success path). */
+export type Where = string | Located;
+
+export function pathText(where: Where): string {
+  if (typeof where === 'string') return where;
+  const parts: string[] = [];
+  for (let e: Located | null = where; e; e = e.parent) parts.push(e.local);
+  return '/' + parts.reverse().join('/');
+}
+
 export class DuisError {
   readonly name = 'DuisError';
   constructor(
@@ -61,8 +77,8 @@ export class DuisFailure extends Error {
   }
 }
 
-export function refuse(code: DuisErrorCode, message: string, path?: string): never {
-  throw new DuisFailure(new DuisError(code, message, path));
+export function refuse(code: DuisErrorCode, message: string, where?: Where): never {
+  throw new DuisFailure(new DuisError(code, message, where === undefined ? undefined : pathText(where)));
 }
 
 /** Runs code that may throw DuisFailure and turns the outcome into a Checked<T>; other exceptions are bugs. */

@@ -5,7 +5,7 @@
  */
 import { refuse } from './errors.ts';
 import { NS } from './namespaces.ts';
-import { elementChildren, pathOf, qualifiedName, textContent, type XmlElement } from './xml-tree.ts';
+import { elementChildren, qualifiedName, textContent, type XmlElement } from './xml-tree.ts';
 
 export class ChildReader {
   private readonly children: XmlElement[];
@@ -57,7 +57,7 @@ export class ChildReader {
     const next = this.children[this.index];
     if (!next) return;
     if (signature && next.uri === NS.ds && next.local === 'Signature' && this.index === this.children.length - 1) return;
-    refuse('structure', `unexpected ${this.describeNext()}`, pathOf(next));
+    refuse('structure', `unexpected ${this.describeNext()}`, next);
   }
 
   private describeNext(): string {
@@ -66,9 +66,8 @@ export class ChildReader {
     return next.uri === this.ns ? next.local : `${qualifiedName(next)} in namespace ${JSON.stringify(next.uri)}`;
   }
 
-  private where(): string {
-    const next = this.children[this.index];
-    return next ? pathOf(next) : pathOf(this.parent);
+  private where(): XmlElement {
+    return this.children[this.index] ?? this.parent;
   }
 }
 
@@ -80,7 +79,7 @@ export function simpleText(el: XmlElement): string {
 
 export function noAttributes(el: XmlElement): void {
   const a = el.attributes[0];
-  if (a) refuse('structure', `unexpected attribute ${qualifiedName(a)}`, pathOf(el));
+  if (a) refuse('structure', `unexpected attribute ${qualifiedName(a)}`, el);
 }
 
 /** An element of an empty complex type (sr:NoType): no attributes, no children but whitespace. */

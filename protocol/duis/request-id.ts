@@ -3,7 +3,7 @@
  * octets, the counter a uint64 without leading zeros (DUIS Schema V5.4 RequestIDType / ResponseIDType).
  */
 import { type Eui, euiDashed, parseEui } from '../smki/eui.ts';
-import { refuse } from './errors.ts';
+import { refuse, type Where } from './errors.ts';
 import { collapse } from './simple-types.ts';
 
 export interface RequestId {
@@ -26,22 +26,22 @@ export const UINT64_MAX = 2n ** 64n - 1n;
 const EUI = '[0-9A-Fa-f]{2}(?:-[0-9A-Fa-f]{2}){7}';
 const MESSAGE_ID = new RegExp(`^(${EUI}):(${EUI}):(0|[1-9][0-9]{0,19})$`);
 
-function parseTriple(text: string, what: string, path?: string): [Eui, Eui, bigint] {
+function parseTriple(text: string, what: string, where?: Where): [Eui, Eui, bigint] {
   const t = collapse(text);
   const m = MESSAGE_ID.exec(t);
-  if (!m) refuse('value', `${what} ${JSON.stringify(t.slice(0, 80))} is not HH-..-HH:HH-..-HH:counter`, path);
+  if (!m) refuse('value', `${what} ${JSON.stringify(t.slice(0, 80))} is not HH-..-HH:HH-..-HH:counter`, where);
   const counter = BigInt(m[3]!);
-  if (counter > UINT64_MAX) refuse('value', `${what} counter ${counter} exceeds 2^64-1`, path);
+  if (counter > UINT64_MAX) refuse('value', `${what} counter ${counter} exceeds 2^64-1`, where);
   return [parseEui(m[1]!), parseEui(m[2]!), counter];
 }
 
-export function parseRequestId(text: string, path?: string): RequestId {
-  const [user, target, counter] = parseTriple(text, 'RequestID', path);
+export function parseRequestId(text: string, where?: Where): RequestId {
+  const [user, target, counter] = parseTriple(text, 'RequestID', where);
   return { user, target, counter };
 }
 
-export function parseResponseId(text: string, path?: string): ResponseId {
-  const [originator, target, counter] = parseTriple(text, 'ResponseID', path);
+export function parseResponseId(text: string, where?: Where): ResponseId {
+  const [originator, target, counter] = parseTriple(text, 'ResponseID', where);
   return { originator, target, counter };
 }
 

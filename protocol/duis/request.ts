@@ -99,7 +99,7 @@ export function toDocument(input: string | Uint8Array | XmlDocument, options: Xm
 export function readRequest(doc: XmlDocument): DuisRequest {
   const root = doc.root;
   if (root.uri !== NS.sr || root.local !== 'Request') {
-    refuse('structure', `the root must be Request in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, pathOf(root));
+    refuse('structure', `the root must be Request in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
   }
   const schemaVersion = readSchemaVersion(root);
   const top = new ChildReader(root);
@@ -111,9 +111,9 @@ export function readRequest(doc: XmlDocument): DuisRequest {
 
 export function readSchemaVersion(root: XmlElement): string {
   const version = attributeValue(root, 'schemaVersion');
-  if (version === undefined) refuse('structure', 'the schemaVersion attribute is required', pathOf(root));
+  if (version === undefined) refuse('structure', 'the schemaVersion attribute is required', root);
   for (const a of root.attributes) {
-    if (a.uri !== '' || a.local !== 'schemaVersion') refuse('structure', `unexpected attribute ${qualifiedName(a)}`, pathOf(root));
+    if (a.uri !== '' || a.local !== 'schemaVersion') refuse('structure', `unexpected attribute ${qualifiedName(a)}`, root);
   }
   return readDecimal(version, pathOf(root) + '/@schemaVersion');
 }
@@ -122,23 +122,23 @@ function readHeader(el: XmlElement): RequestHeader {
   noAttributes(el);
   const r = new ChildReader(el);
   const requestIdEl = r.required('RequestID');
-  const requestId = parseRequestId(simpleText(requestIdEl), pathOf(requestIdEl));
+  const requestId = parseRequestId(simpleText(requestIdEl), requestIdEl);
   const first = r.optional('FirstInSequence');
   const preceding = r.optional('PrecedingServiceRequestID');
   const cvEl = r.required('CommandVariant');
   const cvText = collapse(simpleText(cvEl));
   const cv = /^\+?0*[1-9]$/.test(cvText) ? Number(cvText) : NaN;
-  if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${JSON.stringify(cvText)} is not 1..9`, pathOf(cvEl));
+  if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${JSON.stringify(cvText)} is not 1..9`, cvEl);
   const srEl = r.required('ServiceReference');
   const sr = simpleText(srEl);
-  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, pathOf(srEl));
+  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, srEl);
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
-  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, pathOf(srvEl));
+  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, srvEl);
   r.end();
   const header: RequestHeader = { requestId, commandVariant: cv, serviceReference: sr, serviceReferenceVariant: srv };
-  if (first) header.firstInSequence = readBoolean(simpleText(first), pathOf(first));
-  if (preceding) header.precedingRequestId = parseRequestId(simpleText(preceding), pathOf(preceding));
+  if (first) header.firstInSequence = readBoolean(simpleText(first), first);
+  if (preceding) header.precedingRequestId = parseRequestId(simpleText(preceding), preceding);
   return header;
 }
 
@@ -153,14 +153,14 @@ function readBody(el: XmlElement): RequestBody {
     case 'SignedPreCommand':
       return readSignedPreCommand(content);
     default:
-      if (!isRequestBodyElement(content.local)) refuse('structure', `${content.local} is not a Service Request body DUIS defines`, pathOf(content));
+      if (!isRequestBodyElement(content.local)) refuse('structure', `${content.local} is not a Service Request body DUIS defines`, content);
       return { kind: 'opaque', name: content.local, element: content };
   }
 }
 
 function readExecution(r: ChildReader): { executionDateTime?: string } {
   const el = r.optional('ExecutionDateTime');
-  return el ? { executionDateTime: readDateTime(simpleText(el), pathOf(el)) } : {};
+  return el ? { executionDateTime: readDateTime(simpleText(el), el) } : {};
 }
 
 function readUpdatePaymentMode(el: XmlElement): UpdatePaymentModeBody {
@@ -182,9 +182,9 @@ function readUpdatePaymentMode(el: XmlElement): UpdatePaymentModeBody {
     p.end();
     paymentMode = {
       mode: 'Prepayment',
-      suspendDebtDisabled: readBoolean(simpleText(disabled), pathOf(disabled)),
-      suspendDebtEmergency: readBoolean(simpleText(emergency), pathOf(emergency)),
-      disablementThreshold: readInt(simpleText(threshold), pathOf(threshold)),
+      suspendDebtDisabled: readBoolean(simpleText(disabled), disabled),
+      suspendDebtEmergency: readBoolean(simpleText(emergency), emergency),
+      disablementThreshold: readInt(simpleText(threshold), threshold),
     };
   }
   r.end();
@@ -197,8 +197,8 @@ function readSignedPreCommand(el: XmlElement): SignedPreCommandBody {
   const execution = readExecution(r);
   const payload = r.required('GBCSPayload');
   r.end();
-  const bytes = decodeBase64(simpleText(payload), 'GBCSPayload', pathOf(payload));
-  if (bytes.length === 0) refuse('value', 'GBCSPayload is empty', pathOf(payload));
+  const bytes = decodeBase64(simpleText(payload), 'GBCSPayload', payload);
+  if (bytes.length === 0) refuse('value', 'GBCSPayload is empty', payload);
   return { kind: 'SignedPreCommand', ...execution, gbcsPayload: bytes };
 }
 

@@ -15,7 +15,7 @@ import { isServiceReference, isServiceReferenceVariant, type ServiceReference, t
 import { isDateTime, readDateTime, readHexBinary, readInteger, readUnsignedInt } from './simple-types.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
 import type { XmlParseOptions } from './xml-parser.ts';
-import { pathOf, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
 
 export interface ResponseHeader {
   requestId?: RequestId;
@@ -103,7 +103,7 @@ export function parseResponse(input: string | Uint8Array | XmlDocument, options:
 export function readResponse(doc: XmlDocument): DuisResponse {
   const root = doc.root;
   if (root.uri !== NS.sr || root.local !== 'Response') {
-    refuse('structure', `the root must be Response in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, pathOf(root));
+    refuse('structure', `the root must be Response in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
   }
   const schemaVersion = readSchemaVersion(root);
   const top = new ChildReader(root);
@@ -120,12 +120,12 @@ function readHeader(el: XmlElement): ResponseHeader {
   const responseId = r.optional('ResponseID');
   const codeEl = r.required('ResponseCode');
   const code = simpleText(codeEl);
-  if (!isResponseCode(code)) refuse('value', `ResponseCode ${JSON.stringify(code)} is not one DUIS defines`, pathOf(codeEl));
+  if (!isResponseCode(code)) refuse('value', `ResponseCode ${JSON.stringify(code)} is not one DUIS defines`, codeEl);
   const dateEl = r.required('ResponseDateTime');
-  const header: ResponseHeader = { responseCode: code, responseDateTime: readDateTime(simpleText(dateEl), pathOf(dateEl)) };
+  const header: ResponseHeader = { responseCode: code, responseDateTime: readDateTime(simpleText(dateEl), dateEl) };
   r.end();
-  if (requestId) header.requestId = parseRequestId(simpleText(requestId), pathOf(requestId));
-  if (responseId) header.responseId = parseResponseId(simpleText(responseId), pathOf(responseId));
+  if (requestId) header.requestId = parseRequestId(simpleText(requestId), requestId);
+  if (responseId) header.responseId = parseResponseId(simpleText(responseId), responseId);
   return header;
 }
 
@@ -144,12 +144,12 @@ function readBody(el: XmlElement): ResponseBody {
     case 'SMETS1ResponseMessage':
       return { kind: 'opaque', name: 'SMETS1ResponseMessage', element: content };
     default:
-      return refuse('structure', `${content.local} is not a Response body DUIS defines`, pathOf(content));
+      return refuse('structure', `${content.local} is not a Response body DUIS defines`, content);
   }
 }
 
 function readPayload(el: XmlElement): Uint8Array {
-  return decodeBase64(simpleText(el), 'GBCSPayload', pathOf(el));
+  return decodeBase64(simpleText(el), 'GBCSPayload', el);
 }
 
 function readResponseMessage(el: XmlElement): ResponseMessageBody {
@@ -157,10 +157,10 @@ function readResponseMessage(el: XmlElement): ResponseMessageBody {
   const r = new ChildReader(el);
   const srEl = r.required('ServiceReference');
   const sr = simpleText(srEl);
-  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, pathOf(srEl));
+  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, srEl);
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
-  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, pathOf(srvEl));
+  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, srvEl);
   const body: ResponseMessageBody = { kind: 'ResponseMessage', serviceReference: sr, serviceReferenceVariant: srv };
   const next = r.peek();
   if (next !== undefined) {
@@ -177,7 +177,7 @@ function readResponseMessage(el: XmlElement): ResponseMessageBody {
     } else if ((RESPONSE_MESSAGE_ELEMENTS as readonly string[]).includes(content.local)) {
       body.content = { kind: 'opaque', name: content.local as ResponseMessageElement, element: content };
     } else {
-      refuse('structure', `${content.local} is not a ResponseMessage content DUIS defines`, pathOf(content));
+      refuse('structure', `${content.local} is not a ResponseMessage content DUIS defines`, content);
     }
   }
   r.end();
@@ -187,9 +187,9 @@ function readResponseMessage(el: XmlElement): ResponseMessageBody {
 function readThrottling(r: ChildReader): { throttledAlertSequenceId?: number; throttledAlertCount?: number } {
   const out: { throttledAlertSequenceId?: number; throttledAlertCount?: number } = {};
   const seq = r.optional('ThrottledAlertSequenceId');
-  if (seq) out.throttledAlertSequenceId = readUnsignedInt(simpleText(seq), pathOf(seq));
+  if (seq) out.throttledAlertSequenceId = readUnsignedInt(simpleText(seq), seq);
   const count = r.optional('ThrottledAlertCount');
-  if (count) out.throttledAlertCount = readUnsignedInt(simpleText(count), pathOf(count));
+  if (count) out.throttledAlertCount = readUnsignedInt(simpleText(count), count);
   return out;
 }
 
@@ -197,8 +197,8 @@ function readDeviceAlert(el: XmlElement): DeviceAlertMessageBody {
   noAttributes(el);
   const r = new ChildReader(el);
   const codeEl = r.required('AlertCode');
-  const alertCode = readHexBinary(simpleText(codeEl), pathOf(codeEl));
-  if (alertCode.length === 0) refuse('value', 'AlertCode is empty', pathOf(codeEl));
+  const alertCode = readHexBinary(simpleText(codeEl), codeEl);
+  if (alertCode.length === 0) refuse('value', 'AlertCode is empty', codeEl);
   const throttling = readThrottling(r);
   const payload = r.required('GBCSPayload');
   r.end();
@@ -210,7 +210,7 @@ function readDccAlert(el: XmlElement): DccAlertMessageBody {
   const r = new ChildReader(el);
   const codeEl = r.required('DCCAlertCode');
   const code = simpleText(codeEl);
-  if (!isDccAlertCode(code)) refuse('value', `DCCAlertCode ${JSON.stringify(code)} is not one DUIS defines`, pathOf(codeEl));
+  if (!isDccAlertCode(code)) refuse('value', `DCCAlertCode ${JSON.stringify(code)} is not one DUIS defines`, codeEl);
   const throttling = readThrottling(r);
   const alertEl = r.required('DCCAlert');
   r.end();
@@ -224,7 +224,7 @@ function readDccAlert(el: XmlElement): DccAlertMessageBody {
     const q = new ChildReader(inner);
     const breachEl = q.any('ADUserThresholdBreach, ADDCCThresholdBreach or ADAttributeLimitsBreach');
     q.end();
-    if (!QUARANTINE_BREACHES.includes(breachEl.local)) refuse('structure', `${breachEl.local} is not a quarantine breach`, pathOf(breachEl));
+    if (!QUARANTINE_BREACHES.includes(breachEl.local)) refuse('structure', `${breachEl.local} is not a quarantine breach`, breachEl);
     noAttributes(breachEl);
     const b = new ChildReader(breachEl);
     const idEl = b.required('RequestID');
@@ -233,13 +233,13 @@ function readDccAlert(el: XmlElement): DccAlertMessageBody {
     alert = {
       kind: 'QuarantinedRequest',
       breach: breachEl.local as QuarantineBreach,
-      requestId: parseRequestId(simpleText(idEl), pathOf(idEl)),
-      quarantineEventRef: readInteger(simpleText(refEl), pathOf(refEl), -QUARANTINE_REF_MAX, QUARANTINE_REF_MAX),
+      requestId: parseRequestId(simpleText(idEl), idEl),
+      quarantineEventRef: readInteger(simpleText(refEl), refEl, -QUARANTINE_REF_MAX, QUARANTINE_REF_MAX),
     };
   } else if ((DCC_ALERT_ELEMENTS as readonly string[]).includes(inner.local)) {
     alert = { kind: 'opaque', name: inner.local as DccAlertElement, element: inner };
   } else {
-    return refuse('structure', `${inner.local} is not a DCC alert DUIS defines`, pathOf(inner));
+    return refuse('structure', `${inner.local} is not a DCC alert DUIS defines`, inner);
   }
   return { kind: 'DCCAlertMessage', dccAlertCode: code, ...throttling, alert };
 }

@@ -20,7 +20,7 @@
 import { decodeBase64 } from './base64.ts';
 import { type DuisErrorCode, refuse } from './errors.ts';
 import { ALGORITHM, NS } from './namespaces.ts';
-import { isXmlWhitespace, pathOf, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { isXmlWhitespace, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
 
 export interface SignatureParts {
   signature: XmlElement;
@@ -36,11 +36,11 @@ export interface SignatureParts {
 export function locateSignature(doc: XmlDocument): XmlElement {
   const [signature, second] = doc.signatures;
   if (!signature) refuse('signature-missing', 'the document has no ds:Signature');
-  if (second) refuse('signature-duplicate', `the document has ${doc.signatures.length} ds:Signature elements; DUIS allows one`, pathOf(second));
-  if (signature.parent !== doc.root) refuse('signature-position', 'the ds:Signature must be a child of the root element', pathOf(signature));
+  if (second) refuse('signature-duplicate', `the document has ${doc.signatures.length} ds:Signature elements; DUIS allows one`, second);
+  if (signature.parent !== doc.root) refuse('signature-position', 'the ds:Signature must be a child of the root element', signature);
   let last: XmlElement | null = null;
   for (const c of doc.root.children) if (typeof c !== 'string') last = c;
-  if (last !== signature) refuse('signature-position', 'the ds:Signature must be the last child element of the root', pathOf(signature));
+  if (last !== signature) refuse('signature-position', 'the ds:Signature must be the last child element of the root', signature);
   return signature;
 }
 
@@ -52,18 +52,18 @@ export function readSignature(signature: XmlElement): SignatureParts {
   algorithm(c14n, ALGORITHM.exclusiveC14n, 'canonicalisation');
   algorithm(method, ALGORITHM.ecdsaSha256, 'signature');
   onlyAttribute(reference, 'URI');
-  if (reference.attributes[0]?.value !== '') refuse('signature-shape', 'the Reference must have URI="" (the whole document)', pathOf(reference));
+  if (reference.attributes[0]?.value !== '') refuse('signature-shape', 'the Reference must have URI="" (the whole document)', reference);
   const [transforms, digestMethod, digestValue] = dsChildren(reference, ['Transforms', 'DigestMethod', 'DigestValue']);
   noAttributes(transforms);
   const [transform] = dsChildren(transforms, ['Transform']);
   algorithm(transform, ALGORITHM.envelopedSignature, 'transform');
   algorithm(digestMethod, ALGORITHM.sha256, 'digest');
   noAttributes(digestValue);
-  const digest = decodeBase64(simpleText(digestValue), 'DigestValue', pathOf(digestValue), 'signature-shape');
-  if (digest.length !== 32) refuse('signature-shape', `a SHA-256 DigestValue is 32 bytes, got ${digest.length}`, pathOf(digestValue));
+  const digest = decodeBase64(simpleText(digestValue), 'DigestValue', digestValue, 'signature-shape');
+  if (digest.length !== 32) refuse('signature-shape', `a SHA-256 DigestValue is 32 bytes, got ${digest.length}`, digestValue);
   noAttributes(signatureValue);
-  const value = decodeBase64(simpleText(signatureValue), 'SignatureValue', pathOf(signatureValue), 'signature-shape');
-  if (value.length !== 64) refuse('signature-shape', `an ECDSA P-256 SignatureValue is 64 bytes (r||s), got ${value.length}`, pathOf(signatureValue));
+  const value = decodeBase64(simpleText(signatureValue), 'SignatureValue', signatureValue, 'signature-shape');
+  if (value.length !== 64) refuse('signature-shape', `an ECDSA P-256 SignatureValue is 64 bytes (r||s), got ${value.length}`, signatureValue);
   const { issuer, serial } = readKeyInfo(keyInfo);
   return { signature, signedInfo, digestValue: digest, signatureValue: value, issuer, serial };
 }
@@ -78,10 +78,10 @@ function readKeyInfo(keyInfo: XmlElement): { issuer: string; serial: string } {
   noAttributes(issuerName, 'key-info');
   noAttributes(serialNumber, 'key-info');
   const issuer = simpleText(issuerName, 'key-info');
-  if (issuer.trim() === '') refuse('key-info', 'X509IssuerName is empty', pathOf(issuerName));
+  if (issuer.trim() === '') refuse('key-info', 'X509IssuerName is empty', issuerName);
   // xs:integer collapses surrounding whitespace and allows "+" and leading zeros; SMKI serials are positive.
   const digits = simpleText(serialNumber, 'key-info').trim();
-  if (!/^\+?[0-9]{1,60}$/.test(digits)) refuse('key-info', `X509SerialNumber ${JSON.stringify(digits.slice(0, 70))} is not a decimal serial`, pathOf(serialNumber));
+  if (!/^\+?[0-9]{1,60}$/.test(digits)) refuse('key-info', `X509SerialNumber ${JSON.stringify(digits.slice(0, 70))} is not a decimal serial`, serialNumber);
   return { issuer, serial: BigInt(digits).toString(10) };
 }
 
@@ -94,47 +94,47 @@ function dsChildren<const N extends readonly string[]>(
   const found: XmlElement[] = [];
   for (const c of parent.children) {
     if (typeof c === 'string') {
-      if (!isXmlWhitespace(c)) refuse(code, `unexpected text in ${parent.local}`, pathOf(parent));
+      if (!isXmlWhitespace(c)) refuse(code, `unexpected text in ${parent.local}`, parent);
       continue;
     }
     const want = expected[found.length];
     if (want === undefined || c.uri !== NS.ds || c.local !== want) {
       const what = c.uri === NS.ds ? c.local : `${qualifiedName(c)} in namespace ${JSON.stringify(c.uri)}`;
-      refuse(code, want === undefined ? `unexpected ${what} in ${parent.local}` : `expected ds:${want} in ${parent.local}, found ${what}`, pathOf(c));
+      refuse(code, want === undefined ? `unexpected ${what} in ${parent.local}` : `expected ds:${want} in ${parent.local}, found ${what}`, c);
     }
     found.push(c);
   }
-  if (found.length < expected.length) refuse(code, `${parent.local} lacks ds:${expected[found.length]}`, pathOf(parent));
+  if (found.length < expected.length) refuse(code, `${parent.local} lacks ds:${expected[found.length]}`, parent);
   return found as { [K in keyof N]: XmlElement };
 }
 
 function noAttributes(el: XmlElement, code: DuisErrorCode = 'signature-shape'): void {
   const a = el.attributes[0];
-  if (a) refuse(code, `unexpected attribute ${qualifiedName(a)} on ${el.local}`, pathOf(el));
+  if (a) refuse(code, `unexpected attribute ${qualifiedName(a)} on ${el.local}`, el);
 }
 
 function onlyAttribute(el: XmlElement, local: string): void {
   const a = el.attributes[0];
-  if (!a || a.uri !== '' || a.local !== local) refuse('signature-shape', `${el.local} must carry ${local}`, pathOf(el));
+  if (!a || a.uri !== '' || a.local !== local) refuse('signature-shape', `${el.local} must carry ${local}`, el);
   const extra = el.attributes[1];
-  if (extra) refuse('signature-shape', `unexpected attribute ${qualifiedName(extra)} on ${el.local}`, pathOf(el));
+  if (extra) refuse('signature-shape', `unexpected attribute ${qualifiedName(extra)} on ${el.local}`, el);
 }
 
 /** An empty method element with exactly Algorithm="<expected>". */
 function algorithm(el: XmlElement, expected: string, what: string): void {
   onlyAttribute(el, 'Algorithm');
   const value = el.attributes[0]!.value;
-  if (value !== expected) refuse('algorithm', `${what} algorithm ${value} is not allowed; DUIS uses ${expected}`, pathOf(el));
+  if (value !== expected) refuse('algorithm', `${what} algorithm ${value} is not allowed; DUIS uses ${expected}`, el);
   for (const c of el.children) {
-    if (typeof c !== 'string') refuse('signature-shape', `unexpected ${qualifiedName(c)} in ${el.local} (no parameters are allowed)`, pathOf(c));
-    if (!isXmlWhitespace(c)) refuse('signature-shape', `unexpected text in ${el.local}`, pathOf(el));
+    if (typeof c !== 'string') refuse('signature-shape', `unexpected ${qualifiedName(c)} in ${el.local} (no parameters are allowed)`, c);
+    if (!isXmlWhitespace(c)) refuse('signature-shape', `unexpected text in ${el.local}`, el);
   }
 }
 
 function simpleText(el: XmlElement, code: DuisErrorCode = 'signature-shape'): string {
   let text = '';
   for (const c of el.children) {
-    if (typeof c !== 'string') refuse(code, `unexpected ${qualifiedName(c)} in ${el.local}`, pathOf(c));
+    if (typeof c !== 'string') refuse(code, `unexpected ${qualifiedName(c)} in ${el.local}`, c);
     text += c;
   }
   return text;

@@ -11,7 +11,7 @@ import { NS } from './namespaces.ts';
 import { type DuisRequest, readRequest, requestTree, toDocument } from './request.ts';
 import { parseRequestId } from './request-id.ts';
 import { type DuisResponse, readResponse, responseTree } from './response.ts';
-import { pathOf, type XmlDocument } from './xml-tree.ts';
+import type { XmlDocument } from './xml-tree.ts';
 import { type SignerResolver, signTree, type VerifiedXml, type VerifyOptions, verifyXmlOrThrow, type XmlSigner, xmlSignerFromEntry } from './xmldsig.ts';
 import type { XmlLimits } from './xml-parser.ts';
 
@@ -66,10 +66,10 @@ export function signResponse(response: DuisResponse, signer: XmlSigner): string 
  */
 export function requestUserEui(doc: XmlDocument): Eui {
   const root = doc.root;
-  if (root.uri !== NS.sr || root.local !== 'Request') refuse('structure', 'the root must be sr:Request', pathOf(root));
+  if (root.uri !== NS.sr || root.local !== 'Request') refuse('structure', 'the root must be sr:Request', root);
   const header = new ChildReader(root).required('Header');
   const id = new ChildReader(header).required('RequestID');
-  return parseRequestId(simpleText(id), pathOf(id)).user;
+  return parseRequestId(simpleText(id), id).user;
 }
 
 /**

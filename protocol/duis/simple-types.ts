@@ -3,7 +3,7 @@
  * whitespace rule (collapse: surrounding whitespace ignored) and lexical space; anything else is a 'value' error
  * naming where it was found.
  */
-import { refuse } from './errors.ts';
+import { refuse, type Where } from './errors.ts';
 
 const TRIM = /^[ \t\r\n]+|[ \t\r\n]+$/g;
 
@@ -11,19 +11,19 @@ export function collapse(text: string): string {
   return text.replace(TRIM, '');
 }
 
-export function readBoolean(text: string, path: string): boolean {
+export function readBoolean(text: string, where: Where): boolean {
   const t = collapse(text);
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
-  return refuse('value', `${JSON.stringify(t)} is not an xs:boolean`, path);
+  return refuse('value', `${JSON.stringify(t)} is not an xs:boolean`, where);
 }
 
 /** An xs:integer restricted to [min, max]. */
-export function readInteger(text: string, path: string, min: bigint, max: bigint, type = 'integer'): bigint {
+export function readInteger(text: string, where: Where, min: bigint, max: bigint, type = 'integer'): bigint {
   const t = collapse(text);
-  if (!/^[+-]?[0-9]{1,40}$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:${type}`, path);
+  if (!/^[+-]?[0-9]{1,40}$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:${type}`, where);
   const n = BigInt(t);
-  if (n < min || n > max) refuse('value', `${t} is outside the xs:${type} range ${min}..${max}`, path);
+  if (n < min || n > max) refuse('value', `${t} is outside the xs:${type} range ${min}..${max}`, where);
   return n;
 }
 
@@ -31,20 +31,20 @@ export const INT_MIN = -(2n ** 31n);
 export const INT_MAX = 2n ** 31n - 1n;
 export const UNSIGNED_INT_MAX = 2n ** 32n - 1n;
 
-export function readInt(text: string, path: string): number {
-  return Number(readInteger(text, path, INT_MIN, INT_MAX, 'int'));
+export function readInt(text: string, where: Where): number {
+  return Number(readInteger(text, where, INT_MIN, INT_MAX, 'int'));
 }
 
-export function readUnsignedInt(text: string, path: string): number {
-  return Number(readInteger(text, path, 0n, UNSIGNED_INT_MAX, 'unsignedInt'));
+export function readUnsignedInt(text: string, where: Where): number {
+  return Number(readInteger(text, where, 0n, UNSIGNED_INT_MAX, 'unsignedInt'));
 }
 
 const DATE_TIME = /^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?(Z|[+-][0-9]{2}:[0-9]{2})?$/;
 
 /** Checks an xs:dateTime and returns it as written (collapsed): DUIS date-times round-trip byte for byte. */
-export function readDateTime(text: string, path: string): string {
+export function readDateTime(text: string, where: Where): string {
   const t = collapse(text);
-  if (!isDateTime(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:dateTime`, path);
+  if (!isDateTime(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:dateTime`, where);
   return t;
 }
 
@@ -87,15 +87,15 @@ export function formatDateTime(date: Date): string {
   return iso.slice(0, 22) + 'Z';
 }
 
-export function readDecimal(text: string, path: string): string {
+export function readDecimal(text: string, where: Where): string {
   const t = collapse(text);
-  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:decimal`, path);
+  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:decimal`, where);
   return t;
 }
 
 /** xs:hexBinary, returned upper-case. */
-export function readHexBinary(text: string, path: string): string {
+export function readHexBinary(text: string, where: Where): string {
   const t = collapse(text);
-  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not xs:hexBinary`, path);
+  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not xs:hexBinary`, where);
   return t.toUpperCase();
 }

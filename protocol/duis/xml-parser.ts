@@ -10,7 +10,7 @@
  *
  * Errors carry a code and a message; hostile input never makes this throw anything but its own refusal.
  */
-import { SaxesParser, type SaxesTagNS } from 'saxes';
+import { SaxesParser, type SaxesTagNS, type XMLDecl } from 'saxes';
 import { type Checked, checked, refuse } from './errors.ts';
 import { NS } from './namespaces.ts';
 import {
@@ -90,7 +90,7 @@ export function parseXmlOrThrow(input: string | Uint8Array, options: XmlParseOpt
 }
 
 class TreeBuilder {
-  private readonly parser = new SaxesParser({ xmlns: true });
+  private readonly parser: SaxesParser<{ xmlns: true }>;
   private readonly stack: XmlElement[] = [];
   private readonly signatures: XmlElement[] = [];
   private root: XmlElement | null = null;
@@ -100,23 +100,24 @@ class TreeBuilder {
     private readonly limits: XmlLimits,
     private readonly comments: 'refuse' | 'drop',
   ) {
-    const p = this.parser;
-    p.on('error', (e) => refuse('malformed', e.message));
-    p.on('xmldecl', (decl) => {
-      if (decl.version !== '1.0') refuse('xml-version', `XML version ${decl.version ?? '(none)'}: only 1.0 is accepted`);
-      if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
-        refuse('encoding', `declared encoding ${decl.encoding}: DUIS documents are UTF-8`);
-      }
+    this.parser = createParser({
+      error: (e) => refuse('malformed', e.message),
+      xmldecl: (decl) => {
+        if (decl.version !== '1.0') refuse('xml-version', `XML version ${decl.version ?? '(none)'}: only 1.0 is accepted`);
+        if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
+          refuse('encoding', `declared encoding ${decl.encoding}: DUIS documents are UTF-8`);
+        }
+      },
+      doctype: () => refuse('dtd', 'a DOCTYPE is not allowed (no DTDs, no entity declarations)'),
+      processinginstruction: (pi) => refuse('processing-instruction', `processing instruction <?${pi.target}?> is not allowed`),
+      comment: () => {
+        if (this.comments === 'refuse') refuse('comment', `comment at line ${this.parser.line} is not allowed`);
+      },
+      opentag: (tag) => this.open(tag),
+      closetag: () => this.stack.pop(),
+      text: (t) => this.text(t),
+      cdata: (t) => this.text(t),
     });
-    p.on('doctype', () => refuse('dtd', 'a DOCTYPE is not allowed (no DTDs, no entity declarations)'));
-    p.on('processinginstruction', (pi) => refuse('processing-instruction', `processing instruction <?${pi.target}?> is not allowed`));
-    p.on('comment', () => {
-      if (this.comments === 'refuse') refuse('comment', `comment at line ${this.parser.line} is not allowed`);
-    });
-    p.on('opentag', (tag) => this.open(tag));
-    p.on('closetag', () => this.stack.pop());
-    p.on('text', (t) => this.text(t));
-    p.on('cdata', (t) => this.text(t));
   }
 
   parse(text: string): XmlDocument {
@@ -159,4 +160,83 @@ class TreeBuilder {
       refuse('text-too-long', `a text node is longer than ${this.limits.maxTextLength} characters`);
     }
   }
+}
+
+interface Handlers {
+  error: (e: Error) => void;
+  xmldecl: (decl: XMLDecl) => void;
+  doctype: (doctype: string) => void;
+  processinginstruction: (pi: { target: string; body: string }) => void;
+  comment: (comment: string) => void;
+  opentag: (tag: SaxesTagNS) => void;
+  closetag: (tag: SaxesTagNS) => void;
+  text: (text: string) => void;
+  cdata: (cdata: string) => void;
+}
+
+/**
+ * saxes 6 keeps each handler in a field of the parser. Its `on(event, handler)` sets that field with a computed
+ * property name, and V8 turns an object that gains many properties that way into a slow dictionary object:
+ * with the nine handlers we need, every parse ran five to seven times slower. Assigning the same fields by
+ * name keeps the parser a fast object. The field names are saxes internals, so a self-test at load time
+ * checks that every handler fires this way and falls back to `on()` (correct, only slower) if not.
+ */
+function createParser(h: Handlers): SaxesParser<{ xmlns: true }> {
+  const parser = new SaxesParser({ xmlns: true });
+  if (!fieldsWork) {
+    for (const event of Object.keys(h) as (keyof Handlers)[]) parser.on(event, h[event] as never);
+    return parser;
+  }
+  const fields = parser as unknown as SaxesHandlerFields;
+  fields.errorHandler = h.error;
+  fields.xmldeclHandler = h.xmldecl;
+  fields.doctypeHandler = h.doctype;
+  fields.piHandler = h.processinginstruction;
+  fields.commentHandler = h.comment;
+  fields.openTagHandler = h.opentag;
+  fields.closeTagHandler = h.closetag;
+  fields.textHandler = h.text;
+  fields.cdataHandler = h.cdata;
+  return parser;
+}
+
+interface SaxesHandlerFields {
+  errorHandler: Handlers['error'];
+  xmldeclHandler: Handlers['xmldecl'];
+  doctypeHandler: Handlers['doctype'];
+  piHandler: Handlers['processinginstruction'];
+  commentHandler: Handlers['comment'];
+  openTagHandler: Handlers['opentag'];
+  closeTagHandler: Handlers['closetag'];
+  textHandler: Handlers['text'];
+  cdataHandler: Handlers['cdata'];
+}
+
+let fieldsWork = true;
+fieldsWork = (() => {
+  const seen = new Set<string>();
+  const mark = (event: string) => () => void seen.add(event);
+  try {
+    createParser({
+      error: mark('error'),
+      xmldecl: mark('xmldecl'),
+      doctype: mark('doctype'),
+      processinginstruction: mark('processinginstruction'),
+      comment: mark('comment'),
+      opentag: mark('opentag'),
+      closetag: mark('closetag'),
+      text: mark('text'),
+      cdata: mark('cdata'),
+    })
+      .write('<?xml version="1.0"?><!DOCTYPE a><a><?p?><!--c--><![CDATA[d]]>t</a><')
+      .close();
+  } catch {
+    return false;
+  }
+  return seen.size === 9;
+})();
+
+/** Whether the parser runs on the fast path (handler fields assigned by name); tests hold us to it. */
+export function usesFastSaxesHandlers(): boolean {
+  return fieldsWork;
 }

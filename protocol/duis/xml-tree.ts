@@ -3,7 +3,7 @@
  * URIs, their namespace declarations kept apart from their attributes, and text as plain strings (adjacent
  * text, CDATA and character references already merged and decoded).
  */
-import { refuse } from './errors.ts';
+import { pathText, refuse } from './errors.ts';
 
 export interface XmlAttribute {
   /** "" for an attribute without prefix (which is in no namespace). */
@@ -55,9 +55,7 @@ export function isXmlWhitespace(text: string): boolean {
 }
 
 export function pathOf(el: XmlElement): string {
-  const parts: string[] = [];
-  for (let e: XmlElement | null = el; e; e = e.parent) parts.push(e.local);
-  return '/' + parts.reverse().join('/');
+  return pathText(el);
 }
 
 /** Element children of an element-only content model; text other than whitespace between them is refused. */
@@ -65,7 +63,7 @@ export function elementChildren(el: XmlElement): XmlElement[] {
   const out: XmlElement[] = [];
   for (const c of el.children) {
     if (typeof c !== 'string') out.push(c);
-    else if (!isXmlWhitespace(c)) refuse('structure', `unexpected text ${JSON.stringify(c.slice(0, 40))} in element-only content`, pathOf(el));
+    else if (!isXmlWhitespace(c)) refuse('structure', `unexpected text ${JSON.stringify(c.slice(0, 40))} in element-only content`, el);
   }
   return out;
 }
@@ -74,7 +72,7 @@ export function elementChildren(el: XmlElement): XmlElement[] {
 export function textContent(el: XmlElement): string {
   let text = '';
   for (const c of el.children) {
-    if (typeof c !== 'string') refuse('structure', `unexpected element ${qualifiedName(c)} in simple content`, pathOf(el));
+    if (typeof c !== 'string') refuse('structure', `unexpected element ${qualifiedName(c)} in simple content`, el);
     text += c;
   }
   return text;

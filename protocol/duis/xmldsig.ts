@@ -23,7 +23,7 @@ import { type Checked, checked, refuse } from './errors.ts';
 import { ALGORITHM, NS } from './namespaces.ts';
 import { parseXmlOrThrow, type XmlLimits } from './xml-parser.ts';
 import { locateSignature, readSignature } from './signature-shape.ts';
-import { pathOf, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
 
 /** A private key and the IssuerSerial of its XML Signing certificate. */
 export interface XmlSigner {
@@ -141,7 +141,7 @@ const SIGNED_INFO_TAIL = '</ds:DigestValue></ds:Reference></ds:SignedInfo>';
 /** Signs the document rooted at `root`, leaving out `replaced` (signatures being replaced). */
 export function signTree(root: XmlElement, signer: XmlSigner, replaced: readonly XmlElement[] = []): string {
   for (const s of replaced) {
-    if (s.parent !== root) refuse('signature-position', 'a ds:Signature below the root cannot be replaced', pathOf(s));
+    if (s.parent !== root) refuse('signature-position', 'a ds:Signature below the root cannot be replaced', s);
   }
   if (!/^[0-9]+$/.test(signer.serial)) refuse('key-info', `signer serial ${JSON.stringify(signer.serial)} is not decimal`);
   const unsigned = replaced.length === 0 ? root : { ...root, children: root.children.filter((c) => !replaced.includes(c as XmlElement)) };

@@ -2,7 +2,7 @@ import test from 'ava';
 import fc from 'fast-check';
 import type { DuisErrorCode } from '../../../protocol/duis/errors.ts';
 import { NS } from '../../../protocol/duis/namespaces.ts';
-import { parseXml, type XmlParseOptions } from '../../../protocol/duis/xml-parser.ts';
+import { parseXml, usesFastSaxesHandlers, type XmlParseOptions } from '../../../protocol/duis/xml-parser.ts';
 import { readdirSync } from 'node:fs';
 import { fixturePath, readFixture } from '../../helpers/fixtures.ts';
 
@@ -141,4 +141,8 @@ test('random byte edits of a template give a value or a typed refusal', (t) => {
     { numRuns: 2000 },
   );
   t.pass();
+});
+
+test('saxes handlers are attached the fast way (a saxes upgrade that renames its fields would fall back, slower)', (t) => {
+  t.true(usesFastSaxesHandlers());
 });
