@@ -54,6 +54,11 @@ function derSignature(raw: Buffer): Buffer {
 
 export function hostileDocuments(signed = signRequest(creditRequest(), supplierSigner)): HostileDocument[] {
   const p = split(signed);
+  // Edits inside the RequestID text: just before its last digit, and at its end.
+  const lastDigit = signed.search(/\d<\/sr:RequestID>/);
+  if (lastDigit < 0) throw new Error('no RequestID in the signed document');
+  const idEnd = lastDigit + 1;
+  const inRequestId = (doc: string, insert: string, at = idEnd) => doc.slice(0, at) + insert + doc.slice(at);
   const sigValue = /<ds:SignatureValue>([^<]*)<\/ds:SignatureValue>/.exec(p.signature)![1]!;
   const evilBody = '<sr:Body><sr:UpdatePaymentMode><sr:Prepayment><sr:SuspendDebtDisabled>false</sr:SuspendDebtDisabled><sr:SuspendDebtEmergency>false</sr:SuspendDebtEmergency><sr:DisablementThreshold>0</sr:DisablementThreshold></sr:Prepayment></sr:UpdatePaymentMode></sr:Body>';
   const withSignedInfo = (f: (s: string) => string) => join(p, { signature: f(p.signature) });
@@ -72,13 +77,13 @@ export function hostileDocuments(signed = signRequest(creditRequest(), supplierS
     { name: 'no signature at all', xml: join(p, { signature: '' }), code: 'signature-missing' },
     // content changed around a valid signature
     { name: 'a second Body after the signed one', xml: join(p, { body: p.body + evilBody }), code: 'digest-mismatch' },
-    { name: 'a second Header', xml: join(p, { header: p.header + p.header.replace(':1002<', ':1003<') }), code: 'digest-mismatch' },
+    { name: 'a second Header', xml: join(p, { header: p.header + p.header.replace(/\d<\/sr:RequestID>/, (m) => ((Number(m[0]) + 1) % 10) + m.slice(1)) }), code: 'digest-mismatch' },
     { name: 'Body replaced: Credit becomes Prepayment', xml: join(p, { body: evilBody }), code: 'digest-mismatch' },
     { name: 'digest recomputed for an evil Body without re-signing', xml: recomputedDigest(join(p, { body: evilBody })), code: 'signature-invalid' },
     { name: 'text after the signature', xml: join(p, { rootClose: 'junk' + p.rootClose }), code: 'digest-mismatch' },
     { name: 'whitespace between elements added after signing', xml: join(p, { header: p.header.replace(/></g, '>\n  <') }), code: 'digest-mismatch' },
     // comments
-    { name: 'comment injected inside the signed RequestID text', xml: signed.replace(':1002<', ':100<!---->2<'), code: 'comment' },
+    { name: 'comment injected inside the signed RequestID text', xml: inRequestId(signed, '<!---->', lastDigit), code: 'comment' },
     { name: 'comment inside SignedInfo', xml: withSignedInfo((s) => s.replace('<ds:SignedInfo>', '<ds:SignedInfo><!-- hi -->')), code: 'comment' },
     { name: 'comment before the root', xml: p.decl + '<!-- hi -->' + join(p).slice(p.decl.length), code: 'comment' },
     // namespace confusion
@@ -89,16 +94,16 @@ export function hostileDocuments(signed = signRequest(creditRequest(), supplierS
     { name: 'default namespace redeclared on the Body', xml: join(p, { body: p.body.replace('<sr:Body>', '<sr:Body xmlns="urn:evil">') }), code: 'digest-mismatch' },
     // DTDs and entities
     { name: 'internal DTD subset', xml: p.decl + '<!DOCTYPE sr:Request [<!ELEMENT sr:Request ANY>]>' + join(p).slice(p.decl.length), code: 'dtd' },
-    { name: 'external entity', xml: p.decl + '<!DOCTYPE sr:Request [<!ENTITY x SYSTEM "file:///etc/passwd">]>' + join(p).slice(p.decl.length).replace(':1002<', ':1002&x;<'), code: 'dtd' },
-    { name: 'billion laughs', xml: p.decl + laughs + join(p).slice(p.decl.length).replace(':1002<', ':1002&d;<'), code: 'dtd' },
+    { name: 'external entity', xml: inRequestId(signed, '&x;').replace(p.decl, p.decl + '<!DOCTYPE sr:Request [<!ENTITY x SYSTEM "file:///etc/passwd">]>'), code: 'dtd' },
+    { name: 'billion laughs', xml: inRequestId(signed, '&d;').replace(p.decl, p.decl + laughs), code: 'dtd' },
     { name: 'external DTD', xml: p.decl + '<!DOCTYPE sr:Request SYSTEM "http://example.invalid/duis.dtd">' + join(p).slice(p.decl.length), code: 'dtd' },
-    { name: 'entity reference without a DTD', xml: signed.replace(':1002<', ':1002&x;<'), code: 'malformed' },
+    { name: 'entity reference without a DTD', xml: inRequestId(signed, '&x;'), code: 'malformed' },
     // resources
     { name: 'deep nesting', xml: join(p, { body: p.body.replace('</sr:Body>', '<sr:X>'.repeat(5000) + '</sr:X>'.repeat(5000) + '</sr:Body>') }), code: 'too-deep' },
     { name: 'oversize document', xml: join(p, { body: p.body.replace('</sr:Body>', `<sr:X>${'A'.repeat(2 * 1024 * 1024)}</sr:X></sr:Body>`) }), code: 'too-large' },
     { name: 'too many attributes', xml: join(p, { rootOpen: p.rootOpen.replace('>', Array.from({ length: 20 }, (_, i) => ` a${i}="1"`).join('') + '>') }), code: 'too-many-attributes' },
     // encodings
-    { name: 'invalid UTF-8 in signed text', xml: Buffer.concat([Buffer.from(signed.slice(0, signed.indexOf(':1002<') + 5)), Buffer.from([0xc3, 0x28]), Buffer.from(signed.slice(signed.indexOf(':1002<') + 5))]), code: 'encoding' },
+    { name: 'invalid UTF-8 in signed text', xml: Buffer.concat([Buffer.from(signed.slice(0, idEnd)), Buffer.from([0xc3, 0x28]), Buffer.from(signed.slice(idEnd))]), code: 'encoding' },
     { name: 'UTF-16 document', xml: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(signed.replace('UTF-8', 'UTF-16'), 'utf16le')]), code: 'encoding' },
     { name: 'Latin-1 declared', xml: signed.replace('encoding="UTF-8"', 'encoding="ISO-8859-1"'), code: 'encoding' },
     { name: 'XML 1.1 declared', xml: signed.replace('version="1.0"', 'version="1.1"'), code: 'xml-version' },

@@ -11,11 +11,10 @@ import {
   parseRequest,
   parseRequestId,
   type RequestBody,
-  SERVICE_REFERENCE_VARIANTS,
 } from '../../../protocol/duis/index.ts';
 import type { DuisErrorCode } from '../../../protocol/duis/errors.ts';
-import { parseEui } from '../../../protocol/smki/eui.ts';
 import { rtdsFrame } from '../../helpers/fixtures.ts';
+import { requestArbitrary } from './generators.ts';
 import { creditRequest, ESME, GSME, SUPPLIER, template, templateNames } from './support.ts';
 
 function parsed(xml: string): DuisRequest {
@@ -118,53 +117,6 @@ test('RequestID: EUIs either case, uint64 counter without leading zeros', (t) =>
     t.is(e?.error.code, 'value');
   }
 });
-
-const requestArbitrary: fc.Arbitrary<DuisRequest> = fc.record({
-  schemaVersion: fc.constant('5.4'),
-  header: fc.record(
-    {
-      requestId: fc.record({
-        user: fc.constantFrom(SUPPLIER, parseEui('90B3D51F30020000')),
-        target: fc.constantFrom(ESME, GSME, parseEui('90B3D51F30000002')),
-        counter: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }),
-      }),
-      firstInSequence: fc.boolean(),
-      precedingRequestId: fc.record({ user: fc.constant(SUPPLIER), target: fc.constant(ESME), counter: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) }),
-      commandVariant: fc.constantFrom(1, 2, 3, 4, 5, 6, 7, 8, 9),
-      serviceReference: fc.constant('1.6'),
-      serviceReferenceVariant: fc.constantFrom(...SERVICE_REFERENCE_VARIANTS),
-    },
-    { requiredKeys: ['requestId', 'commandVariant', 'serviceReference', 'serviceReferenceVariant'] },
-  ),
-  body: fc.oneof(
-    fc.record(
-      {
-        kind: fc.constant('UpdatePaymentMode' as const),
-        executionDateTime: fc
-          .date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true })
-          .map((d) => d.toISOString()),
-        paymentMode: fc.oneof(
-          fc.constant({ mode: 'Credit' as const }),
-          fc.record({
-            mode: fc.constant('Prepayment' as const),
-            suspendDebtDisabled: fc.boolean(),
-            suspendDebtEmergency: fc.boolean(),
-            disablementThreshold: fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }),
-          }),
-        ),
-      },
-      { requiredKeys: ['kind', 'paymentMode'] },
-    ),
-    fc.record(
-      {
-        kind: fc.constant('SignedPreCommand' as const),
-        executionDateTime: fc.constant('2030-01-15T09:00:00.00Z'),
-        gbcsPayload: fc.uint8Array({ minLength: 1, maxLength: 300 }).map((b) => Buffer.from(b)),
-      },
-      { requiredKeys: ['kind', 'gbcsPayload'] },
-    ),
-  ),
-}) as fc.Arbitrary<DuisRequest>;
 
 test('any request model builds to XML that reads back as the same model', (t) => {
   fc.assert(
