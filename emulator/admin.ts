@@ -1,0 +1,171 @@
+/**
+ * What the DCC does out of band, behind the admin API: SMKI certificates for parties (with the issuing policy:
+ * MP134B BR2), device registration and provisioning of hosted emulated devices, revocations (immediate or
+ * PMA-delayed), each persisted (smki-store.ts) so a restarted DCC knows the same parties, keys and revocations.
+ */
+import type { KeyObject } from 'node:crypto';
+import type { CertificateProduct } from '../protocol/smki/certificate-products.ts';
+import { derToPem } from '../protocol/smki/certificate.ts';
+import type { Eui } from '../protocol/smki/eui.ts';
+import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
+import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
+import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
+import { AdjustableClock } from './clock.ts';
+import { deviceInput, type DeviceRecord } from './registry.ts';
+import type { DccService } from './service.ts';
+import { persistCertificate, persistRevocation } from './smki-store.ts';
+import { setMeta } from './store.ts';
+
+export interface PartyKeys {
+  eui: Eui;
+  ds: KeyObject | null;
+  ka: KeyObject | null;
+}
+
+/** Whom a device must trust, from SMKI: its supplier, its network operator and the ACB (GBCS trust anchor cells). */
+export interface DeviceTrustAnchors {
+  supplier: PartyKeys;
+  networkOperator: PartyKeys | null;
+  acb: PartyKeys;
+}
+
+/** Creates or re-attaches the emulated device for a registered record (implemented by the harness). */
+export interface DeviceProvisioner {
+  provision(record: DeviceRecord, anchors: DeviceTrustAnchors): Promise<{ ds: KeyObject; ka: KeyObject }>;
+}
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+}
+
+export class DccAdmin {
+  constructor(
+    private readonly dcc: DccService,
+    private readonly smki: SmkiService,
+    readonly acbEui: Eui,
+    private readonly provisioner: DeviceProvisioner | null,
+  ) {}
+
+  private get db() {
+    return this.dcc.db;
+  }
+
+  /** Re-provisions every registered device (after a restart: same seed-derived keys, state reattached). */
+  async restoreDevices(): Promise<void> {
+    if (this.provisioner) for (const d of this.dcc.registry.devices()) await this.provision(d);
+  }
+
+  persistClock(): void {
+    const clock = this.dcc.options.clock;
+    if (clock instanceof AdjustableClock) setMeta(this.db, 'clock-offset-ms', String(clock.offset));
+  }
+
+  /** Issues (and persists) a certificate for a party; the issuing policy refuses what its role may not hold. */
+  async issuePartyCertificate(eui: Eui, product: CertificateProduct, role?: UserRole): Promise<IssuedCertificate> {
+    const party = this.dcc.registry.party(eui);
+    if (!party) throw new AdminError(`no party ${eui}: register it first`);
+    const asRole = role ?? party.roles[0]!;
+    if (!party.roles.includes(asRole)) throw new IssuingPolicyError(`${eui} does not act in role ${asRole}`, asRole, product, null);
+    const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
+    persistCertificate(this.db, issued, { eui, role: asRole });
+    return issued;
+  }
+
+  certificatesOf(eui: Eui): { name: string; product: string; serial: string; issuer: string; status: string }[] {
+    return this.smki.find({ eui }).map((e) => ({
+      name: e.name,
+      product: e.product,
+      serial: e.certificate.serial,
+      issuer: e.certificate.issuer,
+      status: this.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, this.dcc.now()).state,
+    }));
+  }
+
+  revoke(serial: string, issuer: string | undefined, effectiveAt: Date | undefined, orderedBy: string | undefined) {
+    const ref = issuer ? { issuer, serial } : serial;
+    const entry = this.smki.lookup(ref);
+    if (!entry) throw new AdminError(`no certificate ${serial} in SMKI`);
+    const record = this.smki.revoke(ref, { ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
+    persistRevocation(this.db, record);
+    return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > record.requestedAt };
+  }
+
+  /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
+  async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
+    const record = this.dcc.registry.putDevice(deviceInput.parse(body));
+    if (this.provisioner) await this.provision(record);
+    return { ...record, hosted: this.provisioner !== null };
+  }
+
+  private partyKeys(eui: Eui, remoteRole: number): PartyKeys {
+    const pick = (usage: 'digitalSignature' | 'keyAgreement') =>
+      this.smki
+        .find({ eui, usage, role: remoteRole })
+        .sort((a, b) => a.certificate.notBefore.getTime() - b.certificate.notBefore.getTime())[0]?.certificate.publicKey ?? null;
+    return { eui, ds: pick('digitalSignature'), ka: pick('keyAgreement') };
+  }
+
+  trustAnchors(record: DeviceRecord): DeviceTrustAnchors {
+    return {
+      supplier: this.partyKeys(record.supplier, RemotePartyRole.supplier),
+      networkOperator: record.networkOperator ? this.partyKeys(record.networkOperator, RemotePartyRole.networkOperator) : null,
+      acb: this.partyKeys(this.acbEui, RemotePartyRole.accessControlBroker),
+    };
+  }
+
+  private async provision(record: DeviceRecord): Promise<void> {
+    const keys = await this.provisioner!.provision(record, this.trustAnchors(record));
+    for (const [product, publicKey] of [
+      ['device-ds', keys.ds],
+      ['device-ka', keys.ka],
+    ] as const) {
+      const existing = this.smki.find({ eui: record.eui, product }).some((e) => e.certificate.publicKey.equals(publicKey));
+      if (existing) continue;
+      const issued = await this.smki.issue({ requester: { eui: record.supplier, role: 'DCC' }, product, deviceEui: record.eui, publicKey });
+      persistCertificate(this.db, issued, { eui: record.eui, role: 'device' });
+    }
+  }
+
+  /** The DCC's public identity: the certificates Users verify its responses with and devices trust as ACB. */
+  identity() {
+    const keys = this.dcc.options.keys;
+    const xml = this.smki.byIssuerSerial(keys.xmlSigner.issuer, keys.xmlSigner.serial);
+    return {
+      eui: keys.dccEui,
+      acbEui: this.acbEui,
+      xmlSigningCertificate: xml ? derToPem(xml.certificate.der) : null,
+      acbCertificates: this.smki.find({ eui: this.acbEui, role: RemotePartyRole.accessControlBroker }).map((e) => derToPem(e.certificate.der)),
+      rootCertificate: this.smki.hierarchy.root.toPem().certificate,
+    };
+  }
+
+  deliveries(recipient?: Eui) {
+    const rows = this.db
+      .prepare('SELECT id, endpoint, recipient, kind, request_row, created_at, attempts, delivered_at, last_error, body FROM outbox WHERE (? IS NULL OR recipient = ?) ORDER BY id')
+      .all(recipient ?? null, recipient ?? null) as {
+      id: number;
+      endpoint: string;
+      recipient: string;
+      kind: string;
+      request_row: number | null;
+      created_at: string;
+      attempts: number;
+      delivered_at: string | null;
+      last_error: string | null;
+      body: string;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      endpoint: r.endpoint,
+      recipient: r.recipient,
+      kind: r.kind,
+      requestRow: r.request_row,
+      createdAt: r.created_at,
+      attempts: r.attempts,
+      delivered: r.delivered_at !== null && r.delivered_at !== 'undeliverable',
+      undeliverable: r.delivered_at === 'undeliverable',
+      lastError: r.last_error,
+      body: r.body,
+    }));
+  }
+}

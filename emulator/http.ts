@@ -1,0 +1,229 @@
+/**
+ * The DCC's HTTP surface: the DCC Boxed DUIS paths (application/xml in, DCC-signed application/xml out) and the
+ * JSON admin API under /admin/v1 for what the DCC does out of band. Documented in the README.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { type CertificateProduct, CERTIFICATE_PRODUCTS } from '../protocol/smki/certificate-products.ts';
+import { derToPem } from '../protocol/smki/certificate.ts';
+import { type Eui, parseEui } from '../protocol/smki/eui.ts';
+import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
+import { USER_ROLES } from '../protocol/smki/roles.ts';
+import { AdtError } from './anomaly.ts';
+import type { UrlKind } from './access/checks.ts';
+import { AdjustableClock } from './clock.ts';
+import type { DccAdmin } from './admin.ts';
+import { describeZodError, euiSchema } from './schemas.ts';
+import type { DccService } from './service.ts';
+
+export interface HttpOptions {
+  /** Request body limit for DUIS messages; larger bodies get 413 before any parsing. */
+  bodyLimit?: number;
+  /** Requests being processed at once; beyond it the DCC answers 503 with Retry-After (overload, retryable). */
+  maxConcurrent?: number;
+  logger?: boolean;
+}
+
+const DUIS_PATHS: Record<string, UrlKind> = {
+  '/api/v1/serviceT': 'transform',
+  '/api/v1/serviceS': 'send',
+  '/api/v1/serviceD': 'non-device',
+};
+
+class BadRequest extends Error {}
+class NotFound extends Error {}
+
+function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+  const r = schema.safeParse(body);
+  if (!r.success) throw new BadRequest(describeZodError(r.error));
+  return r.data;
+}
+
+function pathEui(text: string): Eui {
+  try {
+    return parseEui(text);
+  } catch (e) {
+    throw new BadRequest((e as Error).message);
+  }
+}
+
+const certificateRequest = z.object({
+  product: z.enum(CERTIFICATE_PRODUCTS),
+  /** The User Role the party asks in; default its first role. */
+  role: z.enum(USER_ROLES).optional(),
+});
+
+const revocationRequest = z.object({
+  serial: z.string().regex(/^\d+$/, 'a decimal serial'),
+  issuer: z.string().optional(),
+  /** PMA-ordered delay: the revocation takes effect at this time. */
+  effectiveAt: z.iso.datetime({ offset: true }).optional(),
+  orderedBy: z.string().optional(),
+});
+
+const clockRequest = z.union([z.object({ set: z.iso.datetime({ offset: true }) }), z.object({ advanceMs: z.number().int().min(0) })]);
+
+export function createHttpServer(dcc: DccService, admin: DccAdmin, options: HttpOptions = {}): FastifyInstance {
+  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 256 * 1024 });
+  const maxConcurrent = options.maxConcurrent ?? 256;
+  let active = 0;
+
+  app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  for (const [path, kind] of Object.entries(DUIS_PATHS)) {
+    app.post(path, async (req, reply) => {
+      if (!Buffer.isBuffer(req.body)) return reply.code(415).type('text/plain').send('DUIS requests are application/xml\n');
+      if (active >= maxConcurrent) return reply.code(503).header('retry-after', '1').type('text/plain').send('the DCC is at capacity: retry later\n');
+      active++;
+      try {
+        const r = await dcc.handle(kind, req.body);
+        return reply.code(r.status).type(r.contentType).send(r.body);
+      } finally {
+        active--;
+      }
+    });
+  }
+
+  const guard = async <T>(reply: FastifyReply, run: () => T | Promise<T>, status = 200): Promise<FastifyReply> => {
+    try {
+      return reply.code(status).send(await run());
+    } catch (e) {
+      if (e instanceof BadRequest || e instanceof z.ZodError || e instanceof AdtError) {
+        return reply.code(400).send({ error: e instanceof z.ZodError ? describeZodError(e) : e.message });
+      }
+      if (e instanceof IssuingPolicyError) return reply.code(403).send({ error: e.message, requirement: e.requirement });
+      if (e instanceof NotFound) return reply.code(404).send({ error: e.message });
+      throw e;
+    }
+  };
+
+  app.get('/admin/v1/health', async () => ({ status: 'ok', time: dcc.now().toISOString(), pendingDeliveries: dcc.outbox.pending() }));
+
+  app.get('/admin/v1/dcc', async () => admin.identity());
+
+  app.get('/admin/v1/clock', async () => ({ now: dcc.now().toISOString() }));
+  app.post('/admin/v1/clock', (req, reply) =>
+    guard(reply, () => {
+      const clock = dcc.options.clock;
+      if (!(clock instanceof AdjustableClock)) throw new BadRequest('this DCC runs on real time');
+      const body = parseBody(clockRequest, req.body);
+      if ('set' in body) clock.set(new Date(body.set));
+      else clock.advance(body.advanceMs);
+      admin.persistClock();
+      return { now: dcc.now().toISOString() };
+    }),
+  );
+
+  app.get('/admin/v1/parties', async () => dcc.registry.parties());
+  app.post('/admin/v1/parties', (req, reply) => guard(reply, () => dcc.registry.putParty(req.body as never), 201));
+  app.get<{ Params: { eui: string } }>('/admin/v1/parties/:eui', (req, reply) =>
+    guard(reply, () => {
+      const party = dcc.registry.party(pathEui(req.params.eui));
+      if (!party) throw new NotFound(`no party ${req.params.eui}`);
+      return { ...party, certificates: admin.certificatesOf(party.eui), officers: dcc.anomaly.officers(party.eui), adtFiles: dcc.anomaly.activeFiles(party.eui) };
+    }),
+  );
+  app.post<{ Params: { eui: string } }>('/admin/v1/parties/:eui/certificates', (req, reply) =>
+    guard(
+      reply,
+      async () => {
+        const eui = pathEui(req.params.eui);
+        const body = parseBody(certificateRequest, req.body);
+        const issued = await admin.issuePartyCertificate(eui, body.product as CertificateProduct, body.role);
+        return {
+          name: issued.entry.name,
+          serial: issued.certificate.serial,
+          issuer: issued.certificate.issuer,
+          certificate: derToPem(issued.certificate.der),
+          privateKey: issued.privateKey?.export({ type: 'pkcs8', format: 'pem' }) ?? null,
+        };
+      },
+      201,
+    ),
+  );
+  app.post<{ Params: { eui: string } }>('/admin/v1/parties/:eui/officers', (req, reply) =>
+    guard(
+      reply,
+      () => {
+        const eui = pathEui(req.params.eui);
+        if (!dcc.registry.party(eui)) throw new NotFound(`no party ${eui}`);
+        dcc.anomaly.addOfficer(eui, req.body as never);
+        return dcc.anomaly.officers(eui);
+      },
+      201,
+    ),
+  );
+  app.post<{ Params: { eui: string } }>('/admin/v1/parties/:eui/adt', (req, reply) =>
+    guard(
+      reply,
+      () => {
+        const eui = pathEui(req.params.eui);
+        const party = dcc.registry.party(eui);
+        if (!party) throw new NotFound(`no party ${eui}`);
+        const body = req.body as { supplier?: unknown };
+        if (party.roles.includes('SC') && body?.supplier === undefined) throw new BadRequest('an ADT file of a SoLR Contingency party names the supplier whose devices it covers (BR4)');
+        return dcc.anomaly.submit(eui, req.body as never, dcc.now());
+      },
+      201,
+    ),
+  );
+
+  app.get('/admin/v1/devices', async () => dcc.registry.devices());
+  app.post('/admin/v1/devices', (req, reply) => guard(reply, () => admin.registerDevice(req.body), 201));
+  app.get<{ Params: { eui: string } }>('/admin/v1/devices/:eui', (req, reply) =>
+    guard(reply, () => {
+      const eui = pathEui(req.params.eui);
+      const record = dcc.registry.device(eui);
+      if (!record) throw new NotFound(`no device ${eui}`);
+      const state = dcc.options.devices.state(eui);
+      return { ...record, hosted: state !== undefined, ...(state === undefined ? {} : { state }), ...(isObject(state) && 'paymentMode' in state ? { paymentMode: state.paymentMode } : {}) };
+    }),
+  );
+
+  app.get('/admin/v1/solr-events', async () => dcc.solr.all());
+  app.post('/admin/v1/solr-events', (req, reply) => guard(reply, () => dcc.solr.instruct(req.body as never, dcc.now()), 201));
+  app.post<{ Params: { id: string } }>('/admin/v1/solr-events/:id/end', (req, reply) =>
+    guard(reply, () => {
+      const e = dcc.solr.end(Number(req.params.id), dcc.now());
+      if (!e) throw new NotFound(`no SoLR event ${req.params.id}`);
+      return e;
+    }),
+  );
+
+  app.post('/admin/v1/revocations', (req, reply) =>
+    guard(
+      reply,
+      () => {
+        const body = parseBody(revocationRequest, req.body);
+        return admin.revoke(body.serial, body.issuer, body.effectiveAt ? new Date(body.effectiveAt) : undefined, body.orderedBy);
+      },
+      201,
+    ),
+  );
+  app.get('/admin/v1/crl', async (_req, reply) => {
+    const crl = await dcc.options.smki.crl({ at: dcc.now() });
+    return reply.type('application/pkix-crl').send(Buffer.from(crl.der));
+  });
+
+  app.get<{ Querystring: { requestId?: string; user?: string } }>('/admin/v1/requests', async (req) =>
+    dcc.requests({ ...(req.query.requestId ? { requestId: req.query.requestId } : {}), ...(req.query.user ? { user: parseEuiOr400(req.query.user) } : {}) }),
+  );
+  app.get<{ Querystring: { recipient?: string } }>('/admin/v1/deliveries', async (req) => admin.deliveries(req.query.recipient ? parseEuiOr400(req.query.recipient) : undefined));
+
+  app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
+    const status = error.statusCode ?? 500;
+    void reply.code(status).send({ error: status >= 500 ? `internal error: ${error.message}` : error.message });
+  });
+
+  return app;
+}
+
+function parseEuiOr400(text: string): Eui {
+  const r = euiSchema.safeParse(text);
+  if (!r.success) throw Object.assign(new Error(describeZodError(r.error)), { statusCode: 400 });
+  return r.data;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null;
+}

@@ -1,0 +1,143 @@
+/**
+ * At-least-once delivery of DCC-signed responses and alerts to Users' endpoints, from a durable outbox. One
+ * queue per endpoint, delivered in order with exponential backoff; a slow or dead endpoint holds up only its
+ * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
+ * delivery after restart, never none.
+ */
+import type { Db } from './store.ts';
+
+export type OutboxKind = 'response' | 'device-alert' | 'dcc-alert';
+
+export interface OutboxMessage {
+  id: number;
+  endpoint: string;
+  recipient: string;
+  kind: OutboxKind;
+  requestRow: number | null;
+  body: string;
+  attempts: number;
+}
+
+export interface OutboxOptions {
+  /** First retry delay; doubles per attempt up to maxBackoffMs. */
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+  /** Per-POST timeout. */
+  timeoutMs?: number;
+  /** Replaces fetch (tests). */
+  post?: (url: string, body: string, signal: AbortSignal) => Promise<number>;
+}
+
+async function httpPost(url: string, body: string, signal: AbortSignal): Promise<number> {
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body, signal });
+  await res.arrayBuffer();
+  return res.status;
+}
+
+export class Outbox {
+  private readonly active = new Map<string, Promise<void>>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly initialBackoffMs: number;
+  private readonly maxBackoffMs: number;
+  private readonly timeoutMs: number;
+  private readonly post: NonNullable<OutboxOptions['post']>;
+  private readonly idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly db: Db,
+    options: OutboxOptions = {},
+  ) {
+    this.initialBackoffMs = options.initialBackoffMs ?? 200;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.timeoutMs = options.timeoutMs ?? 10_000;
+    this.post = options.post ?? httpPost;
+  }
+
+  /** Queues a message; call inside the transaction that records what it reports. */
+  enqueue(m: { endpoint: string; recipient: string; kind: OutboxKind; requestRow: number | null; body: string }): number {
+    const info = this.db
+      .prepare('INSERT INTO outbox (endpoint, recipient, kind, request_row, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(m.endpoint, m.recipient, m.kind, m.requestRow, m.body, new Date().toISOString(), 0);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Starts delivering what is queued (including what a previous run left behind). */
+  start(): void {
+    this.stopped = false;
+    this.kick();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await Promise.allSettled([...this.active.values()]);
+  }
+
+  /** Looks for due messages now (call after enqueue commits). */
+  kick(): void {
+    if (this.stopped) return;
+    const endpoints = this.db.prepare('SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL').all() as { endpoint: string }[];
+    for (const { endpoint } of endpoints) {
+      if (!this.active.has(endpoint)) {
+        const run = this.drain(endpoint).finally(() => {
+          this.active.delete(endpoint);
+          this.schedule();
+          if (this.active.size === 0 && this.pending() === 0) for (const w of this.idleWaiters.splice(0)) w();
+        });
+        this.active.set(endpoint, run);
+      }
+    }
+    this.schedule();
+  }
+
+  pending(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+  }
+
+  /** Resolves when nothing is left to deliver (tests, graceful shutdown). */
+  idle(): Promise<void> {
+    if (this.pending() === 0 && this.active.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private schedule(): void {
+    if (this.stopped || this.timer) return;
+    const next = this.db.prepare('SELECT min(next_attempt_at) AS t FROM outbox WHERE delivered_at IS NULL').get() as { t: number | null };
+    if (next.t === null) return;
+    const delay = Math.max(0, next.t - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.kick();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async drain(endpoint: string): Promise<void> {
+    const nextDue = this.db.prepare('SELECT * FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id LIMIT 1');
+    while (!this.stopped) {
+      const row = nextDue.get(endpoint) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
+      if (!row || row.next_attempt_at > Date.now()) return;
+      const ac = new AbortController();
+      const timeout = setTimeout(() => ac.abort(), this.timeoutMs);
+      let error: string | null = null;
+      try {
+        const status = await this.post(endpoint, row.body, ac.signal);
+        if (status < 200 || status >= 300) error = `HTTP ${status}`;
+      } catch (e) {
+        error = ac.signal.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message;
+      } finally {
+        clearTimeout(timeout);
+      }
+      if (error === null) {
+        this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(new Date().toISOString(), row.id);
+      } else {
+        const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** row.attempts);
+        const jitter = Math.floor(Math.random() * backoff * 0.2);
+        this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, Date.now() + backoff + jitter, row.id);
+        return;
+      }
+    }
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * What the DCC knows about Users and devices (in the real DCC: the registration data and SMI status feeds),
+ * persisted in the store. Admin input is validated with zod before anything is written.
+ */
+import { z } from 'zod';
+import { type Eui, isEui } from '../protocol/smki/eui.ts';
+import { USER_ROLES, type UserRole } from '../protocol/smki/roles.ts';
+import { euiSchema as eui } from './schemas.ts';
+import { type Db } from './store.ts';
+
+
+export const PARTY_STATUSES = ['active', 'suspended', 'failed'] as const;
+export type PartyStatus = (typeof PARTY_STATUSES)[number];
+
+export const partyInput = z.object({
+  eui,
+  name: z.string().min(1).max(200),
+  roles: z.array(z.enum(USER_ROLES)).min(1),
+  status: z.enum(PARTY_STATUSES).default('active'),
+  /** Where the DCC POSTs this User's asynchronous responses and alerts. */
+  endpoint: z.url().nullable().default(null),
+  /** The party's Shared Resource Provider: where its alerts go once it has failed (BR7). */
+  srp: eui.nullable().default(null),
+});
+export type PartyInput = z.input<typeof partyInput>;
+export interface Party {
+  eui: Eui;
+  name: string;
+  roles: UserRole[];
+  status: PartyStatus;
+  endpoint: string | null;
+  srp: Eui | null;
+}
+
+export const DEVICE_TYPES = ['ESME', 'GSME', 'SMETS1'] as const;
+export type DeviceType = (typeof DEVICE_TYPES)[number];
+export const SMI_STATUSES = ['commissioned', 'installed-not-commissioned', 'suspended', 'decommissioned', 'withdrawn'] as const;
+export type SmiStatus = (typeof SMI_STATUSES)[number];
+
+export const deviceInput = z.object({
+  eui,
+  type: z.enum(DEVICE_TYPES),
+  /** ESME: one or two tariff elements. SMETS1: which fuel. */
+  twin: z.boolean().default(false),
+  fuel: z.enum(['electricity', 'gas']).default('electricity'),
+  /** The registered Import (or Gas) Supplier. */
+  supplier: eui,
+  networkOperator: eui.nullable().default(null),
+  smiStatus: z.enum(SMI_STATUSES).default('commissioned'),
+});
+export type DeviceInput = z.input<typeof deviceInput>;
+export interface DeviceRecord {
+  eui: Eui;
+  type: DeviceType;
+  twin: boolean;
+  fuel: 'electricity' | 'gas';
+  supplier: Eui;
+  networkOperator: Eui | null;
+  smiStatus: SmiStatus;
+}
+
+export class Registry {
+  constructor(private readonly db: Db) {}
+
+  putParty(input: PartyInput): Party {
+    const p = partyInput.parse(input);
+    this.db
+      .prepare(
+        `INSERT INTO parties (eui, name, roles, status, endpoint, srp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (eui) DO UPDATE SET name = excluded.name, roles = excluded.roles, status = excluded.status,
+           endpoint = excluded.endpoint, srp = excluded.srp`,
+      )
+      .run(p.eui, p.name, JSON.stringify(p.roles), p.status, p.endpoint, p.srp, new Date().toISOString());
+    return p;
+  }
+
+  party(e: Eui): Party | undefined {
+    const row = this.db.prepare('SELECT * FROM parties WHERE eui = ?').get(e) as PartyRow | undefined;
+    return row && partyFromRow(row);
+  }
+
+  parties(): Party[] {
+    return (this.db.prepare('SELECT * FROM parties ORDER BY eui').all() as PartyRow[]).map(partyFromRow);
+  }
+
+  setPartyStatus(e: Eui, status: PartyStatus): void {
+    this.db.prepare('UPDATE parties SET status = ? WHERE eui = ?').run(status, e);
+  }
+
+  putDevice(input: DeviceInput): DeviceRecord {
+    const d = deviceInput.parse(input);
+    this.db
+      .prepare(
+        `INSERT INTO devices (eui, type, variant, supplier, network_operator, smi_status) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (eui) DO UPDATE SET type = excluded.type, variant = excluded.variant, supplier = excluded.supplier,
+           network_operator = excluded.network_operator, smi_status = excluded.smi_status`,
+      )
+      .run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
+    return d;
+  }
+
+  device(e: Eui): DeviceRecord | undefined {
+    const row = this.db.prepare('SELECT * FROM devices WHERE eui = ?').get(e) as DeviceRow | undefined;
+    return row && deviceFromRow(row);
+  }
+
+  devices(): DeviceRecord[] {
+    return (this.db.prepare('SELECT * FROM devices ORDER BY eui').all() as DeviceRow[]).map(deviceFromRow);
+  }
+}
+
+interface PartyRow {
+  eui: string;
+  name: string;
+  roles: string;
+  status: PartyStatus;
+  endpoint: string | null;
+  srp: string | null;
+}
+
+interface DeviceRow {
+  eui: string;
+  type: DeviceType;
+  variant: string;
+  supplier: string;
+  network_operator: string | null;
+  smi_status: SmiStatus;
+}
+
+function partyFromRow(r: PartyRow): Party {
+  return { eui: r.eui as Eui, name: r.name, roles: JSON.parse(r.roles), status: r.status, endpoint: r.endpoint, srp: r.srp && isEui(r.srp) ? r.srp : null };
+}
+
+function deviceFromRow(r: DeviceRow): DeviceRecord {
+  const v = JSON.parse(r.variant) as { twin: boolean; fuel: 'electricity' | 'gas' };
+  return { eui: r.eui as Eui, type: r.type, twin: v.twin, fuel: v.fuel, supplier: r.supplier as Eui, networkOperator: (r.network_operator as Eui | null) ?? null, smiStatus: r.smi_status };
+}

@@ -1,0 +1,18 @@
+/** zod building blocks shared by the admin API's input schemas. */
+import { z } from 'zod';
+import { parseEui } from '../protocol/smki/eui.ts';
+
+/** An EUI-64 in either DUIS or compact form, normalised to 16 upper-case hex digits. */
+export const euiSchema = z.string().transform((s, ctx) => {
+  try {
+    return parseEui(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
+
+/** Readable one-line summary of a zod error: "path: message; path: message". */
+export function describeZodError(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,658 @@
+/**
+ * The mock DCC core: takes a DUIS Service Request as it arrives at a DCC Boxed URL and runs it through the DCC's
+ * checks in order, then transforms, correlates, MACs and routes it, recording exactly one terminal outcome per
+ * accepted request and queueing every asynchronous response and alert in the durable outbox.
+ *
+ *   gateway: parse (hardened) -> XML signature against SMKI status -> RequestID counter (anti-replay)
+ *   access:  E1 -> E2 -> E3 (BR6) -> E19 -> E4 (BR4, BR6) -> E5 -> E11 -> E12/E17 -> E13
+ *   then:    CV4 transform | CV5 correlation + SoLR content (BR5) | CV1 SMETS1 content (BR5)
+ *            -> anomaly detection (quarantine, AD1) -> ACB MAC -> device
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  type DuisRequest,
+  type DuisResponse,
+  formatDateTime,
+  formatRequestId,
+  type ResponseCode,
+  type ResponseContent,
+  serviceReferenceOf,
+  type ServiceReferenceVariant,
+  signResponse,
+  type SignerResolver,
+  verifyRequest,
+  type XmlSigner,
+} from '../protocol/duis/index.ts';
+import { decodeGeneralSigning, encodeGeneralCiphering, type GeneralSigning } from '../protocol/gbcs/apdu.ts';
+import { formatMessageCode } from '../protocol/gbcs/message-codes.ts';
+import { parseFutureDatedAlert } from '../protocol/gbcs/usecases/alerts.ts';
+import { wrapCommand } from '../protocol/gbcs/security.ts';
+import type { Eui } from '../protocol/smki/eui.ts';
+import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
+import { countsAsValid } from '../protocol/smki/revocation-register.ts';
+import type { SmkiService } from '../protocol/smki/smki-service.ts';
+import { AnomalyDetection } from './anomaly.ts';
+import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './access/checks.ts';
+import type { EligibilityTable } from './access/srv-matrix.ts';
+import type { Clock } from './clock.ts';
+import { Outbox, type OutboxOptions } from './outbox.ts';
+import type { DevicePort, DeviceReply } from './ports.ts';
+import { type DeviceRecord, type Party, Registry } from './registry.ts';
+import { SolrEvents } from './solr.ts';
+import type { Db } from './store.ts';
+import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformPaymentMode } from './transform.ts';
+
+/**
+ * Seeded defects: each switches one control off or weakens it, for negative-control runs that must turn the
+ * MP134B PIT pack red. Never set in normal operation.
+ */
+export const DEFECTS = {
+  'sc-allowed-ecs03': 'the SoLR content check lets a switch to prepayment through',
+  'content-check-message-code-only': 'the SoLR content check reads only the message code',
+  'skip-correlation': 'Signed Pre-Commands are not compared with the Pre-Command the DCC issued',
+  'accept-revoked-certificate': 'revoked XML Signing certificates still authenticate requests',
+  'ignore-adt': 'ADT files neither scope the SoLR Contingency role nor quarantine',
+  'drop-alerts-after-revocation': "alerts for a failed supplier's devices are not routed to its SRP",
+  'skip-solr-event-check': 'the SoLR Contingency role may act without an Authority instruction',
+  'skip-eligibility': 'every role may send every SRV',
+  'skip-device-authorisation': 'any role may address any device',
+  'skip-smets1-content-check': 'SMETS1 requests from the SoLR Contingency role are not content-checked',
+  'skip-request-counter': 'RequestID counters are not checked for replays',
+} as const;
+export type Defect = keyof typeof DEFECTS;
+
+export interface DccKeys {
+  /** The DCC's XML Signing key (role 137) and its IssuerSerial: signs every DUIS response. */
+  xmlSigner: XmlSigner;
+  dccEui: Eui;
+  /** The ACB's Key Agreement private key: the MAC on every Command. */
+  acbKaPrivate: KeyObject;
+}
+
+export interface DccOptions {
+  db: Db;
+  clock: Clock;
+  smki: SmkiService;
+  eligibility: EligibilityTable;
+  keys: DccKeys;
+  devices: DevicePort;
+  /** Every User's responses go here instead of their registered endpoint (DCC Boxed's single callback). */
+  callback?: string;
+  deviceTimeoutMs?: number;
+  outbox?: OutboxOptions;
+  defects?: readonly Defect[];
+  /** Schema validation of every request (slow: libxml2 in WebAssembly); the built-in structural checks always run. */
+  validateSchema?: (xml: string) => Promise<string | null>;
+  gbcsVersion?: string;
+}
+
+export interface HttpReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export interface RequestRecord {
+  id: number;
+  requestId: string;
+  user: string;
+  role: string | null;
+  srv: string;
+  cv: number;
+  target: string;
+  url: string;
+  receivedAt: string;
+  outcome: string | null;
+  responseCode: string | null;
+  reason: string | null;
+  check: string | null;
+  terminalAt: string | null;
+  dispatched: boolean;
+}
+
+const TEXT = 'text/plain; charset=utf-8';
+const XML = 'application/xml';
+
+export class DccService {
+  readonly registry: Registry;
+  readonly solr: SolrEvents;
+  readonly anomaly: AnomalyDetection;
+  readonly outbox: Outbox;
+  private readonly preCommands: PreCommands;
+  private readonly defects: ReadonlySet<string>;
+  private readonly deviceTimeoutMs: number;
+  private readonly transformers = new Map<string, Transformer>([['1.6', transformPaymentMode]]);
+  private readonly inFlight = new Set<Promise<void>>();
+  private dccCounter = BigInt(Date.now()) * 1000n;
+  private unsubscribeAlerts: (() => void) | null = null;
+
+  constructor(readonly options: DccOptions) {
+    this.registry = new Registry(options.db);
+    this.solr = new SolrEvents(options.db);
+    this.anomaly = new AnomalyDetection(options.db);
+    this.preCommands = new PreCommands(options.db);
+    this.outbox = new Outbox(options.db, options.outbox);
+    this.defects = new Set(options.defects ?? []);
+    this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;
+  }
+
+  get db(): Db {
+    return this.options.db;
+  }
+
+  now(): Date {
+    return this.options.clock.now();
+  }
+
+  /**
+   * Starts delivering, settles what a previous run left in flight (a Command sent but never answered gets its
+   * terminal outcome now: E21, the device's answer was lost with the process), and listens for alerts.
+   */
+  start(): void {
+    const open = this.db.prepare('SELECT id FROM requests WHERE outcome IS NULL').all() as { id: number }[];
+    for (const { id } of open) this.settleLost(id);
+    this.unsubscribeAlerts = this.options.devices.onAlert((device, frame) => this.routeAlert(device, frame));
+    this.outbox.start();
+  }
+
+  async stop(): Promise<void> {
+    this.unsubscribeAlerts?.();
+    await Promise.allSettled([...this.inFlight]);
+    await this.outbox.stop();
+  }
+
+  /** Resolves when every dispatched command has its outcome and every queued message is delivered. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.outbox.idle();
+  }
+
+  /** Registers a transform for another SRV (SMETS2+ CV 4/1). */
+  addTransformer(srv: string, t: Transformer): void {
+    this.transformers.set(srv, t);
+  }
+
+  has(defect: Defect): boolean {
+    return this.defects.has(defect);
+  }
+
+  // ------------------------------------------------------------------ gateway
+
+  async handle(url: UrlKind, body: string | Uint8Array): Promise<HttpReply> {
+    const received = this.now();
+    const xml = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
+    if (this.options.validateSchema) {
+      const invalid = await this.options.validateSchema(xml);
+      if (invalid) return this.reject(url, 400, `schema: ${invalid}`, null, received);
+    }
+    const verified = verifyRequest(body, this.signerResolver(received));
+    if (!verified.ok) {
+      const e = verified.error;
+      const status = e.code.startsWith('signer') || e.code === 'digest-mismatch' || e.code === 'signature-invalid' ? 401 : 400;
+      return this.reject(url, status, e.toString(), null, received);
+    }
+    const request = verified.value.request;
+    const { requestId } = request.header;
+    if (verified.value.signerEui !== requestId.user) {
+      return this.reject(url, 401, `the request is signed by ${verified.value.signerEui ?? 'an unknown party'}, not by the User ${requestId.user} its RequestID names`, request, received);
+    }
+    const replay = this.checkCounter(request);
+    if (replay) return this.reject(url, 409, replay, request, received);
+    return this.process(url, request, received);
+  }
+
+  /** Signers must hold an XML Signing certificate (role 135) that SMKI counts as valid now (or revocation delayed). */
+  private signerResolver(at: Date): SignerResolver<unknown> {
+    const smki = this.options.smki;
+    return ({ issuer, serial }) => {
+      const entry = smki.byIssuerSerial(issuer, serial);
+      if (!entry) return null;
+      if (entry.certificate.role !== RemotePartyRole.xmlSigning) {
+        return { refused: `certificate ${serial} of ${issuer} is not a User's XML Signing certificate (role ${entry.certificate.role})` };
+      }
+      const status = smki.status({ issuer: entry.certificate.issuer, serial }, at);
+      if (!countsAsValid(status) && !(status.state === 'revoked' && this.has('accept-revoked-certificate'))) {
+        return { refused: `XML Signing certificate ${serial} is ${status.state}` };
+      }
+      return { publicKey: entry.certificate.publicKey, signer: entry, eui: entry.eui };
+    };
+  }
+
+  /** RequestID counters strictly increase per User. A CV 5 reuses its CV 4's RequestID: correlation guards it. */
+  private checkCounter(request: DuisRequest): string | null {
+    if (request.header.commandVariant === 5 || this.has('skip-request-counter')) return null;
+    const { user, counter } = request.header.requestId;
+    const row = this.db.prepare('SELECT last FROM counters WHERE user = ?').get(user) as { last: string } | undefined;
+    if (row && counter <= BigInt(row.last)) return `RequestID counter ${counter} is not greater than ${row.last}, the last one this User sent (replay)`;
+    return null;
+  }
+
+  private reject(url: UrlKind, status: number, reason: string, request: DuisRequest | null, at: Date): HttpReply {
+    this.db
+      .prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)')
+      .run(url, at.toISOString(), status, reason, request ? formatRequestId(request.header.requestId) : null);
+    return { status, contentType: TEXT, body: reason + '\n' };
+  }
+
+  // ------------------------------------------------------------------ access, transform, dispatch
+
+  private process(url: UrlKind, request: DuisRequest, now: Date): HttpReply {
+    const { header } = request;
+    const decision = checkAccess(
+      {
+        registry: this.registry,
+        eligibility: this.options.eligibility,
+        solr: this.solr,
+        anomaly: this.anomaly,
+        supportedSrvs: (d) => this.options.devices.supportedSrvs(d),
+        disabled: this.disabledChecks(),
+      },
+      request,
+      url,
+      now,
+    );
+    if (!decision.ok) return this.refuse(url, request, decision, decision.role ?? null, now);
+    const { role, device, srv } = decision;
+    if (!device) {
+      return this.finish(url, request, role, now, { code: null, outcome: 'not-emulated', reason: `non-device service ${srv.srv} is not emulated` }, { status: 501, contentType: TEXT, body: `SRV ${srv.srv} (non-device) is not emulated by this DCC\n` }).reply;
+    }
+    const cv = header.commandVariant;
+    if (cv === 4) return this.transform(url, request, decision, device, now);
+    if (cv === 5) return this.sendSigned(url, request, decision, device, now);
+    return this.sendCommandVariant1(url, request, decision, device, now);
+  }
+
+  private disabledChecks(): Set<string> {
+    const off = new Set<string>();
+    if (this.has('skip-eligibility')) off.add('eligibility');
+    if (this.has('skip-device-authorisation')) off.add('device-authorisation');
+    return off;
+  }
+
+  private transform(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
+    const t = this.transformers.get(decision.srv.srv);
+    if (!t) return this.refuse(url, request, { code: 'E11', check: 'device-type', reason: `no transform for SRV ${decision.srv.srv}` }, decision.role, now);
+    let apdu: GeneralSigning;
+    try {
+      apdu = t(request, device, preCommandOriginator(decision.role, request.header.requestId.user, device), now);
+    } catch (e) {
+      return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
+    }
+    const requestId = formatRequestId(request.header.requestId);
+    return this.db.transaction(() => {
+      const bytes = this.preCommands.issue(requestId, request.header.requestId.user, device.eui, apdu, now);
+      const content: ResponseContent = { kind: 'PreCommand', gbcsVersion: this.options.gbcsVersion ?? '4.0', gbcsPayload: bytes };
+      return this.finish(url, request, decision.role, now, { code: 'I0', outcome: 'transformed', reason: `Pre-Command ${formatMessageCode(apdu.messageCode)} issued` }, null, content).reply;
+    })();
+  }
+
+  private sendSigned(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
+    const body = request.body;
+    if (body.kind !== 'SignedPreCommand') {
+      return this.refuse(url, request, { code: 'E12', check: 'command-variant', reason: 'Command Variant 5 carries a SignedPreCommand body' }, decision.role, now);
+    }
+    const requestId = formatRequestId(request.header.requestId);
+    let apdu: GeneralSigning;
+    if (this.has('skip-correlation')) {
+      const d = decodeGeneralSigning(body.gbcsPayload);
+      if (!d.ok || !d.value.signature) return this.refuse(url, request, { code: 'E12', check: 'correlation', reason: 'the Signed Pre-Command does not decode' }, decision.role, now);
+      apdu = d.value;
+    } else {
+      const c = correlate(this.preCommands.get(requestId), request.header.requestId.user, body.gbcsPayload);
+      if (!c.ok) return this.refuse(url, request, c, decision.role, now);
+      apdu = c.apdu;
+    }
+    if (decision.role === 'SC' && !this.has('sc-allowed-ecs03')) {
+      const bad = solrContentCheck(apdu, { codeOnly: this.has('content-check-message-code-only') });
+      if (bad) return this.refuse(url, request, bad, decision.role, now);
+    }
+    const deviceKa = this.deviceKaKey(device);
+    if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
+    const command = encodeGeneralCiphering(wrapCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
+    return this.dispatch(url, request, decision, device, now, command, requestId);
+  }
+
+  private sendCommandVariant1(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
+    if (device.type === 'SMETS1') {
+      if (decision.role === 'SC' && !this.has('skip-smets1-content-check') && !this.has('sc-allowed-ecs03')) {
+        const bad = smets1ContentCheck(request);
+        if (bad) return this.refuse(url, request, bad, decision.role, now);
+      }
+      return this.dispatch(url, request, decision, device, now, null);
+    }
+    const t = this.transformers.get(decision.srv.srv);
+    if (!t) return this.refuse(url, request, { code: 'E11', check: 'device-type', reason: `no transform for SRV ${decision.srv.srv}` }, decision.role, now);
+    const deviceKa = this.deviceKaKey(device);
+    if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
+    let command: Buffer;
+    try {
+      const apdu = t(request, device, request.header.requestId.user, now);
+      command = encodeGeneralCiphering(wrapCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
+    } catch (e) {
+      return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
+    }
+    return this.dispatch(url, request, decision, device, now, command);
+  }
+
+  /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change). */
+  private deviceKaKey(device: DeviceRecord): KeyObject | null {
+    const entries = this.options.smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
+    return entries[entries.length - 1]?.certificate.publicKey ?? null;
+  }
+
+  /**
+   * Anomaly detection, then the hand-off to the device: the request row, the counter, the ADT count and (for
+   * CV 5) the Pre-Command's use are written in one transaction before anything leaves the DCC.
+   */
+  private dispatch(
+    url: UrlKind,
+    request: DuisRequest,
+    decision: Extract<AccessDecision, { ok: true }>,
+    device: DeviceRecord,
+    now: Date,
+    command: Buffer | null,
+    /** CV 5: the Pre-Command this Command uses up. */
+    preCommandRequestId?: string,
+  ): HttpReply {
+    const { party, role, srv } = decision;
+    const threshold = this.has('ignore-adt') ? undefined : this.anomaly.threshold(party.eui, srv.srv, device.supplier);
+    let rowId = 0;
+    let quarantined = false;
+    const reply = this.db.transaction(() => {
+      const verdict = this.anomaly.count(party.eui, srv.srv, threshold, now);
+      if (verdict.kind === 'quarantine') {
+        quarantined = true;
+        const r = this.finish(url, request, role, now, {
+          code: 'I99',
+          outcome: 'quarantined',
+          check: 'anomaly',
+          reason: `${verdict.count} requests for SRV ${srv.srv} in ${verdict.threshold.periodSeconds} s exceed the quarantine threshold ${verdict.threshold.quarantine}`,
+        });
+        this.queueQuarantineAlert(party, request, now, r.rowId);
+        return r.reply;
+      }
+      const r = this.finishPending(url, request, role, now, command);
+      rowId = r.rowId;
+      if (preCommandRequestId) this.preCommands.markUsed(preCommandRequestId, rowId);
+      return r.reply;
+    })();
+    if (!quarantined) this.track(this.deliver(rowId, request, role, device, command));
+    return reply;
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async deliver(rowId: number, request: DuisRequest, role: UserRole, device: DeviceRecord, command: Buffer | null): Promise<void> {
+    let reply: DeviceReply;
+    try {
+      reply = command
+        ? await this.options.devices.sendCommand(device, command, this.deviceTimeoutMs)
+        : await this.options.devices.sendSmets1(device, { srv: request.header.serviceReferenceVariant, body: request.body, counter: request.header.requestId.counter, user: request.header.requestId.user }, this.deviceTimeoutMs);
+    } catch (e) {
+      reply = { kind: 'comms-failure', reason: (e as Error).message };
+    }
+    const now = this.now();
+    const party = this.registry.party(request.header.requestId.user);
+    this.db.transaction(() => {
+      let code: ResponseCode;
+      let content: ResponseContent | undefined;
+      let outcome: string;
+      if (reply.kind === 'response') {
+        code = 'I0';
+        outcome = 'device-responded';
+        content = { kind: 'GBCSPayload', gbcsPayload: reply.frame };
+      } else {
+        code = reply.kind === 'no-response' ? 'E21' : 'E20';
+        outcome = reply.kind;
+      }
+      const changed = this.db
+        .prepare("UPDATE requests SET outcome = ?, response_code = ?, reason = ?, terminal_at = ? WHERE id = ? AND outcome IS NULL")
+        .run(outcome, code, reply.kind === 'response' ? 'device response delivered to the User' : reply.reason, now.toISOString(), rowId);
+      if (changed.changes === 1 && party) this.queueResponse(party, request, code, now, rowId, content);
+    })();
+    this.outbox.kick();
+  }
+
+  /** A request still open at start-up was sent before a crash and never answered: E21, exactly once. */
+  private settleLost(rowId: number): void {
+    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(rowId) as { request_id: string; user: string; srv: string; cv: number } | undefined;
+    if (!row) return;
+    const now = this.now();
+    this.db.transaction(() => {
+      const changed = this.db
+        .prepare("UPDATE requests SET outcome = 'no-response', response_code = 'E21', reason = ?, terminal_at = ? WHERE id = ? AND outcome IS NULL")
+        .run('the DCC restarted before the device answered', now.toISOString(), rowId);
+      const party = this.registry.party(row.user as Eui);
+      if (changed.changes === 1 && party) {
+        const [user, target, counter] = row.request_id.split(':') as [string, string, string];
+        this.queueResponseRaw(party, { user: user.replaceAll('-', '') as Eui, target: target.replaceAll('-', '') as Eui, counter: BigInt(counter) }, row.srv, 'E21', now, rowId);
+      }
+    })();
+  }
+
+  // ------------------------------------------------------------------ outcomes and responses
+
+  private refuse(url: UrlKind, request: DuisRequest, refusal: Refusal, role: UserRole | null, now: Date): HttpReply {
+    return this.finish(url, request, role, now, { code: refusal.code, outcome: 'refused', check: refusal.check, reason: refusal.reason }).reply;
+  }
+
+  /**
+   * Records a request with its terminal outcome and answers it: a DCC-signed DUIS response with `code`, or `raw`
+   * for outcomes DUIS has no response for.
+   */
+  private finish(
+    url: UrlKind,
+    request: DuisRequest,
+    role: UserRole | null,
+    now: Date,
+    outcome: { code: ResponseCode | null; outcome: string; check?: string; reason: string },
+    raw: HttpReply | null = null,
+    content?: ResponseContent,
+  ): { rowId: number; reply: HttpReply } {
+    const rowId = this.insertRequest(url, request, role, now, null, outcome);
+    const reply = raw ?? { status: 200, contentType: XML, body: this.signedResponse(request, outcome.code!, now, content) };
+    return { rowId, reply };
+  }
+
+  private finishPending(url: UrlKind, request: DuisRequest, role: UserRole, now: Date, command: Buffer | null): { rowId: number; reply: HttpReply } {
+    const rowId = this.insertRequest(url, request, role, now, command ?? Buffer.alloc(0), null);
+    return { rowId, reply: { status: 200, contentType: XML, body: this.signedResponse(request, 'I99', now) } };
+  }
+
+  private insertRequest(url: UrlKind, request: DuisRequest, role: UserRole | null, now: Date, command: Buffer | null, outcome: { code: ResponseCode | null; outcome: string; check?: string; reason: string } | null): number {
+    const h = request.header;
+    const insert = () => {
+      if (h.commandVariant !== 5) {
+        this.db
+          .prepare('INSERT INTO counters (user, last) VALUES (?, ?) ON CONFLICT (user) DO UPDATE SET last = excluded.last')
+          .run(h.requestId.user, h.requestId.counter.toString());
+      }
+      const info = this.db
+        .prepare(
+          `INSERT INTO requests (request_id, user, role, srv, cv, target, url, received_at, command, dispatched_at, outcome, response_code, reason, check_name, terminal_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        .run(
+          formatRequestId(h.requestId),
+          h.requestId.user,
+          role,
+          h.serviceReferenceVariant,
+          h.commandVariant,
+          h.requestId.target,
+          url,
+          now.toISOString(),
+          command,
+          command ? now.toISOString() : null,
+          outcome?.outcome ?? null,
+          outcome?.code ?? null,
+          outcome?.reason ?? null,
+          outcome?.check ?? null,
+          outcome ? now.toISOString() : null,
+        );
+      return Number(info.lastInsertRowid);
+    };
+    return this.db.inTransaction ? insert() : this.db.transaction(insert)();
+  }
+
+  private responseModel(request: DuisRequest, code: ResponseCode, now: Date, content?: ResponseContent): DuisResponse {
+    return {
+      schemaVersion: request.schemaVersion,
+      header: { requestId: request.header.requestId, responseCode: code, responseDateTime: formatDateTime(now) },
+      body: {
+        kind: 'ResponseMessage',
+        serviceReference: request.header.serviceReference,
+        serviceReferenceVariant: request.header.serviceReferenceVariant,
+        ...(content ? { content } : {}),
+      },
+    };
+  }
+
+  private signedResponse(request: DuisRequest, code: ResponseCode, now: Date, content?: ResponseContent): string {
+    return signResponse(this.responseModel(request, code, now, content), this.options.keys.xmlSigner);
+  }
+
+  private endpointOf(party: Party): string | null {
+    return this.options.callback ?? party.endpoint;
+  }
+
+  private queueResponse(party: Party, request: DuisRequest, code: ResponseCode, now: Date, rowId: number, content?: ResponseContent): void {
+    const endpoint = this.endpointOf(party);
+    if (!endpoint) return;
+    this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'response', requestRow: rowId, body: this.signedResponse(request, code, now, content) });
+  }
+
+  private queueResponseRaw(party: Party, requestId: { user: Eui; target: Eui; counter: bigint }, srv: string, code: ResponseCode, now: Date, rowId: number): void {
+    const endpoint = this.endpointOf(party);
+    if (!endpoint) return;
+    const model: DuisResponse = {
+      schemaVersion: '5.4',
+      header: { requestId, responseCode: code, responseDateTime: formatDateTime(now) },
+      body: { kind: 'ResponseMessage', serviceReference: serviceReferenceOf(srv as ServiceReferenceVariant), serviceReferenceVariant: srv as ServiceReferenceVariant },
+    };
+    this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'response', requestRow: rowId, body: signResponse(model, this.options.keys.xmlSigner) });
+  }
+
+  private queueQuarantineAlert(party: Party, request: DuisRequest, now: Date, rowId: number): void {
+    const endpoint = this.endpointOf(party);
+    if (!endpoint) return;
+    const model: DuisResponse = {
+      schemaVersion: request.schemaVersion,
+      header: { responseId: { originator: this.options.keys.dccEui, target: party.eui, counter: this.nextDccCounter() }, responseCode: 'I0', responseDateTime: formatDateTime(now) },
+      body: {
+        kind: 'DCCAlertMessage',
+        dccAlertCode: 'AD1',
+        alert: { kind: 'QuarantinedRequest', breach: 'ADUserThresholdBreach', requestId: request.header.requestId, quarantineEventRef: BigInt(rowId) },
+      },
+    };
+    this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'dcc-alert', requestRow: rowId, body: signResponse(model, this.options.keys.xmlSigner) });
+  }
+
+  private nextDccCounter(): bigint {
+    this.dccCounter += 1n;
+    return this.dccCounter;
+  }
+
+  // ------------------------------------------------------------------ alerts (BR7)
+
+  /**
+   * A device alert goes to the User it is addressed to. [model] MP134B BR7: once that User is a failed supplier
+   * (an Authority SoLR instruction has started) or its XML Signing certificate is revoked, the DCC routes the
+   * alert to the supplier's Shared Resource Provider instead, so the SoLR Contingency party keeps seeing its
+   * devices' alerts.
+   */
+  routeAlert(deviceEui: Eui, frame: Uint8Array): void {
+    const now = this.now();
+    const d = decodeGeneralSigning(frame);
+    if (!d.ok || d.value.cra !== 'alert') {
+      this.db.prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)').run(`device:${deviceEui}`, now.toISOString(), 0, `unreadable alert: ${d.ok ? `CRA ${d.value.cra}` : d.error.toString()}`, null);
+      return;
+    }
+    const alert = d.value;
+    const addressee = this.registry.party(alert.recipient);
+    const recipient = addressee ? this.alertRecipient(addressee, now) : undefined;
+    const alertCode = alertCodeOf(alert);
+    const model: DuisResponse = {
+      schemaVersion: '5.4',
+      header: { responseId: { originator: alert.originator, target: alert.recipient, counter: alert.counter }, responseCode: 'I0', responseDateTime: formatDateTime(now) },
+      body: { kind: 'DeviceAlertMessage', alertCode, gbcsPayload: frame },
+    };
+    const endpoint = recipient ? this.endpointOf(recipient) : null;
+    this.db.transaction(() => {
+      this.outbox.enqueue({
+        endpoint: endpoint ?? '',
+        recipient: recipient?.eui ?? alert.recipient,
+        kind: 'device-alert',
+        requestRow: null,
+        body: signResponse(model, this.options.keys.xmlSigner),
+      });
+      if (!endpoint) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
+    })();
+    this.outbox.kick();
+  }
+
+  private alertRecipient(addressee: Party, now: Date): Party | undefined {
+    const failed = addressee.status === 'failed' || this.solr.hasFailed(addressee.eui, now) || !this.hasValidXmlCertificate(addressee.eui, now);
+    if (!failed) return addressee;
+    if (this.has('drop-alerts-after-revocation') || !addressee.srp) return undefined;
+    return this.registry.party(addressee.srp);
+  }
+
+  private hasValidXmlCertificate(eui: Eui, at: Date): boolean {
+    const certs = this.options.smki.find({ eui, role: RemotePartyRole.xmlSigning });
+    return certs.some((e) => countsAsValid(this.options.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, at)));
+  }
+
+  // ------------------------------------------------------------------ audit
+
+  requests(filter: { requestId?: string; user?: string } = {}): RequestRecord[] {
+    const rows = this.db
+      .prepare('SELECT * FROM requests WHERE (? IS NULL OR request_id = ?) AND (? IS NULL OR user = ?) ORDER BY id')
+      .all(filter.requestId ?? null, filter.requestId ?? null, filter.user ?? null, filter.user ?? null) as {
+      id: number;
+      request_id: string;
+      user: string;
+      role: string | null;
+      srv: string;
+      cv: number;
+      target: string;
+      url: string;
+      received_at: string;
+      command: Buffer | null;
+      outcome: string | null;
+      response_code: string | null;
+      reason: string | null;
+      check_name: string | null;
+      terminal_at: string | null;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      requestId: r.request_id,
+      user: r.user,
+      role: r.role,
+      srv: r.srv,
+      cv: r.cv,
+      target: r.target,
+      url: r.url,
+      receivedAt: r.received_at,
+      outcome: r.outcome,
+      responseCode: r.response_code,
+      reason: r.reason,
+      check: r.check_name,
+      terminalAt: r.terminal_at,
+      dispatched: r.command !== null,
+    }));
+  }
+}
+
+function noDeviceKey(device: DeviceRecord): Refusal {
+  return { code: 'E5', check: 'device-status', reason: `device ${device.eui} has no Key Agreement certificate in SMKI (not commissioned)` };
+}
+
+/** The DUIS AlertCode of a device alert: 8F66 for future-dated execution alerts, else the message code. */
+function alertCodeOf(alert: GeneralSigning): string {
+  const parsed = parseFutureDatedAlert(alert);
+  return parsed.ok ? '8F66' : formatMessageCode(alert.messageCode).slice(2);
+}

@@ -1,0 +1,74 @@
+/**
+ * Persistence of the DCC's SMKI state: certificates it issued (with the private keys it generated for emulated
+ * parties) and revocations. The CA hierarchy itself is derived from a seed kept in the store, so a restarted DCC
+ * reopens the same CAs and every stored certificate still verifies.
+ */
+import { createPrivateKey } from 'node:crypto';
+import { readCertificate } from '../protocol/smki/certificate.ts';
+import { createSmkiHierarchy } from '../protocol/smki/hierarchy.ts';
+import type { RevocationRecord } from '../protocol/smki/revocation-register.ts';
+import { type IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
+import { type Db, getMeta, setMeta } from './store.ts';
+import { randomBytes } from 'node:crypto';
+
+/** notBefore of the CA certificates: fixed, so the hierarchy is byte-identical on every start. */
+const CA_EPOCH = new Date('2015-01-01T00:00:00Z');
+
+export async function openSmki(db: Db, clock: () => Date): Promise<SmkiService> {
+  let seed = getMeta(db, 'smki-seed');
+  if (!seed) setMeta(db, 'smki-seed', (seed = randomBytes(16).toString('hex')));
+  const hierarchy = await createSmkiHierarchy({ at: CA_EPOCH, seed });
+  const smki = await SmkiService.create({ clock, hierarchy });
+  restoreSmki(db, smki);
+  return smki;
+}
+
+export function persistCertificate(db: Db, issued: IssuedCertificate, owner: { eui: string; role: string }): void {
+  db.prepare('INSERT OR IGNORE INTO certificates (serial, issuer, owner, der, private_key, name) VALUES (?, ?, ?, ?, ?, ?)').run(
+    issued.certificate.serial,
+    issued.certificate.issuer,
+    JSON.stringify(owner),
+    issued.certificate.der,
+    issued.privateKey ? (issued.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string) : null,
+    issued.entry.name,
+  );
+}
+
+export function persistRevocation(db: Db, record: RevocationRecord): void {
+  db.prepare('INSERT OR REPLACE INTO revocations (serial, issuer, requested_at, effective_at, ordered_by) VALUES (?, ?, ?, ?, ?)').run(
+    record.serial,
+    record.issuer,
+    record.requestedAt.toISOString(),
+    record.effectiveAt.toISOString(),
+    record.orderedBy ?? null,
+  );
+}
+
+function restoreSmki(db: Db, smki: SmkiService): void {
+  const certs = db.prepare('SELECT der, private_key, name, owner FROM certificates ORDER BY rowid').all() as { der: Buffer; private_key: string | null; name: string; owner: string }[];
+  for (const c of certs) {
+    const owner = JSON.parse(c.owner) as { eui: string; role: string };
+    smki.directory.add({
+      name: c.name,
+      certificate: readCertificate(c.der),
+      privateKey: c.private_key ? createPrivateKey(c.private_key) : null,
+      source: 'issued',
+      checkValidity: true,
+      requester: owner.role === 'device' ? null : (owner as never),
+    });
+  }
+  const revocations = db.prepare('SELECT serial, issuer, requested_at, effective_at, ordered_by FROM revocations').all() as {
+    serial: string;
+    issuer: string;
+    requested_at: string;
+    effective_at: string;
+    ordered_by: string | null;
+  }[];
+  // The register starts empty in a new process: replay every recorded revocation as it was ordered.
+  for (const r of revocations) {
+    smki.register.revoke(
+      { issuer: r.issuer, serial: r.serial },
+      { requestedAt: new Date(r.requested_at), effectiveAt: new Date(r.effective_at), ...(r.ordered_by ? { orderedBy: r.ordered_by } : {}) },
+    );
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Supplier of Last Resort events: the Authority's instruction that a supplier has failed and that a named
+ * SoLR Contingency party may act on its devices, from a start time until an optional end (MP134B BR6).
+ */
+import { z } from 'zod';
+import { type Eui } from '../protocol/smki/eui.ts';
+import { euiSchema as eui } from './schemas.ts';
+import { type Db } from './store.ts';
+
+export const solrInstructionInput = z
+  .object({
+    failedSupplier: eui,
+    /** The party (in the SC role) the Authority instructs to act: in practice the failed supplier's SRP. */
+    contingencyParty: eui,
+    /** Every device registered to the failed supplier, or only these. */
+    devices: z.array(eui).min(1).optional(),
+    startsAt: z.iso.datetime({ offset: true }),
+    endsAt: z.iso.datetime({ offset: true }).optional(),
+    reference: z.string().max(200).optional(),
+  })
+  .refine((v) => !v.endsAt || Date.parse(v.endsAt) > Date.parse(v.startsAt), { message: 'endsAt must be after startsAt', path: ['endsAt'] });
+export type SolrInstructionInput = z.input<typeof solrInstructionInput>;
+
+export interface SolrEvent {
+  id: number;
+  failedSupplier: Eui;
+  contingencyParty: Eui;
+  devices: Eui[] | null;
+  startsAt: Date;
+  endsAt: Date | null;
+  instructedAt: Date;
+  reference: string | null;
+}
+
+interface SolrRow {
+  id: number;
+  failed_supplier: string;
+  contingency_party: string;
+  scope: string;
+  starts_at: string;
+  ends_at: string | null;
+  instructed_at: string;
+  reference: string | null;
+}
+
+export class SolrEvents {
+  constructor(private readonly db: Db) {}
+
+  instruct(input: SolrInstructionInput, now: Date): SolrEvent {
+    const v = solrInstructionInput.parse(input);
+    const info = this.db
+      .prepare('INSERT INTO solr_events (failed_supplier, contingency_party, scope, starts_at, ends_at, instructed_at, reference) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(v.failedSupplier, v.contingencyParty, JSON.stringify(v.devices ?? null), new Date(v.startsAt).toISOString(), v.endsAt ? new Date(v.endsAt).toISOString() : null, now.toISOString(), v.reference ?? null);
+    return this.get(Number(info.lastInsertRowid))!;
+  }
+
+  /** Ends an event early (the Authority withdraws its instruction). */
+  end(id: number, at: Date): SolrEvent | undefined {
+    this.db.prepare('UPDATE solr_events SET ends_at = ? WHERE id = ? AND (ends_at IS NULL OR ends_at > ?)').run(at.toISOString(), id, at.toISOString());
+    return this.get(id);
+  }
+
+  get(id: number): SolrEvent | undefined {
+    const row = this.db.prepare('SELECT * FROM solr_events WHERE id = ?').get(id) as SolrRow | undefined;
+    return row && fromRow(row);
+  }
+
+  all(): SolrEvent[] {
+    return (this.db.prepare('SELECT * FROM solr_events ORDER BY id').all() as SolrRow[]).map(fromRow);
+  }
+
+  /** Events in force at `at` for which `party` is the instructed contingency party. */
+  activeFor(party: Eui, at: Date): SolrEvent[] {
+    return this.all().filter((e) => e.contingencyParty === party && inForce(e, at));
+  }
+
+  /** Has this supplier been declared failed by `at` (an instruction has started)? */
+  hasFailed(supplier: Eui, at: Date): boolean {
+    return this.all().some((e) => e.failedSupplier === supplier && e.startsAt <= at);
+  }
+
+  /** The event that lets `party` act on a device of `supplier` at `at`, if any. */
+  authorising(party: Eui, supplier: Eui, device: Eui, at: Date): SolrEvent | undefined {
+    return this.activeFor(party, at).find((e) => e.failedSupplier === supplier && (e.devices === null || e.devices.includes(device)));
+  }
+}
+
+export function inForce(e: SolrEvent, at: Date): boolean {
+  return e.startsAt <= at && (e.endsAt === null || at < e.endsAt);
+}
+
+function fromRow(r: SolrRow): SolrEvent {
+  return {
+    id: r.id,
+    failedSupplier: r.failed_supplier as Eui,
+    contingencyParty: r.contingency_party as Eui,
+    devices: JSON.parse(r.scope) as Eui[] | null,
+    startsAt: new Date(r.starts_at),
+    endsAt: r.ends_at ? new Date(r.ends_at) : null,
+    instructedAt: new Date(r.instructed_at),
+    reference: r.reference,
+  };
+}

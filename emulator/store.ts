@@ -1,0 +1,77 @@
+/**
+ * The DCC's durable state in SQLite (better-sqlite3, WAL): parties, devices, SoLR instructions, officers and ADT
+ * files, RequestID counters, the audit log of requests with exactly one terminal outcome each, outstanding
+ * Pre-Commands, ADT counts, the delivery outbox and certificates SMKI issued. Everything that must survive a
+ * restart or a kill -9 lives here; writes that belong together share a transaction.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parties (
+  eui TEXT PRIMARY KEY, name TEXT NOT NULL, roles TEXT NOT NULL, status TEXT NOT NULL,
+  endpoint TEXT, srp TEXT, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS devices (
+  eui TEXT PRIMARY KEY, type TEXT NOT NULL, variant TEXT NOT NULL, supplier TEXT NOT NULL,
+  network_operator TEXT, smi_status TEXT NOT NULL, hosted INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS solr_events (
+  id INTEGER PRIMARY KEY, failed_supplier TEXT NOT NULL, contingency_party TEXT NOT NULL,
+  scope TEXT NOT NULL, starts_at TEXT NOT NULL, ends_at TEXT, instructed_at TEXT NOT NULL, reference TEXT);
+CREATE TABLE IF NOT EXISTS officers (
+  party TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, name TEXT NOT NULL, PRIMARY KEY (party, id));
+CREATE TABLE IF NOT EXISTS adt_files (
+  id INTEGER PRIMARY KEY, party TEXT NOT NULL, submitted_by TEXT NOT NULL, submitted_at TEXT NOT NULL,
+  supplier TEXT, body TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
+CREATE TABLE IF NOT EXISTS adt_counts (
+  party TEXT NOT NULL, srv TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (party, srv, window_start));
+CREATE TABLE IF NOT EXISTS counters (user TEXT PRIMARY KEY, last TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS requests (
+  id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT, srv TEXT NOT NULL,
+  cv INTEGER NOT NULL, target TEXT NOT NULL, url TEXT NOT NULL, received_at TEXT NOT NULL,
+  command BLOB, dispatched_at TEXT,
+  outcome TEXT, response_code TEXT, reason TEXT, check_name TEXT, terminal_at TEXT);
+CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests (request_id);
+CREATE INDEX IF NOT EXISTS requests_open ON requests (outcome) WHERE outcome IS NULL;
+CREATE TABLE IF NOT EXISTS precommands (
+  request_id TEXT PRIMARY KEY, user TEXT NOT NULL, device TEXT NOT NULL, bytes BLOB NOT NULL,
+  issued_at TEXT NOT NULL, used_by INTEGER);
+CREATE TABLE IF NOT EXISTS outbox (
+  id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL,
+  request_row INTEGER, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT);
+CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, id) WHERE delivered_at IS NULL;
+CREATE TABLE IF NOT EXISTS certificates (
+  serial TEXT NOT NULL, issuer TEXT NOT NULL, owner TEXT NOT NULL, der BLOB NOT NULL, private_key TEXT,
+  name TEXT NOT NULL, PRIMARY KEY (issuer, serial));
+CREATE TABLE IF NOT EXISTS revocations (
+  serial TEXT NOT NULL, issuer TEXT NOT NULL, requested_at TEXT NOT NULL, effective_at TEXT NOT NULL,
+  ordered_by TEXT, PRIMARY KEY (issuer, serial));
+CREATE TABLE IF NOT EXISTS rejections (
+  id INTEGER PRIMARY KEY, url TEXT NOT NULL, received_at TEXT NOT NULL, http_status INTEGER NOT NULL,
+  reason TEXT NOT NULL, request_id TEXT);
+CREATE TABLE IF NOT EXISTS device_state (eui TEXT PRIMARY KEY, state TEXT NOT NULL);
+`;
+
+export type Db = Database.Database;
+
+export function openStore(path: string | null): Db {
+  if (path) mkdirSync(dirname(path), { recursive: true });
+  const db = new Database(path ?? ':memory:');
+  db.pragma('journal_mode = WAL');
+  // NORMAL survives a killed process (the WAL is fsynced at checkpoints; the OS keeps what was written).
+  db.pragma('synchronous = NORMAL');
+  db.pragma('foreign_keys = ON');
+  db.exec(SCHEMA);
+  return db;
+}
+
+export function getMeta(db: Db, key: string): string | undefined {
+  return (db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined)?.value;
+}
+
+export function setMeta(db: Db, key: string, value: string): void {
+  db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}

@@ -1,0 +1,111 @@
+/**
+ * A User's HTTP endpoint: where the DCC POSTs asynchronous responses, device alerts and DCC alerts. It verifies
+ * the DCC's signature on each, keeps them in arrival order, and lets a caller wait for one that matches. It can
+ * also play a slow or dead endpoint (for delivery tests): answer 503, or hold the request.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { type DuisResponse, type SignerResolver, verifyResponse } from '../../protocol/duis/index.ts';
+
+export interface Delivery {
+  at: Date;
+  path: string;
+  xml: string;
+  /** Null when the DCC signature or the document did not verify; `problem` says why. */
+  response: DuisResponse | null;
+  problem: string | null;
+}
+
+export type EndpointBehaviour = { kind: 'accept' } | { kind: 'refuse'; status: number } | { kind: 'hang' };
+
+export class UserEndpoint {
+  readonly deliveries: Delivery[] = [];
+  behaviour: EndpointBehaviour = { kind: 'accept' };
+  private readonly waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void }[] = [];
+  private readonly hung = new Set<ServerResponse>();
+  private server: Server | null = null;
+  private port = 0;
+
+  constructor(private readonly dccVerifier: SignerResolver<unknown>) {}
+
+  async listen(port = 0): Promise<string> {
+    this.server = createServer((req, res) => this.receive(req, res));
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(port, '127.0.0.1', () => resolve());
+    });
+    this.port = (this.server.address() as AddressInfo).port;
+    return this.url;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}/smartdcc/duis`;
+  }
+
+  async close(): Promise<void> {
+    for (const res of this.hung) res.destroy();
+    this.hung.clear();
+    if (!this.server) return;
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server!.close(() => resolve()));
+    this.server = null;
+  }
+
+  private receive(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const b = this.behaviour;
+      if (b.kind === 'refuse') {
+        res.writeHead(b.status).end();
+        return;
+      }
+      if (b.kind === 'hang') {
+        this.hung.add(res);
+        return;
+      }
+      const xml = Buffer.concat(chunks).toString('utf8');
+      const verified = verifyResponse(xml, this.dccVerifier);
+      const delivery: Delivery = {
+        at: new Date(),
+        path: req.url ?? '/',
+        xml,
+        response: verified.ok ? verified.value.response : null,
+        problem: verified.ok ? null : verified.error.toString(),
+      };
+      this.deliveries.push(delivery);
+      res.writeHead(200).end();
+      for (const w of [...this.waiters]) {
+        if (w.match(delivery)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(delivery);
+        }
+      }
+    });
+  }
+
+  /** The first delivery (already here or still to come) that matches, or a rejection after `timeoutMs`. */
+  waitFor(match: (d: Delivery) => boolean, timeoutMs = 10_000, what = 'a delivery'): Promise<Delivery> {
+    const found = this.deliveries.find(match);
+    if (found) return Promise.resolve(found);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        reject(new Error(`no ${what} at ${this.url} within ${timeoutMs} ms (${this.deliveries.length} received)`));
+      }, timeoutMs);
+      const waiter = {
+        match,
+        resolve: (d: Delivery) => {
+          clearTimeout(timer);
+          resolve(d);
+        },
+      };
+      this.waiters.push(waiter);
+    });
+  }
+}
+
+/** Matches a delivery by RequestID counter (responses) or alert code (device and DCC alerts). */
+export const byRequestCounter = (counter: bigint) => (d: Delivery) => d.response?.header.requestId?.counter === counter;
+export const byDeviceAlert = (code: string) => (d: Delivery) => d.response?.body.kind === 'DeviceAlertMessage' && d.response.body.alertCode === code;
+export const byDccAlert = (code: string) => (d: Delivery) => d.response?.body.kind === 'DCCAlertMessage' && d.response.body.dccAlertCode === code;

@@ -1,0 +1,146 @@
+/**
+ * A simulated DCC User: builds DUIS Service Requests, signs them with its XML Signing key, posts them to the
+ * DCC's DCC Boxed URLs, verifies the DCC's signed replies, and for critical commands signs the Pre-Command the
+ * DCC returns with a GBCS Digital Signing key (a supplier's own, or for the SoLR Contingency role the failed
+ * supplier's key its HSM still holds) and sends it back as the Signed Pre-Command.
+ */
+import type { KeyObject } from 'node:crypto';
+import {
+  type CommandVariant,
+  type DuisRequest,
+  type DuisResponse,
+  type RequestBody,
+  type ServiceReferenceVariant,
+  serviceReferenceOf,
+  signRequest,
+  type SignerResolver,
+  verifyResponse,
+  type XmlSigner,
+} from '../../protocol/duis/index.ts';
+import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { signApdu } from '../../protocol/gbcs/security.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
+
+export type DccUrl = 'serviceT' | 'serviceS' | 'serviceD';
+
+export interface DccReply {
+  status: number;
+  text: string;
+  /** The parsed DUIS response when the DCC answered with one and its signature verified. */
+  response: DuisResponse | null;
+  /** Why a 200 answer was not accepted as a DCC response (bad signature, not DUIS). */
+  problem: string | null;
+}
+
+/** Strictly increasing counters shared by every agent of a run: time-based, so later Users outrank earlier ones. */
+export class CounterSource {
+  private last = 0n;
+
+  next(): bigint {
+    const t = BigInt(Date.now()) * 1000n;
+    this.last = t > this.last ? t : this.last + 1n;
+    return this.last;
+  }
+}
+
+export interface UserIdentity {
+  eui: Eui;
+  name: string;
+  xml: XmlSigner;
+  /** The GBCS Digital Signing key this User signs Pre-Commands with, when it has one. */
+  gbcsSigner?: KeyObject;
+}
+
+export interface AgentOptions {
+  dccUrl: string;
+  counters: CounterSource;
+  /** Resolves the DCC's XML Signing certificate, to verify its replies. */
+  dccVerifier: SignerResolver<unknown>;
+  timeoutMs?: number;
+}
+
+export interface RequestSpec {
+  target: Eui;
+  srv: ServiceReferenceVariant;
+  cv: CommandVariant;
+  body: RequestBody;
+  counter?: bigint;
+}
+
+export class UserAgent {
+  constructor(
+    readonly identity: UserIdentity,
+    private readonly options: AgentOptions,
+  ) {}
+
+  get eui(): Eui {
+    return this.identity.eui;
+  }
+
+  request(spec: RequestSpec): DuisRequest {
+    return {
+      schemaVersion: '5.4',
+      header: {
+        requestId: { user: this.identity.eui, target: spec.target, counter: spec.counter ?? this.options.counters.next() },
+        commandVariant: spec.cv,
+        serviceReference: serviceReferenceOf(spec.srv),
+        serviceReferenceVariant: spec.srv,
+      },
+      body: spec.body,
+    };
+  }
+
+  sign(request: DuisRequest, signer: XmlSigner = this.identity.xml): string {
+    return signRequest(request, signer);
+  }
+
+  /** Posts XML (signed by the caller or by this agent) to a DCC URL and checks the DCC's signature on the reply. */
+  async post(url: DccUrl, request: DuisRequest | string): Promise<DccReply> {
+    const xml = typeof request === 'string' ? request : this.sign(request);
+    const res = await fetch(`${this.options.dccUrl}/api/v1/${url}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/xml' },
+      body: xml,
+      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+    });
+    const text = await res.text();
+    if (res.status !== 200) return { status: res.status, text, response: null, problem: null };
+    const verified = verifyResponse(text, this.options.dccVerifier);
+    if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
+    return { status: res.status, text, response: verified.value.response, problem: null };
+  }
+
+  /** Signs a Pre-Command with this User's GBCS key (or `key`) as the Signed Pre-Command. */
+  signPreCommand(preCommand: Uint8Array, key: KeyObject | undefined = this.identity.gbcsSigner): Buffer {
+    if (!key) throw new Error(`${this.identity.name} holds no GBCS Digital Signing key to sign a Pre-Command with`);
+    const d = decodeGeneralSigning(preCommand);
+    if (!d.ok) throw new Error(`the Pre-Command does not decode: ${d.error.toString()}`);
+    return encodeGeneralSigning(signApdu(d.value, key));
+  }
+
+  /**
+   * The two halves of a critical request: CV 4 to serviceT, then (if the DCC returned a Pre-Command) the
+   * Signed Pre-Command as CV 5 to serviceS with the same RequestID. `tamper` may change the signed APDU first.
+   */
+  async critical(
+    spec: Omit<RequestSpec, 'cv'>,
+    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject } = {},
+  ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; requestId: DuisRequest['header']['requestId'] }> {
+    const cv4 = this.request({ ...spec, cv: 4 });
+    const transform = await this.post('serviceT', cv4);
+    const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
+    if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
+      return { transform, send: null, preCommand: null, requestId: cv4.header.requestId };
+    }
+    const preCommand = Buffer.from(content.gbcsPayload);
+    let signed = this.signPreCommand(preCommand, options.signWith);
+    if (options.tamper) {
+      const d = decodeGeneralSigning(signed);
+      if (!d.ok) throw new Error(d.error.toString());
+      signed = encodeGeneralSigning(options.tamper(d.value));
+    }
+    const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
+    const send = await this.post('serviceS', cv5);
+    return { transform, send, preCommand, requestId: cv4.header.requestId };
+  }
+}

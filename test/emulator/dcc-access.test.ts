@@ -1,0 +1,201 @@
+/**
+ * The mock DCC over HTTP, before any device is involved: the gateway (signatures, replays), the access checks
+ * with their DUIS codes, the SMKI issuing policy (BR2), SRV eligibility of the SC role (BR1, BR3), the Authority
+ * instruction (BR6), device scope and ADT files (BR4), and the SC transform (Pre-Command originator).
+ */
+import test from 'ava';
+import { decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import type { RequestBody, ServiceReferenceVariant } from '../../protocol/duis/index.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
+import { AdminError } from '../../harness/admin-client.ts';
+import { SRV_BODY_ELEMENT } from '../../harness/agents/srv-bodies.ts';
+import type { UserAgent } from '../../harness/agents/user-agent.ts';
+import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
+
+const SUPPLIER = parseEui('90B3D51F30010001');
+const OTHER_SUPPLIER = parseEui('90B3D51F30010002');
+const SRP = parseEui('90B3D51F30050001');
+const ESME = parseEui('00DB0000000000A1');
+const OTHER_ESME = parseEui('00DB0000000000B1');
+
+const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
+const prepay: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Prepayment', suspendDebtDisabled: false, suspendDebtEmergency: true, disablementThreshold: 0 } };
+
+interface World {
+  t: TestDcc;
+  supplier: UserAgent;
+  sc: UserAgent;
+}
+
+async function world(): Promise<World> {
+  const t = await startTestDcc(unreachableDevices());
+  const a = t.admin;
+  await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: t.endpoint.url, srp: SRP });
+  await a.party({ eui: OTHER_SUPPLIER, name: 'Other Energy', roles: ['IS'], endpoint: t.endpoint.url });
+  await a.party({ eui: SRP, name: 'SRP Ltd (SoLR Contingency)', roles: ['SC'], endpoint: t.endpoint.url });
+  await a.device({ eui: ESME, type: 'ESME', supplier: SUPPLIER });
+  await a.device({ eui: OTHER_ESME, type: 'ESME', supplier: OTHER_SUPPLIER });
+  const supplierDs = await a.gbcsSigner(SUPPLIER);
+  const supplier = t.agent(SUPPLIER, 'supplier', await a.xmlSigner(SUPPLIER), supplierDs.privateKey);
+  const sc = t.agent(SRP, 'sc', await a.xmlSigner(SRP), supplierDs.privateKey);
+  return { t, supplier, sc };
+}
+
+async function instructSolr(w: World, options: { adt?: boolean } = {}) {
+  const a = w.t.admin;
+  const now = Date.parse((await a.now()).now);
+  await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(now - 1000).toISOString() });
+  if (options.adt !== false) {
+    await a.officer(SRP, { id: 'sro-1', kind: 'SRO', name: 'Senior Officer' });
+    await a.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1000, quarantine: 2000, periodSeconds: 86400 }] });
+  }
+}
+
+const code = (r: { response: { header: { responseCode: string } } | null; status: number; text: string }) => r.response?.header.responseCode ?? `HTTP ${r.status}: ${r.text.trim()}`;
+
+test('BR2: SMKI issues the SC party XML Signing certificates and refuses it Digital Signing certificates', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const err = await t.throwsAsync(w.t.admin.certificate(SRP, 'organisation-ds'), { instanceOf: AdminError });
+  t.is(err?.status, 403);
+  t.regex(err?.message ?? '', /Digital Signing/);
+  t.is((err?.body as { requirement?: string }).requirement, 'MP134B BR2');
+  const xml = await w.t.admin.certificate(SRP, 'xml-signing');
+  t.regex(xml.certificate, /BEGIN CERTIFICATE/);
+});
+
+test('gateway: unsigned, tampered, wrongly signed and replayed requests are refused before any check', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const req = w.supplier.request({ target: ESME, srv: '1.6', cv: 4, body: credit });
+  const signed = w.supplier.sign(req);
+  const malformed = await w.supplier.post('serviceT', '<not xml');
+  t.is(malformed.status, 400);
+  const altered = signed.replace('<sr:Credit></sr:Credit>', '<sr:Prepayment><sr:SuspendDebtDisabled>false</sr:SuspendDebtDisabled><sr:SuspendDebtEmergency>false</sr:SuspendDebtEmergency><sr:DisablementThreshold>0</sr:DisablementThreshold></sr:Prepayment>');
+  t.not(altered, signed);
+  const tampered = await w.supplier.post('serviceT', altered);
+  t.is(tampered.status, 401, tampered.text);
+  const impostor = await w.sc.post('serviceT', w.sc.sign(req)); // SC signs a request naming the supplier as User
+  t.is(impostor.status, 401, impostor.text);
+  t.regex(impostor.text, /RequestID names User/);
+  const first = await w.supplier.post('serviceT', signed);
+  t.is(code(first), 'I0');
+  const replay = await w.supplier.post('serviceT', signed);
+  t.is(replay.status, 409);
+  t.regex(replay.text, /replay/);
+  const audit = await w.t.admin.requests({ user: SUPPLIER });
+  t.is(audit.length, 1, 'only the accepted request is in the audit log');
+});
+
+test('a revoked XML Signing certificate no longer authenticates; a PMA-delayed revocation still does until it takes effect', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const a = w.t.admin;
+  const cert = await a.certificate(OTHER_SUPPLIER, 'xml-signing');
+  const other = w.t.agent(OTHER_SUPPLIER, 'other', await a.xmlSigner(OTHER_SUPPLIER));
+  const signerOf = (await import('node:crypto')).createPrivateKey(cert.privateKey!);
+  const signer = { privateKey: signerOf, issuer: (await import('../../protocol/smki/certificate.ts')).readCertificate(cert.certificate).issuer, serial: cert.serial };
+  const now = Date.parse((await a.now()).now);
+  const delayed = await a.revoke(cert.serial, { effectiveAt: new Date(now + 3_600_000).toISOString(), orderedBy: 'PMA' });
+  t.true(delayed.delayed);
+  const during = await other.post('serviceT', other.sign(other.request({ target: OTHER_ESME, srv: '1.6', cv: 4, body: credit }), signer));
+  t.is(code(during), 'I0', 'revocation delayed by the PMA: still valid');
+  await a.clock({ advanceMs: 3_600_001 });
+  const after = await other.post('serviceT', other.sign(other.request({ target: OTHER_ESME, srv: '1.6', cv: 4, body: credit }), signer));
+  t.is(after.status, 401);
+  t.regex(after.text, /revoked/);
+});
+
+test('BR1/BR3: the SC role may send SRV 1.6 only: every other SRV of the eligibility table gets E2', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  await instructSolr(w);
+  const others = Object.keys(SRV_BODY_ELEMENT).filter((s) => s !== '1.6');
+  t.is(others.length, 128);
+  const codes = new Map<string, string>();
+  for (const srv of others) {
+    const body: RequestBody = { kind: 'opaque', name: SRV_BODY_ELEMENT[srv] as never, element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: SRV_BODY_ELEMENT[srv]!, attributes: [], namespaces: [], children: [] } as never };
+    const r = await w.sc.post('serviceS', w.sc.request({ target: ESME, srv: srv as ServiceReferenceVariant, cv: 1, body }));
+    codes.set(srv, code(r));
+  }
+  t.deepEqual([...new Set(codes.values())], ['E2'], JSON.stringify(Object.fromEntries([...codes].filter(([, c]) => c !== 'E2'))));
+  const ok = await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }));
+  t.is(code(ok), 'I0');
+});
+
+test('BR6: the SC role is refused (E3) before the Authority instruction and after it ends', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const before = await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }));
+  t.is(code(before), 'E3');
+  const a = w.t.admin;
+  const now = Date.parse((await a.now()).now);
+  const event = await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(now + 60_000).toISOString(), endsAt: new Date(now + 120_000).toISOString() });
+  await a.officer(SRP, { id: 'aro-1', kind: 'ARO', name: 'Officer' });
+  await a.adt(SRP, { submittedBy: 'aro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 10, quarantine: 20, periodSeconds: 3600 }] });
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }))), 'E3', 'instructed but not yet started');
+  await a.clock({ advanceMs: 61_000 });
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }))), 'I0', 'during the event');
+  await a.clock({ advanceMs: 60_000 });
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }))), 'E3', 'after the event');
+  t.truthy(event.id);
+  const audit = await a.requests({ user: SRP });
+  t.deepEqual(audit.map((r) => r.check), ['user-status', 'user-status', null, 'user-status']);
+});
+
+test('BR4: without an ADT file naming the failed supplier, and for devices of other suppliers, the SC role gets E4', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  await instructSolr(w, { adt: false });
+  const noAdt = await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }));
+  t.is(code(noAdt), 'E4');
+  await t.throwsAsync(w.t.admin.adt(SRP, { submittedBy: 'nobody', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1, quarantine: 2, periodSeconds: 60 }] }), { message: /not a registered ARO or SRO/ });
+  await w.t.admin.officer(SRP, { id: 'sro-1', kind: 'SRO', name: 'Officer' });
+  await w.t.admin.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 10, quarantine: 20, periodSeconds: 3600 }] });
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit }))), 'I0');
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: OTHER_ESME, srv: '1.6', cv: 4, body: credit }))), 'E4', "another supplier's meter");
+  t.is(code(await w.sc.post('serviceT', w.sc.request({ target: parseEui('00DB0000000000FF'), srv: '1.6', cv: 4, body: credit }))), 'E19');
+});
+
+test('the SC Pre-Command names the failed supplier as originator (the key the meter trusts) and the SC RequestID counter', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  await instructSolr(w);
+  const req = w.sc.request({ target: ESME, srv: '1.6', cv: 4, body: credit });
+  const r = await w.sc.post('serviceT', req);
+  t.is(code(r), 'I0');
+  const content = r.response!.body.kind === 'ResponseMessage' ? r.response!.body.content : undefined;
+  if (content?.kind !== 'PreCommand') return t.fail('no Pre-Command');
+  const pre = decodeGeneralSigning(content.gbcsPayload);
+  if (!pre.ok) return t.fail(pre.error.toString());
+  t.is<string, string>(pre.value.originator, SUPPLIER);
+  t.is<string, string>(pre.value.recipient, ESME);
+  t.is(pre.value.counter, req.header.requestId.counter);
+  t.is(pre.value.messageCode, 0x001a);
+});
+
+test('CV and URL consistency: E12 for the wrong Command Variant, E13 for the wrong URL, E17 for local delivery', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  t.is(code(await w.supplier.post('serviceS', w.supplier.request({ target: ESME, srv: '1.6', cv: 1, body: credit }))), 'E12');
+  t.is(code(await w.supplier.post('serviceS', w.supplier.request({ target: ESME, srv: '1.6', cv: 4, body: credit }))), 'E13');
+  t.is(code(await w.supplier.post('serviceT', w.supplier.request({ target: ESME, srv: '1.6', cv: 2, body: credit }))), 'E17');
+});
+
+test('BR5 (SMETS2+): a Signed Pre-Command that differs from the issued one is refused; an SC prepayment Pre-Command fails the content check', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  await instructSolr(w);
+  const altered = await w.sc.critical({ target: ESME, srv: '1.6', body: credit }, { tamper: (a) => ({ ...a, counter: 2n ** 64n - 1n }) });
+  t.is(code(altered.transform), 'I0');
+  t.is(code(altered.send!), 'E12');
+  const prepayment = await w.sc.critical({ target: ESME, srv: '1.6', body: prepay });
+  t.is(code(prepayment.transform), 'I0', 'the transform does not judge content: BR5 puts the check on the Signed Pre-Command');
+  t.is(code(prepayment.send!), 'E2');
+  const audit = await w.t.admin.requests({ user: SRP });
+  t.deepEqual(
+    audit.filter((r) => r.cv === 5).map((r) => r.check),
+    ['correlation', 'solr-content'],
+  );
+  t.false(audit.some((r) => r.dispatched), 'nothing reached a device');
+});
