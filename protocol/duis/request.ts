@@ -23,7 +23,7 @@ import {
 import { collapse, dateTimeInstant, isDateTime, readBoolean, readDateTime, readDecimal, readInt } from './simple-types.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
 import { parseXmlOrThrow, type XmlParseOptions } from './xml-parser.ts';
-import { attributeValue, pathOf, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { attributeValue, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
 
 export interface RequestHeader {
   requestId: RequestId;
@@ -81,7 +81,7 @@ export function executionOf(body: { executionDateTime?: string }): Execution {
   return dateTimeInstant(body.executionDateTime) === CANCEL_INSTANT ? 'cancel' : 'future-dated';
 }
 
-export interface ParseRequestOptions extends XmlParseOptions {}
+export type ParseRequestOptions = XmlParseOptions;
 
 /**
  * Reads a request from text (hardened parse; comments are dropped unless options.comments is 'refuse') or from
@@ -113,9 +113,11 @@ export function readSchemaVersion(root: XmlElement): string {
   const version = attributeValue(root, 'schemaVersion');
   if (version === undefined) refuse('structure', 'the schemaVersion attribute is required', root);
   for (const a of root.attributes) {
-    if (a.uri !== '' || a.local !== 'schemaVersion') refuse('structure', `unexpected attribute ${qualifiedName(a)}`, root);
+    // Schema location hints are allowed by every XSD validator; nothing else is.
+    const hint = a.uri === NS.xsi && (a.local === 'schemaLocation' || a.local === 'noNamespaceSchemaLocation');
+    if (!hint && (a.uri !== '' || a.local !== 'schemaVersion')) refuse('structure', `unexpected attribute ${qualifiedName(a)}`, root);
   }
-  return readDecimal(version, pathOf(root) + '/@schemaVersion');
+  return readDecimal(version, `/${root.local}/@schemaVersion`);
 }
 
 function readHeader(el: XmlElement): RequestHeader {

@@ -29,3 +29,11 @@ test('built-in structural validation refuses what is not a DUIS document, with t
     if (!r.ok) t.true(r.error.toString().length > code.length + 2, name);
   }
 });
+
+test('the root may carry schema location hints but no other foreign attribute', (t) => {
+  const xml = template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML');
+  const hinted = validateStructure(xml.replace('schemaVersion="5.4"', 'schemaVersion="5.4" xsi:schemaLocation="http://www.dccinterface.co.uk/ServiceUserGateway DUIS.xsd"'));
+  t.true(hinted.ok, hinted.ok ? '' : hinted.error.toString());
+  const typed = validateStructure(xml.replace('schemaVersion="5.4"', 'schemaVersion="5.4" xsi:type="sr:Response"'));
+  t.is(typed.ok ? 'accepted' : typed.error.code, 'structure');
+});
