@@ -1,29 +1,39 @@
 /**
  * The DCC's clock. Real time by default; tests and scenarios move it explicitly (SoLR event windows, ADT
- * periods, future-dated commands) without sleeping. The offset persists with the DCC's state.
+ * periods, future-dated commands) without sleeping. A scenario freezes it so the DCC and the meters' simulated
+ * clocks agree to the millisecond; it then moves only when told to. The offset persists with the DCC's state.
  */
 export interface Clock {
   now(): Date;
 }
 
 export class AdjustableClock implements Clock {
+  private frozenAt: number | null = null;
+
   constructor(private offsetMs = 0) {}
 
   now(): Date {
-    return new Date(Date.now() + this.offsetMs);
+    return new Date(this.frozenAt ?? Date.now() + this.offsetMs);
   }
 
-  /** Moves the clock so that now() is `at`; time keeps running from there. */
+  /** Moves the clock so that now() is `at`; time keeps running from there unless the clock is frozen. */
   set(at: Date): void {
-    this.offsetMs = at.getTime() - Date.now();
+    if (this.frozenAt !== null) this.frozenAt = at.getTime();
+    else this.offsetMs = at.getTime() - Date.now();
+  }
+
+  /** Stops the clock at `at` (default: now): from here on it moves only by set() and advance(). */
+  freeze(at: Date = this.now()): void {
+    this.frozenAt = at.getTime();
   }
 
   advance(ms: number): void {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
-    this.offsetMs += ms;
+    if (this.frozenAt !== null) this.frozenAt += ms;
+    else this.offsetMs += ms;
   }
 
   get offset(): number {
-    return this.offsetMs;
+    return (this.frozenAt ?? Date.now() + this.offsetMs) - Date.now();
   }
 }

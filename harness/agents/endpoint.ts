@@ -23,6 +23,8 @@ export class UserEndpoint {
   behaviour: EndpointBehaviour = { kind: 'accept' };
   private readonly waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void }[] = [];
   private readonly hung = new Set<ServerResponse>();
+  /** Sees every delivery (the harness records traffic per step). */
+  onDelivery: ((d: Delivery) => void) | null = null;
   private server: Server | null = null;
   private port = 0;
 
@@ -74,6 +76,7 @@ export class UserEndpoint {
         problem: verified.ok ? null : verified.error.toString(),
       };
       this.deliveries.push(delivery);
+      this.onDelivery?.(delivery);
       res.writeHead(200).end();
       for (const w of [...this.waiters]) {
         if (w.match(delivery)) {

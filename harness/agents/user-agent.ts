@@ -57,6 +57,8 @@ export interface AgentOptions {
   /** Resolves the DCC's XML Signing certificate, to verify its replies. */
   dccVerifier: SignerResolver<unknown>;
   timeoutMs?: number;
+  /** Sees every request and reply (the harness records traffic per step). */
+  onTraffic?: (event: { direction: 'user->dcc' | 'dcc->user'; user: Eui; url: DccUrl; status?: number; payload: string }) => void;
 }
 
 export interface RequestSpec {
@@ -97,6 +99,7 @@ export class UserAgent {
   /** Posts XML (signed by the caller or by this agent) to a DCC URL and checks the DCC's signature on the reply. */
   async post(url: DccUrl, request: DuisRequest | string): Promise<DccReply> {
     const xml = typeof request === 'string' ? request : this.sign(request);
+    this.options.onTraffic?.({ direction: 'user->dcc', user: this.identity.eui, url, payload: xml });
     const res = await fetch(`${this.options.dccUrl}/api/v1/${url}`, {
       method: 'POST',
       headers: { 'content-type': 'application/xml' },
@@ -104,6 +107,7 @@ export class UserAgent {
       signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
     });
     const text = await res.text();
+    this.options.onTraffic?.({ direction: 'dcc->user', user: this.identity.eui, url, status: res.status, payload: text });
     if (res.status !== 200) return { status: res.status, text, response: null, problem: null };
     const verified = verifyResponse(text, this.options.dccVerifier);
     if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
@@ -125,12 +129,12 @@ export class UserAgent {
   async critical(
     spec: Omit<RequestSpec, 'cv'>,
     options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject } = {},
-  ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; requestId: DuisRequest['header']['requestId'] }> {
+  ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; signedXml: string | null; requestId: DuisRequest['header']['requestId'] }> {
     const cv4 = this.request({ ...spec, cv: 4 });
     const transform = await this.post('serviceT', cv4);
     const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
     if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
-      return { transform, send: null, preCommand: null, requestId: cv4.header.requestId };
+      return { transform, send: null, preCommand: null, signedXml: null, requestId: cv4.header.requestId };
     }
     const preCommand = Buffer.from(content.gbcsPayload);
     let signed = this.signPreCommand(preCommand, options.signWith);
@@ -140,7 +144,8 @@ export class UserAgent {
       signed = encodeGeneralSigning(options.tamper(d.value));
     }
     const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
-    const send = await this.post('serviceS', cv5);
-    return { transform, send, preCommand, requestId: cv4.header.requestId };
+    const signedXml = this.sign(cv5);
+    const send = await this.post('serviceS', signedXml);
+    return { transform, send, preCommand, signedXml, requestId: cv4.header.requestId };
   }
 }

@@ -1,0 +1,40 @@
+/**
+ * Where a scenario's devices live: emulated in this process, emulated in another process behind a serial line,
+ * or real hardware on a rig. The engine sees them only through this interface; the DCC sees them through the
+ * DevicePort it exposes.
+ */
+import type { DeviceProvisioner } from '../../emulator/admin.ts';
+import type { DevicePort } from '../../emulator/ports.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
+
+/** What a scenario asks a device to start as. */
+export interface DevicePlan {
+  alias: string;
+  eui: Eui;
+  type: 'ESME' | 'GSME' | 'SMETS1';
+  twin: boolean;
+  fuel: 'electricity' | 'gas';
+  initial: { paymentMode?: 'credit' | 'prepayment'; meterBalance?: number };
+  requires: readonly string[];
+}
+
+export interface DevicePool {
+  /** Describes the pool in reports: "emulated", "rig:rigs/bench-1.yaml". */
+  readonly target: string;
+  readonly port: DevicePort;
+  readonly provisioner: DeviceProvisioner;
+  /** Declares the devices of a world before the DCC registers them (their start state, their EUIs on a rig). */
+  plan(devices: readonly DevicePlan[], start: Date): Promise<void>;
+  /** A device's state as JSON (its snapshot), or undefined if unknown. */
+  snapshot(eui: Eui): unknown;
+  /** Advances every device clock of the world. */
+  advance(ms: number): void;
+  /** Timestamped log lines per device alias. */
+  logs(): Record<string, string[]>;
+  /**
+   * Fields a successful request of `useCase` may change on a device, and for the SoLR Contingency role the only
+   * fields a switch to Credit may change.
+   */
+  allowedChanges(useCase: string | null, srv: string, device: Eui): readonly string[];
+  close(): Promise<void>;
+}

@@ -1,0 +1,210 @@
+/**
+ * Runs scenarios: a fresh world per attempt, every step under its timeout, device snapshots around every step,
+ * and the two invariants after each one:
+ *  - every device changed only where the step allows (what the request's use case touches on success; nothing
+ *    when it is refused);
+ *  - SoLR Contingency traffic changed nothing on a device but its payment mode, and only to Credit.
+ * A violation fails the scenario with the diff. Verdicts: pass, fail (the product misbehaved), error (a link,
+ * rig or the harness failed), skip. Retries happen only for errors matching the scenario's retry pattern, and
+ * every attempt is kept.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { diffSnapshots, type Json, unexpectedChanges } from '../../devices/snapshot.ts';
+import type { Defect } from '../../emulator/service.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
+import { type AttemptRecord, type DeviceDiff, type FieldChange, type RunRecord, type StepRecord, summarize, type TestRecord, type Verdict } from '../results.ts';
+import type { LoadedScenario } from '../scenarios/loader.ts';
+import { durationMs } from '../scenarios/schema.ts';
+import type { DevicePool } from './device-pool.ts';
+import { InfrastructureError, ProductFailure, runStep, type StepOutcome } from './steps.ts';
+import { WorldInstance } from './world.ts';
+
+export interface RunListener {
+  onTestStart?(test: { id: string; title: string }): void;
+  onStepEnd?(test: { id: string }, step: StepRecord): void;
+  onTestEnd?(test: TestRecord): void;
+}
+
+export interface RunOptions {
+  /** A fresh device pool for each attempt. */
+  pool: () => Promise<DevicePool>;
+  target?: string;
+  defects?: readonly Defect[];
+  scAllowedSrvs?: readonly string[];
+  listener?: RunListener;
+  /** Whole-run limit; scenarios not started in time are skipped. */
+  runTimeoutMs?: number;
+  scenarioTimeoutMs?: number;
+  stepTimeoutMs?: number;
+  deviceTimeoutMs?: number;
+  options?: Record<string, unknown>;
+  version?: string;
+}
+
+class StepTimeout extends InfrastructureError {}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StepTimeout(`${what} did not finish within ${ms} ms`)), ms);
+    }),
+  ]);
+}
+
+function snapshots(world: WorldInstance): Map<Eui, Json> {
+  const out = new Map<Eui, Json>();
+  for (const d of world.devices.values()) {
+    const s = world.pool.snapshot(d.eui);
+    if (s !== undefined) out.set(d.eui, s as Json);
+  }
+  return out;
+}
+
+/** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
+function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[]): FieldChange[] {
+  const allowed = world.pool.allowedChanges('solr-credit', '1.6', eui);
+  const outside = unexpectedChanges(changes as never, allowed) as FieldChange[];
+  const toPrepayment = changes.filter(
+    (c) => (c.path === 'paymentMode' && c.after === 'prepayment') || (c.path.startsWith('pending.paymentMode') && c.path.endsWith('.mode') && c.after === 'prepayment'),
+  );
+  return [...outside, ...toPrepayment];
+}
+
+function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome): { diffs: DeviceDiff[]; violations: string[] } {
+  const diffs: DeviceDiff[] = [];
+  const violations: string[] = [];
+  for (const d of world.devices.values()) {
+    const a = before.get(d.eui);
+    const b = after.get(d.eui);
+    if (a === undefined || b === undefined) continue;
+    const changes = diffSnapshots(a, b) as FieldChange[];
+    if (changes.length === 0) continue;
+    const unexpected = unexpectedChanges(changes as never, outcome.allowed.get(d.eui) ?? []) as FieldChange[];
+    if (outcome.solrTouched.has(d.eui)) {
+      for (const v of solrViolations(world, d.eui, changes)) if (!unexpected.includes(v)) unexpected.push(v);
+    }
+    diffs.push({ device: d.alias, changes, unexpected });
+    if (unexpected.length) {
+      violations.push(`${d.alias} changed where it must not: ${unexpected.map((c) => `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join('; ')}`);
+    }
+  }
+  return { diffs, violations };
+}
+
+async function runAttempt(s: LoadedScenario, attempt: number, options: RunOptions, listener: RunListener | undefined): Promise<AttemptRecord> {
+  const started = Date.now();
+  const record: AttemptRecord = { attempt, verdict: 'pass', startedAt: new Date(started).toISOString(), durationMs: 0, steps: [] };
+  const stepTimeout = s.timeouts.step !== undefined ? durationMs(s.timeouts.step) : (options.stepTimeoutMs ?? 60_000);
+  const deviceTimeout = s.timeouts.device !== undefined ? durationMs(s.timeouts.device) : (options.deviceTimeoutMs ?? 10_000);
+  let world: WorldInstance | null = null;
+  let pool: DevicePool | null = null;
+  try {
+    pool = await options.pool();
+    world = await WorldInstance.create(s.world, {
+      pool,
+      deviceTimeoutMs: deviceTimeout,
+      ...(options.defects ? { defects: options.defects } : {}),
+      ...(options.scAllowedSrvs ? { scAllowedSrvs: options.scAllowedSrvs } : {}),
+    });
+    world.traffic.take();
+    for (const [index, step] of s.steps.entries()) {
+      const t0 = Date.now();
+      const before = snapshots(world);
+      const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
+      try {
+        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), stepTimeout, `step ${index + 1} (${stepRecord.kind})`);
+        stepRecord.title = outcome.title;
+        await world.settle();
+        const { diffs, violations } = diffStep(world, before, snapshots(world), outcome);
+        stepRecord.diffs = diffs;
+        if (violations.length) {
+          stepRecord.verdict = 'fail';
+          stepRecord.message = `invariant violated: ${violations.join(' | ')}`;
+        }
+      } catch (e) {
+        stepRecord.verdict = e instanceof ProductFailure ? 'fail' : 'error';
+        stepRecord.message = e instanceof ProductFailure || e instanceof InfrastructureError ? e.message : `harness error: ${(e as Error).stack ?? e}`;
+        await world.settle().catch(() => {});
+        const { diffs } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: new Set() });
+        stepRecord.diffs = diffs;
+      }
+      stepRecord.traffic = world.traffic.take();
+      stepRecord.durationMs = Date.now() - t0;
+      record.steps.push(stepRecord);
+      listener?.onStepEnd?.({ id: s.id }, stepRecord);
+      if (stepRecord.verdict !== 'pass') {
+        record.verdict = stepRecord.verdict;
+        record.message = `step ${index + 1} (${stepRecord.title}): ${stepRecord.message}`;
+        break;
+      }
+    }
+  } catch (e) {
+    record.verdict = 'error';
+    record.message = `setting up the world failed: ${(e as Error).message}`;
+  } finally {
+    if (world) await world.close().catch(() => {});
+    if (pool) {
+      for (const [alias, lines] of Object.entries(pool.logs())) deviceLogSink.push([`${s.id}/${alias}`, lines]);
+      await pool.close().catch(() => {});
+    }
+  }
+  record.durationMs = Date.now() - started;
+  return record;
+}
+
+/** Device logs of the current run, drained into the RunRecord at the end. */
+let deviceLogSink: [string, string[]][] = [];
+
+export async function runScenarios(scenarios: readonly LoadedScenario[], options: RunOptions): Promise<RunRecord> {
+  const started = Date.now();
+  deviceLogSink = [];
+  const tests: TestRecord[] = [];
+  const listener = options.listener;
+  for (const s of scenarios) {
+    const t0 = Date.now();
+    if (options.runTimeoutMs !== undefined && t0 - started > options.runTimeoutMs) {
+      const skipped: TestRecord = { id: s.id, title: s.title, file: s.file, tags: s.tags, level: s.level, verdict: 'skip', attempts: [], durationMs: 0, skipReason: 'the run timed out before this scenario started' };
+      tests.push(skipped);
+      listener?.onTestEnd?.(skipped);
+      continue;
+    }
+    listener?.onTestStart?.({ id: s.id, title: s.title });
+    const attempts: AttemptRecord[] = [];
+    const maxAttempts = s.retry?.attempts ?? 1;
+    const scenarioTimeout = s.timeouts.scenario !== undefined ? durationMs(s.timeouts.scenario) : (options.scenarioTimeoutMs ?? 300_000);
+    for (let n = 1; n <= maxAttempts; n++) {
+      let a: AttemptRecord;
+      try {
+        a = await withTimeout(runAttempt(s, n, options, listener), scenarioTimeout, `scenario ${s.id}`);
+      } catch (e) {
+        a = { attempt: n, verdict: 'error', startedAt: new Date().toISOString(), durationMs: scenarioTimeout, steps: [], message: (e as Error).message };
+      }
+      attempts.push(a);
+      // Retry only infrastructure errors the scenario says are worth retrying; a product failure is final.
+      const retryable = a.verdict === 'error' && s.retry !== undefined && new RegExp(s.retry.when).test(a.message ?? '');
+      if (!retryable) break;
+    }
+    const verdict: Verdict = attempts[attempts.length - 1]!.verdict;
+    const test: TestRecord = { id: s.id, title: s.title, file: s.file, tags: s.tags, level: s.level, verdict, attempts, durationMs: Date.now() - t0 };
+    tests.push(test);
+    listener?.onTestEnd?.(test);
+  }
+  const finished = Date.now();
+  const deviceLogs: Record<string, string[]> = {};
+  for (const [k, lines] of deviceLogSink) deviceLogs[k] = lines;
+  return {
+    runId: randomUUID(),
+    startedAt: new Date(started).toISOString(),
+    finishedAt: new Date(finished).toISOString(),
+    durationMs: finished - started,
+    target: options.target ?? 'emulated',
+    options: options.options ?? {},
+    summary: summarize(tests),
+    tests,
+    deviceLogs,
+    environment: { node: process.version, platform: `${process.platform}-${process.arch}`, smetsHil: options.version ?? '0.0.0', host: hostname() },
+  };
+}

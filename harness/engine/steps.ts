@@ -1,0 +1,385 @@
+/**
+ * What each scenario step does against a live world, and what it checks. A step reports the device fields it
+ * allows to change (everything else must stay as it was) and which devices SoLR Contingency traffic reached; the
+ * runner diffs snapshots around every step and applies both rules.
+ *
+ * Failures are ProductFailure (the DCC or a meter did the wrong thing: verdict fail) or InfrastructureError (a
+ * link, rig or the harness failed: verdict error).
+ */
+import {
+  CANCEL_EXECUTION_DATE_TIME,
+  type DuisResponse,
+  formatDateTime,
+  type RequestBody,
+  type ServiceReferenceVariant,
+} from '../../protocol/duis/index.ts';
+import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { signApdu } from '../../protocol/gbcs/security.ts';
+import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
+import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
+import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
+import { AdminError } from '../admin-client.ts';
+import { byDccAlert, byRequestCounter, type Delivery } from '../agents/endpoint.ts';
+import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
+import type { DccReply } from '../agents/user-agent.ts';
+import { durationMs, type RequestStep, type Step } from '../scenarios/schema.ts';
+import type { DeviceHandle, WorldInstance } from './world.ts';
+
+export class ProductFailure extends Error {
+  override readonly name = 'ProductFailure';
+}
+
+export class InfrastructureError extends Error {
+  override readonly name = 'InfrastructureError';
+}
+
+export interface StepOutcome {
+  title: string;
+  /** Device EUI -> field paths this step may change. */
+  allowed: Map<string, string[]>;
+  /** Devices that SoLR Contingency traffic reached in this step (the SoLR invariant applies to them). */
+  solrTouched: Set<string>;
+}
+
+export interface StepContext {
+  world: WorldInstance;
+  /** How long to wait for a device's answer to reach the User. */
+  deviceTimeoutMs: number;
+}
+
+const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set() });
+
+function fail(message: string): never {
+  throw new ProductFailure(message);
+}
+
+function replyCode(r: DccReply): string {
+  return r.response?.header.responseCode ?? (r.problem ? `unsigned reply (${r.problem})` : `HTTP ${r.status}`);
+}
+
+function checkCode(what: string, r: DccReply, expected: string | undefined): void {
+  if (expected === undefined) return;
+  const got = replyCode(r);
+  if (got !== expected) fail(`${what}: expected ${expected}, got ${got}${r.status !== 200 ? ` (${r.text.trim().slice(0, 300)})` : ''}`);
+}
+
+// ---------------------------------------------------------------------------------------------- request
+
+function paymentBody(step: RequestStep, world: WorldInstance): RequestBody {
+  const mode = step.mode ?? 'credit';
+  const executionDateTime =
+    step.at === undefined ? undefined : step.at === 'cancel' ? CANCEL_EXECUTION_DATE_TIME : formatDateTime(new Date(world.now().getTime() + durationMs(step.at)));
+  const paymentMode =
+    mode === 'credit'
+      ? { mode: 'Credit' as const }
+      : mode === 'prepayment'
+        ? { mode: 'Prepayment' as const, suspendDebtDisabled: false, suspendDebtEmergency: true, disablementThreshold: 0 }
+        : { mode: 'Prepayment' as const, ...mode.prepayment };
+  return { kind: 'UpdatePaymentMode', ...(executionDateTime ? { executionDateTime } : {}), paymentMode };
+}
+
+function bodyFor(step: RequestStep, world: WorldInstance): RequestBody {
+  if (step.srv === '1.6') return paymentBody(step, world);
+  const name = SRV_BODY_ELEMENT[step.srv];
+  if (!name) throw new InfrastructureError(`no DUIS body element known for SRV ${step.srv}`);
+  return {
+    kind: 'opaque',
+    name: name as never,
+    element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: name, attributes: [], namespaces: [], children: [] } as never,
+  };
+}
+
+function variantOf(d: DeviceHandle): MeterVariant {
+  if (d.plan.type === 'GSME') return 'gsme';
+  return d.plan.twin ? 'esme-twin' : 'esme';
+}
+
+/** Rewrites a Pre-Command before it is signed, for the tamper options that prove correlation. */
+function tamperPreCommand(step: RequestStep, world: WorldInstance, device: DeviceHandle): ((a: GeneralSigning) => GeneralSigning) | undefined {
+  switch (step.tamper) {
+    case 'counter-rollover':
+      return (a) => ({ ...a, counter: 2n ** 64n - 1n });
+    case 'precommand-to-prepayment':
+      return (a) => {
+        const { content, messageCode } = buildPaymentModeContent({
+          variant: variantOf(device),
+          change: { target: { mode: 'prepayment', suspendDebtDisabled: false, suspendDebtEmergency: true, disablementThreshold: 0 }, execution: { kind: 'now' } },
+          counter: a.counter,
+        });
+        return { ...a, messageCode, content };
+      };
+    case 'precommand-other-device': {
+      const other = [...world.devices.values()].find((d) => d.alias !== device.alias && d.plan.type === device.plan.type);
+      if (!other) throw new InfrastructureError('precommand-other-device needs a second device of the same type in the world');
+      return (a) => ({ ...a, recipient: other.eui });
+    }
+    default:
+      return undefined;
+  }
+}
+
+async function awaitResponse(world: WorldInstance, sender: string, counter: bigint, timeoutMs: number, what: string): Promise<Delivery> {
+  try {
+    return await world.party(sender).endpoint.waitFor(byRequestCounter(counter), timeoutMs, what);
+  } catch (e) {
+    throw new InfrastructureError((e as Error).message);
+  }
+}
+
+function deviceVerdict(response: DuisResponse): 'success' | 'failure' | null {
+  const b = response.body;
+  if (b.kind !== 'ResponseMessage' || b.content?.kind !== 'GBCSPayload') return null;
+  const d = decodeGeneralSigning(b.content.gbcsPayload);
+  if (d.ok) {
+    const o = parseResponseContent(d.value.content);
+    return o.ok ? (o.value.success ? 'success' : 'failure') : 'failure';
+  }
+  return null;
+}
+
+export async function runRequest(step: RequestStep, ctx: StepContext): Promise<StepOutcome> {
+  const { world } = ctx;
+  const sender = world.party(step.as);
+  const device = world.device(step.to);
+  const srv = step.srv as ServiceReferenceVariant;
+  const row = world.dcc.service.options.eligibility.get(srv);
+  if (!row) throw new InfrastructureError(`SRV ${srv} is not in the eligibility table`);
+  const critical = row.critical && device.plan.type !== 'SMETS1';
+  const cv = step.cv === 'auto' ? (row.nonDevice ? 8 : critical ? 4 : 1) : step.cv;
+  const title = `${step.as} sends SRV ${srv}${srv === '1.6' ? ` (${typeof step.mode === 'object' ? 'prepayment' : (step.mode ?? 'credit')}${step.at ? `, ${step.at === 'cancel' ? 'cancel' : `at ${step.at}`}` : ''})` : ''} to ${step.to}${step.tamper ? `, tampered: ${JSON.stringify(step.tamper)}` : ''}${step.repeat > 1 ? ` x${step.repeat}` : ''}`;
+  const out = outcome(title);
+  const signKeyAlias = step.signWith ?? (sender.roles.includes('SC') ? device.supplier : step.as);
+  const signKey = typeof step.tamper === 'object' && 'sign-precommand-with' in step.tamper ? world.party(step.tamper['sign-precommand-with']).gbcsDs : world.party(signKeyAlias).gbcsDs;
+  const xmlSigner = typeof step.tamper === 'object' && 'xml-signer' in step.tamper ? world.party(step.tamper['xml-signer']).agent.identity.xml : step.tamper === 'wrong-xml-signer' ? otherParty(world, step.as).agent.identity.xml : undefined;
+
+  let last: { final: DccReply; transform: DccReply | null; counter: bigint } | null = null;
+  for (let i = 0; i < step.repeat; i++) {
+    const spec = { target: device.eui, srv, body: bodyFor(step, world) };
+    if (cv === 4 && step.cv === 'auto') {
+      const tamper = tamperPreCommand(step, world, device);
+      const r = await sender.agent.critical(spec, {
+        ...(signKey ? { signWith: signKey } : {}),
+        ...(tamper ? { tamper: (a) => (signKey ? signApdu(tamper({ ...a, signature: null }), signKey) : tamper(a)) } : {}),
+        ...(step.tamper === 'unsigned-precommand' ? { tamper: (a) => ({ ...a, signature: null }) } : {}),
+      }).catch((e: Error) => {
+        if (/holds no GBCS Digital Signing key/.test(e.message)) throw new InfrastructureError(`${e.message} (name one with signWith)`);
+        throw e;
+      });
+      if (step.tamper === 'replay-signed-precommand' && r.send && r.signedXml) {
+        if (replyCode(r.send) === 'I99') await awaitResponse(world, step.as, r.requestId.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
+        last = { final: await sender.agent.post('serviceS', r.signedXml), transform: r.transform, counter: r.requestId.counter };
+      } else {
+        last = { final: r.send ?? r.transform, transform: r.transform, counter: r.requestId.counter };
+      }
+    } else {
+      const request = sender.agent.request({ ...spec, cv: cv as never });
+      const xml = sender.agent.sign(request, xmlSigner);
+      const first = await sender.agent.post(cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS', xml);
+      if (step.tamper === 'replay') {
+        if (replyCode(first) === 'I99') await awaitResponse(world, step.as, request.header.requestId.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
+        last = { final: await sender.agent.post(cv === 4 ? 'serviceT' : 'serviceS', xml), transform: null, counter: request.header.requestId.counter };
+      } else {
+        last = { final: first, transform: null, counter: request.header.requestId.counter };
+      }
+    }
+    const code = replyCode(last.final);
+    // Wait for the asynchronous outcome of every request that reached the DCC's dispatch, so the device has
+    // settled before the next request and before snapshots are compared.
+    if (code === 'I99') {
+      const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, last.counter) })).some((r) => r.outcome === 'quarantined');
+      if (!quarantined) {
+        const d = await awaitResponse(world, step.as, last.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
+        if (i === step.repeat - 1) checkAsync(step, d);
+        if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
+        const verdict = d.response ? deviceVerdict(d.response) : null;
+        allow(out, device.eui, world.pool.allowedChanges(verdict === 'success' || (verdict === null && d.response?.header.responseCode === 'I0') ? useCaseFor(srv, device, step) : null, srv, device.eui));
+      } else if (i === step.repeat - 1 && step.expect.dccAlert) {
+        try {
+          await sender.endpoint.waitFor(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`);
+        } catch (e) {
+          fail((e as Error).message);
+        }
+      }
+    }
+  }
+  if (!last) throw new InfrastructureError('repeat must be at least 1');
+  if (last.transform) checkCode('the transform (CV 4)', last.transform, step.expect.transform);
+  checkCode(cv === 4 && step.cv === 'auto' && last.transform !== last.final ? 'the Signed Pre-Command (CV 5)' : 'the request', last.final, step.expect.code);
+  if ((step.expect.response || step.expect.device) && replyCode(last.final) !== 'I99') {
+    fail(`expected an asynchronous response, but the request was answered ${replyCode(last.final)}`);
+  }
+  if (step.changes) for (const [alias, fields] of Object.entries(step.changes)) allow(out, world.device(alias).eui, fields);
+  return out;
+}
+
+function requestIdOf(user: string, target: string, counter: bigint): string {
+  const dash = (e: string) => e.match(/../g)!.join('-');
+  return `${dash(user)}:${dash(target)}:${counter}`;
+}
+
+function checkAsync(step: RequestStep, d: Delivery): void {
+  if (!d.response) fail(`the DCC's asynchronous response did not verify: ${d.problem}`);
+  if (step.expect.response && d.response.header.responseCode !== step.expect.response) {
+    fail(`the asynchronous response: expected ${step.expect.response}, got ${d.response.header.responseCode}`);
+  }
+  if (step.expect.device) {
+    const v = deviceVerdict(d.response);
+    if (v !== step.expect.device) fail(`the device's answer: expected ${step.expect.device}, got ${v ?? 'no GBCS response'}`);
+  }
+}
+
+function useCaseFor(srv: string, device: DeviceHandle, step: RequestStep): string | null {
+  if (srv === '1.6') {
+    const credit = step.mode === undefined || step.mode === 'credit';
+    if (device.plan.type === 'GSME' || (device.plan.type === 'SMETS1' && device.plan.fuel === 'gas')) return credit ? 'GCS02' : 'GCS03';
+    return credit ? 'ECS02' : 'ECS03';
+  }
+  const family = device.plan.type === 'GSME' || (device.plan.type === 'SMETS1' && device.plan.fuel === 'gas') ? 'gsme' : 'esme';
+  return useCasesForSrv(srv).find((u) => u.family === family)?.name ?? null;
+}
+
+function allow(out: StepOutcome, eui: string, fields: readonly string[]): void {
+  out.allowed.set(eui, [...(out.allowed.get(eui) ?? []), ...fields]);
+}
+
+function otherParty(world: WorldInstance, alias: string) {
+  const other = [...world.parties.values()].find((p) => p.alias !== alias);
+  if (!other) throw new InfrastructureError('wrong-xml-signer needs a second party in the world');
+  return other;
+}
+
+// ---------------------------------------------------------------------------------------------- the rest
+
+export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome> {
+  const { world } = ctx;
+  const admin = world.admin;
+  if ('request' in step) return runRequest(step.request, ctx);
+  if ('solr' in step) {
+    const s = step.solr;
+    const now = world.now().getTime();
+    await admin.solr({
+      failedSupplier: world.party(s.failed).eui,
+      contingencyParty: world.party(s.contingency).eui,
+      startsAt: new Date(now + durationMs(s.start)).toISOString(),
+      ...(s.end !== undefined ? { endsAt: new Date(now + durationMs(s.end)).toISOString() } : {}),
+      ...(s.devices ? { devices: s.devices.map((d) => world.device(d).eui) } : {}),
+    });
+    return outcome(`the Authority instructs ${s.contingency} to act for failed supplier ${s.failed}${s.start !== '0s' && s.start !== 0 ? ` from ${s.start}` : ''}${s.end !== undefined ? ` until ${s.end}` : ''}`);
+  }
+  if ('officer' in step) {
+    const o = step.officer;
+    await admin.officer(world.party(o.party).eui, { id: o.id, kind: o.kind, name: o.id });
+    return outcome(`${o.party} appoints ${o.kind} ${o.id}`);
+  }
+  if ('adt' in step) {
+    const a = step.adt;
+    const body = {
+      submittedBy: a.by,
+      ...(a.supplier ? { supplier: world.party(a.supplier).eui } : {}),
+      thresholds: a.thresholds.map((t) => ({ srv: t.srv, warning: t.warning, quarantine: t.quarantine, periodSeconds: Math.max(1, Math.round(durationMs(t.period) / 1000)) })),
+    };
+    const title = `${a.by} submits an ADT file for ${a.party}${a.supplier ? ` covering ${a.supplier}'s devices` : ''}`;
+    try {
+      await admin.adt(world.party(a.party).eui, body);
+      if (a.expect === 'refused') fail(`${title}: expected the DCC to refuse it, but it was accepted`);
+    } catch (e) {
+      if (!(e instanceof AdminError) || e.status !== 400) throw e;
+      if (a.expect === 'accepted') fail(`${title}: refused: ${e.message}`);
+    }
+    return outcome(title);
+  }
+  if ('solr-contingency' in step) {
+    const s = step['solr-contingency'];
+    const sc = world.party(s.contingency).eui;
+    await admin.solr({ failedSupplier: world.party(s.failed).eui, contingencyParty: sc, startsAt: world.now().toISOString() });
+    await admin.officer(sc, { id: `${s.contingency}-sro`, kind: 'SRO', name: `${s.contingency} SRO` });
+    await admin.adt(sc, { submittedBy: `${s.contingency}-sro`, supplier: world.party(s.failed).eui, thresholds: [{ srv: '1.6', warning: Math.max(0, s.quarantine - 1), quarantine: s.quarantine, periodSeconds: 86_400 }] });
+    return outcome(`${s.failed} fails: the Authority instructs ${s.contingency}, whose SRO submits an ADT file for ${s.failed}'s devices`);
+  }
+  if ('advance' in step) {
+    const ms = durationMs(step.advance);
+    world.advance(ms);
+    await world.settle();
+    const out = outcome(`time passes: ${step.advance}`);
+    // Every clock moved; future-dated changes that fell due may execute (they were allowed when scheduled).
+    for (const d of world.devices.values()) out.allowed.set(d.eui, [...world.pool.allowedChanges('advance', '', d.eui)]);
+    return out;
+  }
+  if ('revoke' in step) {
+    const r = step.revoke;
+    const party = world.party(r.party);
+    const products = r.certificate === 'all' ? [...party.certificates.keys()] : [r.certificate];
+    for (const product of products) {
+      const c = party.certificates.get(product);
+      if (!c) throw new InfrastructureError(`${r.party} holds no ${product} certificate`);
+      await admin.revoke(c.serial, { issuer: c.issuer, ...(r.delay !== undefined ? { effectiveAt: new Date(world.now().getTime() + durationMs(r.delay)).toISOString(), orderedBy: 'PMA' } : {}) });
+    }
+    return outcome(`SMKI revokes ${r.party}'s ${r.certificate === 'all' ? 'certificates' : r.certificate}${r.delay !== undefined ? ` (PMA delay ${r.delay})` : ''}`);
+  }
+  if ('certificate' in step) {
+    const c = step.certificate;
+    const title = `${c.party} asks SMKI for a ${c.product} certificate`;
+    try {
+      await admin.certificate(world.party(c.party).eui, c.product, c.role);
+      if (c.expect === 'refused') fail(`${title}: expected a refusal, but SMKI issued it`);
+    } catch (e) {
+      if (!(e instanceof AdminError) || e.status !== 403) throw e;
+      if (c.expect === 'issued') fail(`${title}: refused: ${e.message}`);
+      const requirement = (e.body as { requirement?: string } | null)?.requirement;
+      if (c.requirement && requirement !== c.requirement) fail(`${title}: refused, but for ${requirement ?? 'no stated requirement'}, not ${c.requirement}`);
+    }
+    return outcome(title);
+  }
+  if ('expect-alert' in step) {
+    const a = step['expect-alert'];
+    const party = world.party(a.at);
+    const deviceEui = a.device ? world.device(a.device).eui : undefined;
+    const match = (d: Delivery) =>
+      d.response?.body.kind === 'DeviceAlertMessage' && d.response.body.alertCode === a.code && (!deviceEui || d.response.header.responseId?.originator === deviceEui);
+    const title = `${a.at} ${a.absent ? 'receives no' : 'receives a'} ${a.code} alert${a.device ? ` from ${a.device}` : ''}`;
+    await world.settle();
+    if (a.absent) {
+      await new Promise((r) => setTimeout(r, Math.min(durationMs(a.within), 2000)));
+      if (party.endpoint.deliveries.some(match)) fail(`${title}: one arrived`);
+    } else {
+      try {
+        await party.endpoint.waitFor(match, durationMs(a.within), `${a.code} alert`);
+      } catch (e) {
+        fail(`${title}: ${(e as Error).message}`);
+      }
+    }
+    return outcome(title);
+  }
+  if ('expect-state' in step) {
+    const s = step['expect-state'];
+    const snap = world.pool.snapshot(world.device(s.device).eui) as { paymentMode?: string; pending?: { paymentMode?: { change?: { mode?: string } } | null } } | undefined;
+    if (!snap) throw new InfrastructureError(`no snapshot of ${s.device}`);
+    if (s.paymentMode && snap.paymentMode !== s.paymentMode) fail(`${s.device}: payment mode is ${snap.paymentMode}, expected ${s.paymentMode}`);
+    if (s.pending) {
+      const pending = snap.pending?.paymentMode?.change?.mode ?? 'none';
+      if (pending !== s.pending) fail(`${s.device}: pending payment mode change is ${pending}, expected ${s.pending}`);
+    }
+    return outcome(`${s.device} is ${[s.paymentMode && `in ${s.paymentMode} mode`, s.pending && `with ${s.pending === 'none' ? 'no' : s.pending} change pending`].filter(Boolean).join(' ')}`);
+  }
+  if ('every-other-srv' in step) {
+    const e = step['every-other-srv'];
+    const srvs = world.dcc.service.options.eligibility
+      .all()
+      .map((r) => r.srv)
+      .filter((s) => !e.except.includes(s));
+    const wrong: string[] = [];
+    const sender = world.party(e.as);
+    const device = world.device(e.to);
+    for (const srv of srvs) {
+      const row = world.dcc.service.options.eligibility.get(srv)!;
+      const cv = row.nonDevice ? 8 : row.critical && device.plan.type !== 'SMETS1' ? 4 : 1;
+      const r = await sender.agent.post(cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS', sender.agent.request({ target: device.eui, srv: srv as ServiceReferenceVariant, cv: cv as never, body: bodyFor({ srv } as RequestStep, world) }));
+      if (replyCode(r) !== e.expect) wrong.push(`${srv}: ${replyCode(r)}`);
+    }
+    if (wrong.length) fail(`expected ${e.expect} for every SRV but ${e.except.join(', ')}; got ${wrong.join('; ')}`);
+    const out = outcome(`${e.as} sends each of the ${srvs.length} other SRVs to ${e.to}: all ${e.expect}`);
+    if (world.party(e.as).roles.includes('SC')) out.solrTouched.add(device.eui);
+    return out;
+  }
+  throw new InfrastructureError(`unknown step ${Object.keys(step)[0]}`);
+}

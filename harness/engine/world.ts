@@ -1,0 +1,225 @@
+/**
+ * A scenario's world, brought up for real: a mock DCC on a loopback socket, one HTTP endpoint per party, the
+ * parties registered with their certificates from the DCC's SMKI, the devices planned in the device pool and
+ * registered (and provisioned) through the admin API, and a User agent per party.
+ */
+import type { KeyObject } from 'node:crypto';
+import { createDcc, type RunningDcc } from '../../emulator/bootstrap.ts';
+import type { Defect } from '../../emulator/service.ts';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import { createHash } from 'node:crypto';
+import { DccAdminClient } from '../admin-client.ts';
+import { dccResolver } from '../agents/dcc-verifier.ts';
+import { UserEndpoint } from '../agents/endpoint.ts';
+import { CounterSource, UserAgent } from '../agents/user-agent.ts';
+import type { TrafficRecord } from '../results.ts';
+import type { World } from '../scenarios/schema.ts';
+import type { DevicePlan, DevicePool } from './device-pool.ts';
+
+export interface PartyHandle {
+  alias: string;
+  eui: Eui;
+  roles: readonly string[];
+  agent: UserAgent;
+  endpoint: UserEndpoint;
+  /** Organisation Digital Signing private key (GBCS), for roles that may hold one. */
+  gbcsDs: KeyObject | null;
+  /** Serials of the party's certificates by product, for revocation steps. */
+  certificates: Map<string, { serial: string; issuer: string }>;
+}
+
+export interface DeviceHandle {
+  alias: string;
+  eui: Eui;
+  plan: DevicePlan;
+  supplier: string;
+}
+
+/** Where each step's traffic goes; the engine swaps the sink per step. */
+export class TrafficLog {
+  private sink: TrafficRecord[] = [];
+
+  take(): TrafficRecord[] {
+    const out = this.sink;
+    this.sink = [];
+    return out;
+  }
+
+  add(r: Omit<TrafficRecord, 'at'>): void {
+    this.sink.push({ at: new Date().toISOString(), ...r });
+  }
+}
+
+export interface WorldOptions {
+  pool: DevicePool;
+  defects?: readonly Defect[];
+  scAllowedSrvs?: readonly string[];
+  deviceTimeoutMs?: number;
+  stateDir?: string | null;
+}
+
+/** An EUI for an alias that has none: stable across runs, in a range no real DCC party uses. */
+export function aliasEui(alias: string, kind: 'party' | 'device'): Eui {
+  const h = createHash('sha256').update(`${kind}:${alias}`).digest('hex').slice(0, 10).toUpperCase();
+  return parseEui((kind === 'party' ? '90B3D5' : '00DB00') + h);
+}
+
+export class WorldInstance {
+  readonly parties = new Map<string, PartyHandle>();
+  readonly devices = new Map<string, DeviceHandle>();
+  readonly traffic = new TrafficLog();
+  readonly counters = new CounterSource();
+
+  private constructor(
+    readonly spec: World,
+    readonly dcc: RunningDcc,
+    readonly url: string,
+    readonly admin: DccAdminClient,
+    readonly pool: DevicePool,
+  ) {}
+
+  static async create(spec: World, options: WorldOptions): Promise<WorldInstance> {
+    const start = new Date(spec.start);
+    const dcc = await createDcc({
+      stateDir: options.stateDir ?? null,
+      devices: options.pool.port,
+      provisioner: options.pool.provisioner,
+      deviceTimeoutMs: options.deviceTimeoutMs ?? 10_000,
+      outbox: { initialBackoffMs: 20, maxBackoffMs: 500 },
+      ...(options.defects ? { defects: options.defects } : {}),
+      ...(options.scAllowedSrvs ? { scAllowedSrvs: options.scAllowedSrvs } : {}),
+    });
+    let world: WorldInstance | undefined;
+    try {
+      dcc.clock.freeze(start);
+      const url = await dcc.listen(0);
+      world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool);
+      await world.populate(start);
+      return world;
+    } catch (e) {
+      if (world) await world.close();
+      else await dcc.close();
+      throw e;
+    }
+  }
+
+  private async populate(start: Date): Promise<void> {
+    const admin = this.admin;
+    const identity = await admin.identity();
+    const verifier = dccResolver([identity.xmlSigningCertificate!]);
+    const euiOf = (alias: string) => (this.spec.parties[alias]?.eui ? parseEui(this.spec.parties[alias]!.eui!) : aliasEui(alias, 'party'));
+    for (const [alias, p] of Object.entries(this.spec.parties)) {
+      const endpoint = new UserEndpoint(verifier);
+      await endpoint.listen();
+      endpoint.onDelivery = (d) =>
+        this.traffic.add({
+          direction: 'dcc->endpoint',
+          party: alias,
+          kind: 'duis',
+          summary: `delivered to ${alias}: ${describeDelivery(d.response) ?? d.problem ?? 'unreadable'}`,
+          payload: d.xml,
+        });
+      const eui = euiOf(alias);
+      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, ...(p.srp ? { srp: euiOf(p.srp) } : {}), status: p.status });
+      const certificates = new Map<string, { serial: string; issuer: string }>();
+      const xml = await admin.certificate(eui, 'xml-signing');
+      certificates.set('xml-signing', { serial: xml.serial, issuer: xml.issuer });
+      let gbcsDs: KeyObject | null = null;
+      if (p.roles.some((r) => r === 'IS' || r === 'GS' || r === 'ED' || r === 'GT')) {
+        const ds = await admin.gbcsSigner(eui);
+        gbcsDs = ds.privateKey;
+        certificates.set('organisation-ds', { serial: ds.certificate.serial, issuer: ds.certificate.issuer });
+        const ka = await admin.certificate(eui, 'organisation-ka');
+        certificates.set('organisation-ka', { serial: ka.serial, issuer: ka.issuer });
+      }
+      const { createPrivateKey } = await import('node:crypto');
+      const agent = new UserAgent(
+        { eui, name: alias, xml: { privateKey: createPrivateKey(xml.privateKey!), issuer: xml.issuer, serial: xml.serial }, ...(gbcsDs ? { gbcsSigner: gbcsDs } : {}) },
+        {
+          dccUrl: this.url,
+          counters: this.counters,
+          dccVerifier: verifier,
+          onTraffic: (e) =>
+            this.traffic.add({
+              direction: e.direction,
+              party: alias,
+              kind: 'duis',
+              summary: e.direction === 'user->dcc' ? `${alias} -> ${e.url}` : `${e.url} -> ${alias}: HTTP ${e.status}`,
+              payload: e.payload,
+            }),
+        },
+      );
+      this.parties.set(alias, { alias, eui, roles: p.roles, agent, endpoint, gbcsDs, certificates });
+    }
+    const plans: DevicePlan[] = Object.entries(this.spec.devices).map(([alias, d]) => ({
+      alias,
+      eui: d.eui ? parseEui(d.eui) : aliasEui(alias, 'device'),
+      type: d.type,
+      twin: d.twin,
+      fuel: d.fuel,
+      initial: d.state,
+      requires: d.requires,
+    }));
+    await this.pool.plan(plans, start);
+    for (const plan of plans) {
+      const d = this.spec.devices[plan.alias]!;
+      await admin.device({
+        eui: plan.eui,
+        type: d.type,
+        twin: d.twin,
+        fuel: d.fuel,
+        supplier: this.party(d.supplier).eui,
+        networkOperator: d.network ? this.party(d.network).eui : null,
+        smiStatus: d.smiStatus,
+      });
+      this.devices.set(plan.alias, { alias: plan.alias, eui: plan.eui, plan, supplier: d.supplier });
+    }
+  }
+
+  party(alias: string): PartyHandle {
+    const p = this.parties.get(alias);
+    if (!p) throw new Error(`no party ${alias} in this world`);
+    return p;
+  }
+
+  device(alias: string): DeviceHandle {
+    const d = this.devices.get(alias);
+    if (!d) throw new Error(`no device ${alias} in this world`);
+    return d;
+  }
+
+  /** The DCC's current time. */
+  now(): Date {
+    return this.dcc.clock.now();
+  }
+
+  /**
+   * Lets asynchronous work finish: frames in flight on device links, the DCC's dispatches and its outbox
+   * (responses and alerts delivered to endpoints).
+   */
+  async settle(): Promise<void> {
+    for (let i = 0; i < 3; i++) {
+      await new Promise((r) => setImmediate(r));
+      await this.dcc.service.settled();
+    }
+  }
+
+  /** Moves the DCC's clock and every device clock together. */
+  advance(ms: number): void {
+    this.dcc.clock.advance(ms);
+    this.pool.advance(ms);
+  }
+
+  async close(): Promise<void> {
+    await this.dcc.close();
+    await Promise.all([...this.parties.values()].map((p) => p.endpoint.close()));
+  }
+}
+
+function describeDelivery(r: import('../../protocol/duis/index.ts').DuisResponse | null): string | null {
+  if (!r) return null;
+  const b = r.body;
+  if (b.kind === 'DeviceAlertMessage') return `device alert ${b.alertCode}`;
+  if (b.kind === 'DCCAlertMessage') return `DCC alert ${b.dccAlertCode}`;
+  return `response ${r.header.responseCode}${b.kind === 'ResponseMessage' ? ` SRV ${b.serviceReferenceVariant}` : ''}`;
+}

@@ -1,0 +1,250 @@
+/**
+ * Loads scenario files: YAML parsed with positions, validated against the scenario language, world files
+ * resolved, outlines expanded, and every alias checked against the world. Every problem is reported as
+ * "file:line: what is wrong"; nothing half-valid is run.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import type { z } from 'zod';
+import { type Scenario, scenarioFileSchema, type Step, type World, worldSchema } from './schema.ts';
+import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
+
+export interface LoadedScenario {
+  id: string;
+  title: string;
+  tags: string[];
+  level: Scenario['level'];
+  file: string;
+  world: World;
+  steps: Step[];
+  retry: Scenario['retry'];
+  timeouts: Scenario['timeouts'];
+  /** The outline row this test was expanded from. */
+  row?: Record<string, string | number>;
+}
+
+export class ScenarioLoadError extends Error {
+  override readonly name = 'ScenarioLoadError';
+  constructor(readonly problems: ScenarioFileError[]) {
+    super(problems.map((p) => p.message).join('\n'));
+  }
+}
+
+function zodProblems(source: YamlSource, error: z.ZodError, prefix: (string | number)[] = []): ScenarioFileError[] {
+  // A union reports every branch; keep the deepest issue per path so the message names the real mistake.
+  const seen = new Set<string>();
+  const out: ScenarioFileError[] = [];
+  const issues = error.issues.flatMap((i) =>
+    i.code === 'invalid_union' && 'errors' in i && Array.isArray(i.errors) && i.errors.length > 0
+      ? (i.errors as z.core.$ZodIssue[][]).reduce((best, e) => (e.length > 0 && (e[0]!.path.length > (best[0]?.path.length ?? -1)) ? e : best), [] as z.core.$ZodIssue[]).map((e) => ({ ...e, path: [...i.path, ...e.path] }))
+      : [i],
+  );
+  for (const issue of issues) {
+    const path = [...prefix, ...issue.path] as (string | number)[];
+    const where = path.length ? path.join('.') : 'file';
+    const key = `${where}: ${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(new ScenarioFileError(source.file, source.lineOf(path), `${where}: ${issue.message}`));
+  }
+  return out;
+}
+
+function expandOutline(s: Scenario): { id: string; row?: Record<string, string | number>; scenario: Scenario }[] {
+  if (!s.outline) return [{ id: s.id, scenario: s }];
+  let rows: Record<string, string | number>[] = [{}];
+  for (const [name, values] of Object.entries(s.outline)) rows = rows.flatMap((r) => values.map((v) => ({ ...r, [name]: v })));
+  return rows.map((row) => {
+    const substitute = (v: unknown): unknown => {
+      if (typeof v === 'string') {
+        const whole = /^\$\{([a-z]+)\}$/.exec(v);
+        if (whole && whole[1]! in row) return row[whole[1]!];
+        return v.replace(/\$\{([a-z]+)\}/g, (m, name: string) => (name in row ? String(row[name]) : m));
+      }
+      if (Array.isArray(v)) return v.map(substitute);
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x)]));
+      return v;
+    };
+    const label = Object.entries(row)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(',');
+    const { outline: _outline, ...rest } = s;
+    return { id: `${s.id}[${label}]`, row, scenario: substitute(rest) as Scenario };
+  });
+}
+
+/** Aliases a step names, with the path to each, for "unknown party/device" errors. */
+function aliasesIn(step: Step): { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] {
+  const [kind, body] = Object.entries(step)[0] as [string, Record<string, unknown>];
+  const out: { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] = [];
+  const add = (k: 'party' | 'device' | 'any', key: string) => {
+    const v = body[key];
+    if (typeof v === 'string') out.push({ kind: k, name: v, path: [kind, key] });
+    if (Array.isArray(v)) v.forEach((x, i) => typeof x === 'string' && out.push({ kind: k, name: x, path: [kind, key, i] }));
+  };
+  if (kind === 'request') {
+    add('party', 'as');
+    add('device', 'to');
+    add('party', 'signWith');
+    const t = body.tamper as Record<string, unknown> | undefined;
+    if (t && typeof t === 'object') for (const [k, v] of Object.entries(t)) if (typeof v === 'string') out.push({ kind: 'party', name: v, path: [kind, 'tamper', k] });
+    for (const d of Object.keys((body.changes as object | undefined) ?? {})) out.push({ kind: 'device', name: d, path: [kind, 'changes', d] });
+  }
+  if (kind === 'solr' || kind === 'solr-contingency') {
+    add('party', 'failed');
+    add('party', 'contingency');
+    add('device', 'devices');
+  }
+  if (kind === 'officer' || kind === 'adt' || kind === 'revoke' || kind === 'certificate') add('party', 'party');
+  if (kind === 'adt') add('party', 'supplier');
+  if (kind === 'expect-alert') {
+    add('party', 'at');
+    add('device', 'device');
+  }
+  if (kind === 'expect-state') add('device', 'device');
+  if (kind === 'every-other-srv') {
+    add('party', 'as');
+    add('device', 'to');
+  }
+  return out;
+}
+
+function checkWorld(source: YamlSource, world: World, worldPath: (string | number)[]): ScenarioFileError[] {
+  const problems: ScenarioFileError[] = [];
+  for (const [name, p] of Object.entries(world.parties)) {
+    if (p.srp && !(p.srp in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'srp']), `party ${name}: srp ${p.srp} is not a party of the world`));
+  }
+  for (const [name, d] of Object.entries(world.devices)) {
+    if (!(d.supplier in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'devices', name, 'supplier']), `device ${name}: supplier ${d.supplier} is not a party of the world`));
+    if (d.network && !(d.network in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'devices', name, 'network']), `device ${name}: network ${d.network} is not a party of the world`));
+  }
+  return problems;
+}
+
+const worldCache = new Map<string, { world: World; source: YamlSource }>();
+
+function loadWorld(path: string): World {
+  const cached = worldCache.get(path);
+  if (cached) return cached.world;
+  const source = readYamlSource(path);
+  const parsed = worldSchema.safeParse(source.value);
+  if (!parsed.success) throw new ScenarioLoadError(zodProblems(source, parsed.error));
+  const problems = checkWorld(source, parsed.data, []);
+  if (problems.length) throw new ScenarioLoadError(problems);
+  worldCache.set(path, { world: parsed.data, source });
+  return parsed.data;
+}
+
+/** Loads one scenario file (or text, for tests) into runnable scenarios, outlines expanded. */
+export function loadScenarioFile(file: string, text?: string): LoadedScenario[] {
+  const source = readYamlSource(file, text);
+  const parsed = scenarioFileSchema.safeParse(source.value);
+  if (!parsed.success) throw new ScenarioLoadError(zodProblems(source, parsed.error));
+  const spec = parsed.data;
+  let world: World;
+  const problems: ScenarioFileError[] = [];
+  if (typeof spec.world === 'string') {
+    const worldFile = resolve(dirname(file), spec.world);
+    try {
+      world = loadWorld(worldFile);
+    } catch (e) {
+      if (e instanceof ScenarioLoadError) throw e;
+      if (e instanceof ScenarioFileError) throw new ScenarioLoadError([new ScenarioFileError(file, source.lineOf(['world']), `world ${spec.world}: ${e.problem}`)]);
+      throw e;
+    }
+  } else {
+    world = spec.world;
+    problems.push(...checkWorld(source, world, ['world']));
+  }
+  const out: LoadedScenario[] = [];
+  const ids = new Set<string>();
+  spec.scenarios.forEach((scenario, si) => {
+    if (ids.has(scenario.id)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'id']), `scenario id ${scenario.id} appears twice`));
+    ids.add(scenario.id);
+    scenario.steps.forEach((step, i) => {
+      for (const a of aliasesIn(step)) {
+        const known = a.kind === 'party' ? a.name in world.parties : a.kind === 'device' ? a.name in world.devices : a.name in world.parties || a.name in world.devices;
+        const outlined = /\$\{[a-z]+\}/.test(a.name);
+        if (!known && !outlined) {
+          problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${a.kind} ${a.name} is not in the world (${a.kind === 'party' ? Object.keys(world.parties).join(', ') : Object.keys(world.devices).join(', ')})`));
+        }
+      }
+    });
+    for (const e of expandOutline(scenario)) {
+      out.push({
+        id: e.id,
+        title: e.scenario.title,
+        tags: [...new Set([...spec.tags, ...e.scenario.tags])],
+        level: e.scenario.level,
+        file,
+        world,
+        steps: e.scenario.steps,
+        retry: e.scenario.retry,
+        timeouts: e.scenario.timeouts,
+        ...(e.row ? { row: e.row } : {}),
+      });
+    }
+  });
+  // Outline values must name real aliases too, once substituted.
+  for (const s of out.filter((x) => x.row)) {
+    s.steps.forEach((step) => {
+      for (const a of aliasesIn(step)) {
+        const known = a.name in world.parties || a.name in world.devices;
+        if (!known) problems.push(new ScenarioFileError(file, null, `${s.id}: ${a.kind} ${a.name} (from the outline) is not in the world`));
+      }
+    });
+  }
+  if (problems.length) throw new ScenarioLoadError(problems);
+  return out;
+}
+
+/** Every *.yaml scenario file under the given paths (files or directories), sorted; world files are skipped. */
+export function findScenarioFiles(paths: readonly string[]): string[] {
+  const files: string[] = [];
+  const visit = (p: string) => {
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new ScenarioLoadError([new ScenarioFileError(p, null, 'no such file or directory')]);
+    }
+    if (st.isDirectory()) {
+      for (const name of readdirSync(p).sort()) {
+        if (name === 'worlds' || name.startsWith('.')) continue;
+        const child = join(p, name);
+        if (statSync(child).isDirectory() || name.endsWith('.yaml') || name.endsWith('.yml')) visit(child);
+      }
+    } else files.push(p);
+  };
+  for (const p of paths) visit(p);
+  return files;
+}
+
+/** Loads every scenario under the paths; all files' problems are reported together. */
+export function loadScenarios(paths: readonly string[]): LoadedScenario[] {
+  const problems: ScenarioFileError[] = [];
+  const out: LoadedScenario[] = [];
+  for (const file of findScenarioFiles(paths)) {
+    try {
+      out.push(...loadScenarioFile(relative(process.cwd(), file) || file));
+    } catch (e) {
+      if (e instanceof ScenarioLoadError) problems.push(...e.problems);
+      else if (e instanceof ScenarioFileError) problems.push(e);
+      else throw e;
+    }
+  }
+  const ids = new Map<string, string>();
+  for (const s of out) {
+    const other = ids.get(s.id);
+    if (other) problems.push(new ScenarioFileError(s.file, null, `scenario id ${s.id} is also used in ${other}`));
+    ids.set(s.id, s.file);
+  }
+  if (problems.length) throw new ScenarioLoadError(problems);
+  return out;
+}
+
+/** Tag filter: "BR5,smets1" keeps scenarios carrying any of the tags; "BR5+smets1" needs all. */
+export function matchesTags(tags: readonly string[], filter: string | undefined): boolean {
+  if (!filter) return true;
+  return filter.split(',').some((alt) => alt.split('+').every((t) => tags.includes(t.trim())));
+}

@@ -1,0 +1,181 @@
+/**
+ * The scenario language, as zod schemas. A scenario file holds a list of scenarios that share a world (parties,
+ * devices, a start time); each scenario is a list of steps, each step a one-key mapping ("request: {...}").
+ * Scenario outlines expand one scenario over a table of values (`${device}` in any string).
+ */
+import { z } from 'zod';
+import { USER_ROLES } from '../../protocol/smki/roles.ts';
+
+/** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
+export const duration = z.union([
+  z.number().int(),
+  z.string().regex(/^[+-]?\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 15m, 2h or 7d'),
+]);
+
+export function durationMs(d: z.infer<typeof duration>): number {
+  if (typeof d === 'number') return d;
+  const m = /^([+-]?\d+)(ms|s|m|h|d)$/.exec(d)!;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
+  return Number(m[1]) * unit;
+}
+
+const alias = z.string().regex(/^[a-z][a-z0-9-]*$|^\$\{[a-z]+\}$/, 'a lower-case name such as esme-1 (or an outline ${variable})');
+const eui = z.string().regex(/^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/, 'an EUI-64');
+const srv = z.string().regex(/^\d+(\.\d+){1,2}$|^\$\{[a-z]+\}$/, 'an SRV such as "1.6" (quote it in YAML)');
+const responseCode = z.string().regex(/^(I0|I99|E\d+|W\d+|HTTP \d{3})$/, 'a DUIS response code (I0, I99, E2...) or "HTTP 401"');
+
+export const partySchema = z.strictObject({
+  eui: eui.optional(),
+  name: z.string().optional(),
+  roles: z.array(z.enum(USER_ROLES)).min(1),
+  /** Alias of the party's Shared Resource Provider (BR7). */
+  srp: alias.optional(),
+  status: z.enum(['active', 'suspended']).default('active'),
+});
+
+export const deviceSchema = z.strictObject({
+  eui: eui.optional(),
+  type: z.enum(['ESME', 'GSME', 'SMETS1']),
+  twin: z.boolean().default(false),
+  fuel: z.enum(['electricity', 'gas']).default('electricity'),
+  supplier: alias,
+  network: alias.optional(),
+  smiStatus: z.enum(['commissioned', 'installed-not-commissioned', 'suspended', 'decommissioned', 'withdrawn']).default('commissioned'),
+  /** Initial state: payment mode and balances the meter starts with. */
+  state: z
+    .strictObject({
+      paymentMode: z.enum(['credit', 'prepayment']).optional(),
+      meterBalance: z.number().int().optional(),
+    })
+    .default({}),
+  /** Capabilities a rig device must offer to stand in for this one. */
+  requires: z.array(z.string()).default([]),
+});
+
+export const worldSchema = z.strictObject({
+  /** The DCC's and the meters' clocks start here. */
+  start: z.iso.datetime({ offset: true }).default('2026-01-05T09:00:00Z'),
+  parties: z.record(alias, partySchema),
+  devices: z.record(alias, deviceSchema),
+});
+
+/** Payment mode change in a request body. */
+const paymentTarget = z.union([
+  z.enum(['credit', 'prepayment']),
+  z.strictObject({
+    prepayment: z.strictObject({
+      suspendDebtDisabled: z.boolean().default(false),
+      suspendDebtEmergency: z.boolean().default(true),
+      disablementThreshold: z.number().int().default(0),
+    }),
+  }),
+]);
+
+const expectation = z.strictObject({
+  /** The final synchronous answer: the CV 5 (or only) request's response code, or an HTTP status for rejects. */
+  code: responseCode.optional(),
+  /** For critical SMETS2+ requests: the CV 4 (transform) answer. */
+  transform: responseCode.optional(),
+  /** The asynchronous response delivered to the requester's endpoint (I0 when the device answered, E21...). */
+  response: responseCode.optional(),
+  /** The device's own verdict in its GBCS response. */
+  device: z.enum(['success', 'failure']).optional(),
+  /** A DCC alert to the requester (AD1 for quarantine). */
+  dccAlert: z.string().optional(),
+});
+
+/** How a request is spoiled, to prove the control that should catch it. */
+const tamper = z.union([
+  z.enum([
+    'wrong-xml-signer', // XML signed by another party's key
+    'replay', // the identical signed request sent again
+    'replay-signed-precommand', // the same CV 5 sent twice
+    'counter-rollover', // the Pre-Command's originator counter set to 2^64-1, re-signed
+    'precommand-to-prepayment', // the Pre-Command's payload rewritten to a prepayment switch, re-signed
+    'precommand-other-device', // the Pre-Command retargeted to another device, re-signed
+    'unsigned-precommand', // CV 5 carries the Pre-Command without a signature
+  ]),
+  z.strictObject({ 'sign-precommand-with': alias }),
+  z.strictObject({ 'xml-signer': alias }),
+]);
+
+export const requestStep = z.strictObject({
+  as: alias,
+  to: alias,
+  srv: srv.default('1.6'),
+  /** SRV 1.6 body; other SRVs send their DUIS body element (empty unless the SRV is modelled). */
+  mode: paymentTarget.optional(),
+  /** Future-dated execution ("+1h") or "cancel" (the DUIS cancellation date-time). */
+  at: z.union([duration, z.literal('cancel')]).optional(),
+  /** auto: CV 4 then 5 for critical SMETS2+ SRVs, else 1 (8 for non-device SRVs). */
+  cv: z.union([z.literal('auto'), z.number().int().min(1).max(9)]).default('auto'),
+  /** Whose GBCS key signs the Pre-Command: default the sender's own, or for SC the failed supplier's. */
+  signWith: alias.optional(),
+  tamper: tamper.optional(),
+  /** Send this many identical-but-for-counter requests (anomaly detection). The expectation applies to the last. */
+  repeat: z.number().int().min(1).max(10_000).default(1),
+  expect: expectation.default({}),
+  /** Device fields this step may change, per device alias; default: what the SRV touches on success, else nothing. */
+  changes: z.record(alias, z.array(z.string())).optional(),
+});
+
+export const stepSchema = z.union([
+  z.strictObject({ solr: z.strictObject({ failed: alias, contingency: alias, start: duration.default('0s'), end: duration.optional(), devices: z.array(alias).optional() }) }),
+  z.strictObject({ officer: z.strictObject({ party: alias, id: z.string(), kind: z.enum(['ARO', 'SRO']) }) }),
+  z.strictObject({
+    adt: z.strictObject({
+      party: alias,
+      by: z.string(),
+      supplier: alias.optional(),
+      thresholds: z.array(z.strictObject({ srv, warning: z.number().int().min(0), quarantine: z.number().int().min(1), period: duration.default('1d') })).min(1),
+      expect: z.enum(['accepted', 'refused']).default('accepted'),
+    }),
+  }),
+  /** The usual SoLR preparation in one step: the Authority's instruction, an SRO, an ADT file for SRV 1.6. */
+  z.strictObject({ 'solr-contingency': z.strictObject({ failed: alias, contingency: alias, quarantine: z.number().int().min(1).default(10_000) }) }),
+  z.strictObject({ request: requestStep }),
+  z.strictObject({ advance: duration }),
+  z.strictObject({ revoke: z.strictObject({ party: alias, certificate: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka', 'all']).default('all'), delay: duration.optional() }) }),
+  z.strictObject({
+    certificate: z.strictObject({
+      party: alias,
+      product: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka']),
+      role: z.enum(USER_ROLES).optional(),
+      expect: z.enum(['issued', 'refused']),
+      requirement: z.string().optional(),
+    }),
+  }),
+  z.strictObject({
+    'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: z.string(), within: duration.default('5s'), absent: z.boolean().default(false) }),
+  }),
+  /** Sends every SRV of the eligibility table except these, expecting one code for all (BR3). */
+  z.strictObject({ 'every-other-srv': z.strictObject({ as: alias, to: alias, except: z.array(srv).default(['1.6']), expect: responseCode }) }),
+  z.strictObject({ 'expect-state': z.strictObject({ device: alias, paymentMode: z.enum(['credit', 'prepayment']).optional(), pending: z.enum(['credit', 'prepayment', 'none']).optional() }) }),
+]);
+
+export type Step = z.infer<typeof stepSchema>;
+export type RequestStep = z.infer<typeof requestStep>;
+export type World = z.infer<typeof worldSchema>;
+
+export const scenarioSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore'),
+  title: z.string().min(1),
+  tags: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).default([]),
+  level: z.enum(['smoke', 'pit', 'nightly']).default('pit'),
+  /** Expand over every combination of these values; `${name}` in any string takes the row's value. */
+  outline: z.record(z.string().regex(/^[a-z]+$/), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
+  /** Retry only when an infrastructure error matches this pattern (never on product failures). */
+  retry: z.strictObject({ when: z.string(), attempts: z.number().int().min(2).max(5) }).optional(),
+  timeouts: z.strictObject({ scenario: duration.optional(), step: duration.optional(), device: duration.optional() }).default({}),
+  steps: z.array(stepSchema).min(1),
+});
+
+export type Scenario = z.infer<typeof scenarioSchema>;
+
+export const scenarioFileSchema = z.strictObject({
+  /** A world file (relative to this file) or an inline world. */
+  world: z.union([z.string(), worldSchema]),
+  /** Tags added to every scenario in the file. */
+  tags: z.array(z.string()).default([]),
+  scenarios: z.array(scenarioSchema).min(1),
+});

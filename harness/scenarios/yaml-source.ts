@@ -1,0 +1,57 @@
+/**
+ * YAML with positions: parses a file so that a validation error found later on a value can be reported with its
+ * file and line. Uses the yaml library's document model and line counter.
+ */
+import { readFileSync } from 'node:fs';
+import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+
+export class ScenarioFileError extends Error {
+  override readonly name = 'ScenarioFileError';
+  constructor(
+    readonly file: string,
+    readonly line: number | null,
+    readonly problem: string,
+  ) {
+    super(`${file}${line === null ? '' : `:${line}`}: ${problem}`);
+  }
+}
+
+export interface YamlSource {
+  file: string;
+  value: unknown;
+  /** The line (1-based) of the node at `path`, or of its nearest existing ancestor. */
+  lineOf(path: readonly (string | number)[]): number | null;
+}
+
+export function readYamlSource(file: string, text?: string): YamlSource {
+  let content: string;
+  try {
+    content = text ?? readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ScenarioFileError(file, null, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  const lineCounter = new LineCounter();
+  const doc: Document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const first = doc.errors[0];
+  if (first) {
+    const line = first.linePos?.[0]?.line ?? null;
+    throw new ScenarioFileError(file, line, `not valid YAML: ${first.message.split('\n')[0]}`);
+  }
+  return {
+    file,
+    value: doc.toJS({ maxAliasCount: 100 }),
+    lineOf(path) {
+      let node: unknown = doc.contents;
+      let found: unknown = node;
+      for (const key of path) {
+        if (isMap(node)) node = node.get(key, true);
+        else if (isSeq(node) && typeof key === 'number') node = node.get(key, true);
+        else break;
+        if (node === undefined) break;
+        found = node;
+      }
+      const range = (found as { range?: [number, number, number] } | null)?.range;
+      return range ? lineCounter.linePos(range[0]).line : null;
+    },
+  };
+}
