@@ -1,0 +1,110 @@
+/**
+ * Simulated time for emulated meters. It moves only when told to, so future-dated commands execute exactly
+ * when a test says the time has come. One clock may be shared by a whole fleet: only meters with something
+ * scheduled register a timer, so advancing a million-meter clock visits just those.
+ */
+
+/** The RTDS device clock: 2015-01-01T00:00:00Z (what the reference responses carry). */
+export const RTDS_DEVICE_TIME = Date.UTC(2015, 0, 1);
+
+export interface ClockTimer {
+  readonly at: number;
+  cancel(): void;
+}
+
+interface Entry {
+  at: number;
+  seq: number;
+  run: (() => void) | null;
+}
+
+export class SimClock {
+  private ms: number;
+  private seq = 0;
+  /** Binary min-heap on (at, seq): timers fire in time order, ties in the order they were set. */
+  private heap: Entry[] = [];
+  private advancing = false;
+
+  constructor(start: Date | number = RTDS_DEVICE_TIME) {
+    this.ms = typeof start === 'number' ? start : start.getTime();
+    if (!Number.isFinite(this.ms)) throw new RangeError('invalid start time');
+  }
+
+  now(): number {
+    return this.ms;
+  }
+
+  date(): Date {
+    return new Date(this.ms);
+  }
+
+  /** Runs `run` once the clock reaches `at` (or on the next advance, if `at` is already past). */
+  schedule(at: number, run: () => void): ClockTimer {
+    const entry: Entry = { at, seq: this.seq++, run };
+    this.push(entry);
+    return { at, cancel: () => void (entry.run = null) };
+  }
+
+  advance(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
+    this.advanceTo(this.ms + ms);
+  }
+
+  /** Moves to `at`, firing due timers in order with the clock reading each timer's own time. */
+  advanceTo(at: Date | number): void {
+    const target = typeof at === 'number' ? at : at.getTime();
+    if (!Number.isFinite(target) || target < this.ms) throw new RangeError('the clock only moves forward');
+    if (this.advancing) throw new Error('the clock cannot be advanced from inside a timer');
+    this.advancing = true;
+    try {
+      for (let next = this.heap[0]; next && next.at <= target; next = this.heap[0]) {
+        this.pop();
+        if (!next.run) continue;
+        this.ms = Math.max(this.ms, next.at);
+        const run = next.run;
+        next.run = null;
+        run();
+      }
+      this.ms = target;
+    } finally {
+      this.advancing = false;
+    }
+  }
+
+  /** Timers still waiting (cancelled ones excluded). */
+  get pending(): number {
+    return this.heap.filter((e) => e.run).length;
+  }
+
+  private less(a: Entry, b: Entry): boolean {
+    return a.at < b.at || (a.at === b.at && a.seq < b.seq);
+  }
+
+  private push(e: Entry): void {
+    const h = this.heap;
+    h.push(e);
+    for (let i = h.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}

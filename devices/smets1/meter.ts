@@ -1,0 +1,102 @@
+/**
+ * An emulated SMETS1 meter behind the S1SP. It verifies no User signature: it checks only that an instruction
+ * came from its own S1SP (the S1SP's ECDSA signature and EUI) and that the instruction id is above the last one
+ * it accepted, then applies it. So for SMETS1 the DCC's check of the Service Request is the only gate on what
+ * an instruction may do (MP134B BR5).
+ *
+ * Same state model and snapshot as SMETS2+ (meter.ts). Failures change nothing but the Security Log and are
+ * answered with a 'rejected' response when the instruction header names a sender to answer.
+ */
+import { type KeyObject } from 'node:crypto';
+import { zigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
+import { decodeS1sp, encodeReply, type S1spStatus, verifyInstruction } from '../../protocol/s1sp/frame.ts';
+import { type Eui } from '../../protocol/smki/eui.ts';
+import { Meter, type MeterOptions, type OperationOutcome, type PendingChange, type SecurityCode } from '../meter.ts';
+import { type Json } from '../snapshot.ts';
+import { fingerprint } from '../smets2/trust-anchors.ts';
+
+/** The S1SP a SMETS1 meter answers to. */
+export interface S1spAnchor {
+  eui: Eui;
+  publicKey: KeyObject;
+}
+
+export interface Smets1MeterOptions extends MeterOptions {
+  s1sp: S1spAnchor;
+}
+
+export const FUTURE_DATED_EXECUTED = 0x8f66;
+
+export class Smets1Meter extends Meter {
+  private s1sp: S1spAnchor;
+
+  constructor(o: Smets1MeterOptions) {
+    super(o);
+    this.s1sp = o.s1sp;
+  }
+
+  get generation(): 'smets1' {
+    return 'smets1';
+  }
+
+  /** Re-points the meter at another S1SP (enrolment into a different service provider). */
+  setS1sp(s1sp: S1spAnchor): void {
+    this.s1sp = s1sp;
+  }
+
+  handleFrame(frame: Uint8Array): void {
+    const response = this.process(frame);
+    if (response) this.output?.(response);
+  }
+
+  process(frame: Uint8Array): Uint8Array | null {
+    const d = decodeS1sp(frame);
+    if (!d.ok) return this.drop(`malformed S1SP frame: ${d.error.toString()}`);
+    const f = d.value.frame;
+    if (f.type !== 'instruction') return this.drop(`received an S1SP ${f.type}, not an instruction`);
+    if (f.to !== this.eui) return this.drop(`addressed to ${f.to}`);
+    const reject = (code: SecurityCode, reason: string) => {
+      this.logSecurity({ code, reason, source: f.from, counter: f.id });
+      return this.reply(f.from, f.id, { status: 'rejected' });
+    };
+    if (f.from !== this.s1sp.eui) return reject('8F53', `instruction from ${f.from}, not from this meter's S1SP`);
+    if (!verifyInstruction(d.value, this.s1sp.publicKey)) return reject('8F53', 'S1SP signature does not verify');
+    const highest = this.highestCounter(f.from);
+    if (highest !== undefined && f.id <= highest) return reject('8F60', `instruction id ${f.id} is not above ${highest}`);
+    this.acceptCounter(f.from, f.id);
+    const outcome = this.perform(f.operation, { source: f.from, counter: f.id, useCase: f.operation.op });
+    return this.reply(f.from, f.id, outcome);
+  }
+
+  private drop(reason: string): null {
+    this.logSecurity({ code: '8F1E', reason });
+    return null;
+  }
+
+  private seconds(): number {
+    return zigbeeUtcTime(new Date(this.now()));
+  }
+
+  private reply(to: Eui, id: bigint, outcome: OperationOutcome | { status: S1spStatus }): Uint8Array {
+    const read = 'read' in outcome && outcome.read ? { read: outcome.read } : {};
+    return encodeReply({ type: 'response', id, from: this.eui, to, time: this.seconds(), status: outcome.status, ...read });
+  }
+
+  protected futureDatedExecuted(change: PendingChange): void {
+    const alert = encodeReply({
+      type: 'alert',
+      id: BigInt(this.nextAlertCounter()),
+      from: this.eui,
+      to: change.ctx.source,
+      time: this.seconds(),
+      code: FUTURE_DATED_EXECUTED,
+      instructionId: change.ctx.counter,
+      operation: change.op.op,
+    });
+    this.output?.(alert);
+  }
+
+  protected trustSnapshot(): Json {
+    return { s1sp: { eui: this.s1sp.eui, ds: fingerprint(this.s1sp.publicKey) } };
+  }
+}

@@ -1,0 +1,25 @@
+import test from 'ava';
+import { RTDS_DEVICE_TIME, SimClock } from '../../devices/clock.ts';
+
+test('timers fire in time order (ties in order set) with the clock reading each timer time', (t) => {
+  const clock = new SimClock();
+  t.is(clock.now(), RTDS_DEVICE_TIME);
+  const seen: [string, number][] = [];
+  for (const [name, at] of [['c', 300], ['a', 100], ['b1', 200], ['b2', 200]] as const) clock.schedule(RTDS_DEVICE_TIME + at, () => seen.push([name, clock.now() - RTDS_DEVICE_TIME]));
+  const cancelled = clock.schedule(RTDS_DEVICE_TIME + 150, () => seen.push(['x', 0]));
+  cancelled.cancel();
+  clock.advance(250);
+  t.deepEqual(seen, [['a', 100], ['b1', 200], ['b2', 200]]);
+  t.is(clock.now(), RTDS_DEVICE_TIME + 250);
+  t.is(clock.pending, 1);
+  clock.advanceTo(new Date(RTDS_DEVICE_TIME + 300));
+  t.deepEqual(seen.at(-1), ['c', 300]);
+});
+
+test('the clock never moves backwards and cannot be advanced from a timer', (t) => {
+  const clock = new SimClock(new Date('2030-01-01T00:00:00Z'));
+  t.throws(() => clock.advance(-1), { instanceOf: RangeError });
+  t.throws(() => clock.advanceTo(new Date('2029-12-31T23:59:59Z')), { instanceOf: RangeError });
+  clock.schedule(clock.now() + 1, () => clock.advance(1));
+  t.throws(() => clock.advance(5), { message: /inside a timer/ });
+});
