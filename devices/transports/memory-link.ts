@@ -1,0 +1,224 @@
+/**
+ * The in-memory Link pair: the reference every other link is measured against, with fault injection so tests
+ * can make the wire drop, delay, duplicate or corrupt chosen frames in either direction, or cut the connection.
+ * Frames are copied on send and delivered asynchronously, in order per direction (a delayed frame arrives
+ * later than frames sent after it).
+ */
+import { type Link, LinkError, type LinkState } from './link.ts';
+
+export type Direction = 'to-device' | 'to-dcc';
+export type FaultAction = 'drop' | 'duplicate' | 'corrupt' | 'delay' | 'disconnect';
+
+export interface FaultRule {
+  action: FaultAction;
+  /** Default: both directions. */
+  direction?: Direction | 'both';
+  /** Which frames, counted from 0 per direction since the pair was made: an index, indices or a predicate. Default: all. */
+  frames?: number | readonly number[] | ((frame: Uint8Array, index: number) => boolean);
+  /** How many times the rule may fire; default unlimited. */
+  times?: number;
+  /** For delay (default 50 ms). */
+  delayMs?: number;
+  /** For corrupt; default flips the lowest bit of the middle octet. */
+  corrupt?: (frame: Uint8Array) => Uint8Array;
+}
+
+export interface FaultEvent {
+  direction: Direction;
+  index: number;
+  action: FaultAction;
+}
+
+export function flipMiddleBit(frame: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(frame);
+  if (out.length > 0) out[out.length >> 1] = out[out.length >> 1]! ^ 0x01;
+  return out;
+}
+
+interface ArmedRule extends FaultRule {
+  fired: number;
+}
+
+/** Controls the faults of one link pair. Rules are tried in the order added; the first that matches applies. */
+export class FaultInjector {
+  private rules: ArmedRule[] = [];
+  readonly events: FaultEvent[] = [];
+
+  constructor(private readonly pair: MemoryLinkPair) {}
+
+  add(rule: FaultRule): this {
+    this.rules.push({ ...rule, fired: 0 });
+    return this;
+  }
+
+  clear(): this {
+    this.rules = [];
+    return this;
+  }
+
+  /** Cuts the connection now: both ends fail with a 'disconnected' LinkError and frames in flight are lost. */
+  disconnect(): void {
+    this.pair.sever();
+  }
+
+  /** Allows the ends to be opened again after a disconnect. */
+  reconnect(): void {
+    this.pair.mend();
+  }
+
+  /** The rule that applies to this frame, if any (and counts it as fired). */
+  match(direction: Direction, frame: Uint8Array, index: number): ArmedRule | undefined {
+    for (const r of this.rules) {
+      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
+      if (r.times !== undefined && r.fired >= r.times) continue;
+      const f = r.frames;
+      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
+      if (!hit) continue;
+      r.fired++;
+      this.events.push({ direction, index, action: r.action });
+      return r;
+    }
+    return undefined;
+  }
+}
+
+export class MemoryLink implements Link {
+  private st: LinkState = 'closed';
+  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+
+  constructor(
+    readonly name: string,
+    private readonly pair: MemoryLinkPair,
+    private readonly direction: Direction,
+  ) {}
+
+  get state(): LinkState {
+    return this.st;
+  }
+
+  async open(): Promise<void> {
+    if (this.st === 'open') return;
+    if (this.pair.severed) {
+      this.setState('failed', new LinkError('open-failed', `${this.name}: the connection is down`));
+      throw new LinkError('open-failed', `${this.name}: the connection is down`);
+    }
+    this.setState('opening');
+    await Promise.resolve();
+    this.setState('open');
+  }
+
+  async close(): Promise<void> {
+    if (this.st !== 'closed') this.setState('closed');
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (this.st !== 'open') throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
+    this.pair.carry(this.direction, Uint8Array.from(frame));
+    if ((this.st as LinkState) !== 'open') throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** @internal delivery from the pair */
+  deliver(frame: Uint8Array): void {
+    if (this.st !== 'open') return;
+    for (const l of this.frameListeners) l(frame);
+  }
+
+  /** @internal */
+  setState(state: LinkState, error?: LinkError): void {
+    this.st = state;
+    for (const l of this.stateListeners) l(state, error);
+  }
+}
+
+export interface MemoryLinkPairOptions {
+  /** Used in link names ("memory:<name>:dcc"). */
+  name?: string;
+  /** Delivery latency in ms; 0 (default) delivers on the next turn of the event loop. */
+  latencyMs?: number;
+  faults?: FaultRule[];
+}
+
+export class MemoryLinkPair {
+  readonly dcc: MemoryLink;
+  readonly device: MemoryLink;
+  readonly faults: FaultInjector;
+  severed = false;
+  private generation = 0;
+  private readonly sent: Record<Direction, number> = { 'to-device': 0, 'to-dcc': 0 };
+  private readonly latencyMs: number;
+
+  constructor(o: MemoryLinkPairOptions = {}) {
+    const name = o.name ?? 'link';
+    this.dcc = new MemoryLink(`memory:${name}:dcc`, this, 'to-device');
+    this.device = new MemoryLink(`memory:${name}:device`, this, 'to-dcc');
+    this.faults = new FaultInjector(this);
+    for (const r of o.faults ?? []) this.faults.add(r);
+    this.latencyMs = o.latencyMs ?? 0;
+  }
+
+  /** @internal */
+  carry(direction: Direction, frame: Uint8Array): void {
+    const index = this.sent[direction]++;
+    const to = direction === 'to-device' ? this.device : this.dcc;
+    const rule = this.faults.match(direction, frame, index);
+    switch (rule?.action) {
+      case 'drop':
+        return;
+      case 'disconnect':
+        this.sever();
+        return;
+      case 'duplicate':
+        this.later(to, frame, this.latencyMs);
+        this.later(to, frame, this.latencyMs);
+        return;
+      case 'corrupt':
+        this.later(to, (rule.corrupt ?? flipMiddleBit)(frame), this.latencyMs);
+        return;
+      case 'delay':
+        this.later(to, frame, this.latencyMs + (rule.delayMs ?? 50));
+        return;
+      default:
+        this.later(to, frame, this.latencyMs);
+    }
+  }
+
+  private later(to: MemoryLink, frame: Uint8Array, ms: number): void {
+    const gen = this.generation;
+    const go = () => {
+      // Frames in flight when the connection was cut are lost.
+      if (gen === this.generation) to.deliver(frame);
+    };
+    if (ms > 0) setTimeout(go, ms);
+    else setImmediate(go);
+  }
+
+  /** @internal */
+  sever(): void {
+    this.severed = true;
+    this.generation++;
+    for (const end of [this.dcc, this.device]) {
+      if (end.state === 'open' || end.state === 'opening') end.setState('failed', new LinkError('disconnected', `${end.name}: disconnected`));
+    }
+  }
+
+  /** @internal */
+  mend(): void {
+    this.severed = false;
+  }
+}
+
+/** A connected pair: `dcc` for the Transport, `device` for a device host. */
+export function createMemoryLinkPair(o: MemoryLinkPairOptions = {}): MemoryLinkPair {
+  return new MemoryLinkPair(o);
+}

@@ -1,0 +1,51 @@
+import test from 'ava';
+import { ECS04a, GCS40a } from '../../protocol/gbcs/usecases/meter-balance.ts';
+import { type Eui } from '../../protocol/smki/eui.ts';
+import { SimClock } from '../../devices/clock.ts';
+import { connectInMemory } from '../../devices/connect.ts';
+import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { build, ESME_EUI, eui, GSME_EUI, keys, meter, pki } from './support.ts';
+
+test('a host routes each command to the meter it is addressed to, and answers come back', async (t) => {
+  const esme = meter('esme').meter;
+  const gsme = meter('gsme').meter;
+  const c = await connectInMemory([esme, gsme]);
+  await c.transport.request(build.command(ECS04a, { amount: 3 }, { device: ESME_EUI, counter: 1n }));
+  await c.transport.request(build.command(GCS40a, { amount: 4 }, { device: GSME_EUI, counter: 1n }));
+  t.is(esme.meterBalance, 3);
+  t.is(gsme.meterBalance, 4);
+  t.is(c.host.stats.delivered, 2);
+  await c.close();
+});
+
+test('a fleet host creates meters lazily, the first time one is addressed', async (t) => {
+  const clock = new SimClock();
+  const created: Eui[] = [];
+  const c = await connectInMemory([], {
+    host: {
+      resolve: (e) => {
+        if (!e.startsWith('00DB12345678')) return undefined;
+        created.push(e);
+        return new Smets2Meter({ eui: e, variant: 'esme', keys, trustAnchors: pki.anchors, clock });
+      },
+    },
+  });
+  const target = eui('00DB123456780042');
+  await c.transport.request(build.command(ECS04a, { amount: 9 }, { device: target, counter: 1n }));
+  await c.transport.request(build.command(ECS04a, { amount: 1 }, { device: target, counter: 2n }));
+  t.deepEqual(created, [target]);
+  t.is(c.host.size, 1);
+  await c.transport.sendRaw(build.command(ECS04a, { amount: 1 }, { device: eui('0011223344556677'), counter: 1n }));
+  await new Promise((r) => setImmediate(r));
+  t.is(c.host.stats.unroutable, 1);
+  await c.close();
+});
+
+test('a lone meter receives frames too broken to address, and logs them', async (t) => {
+  const esme = meter('esme').meter;
+  const c = await connectInMemory([esme]);
+  await c.transport.sendRaw(Uint8Array.of(0xdd, 0x00, 0x01));
+  for (let i = 0; i < 20 && (esme.snapshot().securityLog as unknown[]).length === 0; i++) await new Promise((r) => setImmediate(r));
+  t.like((esme.snapshot().securityLog as object[])[0], { code: '8F1E' });
+  await c.close();
+});
