@@ -31,6 +31,8 @@ export class DeviceHost {
   private readonly devices = new Map<Eui, HostedDevice>();
   private readonly resolve: ((eui: Eui) => HostedDevice | undefined) | undefined;
   private unsubscribe: (() => void) | null = null;
+  /** One function for every device (a closure per meter would cost memory in a fleet). */
+  private readonly sink = (frame: Uint8Array) => this.send(frame);
   readonly stats: DeviceHostStats = { delivered: 0, unroutable: 0, sent: 0, sendFailures: 0 };
 
   constructor(
@@ -42,7 +44,7 @@ export class DeviceHost {
 
   add(device: HostedDevice): this {
     this.devices.set(device.eui, device);
-    device.setOutput((frame) => this.send(frame));
+    device.setOutput(this.sink);
     return this;
   }
 

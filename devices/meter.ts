@@ -3,9 +3,10 @@
  * specific classes (smets2/meter.ts, smets1/meter.ts) authenticate what arrives, turn it into a MeterOperation
  * and call `perform`; everything a harness can observe comes out of `snapshot()`.
  *
- * Memory: a fleet holds up to ~1.7 M of these, so a meter is one object of small fields. Sub-records that
- * change rarely (tariff, prepayment configuration, debt recovery) start as shared frozen defaults and are
- * replaced, never mutated; counters, logs and pending changes are allocated on first use.
+ * Memory: a fleet holds up to ~1.7 M of these. A meter is a small shell (EUI, a shared environment, a state
+ * record, an output); meters that start alike share one frozen state record until their first change, and
+ * sub-records (tariff, prepayment configuration, debt recovery) are replaced, never mutated. Counters, logs and
+ * pending changes are allocated on first use.
  */
 import { type Eui } from '../protocol/smki/eui.ts';
 import { executionToJSON } from '../protocol/gbcs/datetime.ts';
@@ -18,7 +19,7 @@ import {
   type ReadResult,
   type Tariff,
 } from '../protocol/s1sp/operations.ts';
-import { type ClockTimer, SimClock } from './clock.ts';
+import { type ClockTimer, type SimClock } from './clock.ts';
 import { canonical, type Json } from './snapshot.ts';
 
 export type Generation = 'smets2' | 'smets1';
@@ -111,52 +112,124 @@ const DEFAULT_TARIFF: Tariff = Object.freeze({ standingCharge: 0, unitRates: Obj
 
 const PENDING_KIND: Record<string, PendingKind | undefined> = { 'payment-mode': 'paymentMode', 'prepayment-configuration': 'prepaymentConfiguration', tariff: 'tariff' };
 
-export abstract class Meter {
-  readonly eui: Eui;
-  readonly variant: MeterVariant;
-  abstract readonly generation: Generation;
-  protected readonly clock: SimClock;
-  protected output: ((frame: Uint8Array) => void) | null = null;
-
+/**
+ * Everything that changes. Meters that have never been changed share one frozen record per starting state;
+ * the first change gives a meter its own copy (see `w()`).
+ */
+interface StateRecord {
+  variant: MeterVariant;
   paymentMode: 'credit' | 'prepayment';
   suspendDebtDisabled: boolean;
   suspendDebtEmergency: boolean;
   disablementThreshold: number;
   meterBalance: number;
-  emergencyCreditActive = false;
-  emergencyCreditBalance = 0;
-  accumulatedDebt = 0;
-  timeDebt1 = 0;
-  timeDebt2 = 0;
-  paymentDebt = 0;
-  debtRecovery: DebtRecovery = DEFAULT_RECOVERY;
-  prepayment: PrepaymentConfiguration = DEFAULT_PREPAYMENT;
+  emergencyCreditActive: boolean;
+  emergencyCreditBalance: number;
+  accumulatedDebt: number;
+  timeDebt1: number;
+  timeDebt2: number;
+  paymentDebt: number;
+  debtRecovery: DebtRecovery;
+  prepayment: PrepaymentConfiguration;
   supply: SupplyState;
-  tariff: Tariff = DEFAULT_TARIFF;
+  tariff: Tariff;
   activeImportWh: number;
-  utrnCounter: bigint | null = null;
+  utrnCounter: bigint | null;
   alertCounter: number;
-  private counters: Map<string, bigint> | null = null;
-  private pending: PendingChange[] | null = null;
-  private securityLog: SecurityEntry[] | null = null;
-  private eventLog: EventEntry[] | null = null;
+  /** Highest accepted counter per sender, as [eui, counter, eui, counter, ...] (a Map costs more). */
+  counters: (string | bigint)[] | null;
+  pending: PendingChange[] | null;
+  securityLog: SecurityEntry[] | null;
+  eventLog: EventEntry[] | null;
+}
+
+const SHARED_RECORDS = new Map<string, Readonly<StateRecord>>();
+const SHARED_RECORD_LIMIT = 256;
+
+function initialRecord(variant: MeterVariant, i: Partial<InitialState>): StateRecord {
+  const prepayment =
+    i.emergencyCreditLimit !== undefined || i.emergencyCreditThreshold !== undefined
+      ? Object.freeze({ ...DEFAULT_PREPAYMENT, emergencyCreditLimit: i.emergencyCreditLimit ?? DEFAULT_PREPAYMENT.emergencyCreditLimit, emergencyCreditThreshold: i.emergencyCreditThreshold ?? DEFAULT_PREPAYMENT.emergencyCreditThreshold })
+      : DEFAULT_PREPAYMENT;
+  return {
+    variant,
+    paymentMode: i.paymentMode ?? 'credit',
+    suspendDebtDisabled: i.suspendDebtDisabled ?? false,
+    suspendDebtEmergency: i.suspendDebtEmergency ?? false,
+    disablementThreshold: i.disablementThreshold ?? 0,
+    meterBalance: i.meterBalance ?? 0,
+    emergencyCreditActive: false,
+    emergencyCreditBalance: 0,
+    accumulatedDebt: 0,
+    timeDebt1: 0,
+    timeDebt2: 0,
+    paymentDebt: 0,
+    debtRecovery: DEFAULT_RECOVERY,
+    prepayment,
+    supply: i.supply ?? 'enabled',
+    tariff: DEFAULT_TARIFF,
+    activeImportWh: i.activeImportWh ?? 0,
+    utrnCounter: null,
+    alertCounter: i.alertCounter ?? 0,
+    counters: null,
+    pending: null,
+    securityLog: null,
+    eventLog: null,
+  };
+}
+
+/** The shared frozen record for a starting state (fleets start from a handful of them). */
+function sharedRecord(variant: MeterVariant, initial: Partial<InitialState>): Readonly<StateRecord> {
+  const key = `${variant}:${JSON.stringify(initial)}`;
+  let r = SHARED_RECORDS.get(key);
+  if (!r) {
+    r = Object.freeze(initialRecord(variant, initial));
+    if (SHARED_RECORDS.size < SHARED_RECORD_LIMIT) SHARED_RECORDS.set(key, r);
+  }
+  return r;
+}
+
+export abstract class Meter {
+  readonly eui: Eui;
+  abstract readonly generation: Generation;
+  protected output: ((frame: Uint8Array) => void) | null = null;
+  /** Shared (and frozen) until this meter first changes. */
+  private s: Readonly<StateRecord>;
 
   constructor(o: MeterOptions) {
     this.eui = o.eui;
-    this.variant = o.variant;
-    this.clock = o.clock ?? new SimClock();
-    const i = o.initial ?? {};
-    this.paymentMode = i.paymentMode ?? 'credit';
-    this.suspendDebtDisabled = i.suspendDebtDisabled ?? false;
-    this.suspendDebtEmergency = i.suspendDebtEmergency ?? false;
-    this.disablementThreshold = i.disablementThreshold ?? 0;
-    this.meterBalance = i.meterBalance ?? 0;
-    if (i.emergencyCreditLimit !== undefined || i.emergencyCreditThreshold !== undefined) {
-      this.prepayment = { ...DEFAULT_PREPAYMENT, emergencyCreditLimit: i.emergencyCreditLimit ?? DEFAULT_PREPAYMENT.emergencyCreditLimit, emergencyCreditThreshold: i.emergencyCreditThreshold ?? DEFAULT_PREPAYMENT.emergencyCreditThreshold };
-    }
-    this.supply = i.supply ?? 'enabled';
-    this.activeImportWh = i.activeImportWh ?? 0;
-    this.alertCounter = i.alertCounter ?? 0;
+    this.s = sharedRecord(o.variant, o.initial ?? {});
+  }
+
+  /** The simulated clock (often shared by a fleet). */
+  protected abstract get clock(): SimClock;
+
+  /** The record, made this meter's own first: every change goes through here. */
+  private w(): StateRecord {
+    if (Object.isFrozen(this.s)) this.s = { ...this.s };
+    return this.s as StateRecord;
+  }
+
+  get variant(): MeterVariant {
+    return this.s.variant;
+  }
+  get paymentMode(): 'credit' | 'prepayment' {
+    return this.s.paymentMode;
+  }
+  get meterBalance(): number {
+    return this.s.meterBalance;
+  }
+  get supply(): SupplyState {
+    return this.s.supply;
+  }
+  get prepayment(): PrepaymentConfiguration {
+    return this.s.prepayment;
+  }
+  get tariff(): Tariff {
+    return this.s.tariff;
+  }
+  get alertCounter(): number {
+    return this.s.alertCounter;
   }
 
   /** Where the meter sends responses and alerts (the device host sets it). */
@@ -184,8 +257,8 @@ export abstract class Meter {
 
   /** The consumer presses the button on an armed meter. */
   consumerEnableSupply(): boolean {
-    if (this.supply !== 'armed') return false;
-    this.supply = 'enabled';
+    if (this.s.supply !== 'armed') return false;
+    this.w().supply = 'enabled';
     this.logEvent({ at: this.now(), event: 'consumer-enabled-supply' });
     return true;
   }
@@ -193,33 +266,47 @@ export abstract class Meter {
   /** Energy (or gas volume) flows through the meter. */
   recordConsumption(wh: number): void {
     if (!Number.isInteger(wh) || wh < 0) throw new RangeError('consumption is a non-negative integer');
-    this.activeImportWh += wh;
+    this.w().activeImportWh += wh;
   }
 
   // ---------------------------------------------------------------- counters and logs
 
   highestCounter(source: string): bigint | undefined {
-    return this.counters?.get(source);
+    const c = this.s.counters;
+    if (!c) return undefined;
+    for (let i = 0; i < c.length; i += 2) if (c[i] === source) return c[i + 1] as bigint;
+    return undefined;
   }
 
   protected acceptCounter(source: string, counter: bigint): void {
-    (this.counters ??= new Map()).set(source, counter);
+    const w = this.w();
+    // Array literals are allocated at their exact size; push onto [] would reserve room for 17.
+    if (!w.counters) {
+      w.counters = [source, counter];
+      return;
+    }
+    const c = w.counters;
+    for (let i = 0; i < c.length; i += 2) {
+      if (c[i] === source) {
+        c[i + 1] = counter;
+        return;
+      }
+    }
+    c.push(source, counter);
   }
 
   protected logSecurity(e: Omit<SecurityEntry, 'at'>): void {
-    const log = (this.securityLog ??= []);
-    log.push({ at: this.now(), ...e });
-    if (log.length > LOG_LIMIT) log.shift();
+    const w = this.w();
+    w.securityLog = appendCapped(w.securityLog, { at: this.now(), ...e });
   }
 
   private logEvent(e: EventEntry): void {
-    const log = (this.eventLog ??= []);
-    log.push(e);
-    if (log.length > LOG_LIMIT) log.shift();
+    const w = this.w();
+    w.eventLog = appendCapped(w.eventLog, e);
   }
 
   protected nextAlertCounter(): number {
-    return ++this.alertCounter;
+    return ++this.w().alertCounter;
   }
 
   // ---------------------------------------------------------------- operations
@@ -240,7 +327,7 @@ export abstract class Meter {
         this.dropPending(kind);
         const at = e.at.getTime();
         const change: PendingChange = { kind, op, ctx, at, alertInfo, timer: this.clock.schedule(at, () => this.runPending(change)) };
-        (this.pending ??= []).push(change);
+        (this.w().pending ??= []).push(change);
         outcome = { status: 'scheduled' };
       } else {
         this.dropPending(kind);
@@ -257,74 +344,85 @@ export abstract class Meter {
   protected abstract futureDatedExecuted(change: PendingChange): void;
 
   private runPending(change: PendingChange): void {
-    this.pending = this.pending?.filter((p) => p !== change) ?? null;
-    if (this.pending?.length === 0) this.pending = null;
+    const rest = this.s.pending?.filter((p) => p !== change) ?? [];
+    this.w().pending = rest.length ? rest : null;
     this.apply(change.op);
     this.logEvent({ at: this.now(), event: 'future-dated-executed', useCase: change.ctx.useCase, source: change.ctx.source, counter: change.ctx.counter });
     this.futureDatedExecuted(change);
   }
 
   private dropPending(kind: PendingKind): void {
-    if (!this.pending) return;
-    for (const p of this.pending) if (p.kind === kind) p.timer.cancel();
-    this.pending = this.pending.filter((p) => p.kind !== kind);
-    if (this.pending.length === 0) this.pending = null;
+    const pending = this.s.pending;
+    if (!pending) return;
+    for (const p of pending) if (p.kind === kind) p.timer.cancel();
+    const rest = pending.filter((p) => p.kind !== kind);
+    this.w().pending = rest.length ? rest : null;
   }
 
   private apply(op: MeterOperation): OperationOutcome {
     const done: OperationOutcome = { status: 'executed' };
+    const s = this.s;
     switch (op.op) {
-      case 'payment-mode':
-        this.paymentMode = op.target.mode;
+      case 'payment-mode': {
+        const w = this.w();
+        w.paymentMode = op.target.mode;
         if (op.target.mode === 'prepayment') {
-          this.suspendDebtDisabled = op.target.suspendDebtDisabled;
-          this.suspendDebtEmergency = op.target.suspendDebtEmergency;
-          this.disablementThreshold = op.target.disablementThreshold;
+          w.suspendDebtDisabled = op.target.suspendDebtDisabled;
+          w.suspendDebtEmergency = op.target.suspendDebtEmergency;
+          w.disablementThreshold = op.target.disablementThreshold;
         }
         return done;
+      }
       case 'adjust-balance':
-        this.meterBalance = clampInt32(this.meterBalance + op.amount);
+        this.w().meterBalance = clampInt32(s.meterBalance + op.amount);
         return done;
       case 'set-balance':
-        this.meterBalance = op.amount;
+        this.w().meterBalance = op.amount;
         return done;
-      case 'reset-balances':
-        this.meterBalance = 0;
-        this.emergencyCreditBalance = 0;
-        this.emergencyCreditActive = false;
-        this.accumulatedDebt = 0;
+      case 'reset-balances': {
+        const w = this.w();
+        w.meterBalance = 0;
+        w.emergencyCreditBalance = 0;
+        w.emergencyCreditActive = false;
+        w.accumulatedDebt = 0;
         return done;
+      }
       case 'prepayment-configuration':
-        this.prepayment = Object.freeze({ ...op.configuration });
+        this.w().prepayment = Object.freeze({ ...op.configuration });
         return done;
       case 'top-up': {
         const { amount, counter } = readUtrn(op.utrn);
-        if (this.utrnCounter !== null && counter <= this.utrnCounter) return { status: 'refused', reason: 'UTRN already used' };
-        this.utrnCounter = counter;
-        this.meterBalance = clampInt32(this.meterBalance + amount);
+        if (s.utrnCounter !== null && counter <= s.utrnCounter) return { status: 'refused', reason: 'UTRN already used' };
+        const w = this.w();
+        w.utrnCounter = counter;
+        w.meterBalance = clampInt32(s.meterBalance + amount);
         return done;
       }
-      case 'update-debt':
-        this.timeDebt1 = clampInt32(this.timeDebt1 + op.debt.timeDebt1);
-        this.timeDebt2 = clampInt32(this.timeDebt2 + op.debt.timeDebt2);
-        this.paymentDebt = clampInt32(this.paymentDebt + op.debt.paymentDebt);
-        this.debtRecovery = Object.freeze({ ...op.debt.recovery });
+      case 'update-debt': {
+        const w = this.w();
+        w.timeDebt1 = clampInt32(s.timeDebt1 + op.debt.timeDebt1);
+        w.timeDebt2 = clampInt32(s.timeDebt2 + op.debt.timeDebt2);
+        w.paymentDebt = clampInt32(s.paymentDebt + op.debt.paymentDebt);
+        w.debtRecovery = Object.freeze({ ...op.debt.recovery });
         return done;
-      case 'activate-emergency-credit':
-        if (this.paymentMode !== 'prepayment') return { status: 'refused', reason: 'not in prepayment mode' };
-        if (this.emergencyCreditActive) return { status: 'refused', reason: 'emergency credit already active' };
-        if (this.meterBalance > this.prepayment.emergencyCreditThreshold) return { status: 'refused', reason: 'meter balance above the emergency credit threshold' };
-        this.emergencyCreditActive = true;
-        this.emergencyCreditBalance = this.prepayment.emergencyCreditLimit;
+      }
+      case 'activate-emergency-credit': {
+        if (s.paymentMode !== 'prepayment') return { status: 'refused', reason: 'not in prepayment mode' };
+        if (s.emergencyCreditActive) return { status: 'refused', reason: 'emergency credit already active' };
+        if (s.meterBalance > s.prepayment.emergencyCreditThreshold) return { status: 'refused', reason: 'meter balance above the emergency credit threshold' };
+        const w = this.w();
+        w.emergencyCreditActive = true;
+        w.emergencyCreditBalance = s.prepayment.emergencyCreditLimit;
         return done;
+      }
       case 'tariff':
-        this.tariff = Object.freeze({ ...op.tariff, unitRates: Object.freeze([...op.tariff.unitRates]) as unknown as number[] });
+        this.w().tariff = Object.freeze({ ...op.tariff, unitRates: Object.freeze([...op.tariff.unitRates]) as unknown as number[] });
         return done;
       case 'supply':
-        if (op.action === 'enable' && this.variant === 'gsme') return { status: 'refused', reason: 'a gas valve cannot be opened remotely' };
-        if (op.action === 'enable') this.supply = 'enabled';
-        else if (op.action === 'disable') this.supply = 'disabled';
-        else if (this.supply !== 'enabled') this.supply = 'armed';
+        if (op.action === 'enable' && s.variant === 'gsme') return { status: 'refused', reason: 'a gas valve cannot be opened remotely' };
+        if (op.action === 'enable') this.w().supply = 'enabled';
+        else if (op.action === 'disable') this.w().supply = 'disabled';
+        else if (s.supply !== 'enabled') this.w().supply = 'armed';
         return done;
       case 'read':
         return { status: 'executed', read: this.read(op.what) };
@@ -332,16 +430,17 @@ export abstract class Meter {
   }
 
   protected read(what: 'import-registers' | 'prepay-values'): ReadResult {
-    if (what === 'import-registers') return { what, activeImportWh: this.activeImportWh };
+    const s = this.s;
+    if (what === 'import-registers') return { what, activeImportWh: s.activeImportWh };
     return {
       what,
-      paymentMode: this.paymentMode,
-      meterBalance: this.meterBalance,
-      emergencyCreditBalance: this.emergencyCreditBalance,
-      accumulatedDebt: this.accumulatedDebt,
-      timeDebt1: this.timeDebt1,
-      timeDebt2: this.timeDebt2,
-      paymentDebt: this.paymentDebt,
+      paymentMode: s.paymentMode,
+      meterBalance: s.meterBalance,
+      emergencyCreditBalance: s.emergencyCreditBalance,
+      accumulatedDebt: s.accumulatedDebt,
+      timeDebt1: s.timeDebt1,
+      timeDebt2: s.timeDebt2,
+      paymentDebt: s.paymentDebt,
     };
   }
 
@@ -350,11 +449,12 @@ export abstract class Meter {
   /** Who the meter trusts, without keys (public key fingerprints at most). */
   protected abstract trustSnapshot(): Json;
 
-  /** Deterministic JSON of everything observable: see README "Device snapshots" for the field list. */
+  /** Deterministic JSON of everything observable (keys sorted; no key material; counters as decimal strings). */
   snapshot(): MeterSnapshot {
+    const s = this.s;
     const iso = (ms: number) => new Date(ms).toISOString();
     const pendingOf = (kind: PendingKind): Json => {
-      const p = this.pending?.find((x) => x.kind === kind);
+      const p = s.pending?.find((x) => x.kind === kind);
       if (!p) return null;
       const detail: Json =
         p.op.op === 'payment-mode'
@@ -365,37 +465,45 @@ export abstract class Meter {
       return { counter: p.ctx.counter.toString(), executeAt: executionToJSON(p.op.execution), source: p.ctx.source, useCase: p.ctx.useCase, change: detail };
     };
     const counters: { [k: string]: Json } = {};
-    for (const [k, v] of this.counters ?? []) counters[k] = v.toString();
+    const c = s.counters ?? [];
+    for (let i = 0; i < c.length; i += 2) counters[c[i] as string] = (c[i + 1] as bigint).toString();
     const snap = {
       eui: this.eui,
       generation: this.generation,
-      variant: this.variant,
+      variant: s.variant,
       clock: iso(this.now()),
-      paymentMode: this.paymentMode,
-      prepaymentSettings: { suspendDebtDisabled: this.suspendDebtDisabled, suspendDebtEmergency: this.suspendDebtEmergency, disablementThreshold: this.disablementThreshold },
-      meterBalance: this.meterBalance,
-      emergencyCredit: { active: this.emergencyCreditActive, balance: this.emergencyCreditBalance, limit: this.prepayment.emergencyCreditLimit, threshold: this.prepayment.emergencyCreditThreshold },
-      debt: { accumulatedDebt: this.accumulatedDebt, timeDebt1: this.timeDebt1, timeDebt2: this.timeDebt2, paymentDebt: this.paymentDebt, recovery: { ...this.debtRecovery } },
+      paymentMode: s.paymentMode,
+      prepaymentSettings: { suspendDebtDisabled: s.suspendDebtDisabled, suspendDebtEmergency: s.suspendDebtEmergency, disablementThreshold: s.disablementThreshold },
+      meterBalance: s.meterBalance,
+      emergencyCredit: { active: s.emergencyCreditActive, balance: s.emergencyCreditBalance, limit: s.prepayment.emergencyCreditLimit, threshold: s.prepayment.emergencyCreditThreshold },
+      debt: { accumulatedDebt: s.accumulatedDebt, timeDebt1: s.timeDebt1, timeDebt2: s.timeDebt2, paymentDebt: s.paymentDebt, recovery: { ...s.debtRecovery } },
       prepaymentConfiguration: {
-        lowCreditThreshold: this.prepayment.lowCreditThreshold,
-        maxMeterBalance: this.prepayment.maxMeterBalance,
-        maxCreditThreshold: this.prepayment.maxCreditThreshold,
-        debtRecoveryRateCap: this.prepayment.debtRecoveryRateCap,
-        calendar: this.prepayment.calendar,
+        lowCreditThreshold: s.prepayment.lowCreditThreshold,
+        maxMeterBalance: s.prepayment.maxMeterBalance,
+        maxCreditThreshold: s.prepayment.maxCreditThreshold,
+        debtRecoveryRateCap: s.prepayment.debtRecoveryRateCap,
+        calendar: s.prepayment.calendar,
       },
-      supply: this.supply,
-      tariff: { standingCharge: this.tariff.standingCharge, unitRates: [...this.tariff.unitRates], digest: this.tariff.digest },
-      registers: { activeImportWh: this.activeImportWh },
+      supply: s.supply,
+      tariff: { standingCharge: s.tariff.standingCharge, unitRates: [...s.tariff.unitRates], digest: s.tariff.digest },
+      registers: { activeImportWh: s.activeImportWh },
       pending: { paymentMode: pendingOf('paymentMode'), prepaymentConfiguration: pendingOf('prepaymentConfiguration'), tariff: pendingOf('tariff') },
       counters,
-      utrnCounter: this.utrnCounter === null ? null : this.utrnCounter.toString(),
-      alertCounter: String(this.alertCounter),
+      utrnCounter: s.utrnCounter === null ? null : s.utrnCounter.toString(),
+      alertCounter: String(s.alertCounter),
       trustAnchors: this.trustSnapshot(),
-      securityLog: (this.securityLog ?? []).map((e) => dropUndefined({ at: iso(e.at), code: e.code, reason: e.reason, source: e.source, counter: e.counter?.toString(), messageCode: e.messageCode === undefined ? undefined : `0x${e.messageCode.toString(16).toUpperCase().padStart(4, '0')}` })),
-      eventLog: (this.eventLog ?? []).map((e) => dropUndefined({ at: iso(e.at), event: e.event, useCase: e.useCase, source: e.source, counter: e.counter?.toString(), detail: e.detail })),
+      securityLog: (s.securityLog ?? []).map((e) => dropUndefined({ at: iso(e.at), code: e.code, reason: e.reason, source: e.source, counter: e.counter?.toString(), messageCode: e.messageCode === undefined ? undefined : `0x${e.messageCode.toString(16).toUpperCase().padStart(4, '0')}` })),
+      eventLog: (s.eventLog ?? []).map((e) => dropUndefined({ at: iso(e.at), event: e.event, useCase: e.useCase, source: e.source, counter: e.counter?.toString(), detail: e.detail })),
     };
     return canonical(snap as unknown as Json) as unknown as MeterSnapshot;
   }
+}
+
+function appendCapped<T>(log: T[] | null, entry: T): T[] {
+  if (!log) return [entry];
+  log.push(entry);
+  if (log.length > LOG_LIMIT) log.shift();
+  return log;
 }
 
 function paymentTargetJson(t: Extract<MeterOperation, { op: 'payment-mode' }>['target']): Json {

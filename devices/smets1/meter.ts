@@ -12,6 +12,7 @@ import { zigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
 import { decodeS1sp, encodeReply, type S1spStatus, verifyInstruction } from '../../protocol/s1sp/frame.ts';
 import { type Eui } from '../../protocol/smki/eui.ts';
 import { Meter, type MeterOptions, type OperationOutcome, type PendingChange, type SecurityCode } from '../meter.ts';
+import { SimClock } from '../clock.ts';
 import { type Json } from '../snapshot.ts';
 import { fingerprint } from '../smets2/trust-anchors.ts';
 
@@ -27,12 +28,36 @@ export interface Smets1MeterOptions extends MeterOptions {
 
 export const FUTURE_DATED_EXECUTED = 0x8f66;
 
+interface Smets1Environment {
+  clock: SimClock;
+  s1sp: S1spAnchor;
+}
+
+const ENVIRONMENTS = new WeakMap<SimClock, WeakMap<S1spAnchor, Smets1Environment>>();
+
+function environment(clock: SimClock, s1sp: S1spAnchor): Smets1Environment {
+  let byS1sp = ENVIRONMENTS.get(clock);
+  if (!byS1sp) ENVIRONMENTS.set(clock, (byS1sp = new WeakMap()));
+  let env = byS1sp.get(s1sp);
+  if (!env) byS1sp.set(s1sp, (env = Object.freeze({ clock, s1sp })));
+  return env;
+}
+
 export class Smets1Meter extends Meter {
-  private s1sp: S1spAnchor;
+  /** Clock and S1SP, shared by every meter created with the same ones. */
+  private env: Smets1Environment;
 
   constructor(o: Smets1MeterOptions) {
     super(o);
-    this.s1sp = o.s1sp;
+    this.env = environment(o.clock ?? new SimClock(), o.s1sp);
+  }
+
+  protected get clock(): SimClock {
+    return this.env.clock;
+  }
+
+  private get s1sp(): S1spAnchor {
+    return this.env.s1sp;
   }
 
   get generation(): 'smets1' {
@@ -41,7 +66,7 @@ export class Smets1Meter extends Meter {
 
   /** Re-points the meter at another S1SP (enrolment into a different service provider). */
   setS1sp(s1sp: S1spAnchor): void {
-    this.s1sp = s1sp;
+    this.env = environment(this.env.clock, s1sp);
   }
 
   handleFrame(frame: Uint8Array): void {
@@ -63,9 +88,10 @@ export class Smets1Meter extends Meter {
     if (!verifyInstruction(d.value, this.s1sp.publicKey)) return reject('8F53', 'S1SP signature does not verify');
     const highest = this.highestCounter(f.from);
     if (highest !== undefined && f.id <= highest) return reject('8F60', `instruction id ${f.id} is not above ${highest}`);
-    this.acceptCounter(f.from, f.id);
-    const outcome = this.perform(f.operation, { source: f.from, counter: f.id, useCase: f.operation.op });
-    return this.reply(f.from, f.id, outcome);
+    const source = this.s1sp.eui; // shared string, equal to f.from
+    this.acceptCounter(source, f.id);
+    const outcome = this.perform(f.operation, { source, counter: f.id, useCase: f.operation.op });
+    return this.reply(source, f.id, outcome);
   }
 
   private drop(reason: string): null {

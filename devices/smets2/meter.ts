@@ -47,6 +47,7 @@ import { buildResponse } from '../../protocol/gbcs/usecases/responses.ts';
 import { type DeviceFamily } from '../../protocol/gbcs/message-codes.ts';
 import { type MeterOperation } from '../../protocol/s1sp/operations.ts';
 import { type CommandContext, Meter, type MeterOptions, type OperationOutcome, type PendingChange, type SecurityCode } from '../meter.ts';
+import { SimClock } from '../clock.ts';
 import { type Json } from '../snapshot.ts';
 import { type DeviceKeys, type DeviceKeySource } from './keys.ts';
 import { esmeRejection, esmeResponse, gsmeRejection, gsmeResponse, type Rejection } from './responses.ts';
@@ -67,14 +68,39 @@ interface Accepted {
   role: AnchorRole;
 }
 
+/** What meters of a fleet share: one object however many meters use it. */
+interface Smets2Environment {
+  clock: SimClock;
+  keys: DeviceKeySource;
+  anchors: TrustAnchors;
+}
+
+const ENVIRONMENTS = new WeakMap<SimClock, WeakMap<DeviceKeySource, WeakMap<TrustAnchors, Smets2Environment>>>();
+
+function environment(clock: SimClock, keys: DeviceKeySource, anchors: TrustAnchors): Smets2Environment {
+  let byKeys = ENVIRONMENTS.get(clock);
+  if (!byKeys) ENVIRONMENTS.set(clock, (byKeys = new WeakMap()));
+  let byAnchors = byKeys.get(keys);
+  if (!byAnchors) byKeys.set(keys, (byAnchors = new WeakMap()));
+  let env = byAnchors.get(anchors);
+  if (!env) byAnchors.set(anchors, (env = Object.freeze({ clock, keys, anchors })));
+  return env;
+}
+
 export class Smets2Meter extends Meter {
-  private readonly keySource: DeviceKeySource;
-  private anchors: TrustAnchors;
+  private env: Smets2Environment;
 
   constructor(o: Smets2MeterOptions) {
     super(o);
-    this.keySource = o.keys;
-    this.anchors = o.trustAnchors;
+    this.env = environment(o.clock ?? new SimClock(), o.keys, o.trustAnchors);
+  }
+
+  protected get clock(): SimClock {
+    return this.env.clock;
+  }
+
+  private get anchors(): TrustAnchors {
+    return this.env.anchors;
   }
 
   get generation(): 'smets2' {
@@ -91,11 +117,11 @@ export class Smets2Meter extends Meter {
 
   /** Replaces the trust anchors (what an update of security credentials would do; not a GBCS use case here). */
   setTrustAnchors(anchors: TrustAnchors): void {
-    this.anchors = anchors;
+    this.env = environment(this.env.clock, this.env.keys, anchors);
   }
 
   private get keys(): DeviceKeys {
-    return this.keySource.keysFor(this.eui);
+    return this.env.keys.keysFor(this.eui);
   }
 
   handleFrame(frame: Uint8Array): void {
@@ -150,9 +176,11 @@ export class Smets2Meter extends Meter {
     const parsed = useCase.codec.parse(apdu);
     if (!parsed.ok) return reject('8F1E', `${useCase.codec.name} content: ${parsed.error.toString()}`, 'malformed');
 
-    this.acceptCounter(apdu.originator, apdu.counter);
+    // The trust anchor cell's EUI string is shared by the fleet; the one decoded from the frame is not.
+    const source = this.anchors.cell(role)?.eui ?? apdu.originator;
+    this.acceptCounter(source, apdu.counter);
     const op = useCase.operation(parsed.value);
-    const ctx: CommandContext = { source: apdu.originator, counter: apdu.counter, useCase: useCase.codec.name };
+    const ctx: CommandContext = { source, counter: apdu.counter, useCase: useCase.codec.name };
     const outcome = this.perform(op, ctx, this.alertTargets(op, apdu));
     return this.respond({ apdu, role }, useCase.codec.name, useCase.codec.critical, useCase.codec.responseDateTime, outcome);
   }
