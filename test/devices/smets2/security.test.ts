@@ -103,13 +103,10 @@ const ATTACKS: { name: string; attack: Attack; code: string; answered: 'denied' 
     answered: 'unknown',
   },
   {
-    name: 'signed and MACed content that is not the use case it claims (a prepayment payload under a credit code)',
+    name: 'a signed, MACed prepayment payload under the credit message code',
     attack: (m, v) => {
-      const prepayment = build.preCommand(v === 'gsme' ? GCS02 : ECS02, credit(v), { device: m.eui, counter: 101n });
-      const other = build.preCommand(v === 'gsme' ? GCS02 : ECS02, credit(v), { device: m.eui, counter: 101n });
-      const content = Buffer.from(prepayment.content);
-      content[content.length - 3] = content[content.length - 3]! ^ 0x04;
-      return build.wrap({ ...other, content }, true, { device: m.eui });
+      const prepayment = build.preCommand(v === 'gsme' ? GCS03 : ECS03, { variant: v, change: { target: { mode: 'prepayment', suspendDebtDisabled: false, suspendDebtEmergency: false, disablementThreshold: 0 }, execution: now } }, { device: m.eui, counter: 101n });
+      return build.wrap({ ...prepayment, messageCode: codecFor(v).code }, true, { device: m.eui });
     },
     code: '8F1E',
     answered: 'malformed',
