@@ -1,0 +1,66 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { parseReportSpec, ReportSpecError, writeReports } from '../../../harness/reporters/index.ts';
+import { renderJson } from '../../../harness/reporters/json.ts';
+import { GBCS_HEX, HOSTILE_XML, sampleRun } from './sample-run.ts';
+
+test('has the summary and per-test keys the issue fixes, with attempts as a count', (t) => {
+  const report = JSON.parse(renderJson(sampleRun()));
+  t.deepEqual(report.summary, { total: 5, passed: 2, failed: 1, errors: 1, skipped: 1 });
+  t.deepEqual(
+    report.tests.map((x: Record<string, unknown>) => [x.id, x.verdict, x.attempts, x.durationMs]),
+    [
+      ['BR1-sc-credit-esme', 'pass', 1, 1230],
+      ['BR5-altered-precommand[esme]', 'fail', 1, 2450],
+      ['BR5-altered-precommand[gsme]', 'pass', 2, 3100],
+      ['BR3-smets1-prepayment', 'error', 2, 20010],
+      ['BR7-nightly-soak', 'skip', 0, 0],
+    ],
+  );
+  const first = report.tests[1];
+  for (const key of ['id', 'title', 'tags', 'verdict', 'attempts', 'durationMs']) t.true(key in first, key);
+  t.deepEqual(first.tags, ['BR5', 'esme']);
+  t.is(first.message, 'step 2 (SC sends an altered Pre-Command to ESME-1 (CV5)): expected response code E53, got I0');
+  t.false('message' in report.tests[0], 'no message on a pass');
+  t.is(report.tests[4].message, 'the run timed out before this scenario started');
+});
+
+test('keeps the run identity and the full attempt log with steps, traffic and diffs', (t) => {
+  const report = JSON.parse(renderJson(sampleRun()));
+  t.like(report, { runId: '3f9c2a8e-6b1d-4e7a-9c55-0d2f1e3a4b5c', startedAt: '2026-11-01T07:20:00.000Z', target: 'emulated' });
+  t.deepEqual(report.environment, { node: 'v20.20.2', platform: 'linux-x64', smetsHil: '0.1.0', host: 'ci-runner-1' });
+  const log = report.tests[1].attemptLog;
+  t.is(log.length, 1);
+  t.is(log[0].steps[1].traffic[0].payload, HOSTILE_XML);
+  t.deepEqual(log[0].steps[1].diffs[0].unexpected, [{ path: 'tariff.price', before: 1200, after: 1 }]);
+  t.is(report.tests[0].attemptLog[0].steps[0].traffic[1].payload, GBCS_HEX);
+  t.is(report.tests[2].attemptLog.length, 2);
+});
+
+test('a bigint in a device snapshot is written as its decimal string', (t) => {
+  const run = sampleRun();
+  run.tests[0]!.attempts[0]!.steps[0]!.diffs[0]!.changes.push({ path: 'counters.x', before: 1n, after: 18446744073709551615n });
+  const change = JSON.parse(renderJson(run)).tests[0].attemptLog[0].steps[0].diffs[0].changes[1];
+  t.deepEqual(change, { path: 'counters.x', before: '1', after: '18446744073709551615' });
+});
+
+test('--report FORMAT=FILE is parsed, and bad values are refused with the formats listed', (t) => {
+  t.deepEqual(parseReportSpec('json=out/run.json'), { format: 'json', file: 'out/run.json' });
+  t.deepEqual(parseReportSpec('JUnit=a=b.xml'), { format: 'junit', file: 'a=b.xml' });
+  for (const bad of ['json', 'json=', '=x', 'pdf=x.pdf']) {
+    const e = t.throws(() => parseReportSpec(bad), { instanceOf: ReportSpecError });
+    t.regex(e!.message, /json, junit, html/);
+  }
+});
+
+test('writeReports writes every requested file, creating folders', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-reports-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const written = await writeReports(sampleRun(), [parseReportSpec('json=a/r.json'), parseReportSpec('junit=b/c/r.xml'), parseReportSpec('html=r.html')], dir);
+  t.deepEqual(written, [join(dir, 'a/r.json'), join(dir, 'b/c/r.xml'), join(dir, 'r.html')]);
+  t.is(JSON.parse(readFileSync(written[0]!, 'utf8')).summary.total, 5);
+  t.true(readFileSync(written[1]!, 'utf8').startsWith('<?xml'));
+  t.true(readFileSync(written[2]!, 'utf8').startsWith('<!doctype html>'));
+});
