@@ -1,0 +1,57 @@
+/**
+ * The file reports of a run, as `smets-hil run --report FORMAT=FILE` asks for them, and the renderers behind them.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import type { RunRecord } from '../results.ts';
+import { renderHtml } from './html.ts';
+import { renderJson } from './json.ts';
+import { renderJunit } from './junit.ts';
+
+export type ReportFormat = 'json' | 'junit' | 'html';
+
+export const REPORT_FORMATS: readonly ReportFormat[] = ['json', 'junit', 'html'];
+
+export interface ReportSpec {
+  format: ReportFormat;
+  file: string;
+}
+
+export const RENDERERS: Record<ReportFormat, (run: RunRecord) => string> = { json: renderJson, junit: renderJunit, html: renderHtml };
+
+/** A `--report` value that is not FORMAT=FILE with a known format; the CLI turns it into a usage error. */
+export class ReportSpecError extends Error {}
+
+export function parseReportSpec(text: string): ReportSpec {
+  const eq = text.indexOf('=');
+  if (eq <= 0 || eq === text.length - 1) throw new ReportSpecError(`--report ${JSON.stringify(text)}: expected FORMAT=FILE, FORMAT one of ${REPORT_FORMATS.join(', ')}`);
+  const format = text.slice(0, eq).trim().toLowerCase();
+  if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
+    throw new ReportSpecError(`--report ${JSON.stringify(text)}: unknown format ${JSON.stringify(format)}; use one of ${REPORT_FORMATS.join(', ')}`);
+  }
+  return { format: format as ReportFormat, file: text.slice(eq + 1) };
+}
+
+export function renderReport(run: RunRecord, format: ReportFormat): string {
+  return RENDERERS[format](run);
+}
+
+/** Writes each requested report (creating folders as needed); returns the absolute paths written, in order. */
+export async function writeReports(run: RunRecord, specs: readonly ReportSpec[], cwd = process.cwd()): Promise<string[]> {
+  const written: string[] = [];
+  for (const spec of specs) {
+    const path = resolve(cwd, spec.file);
+    await mkdir(dirname(path), { recursive: true });
+    await writeFile(path, renderReport(run, spec.format), 'utf8');
+    written.push(path);
+  }
+  return written;
+}
+
+export { ConsoleReporter, renderVerdictTable } from './console.ts';
+export type { ConsoleReporterOptions } from './console.ts';
+export { verifyEvidenceBundle, writeEvidenceBundle } from './evidence.ts';
+export type { EvidenceVerification } from './evidence.ts';
+export { renderHtml } from './html.ts';
+export { renderJson, toJsonReport } from './json.ts';
+export { renderJunit } from './junit.ts';
