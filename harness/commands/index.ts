@@ -3,6 +3,7 @@ import type { CommandModule } from 'yargs';
 import { duisCommand } from './duis.ts';
 import { demoCommand } from './demo.ts';
 import { gbcsCommand } from './gbcs.ts';
+import { historyCommand } from './history.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commandModules: CommandModule<any, any>[] = [gbcsCommand, duisCommand, demoCommand];
+export const commandModules: CommandModule<any, any>[] = [gbcsCommand, duisCommand, demoCommand, historyCommand];

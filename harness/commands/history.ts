@@ -1,0 +1,86 @@
+/**
+ * `smets-hil history [--db FILE] [--limit N] [--test ID] [--json]`: past runs, newest first, or one test's
+ * verdicts across runs with a hint when it looks flaky.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { CliExit, EXIT } from '../cli.ts';
+import { defaultHistoryPath, History, type RunRow, summarizeTestHistory, type TestVerdictRow } from '../history.ts';
+import { formatDuration } from '../reporters/run-facts.ts';
+import { textTable } from '../reporters/text-table.ts';
+
+interface HistoryArgs {
+  db?: string;
+  limit: number;
+  test?: string;
+  json: boolean;
+}
+
+function runsText(rows: readonly RunRow[]): string {
+  const table = textTable(
+    [
+      { header: 'STARTED' },
+      { header: 'RUN' },
+      { header: 'TARGET' },
+      { header: 'TOTAL', align: 'right' },
+      { header: 'PASSED', align: 'right' },
+      { header: 'FAILED', align: 'right' },
+      { header: 'ERRORS', align: 'right' },
+      { header: 'SKIPPED', align: 'right' },
+      { header: 'DURATION', align: 'right' },
+      { header: 'EVIDENCE' },
+    ],
+    rows.map((r) => [r.startedAt, r.runId, r.target, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
+  );
+  return table.join('\n') + '\n';
+}
+
+function testText(testId: string, rows: readonly TestVerdictRow[]): string {
+  const s = summarizeTestHistory(rows);
+  const latest = rows[0];
+  const table = textTable(
+    [{ header: 'STARTED' }, { header: 'RUN' }, { header: 'VERDICT' }, { header: 'ATTEMPTS', align: 'right' }, { header: 'DURATION', align: 'right' }, { header: 'MESSAGE' }],
+    rows.map((r) => [r.startedAt, r.runId, r.verdict, String(r.attempts), formatDuration(r.durationMs), r.message ?? '']),
+  );
+  const counts = `${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error, ${s.counts.skip} skip`;
+  const verdictLine = `${s.runs} run${s.runs === 1 ? '' : 's'}: ${counts}; verdict changed ${s.flips} time${s.flips === 1 ? '' : 's'}; passed only after a retry in ${s.passedAfterRetry}`;
+  return [`${testId}${latest ? `: ${latest.title} (${latest.file})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ''].join('\n');
+}
+
+export const historyCommand: CommandModule<object, HistoryArgs> = {
+  command: 'history',
+  describe: 'list past runs (newest first), or one test\'s verdicts across runs with --test',
+  builder: (y: Argv) =>
+    y
+      .option('db', { type: 'string', describe: `history database (default ${'.smets-hil/history.sqlite'} under the working directory)` })
+      .option('limit', { type: 'number', default: 20, describe: 'at most this many runs' })
+      .option('test', { type: 'string', describe: 'show this test id\'s verdict history' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as Argv<HistoryArgs>,
+  handler: (args) => {
+    if (!Number.isInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);
+    const file = args.db !== undefined ? resolve(args.db) : defaultHistoryPath();
+    if (!existsSync(file)) {
+      // No history yet is an ordinary state (a fresh clone), not an error.
+      if (args.json) process.stdout.write(args.test === undefined ? '[]\n' : JSON.stringify({ testId: args.test, summary: summarizeTestHistory([]), runs: [] }) + '\n');
+      else process.stdout.write(`no run history yet: ${file} does not exist\n`);
+      return;
+    }
+    const history = History.open(file, { readonly: true });
+    try {
+      if (args.test === undefined) {
+        const rows = history.runs(args.limit);
+        process.stdout.write(args.json ? JSON.stringify(rows, null, 2) + '\n' : rows.length ? runsText(rows) : `no runs recorded in ${file}\n`);
+        return;
+      }
+      const rows = history.testHistory(args.test, args.limit);
+      if (rows.length === 0) {
+        const like = history.testIdsLike(args.test);
+        throw new CliExit(EXIT.usage, `no verdicts recorded for test ${JSON.stringify(args.test)} in ${file}${like.length ? `; did you mean: ${like.join(', ')}` : ''}`);
+      }
+      process.stdout.write(args.json ? JSON.stringify({ testId: args.test, summary: summarizeTestHistory(rows), runs: rows }, null, 2) + '\n' : testText(args.test, rows));
+    } finally {
+      history.close();
+    }
+  },
+};

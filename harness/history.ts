@@ -1,0 +1,200 @@
+/**
+ * Run history in SQLite: each run's summary and every test's verdict, so `smets-hil history` can list past
+ * runs and show one scenario's verdicts over time (to spot a flaky one). WAL and a busy timeout let parallel CI
+ * jobs record into the same file.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+import type { RunRecord, Verdict } from './results.ts';
+import { failureMessage, runSummary } from './reporters/run-facts.ts';
+
+export const DEFAULT_HISTORY_FILE = '.smets-hil/history.sqlite';
+
+export function defaultHistoryPath(cwd = process.cwd()): string {
+  return resolve(cwd, DEFAULT_HISTORY_FILE);
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS runs (
+  run_id       TEXT PRIMARY KEY,
+  started_at   TEXT NOT NULL,
+  finished_at  TEXT NOT NULL,
+  duration_ms  INTEGER NOT NULL,
+  target       TEXT NOT NULL,
+  total        INTEGER NOT NULL,
+  passed       INTEGER NOT NULL,
+  failed       INTEGER NOT NULL,
+  errors       INTEGER NOT NULL,
+  skipped      INTEGER NOT NULL,
+  evidence_dir TEXT,
+  smets_hil    TEXT NOT NULL,
+  host         TEXT NOT NULL,
+  recorded_at  TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
+CREATE TABLE IF NOT EXISTS test_verdicts (
+  run_id      TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE,
+  position    INTEGER NOT NULL,
+  test_id     TEXT NOT NULL,
+  title       TEXT NOT NULL,
+  file        TEXT NOT NULL,
+  tags        TEXT NOT NULL,
+  verdict     TEXT NOT NULL CHECK (verdict IN ('pass', 'fail', 'error', 'skip')),
+  attempts    INTEGER NOT NULL,
+  duration_ms INTEGER NOT NULL,
+  message     TEXT,
+  PRIMARY KEY (run_id, test_id)
+);
+CREATE INDEX IF NOT EXISTS verdicts_by_test ON test_verdicts (test_id);
+`;
+
+export interface RunRow {
+  runId: string;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  target: string;
+  total: number;
+  passed: number;
+  failed: number;
+  errors: number;
+  skipped: number;
+  evidenceDir: string | null;
+  smetsHil: string;
+  host: string;
+}
+
+export interface TestVerdictRow {
+  runId: string;
+  startedAt: string;
+  testId: string;
+  title: string;
+  file: string;
+  tags: string[];
+  verdict: Verdict;
+  attempts: number;
+  durationMs: number;
+  message: string | null;
+  evidenceDir: string | null;
+}
+
+export class History {
+  readonly #db: Database.Database;
+
+  private constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  /** Opens (creating when needed, unless readonly) the history file. */
+  static open(file: string, options: { readonly?: boolean } = {}): History {
+    if (!options.readonly) mkdirSync(dirname(resolve(file)), { recursive: true });
+    const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
+    db.pragma('busy_timeout = 5000');
+    if (!options.readonly) {
+      db.pragma('journal_mode = WAL');
+      db.pragma('foreign_keys = ON');
+      const version = db.pragma('user_version', { simple: true }) as number;
+      if (version > SCHEMA_VERSION) {
+        db.close();
+        throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);
+      }
+      db.exec(SCHEMA);
+      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    }
+    return new History(db);
+  }
+
+  /** Stores a run and its tests' verdicts; recording the same run again replaces it. */
+  record(run: RunRecord, options: { evidenceDir?: string } = {}): void {
+    const s = runSummary(run);
+    const insertRun = this.#db.prepare(
+      `INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, duration_ms, target, total, passed, failed, errors, skipped, evidence_dir, smets_hil, host, recorded_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertTest = this.#db.prepare(
+      `INSERT INTO test_verdicts (run_id, position, test_id, title, file, tags, verdict, attempts, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#db.transaction(() => {
+      // Replace a run recorded before, verdicts included (explicitly: REPLACE alone does not cascade reliably).
+      this.#db.prepare('DELETE FROM test_verdicts WHERE run_id = ?').run(run.runId);
+      insertRun.run(
+        run.runId, run.startedAt, run.finishedAt, Math.round(run.durationMs), run.target,
+        s.total, s.passed, s.failed, s.errors, s.skipped,
+        options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(),
+      );
+      run.tests.forEach((t, i) => {
+        insertTest.run(run.runId, i, t.id, t.title, t.file, JSON.stringify(t.tags), t.verdict, t.attempts.length, Math.round(t.durationMs), failureMessage(t) ?? null);
+      });
+    })();
+  }
+
+  /** Past runs, newest first. */
+  runs(limit = 20): RunRow[] {
+    return this.#db
+      .prepare(
+        `SELECT run_id AS runId, started_at AS startedAt, finished_at AS finishedAt, duration_ms AS durationMs, target, total, passed, failed,
+                errors, skipped, evidence_dir AS evidenceDir, smets_hil AS smetsHil, host
+         FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+      )
+      .all(limit) as RunRow[];
+  }
+
+  /** One test's verdicts across runs, newest first. */
+  testHistory(testId: string, limit = 20): TestVerdictRow[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT v.run_id AS runId, r.started_at AS startedAt, v.test_id AS testId, v.title, v.file, v.tags, v.verdict, v.attempts,
+                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir
+         FROM test_verdicts v JOIN runs r ON r.run_id = v.run_id
+         WHERE v.test_id = ? ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`,
+      )
+      .all(testId, limit) as (Omit<TestVerdictRow, 'tags'> & { tags: string })[];
+    return rows.map((r) => ({ ...r, tags: JSON.parse(r.tags) as string[] }));
+  }
+
+  /** Test ids seen in the history that contain `fragment`, to suggest when --test names none exactly. */
+  testIdsLike(fragment: string, limit = 10): string[] {
+    return (this.#db.prepare(`SELECT DISTINCT test_id AS id FROM test_verdicts WHERE instr(lower(test_id), lower(?)) > 0 ORDER BY test_id LIMIT ?`).all(fragment, limit) as { id: string }[]).map((r) => r.id);
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+}
+
+export interface TestHistorySummary {
+  runs: number;
+  counts: Record<Verdict, number>;
+  /** How often the verdict changed between consecutive runs (skips ignored). */
+  flips: number;
+  /** Runs where the test passed only after a retry. */
+  passedAfterRetry: number;
+  /** Passed in some runs and failed or errored in others, or needed retries to pass. */
+  flaky: boolean;
+}
+
+export function summarizeTestHistory(rows: readonly TestVerdictRow[]): TestHistorySummary {
+  const counts: Record<Verdict, number> = { pass: 0, fail: 0, error: 0, skip: 0 };
+  for (const r of rows) counts[r.verdict]++;
+  const ran = rows.filter((r) => r.verdict !== 'skip');
+  let flips = 0;
+  for (let i = 1; i < ran.length; i++) if (ran[i]!.verdict !== ran[i - 1]!.verdict) flips++;
+  const passedAfterRetry = rows.filter((r) => r.verdict === 'pass' && r.attempts > 1).length;
+  const flaky = (counts.pass > 0 && counts.fail + counts.error > 0) || passedAfterRetry > 0;
+  return { runs: rows.length, counts, flips, passedAfterRetry, flaky };
+}
+
+/** What `smets-hil run` calls after a run: records it into the history file (default under cwd); returns its path. */
+export function recordRun(run: RunRecord, options: { db?: string; evidenceDir?: string; cwd?: string } = {}): string {
+  const file = options.db !== undefined ? resolve(options.cwd ?? process.cwd(), options.db) : defaultHistoryPath(options.cwd);
+  const history = History.open(file);
+  try {
+    history.record(run, options.evidenceDir !== undefined ? { evidenceDir: resolve(options.evidenceDir) } : {});
+  } finally {
+    history.close();
+  }
+  return file;
+}

@@ -1,0 +1,132 @@
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { defaultHistoryPath, History, recordRun, summarizeTestHistory } from '../../../harness/history.ts';
+import type { RunRecord, Verdict } from '../../../harness/results.ts';
+import { summarize } from '../../../harness/results.ts';
+import { runCli } from '../../helpers/cli.ts';
+import { repoRoot } from '../../helpers/fixtures.ts';
+import { sampleRun } from './sample-run.ts';
+
+function tempDir(t: { teardown(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-history-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** The sample run on another day, with BR1's verdict and attempt count set. */
+function runOn(day: number, br1: Verdict, br1Attempts = 1): RunRecord {
+  const run = sampleRun();
+  run.runId = `run-${day}`;
+  run.startedAt = `2026-11-${String(day).padStart(2, '0')}T07:20:00.000Z`;
+  const t0 = run.tests[0]!;
+  t0.verdict = br1;
+  t0.attempts = Array.from({ length: br1Attempts }, (_, i) => ({ ...t0.attempts[0]!, attempt: i + 1, verdict: i === br1Attempts - 1 ? br1 : 'error', message: br1 === 'pass' && i === br1Attempts - 1 ? undefined : `attempt ${i + 1} went ${br1}` }));
+  run.summary = summarize(run.tests);
+  return run;
+}
+
+function seed(file: string): void {
+  const h = History.open(file);
+  h.record(runOn(1, 'pass'));
+  h.record(runOn(3, 'fail'), { evidenceDir: '/evidence/run-3' });
+  h.record(runOn(2, 'pass', 2));
+  h.close();
+}
+
+test('runs are listed newest first with their counts and evidence folder', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  seed(file);
+  const h = History.open(file, { readonly: true });
+  t.teardown(() => h.close());
+  const runs = h.runs();
+  t.deepEqual(runs.map((r) => r.runId), ['run-3', 'run-2', 'run-1']);
+  t.like(runs[0], { total: 5, passed: 1, failed: 2, errors: 1, skipped: 1, evidenceDir: '/evidence/run-3', target: 'emulated', host: 'ci-runner-1' });
+  t.deepEqual(h.runs(2).map((r) => r.runId), ['run-3', 'run-2']);
+});
+
+test("one test's verdicts across runs, newest first, and a flaky one is called out", (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  seed(file);
+  const h = History.open(file, { readonly: true });
+  t.teardown(() => h.close());
+  const rows = h.testHistory('BR1-sc-credit-esme');
+  t.deepEqual(rows.map((r) => [r.runId, r.verdict, r.attempts]), [['run-3', 'fail', 1], ['run-2', 'pass', 2], ['run-1', 'pass', 1]]);
+  t.is(rows[0]!.message, 'attempt 1 went fail');
+  t.deepEqual(rows[0]!.tags, ['BR1', 'esme', 'smoke']);
+  t.deepEqual(summarizeTestHistory(rows), { runs: 3, counts: { pass: 2, fail: 1, error: 0, skip: 0 }, flips: 1, passedAfterRetry: 1, flaky: true });
+  t.false(summarizeTestHistory(h.testHistory('BR3-smets1-prepayment')).flaky, 'always erroring is broken, not flaky');
+  t.deepEqual(h.testIdsLike('altered'), ['BR5-altered-precommand[esme]', 'BR5-altered-precommand[gsme]']);
+});
+
+test('recording the same run again replaces it instead of counting it twice', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const h = History.open(file);
+  t.teardown(() => h.close());
+  h.record(runOn(1, 'fail'));
+  h.record(runOn(1, 'pass'));
+  t.is(h.runs().length, 1);
+  t.deepEqual(h.testHistory('BR1-sc-credit-esme').map((r) => r.verdict), ['pass']);
+});
+
+test('recordRun writes to .smets-hil/history.sqlite under the working directory by default', (t) => {
+  const cwd = tempDir(t);
+  t.is(defaultHistoryPath(cwd), join(cwd, '.smets-hil', 'history.sqlite'));
+  t.is(recordRun(sampleRun(), { cwd, evidenceDir: join(cwd, 'ev') }), join(cwd, '.smets-hil', 'history.sqlite'));
+  const h = History.open(defaultHistoryPath(cwd), { readonly: true });
+  t.teardown(() => h.close());
+  t.is(h.runs()[0]!.evidenceDir, join(cwd, 'ev'));
+});
+
+test('smets-hil history lists runs as a table and as JSON', async (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  seed(file);
+  const table = await runCli(['history', '--db', file, '--limit', '2']);
+  t.is(table.code, 0, table.stderr);
+  const lines = table.stdout.trimEnd().split('\n');
+  t.regex(lines[0]!, /^STARTED\s+RUN\s+TARGET\s+TOTAL\s+PASSED\s+FAILED\s+ERRORS\s+SKIPPED\s+DURATION\s+EVIDENCE$/);
+  t.is(lines.length, 4);
+  t.regex(lines[2]!, /^2026-11-03T07:20:00.000Z\s+run-3\s+emulated\s+5\s+1\s+2\s+1\s+1\s+26.8 s\s+\/evidence\/run-3$/);
+  t.regex(lines[3]!, /run-2/);
+
+  const json = await runCli(['history', '--db', file, '--json']);
+  t.is(json.code, 0, json.stderr);
+  t.deepEqual(JSON.parse(json.stdout).map((r: { runId: string }) => r.runId), ['run-3', 'run-2', 'run-1']);
+});
+
+test('smets-hil history --test shows one test over time and flags it flaky', async (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  seed(file);
+  const r = await runCli(['history', '--db', file, '--test', 'BR1-sc-credit-esme']);
+  t.is(r.code, 0, r.stderr);
+  t.true(r.stdout.startsWith('BR1-sc-credit-esme: SC switches a prepayment ESME of the failed supplier to Credit (scenarios/mp134b/br1-switch.yaml)\n'));
+  t.regex(r.stdout, /run-3\s+fail\s+1\s+1\.2 s\s+attempt 1 went fail/);
+  t.regex(r.stdout, /3 runs: 2 pass, 1 fail, 0 error, 0 skip; verdict changed 1 time; passed only after a retry in 1 - looks FLAKY/);
+
+  const json = await runCli(['history', '--db', file, '--test', 'BR1-sc-credit-esme', '--json']);
+  const parsed = JSON.parse(json.stdout);
+  t.is(parsed.summary.flaky, true);
+  t.deepEqual(parsed.runs.map((x: { verdict: string }) => x.verdict), ['fail', 'pass', 'pass']);
+});
+
+test('smets-hil history: unknown test, bad --limit, and no history yet', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'h.sqlite');
+  seed(file);
+  const unknown = await runCli(['history', '--db', file, '--test', 'altered']);
+  t.is(unknown.code, 2);
+  t.regex(unknown.stderr, /no verdicts recorded for test "altered".*did you mean: BR5-altered-precommand\[esme\], BR5-altered-precommand\[gsme\]/);
+  const limit = await runCli(['history', '--db', file, '--limit', '0']);
+  t.is(limit.code, 2);
+  t.regex(limit.stderr, /--limit must be a positive integer/);
+
+  // The default location, in a fresh working directory: nothing recorded yet is not an error, and nothing is created.
+  const fresh = await new Promise<{ code: number; stdout: string }>((resolve) => {
+    execFile(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'history'], { cwd: dir }, (e, stdout) => resolve({ code: e ? Number(e.code) : 0, stdout }));
+  });
+  t.is(fresh.code, 0);
+  t.is(fresh.stdout, `no run history yet: ${join(dir, '.smets-hil', 'history.sqlite')} does not exist\n`);
+  t.false(existsSync(join(dir, '.smets-hil')));
+});
