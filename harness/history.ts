@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS test_verdicts (
   attempts    INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL,
   message     TEXT,
-  PRIMARY KEY (run_id, test_id)
+  PRIMARY KEY (run_id, position)
 );
 CREATE INDEX IF NOT EXISTS verdicts_by_test ON test_verdicts (test_id);
 `;
