@@ -31,7 +31,8 @@ export interface DeviceTrustAnchors {
 
 /** Creates or re-attaches the emulated device for a registered record (implemented by the harness). */
 export interface DeviceProvisioner {
-  provision(record: DeviceRecord, anchors: DeviceTrustAnchors): Promise<{ ds: KeyObject; ka: KeyObject }>;
+  /** Returns the device's DS and KA public keys (for its SMKI Device certificates), or null for SMETS1 meters. */
+  provision(record: DeviceRecord, anchors: DeviceTrustAnchors): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
 }
 
 export class AdminError extends Error {
@@ -115,6 +116,7 @@ export class DccAdmin {
 
   private async provision(record: DeviceRecord): Promise<void> {
     const keys = await this.provisioner!.provision(record, this.trustAnchors(record));
+    if (!keys) return;
     for (const [product, publicKey] of [
       ['device-ds', keys.ds],
       ['device-ka', keys.ka],

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { xmlSignerFromEntry } from '../protocol/duis/index.ts';
 import { DCC_EUI, type Eui } from '../protocol/smki/eui.ts';
+import { ISSUING_POLICY } from '../protocol/smki/issuing-policy.ts';
 import { RemotePartyRole } from '../protocol/smki/roles.ts';
 import type { SmkiService } from '../protocol/smki/smki-service.ts';
 import { DccAdmin, type DeviceProvisioner } from './admin.ts';
@@ -94,7 +95,9 @@ async function ownIdentity(db: Db, smki: SmkiService): Promise<Identity> {
 export async function createDcc(config: DccConfig): Promise<RunningDcc> {
   const db = openStore(config.stateDir ? join(config.stateDir, 'dcc.sqlite') : null);
   const clock = new AdjustableClock(Number(getMeta(db, 'clock-offset-ms') ?? 0));
-  const smki = await openSmki(db, () => clock.now());
+  // Seeded defect: SMKI's policy lets the SC role hold every Organisation certificate (BR2 undone).
+  const policy = config.defects?.includes('sc-issued-digital-signing') ? { ...ISSUING_POLICY, SC: ISSUING_POLICY.IS } : undefined;
+  const smki = await openSmki(db, () => clock.now(), policy);
   if (config.zaz1) smki.importZaz1(config.zaz1);
   const identity = config.zaz1 ? zaz1Identity(smki) : await ownIdentity(db, smki);
   const service = new DccService({

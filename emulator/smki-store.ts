@@ -6,6 +6,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { readCertificate } from '../protocol/smki/certificate.ts';
 import { createSmkiHierarchy } from '../protocol/smki/hierarchy.ts';
+import type { IssuingPolicy } from '../protocol/smki/issuing-policy.ts';
 import type { RevocationRecord } from '../protocol/smki/revocation-register.ts';
 import { type IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { type Db, getMeta, setMeta } from './store.ts';
@@ -14,11 +15,11 @@ import { randomBytes } from 'node:crypto';
 /** notBefore of the CA certificates: fixed, so the hierarchy is byte-identical on every start. */
 const CA_EPOCH = new Date('2015-01-01T00:00:00Z');
 
-export async function openSmki(db: Db, clock: () => Date): Promise<SmkiService> {
+export async function openSmki(db: Db, clock: () => Date, policy?: IssuingPolicy): Promise<SmkiService> {
   let seed = getMeta(db, 'smki-seed');
   if (!seed) setMeta(db, 'smki-seed', (seed = randomBytes(16).toString('hex')));
   const hierarchy = await createSmkiHierarchy({ at: CA_EPOCH, seed });
-  const smki = await SmkiService.create({ clock, hierarchy });
+  const smki = await SmkiService.create({ clock, hierarchy, ...(policy ? { policy } : {}) });
   restoreSmki(db, smki);
   return smki;
 }

@@ -95,9 +95,10 @@ export function solrContentCheck(apdu: GeneralSigning, options: { codeOnly?: boo
 }
 
 /** MP134B BR5 for SMETS1: the Service Request itself must be UpdatePaymentMode to Credit. */
-export function smets1ContentCheck(request: DuisRequest): Refusal | null {
+export function smets1ContentCheck(request: DuisRequest, options: { serviceOnly?: boolean } = {}): Refusal | null {
   const body = request.body;
   if (body.kind !== 'UpdatePaymentMode') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only send UpdatePaymentMode' };
+  if (options.serviceOnly) return null;
   if (body.paymentMode.mode !== 'Credit') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only switch a SMETS1 meter to Credit' };
   return null;
 }

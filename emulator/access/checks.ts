@@ -15,7 +15,21 @@ import type { EligibilityTable, SrvEligibility } from './srv-matrix.ts';
 
 export type UrlKind = 'transform' | 'send' | 'non-device';
 
-export const ACCESS_CHECKS = ['user', 'eligibility', 'user-status', 'device-known', 'device-authorisation', 'device-status', 'device-type', 'command-variant', 'url'] as const;
+export const ACCESS_CHECKS = [
+  'user',
+  'eligibility',
+  'user-status',
+  /** BR6: the SC role needs an Authority instruction in force (part of user-status and device-authorisation). */
+  'solr-event',
+  /** BR4: the SC role needs an ADT file naming the device's supplier (part of device-authorisation). */
+  'adt-scope',
+  'device-known',
+  'device-authorisation',
+  'device-status',
+  'device-type',
+  'command-variant',
+  'url',
+] as const;
 export type AccessCheck = (typeof ACCESS_CHECKS)[number];
 
 export interface Refusal {
@@ -51,6 +65,7 @@ const SUPPLIER_OF: Record<string, (d: DeviceRecord) => boolean> = {
  * and an ADT file from its officers naming that supplier for this SRV (BR4).
  */
 function deviceAuthorisation(deps: AccessDependencies, party: Party, role: UserRole, device: DeviceRecord, srv: string, now: Date): string | null {
+  const on = (check: AccessCheck) => !deps.disabled.has(check);
   switch (role) {
     case 'IS':
     case 'GS':
@@ -64,8 +79,8 @@ function deviceAuthorisation(deps: AccessDependencies, party: Party, role: UserR
     }
     case 'SC': {
       const event = deps.solr.authorising(party.eui, device.supplier, device.eui, now);
-      if (!event) return `no Authority SoLR instruction in force lets ${party.eui} act for supplier ${device.supplier} on this device`;
-      if (!deps.anomaly.covers(party.eui, srv, device.supplier)) return `no ADT file from ${party.eui}'s officers names supplier ${device.supplier} for SRV ${srv} (BR4)`;
+      if (!event && on('solr-event')) return `no Authority SoLR instruction in force lets ${party.eui} act for supplier ${device.supplier} on this device`;
+      if (on('adt-scope') && !deps.anomaly.covers(party.eui, srv, device.supplier)) return `no ADT file from ${party.eui}'s officers names supplier ${device.supplier} for SRV ${srv} (BR4)`;
       return null;
     }
     default:
@@ -93,7 +108,7 @@ export function checkAccess(deps: AccessDependencies, request: DuisRequest, url:
   if (on('user-status')) {
     if (party.status !== 'active') return { ok: false, party, code: 'E3', check: 'user-status', reason: `User status is ${party.status}` };
     if (deps.solr.hasFailed(party.eui, now)) return { ok: false, party, code: 'E3', check: 'user-status', reason: 'the Authority has declared this supplier failed' };
-    const acting = roles.filter((r) => r !== 'SC' || deps.solr.activeFor(party.eui, now).length > 0);
+    const acting = roles.filter((r) => r !== 'SC' || !on('solr-event') || deps.solr.activeFor(party.eui, now).length > 0);
     if (acting.length === 0) {
       return { ok: false, party, role: 'SC', code: 'E3', check: 'user-status', reason: 'the SoLR Contingency role may act only during an Authority-instructed supplier failure (BR6)' };
     }

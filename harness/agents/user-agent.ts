@@ -128,10 +128,10 @@ export class UserAgent {
    */
   async critical(
     spec: Omit<RequestSpec, 'cv'>,
-    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject } = {},
+    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner } = {},
   ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; signedXml: string | null; requestId: DuisRequest['header']['requestId'] }> {
     const cv4 = this.request({ ...spec, cv: 4 });
-    const transform = await this.post('serviceT', cv4);
+    const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner));
     const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
     if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
       return { transform, send: null, preCommand: null, signedXml: null, requestId: cv4.header.requestId };
@@ -144,7 +144,7 @@ export class UserAgent {
       signed = encodeGeneralSigning(options.tamper(d.value));
     }
     const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
-    const signedXml = this.sign(cv5);
+    const signedXml = this.sign(cv5, options.xmlSigner);
     const send = await this.post('serviceS', signedXml);
     return { transform, send, preCommand, signedXml, requestId: cv4.header.requestId };
   }

@@ -4,6 +4,7 @@ import { duisCommand } from './duis.ts';
 import { demoCommand } from './demo.ts';
 import { gbcsCommand } from './gbcs.ts';
 import { historyCommand } from './history.ts';
+import { listCommand, runCommand } from './run.ts';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export const commandModules: CommandModule<any, any>[] = [gbcsCommand, duisCommand, demoCommand, historyCommand];
+export const commandModules: CommandModule<any, any>[] = [runCommand, listCommand, gbcsCommand, duisCommand, demoCommand, historyCommand];

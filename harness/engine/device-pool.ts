@@ -32,9 +32,11 @@ export interface DevicePool {
   /** Timestamped log lines per device alias. */
   logs(): Record<string, string[]>;
   /**
-   * Fields a successful request of `useCase` may change on a device, and for the SoLR Contingency role the only
-   * fields a switch to Credit may change.
+   * Device fields a step may change. `kind` is the GBCS use case a request executed (ECS02, GCS40a...), null
+   * for a request the device answered with a failure, 'advance' for time passing (future-dated changes fall
+   * due), or 'solr-credit' for the only fields a SoLR Contingency switch to Credit may change. `source` is the
+   * remote party whose counter the command advances.
    */
-  allowedChanges(useCase: string | null, srv: string, device: Eui): readonly string[];
+  allowedChanges(kind: string | null, srv: string, device: Eui, source?: Eui): readonly string[];
   close(): Promise<void>;
 }

@@ -65,7 +65,8 @@ function snapshots(world: WorldInstance): Map<Eui, Json> {
 
 /** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
 function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[]): FieldChange[] {
-  const allowed = world.pool.allowedChanges('solr-credit', '1.6', eui);
+  // A Security Log entry is the meter refusing an attempt, not something the attempt changed.
+  const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog'];
   const outside = unexpectedChanges(changes as never, allowed) as FieldChange[];
   const toPrepayment = changes.filter(
     (c) => (c.path === 'paymentMode' && c.after === 'prepayment') || (c.path.startsWith('pending.paymentMode') && c.path.endsWith('.mode') && c.after === 'prepayment'),
@@ -127,7 +128,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       } catch (e) {
         stepRecord.verdict = e instanceof ProductFailure ? 'fail' : 'error';
         stepRecord.message = e instanceof ProductFailure || e instanceof InfrastructureError ? e.message : `harness error: ${(e as Error).stack ?? e}`;
-        await world.settle().catch(() => {});
+        await world.settle(2_000).catch(() => {});
         const { diffs } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: new Set() });
         stepRecord.diffs = diffs;
       }

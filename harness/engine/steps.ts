@@ -17,21 +17,17 @@ import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from 
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
+import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { AdminError } from '../admin-client.ts';
 import { byDccAlert, byRequestCounter, type Delivery } from '../agents/endpoint.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import type { DccReply } from '../agents/user-agent.ts';
 import { durationMs, type RequestStep, type Step } from '../scenarios/schema.ts';
+import { InfrastructureError, ProductFailure } from './failures.ts';
 import type { DeviceHandle, WorldInstance } from './world.ts';
 
-export class ProductFailure extends Error {
-  override readonly name = 'ProductFailure';
-}
-
-export class InfrastructureError extends Error {
-  override readonly name = 'InfrastructureError';
-}
+export { InfrastructureError, ProductFailure };
 
 export interface StepOutcome {
   title: string;
@@ -126,14 +122,18 @@ async function awaitResponse(world: WorldInstance, sender: string, counter: bigi
   }
 }
 
+/** The device's own answer inside a DUIS response: a GBCS response (SMETS2+) or an S1SP response (SMETS1). */
 function deviceVerdict(response: DuisResponse): 'success' | 'failure' | null {
   const b = response.body;
   if (b.kind !== 'ResponseMessage' || b.content?.kind !== 'GBCSPayload') return null;
-  const d = decodeGeneralSigning(b.content.gbcsPayload);
+  const payload = b.content.gbcsPayload;
+  const d = decodeGeneralSigning(payload);
   if (d.ok) {
     const o = parseResponseContent(d.value.content);
     return o.ok ? (o.value.success ? 'success' : 'failure') : 'failure';
   }
+  const s = decodeS1sp(payload);
+  if (s.ok && s.value.frame.type === 'response') return ['executed', 'scheduled', 'cancelled'].includes(s.value.frame.status) ? 'success' : 'failure';
   return null;
 }
 
@@ -148,59 +148,74 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   const cv = step.cv === 'auto' ? (row.nonDevice ? 8 : critical ? 4 : 1) : step.cv;
   const title = `${step.as} sends SRV ${srv}${srv === '1.6' ? ` (${typeof step.mode === 'object' ? 'prepayment' : (step.mode ?? 'credit')}${step.at ? `, ${step.at === 'cancel' ? 'cancel' : `at ${step.at}`}` : ''})` : ''} to ${step.to}${step.tamper ? `, tampered: ${JSON.stringify(step.tamper)}` : ''}${step.repeat > 1 ? ` x${step.repeat}` : ''}`;
   const out = outcome(title);
-  const signKeyAlias = step.signWith ?? (sender.roles.includes('SC') ? device.supplier : step.as);
+  const signKeyAlias = step.signWith ?? (sender.roles.includes('SC') ? failedSupplierFor(world, step.as, device.supplier) : step.as);
   const signKey = typeof step.tamper === 'object' && 'sign-precommand-with' in step.tamper ? world.party(step.tamper['sign-precommand-with']).gbcsDs : world.party(signKeyAlias).gbcsDs;
   const xmlSigner = typeof step.tamper === 'object' && 'xml-signer' in step.tamper ? world.party(step.tamper['xml-signer']).agent.identity.xml : step.tamper === 'wrong-xml-signer' ? otherParty(world, step.as).agent.identity.xml : undefined;
 
-  let last: { final: DccReply; transform: DccReply | null; counter: bigint } | null = null;
-  for (let i = 0; i < step.repeat; i++) {
-    const spec = { target: device.eui, srv, body: bodyFor(step, world) };
-    if (cv === 4 && step.cv === 'auto') {
-      const tamper = tamperPreCommand(step, world, device);
-      const r = await sender.agent.critical(spec, {
-        ...(signKey ? { signWith: signKey } : {}),
-        ...(tamper ? { tamper: (a) => (signKey ? signApdu(tamper({ ...a, signature: null }), signKey) : tamper(a)) } : {}),
-        ...(step.tamper === 'unsigned-precommand' ? { tamper: (a) => ({ ...a, signature: null }) } : {}),
-      }).catch((e: Error) => {
-        if (/holds no GBCS Digital Signing key/.test(e.message)) throw new InfrastructureError(`${e.message} (name one with signWith)`);
-        throw e;
-      });
-      if (step.tamper === 'replay-signed-precommand' && r.send && r.signedXml) {
-        if (replyCode(r.send) === 'I99') await awaitResponse(world, step.as, r.requestId.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
-        last = { final: await sender.agent.post('serviceS', r.signedXml), transform: r.transform, counter: r.requestId.counter };
-      } else {
-        last = { final: r.send ?? r.transform, transform: r.transform, counter: r.requestId.counter };
-      }
-    } else {
-      const request = sender.agent.request({ ...spec, cv: cv as never });
-      const xml = sender.agent.sign(request, xmlSigner);
-      const first = await sender.agent.post(cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS', xml);
-      if (step.tamper === 'replay') {
-        if (replyCode(first) === 'I99') await awaitResponse(world, step.as, request.header.requestId.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
-        last = { final: await sender.agent.post(cv === 4 ? 'serviceT' : 'serviceS', xml), transform: null, counter: request.header.requestId.counter };
-      } else {
-        last = { final: first, transform: null, counter: request.header.requestId.counter };
-      }
-    }
-    const code = replyCode(last.final);
-    // Wait for the asynchronous outcome of every request that reached the DCC's dispatch, so the device has
-    // settled before the next request and before snapshots are compared.
-    if (code === 'I99') {
-      const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, last.counter) })).some((r) => r.outcome === 'quarantined');
-      if (!quarantined) {
-        const d = await awaitResponse(world, step.as, last.counter, ctx.deviceTimeoutMs, `the response to ${title}`);
-        if (i === step.repeat - 1) checkAsync(step, d);
-        if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
-        const verdict = d.response ? deviceVerdict(d.response) : null;
-        allow(out, device.eui, world.pool.allowedChanges(verdict === 'success' || (verdict === null && d.response?.header.responseCode === 'I0') ? useCaseFor(srv, device, step) : null, srv, device.eui));
-      } else if (i === step.repeat - 1 && step.expect.dccAlert) {
+  const source = sender.roles.includes('SC') ? world.party(device.supplier).eui : sender.eui;
+  /**
+   * Waits for the asynchronous outcome of a request the DCC accepted for dispatch (I99), so the device has
+   * settled before the next request and before snapshots are compared, and allows what it changed.
+   */
+  const settleDispatch = async (reply: DccReply, counter: bigint, isLast: boolean) => {
+    if (replyCode(reply) !== 'I99') return;
+    const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, counter) })).some((r) => r.outcome === 'quarantined');
+    if (quarantined) {
+      if (isLast && step.expect.dccAlert) {
         try {
           await sender.endpoint.waitFor(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`);
         } catch (e) {
           fail((e as Error).message);
         }
       }
+      return;
     }
+    const d = await awaitResponse(world, step.as, counter, ctx.deviceTimeoutMs, `the response to ${title}`);
+    if (isLast) checkAsync(step, d);
+    if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
+    const succeeded = d.response ? deviceVerdict(d.response) === 'success' : false;
+    allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source));
+  };
+
+  let last: { final: DccReply; transform: DccReply | null; counter: bigint } | null = null;
+  for (let i = 0; i < step.repeat; i++) {
+    const isLast = i === step.repeat - 1;
+    const spec = { target: device.eui, srv, body: bodyFor(step, world) };
+    if (cv === 4 && step.cv === 'auto') {
+      const tamper = tamperPreCommand(step, world, device);
+      const resign = tamper && signKey ? (a: GeneralSigning) => signApdu(tamper({ ...a, signature: null }), signKey) : tamper;
+      const r = await sender.agent
+        .critical(spec, {
+          ...(signKey ? { signWith: signKey } : {}),
+          ...(xmlSigner ? { xmlSigner } : {}),
+          ...(resign ? { tamper: resign } : {}),
+          ...(step.tamper === 'unsigned-precommand' ? { tamper: (a: GeneralSigning) => ({ ...a, signature: null }) } : {}),
+        })
+        .catch((e: Error) => {
+          if (/holds no GBCS Digital Signing key/.test(e.message)) throw new InfrastructureError(`${e.message} (name one with signWith)`);
+          throw e;
+        });
+      const counter = r.requestId.counter;
+      if (step.tamper === 'replay-signed-precommand' && r.send && r.signedXml) {
+        await settleDispatch(r.send, counter, false);
+        last = { final: await sender.agent.post('serviceS', r.signedXml), transform: r.transform, counter };
+      } else {
+        last = { final: r.send ?? r.transform, transform: r.transform, counter };
+      }
+    } else {
+      const request = sender.agent.request({ ...spec, cv: cv as never });
+      const xml = sender.agent.sign(request, xmlSigner);
+      const url = cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS';
+      const first = await sender.agent.post(url, xml);
+      const counter = request.header.requestId.counter;
+      if (step.tamper === 'replay') {
+        await settleDispatch(first, counter, false);
+        last = { final: await sender.agent.post(url, xml), transform: null, counter };
+      } else {
+        last = { final: first, transform: null, counter };
+      }
+    }
+    await settleDispatch(last.final, last.counter, isLast);
   }
   if (!last) throw new InfrastructureError('repeat must be at least 1');
   if (last.transform) checkCode('the transform (CV 4)', last.transform, step.expect.transform);
@@ -210,6 +225,15 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   }
   if (step.changes) for (const [alias, fields] of Object.entries(step.changes)) allow(out, world.device(alias).eui, fields);
   return out;
+}
+
+/**
+ * [model] The SoLR Contingency party signs Pre-Commands with the key its HSM holds: that of the supplier whose
+ * Shared Resource Provider it is (the device's own supplier when it serves several).
+ */
+function failedSupplierFor(world: WorldInstance, sc: string, deviceSupplier: string): string {
+  const served = [...world.parties.values()].filter((p) => world.spec.parties[p.alias]?.srp === sc).map((p) => p.alias);
+  return served.includes(deviceSupplier) || served.length === 0 ? deviceSupplier : served[0]!;
 }
 
 function requestIdOf(user: string, target: string, counter: bigint): string {

@@ -15,6 +15,7 @@ import { CounterSource, UserAgent } from '../agents/user-agent.ts';
 import type { TrafficRecord } from '../results.ts';
 import type { World } from '../scenarios/schema.ts';
 import type { DevicePlan, DevicePool } from './device-pool.ts';
+import { InfrastructureError } from './failures.ts';
 
 export interface PartyHandle {
   alias: string;
@@ -49,6 +50,8 @@ export class TrafficLog {
     this.sink.push({ at: new Date().toISOString(), ...r });
   }
 }
+
+export class SettleTimeout extends InfrastructureError {}
 
 export interface WorldOptions {
   pool: DevicePool;
@@ -197,10 +200,17 @@ export class WorldInstance {
    * Lets asynchronous work finish: frames in flight on device links, the DCC's dispatches and its outbox
    * (responses and alerts delivered to endpoints).
    */
-  async settle(): Promise<void> {
+  async settle(timeoutMs = 15_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setImmediate(r));
-      await this.dcc.service.settled();
+      let timer: NodeJS.Timeout | undefined;
+      const settled = await Promise.race([
+        this.dcc.service.settled().then(() => true),
+        new Promise<false>((r) => (timer = setTimeout(() => r(false), Math.max(0, deadline - Date.now())))),
+      ]);
+      clearTimeout(timer);
+      if (!settled) throw new SettleTimeout(`the DCC did not settle within ${timeoutMs} ms: ${this.dcc.service.outbox.pending()} deliveries still pending`);
     }
   }
 

@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
-import { type Scenario, scenarioFileSchema, type Step, type World, worldSchema } from './schema.ts';
+import { type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
 export interface LoadedScenario {
@@ -19,6 +19,8 @@ export interface LoadedScenario {
   steps: Step[];
   retry: Scenario['retry'];
   timeouts: Scenario['timeouts'];
+  /** Seeded defects that must make this scenario fail. */
+  defeatedBy: string[];
   /** The outline row this test was expanded from. */
   row?: Record<string, string | number>;
 }
@@ -136,8 +138,31 @@ function loadWorld(path: string): World {
 }
 
 /** Loads one scenario file (or text, for tests) into runnable scenarios, outlines expanded. */
+/** A step is a mapping with exactly one known key: say so plainly before zod reports every union branch. */
+function stepShapeProblems(source: YamlSource): ScenarioFileError[] {
+  const out: ScenarioFileError[] = [];
+  const scenarios = (source.value as { scenarios?: unknown } | null)?.scenarios;
+  if (!Array.isArray(scenarios)) return out;
+  scenarios.forEach((sc, si) => {
+    const steps = (sc as { steps?: unknown } | null)?.steps;
+    if (!Array.isArray(steps)) return;
+    steps.forEach((step, i) => {
+      const path = ['scenarios', si, 'steps', i];
+      const keys = step && typeof step === 'object' && !Array.isArray(step) ? Object.keys(step) : [];
+      if (keys.length !== 1) {
+        out.push(new ScenarioFileError(source.file, source.lineOf(path), `scenarios.${si}.steps.${i}: a step is a mapping with one key, the step kind (${STEP_KINDS.join(', ')})`));
+      } else if (!STEP_KINDS.includes(keys[0]!)) {
+        out.push(new ScenarioFileError(source.file, source.lineOf(path), `scenarios.${si}.steps.${i}: unknown step "${keys[0]}" (known: ${STEP_KINDS.join(', ')})`));
+      }
+    });
+  });
+  return out;
+}
+
 export function loadScenarioFile(file: string, text?: string): LoadedScenario[] {
   const source = readYamlSource(file, text);
+  const shape = stepShapeProblems(source);
+  if (shape.length) throw new ScenarioLoadError(shape);
   const parsed = scenarioFileSchema.safeParse(source.value);
   if (!parsed.success) throw new ScenarioLoadError(zodProblems(source, parsed.error));
   const spec = parsed.data;
@@ -181,6 +206,7 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
         steps: e.scenario.steps,
         retry: e.scenario.retry,
         timeouts: e.scenario.timeouts,
+        defeatedBy: e.scenario['defeated-by'],
         ...(e.row ? { row: e.row } : {}),
       });
     }

@@ -60,7 +60,8 @@ export const worldSchema = z.strictObject({
 });
 
 /** Payment mode change in a request body. */
-const paymentTarget = z.union([
+const paymentTarget = z.union(
+  [
   z.enum(['credit', 'prepayment']),
   z.strictObject({
     prepayment: z.strictObject({
@@ -69,7 +70,9 @@ const paymentTarget = z.union([
       disablementThreshold: z.number().int().default(0),
     }),
   }),
-]);
+  ],
+  { error: 'credit, prepayment, or { prepayment: { suspendDebtDisabled, suspendDebtEmergency, disablementThreshold } }' },
+);
 
 const expectation = z.strictObject({
   /** The final synchronous answer: the CV 5 (or only) request's response code, or an HTTP status for rejects. */
@@ -154,6 +157,9 @@ export const stepSchema = z.union([
 ]);
 
 export type Step = z.infer<typeof stepSchema>;
+
+/** The step kinds, for "unknown step" errors that name what is known. */
+export const STEP_KINDS = stepSchema.options.map((o) => Object.keys(o.shape)[0]!);
 export type RequestStep = z.infer<typeof requestStep>;
 export type World = z.infer<typeof worldSchema>;
 
@@ -164,6 +170,11 @@ export const scenarioSchema = z.strictObject({
   level: z.enum(['smoke', 'pit', 'nightly']).default('pit'),
   /** Expand over every combination of these values; `${name}` in any string takes the row's value. */
   outline: z.record(z.string().regex(/^[a-z]+$/), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
+  /**
+   * Seeded defects of the mock DCC (or the meters) that must turn this scenario red: the checks it relies on.
+   * The negative-control test seeds each in turn and expects these scenarios to fail.
+   */
+  'defeated-by': z.array(z.string()).default([]),
   /** Retry only when an infrastructure error matches this pattern (never on product failures). */
   retry: z.strictObject({ when: z.string(), attempts: z.number().int().min(2).max(5) }).optional(),
   timeouts: z.strictObject({ scenario: duration.optional(), step: duration.optional(), device: duration.optional() }).default({}),

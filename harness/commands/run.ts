@@ -1,0 +1,158 @@
+/**
+ * `smets-hil run [PATH...]`: runs scenarios (default: the MP134B PIT pack) against emulated meters or a rig,
+ * prints live progress and a verdict table, writes the requested reports, an evidence bundle and the run
+ * history. Exit codes: 0 all passed, 1 a scenario failed, 2 usage error, 3 infrastructure error.
+ *
+ * `smets-hil list [PATH...]`: the scenarios that would run, after filters.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Argv, CommandModule } from 'yargs';
+import { DEFECTS, type Defect } from '../../emulator/service.ts';
+import type { DevicePool } from '../engine/device-pool.ts';
+import { runScenarios } from '../engine/runner.ts';
+import { recordRun } from '../history.ts';
+import { EmulatedPool } from '../pools/emulated.ts';
+import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
+import { exitCodeFor } from '../results.ts';
+import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
+import { durationMs } from '../scenarios/schema.ts';
+import { CliExit, EXIT } from '../cli.ts';
+
+const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const DEFAULT_PACK = join(PACKAGE_ROOT, 'scenarios', 'mp134b');
+
+const LEVELS = ['smoke', 'pit', 'nightly'] as const;
+type Level = (typeof LEVELS)[number];
+/** A level runs its own scenarios and those of the levels below it. */
+const LEVEL_INCLUDES: Record<Level, readonly string[]> = { smoke: ['smoke'], pit: ['smoke', 'pit'], nightly: ['smoke', 'pit', 'nightly'] };
+
+interface SelectArgs {
+  paths: string[];
+  tags?: string;
+  level: Level;
+  grep?: string;
+}
+
+function select(args: SelectArgs): LoadedScenario[] {
+  let scenarios: LoadedScenario[];
+  try {
+    scenarios = loadScenarios(args.paths.length ? args.paths : [DEFAULT_PACK]);
+  } catch (e) {
+    if (e instanceof ScenarioLoadError) throw new CliExit(EXIT.usage, `scenario files are invalid:\n${e.message}`);
+    throw e;
+  }
+  const grep = args.grep ? new RegExp(args.grep) : null;
+  return scenarios.filter((s) => LEVEL_INCLUDES[args.level].includes(s.level) && matchesTags(s.tags, args.tags) && (!grep || grep.test(s.id)));
+}
+
+function selectOptions<T>(y: Argv<T>) {
+  return y
+    .positional('paths', { type: 'string', array: true, default: [] as string[], describe: 'scenario files or folders (default: the MP134B PIT pack)' })
+    .option('tags', { type: 'string', describe: 'run scenarios with any of these tags (BR5,smets1); + joins tags that must all be present (BR5+smets1)' })
+    .option('level', { choices: LEVELS, default: 'pit' as Level, describe: 'smoke, pit (smoke and pit) or nightly (all)' })
+    .option('grep', { type: 'string', describe: 'only scenario ids matching this regular expression' });
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+interface RunArgs extends SelectArgs {
+  report: string[];
+  evidence?: string;
+  history: boolean;
+  historyDb?: string;
+  defect: string[];
+  timeout?: string;
+  scenarioTimeout?: string;
+  stepTimeout?: string;
+  deviceTimeout?: string;
+  steps: boolean;
+}
+
+function parseDuration(text: string | undefined, option: string): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d+(ms|s|m|h)$/.test(text)) throw new CliExit(EXIT.usage, `--${option} ${text}: a duration such as 90s, 10m or 2h`);
+  return durationMs(text);
+}
+
+async function poolFactory(_args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string }> {
+  return { pool: async () => new EmulatedPool(), target: 'emulated' };
+}
+
+export const runCommand: CommandModule<object, RunArgs> = {
+  command: 'run [paths..]',
+  describe: 'run scenarios (default: the MP134B PIT pack on emulated meters) and report verdicts',
+  builder: (y: Argv) =>
+    selectOptions(y)
+      .option('report', { type: 'string', array: true, default: [] as string[], describe: 'FORMAT=FILE, FORMAT json, junit or html (repeatable)' })
+      .option('evidence', { type: 'string', describe: 'write an evidence bundle (reports, device logs, traffic, SHA-256 manifest) under this folder' })
+      .option('history', { type: 'boolean', default: true, describe: 'record the run in the run history (--no-history to skip)' })
+      .option('history-db', { type: 'string', describe: 'run history database (default .smets-hil/history.sqlite)' })
+      .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect into the mock DCC (negative controls; see README)' })
+      .option('timeout', { type: 'string', describe: 'whole-run limit (scenarios not started by then are skipped)' })
+      .option('scenario-timeout', { type: 'string', describe: 'per-scenario limit (default 5m)' })
+      .option('step-timeout', { type: 'string', describe: 'per-step limit (default 60s)' })
+      .option('device-timeout', { type: 'string', describe: "how long to wait for a device's answer (default 10s)" })
+      .option('steps', { type: 'boolean', default: false, describe: 'print every step as it ends' }) as unknown as Argv<RunArgs>,
+  handler: async (args) => {
+    let reports;
+    try {
+      reports = args.report.map(parseReportSpec);
+    } catch (e) {
+      if (e instanceof ReportSpecError) throw new CliExit(EXIT.usage, e.message);
+      throw e;
+    }
+    for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
+    const timeouts = {
+      run: parseDuration(args.timeout, 'timeout'),
+      scenario: parseDuration(args.scenarioTimeout, 'scenario-timeout'),
+      step: parseDuration(args.stepTimeout, 'step-timeout'),
+      device: parseDuration(args.deviceTimeout, 'device-timeout'),
+    };
+    const scenarios = select(args);
+    if (scenarios.length === 0) throw new CliExit(EXIT.usage, 'no scenario matches the paths, tags, level and grep given');
+    const { pool, target } = await poolFactory(args);
+    const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
+    const run = await runScenarios(scenarios, {
+      pool,
+      target,
+      listener: reporter,
+      defects: args.defect as Defect[],
+      version: version(),
+      options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
+      ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
+      ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
+      ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),
+      ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
+    });
+    process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
+    for (const path of await writeReports(run, reports)) process.stdout.write(`report: ${path}\n`);
+    let evidenceDir: string | undefined;
+    if (args.evidence) {
+      evidenceDir = await writeEvidenceBundle(run, args.evidence);
+      process.stdout.write(`evidence: ${evidenceDir}\n`);
+    }
+    if (args.history) recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
+    const code = exitCodeFor(run.summary);
+    if (code !== EXIT.ok) throw new CliExit(code, '');
+  },
+};
+
+export const listCommand: CommandModule<object, SelectArgs> = {
+  command: 'list [paths..]',
+  describe: 'list the scenarios a run would execute',
+  builder: (y: Argv) => selectOptions(y) as unknown as Argv<SelectArgs>,
+  handler: (args) => {
+    const scenarios = select(args);
+    const width = Math.max(...scenarios.map((s) => s.id.length), 2);
+    for (const s of scenarios) process.stdout.write(`${s.id.padEnd(width)}  ${s.level.padEnd(7)}  [${s.tags.join(',')}]  ${s.title}\n`);
+    process.stdout.write(`${scenarios.length} scenario(s)\n`);
+  },
+};

@@ -1,0 +1,187 @@
+/**
+ * Emulated devices in this process: SMETS2+ ESMEs and GSMEs and SMETS1 meters behind an S1SP, all behind one
+ * in-memory Link pair (one DeviceHost on the device end, one Transport on the DCC end), sharing one simulated
+ * clock. The DCC reaches them only through the DevicePort this pool exposes.
+ */
+import { generateKeyPair } from '../../protocol/smki/keys.ts';
+import { connectInMemory, type Connection } from '../../devices/connect.ts';
+import { SimClock } from '../../devices/clock.ts';
+import { expectedChanges, operationOf } from '../../devices/expected-changes.ts';
+import type { Meter } from '../../devices/meter.ts';
+import { Smets1Meter } from '../../devices/smets1/meter.ts';
+import { GeneratedKeySource } from '../../devices/smets2/keys.ts';
+import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { TrustAnchors } from '../../devices/smets2/trust-anchors.ts';
+import { supportedUseCases } from '../../devices/smets2/use-cases.ts';
+import { TransportError } from '../../devices/transports/transport.ts';
+import type { DeviceTrustAnchors } from '../../emulator/admin.ts';
+import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
+import type { DeviceRecord } from '../../emulator/registry.ts';
+import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
+import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
+import { useCaseByName } from '../../protocol/gbcs/message-codes.ts';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import type { DevicePlan, DevicePool } from '../engine/device-pool.ts';
+
+/** The S1SP's EUI in emulated worlds. */
+export const EMULATED_S1SP = parseEui('90B3D51F30060001');
+
+export class EmulatedPool implements DevicePool {
+  readonly target = 'emulated';
+  readonly port: DevicePort;
+  readonly provisioner;
+  private clock = new SimClock();
+  private readonly keys = new GeneratedKeySource();
+  private readonly plans = new Map<Eui, DevicePlan>();
+  private readonly meters = new Map<Eui, Meter>();
+  private readonly records = new Map<Eui, DeviceRecord>();
+  private readonly log = new Map<Eui, string[]>();
+  private readonly alertListeners = new Set<(device: Eui, frame: Uint8Array) => void>();
+  private readonly s1spKey = generateKeyPair();
+  private connection: Connection | null = null;
+  private s1sp: S1sp | null = null;
+
+  constructor() {
+    this.port = {
+      sendCommand: (device, command, timeoutMs) => this.sendCommand(device, command, timeoutMs),
+      sendSmets1: (device, operation, timeoutMs) => this.sendSmets1(device, operation, timeoutMs),
+      supportedSrvs: (device) => supportedSrvs(device),
+      onAlert: (listener) => {
+        this.alertListeners.add(listener);
+        return () => this.alertListeners.delete(listener);
+      },
+      state: (eui) => this.meters.get(eui)?.snapshot(),
+    };
+    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors) => this.provision(record, anchors) };
+  }
+
+  async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
+    this.clock = new SimClock(start);
+    for (const d of devices) this.plans.set(d.eui, d);
+    this.connection = await connectInMemory([]);
+    this.connection.transport.onAlert((a) => this.alert(a.frame));
+    this.s1sp = new S1sp({ eui: EMULATED_S1SP, signingKey: this.s1spKey.privateKey, channel: this.connection.transport, now: () => this.clock.date() });
+  }
+
+  private note(eui: Eui, line: string): void {
+    let lines = this.log.get(eui);
+    if (!lines) this.log.set(eui, (lines = []));
+    lines.push(`${this.clock.date().toISOString()} ${line}`);
+  }
+
+  private alert(frame: Uint8Array): void {
+    const device = frameOriginator(frame);
+    if (device) this.note(device, `alert ${Buffer.from(frame).toString('hex').toUpperCase()}`);
+    for (const l of this.alertListeners) l(device ?? ('0000000000000000' as Eui), frame);
+  }
+
+  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors) {
+    if (!this.connection) throw new Error('plan the devices before provisioning them');
+    const plan = this.plans.get(record.eui);
+    const initial = { paymentMode: plan?.initial.paymentMode ?? 'credit', ...(plan?.initial.meterBalance !== undefined ? { meterBalance: plan.initial.meterBalance } : {}) } as const;
+    this.records.set(record.eui, record);
+    let meter: Meter;
+    if (record.type === 'SMETS1') {
+      meter = new Smets1Meter({ eui: record.eui, variant: record.fuel === 'gas' ? 'gsme' : 'esme', clock: this.clock, initial, s1sp: { eui: EMULATED_S1SP, publicKey: this.s1spKey.publicKey } });
+    } else {
+      const cell = (k: { eui: Eui; ds: import('node:crypto').KeyObject | null; ka: import('node:crypto').KeyObject | null }) => ({ eui: k.eui, ...(k.ds ? { ds: k.ds } : {}), ...(k.ka ? { ka: k.ka } : {}) });
+      const trust = new TrustAnchors({
+        supplier: cell(anchors.supplier),
+        accessControlBroker: cell(anchors.acb),
+        ...(anchors.networkOperator ? { networkOperator: cell(anchors.networkOperator) } : {}),
+      });
+      meter = new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust });
+    }
+    this.meters.set(record.eui, meter);
+    this.connection.host.add(meter);
+    this.note(record.eui, `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
+    if (record.type === 'SMETS1') return null;
+    const keys = this.keys.keysFor(record.eui);
+    return { ds: keys.ds.publicKey, ka: keys.ka.publicKey };
+  }
+
+  private async sendCommand(device: DeviceRecord, command: Uint8Array, timeoutMs: number): Promise<DeviceReply> {
+    if (!this.connection) return { kind: 'comms-failure', reason: 'no devices are connected' };
+    this.note(device.eui, `command ${Buffer.from(command).toString('hex').toUpperCase()}`);
+    try {
+      const reply = await this.connection.transport.request(command, { responseTimeoutMs: timeoutMs });
+      this.note(device.eui, `response ${Buffer.from(reply.frame).toString('hex').toUpperCase()}`);
+      return { kind: 'response', frame: reply.frame };
+    } catch (e) {
+      return transportFailure(e, device, (l) => this.note(device.eui, l));
+    }
+  }
+
+  private async sendSmets1(device: DeviceRecord, operation: Smets1Operation, timeoutMs: number): Promise<DeviceReply> {
+    if (!this.s1sp) return { kind: 'comms-failure', reason: 'no S1SP is connected' };
+    if (operation.srv !== '1.6') return { kind: 'comms-failure', reason: `the S1SP does not carry SRV ${operation.srv}` };
+    const op = operationFromUpdatePaymentMode(operation.body as UpdatePaymentModeBody);
+    this.note(device.eui, `S1SP instruction ${JSON.stringify(op, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    try {
+      const r = await this.s1sp.instruct(device.eui, op, { reference: operation.counter, responseTimeoutMs: timeoutMs });
+      this.note(device.eui, `S1SP response ${r.status}`);
+      return { kind: 'response', frame: r.frame };
+    } catch (e) {
+      return transportFailure(e, device, (l) => this.note(device.eui, l));
+    }
+  }
+
+  snapshot(eui: Eui): unknown {
+    return this.meters.get(eui)?.snapshot();
+  }
+
+  advance(ms: number): void {
+    this.clock.advance(ms);
+  }
+
+  logs(): Record<string, string[]> {
+    const out: Record<string, string[]> = {};
+    for (const [eui, lines] of this.log) out[this.plans.get(eui)?.alias ?? eui] = lines;
+    return out;
+  }
+
+  allowedChanges(useCase: string | null, srv: string, device: Eui, source?: Eui): readonly string[] {
+    const record = this.records.get(device);
+    const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
+    if (useCase === 'advance') {
+      return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
+    }
+    if (useCase === 'solr-credit') {
+      return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];
+    }
+    if (useCase === null) return ['securityLog', 'eventLog', `counters.${from}`];
+    try {
+      operationOf(useCase);
+    } catch {
+      return [];
+    }
+    return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+  }
+
+  async close(): Promise<void> {
+    await this.connection?.close();
+    this.connection = null;
+  }
+}
+
+function transportFailure(e: unknown, device: DeviceRecord, note: (line: string) => void): DeviceReply {
+  if (e instanceof TransportError) {
+    note(`transport ${e.kind}: ${e.message}`);
+    return e.kind === 'timeout' && e.phase === 'response' ? { kind: 'no-response', reason: e.message } : { kind: 'comms-failure', reason: e.message };
+  }
+  note(`error: ${(e as Error).message}`);
+  return { kind: 'comms-failure', reason: `${device.eui}: ${(e as Error).message}` };
+}
+
+/** The GBCS originator (the device, for alerts) or S1SP sender of a frame. */
+function frameOriginator(frame: Uint8Array): Eui | null {
+  if (frame[0] === 0xdf && frame.length > 20) return Buffer.from(frame.subarray(11, 19)).toString('hex').toUpperCase() as Eui;
+  return null;
+}
+
+/** SRVs a device implements: the use cases its family supports (SMETS1: what the S1SP carries). */
+export function supportedSrvs(device: DeviceRecord): ReadonlySet<string> {
+  if (device.type === 'SMETS1') return new Set(['1.6']);
+  const family = device.type === 'GSME' ? 'gsme' : 'esme';
+  return new Set(supportedUseCases(family).flatMap((name) => useCaseByName(name)?.srv ?? []));
+}
