@@ -40,7 +40,9 @@ details.attempt > summary { font-weight: 600; cursor: pointer; }
 ol.steps { padding-left: 0; list-style: none; }
 li.step { border-top: 1px dashed var(--line); padding: 6px 0; }
 .step-head { display: flex; gap: 8px; align-items: baseline; }
-table.diff { margin: 6px 0 6px 20px; }
+table.diff { margin: 6px 0 6px 20px; width: calc(100% - 20px); table-layout: fixed; }
+table.diff td { overflow-wrap: break-word; white-space: pre-wrap; }
+table.diff col.c-device { width: 12%; } table.diff col.c-field { width: 24%; } table.diff col.c-value { width: 27%; } table.diff col.c-flag { width: 10%; }
 table.diff caption { text-align: left; font-weight: 600; font-size: 12px; color: var(--muted); }
 table.diff th, table.diff td { border: 1px solid var(--line); padding: 2px 8px; text-align: left; vertical-align: top; }
 table.diff tr.unexpected td { background: #ffebe9; font-weight: 600; }

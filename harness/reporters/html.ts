@@ -99,7 +99,8 @@ function renderDiff(diffs: readonly DeviceDiff[]): string {
     }
   }
   if (rows.length === 0) return '';
-  return `<table class="diff"><caption>State changes</caption><thead><tr><th>Device</th><th>Field</th><th>Before</th><th>After</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  const cols = '<colgroup><col class="c-device"><col class="c-field"><col class="c-value"><col class="c-value"><col class="c-flag"></colgroup>';
+  return `<table class="diff"><caption>State changes</caption>${cols}<thead><tr><th>Device</th><th>Field</th><th>Before</th><th>After</th><th></th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
 function renderMessage(m: TrafficRecord): string {

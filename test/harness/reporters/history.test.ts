@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +6,6 @@ import { defaultHistoryPath, History, recordRun, summarizeTestHistory } from '..
 import type { RunRecord, Verdict } from '../../../harness/results.ts';
 import { summarize } from '../../../harness/results.ts';
 import { runCli } from '../../helpers/cli.ts';
-import { repoRoot } from '../../helpers/fixtures.ts';
 import { sampleRun } from './sample-run.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -122,11 +120,12 @@ test('smets-hil history: unknown test, bad --limit, and no history yet', async (
   t.is(limit.code, 2);
   t.regex(limit.stderr, /--limit must be a positive integer/);
 
-  // The default location, in a fresh working directory: nothing recorded yet is not an error, and nothing is created.
-  const fresh = await new Promise<{ code: number; stdout: string }>((resolve) => {
-    execFile(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'history'], { cwd: dir }, (e, stdout) => resolve({ code: e ? Number(e.code) : 0, stdout }));
-  });
-  t.is(fresh.code, 0);
-  t.is(fresh.stdout, `no run history yet: ${join(dir, '.smets-hil', 'history.sqlite')} does not exist\n`);
-  t.false(existsSync(join(dir, '.smets-hil')));
+  // Nothing recorded yet is an ordinary state (a fresh clone), not an error; and reading creates nothing.
+  const missing = join(dir, 'none', 'history.sqlite');
+  const fresh = await runCli(['history', '--db', missing]);
+  t.is(fresh.code, 0, fresh.stderr);
+  t.is(fresh.stdout, `no run history yet: ${missing} does not exist\n`);
+  t.false(existsSync(join(dir, 'none')));
+  const freshJson = await runCli(['history', '--db', missing, '--json']);
+  t.deepEqual(JSON.parse(freshJson.stdout), []);
 });
