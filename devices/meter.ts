@@ -497,6 +497,34 @@ export abstract class Meter {
     };
     return canonical(snap as unknown as Json) as unknown as MeterSnapshot;
   }
+
+  // ---------------------------------------------------------------- persistence
+
+  /**
+   * Everything needed to bring this meter back after a restart, as text: the whole state record with pending
+   * changes (without their timers). Keys are not included: they are seed-derived or held by the key source.
+   */
+  exportState(): string {
+    const s = this.s;
+    const record = { ...s, pending: s.pending?.map(({ timer: _timer, ...p }) => p) ?? null };
+    return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
+  }
+
+  /** Replaces this meter's state with an exported one and schedules its pending changes again. */
+  importState(text: string): void {
+    const record = JSON.parse(text, (_k, v: unknown) => {
+      if (v && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
+      return v;
+    }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null };
+    for (const p of this.s.pending ?? []) p.timer.cancel();
+    const pending = (record.pending ?? []).map((p) => {
+      const op = p.op.execution?.kind === 'at' ? { ...p.op, execution: { kind: 'at', at: new Date(p.op.execution.at as unknown as string) } } : p.op;
+      const change = { ...p, op } as PendingChange;
+      change.timer = this.clock.schedule(change.at, () => this.runPending(change));
+      return change;
+    });
+    this.s = { ...record, pending: pending.length ? pending : null };
+  }
 }
 
 function appendCapped<T>(log: T[] | null, entry: T): T[] {

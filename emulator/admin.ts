@@ -11,6 +11,7 @@ import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
+import { z } from 'zod';
 import { deviceInput, type DeviceRecord } from './registry.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
@@ -31,8 +32,19 @@ export interface DeviceTrustAnchors {
 
 /** Creates or re-attaches the emulated device for a registered record (implemented by the harness). */
 export interface DeviceProvisioner {
-  /** Returns the device's DS and KA public keys (for its SMKI Device certificates), or null for SMETS1 meters. */
-  provision(record: DeviceRecord, anchors: DeviceTrustAnchors): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
+  /**
+   * Returns the device's DS and KA public keys (for its SMKI Device certificates), or null for SMETS1 meters.
+   * `initial` is the state an emulated device starts in, when the registration asked for one.
+   */
+  provision(record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
+}
+
+const initialStateInput = z.strictObject({ paymentMode: z.enum(['credit', 'prepayment']).optional(), meterBalance: z.number().int().optional() });
+
+/** The state a hosted emulated device starts in (ignored for devices that already exist). */
+export interface InitialDeviceState {
+  paymentMode?: 'credit' | 'prepayment';
+  meterBalance?: number;
 }
 
 export class AdminError extends Error {
@@ -93,8 +105,10 @@ export class DccAdmin {
 
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
-    const record = this.dcc.registry.putDevice(deviceInput.parse(body));
-    if (this.provisioner) await this.provision(record);
+    const initial = initialStateInput.parse((body as { initialState?: unknown } | null)?.initialState ?? {});
+    const { initialState: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
+    const record = this.dcc.registry.putDevice(deviceInput.parse(rest));
+    if (this.provisioner) await this.provision(record, initial);
     return { ...record, hosted: this.provisioner !== null };
   }
 
@@ -114,8 +128,8 @@ export class DccAdmin {
     };
   }
 
-  private async provision(record: DeviceRecord): Promise<void> {
-    const keys = await this.provisioner!.provision(record, this.trustAnchors(record));
+  private async provision(record: DeviceRecord, initial?: InitialDeviceState): Promise<void> {
+    const keys = await this.provisioner!.provision(record, this.trustAnchors(record), initial);
     if (!keys) return;
     for (const [product, publicKey] of [
       ['device-ds', keys.ds],

@@ -34,6 +34,10 @@ export interface DccConfig {
   http?: HttpOptions;
   defects?: readonly Defect[];
   validateSchema?: (xml: string) => Promise<string | null>;
+  /** Sets the DCC's clock (it runs on from there); without it the clock resumes where the store left it. */
+  start?: Date;
+  /** Holds the clock still (at `start`): it then moves only through the admin API. */
+  freezeClock?: boolean;
 }
 
 export interface RunningDcc {
@@ -95,6 +99,8 @@ async function ownIdentity(db: Db, smki: SmkiService): Promise<Identity> {
 export async function createDcc(config: DccConfig): Promise<RunningDcc> {
   const db = openStore(config.stateDir ? join(config.stateDir, 'dcc.sqlite') : null);
   const clock = new AdjustableClock(Number(getMeta(db, 'clock-offset-ms') ?? 0));
+  if (config.start) clock.set(config.start);
+  if (config.freezeClock) clock.freeze(config.start ?? clock.now());
   // Seeded defect: SMKI's policy lets the SC role hold every Organisation certificate (BR2 undone).
   const policy = config.defects?.includes('sc-issued-digital-signing') ? { ...ISSUING_POLICY, SC: ISSUING_POLICY.IS } : undefined;
   const smki = await openSmki(db, () => clock.now(), policy);

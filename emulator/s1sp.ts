@@ -67,6 +67,11 @@ export class S1sp {
     o.channel.onAlert?.((a) => this.alert(a.frame));
   }
 
+  /** The id the next instruction will carry (for an S1SP that must resume its numbering after a restart). */
+  peekNextId(): bigint {
+    return this.nextId;
+  }
+
   /** Builds and signs the instruction the S1SP would send (without sending it). */
   instruction(meter: Eui, operation: MeterOperation, reference = 0n): { id: bigint; frame: Uint8Array } {
     const id = this.nextId++;

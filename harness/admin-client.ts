@@ -96,7 +96,17 @@ export class DccAdminClient {
     return this.call<{ id: number }>('POST', `/parties/${eui}/adt`, input);
   }
 
-  device(input: { eui: string; type: string; twin?: boolean; fuel?: string; supplier: string; networkOperator?: string | null; smiStatus?: string }) {
+  device(input: {
+    eui: string;
+    type: string;
+    twin?: boolean;
+    fuel?: string;
+    supplier: string;
+    networkOperator?: string | null;
+    smiStatus?: string;
+    /** For devices the DCC hosts: the state the emulated meter starts in. */
+    initialState?: { paymentMode?: 'credit' | 'prepayment'; meterBalance?: number };
+  }) {
     return this.call<unknown>('POST', '/devices', input);
   }
 

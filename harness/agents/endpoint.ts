@@ -28,7 +28,8 @@ export class UserEndpoint {
   private server: Server | null = null;
   private port = 0;
 
-  constructor(private readonly dccVerifier: SignerResolver<unknown>) {}
+  /** Verifies the DCC's signature on each delivery (replaceable: a test may learn the DCC's certificate late). */
+  constructor(public dccVerifier: SignerResolver<unknown>) {}
 
   async listen(port = 0): Promise<string> {
     this.server = createServer((req, res) => this.receive(req, res));

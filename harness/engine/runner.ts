@@ -148,7 +148,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
   } finally {
     if (world) await world.close().catch(() => {});
     if (pool) {
-      for (const [alias, lines] of Object.entries(pool.logs())) deviceLogSink.push([`${s.id}/${alias}`, lines]);
+      for (const [alias, lines] of Object.entries(pool.logs())) deviceLogSink.push([`${s.id}${attempt > 1 ? `#${attempt}` : ''}/${alias}`, lines]);
       await pool.close().catch(() => {});
     }
   }

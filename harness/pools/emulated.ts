@@ -2,19 +2,23 @@
  * Emulated devices in this process: SMETS2+ ESMEs and GSMEs and SMETS1 meters behind an S1SP, all behind one
  * in-memory Link pair (one DeviceHost on the device end, one Transport on the DCC end), sharing one simulated
  * clock. The DCC reaches them only through the DevicePort this pool exposes.
+ *
+ * Scenario runs use a fresh pool per attempt with generated keys. A long-running service (`dcc serve`) gives it
+ * a MeterStore: keys then derive from the store's seed and every meter's state is saved after each command it
+ * handles and restored when it is provisioned again after a restart.
  */
-import { generateKeyPair } from '../../protocol/smki/keys.ts';
+import { deriveKeyPair, generateKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
 import { connectInMemory, type Connection } from '../../devices/connect.ts';
 import { SimClock } from '../../devices/clock.ts';
 import { expectedChanges, operationOf } from '../../devices/expected-changes.ts';
 import type { Meter } from '../../devices/meter.ts';
 import { Smets1Meter } from '../../devices/smets1/meter.ts';
-import { GeneratedKeySource } from '../../devices/smets2/keys.ts';
+import { type DeviceKeySource, GeneratedKeySource, SeededKeySource } from '../../devices/smets2/keys.ts';
 import { Smets2Meter } from '../../devices/smets2/meter.ts';
 import { TrustAnchors } from '../../devices/smets2/trust-anchors.ts';
 import { supportedUseCases } from '../../devices/smets2/use-cases.ts';
 import { TransportError } from '../../devices/transports/transport.ts';
-import type { DeviceTrustAnchors } from '../../emulator/admin.ts';
+import type { DeviceTrustAnchors, InitialDeviceState } from '../../emulator/admin.ts';
 import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
 import type { DeviceRecord } from '../../emulator/registry.ts';
 import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
@@ -22,6 +26,7 @@ import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
 import { useCaseByName } from '../../protocol/gbcs/message-codes.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePlan, DevicePool } from '../engine/device-pool.ts';
+import type { MeterStore } from './meter-store.ts';
 
 /** The S1SP's EUI in emulated worlds. */
 export const EMULATED_S1SP = parseEui('90B3D51F30060001');
@@ -31,17 +36,29 @@ export class EmulatedPool implements DevicePool {
   readonly port: DevicePort;
   readonly provisioner;
   private clock = new SimClock();
-  private readonly keys = new GeneratedKeySource();
+  private readonly keys: DeviceKeySource;
   private readonly plans = new Map<Eui, DevicePlan>();
+  private readonly store: MeterStore | null;
   private readonly meters = new Map<Eui, Meter>();
   private readonly records = new Map<Eui, DeviceRecord>();
   private readonly log = new Map<Eui, string[]>();
   private readonly alertListeners = new Set<(device: Eui, frame: Uint8Array) => void>();
-  private readonly s1spKey = generateKeyPair();
+  private readonly s1spKey: KeyPair;
   private connection: Connection | null = null;
   private s1sp: S1sp | null = null;
 
-  constructor() {
+  /** The state devices start in when neither a scenario plan nor their registration names one. */
+  private readonly defaultInitial: InitialDeviceState;
+  /** Where a pool that is not planned (a service) takes its meters' start time from on first use. */
+  private readonly startAt: () => Date;
+
+  constructor(options: { store?: MeterStore; defaultInitial?: InitialDeviceState; startAt?: () => Date } = {}) {
+    this.store = options.store ?? null;
+    this.defaultInitial = options.defaultInitial ?? {};
+    this.startAt = options.startAt ?? (() => new Date());
+    const seed = this.store?.seed();
+    this.keys = seed ? new SeededKeySource(seed) : new GeneratedKeySource();
+    this.s1spKey = seed ? deriveKeyPair(seed, 'smets-hil/s1sp') : generateKeyPair();
     this.port = {
       sendCommand: (device, command, timeoutMs) => this.sendCommand(device, command, timeoutMs),
       sendSmets1: (device, operation, timeoutMs) => this.sendSmets1(device, operation, timeoutMs),
@@ -52,15 +69,26 @@ export class EmulatedPool implements DevicePool {
       },
       state: (eui) => this.meters.get(eui)?.snapshot(),
     };
-    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors) => this.provision(record, anchors) };
+    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState) => this.provision(record, anchors, initial) };
   }
 
   async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
-    this.clock = new SimClock(start);
     for (const d of devices) this.plans.set(d.eui, d);
+    await this.connect(start);
+  }
+
+  /** Brings up the link, host and S1SP with the meters' clock starting at `start`. */
+  async connect(start: Date): Promise<void> {
+    this.clock = new SimClock(start);
     this.connection = await connectInMemory([]);
     this.connection.transport.onAlert((a) => this.alert(a.frame));
-    this.s1sp = new S1sp({ eui: EMULATED_S1SP, signingKey: this.s1spKey.privateKey, channel: this.connection.transport, now: () => this.clock.date() });
+    const firstId = BigInt(this.store?.get('s1sp-next-id') ?? '1');
+    this.s1sp = new S1sp({ eui: EMULATED_S1SP, signingKey: this.s1spKey.privateKey, channel: this.connection.transport, now: () => this.clock.date(), firstId });
+  }
+
+  /** Moves the meters' clock to `at` if it is later (a service keeps its meters in step with the DCC's clock). */
+  follow(at: Date): void {
+    if (at.getTime() > this.clock.now()) this.advance(at.getTime() - this.clock.now());
   }
 
   private note(eui: Eui, line: string): void {
@@ -75,10 +103,10 @@ export class EmulatedPool implements DevicePool {
     for (const l of this.alertListeners) l(device ?? ('0000000000000000' as Eui), frame);
   }
 
-  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors) {
-    if (!this.connection) throw new Error('plan the devices before provisioning them');
-    const plan = this.plans.get(record.eui);
-    const initial = { paymentMode: plan?.initial.paymentMode ?? 'credit', ...(plan?.initial.meterBalance !== undefined ? { meterBalance: plan.initial.meterBalance } : {}) } as const;
+  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState) {
+    if (!this.connection) await this.connect(this.startAt());
+    const plan = this.plans.get(record.eui)?.initial ?? requested ?? this.defaultInitial;
+    const initial = { paymentMode: plan.paymentMode ?? 'credit', ...(plan.meterBalance !== undefined ? { meterBalance: plan.meterBalance } : {}) } as const;
     this.records.set(record.eui, record);
     let meter: Meter;
     if (record.type === 'SMETS1') {
@@ -92,9 +120,12 @@ export class EmulatedPool implements DevicePool {
       });
       meter = new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust });
     }
+    const saved = this.store?.load(record.eui);
+    if (saved) meter.importState(saved);
+    this.meters.get(record.eui)?.setOutput(null);
     this.meters.set(record.eui, meter);
-    this.connection.host.add(meter);
-    this.note(record.eui, `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
+    this.connection!.host.add(this.store ? persisted(meter, this.store) : meter);
+    this.note(record.eui, saved ? `restored ${record.type}, ${meter.paymentMode}` : `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
     if (record.type === 'SMETS1') return null;
     const keys = this.keys.keysFor(record.eui);
     return { ds: keys.ds.publicKey, ka: keys.ka.publicKey };
@@ -118,7 +149,10 @@ export class EmulatedPool implements DevicePool {
     const op = operationFromUpdatePaymentMode(operation.body as UpdatePaymentModeBody);
     this.note(device.eui, `S1SP instruction ${JSON.stringify(op, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
     try {
-      const r = await this.s1sp.instruct(device.eui, op, { reference: operation.counter, responseTimeoutMs: timeoutMs });
+      const pending = this.s1sp.instruct(device.eui, op, { reference: operation.counter, responseTimeoutMs: timeoutMs });
+      // The instruction id is used now, answered or not: a restarted S1SP must not reuse it.
+      this.store?.set('s1sp-next-id', String(this.s1sp.peekNextId()));
+      const r = await pending;
       this.note(device.eui, `S1SP response ${r.status}`);
       return { kind: 'response', frame: r.frame };
     } catch (e) {
@@ -132,6 +166,8 @@ export class EmulatedPool implements DevicePool {
 
   advance(ms: number): void {
     this.clock.advance(ms);
+    // Future-dated changes may have executed: keep the stored state in step.
+    if (this.store) for (const [eui, m] of this.meters) this.store.store(eui, m.exportState());
   }
 
   logs(): Record<string, string[]> {
@@ -162,6 +198,18 @@ export class EmulatedPool implements DevicePool {
     await this.connection?.close();
     this.connection = null;
   }
+}
+
+/** The meter as the host sees it, saving its state after every frame it handles. */
+function persisted(meter: Meter, store: MeterStore) {
+  return {
+    eui: meter.eui,
+    handleFrame(frame: Uint8Array) {
+      meter.handleFrame(frame);
+      store.store(meter.eui, meter.exportState());
+    },
+    setOutput: (sink: ((frame: Uint8Array) => void) | null) => meter.setOutput(sink),
+  };
 }
 
 function transportFailure(e: unknown, device: DeviceRecord, note: (line: string) => void): DeviceReply {

@@ -1,0 +1,102 @@
+/**
+ * `smets-hil dcc serve`: the mock DCC as a long-running service on the DCC Boxed URLs, hosting emulated meters
+ * in this process (registered through the admin API or, with --zaz1, the RTDS ESME and GSME). With
+ * --state-dir everything is durable: the DCC's store and every hosted meter's state survive a restart or a
+ * kill -9. It logs "listening on http://HOST:PORT" when ready and stops cleanly on SIGINT/SIGTERM.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Argv, CommandModule } from 'yargs';
+import { createDcc } from '../../emulator/bootstrap.ts';
+import { DEFECTS, type Defect } from '../../emulator/service.ts';
+import { MeterStore } from '../pools/meter-store.ts';
+import { EmulatedPool } from '../pools/emulated.ts';
+import { CliExit, EXIT } from '../cli.ts';
+
+interface ServeArgs {
+  port: number;
+  host: string;
+  stateDir?: string;
+  callback?: string;
+  zaz1?: string;
+  clock?: string;
+  frozen: boolean;
+  defect: string[];
+  deviceTimeout: number;
+}
+
+const serve: CommandModule<object, ServeArgs> = {
+  command: 'serve',
+  describe: 'run the mock DCC (DCC Boxed paths, admin API under /admin/v1) with hosted emulated meters',
+  builder: (y: Argv) =>
+    y
+      .option('port', { type: 'number', default: 8079, describe: 'HTTP port (0 picks a free one)' })
+      .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+      .option('state-dir', { type: 'string', describe: 'keep the DCC store and meter state here (default: in memory)' })
+      .option('callback', { type: 'string', describe: "send every User's responses and alerts to this URL (DCC Boxed style)" })
+      .option('zaz1', { type: 'string', describe: 'ZAZ1 keystore JSON: stand in for DCC Boxed with its test PKI and the RTDS devices' })
+      .option('clock', { type: 'string', describe: "set the DCC's clock (ISO-8601); e.g. 2015-01-01T00:00:00Z reproduces RTDS GSME Pre-Commands" })
+      .option('frozen', { type: 'boolean', default: false, describe: 'hold the clock still; it then moves only through POST /admin/v1/clock' })
+      .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
+      .option('device-timeout', { type: 'number', default: 30_000, describe: "how long to wait for a device's answer, in ms" }) as unknown as Argv<ServeArgs>,
+  handler: async (args) => {
+    for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
+    let zaz1: string | undefined;
+    if (args.zaz1) {
+      try {
+        zaz1 = readFileSync(args.zaz1, 'utf8');
+      } catch (e) {
+        throw new CliExit(EXIT.usage, `--zaz1 ${args.zaz1}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
+    let start: Date | undefined;
+    if (args.clock) {
+      start = new Date(args.clock);
+      if (Number.isNaN(start.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
+    }
+    const store = args.stateDir ? new MeterStore(join(args.stateDir, 'meters.sqlite')) : undefined;
+    let dccNow: () => Date = () => start ?? new Date();
+    // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
+    const pool = new EmulatedPool({ ...(store ? { store } : {}), defaultInitial: { paymentMode: 'prepayment' }, startAt: () => dccNow() });
+    const dcc = await createDcc({
+      stateDir: args.stateDir ?? null,
+      devices: pool.port,
+      provisioner: pool.provisioner,
+      deviceTimeoutMs: args.deviceTimeout,
+      defects: args.defect as Defect[],
+      ...(zaz1 ? { zaz1 } : {}),
+      ...(args.callback ? { callback: args.callback } : {}),
+      ...(start ? { start } : {}),
+      ...(args.frozen ? { freezeClock: true } : {}),
+    });
+    dccNow = () => dcc.clock.now();
+    // The meters' clock follows the DCC's, so future-dated commands execute when the DCC's time reaches them.
+    const follow = setInterval(() => pool.follow(dcc.clock.now()), 250);
+    let url: string;
+    try {
+      url = await dcc.listen(args.port, args.host);
+    } catch (e) {
+      clearInterval(follow);
+      await dcc.close();
+      throw new CliExit(EXIT.infrastructure, `cannot listen on ${args.host}:${args.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    process.stdout.write(`listening on ${url}\n`);
+    if (args.defect.length) process.stdout.write(`seeded defects (negative controls): ${args.defect.join(', ')}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    clearInterval(follow);
+    await dcc.close();
+    await pool.close();
+    store?.close();
+  },
+};
+
+export const dccCommand: CommandModule = {
+  command: 'dcc <command>',
+  describe: 'the mock DCC service',
+  builder: (y: Argv) => y.command(serve).demandCommand(1),
+  handler: () => {},
+};

@@ -1,0 +1,29 @@
+import test from 'ava';
+import { ECS02 } from '../../protocol/gbcs/usecases/catalogue.ts';
+import { SimClock } from '../../devices/clock.ts';
+import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { build, ESME_EUI, keys, meter, pki } from './support.ts';
+
+test('a meter exported and imported into a new one has the same snapshot, counters and pending change, and executes it when due', (t) => {
+  const rig = meter('esme', { paymentMode: 'prepayment' });
+  const at = new Date(rig.clock.now() + 3_600_000);
+  const codec = ECS02;
+  rig.meter.process(build.command(codec, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'at', at } } }, { device: ESME_EUI, counter: 10n }));
+  const before = rig.meter.snapshot();
+  t.is((before.pending.paymentMode as { change: { mode: string } } | null)?.change.mode, 'credit');
+
+  const clock = new SimClock(rig.clock.now());
+  const restored = new Smets2Meter({ eui: ESME_EUI, variant: 'esme', keys, trustAnchors: pki.anchors, clock });
+  restored.importState(rig.meter.exportState());
+  t.deepEqual(restored.snapshot(), before);
+
+  // The counter survived: the same command again is a replay.
+  restored.process(build.command(codec, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: ESME_EUI, counter: 10n }));
+  t.is(restored.snapshot().paymentMode, 'prepayment');
+  t.is(restored.snapshot().securityLog.length, 1);
+
+  // The pending change was scheduled again on the new clock.
+  clock.advance(3_600_001);
+  t.is(restored.snapshot().paymentMode, 'credit');
+  t.is(rig.meter.snapshot().paymentMode, 'prepayment', 'the original is untouched');
+});
