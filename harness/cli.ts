@@ -6,17 +6,9 @@
 import yargs, { type CommandModule } from 'yargs';
 import { commandModules } from './commands/index.ts';
 
-export const EXIT = { ok: 0, failed: 1, usage: 2, infrastructure: 3 } as const;
+import { CliExit, EXIT } from './cli-exit.ts';
 
-/** Thrown by a command handler to end with a non-zero exit code and a message for stderr (may be empty). */
-export class CliExit extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export { CliExit, EXIT };
 
 export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)

@@ -54,10 +54,24 @@ import { esmeRejection, esmeResponse, gsmeRejection, gsmeResponse, type Rejectio
 import { type AnchorRole, type TrustAnchors } from './trust-anchors.ts';
 import { smets2UseCase } from './use-cases.ts';
 
+/**
+ * Seeded defects: each switches one of the meter's own checks off, for negative-control runs that must turn the
+ * MP134B PIT pack red. Never set outside such runs.
+ */
+export const METER_DEFECTS = {
+  'meter-skips-signature-check': 'the meter executes critical commands whatever their signature',
+  'meter-skips-counter-check': 'the meter executes replayed commands (originator counter not checked)',
+  'meter-skips-mac-check': "the meter executes commands whose ACB MAC does not verify",
+} as const;
+export type MeterDefect = keyof typeof METER_DEFECTS;
+const NO_DEFECTS: ReadonlySet<MeterDefect> = Object.freeze(new Set<MeterDefect>());
+
 export interface Smets2MeterOptions extends MeterOptions {
   /** Where this meter's own DS and KA keys come from (seed-derived for fleets). */
   keys: DeviceKeySource;
   trustAnchors: TrustAnchors;
+  /** Negative controls only (shared by the fleet, like the rest of the environment). */
+  defects?: ReadonlySet<MeterDefect>;
 }
 
 /** What fires at the execution time of a future-dated command: ESME activation attributes or GSME commands. */
@@ -73,17 +87,20 @@ interface Smets2Environment {
   clock: SimClock;
   keys: DeviceKeySource;
   anchors: TrustAnchors;
+  defects: ReadonlySet<MeterDefect>;
 }
 
-const ENVIRONMENTS = new WeakMap<SimClock, WeakMap<DeviceKeySource, WeakMap<TrustAnchors, Smets2Environment>>>();
+const ENVIRONMENTS = new WeakMap<SimClock, WeakMap<DeviceKeySource, WeakMap<TrustAnchors, WeakMap<ReadonlySet<MeterDefect>, Smets2Environment>>>>();
 
-function environment(clock: SimClock, keys: DeviceKeySource, anchors: TrustAnchors): Smets2Environment {
+function environment(clock: SimClock, keys: DeviceKeySource, anchors: TrustAnchors, defects: ReadonlySet<MeterDefect> = NO_DEFECTS): Smets2Environment {
   let byKeys = ENVIRONMENTS.get(clock);
   if (!byKeys) ENVIRONMENTS.set(clock, (byKeys = new WeakMap()));
   let byAnchors = byKeys.get(keys);
   if (!byAnchors) byKeys.set(keys, (byAnchors = new WeakMap()));
-  let env = byAnchors.get(anchors);
-  if (!env) byAnchors.set(anchors, (env = Object.freeze({ clock, keys, anchors })));
+  let byDefects = byAnchors.get(anchors);
+  if (!byDefects) byAnchors.set(anchors, (byDefects = new WeakMap()));
+  let env = byDefects.get(defects);
+  if (!env) byDefects.set(defects, (env = Object.freeze({ clock, keys, anchors, defects })));
   return env;
 }
 
@@ -92,7 +109,7 @@ export class Smets2Meter extends Meter {
 
   constructor(o: Smets2MeterOptions) {
     super(o);
-    this.env = environment(o.clock ?? new SimClock(), o.keys, o.trustAnchors);
+    this.env = environment(o.clock ?? new SimClock(), o.keys, o.trustAnchors, o.defects);
   }
 
   protected get clock(): SimClock {
@@ -117,7 +134,7 @@ export class Smets2Meter extends Meter {
 
   /** Replaces the trust anchors (what an update of security credentials would do; not a GBCS use case here). */
   setTrustAnchors(anchors: TrustAnchors): void {
-    this.env = environment(this.env.clock, this.env.keys, anchors);
+    this.env = environment(this.env.clock, this.env.keys, anchors, this.env.defects);
   }
 
   private get keys(): DeviceKeys {
@@ -157,7 +174,8 @@ export class Smets2Meter extends Meter {
     const acb = this.anchors.cell('accessControlBroker');
     if (!ciphering) return reject('8F1E', 'command not wrapped and MACed by the ACB');
     if (!acb?.ka) return reject('8F1E', 'no ACB key-agreement key in the trust anchors');
-    if (!verifyCommandMac(ciphering, apdu, this.keys.ka.privateKey, acb.ka)) return reject('8F1E', 'ACB MAC does not verify');
+    const defects = this.env.defects;
+    if (!verifyCommandMac(ciphering, apdu, this.keys.ka.privateKey, acb.ka) && !defects.has('meter-skips-mac-check')) return reject('8F1E', 'ACB MAC does not verify');
 
     const useCase = smets2UseCase(apdu.messageCode, this.family);
     if (!useCase) return reject('8F1E', `message code 0x${hex4(apdu.messageCode)} is not a use case this ${this.variant} runs`, 'unknown-use-case');
@@ -169,10 +187,10 @@ export class Smets2Meter extends Meter {
       const ds = this.anchors.cell(role)?.ds;
       if (!apdu.signature) return reject('8F53', `${useCase.codec.name} is critical but carries no signature`);
       if (!ds) return reject('8F53', `no ${role} digital signing key in the trust anchors`);
-      if (!verifyApdu(apdu, ds)) return reject('8F53', `signature does not verify with the ${role} trust anchor`);
+      if (!verifyApdu(apdu, ds) && !defects.has('meter-skips-signature-check')) return reject('8F53', `signature does not verify with the ${role} trust anchor`);
     }
     const highest = this.highestCounter(apdu.originator);
-    if (highest !== undefined && apdu.counter <= highest) return reject('8F60', `counter ${apdu.counter} is not above ${highest}`);
+    if (highest !== undefined && apdu.counter <= highest && !defects.has('meter-skips-counter-check')) return reject('8F60', `counter ${apdu.counter} is not above ${highest}`);
     const parsed = useCase.codec.parse(apdu);
     if (!parsed.ok) return reject('8F1E', `${useCase.codec.name} content: ${parsed.error.toString()}`, 'malformed');
 

@@ -11,7 +11,7 @@ import { createDcc } from '../../emulator/bootstrap.ts';
 import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 
 interface ServeArgs {
   port: number;

@@ -11,7 +11,7 @@ import { decodeFrame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { wrapCommand } from '../../protocol/gbcs/security.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 import { loadKeystore } from './inputs.ts';
 
 export const demoCommand: CommandModule<object, { fixtures: string }> = {

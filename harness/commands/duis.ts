@@ -10,7 +10,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 
 async function readInput(path: string): Promise<Buffer> {
   try {

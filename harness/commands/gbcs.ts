@@ -17,7 +17,7 @@ import { type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts'
 import { preCommandForRequest, TransformError } from '../../protocol/transform/payment-mode.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 import { loadKeystore, readHexArgument, readText } from './inputs.ts';
 
 /** The DCC reference data's clock; the GSME Issuer Event ID is taken from the transforming DCC's time. */

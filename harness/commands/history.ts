@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 import { defaultHistoryPath, History, type RunRow, summarizeTestHistory, type TestVerdictRow } from '../history.ts';
 import { formatDuration } from '../reporters/run-facts.ts';
 import { textTable } from '../reporters/text-table.ts';

@@ -1,6 +1,6 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
 import { existsSync, readFileSync } from 'node:fs';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
 

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { DEFECTS, type Defect } from '../../emulator/service.ts';
+import { ALL_DEFECTS, isDefect, splitDefects } from '../defects.ts';
 import type { DevicePool } from '../engine/device-pool.ts';
 import { runScenarios } from '../engine/runner.ts';
 import { recordRun } from '../history.ts';
@@ -18,7 +18,7 @@ import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, 
 import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
 import { durationMs } from '../scenarios/schema.ts';
-import { CliExit, EXIT } from '../cli.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_PACK = join(PACKAGE_ROOT, 'scenarios', 'mp134b');
@@ -82,8 +82,9 @@ function parseDuration(text: string | undefined, option: string): number | undef
   return durationMs(text);
 }
 
-async function poolFactory(_args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string }> {
-  return { pool: async () => new EmulatedPool(), target: 'emulated' };
+async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string }> {
+  const defects = splitDefects(args.defect.filter(isDefect)).meter;
+  return { pool: async () => new EmulatedPool({ defects }), target: 'emulated' };
 }
 
 export const runCommand: CommandModule<object, RunArgs> = {
@@ -95,7 +96,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('evidence', { type: 'string', describe: 'write an evidence bundle (reports, device logs, traffic, SHA-256 manifest) under this folder' })
       .option('history', { type: 'boolean', default: true, describe: 'record the run in the run history (--no-history to skip)' })
       .option('history-db', { type: 'string', describe: 'run history database (default .smets-hil/history.sqlite)' })
-      .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect into the mock DCC (negative controls; see README)' })
+      .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect into the mock DCC or the meters (negative controls; see README)' })
       .option('timeout', { type: 'string', describe: 'whole-run limit (scenarios not started by then are skipped)' })
       .option('scenario-timeout', { type: 'string', describe: 'per-scenario limit (default 5m)' })
       .option('step-timeout', { type: 'string', describe: 'per-step limit (default 60s)' })
@@ -109,7 +110,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       if (e instanceof ReportSpecError) throw new CliExit(EXIT.usage, e.message);
       throw e;
     }
-    for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
+    for (const d of args.defect) if (!isDefect(d)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(ALL_DEFECTS).join(', ')}`);
     const timeouts = {
       run: parseDuration(args.timeout, 'timeout'),
       scenario: parseDuration(args.scenarioTimeout, 'scenario-timeout'),
@@ -124,7 +125,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       pool,
       target,
       listener: reporter,
-      defects: args.defect as Defect[],
+      defects: splitDefects(args.defect.filter(isDefect)).dcc,
       version: version(),
       options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
       ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),

@@ -18,6 +18,16 @@ export interface DevicePlan {
   requires: readonly string[];
 }
 
+/** A fault on the link to the devices, for scenarios that prove a meter's own checks. */
+export interface LinkFault {
+  action: 'drop' | 'duplicate' | 'corrupt' | 'delay';
+  direction: 'to-device' | 'to-dcc';
+  times: number;
+  /** For corrupt: which part of the frame to damage (the ACB MAC is the last 12 octets of a Command). */
+  part?: 'middle' | 'mac';
+  delayMs?: number;
+}
+
 export interface DevicePool {
   /** Describes the pool in reports: "emulated", "rig:rigs/bench-1.yaml". */
   readonly target: string;
@@ -38,5 +48,7 @@ export interface DevicePool {
    * remote party whose counter the command advances.
    */
   allowedChanges(kind: string | null, srv: string, device: Eui, source?: Eui): readonly string[];
+  /** Arms a fault on the device link (pools whose links cannot inject faults leave this out). */
+  injectFault?(fault: LinkFault): void;
   close(): Promise<void>;
 }

@@ -378,12 +378,22 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
     const s = step['expect-state'];
     const snap = world.pool.snapshot(world.device(s.device).eui) as { paymentMode?: string; pending?: { paymentMode?: { change?: { mode?: string } } | null } } | undefined;
     if (!snap) throw new InfrastructureError(`no snapshot of ${s.device}`);
+    if (s.securityEvent) {
+      const log = (snap as { securityLog?: { code: string }[] }).securityLog ?? [];
+      if (!log.some((e) => e.code === s.securityEvent)) fail(`${s.device}: no ${s.securityEvent} entry in its Security Log (has ${log.map((e) => e.code).join(', ') || 'none'})`);
+    }
     if (s.paymentMode && snap.paymentMode !== s.paymentMode) fail(`${s.device}: payment mode is ${snap.paymentMode}, expected ${s.paymentMode}`);
     if (s.pending) {
       const pending = snap.pending?.paymentMode?.change?.mode ?? 'none';
       if (pending !== s.pending) fail(`${s.device}: pending payment mode change is ${pending}, expected ${s.pending}`);
     }
-    return outcome(`${s.device} is ${[s.paymentMode && `in ${s.paymentMode} mode`, s.pending && `with ${s.pending === 'none' ? 'no' : s.pending} change pending`].filter(Boolean).join(' ')}`);
+    return outcome(`${s.device} is ${[s.paymentMode && `in ${s.paymentMode} mode`, s.pending && `with ${s.pending === 'none' ? 'no' : s.pending} change pending`, s.securityEvent && `and logged ${s.securityEvent}`].filter(Boolean).join(' ')}`);
+  }
+  if ('link-fault' in step) {
+    const f = step['link-fault'];
+    if (!world.pool.injectFault) throw new InfrastructureError(`the ${world.pool.target} device pool cannot inject link faults`);
+    world.pool.injectFault({ action: f.action, direction: f.direction, times: f.times, ...(f.part ? { part: f.part } : {}), ...(f.delay !== undefined ? { delayMs: durationMs(f.delay) } : {}) });
+    return outcome(`the link will ${f.action} the next ${f.times === 1 ? 'frame' : `${f.times} frames`} ${f.direction}${f.part ? ` (${f.part})` : ''}`);
   }
   if ('every-other-srv' in step) {
     const e = step['every-other-srv'];

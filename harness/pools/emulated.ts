@@ -14,7 +14,7 @@ import { expectedChanges, operationOf } from '../../devices/expected-changes.ts'
 import type { Meter } from '../../devices/meter.ts';
 import { Smets1Meter } from '../../devices/smets1/meter.ts';
 import { type DeviceKeySource, GeneratedKeySource, SeededKeySource } from '../../devices/smets2/keys.ts';
-import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { type MeterDefect, Smets2Meter } from '../../devices/smets2/meter.ts';
 import { TrustAnchors } from '../../devices/smets2/trust-anchors.ts';
 import { supportedUseCases } from '../../devices/smets2/use-cases.ts';
 import { TransportError } from '../../devices/transports/transport.ts';
@@ -25,7 +25,7 @@ import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
 import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
 import { useCaseByName } from '../../protocol/gbcs/message-codes.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
-import type { DevicePlan, DevicePool } from '../engine/device-pool.ts';
+import type { DevicePlan, DevicePool, LinkFault } from '../engine/device-pool.ts';
 import type { MeterStore } from './meter-store.ts';
 
 /** The S1SP's EUI in emulated worlds. */
@@ -52,8 +52,12 @@ export class EmulatedPool implements DevicePool {
   /** Where a pool that is not planned (a service) takes its meters' start time from on first use. */
   private readonly startAt: () => Date;
 
-  constructor(options: { store?: MeterStore; defaultInitial?: InitialDeviceState; startAt?: () => Date } = {}) {
+  /** Seeded meter defects (negative controls only). */
+  private readonly defects: ReadonlySet<MeterDefect>;
+
+  constructor(options: { store?: MeterStore; defaultInitial?: InitialDeviceState; startAt?: () => Date; defects?: readonly MeterDefect[] } = {}) {
     this.store = options.store ?? null;
+    this.defects = new Set(options.defects ?? []);
     this.defaultInitial = options.defaultInitial ?? {};
     this.startAt = options.startAt ?? (() => new Date());
     const seed = this.store?.seed();
@@ -118,7 +122,7 @@ export class EmulatedPool implements DevicePool {
         accessControlBroker: cell(anchors.acb),
         ...(anchors.networkOperator ? { networkOperator: cell(anchors.networkOperator) } : {}),
       });
-      meter = new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust });
+      meter = new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust, defects: this.defects });
     }
     const saved = this.store?.load(record.eui);
     if (saved) meter.importState(saved);
@@ -194,10 +198,29 @@ export class EmulatedPool implements DevicePool {
     return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
   }
 
+  injectFault(fault: LinkFault): void {
+    if (!this.connection) throw new Error('no link to inject a fault on');
+    const corrupt = fault.part === 'mac' ? flipLastBit : undefined;
+    this.connection.pair.faults.add({
+      action: fault.action,
+      direction: fault.direction,
+      times: fault.times,
+      ...(corrupt ? { corrupt } : {}),
+      ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}),
+    });
+  }
+
   async close(): Promise<void> {
     await this.connection?.close();
     this.connection = null;
   }
+}
+
+/** Damages the last octet of a frame: the ACB MAC of a Command. */
+function flipLastBit(frame: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(frame);
+  if (out.length > 0) out[out.length - 1] = out[out.length - 1]! ^ 0x01;
+  return out;
 }
 
 /** The meter as the host sees it, saving its state after every frame it handles. */

@@ -160,7 +160,13 @@ function stepShapeProblems(source: YamlSource): ScenarioFileError[] {
 }
 
 export function loadScenarioFile(file: string, text?: string): LoadedScenario[] {
-  const source = readYamlSource(file, text);
+  let source: YamlSource;
+  try {
+    source = readYamlSource(file, text);
+  } catch (e) {
+    if (e instanceof ScenarioFileError) throw new ScenarioLoadError([e]);
+    throw e;
+  }
   const shape = stepShapeProblems(source);
   if (shape.length) throw new ScenarioLoadError(shape);
   const parsed = scenarioFileSchema.safeParse(source.value);

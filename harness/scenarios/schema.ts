@@ -153,7 +153,25 @@ export const stepSchema = z.union([
   }),
   /** Sends every SRV of the eligibility table except these, expecting one code for all (BR3). */
   z.strictObject({ 'every-other-srv': z.strictObject({ as: alias, to: alias, except: z.array(srv).default(['1.6']), expect: responseCode }) }),
-  z.strictObject({ 'expect-state': z.strictObject({ device: alias, paymentMode: z.enum(['credit', 'prepayment']).optional(), pending: z.enum(['credit', 'prepayment', 'none']).optional() }) }),
+  z.strictObject({
+    'expect-state': z.strictObject({
+      device: alias,
+      paymentMode: z.enum(['credit', 'prepayment']).optional(),
+      pending: z.enum(['credit', 'prepayment', 'none']).optional(),
+      /** A Security Log entry the meter must have written (8F1E format/MAC, 8F30 role, 8F53 signature, 8F60 replay). */
+      securityEvent: z.enum(['8F1E', '8F30', '8F53', '8F60']).optional(),
+    }),
+  }),
+  /** Arms a fault on the link to the devices for the next frames (emulated pools; proves the meters' own checks). */
+  z.strictObject({
+    'link-fault': z.strictObject({
+      action: z.enum(['drop', 'duplicate', 'corrupt', 'delay']),
+      direction: z.enum(['to-device', 'to-dcc']).default('to-device'),
+      times: z.number().int().min(1).default(1),
+      part: z.enum(['middle', 'mac']).optional(),
+      delay: duration.optional(),
+    }),
+  }),
 ]);
 
 export type Step = z.infer<typeof stepSchema>;

@@ -34,7 +34,7 @@ export function readYamlSource(file: string, text?: string): YamlSource {
   const doc: Document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const first = doc.errors[0];
   if (first) {
-    const line = first.linePos?.[0]?.line ?? null;
+    const line = first.linePos?.[0]?.line ?? lineCounter.linePos(first.pos[0]).line;
     throw new ScenarioFileError(file, line, `not valid YAML: ${first.message.split('\n')[0]}`);
   }
   return {

@@ -1,0 +1,54 @@
+/** `smets-hil run` and `list` as users and CI call them: exit codes, reports written, usage errors. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { runCli } from '../helpers/cli.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'smets-hil-cli-run-'));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+
+test('run: all pass -> exit 0, and the JSON report has the summary and one entry per test', async (t) => {
+  const json = join(scratch, 'pass.json');
+  const r = await runCli(['run', '--tags', 'BR2', '--no-history', '--report', `json=${json}`]);
+  t.is(r.code, 0, r.stdout + r.stderr);
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  t.deepEqual(report.summary, { total: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
+  t.deepEqual(
+    report.tests.map((x: { verdict: string; attempts: number }) => [x.verdict, x.attempts]),
+    [
+      ['pass', 1],
+      ['pass', 1],
+      ['pass', 1],
+    ],
+  );
+  t.regex(r.stdout, /3 tests: 3 passed, 0 failed/);
+});
+
+test('run: a seeded defect makes the scenarios relying on it fail -> exit 1, with the failure in the JUnit report', async (t) => {
+  const junit = join(scratch, 'fail.xml');
+  const r = await runCli(['run', '--grep', '^BR5-smets2-prepayment-refused', '--defect', 'sc-allowed-ecs03', '--no-history', '--report', `junit=${junit}`]);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  const xml = readFileSync(junit, 'utf8');
+  t.is((xml.match(/<failure /g) ?? []).length, 3);
+});
+
+test('usage errors exit 2: unknown defect, bad report spec, invalid scenario file, nothing selected', async (t) => {
+  t.is((await runCli(['run', '--defect', 'no-such-defect', '--no-history'])).code, 2);
+  t.is((await runCli(['run', '--report', 'pdf=out.pdf', '--no-history'])).code, 2);
+  const bad = join(scratch, 'bad.yaml');
+  writeFileSync(bad, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: x\n    title: t\n    steps:\n      - advance: soon\n`);
+  const invalid = await runCli(['run', bad, '--no-history']);
+  t.is(invalid.code, 2);
+  t.regex(invalid.stderr, /bad\.yaml:6: scenarios\.0\.steps\.0\.advance: a duration/);
+  t.is((await runCli(['run', '--tags', 'no-such-tag', '--no-history'])).code, 2);
+});
+
+test('list: the pack at the pit level, filtered by tags', async (t) => {
+  const r = await runCli(['list', '--tags', 'BR7']);
+  t.is(r.code, 0);
+  t.regex(r.stdout, /BR7-alerts-reach-srp-after-revocation\[device=esme\]/);
+  t.regex(r.stdout, /\n\d+ scenario\(s\)\n$/);
+  t.notRegex(r.stdout, /BR3-every-other-srv-refused/);
+});

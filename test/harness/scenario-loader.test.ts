@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import test from 'ava';
+import { loadScenarioFile, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+
+const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
+const file = join(repoRoot, 'scenarios/mp134b/inline-test.yaml');
+
+function problems(text: string): string[] {
+  try {
+    loadScenarioFile(file, text);
+  } catch (e) {
+    if (e instanceof ScenarioLoadError) return e.problems.map((p) => p.message.replace(`${file}:`, 'L'));
+    throw e;
+  }
+  return [];
+}
+
+const head = `world: ${WORLD}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n`;
+
+test('a valid file loads, and an outline expands into one test per row with its values substituted', (t) => {
+  const loaded = loadScenarioFile(file, `${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, gsme]\n`);
+  t.deepEqual(
+    loaded.map((s) => s.id),
+    ['s1[device=esme]', 's1[device=gsme]'],
+  );
+  const step = loaded[1]!.steps[0]!;
+  t.true('request' in step && step.request.to === 'gsme');
+});
+
+test('errors name the file, the line and what is wrong', (t) => {
+  t.deepEqual(problems(`${head}      - advance: 3 hours\n`), ['L6: scenarios.0.steps.0.advance: a duration such as 500ms, 30s, 15m, 2h or 7d']);
+  t.deepEqual(problems(`${head}      - teleport: { to: esme }\n`), [
+    'L6: scenarios.0.steps.0: unknown step "teleport" (known: solr, officer, adt, solr-contingency, request, advance, revoke, certificate, expect-alert, every-other-srv, expect-state, link-fault)',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esmee }\n`), ['L6: device esmee is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credt }\n`), [
+    'L6: scenarios.0.steps.0.request.mode: credit, prepayment, or { prepayment: { suspendDebtDisabled, suspendDebtEmergency, disablementThreshold } }',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, colour: blue }\n`), ['L6: scenarios.0.steps.0.request: Unrecognized key: "colour"']);
+  t.regex(problems(`world: ${WORLD}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n  - id: s1\n    title: u\n    steps:\n      - advance: 1h\n`)[0]!, /^L7: scenario id s1 appears twice/);
+  t.regex(problems('scenarios: [\n')[0]!, /^L\d+: not valid YAML/);
+  t.regex(problems(`world: ./nowhere.yaml\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`)[0]!, /^L1: world \.\/nowhere\.yaml: cannot read: ENOENT/);
+});
+
+test('tag filters: a comma means any, a plus means all', (t) => {
+  t.true(matchesTags(['BR5', 'smets1'], 'BR5,smets2'));
+  t.false(matchesTags(['BR5', 'smets1'], 'BR4,smets2'));
+  t.true(matchesTags(['BR5', 'smets1'], 'BR5+smets1'));
+  t.false(matchesTags(['BR5', 'smets2'], 'BR5+smets1'));
+  t.true(matchesTags(['x'], undefined));
+});
