@@ -111,7 +111,6 @@ export class Outbox {
       this.timer = null;
       this.kick();
     }, delay);
-    this.timer.unref();
   }
 
   private async drain(endpoint: string): Promise<void> {

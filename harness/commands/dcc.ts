@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createDcc } from '../../emulator/bootstrap.ts';
+import { validateAgainstXsd } from '../../protocol/duis/index.ts';
 import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
@@ -21,6 +22,7 @@ interface ServeArgs {
   zaz1?: string;
   clock?: string;
   frozen: boolean;
+  xsd?: string;
   defect: string[];
   deviceTimeout: number;
 }
@@ -36,6 +38,7 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('callback', { type: 'string', describe: "send every User's responses and alerts to this URL (DCC Boxed style)" })
       .option('zaz1', { type: 'string', describe: 'ZAZ1 keystore JSON: stand in for DCC Boxed with its test PKI and the RTDS devices' })
       .option('clock', { type: 'string', describe: "set the DCC's clock (ISO-8601); e.g. 2015-01-01T00:00:00Z reproduces RTDS GSME Pre-Commands" })
+      .option('xsd', { type: 'string', describe: 'also validate every request against this DUIS XSD (slow: libxml2 in WebAssembly, ~0.3 s per request)' })
       .option('frozen', { type: 'boolean', default: false, describe: 'hold the clock still; it then moves only through POST /admin/v1/clock' })
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
       .option('device-timeout', { type: 'number', default: 30_000, describe: "how long to wait for a device's answer, in ms" }) as unknown as Argv<ServeArgs>,
@@ -68,6 +71,7 @@ const serve: CommandModule<object, ServeArgs> = {
       ...(args.callback ? { callback: args.callback } : {}),
       ...(start ? { start } : {}),
       ...(args.frozen ? { freezeClock: true } : {}),
+      ...(args.xsd ? { validateSchema: schemaValidator(args.xsd) } : {}),
     });
     dccNow = () => dcc.clock.now();
     // The meters' clock follows the DCC's, so future-dated commands execute when the DCC's time reaches them.
@@ -93,6 +97,14 @@ const serve: CommandModule<object, ServeArgs> = {
     store?.close();
   },
 };
+
+/** Validates each request against the DUIS XSD; the answer is the schema's reason, or null when valid. */
+function schemaValidator(xsd: string): (xml: string) => Promise<string | null> {
+  return async (xml) => {
+    const r = await validateAgainstXsd(xml, xsd);
+    return r.ok ? null : r.error.message;
+  };
+}
 
 export const dccCommand: CommandModule = {
   command: 'dcc <command>',

@@ -1,0 +1,88 @@
+/** The scenario runner's verdicts, retries and timeouts. */
+import { join } from 'node:path';
+import test from 'ava';
+import { runScenarios } from '../../harness/engine/runner.ts';
+import { InfrastructureError } from '../../harness/engine/failures.ts';
+import { EmulatedPool } from '../../harness/pools/emulated.ts';
+import { loadScenarioFile } from '../../harness/scenarios/loader.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
+
+const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
+const load = (scenario: string) => loadScenarioFile(join(repoRoot, 'scenarios/runner-test.yaml'), `world: ${WORLD}\nscenarios:\n${scenario}`);
+
+test('an infrastructure error matching the retry pattern is retried, and every attempt is kept', async (t) => {
+  const scenarios = load(`  - id: flaky
+    title: t
+    retry: { when: "flaky link", attempts: 3 }
+    steps:
+      - request: { as: srp, to: esme, expect: { code: E3 } }
+`);
+  let calls = 0;
+  const run = await runScenarios(scenarios, {
+    pool: async () => {
+      if (++calls === 1) throw new InfrastructureError('flaky link to the rig');
+      return new EmulatedPool();
+    },
+  });
+  const test0 = run.tests[0]!;
+  t.is(test0.verdict, 'pass');
+  t.deepEqual(test0.attempts.map((a) => a.verdict), ['error', 'pass']);
+  t.regex(test0.attempts[0]!.message!, /flaky link/);
+});
+
+test('a product failure is never retried, and an error that does not match the pattern is not either', async (t) => {
+  const scenarios = load(`  - id: wrong-expectation
+    title: t
+    retry: { when: ".*", attempts: 3 }
+    steps:
+      - request: { as: srp, to: esme, expect: { code: I0 } }
+  - id: other-error
+    title: t
+    retry: { when: "only this", attempts: 3 }
+    steps:
+      - request: { as: srp, to: esme, expect: { code: E3 } }
+`);
+  let calls = 0;
+  const run = await runScenarios(scenarios, {
+    pool: async () => {
+      if (++calls === 2) throw new InfrastructureError('something else');
+      return new EmulatedPool();
+    },
+  });
+  t.deepEqual(
+    run.tests.map((x) => [x.id, x.verdict, x.attempts.length]),
+    [
+      ['wrong-expectation', 'fail', 1],
+      ['other-error', 'error', 1],
+    ],
+  );
+  t.regex(run.tests[0]!.attempts[0]!.message!, /expected I0, got E3/);
+  t.deepEqual(run.summary, { total: 2, passed: 0, failed: 1, errors: 1, skipped: 0 });
+});
+
+test('a step that overruns its timeout is an infrastructure error, not a product failure', async (t) => {
+  const scenarios = load(`  - id: slow
+    title: t
+    timeouts: { step: 300ms }
+    steps:
+      - expect-alert: { at: srp, code: 8F66, within: 10s }
+`);
+  const run = await runScenarios(scenarios, { pool: async () => new EmulatedPool() });
+  t.is(run.tests[0]!.verdict, 'error');
+  t.regex(run.tests[0]!.attempts[0]!.message!, /did not finish within 300 ms/);
+});
+
+test('a run that times out skips the scenarios it did not start', async (t) => {
+  const scenarios = load(`  - id: a
+    title: t
+    steps:
+      - request: { as: srp, to: esme, expect: { code: E3 } }
+  - id: b
+    title: t
+    steps:
+      - request: { as: srp, to: esme, expect: { code: E3 } }
+`);
+  const run = await runScenarios(scenarios, { runTimeoutMs: 0, pool: async () => new EmulatedPool() });
+  t.deepEqual(run.tests.map((x) => x.verdict), ['pass', 'skip']);
+  t.regex(run.tests[1]!.skipReason!, /timed out/);
+});
