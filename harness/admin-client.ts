@@ -1,6 +1,7 @@
 /** A typed client for the mock DCC's JSON admin API (/admin/v1), as scenarios and tests use it. */
 import type { KeyObject } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
+import type { RequestRecord } from '../emulator/service.ts';
 import type { XmlSigner } from '../protocol/duis/index.ts';
 import { readCertificate } from '../protocol/smki/certificate.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
@@ -24,20 +25,8 @@ export interface IssuedCertificateJson {
   privateKey: string | null;
 }
 
-export interface RequestAudit {
-  id: number;
-  requestId: string;
-  user: string;
-  role: string | null;
-  srv: string;
-  cv: number;
-  target: string;
-  outcome: string | null;
-  responseCode: string | null;
-  reason: string | null;
-  check: string | null;
-  dispatched: boolean;
-}
+/** A request as the DCC's audit log records it. */
+export type RequestAudit = RequestRecord;
 
 export interface DeliveryAudit {
   id: number;
