@@ -1,0 +1,193 @@
+import test from 'ava';
+import { LinkError } from '../../../../devices/transports/link.ts';
+import { decodeFrame, encodeFrame, MAX_PAYLOAD } from '../../../../devices/transports/serial/frame.ts';
+import { MockWire } from './mock-wire.ts';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(what: () => boolean, ms = 5000): Promise<void> {
+  for (const end = Date.now() + ms; !what() && Date.now() < end; ) await sleep(5);
+}
+
+async function openPair(wire = new MockWire(), o: Parameters<MockWire['link']>[1] = {}) {
+  const a = wire.link('a', o);
+  const b = wire.link('b', o);
+  const got: Record<'a' | 'b', Buffer[]> = { a: [], b: [] };
+  a.onFrame((f) => got.a.push(Buffer.from(f)));
+  b.onFrame((f) => got.b.push(Buffer.from(f)));
+  await Promise.all([a.open(), b.open()]);
+  return { wire, a, b, got, close: () => Promise.all([a.close(), b.close()]) };
+}
+
+test('frame: CRC-32 is the ISO-HDLC one, and every field survives a round trip', (t) => {
+  const f = encodeFrame({ type: 'data', session: 0xdeadbeef, seq: 7, payload: Buffer.from('123456789') });
+  t.is(f.length, 7 + 9 + 4);
+  t.deepEqual([...f.subarray(0, 7)], [0x01, 0x01, 0xde, 0xad, 0xbe, 0xef, 0x07]);
+  const d = decodeFrame(f);
+  t.true(d.ok);
+  if (d.ok) t.deepEqual({ ...d.frame, payload: Buffer.from(d.frame.payload).toString() }, { type: 'data', session: 0xdeadbeef, seq: 7, payload: '123456789' });
+  t.is(crc(Buffer.from('123456789')), 0xcbf43926, 'the reference CRC below is CRC-32/ISO-HDLC');
+  t.is(f.readUInt32BE(16), crc(f.subarray(0, 16)));
+  const ack = encodeFrame({ type: 'ack', session: 1, seq: 0, payload: new Uint8Array(0) });
+  t.is(ack.length, 11);
+  t.true(decodeFrame(ack).ok);
+});
+
+test('frame: damage, truncation and nonsense are refused with a reason', (t) => {
+  const f = encodeFrame({ type: 'control', session: 5, seq: 255, payload: Uint8Array.of(1, 2, 3) });
+  for (let bit = 0; bit < f.length * 8; bit++) {
+    const g = Buffer.from(f);
+    g[bit >> 3] = g[bit >> 3]! ^ (1 << (bit & 7));
+    t.deepEqual(decodeFrame(g), { ok: false, error: 'crc' }, `bit ${bit}`);
+  }
+  t.deepEqual(decodeFrame(f.subarray(0, 10)), { ok: false, error: 'short' });
+  const withCrc = rebuild;
+  t.deepEqual(decodeFrame(withCrc([0x02, 0x01, 0, 0, 0, 0, 0, 9])), { ok: false, error: 'version' });
+  t.deepEqual(decodeFrame(withCrc([0x01, 0x09, 0, 0, 0, 0, 0, 9])), { ok: false, error: 'type' });
+  t.deepEqual(decodeFrame(withCrc([0x01, 0x02, 0, 0, 0, 0, 0, 9])), { ok: false, error: 'length' }, 'an ACK carries nothing');
+  t.deepEqual(decodeFrame(withCrc([0x01, 0x01, 0, 0, 0, 0, 0])), { ok: false, error: 'length' }, 'DATA carries something');
+  t.deepEqual(decodeFrame(withCrc([0x01, 0x01, 0, 0, 0, 0, 0, ...new Array<number>(MAX_PAYLOAD + 1).fill(1)])), { ok: false, error: 'length' });
+});
+
+/** Header and payload octets followed by their correct CRC. */
+function rebuild(bytes: number[]): Buffer {
+  const body = Buffer.from(bytes);
+  return Buffer.concat([body, u32(crc(body))]);
+}
+
+function u32(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(v);
+  return b;
+}
+
+/** A bit-at-a-time CRC-32/ISO-HDLC, independent of zlib's. */
+function crc(b: Buffer): number {
+  let c = 0xffffffff;
+  for (const x of b) {
+    c ^= x;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0xedb88320 : c >>> 1;
+  }
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+test('frames cross intact and in order both ways, each send resolving on its ACK', async (t) => {
+  const p = await openPair();
+  const frames = Array.from({ length: 20 }, (_, i) => Buffer.from(Array.from({ length: 1 + ((i * 211) % 1600) }, (_, j) => (i * 13 + j) & 0xff)));
+  // Every octet value, the SLIP END and ESC among them, must survive escaping.
+  frames.push(Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.from([0xc0, 0xdb, 0xdc, 0xdd, 0xc0]));
+  await Promise.all(frames.map((f) => p.a.send(f)));
+  await Promise.all(frames.map((f) => p.b.send(Buffer.from(f).reverse())));
+  await until(() => p.got.b.length === frames.length && p.got.a.length === frames.length);
+  t.deepEqual(p.got.b, frames);
+  t.deepEqual(p.got.a, frames.map((f) => Buffer.from(f).reverse()));
+  t.is(p.a.stats.framesSent, frames.length);
+  t.is(p.a.stats.acksReceived, frames.length);
+  t.is(p.b.stats.acksSent, frames.length);
+  t.is(p.a.stats.retransmissions, 0);
+  await p.close();
+});
+
+test('a lost DATA frame is retransmitted and delivered once', async (t) => {
+  const wire = new MockWire();
+  wire.rule = (f) => (f.direction === 'a->b' && f.type === 'data' && f.index === 0 ? 'drop' : 'pass');
+  const p = await openPair(wire);
+  await p.a.send(Buffer.from('hello'));
+  await until(() => p.got.b.length === 1);
+  t.deepEqual(p.got.b.map(String), ['hello']);
+  t.is(p.a.stats.retransmissions, 1);
+  t.is(p.b.stats.duplicates, 0);
+  await p.close();
+});
+
+test('a lost ACK: the retransmission is acknowledged again but delivered once', async (t) => {
+  const wire = new MockWire();
+  wire.rule = (f) => (f.direction === 'b->a' && f.type === 'ack' && f.index < 2 ? 'drop' : 'pass');
+  const p = await openPair(wire);
+  await p.a.send(Buffer.from('once'));
+  await p.a.send(Buffer.from('twice?'));
+  await until(() => p.got.b.length === 2);
+  await sleep(100);
+  t.deepEqual(p.got.b.map(String), ['once', 'twice?']);
+  t.is(p.b.stats.duplicates, 2);
+  t.is(p.b.stats.acksSent, 4);
+  t.is(p.a.stats.retransmissions, 2);
+  await p.close();
+});
+
+test('damaged frames and line noise are dropped and counted; retransmission repairs them', async (t) => {
+  const wire = new MockWire();
+  wire.rule = (f) => (f.type === 'data' && f.index % 3 === 0) || (f.type === 'ack' && f.index % 4 === 1) ? 'flip' : 'pass';
+  const p = await openPair(wire);
+  const frames = Array.from({ length: 12 }, (_, i) => Buffer.from(`frame ${i} `.repeat(i + 1)));
+  for (const [i, f] of frames.entries()) {
+    if (i % 2 === 0) wire.noise['a->b'].push(Buffer.from([0x55, 0xc0, 0x01, 0x01, 0xdb, 0x99, 0xc0, 0xff]));
+    await p.a.send(f);
+  }
+  await until(() => p.got.b.length === frames.length);
+  t.deepEqual(p.got.b, frames);
+  t.true(p.b.stats.corrupt >= 4, `corrupt ${p.b.stats.corrupt}`);
+  t.true(p.a.stats.retransmissions >= 4);
+  await p.close();
+});
+
+test('a far end that stops answering fails the link: disconnected, and every queued send is rejected', async (t) => {
+  const p = await openPair(undefined, { retries: 3 });
+  const states: string[] = [];
+  p.a.onState((s, e) => states.push(`${s}${e ? `:${e.kind}` : ''}`));
+  await p.a.send(Buffer.from('before'));
+  p.wire.cut = true;
+  const sends = [p.a.send(Buffer.from('lost 1')), p.a.send(Buffer.from('lost 2'))];
+  for (const s of sends) {
+    const e = await t.throwsAsync(s, { instanceOf: LinkError });
+    t.is(e?.kind, 'disconnected');
+    t.regex(e?.message ?? '', /no acknowledgement after 4 attempts/);
+  }
+  t.is(p.a.state, 'failed');
+  t.deepEqual(states, ['failed:disconnected']);
+  const refused = await t.throwsAsync(p.a.send(Buffer.from('after')), { instanceOf: LinkError });
+  t.is(refused?.kind, 'disconnected');
+  t.is(p.a.stats.retransmissions, 3);
+  // Reconnected: a reopened link is a new session and works again.
+  p.wire.cut = false;
+  await p.a.open();
+  await p.a.send(Buffer.from('again'));
+  await until(() => p.got.b.length === 2);
+  t.deepEqual(p.got.b.map(String), ['before', 'again']);
+  await p.close();
+});
+
+test('control frames travel on their own channel', async (t) => {
+  const p = await openPair();
+  const control: string[] = [];
+  p.b.onControl((m) => control.push(Buffer.from(m).toString()));
+  await p.a.sendControl(Buffer.from('{"op":"ping"}'));
+  await p.a.send(Buffer.from('data'));
+  await until(() => p.got.b.length === 1);
+  t.deepEqual(control, ['{"op":"ping"}']);
+  t.deepEqual(p.got.b.map(String), ['data']);
+  await p.close();
+});
+
+test('closing: pending sends are rejected as closed, close is idempotent, a closed link refuses', async (t) => {
+  const wire = new MockWire();
+  wire.cut = true;
+  const p = await openPair(wire, { ackTimeoutMs: 5000 });
+  const pending = p.a.send(Buffer.from('never acknowledged'));
+  await p.a.close();
+  await p.a.close();
+  t.is((await t.throwsAsync(pending, { instanceOf: LinkError }))?.kind, 'closed');
+  t.is((await t.throwsAsync(p.a.send(Buffer.from('x')), { instanceOf: LinkError }))?.kind, 'closed');
+  await t.throwsAsync(p.b.send(new Uint8Array(0)), { instanceOf: RangeError });
+  await t.throwsAsync(p.b.send(new Uint8Array(MAX_PAYLOAD + 1)), { instanceOf: RangeError });
+  await p.close();
+});
+
+test('opening a port that does not exist is an open-failed LinkError', async (t) => {
+  const wire = new MockWire();
+  const link = wire.link('a', { path: '/dev/nowhere' });
+  const e = await t.throwsAsync(link.open(), { instanceOf: LinkError });
+  t.is(e?.kind, 'open-failed');
+  t.is(link.state, 'failed');
+});
+
