@@ -65,6 +65,7 @@ export {
   type VerifiedXml,
   verifyXml,
   type XmlSigner,
+  xmlCryptoCounters,
   xmlSignerFromEntry,
 } from './xmldsig.ts';
 export {

@@ -25,6 +25,12 @@ import { parseXmlOrThrow, type XmlLimits } from './xml-parser.ts';
 import { locateSignature, readSignature } from './signature-shape.ts';
 import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
 
+/**
+ * ECDSA operations done for DUIS XMLDSig, counted where they happen (this module's only sign and verify calls),
+ * for the fleet report beside the GBCS counters (gbcs/security.ts). Per thread.
+ */
+export const xmlCryptoCounters = { sign: 0, verify: 0 };
+
 /** A private key and the IssuerSerial of its XML Signing certificate. */
 export interface XmlSigner {
   privateKey: KeyObject;
@@ -96,6 +102,7 @@ export function verifyXmlOrThrow<S>(input: string | Uint8Array, keys: Keystore |
   let valid = false;
   try {
     const signedInfo = Buffer.from(canonicalizeExclusive(parts.signedInfo), 'utf8');
+    xmlCryptoCounters.verify++;
     valid = ecdsaVerify('sha256', signedInfo, { key: resolution.publicKey, dsaEncoding: 'ieee-p1363' }, parts.signatureValue);
   } catch (e) {
     refuse('signature-invalid', `the signer's key cannot verify an ECDSA P-256 signature: ${(e as Error).message}`);
@@ -148,6 +155,7 @@ export function signTree(root: XmlElement, signer: XmlSigner, replaced: readonly
   const body = canonicalizeDocument(unsigned, { dropWhitespaceBetweenElements: true });
   const digest = createHash('sha256').update(body).digest('base64');
   const signedInfoInner = SIGNED_INFO_HEAD + digest + SIGNED_INFO_TAIL;
+  xmlCryptoCounters.sign++;
   const signatureValue = ecdsaSign('sha256', Buffer.from(SIGNED_INFO_OPEN + signedInfoInner, 'utf8'), {
     key: signer.privateKey,
     dsaEncoding: 'ieee-p1363',

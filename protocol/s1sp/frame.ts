@@ -102,9 +102,13 @@ function unsigned(f: S1spFrame): Buffer {
   return w.u16(body.length).bytes(body).finish();
 }
 
+/** ECDSA operations on instructions, counted where they happen (for the fleet report). Per thread. */
+export const s1spCryptoCounters = { sign: 0, verify: 0 };
+
 /** An instruction signed with the S1SP's private key. */
 export function encodeInstruction(i: S1spInstruction, s1spKey: KeyObject): Buffer {
   const head = unsigned(i);
+  s1spCryptoCounters.sign++;
   const signature = sign('sha256', head, { key: s1spKey, dsaEncoding: 'ieee-p1363' });
   return new ByteWriter().bytes(head).u8(SIGNATURE_LENGTH).bytes(signature).finish();
 }
@@ -177,6 +181,7 @@ export function decodeS1sp(bytes: Uint8Array): Decoded<DecodedS1sp> {
 
 export function verifyInstruction(d: DecodedS1sp, s1spPublicKey: KeyObject): boolean {
   if (d.frame.type !== 'instruction' || d.auth.length !== SIGNATURE_LENGTH) return false;
+  s1spCryptoCounters.verify++;
   return verify('sha256', d.signed, { key: s1spPublicKey, dsaEncoding: 'ieee-p1363' }, d.auth);
 }
 
