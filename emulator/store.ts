@@ -65,7 +65,23 @@ export function openStore(path: string | null): Db {
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
   db.exec(SCHEMA);
+  cacheStatements(db);
   return db;
+}
+
+/**
+ * Compiles each SQL text once: the DCC runs the same few dozen statements for every request, and compiling one
+ * costs about as much as running it. Statements here are only run (get/all/run), never switched to raw, pluck
+ * or iterate mode, so sharing one per text is safe.
+ */
+function cacheStatements(db: Db): void {
+  const compile = db.prepare.bind(db);
+  const cache = new Map<string, Database.Statement>();
+  db.prepare = ((sql: string) => {
+    let statement = cache.get(sql);
+    if (!statement) cache.set(sql, (statement = compile(sql)));
+    return statement;
+  }) as Db['prepare'];
 }
 
 export function getMeta(db: Db, key: string): string | undefined {
