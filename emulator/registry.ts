@@ -59,6 +59,10 @@ export interface DeviceRecord {
   smiStatus: SmiStatus;
 }
 
+const PUT_DEVICE = `INSERT INTO devices (eui, type, variant, supplier, network_operator, smi_status) VALUES (?, ?, ?, ?, ?, ?)
+  ON CONFLICT (eui) DO UPDATE SET type = excluded.type, variant = excluded.variant, supplier = excluded.supplier,
+    network_operator = excluded.network_operator, smi_status = excluded.smi_status`;
+
 export class Registry {
   constructor(private readonly db: Db) {}
 
@@ -89,14 +93,22 @@ export class Registry {
 
   putDevice(input: DeviceInput): DeviceRecord {
     const d = deviceInput.parse(input);
-    this.db
-      .prepare(
-        `INSERT INTO devices (eui, type, variant, supplier, network_operator, smi_status) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (eui) DO UPDATE SET type = excluded.type, variant = excluded.variant, supplier = excluded.supplier,
-           network_operator = excluded.network_operator, smi_status = excluded.smi_status`,
-      )
-      .run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
+    this.db.prepare(PUT_DEVICE).run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
     return d;
+  }
+
+  /** Registers many devices in one transaction (an inventory feed), each validated as putDevice does. */
+  putDevices(inputs: Iterable<DeviceInput>): number {
+    const put = this.db.prepare(PUT_DEVICE);
+    let n = 0;
+    this.db.transaction(() => {
+      for (const input of inputs) {
+        const d = deviceInput.parse(input);
+        put.run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
+        n++;
+      }
+    })();
+    return n;
   }
 
   device(e: Eui): DeviceRecord | undefined {
