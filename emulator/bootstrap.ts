@@ -16,7 +16,7 @@ import { AdjustableClock } from './clock.ts';
 import { createHttpServer, type HttpOptions } from './http.ts';
 import type { OutboxOptions } from './outbox.ts';
 import type { DevicePort } from './ports.ts';
-import { type DccKeys, type Defect, DccService } from './service.ts';
+import { type DccKeys, type DccOptions, type Defect, DccService } from './service.ts';
 import { openSmki, persistCertificate } from './smki-store.ts';
 import { type Db, getMeta, openStore } from './store.ts';
 
@@ -34,6 +34,8 @@ export interface DccConfig {
   http?: HttpOptions;
   defects?: readonly Defect[];
   validateSchema?: (xml: string) => Promise<string | null>;
+  /** Device KA public keys vouched for in bulk (see DccOptions). */
+  deviceKeyDirectory?: DccOptions['deviceKeyDirectory'];
   /** Sets the DCC's clock (it runs on from there); without it the clock resumes where the store left it. */
   start?: Date;
   /** Holds the clock still (at `start`): it then moves only through the admin API. */
@@ -118,6 +120,7 @@ export async function createDcc(config: DccConfig): Promise<RunningDcc> {
     ...(config.outbox ? { outbox: config.outbox } : {}),
     ...(config.defects ? { defects: config.defects } : {}),
     ...(config.validateSchema ? { validateSchema: config.validateSchema } : {}),
+    ...(config.deviceKeyDirectory ? { deviceKeyDirectory: config.deviceKeyDirectory } : {}),
   });
   const admin = new DccAdmin(service, smki, identity.acbEui, config.provisioner ?? null);
   if (config.zaz1) registerZaz1(service, config.callback);

@@ -86,6 +86,11 @@ export interface DccOptions {
   deviceTimeoutMs?: number;
   outbox?: OutboxOptions;
   defects?: readonly Defect[];
+  /**
+   * Device Key Agreement public keys for devices SMKI holds no Device certificate for: a directory vouched for
+   * in bulk (fleet runs, where issuing a certificate per meter is out of reach). SMKI is asked first.
+   */
+  deviceKeyDirectory?: (device: DeviceRecord) => KeyObject | null;
   /** Schema validation of every request (slow: libxml2 in WebAssembly); the built-in structural checks always run. */
   validateSchema?: (xml: string) => Promise<string | null>;
   gbcsVersion?: string;
@@ -342,10 +347,10 @@ export class DccService {
     return this.dispatch(url, request, decision, device, now, command);
   }
 
-  /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change). */
+  /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change), else the directory. */
   private deviceKaKey(device: DeviceRecord): KeyObject | null {
     const entries = this.options.smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
-    return entries[entries.length - 1]?.certificate.publicKey ?? null;
+    return entries[entries.length - 1]?.certificate.publicKey ?? this.options.deviceKeyDirectory?.(device) ?? null;
   }
 
   /**
