@@ -19,8 +19,13 @@ import type { DccService } from './service.ts';
 export interface HttpOptions {
   /** Request body limit for DUIS messages; larger bodies get 413 before any parsing. */
   bodyLimit?: number;
-  /** Requests being processed at once; beyond it the DCC answers 503 with Retry-After (overload, retryable). */
+  /**
+   * DUIS requests in flight at once, counted from their headers to their answer (so bodies still arriving count
+   * too); beyond it the DCC answers 503 with Retry-After (overload, retryable) without reading the body.
+   */
   maxConcurrent?: number;
+  /** A request must arrive in full within this time; a stalled or trickling sender gets 408 and loses the connection. */
+  requestTimeoutMs?: number;
   logger?: boolean;
 }
 
@@ -64,23 +69,45 @@ const revocationRequest = z.object({
 const clockRequest = z.union([z.object({ set: z.iso.datetime({ offset: true }) }), z.object({ advanceMs: z.number().int().min(0) })]);
 
 export function createHttpServer(dcc: DccService, admin: DccAdmin, options: HttpOptions = {}): FastifyInstance {
-  const app = Fastify({ logger: options.logger ?? false, bodyLimit: options.bodyLimit ?? 256 * 1024 });
+  // Fastify's default requestTimeout (0) let a sender trickle a body for ever. Node 20 expires a request whose
+  // body is still arriving by headersTimeout (measured), so both are set; Node checks them on an interval, which
+  // must be short for a short timeout to bite.
+  const requestTimeout = options.requestTimeoutMs ?? 30_000;
+  const app = Fastify({
+    logger: options.logger ?? false,
+    bodyLimit: options.bodyLimit ?? 256 * 1024,
+    requestTimeout,
+    http: { headersTimeout: requestTimeout, connectionsCheckingInterval: Math.max(50, Math.min(30_000, Math.floor(requestTimeout / 4))) },
+  });
   const maxConcurrent = options.maxConcurrent ?? 256;
   let active = 0;
 
   app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  // Admission at the headers: the handler itself runs synchronously, so counting only around it never saw more
+  // than one request and the bound could not bite; requests whose bodies are still arriving hold memory too.
+  app.addHook('onRequest', (req, reply, done) => {
+    if (req.method !== 'POST' || !(req.routeOptions.url! in DUIS_PATHS)) return done();
+    // The body is read as it comes: a body declared gzip (or any coding) must not be taken for plain XML.
+    const coding = req.headers['content-encoding'];
+    if (coding !== undefined && coding.trim().toLowerCase() !== 'identity') {
+      void reply.code(415).header('connection', 'close').type('text/plain').send(`DUIS requests are not content-encoded (got Content-Encoding: ${coding})\n`);
+      return;
+    }
+    if (active >= maxConcurrent) {
+      void reply.code(503).header('retry-after', '1').header('connection', 'close').type('text/plain').send('the DCC is at capacity: retry later\n');
+      return;
+    }
+    active++;
+    reply.raw.once('close', () => active--);
+    done();
+  });
+
   for (const [path, kind] of Object.entries(DUIS_PATHS)) {
     app.post(path, async (req, reply) => {
       if (!Buffer.isBuffer(req.body)) return reply.code(415).type('text/plain').send('DUIS requests are application/xml\n');
-      if (active >= maxConcurrent) return reply.code(503).header('retry-after', '1').type('text/plain').send('the DCC is at capacity: retry later\n');
-      active++;
-      try {
-        const r = await dcc.handle(kind, req.body);
-        return reply.code(r.status).type(r.contentType).send(r.body);
-      } finally {
-        active--;
-      }
+      const r = await dcc.handle(kind, req.body);
+      return reply.code(r.status).type(r.contentType).send(r.body);
     });
   }
 
