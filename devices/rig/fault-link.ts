@@ -1,0 +1,151 @@
+/**
+ * Fault injection on any Link, at the DCC's end: frames towards the device (on send) and from it (on receipt)
+ * can be dropped, duplicated, corrupted, delayed, or the connection cut, by the same rules as the memory link.
+ * On a serial or ZigBee line this acts above the link layer, where an attacker or a broken head-end would: a
+ * duplicated command reaches the meter twice (a replay), a corrupted one arrives with a good link CRC.
+ * Rig pools use it for scenario `link-fault` steps; tests use it to run the contract's fault tests on real links.
+ */
+import { type Link, LinkError, type LinkState } from '../transports/link.ts';
+import { type Direction, type FaultRule, flipMiddleBit } from '../transports/memory-link.ts';
+
+interface Armed extends FaultRule {
+  fired: number;
+}
+
+export class FaultLink implements Link {
+  readonly name: string;
+  private rules: Armed[] = [];
+  private severed = false;
+  private failed = false;
+  private closing: Promise<void> = Promise.resolve();
+  private readonly counts: Record<Direction, number> = { 'to-device': 0, 'to-dcc': 0 };
+  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  readonly events: { direction: Direction; index: number; action: FaultRule['action'] }[] = [];
+  /** The contract's fault controls. */
+  readonly faults = {
+    add: (rule: FaultRule) => void this.rules.push({ ...rule, fired: 0 }),
+    clear: () => void (this.rules = []),
+    disconnect: () => this.sever(),
+    reconnect: () => void (this.severed = false),
+  };
+
+  constructor(readonly inner: Link) {
+    this.name = inner.name;
+    inner.onFrame((f) => this.arrive(f));
+    inner.onState((s, e) => {
+      // Once cut, what the link underneath does (closing) is not news: this end already failed.
+      if (!this.failed) for (const l of this.stateListeners) l(s, e);
+    });
+  }
+
+  get state(): LinkState {
+    return this.failed ? 'failed' : this.inner.state;
+  }
+
+  async open(): Promise<void> {
+    if (this.severed) {
+      const e = new LinkError('open-failed', `${this.name}: the connection is down`);
+      this.emit('failed', e);
+      throw e;
+    }
+    await this.closing;
+    this.failed = false;
+    await this.inner.open();
+  }
+
+  async close(): Promise<void> {
+    this.failed = false;
+    await this.inner.close();
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (this.failed) throw new LinkError('disconnected', `${this.name}: link is failed`);
+    const rule = this.match('to-device', frame);
+    switch (rule?.action) {
+      case 'drop':
+        return;
+      case 'disconnect':
+        this.sever();
+        throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
+      case 'duplicate':
+        await this.inner.send(frame);
+        await this.inner.send(frame);
+        return;
+      case 'corrupt':
+        return this.inner.send((rule.corrupt ?? flipMiddleBit)(frame));
+      case 'delay':
+        setTimeout(() => void this.inner.send(frame).catch(() => undefined), rule.delayMs ?? 50);
+        return;
+      default:
+        return this.inner.send(frame);
+    }
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  private arrive(frame: Uint8Array): void {
+    if (this.failed) return;
+    const rule = this.match('to-dcc', frame);
+    switch (rule?.action) {
+      case 'drop':
+        return;
+      case 'disconnect':
+        this.sever();
+        return;
+      case 'duplicate':
+        this.deliver(frame);
+        this.deliver(frame);
+        return;
+      case 'corrupt':
+        this.deliver((rule.corrupt ?? flipMiddleBit)(frame));
+        return;
+      case 'delay':
+        setTimeout(() => this.deliver(frame), rule.delayMs ?? 50);
+        return;
+      default:
+        this.deliver(frame);
+    }
+  }
+
+  private deliver(frame: Uint8Array): void {
+    if (this.failed) return;
+    for (const l of this.frameListeners) l(frame);
+  }
+
+  private match(direction: Direction, frame: Uint8Array): Armed | undefined {
+    const index = this.counts[direction]++;
+    for (const r of this.rules) {
+      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
+      if (r.times !== undefined && r.fired >= r.times) continue;
+      const f = r.frames;
+      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
+      if (!hit) continue;
+      r.fired++;
+      this.events.push({ direction, index, action: r.action });
+      return r;
+    }
+    return undefined;
+  }
+
+  /** Cuts the connection: this end fails with 'disconnected' and the link underneath is closed. */
+  private sever(): void {
+    this.severed = true;
+    if (this.failed) return;
+    this.failed = true;
+    this.emit('failed', new LinkError('disconnected', `${this.name}: disconnected`));
+    this.closing = this.inner.close().catch(() => undefined);
+  }
+
+  private emit(state: LinkState, error?: LinkError): void {
+    for (const l of this.stateListeners) l(state, error);
+  }
+}

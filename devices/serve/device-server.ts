@@ -1,0 +1,247 @@
+/**
+ * One emulated meter on the device end of a serial line: what `smets-hil device serve` runs. GBCS and S1SP
+ * frames arrive as DATA and go to the meter (through a DeviceHost, as in-process); its responses and alerts go
+ * back as DATA. CONTROL messages (control.ts) re-create the meter (provision), move its clock, or read its state,
+ * and the meter's state is pushed to the harness before anything it sends.
+ *
+ * Keys derive from the seed and the EUI (SeededKeySource), so whoever knows the seed knows the public keys; the
+ * identity (with the keys) is also printed when the server is ready and returned by every provisioning.
+ *
+ * A link that fails (the far end gone, the port hung up) is reopened after a pause: a meter outlives its cable.
+ */
+import { writeFileSync, readFileSync, renameSync, existsSync } from 'node:fs';
+import { SimClock } from '../clock.ts';
+import { DeviceHost, type HostedDevice } from '../host.ts';
+import type { Meter } from '../meter.ts';
+import { Smets1Meter } from '../smets1/meter.ts';
+import { SeededKeySource } from '../smets2/keys.ts';
+import { METER_DEFECTS, type MeterDefect, Smets2Meter } from '../smets2/meter.ts';
+import { TrustAnchors, type TrustAnchorCell } from '../smets2/trust-anchors.ts';
+import type { SerialLink } from '../transports/serial/serial-link.ts';
+import { generateKeyPair } from '../../protocol/smki/keys.ts';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import {
+  type ControlMessage,
+  decodeControl,
+  type DeviceIdentity,
+  type DeviceType,
+  encodeControl,
+  keyFromWire,
+  keyToWire,
+  provisionSchema,
+  requestSchema,
+  type WireAnchors,
+} from './control.ts';
+
+export interface DeviceServerOptions {
+  link: SerialLink;
+  type: DeviceType;
+  eui: Eui;
+  seed: string;
+  twin?: boolean;
+  fuel?: 'electricity' | 'gas';
+  anchors?: WireAnchors;
+  /** The meter's clock at start (default now). */
+  clock?: Date;
+  /** Keeps the meter (definition and state) in this file across restarts. */
+  statePath?: string;
+  /** One structured event per call (the CLI prints them as JSON lines). */
+  log?: (event: Record<string, unknown>) => void;
+  /** Pause before reopening a failed link (default 500 ms). */
+  reconnectMs?: number;
+}
+
+interface Definition {
+  eui: Eui;
+  type: DeviceType;
+  twin: boolean;
+  fuel: 'electricity' | 'gas';
+  anchors: WireAnchors | null;
+  defects: MeterDefect[];
+  initial: { paymentMode?: 'credit' | 'prepayment'; meterBalance?: number };
+}
+
+export class DeviceServer {
+  private meter!: Meter;
+  private def!: Definition;
+  private readonly keys: SeededKeySource;
+  private readonly host: DeviceHost;
+  private lastState = '';
+  private stopped = false;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private readonly log: (event: Record<string, unknown>) => void;
+  /** The meter as the host sees it: its output goes out after its state. */
+  private readonly hosted: HostedDevice;
+  private sink: ((frame: Uint8Array) => void) | null = null;
+
+  constructor(private readonly o: DeviceServerOptions) {
+    this.keys = new SeededKeySource(o.seed);
+    this.log = o.log ?? (() => undefined);
+    const self = this;
+    this.hosted = {
+      get eui() {
+        return self.meter.eui;
+      },
+      handleFrame(frame) {
+        self.meter.handleFrame(frame);
+        self.afterChange();
+      },
+      setOutput(sink) {
+        self.sink = sink;
+      },
+    };
+    this.host = new DeviceHost(o.link);
+    const saved = o.statePath && existsSync(o.statePath) ? (JSON.parse(readFileSync(o.statePath, 'utf8')) as { definition: Definition; clock: string; state: string }) : null;
+    if (saved) {
+      this.create(saved.definition, new Date(saved.clock));
+      this.meter.importState(saved.state);
+    } else {
+      this.create({ eui: o.eui, type: o.type, twin: o.twin ?? false, fuel: o.fuel ?? (o.type === 'GSME' ? 'gas' : 'electricity'), anchors: o.anchors ?? null, defects: [], initial: {} }, o.clock ?? new Date());
+    }
+    o.link.onControl((m) => this.control(m));
+    o.link.onState((s, e) => {
+      if (s !== 'failed' || this.stopped) return;
+      this.log({ event: 'link-failed', error: e?.message });
+      this.reconnectTimer = setTimeout(() => void this.reopen(), o.reconnectMs ?? 500);
+    });
+  }
+
+  identity(): DeviceIdentity {
+    const d = this.def;
+    const keys = d.type === 'SMETS1' ? null : this.keys.keysFor(d.eui);
+    return { eui: d.eui, type: d.type, twin: d.twin, fuel: d.fuel, keys: keys ? { ds: keyToWire(keys.ds.publicKey), ka: keyToWire(keys.ka.publicKey) } : null };
+  }
+
+  get current(): Meter {
+    return this.meter;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.host.start();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    await this.host.stop();
+  }
+
+  private async reopen(): Promise<void> {
+    if (this.stopped) return;
+    try {
+      await this.o.link.open();
+      this.log({ event: 'link-reopened' });
+    } catch (e) {
+      this.log({ event: 'link-reopen-failed', error: (e as Error).message });
+      this.reconnectTimer = setTimeout(() => void this.reopen(), Math.max(1000, this.o.reconnectMs ?? 500));
+    }
+  }
+
+  /** (Re)creates the meter; nothing of the previous one survives. */
+  private create(def: Definition, clockAt: Date): void {
+    this.meter?.setOutput(null);
+    if (this.meter) this.host.remove(this.meter.eui);
+    const clock = new SimClock(clockAt);
+    const initial = { paymentMode: def.initial.paymentMode ?? 'credit', ...(def.initial.meterBalance !== undefined ? { meterBalance: def.initial.meterBalance } : {}) } as const;
+    if (def.type === 'SMETS1') {
+      const a = def.anchors?.s1sp;
+      // Without an S1SP to trust the meter obeys nobody (a throwaway key) until it is provisioned.
+      const s1sp = a ? { eui: parseEui(a.eui), publicKey: keyFromWire(a.publicKey) } : { eui: parseEui('0000000000000000'), publicKey: generateKeyPair().publicKey };
+      this.meter = new Smets1Meter({ eui: def.eui, variant: def.fuel === 'gas' ? 'gsme' : 'esme', clock, initial, s1sp });
+    } else {
+      const cell = (c: { eui: string; ds?: string | undefined; ka?: string | undefined }): TrustAnchorCell => ({
+        eui: parseEui(c.eui),
+        ...(c.ds ? { ds: keyFromWire(c.ds) } : {}),
+        ...(c.ka ? { ka: keyFromWire(c.ka) } : {}),
+      });
+      const a = def.anchors;
+      const trust = new TrustAnchors(
+        a ? { supplier: cell(a.supplier), accessControlBroker: cell(a.acb), ...(a.networkOperator ? { networkOperator: cell(a.networkOperator) } : {}) } : {},
+      );
+      this.meter = new Smets2Meter({
+        eui: def.eui,
+        variant: def.type === 'GSME' ? 'gsme' : def.twin ? 'esme-twin' : 'esme',
+        clock,
+        initial,
+        keys: this.keys,
+        trustAnchors: trust,
+        defects: new Set(def.defects),
+      });
+    }
+    this.def = def;
+    this.meter.setOutput((frame) => {
+      // The harness must hold the state that produced this frame before it holds the frame.
+      this.pushState();
+      this.sink?.(frame);
+    });
+    this.host.add(this.hosted);
+    this.lastState = JSON.stringify(this.meter.snapshot());
+  }
+
+  private afterChange(): void {
+    this.pushState();
+    this.save();
+  }
+
+  private pushState(): void {
+    const state = this.meter.snapshot();
+    const text = JSON.stringify(state);
+    if (text === this.lastState) return;
+    this.lastState = text;
+    this.sendControl({ op: 'state', eui: this.def.eui, state });
+  }
+
+  private sendControl(m: ControlMessage): void {
+    this.o.link.sendControl(encodeControl(m)).catch(() => {
+      // The harness is gone; it reads the state again when it is back.
+    });
+  }
+
+  private save(): void {
+    const path = this.o.statePath;
+    if (!path) return;
+    const text = JSON.stringify({ definition: this.def, clock: new Date(this.meter.now()).toISOString(), state: this.meter.exportState() });
+    writeFileSync(`${path}.tmp`, text);
+    renameSync(`${path}.tmp`, path);
+  }
+
+  private control(bytes: Uint8Array): void {
+    const raw = decodeControl(bytes);
+    const parsed = requestSchema.safeParse(raw);
+    const id = typeof (raw as { id?: unknown } | null)?.id === 'number' ? (raw as { id: number }).id : -1;
+    if (!parsed.success) {
+      this.sendControl({ op: 'reply', id, ok: false, error: `bad control message: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}` });
+      return;
+    }
+    const m = parsed.data;
+    try {
+      switch (m.op) {
+        case 'ping':
+          this.sendControl({ op: 'reply', id, ok: true, identity: this.identity() });
+          return;
+        case 'snapshot':
+          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot() });
+          return;
+        case 'advance':
+          this.meter.advanceClock(m.ms);
+          this.afterChange();
+          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot() });
+          return;
+        case 'provision': {
+          const p = provisionSchema.parse(m);
+          if (p.type !== this.o.type) throw new Error(`this emulator serves ${this.o.type}, not ${p.type}`);
+          const defects = p.defects.filter((d): d is MeterDefect => d in METER_DEFECTS);
+          if (defects.length !== p.defects.length) throw new Error(`unknown meter defects: ${p.defects.filter((d) => !(d in METER_DEFECTS)).join(', ')}`);
+          this.create({ eui: parseEui(p.eui), type: p.type, twin: p.twin, fuel: p.fuel, anchors: p.anchors ?? null, defects, initial: p.initial }, new Date(p.clock));
+          this.save();
+          this.log({ event: 'provisioned', eui: p.eui, type: p.type, twin: p.twin, fuel: p.fuel, paymentMode: this.meter.paymentMode });
+          this.sendControl({ op: 'reply', id, ok: true, identity: this.identity(), state: this.meter.snapshot() });
+          return;
+        }
+      }
+    } catch (e) {
+      this.sendControl({ op: 'reply', id, ok: false, error: (e as Error).message });
+    }
+  }
+}

@@ -1,0 +1,78 @@
+/**
+ * The device-emulator process: one emulated meter on one serial line, until told to stop. Used by
+ * `smets-hil device serve` and by rigs that start their own emulators on pty pairs. Every event is one JSON
+ * line on stdout; the first is {"event":"ready",...} with the serial path, the peer end (with --pty) and the
+ * meter's identity (EUI, type and public keys).
+ */
+import { readFileSync } from 'node:fs';
+import { type Eui } from '../../protocol/smki/eui.ts';
+import { openPtyPair, type PtyPair } from '../transports/serial/pty-pair.ts';
+import { SerialLink } from '../transports/serial/serial-link.ts';
+import { anchorsSchema, type DeviceType, type WireAnchors } from './control.ts';
+import { DeviceServer } from './device-server.ts';
+
+export interface ServeOptions {
+  type: DeviceType;
+  /** The serial line; absent with `pty`. */
+  serial?: string;
+  /** Make a pty pair (socat) and serve on one end; the other is reported as `peer`. */
+  pty?: boolean;
+  baudRate?: number;
+  eui: Eui;
+  seed: string;
+  twin?: boolean;
+  fuel?: 'electricity' | 'gas';
+  anchorsFile?: string;
+  statePath?: string;
+  clock?: Date;
+  /** Exit when standard input closes (set by a parent that wants its emulators gone when it is). */
+  exitWithStdin?: boolean;
+  /** Where events go (default stdout as JSON lines). */
+  emit?: (event: Record<string, unknown>) => void;
+}
+
+export function readAnchorsFile(path: string): WireAnchors {
+  const parsed = anchorsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  return parsed.data;
+}
+
+/** Runs until SIGINT/SIGTERM (or stdin closing, if asked); resolves when stopped. */
+export async function serveDevice(o: ServeOptions): Promise<void> {
+  const emit = o.emit ?? ((e) => process.stdout.write(JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n'));
+  let pty: PtyPair | null = null;
+  let path = o.serial;
+  if (o.pty) {
+    pty = await openPtyPair();
+    path = pty.a;
+  }
+  if (!path) throw new Error('name a serial line (--serial PATH) or ask for a pty pair (--pty)');
+  const link = new SerialLink({ path, ...(o.baudRate ? { baudRate: o.baudRate } : {}), name: `serial:${path}:device` });
+  const server = new DeviceServer({
+    link,
+    type: o.type,
+    eui: o.eui,
+    seed: o.seed,
+    ...(o.twin !== undefined ? { twin: o.twin } : {}),
+    ...(o.fuel ? { fuel: o.fuel } : {}),
+    ...(o.anchorsFile ? { anchors: readAnchorsFile(o.anchorsFile) } : {}),
+    ...(o.statePath ? { statePath: o.statePath } : {}),
+    ...(o.clock ? { clock: o.clock } : {}),
+    log: emit,
+  });
+  await server.start();
+  emit({ event: 'ready', pid: process.pid, serial: path, ...(pty ? { peer: pty.b } : {}), ...server.identity() });
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+    if (o.exitWithStdin) {
+      process.stdin.on('end', resolve).on('close', resolve).on('error', resolve);
+      process.stdin.resume();
+    }
+    // Our own cable gone for good: nothing left to serve.
+    void pty?.exited.then(resolve);
+  });
+  await server.stop().catch(() => undefined);
+  await pty?.close();
+  emit({ event: 'stopped', stats: link.stats });
+}
