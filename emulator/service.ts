@@ -28,7 +28,7 @@ import { decodeGeneralSigning, encodeGeneralCiphering, type GeneralSigning } fro
 import { formatMessageCode } from '../protocol/gbcs/message-codes.ts';
 import { parseFutureDatedAlert } from '../protocol/gbcs/usecases/alerts.ts';
 import { decodeS1sp } from '../protocol/s1sp/frame.ts';
-import { wrapCommand } from '../protocol/gbcs/security.ts';
+import { wrapCommand, wrapNonCriticalCommand } from '../protocol/gbcs/security.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import { countsAsValid } from '../protocol/smki/revocation-register.ts';
@@ -42,7 +42,8 @@ import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, Registry } from './registry.ts';
 import { SolrEvents } from './solr.ts';
 import type { Db } from './store.ts';
-import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformPaymentMode } from './transform.ts';
+import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
+import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 
 /**
  * Seeded defects: each switches one control off or weakens it, for negative-control runs that must turn the
@@ -131,7 +132,7 @@ export class DccService {
   private readonly preCommands: PreCommands;
   private readonly defects: ReadonlySet<string>;
   private readonly deviceTimeoutMs: number;
-  private readonly transformers = new Map<string, Transformer>([['1.6', transformPaymentMode]]);
+  private readonly transformers = new Map<string, Transformer>([['1.6', transformPaymentMode], ...DEVICE_SERVICE_SRVS.map((srv): [string, Transformer] => [srv, transformDeviceService])]);
   private readonly inFlight = new Set<Promise<void>>();
   private dccCounter = BigInt(Date.now()) * 1000n;
   private unsubscribeAlerts: (() => void) | null = null;
@@ -339,8 +340,9 @@ export class DccService {
     if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
     let command: Buffer;
     try {
+      // A non-critical command carries no User signature: the ACB's MAC is its authentication.
       const apdu = t(request, device, request.header.requestId.user, now);
-      command = encodeGeneralCiphering(wrapCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
+      command = encodeGeneralCiphering(wrapNonCriticalCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
     } catch (e) {
       return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
     }

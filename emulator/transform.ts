@@ -13,6 +13,7 @@
 import type { DuisRequest } from '../protocol/duis/index.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../protocol/gbcs/apdu.ts';
 import { parsePaymentModeCommand, PAYMENT_MODE_CODES, type MeterVariant } from '../protocol/gbcs/usecases/payment-mode.ts';
+import { commandForRequest } from '../protocol/transform/device-services.ts';
 import { preCommandForRequest } from '../protocol/transform/payment-mode.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import type { UserRole } from '../protocol/smki/roles.ts';
@@ -32,6 +33,10 @@ export const transformPaymentMode: Transformer = (request, device, originator, d
   const pre = preCommandForRequest(request, meterVariant(device), dccTime);
   return { ...pre, originator };
 };
+
+/** The other device services (supply, balance, emergency credit, top-up): protocol/transform/device-services.ts. */
+export const transformDeviceService: Transformer = (request, device, originator, dccTime) =>
+  commandForRequest(request, device.type === 'GSME' || (device.type === 'SMETS1' && device.fuel === 'gas') ? 'gsme' : 'esme', originator, dccTime).apdu;
 
 /** The GBCS originator of a Pre-Command: the User, or for SC the failed supplier the device trusts. */
 export function preCommandOriginator(role: UserRole, user: Eui, device: DeviceRecord): Eui {

@@ -4,8 +4,8 @@
  * DCC's reference data. Nothing here is used by the meters themselves.
  */
 import { type KeyObject } from 'node:crypto';
-import { encodeGeneralCiphering, encodeGeneralSigning, GBCS_SECURITY_CONTROL, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import { computeMac, macKey, signApdu, wrapCommand } from '../../protocol/gbcs/security.ts';
+import { encodeGeneralCiphering, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { signApdu, wrapCommand, wrapNonCriticalCommand } from '../../protocol/gbcs/security.ts';
 import { buildCommandApdu, type UseCaseCodec } from '../../protocol/gbcs/usecases/command-codec.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import { deriveKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
@@ -78,10 +78,7 @@ export class CommandBuilder {
     const acbKa = o.acbKa ?? this.pki.acb.ka.privateKey;
     const deviceKa = this.deviceKa(apdu.recipient);
     if (critical && signer) return encodeGeneralCiphering(wrapCommand(signApdu(apdu, signer), acbKa, deviceKa));
-    // Unsigned: the General-Signing APDU carries signature length 00 inside the wrapper.
-    const payload = Buffer.concat([encodeGeneralSigning(apdu), Uint8Array.of(0)]);
-    const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
-    return encodeGeneralCiphering({ ...header, payload, mac: computeMac(header, payload, apdu, macKey(apdu, acbKa, deviceKa)) });
+    return encodeGeneralCiphering(wrapNonCriticalCommand(apdu, acbKa, deviceKa));
   }
 }
 

@@ -13,9 +13,11 @@ import {
   type RequestBody,
   type ServiceReferenceVariant,
 } from '../../protocol/duis/index.ts';
+import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
+import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
 import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
@@ -78,11 +80,26 @@ function bodyFor(step: RequestStep, world: WorldInstance): RequestBody {
   if (step.srv === '1.6') return paymentBody(step, world);
   const name = SRV_BODY_ELEMENT[step.srv];
   if (!name) throw new InfrastructureError(`no DUIS body element known for SRV ${step.srv}`);
-  return {
-    kind: 'opaque',
-    name: name as never,
-    element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: name, attributes: [], namespaces: [], children: [] } as never,
-  };
+  return { kind: 'opaque', name: name as never, element: srElementFrom(name, step.body ?? {}) };
+}
+
+const SR = 'http://www.dccinterface.co.uk/ServiceUserGateway';
+
+/** A DUIS body element from a YAML mapping: keys become child elements, scalars their text. */
+function srElementFrom(name: string, value: unknown): XmlElement {
+  const el: XmlElement = { uri: SR, prefix: 'sr', local: name, attributes: [], namespaces: [], children: [], parent: null };
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    for (const [k, v] of Object.entries(value)) {
+      for (const item of Array.isArray(v) ? v : [v]) {
+        const child = srElementFrom(k, item);
+        child.parent = el;
+        el.children.push(child);
+      }
+    }
+  } else if (value !== undefined && value !== null) {
+    el.children.push(String(value));
+  }
+  return el;
 }
 
 function variantOf(d: DeviceHandle): MeterVariant {
@@ -127,9 +144,9 @@ function deviceVerdict(response: DuisResponse): 'success' | 'failure' | null {
   const b = response.body;
   if (b.kind !== 'ResponseMessage' || b.content?.kind !== 'GBCSPayload') return null;
   const payload = b.content.gbcsPayload;
-  const d = decodeGeneralSigning(payload);
+  const d = decodeFrame(payload);
   if (d.ok) {
-    const o = parseResponseContent(d.value.content);
+    const o = parseResponseContent(d.value.apdu.content);
     return o.ok ? (o.value.success ? 'success' : 'failure') : 'failure';
   }
   const s = decodeS1sp(payload);
@@ -376,18 +393,29 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
   }
   if ('expect-state' in step) {
     const s = step['expect-state'];
-    const snap = world.pool.snapshot(world.device(s.device).eui) as { paymentMode?: string; pending?: { paymentMode?: { change?: { mode?: string } } | null } } | undefined;
+    const snap = world.pool.snapshot(world.device(s.device).eui) as
+      | { paymentMode?: string; supply?: string; meterBalance?: number; pending?: { paymentMode?: { change?: { mode?: string } } | null } }
+      | undefined;
     if (!snap) throw new InfrastructureError(`no snapshot of ${s.device}`);
     if (s.securityEvent) {
       const log = (snap as { securityLog?: { code: string }[] }).securityLog ?? [];
       if (!log.some((e) => e.code === s.securityEvent)) fail(`${s.device}: no ${s.securityEvent} entry in its Security Log (has ${log.map((e) => e.code).join(', ') || 'none'})`);
     }
     if (s.paymentMode && snap.paymentMode !== s.paymentMode) fail(`${s.device}: payment mode is ${snap.paymentMode}, expected ${s.paymentMode}`);
+    if (s.supply && snap.supply !== s.supply) fail(`${s.device}: supply is ${snap.supply}, expected ${s.supply}`);
+    if (s.meterBalance !== undefined && snap.meterBalance !== s.meterBalance) fail(`${s.device}: meter balance is ${snap.meterBalance}, expected ${s.meterBalance}`);
     if (s.pending) {
       const pending = snap.pending?.paymentMode?.change?.mode ?? 'none';
       if (pending !== s.pending) fail(`${s.device}: pending payment mode change is ${pending}, expected ${s.pending}`);
     }
-    return outcome(`${s.device} is ${[s.paymentMode && `in ${s.paymentMode} mode`, s.pending && `with ${s.pending === 'none' ? 'no' : s.pending} change pending`, s.securityEvent && `and logged ${s.securityEvent}`].filter(Boolean).join(' ')}`);
+    const facts = [
+      s.paymentMode && `in ${s.paymentMode} mode`,
+      s.pending && `with ${s.pending === 'none' ? 'no' : s.pending} change pending`,
+      s.supply && `with supply ${s.supply}`,
+      s.meterBalance !== undefined && `with balance ${s.meterBalance}`,
+      s.securityEvent && `and logged ${s.securityEvent}`,
+    ];
+    return outcome(`${s.device} is ${facts.filter(Boolean).join(' ')}`);
   }
   if ('link-fault' in step) {
     const f = step['link-fault'];

@@ -108,6 +108,11 @@ export const requestStep = z.strictObject({
   srv: srv.default('1.6'),
   /** SRV 1.6 body; other SRVs send their DUIS body element (empty unless the SRV is modelled). */
   mode: paymentTarget.optional(),
+  /**
+   * For SRVs other than 1.6: the DUIS body's content as a mapping of element names to values (nested mappings
+   * become child elements), e.g. { PrepaymentMode: { AdjustMeterBalance: 500 } } for SRV 1.5.
+   */
+  body: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), z.unknown()).optional(),
   /** Future-dated execution ("+1h") or "cancel" (the DUIS cancellation date-time). */
   at: z.union([duration, z.literal('cancel')]).optional(),
   /** auto: CV 4 then 5 for critical SMETS2+ SRVs, else 1 (8 for non-device SRVs). */
@@ -158,6 +163,8 @@ export const stepSchema = z.union([
       device: alias,
       paymentMode: z.enum(['credit', 'prepayment']).optional(),
       pending: z.enum(['credit', 'prepayment', 'none']).optional(),
+      supply: z.enum(['enabled', 'disabled', 'armed']).optional(),
+      meterBalance: z.number().int().optional(),
       /** A Security Log entry the meter must have written (8F1E format/MAC, 8F30 role, 8F53 signature, 8F60 replay). */
       securityEvent: z.enum(['8F1E', '8F30', '8F53', '8F60']).optional(),
     }),

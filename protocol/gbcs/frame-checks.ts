@@ -21,21 +21,25 @@ export function checkSignature(frame: Frame, keystore: Keystore): CheckResult {
 }
 
 /**
- * The ACB's MAC on a Command. ECDH works from either end: the ACB's KA private key with the device's KA
- * certificate, or the device's KA private key with the ACB's certificate. `acb` narrows the ACB candidates.
+ * The MAC on a wrapped frame. ECDH works from either end, so a keystore holding either party's KA private key can
+ * check it. A Command is MACed by the ACB for the recipient device (`acb` narrows the ACB candidates); a device's
+ * non-critical response or alert by the device for the remote party it answers.
  */
 export function checkMac(frame: Frame, keystore: Keystore, acb?: Eui): CheckResult {
   const { ciphering, apdu } = frame;
   if (!ciphering) return 'absent';
-  const acbRole = { role: RemotePartyRole.accessControlBroker };
-  const acbKeys: KeyEntry[] = acb
-    ? keystore.find(acb, 'keyAgreement', { gbcs: true })
-    : keystore.all().filter((e) => e.usage === 'keyAgreement' && e.role === acbRole.role);
-  const deviceKeys = keystore.find(apdu.recipient, 'keyAgreement', { gbcs: true });
+  const acbRole = RemotePartyRole.accessControlBroker;
+  const senders: KeyEntry[] =
+    apdu.cra === 'command'
+      ? acb
+        ? keystore.find(acb, 'keyAgreement', { gbcs: true })
+        : keystore.all().filter((e) => e.usage === 'keyAgreement' && e.role === acbRole)
+      : keystore.find(apdu.originator, 'keyAgreement', { gbcs: true });
+  const receivers = keystore.find(apdu.recipient, 'keyAgreement', { gbcs: true });
   const pairs: [KeyEntry, KeyEntry][] = [];
-  for (const a of acbKeys) for (const d of deviceKeys) {
-    if (a.privateKey) pairs.push([a, d]);
-    else if (d.privateKey) pairs.push([d, a]);
+  for (const a of senders) for (const b of receivers) {
+    if (a.privateKey) pairs.push([a, b]);
+    else if (b.privateKey) pairs.push([b, a]);
   }
   if (pairs.length === 0) return 'no-key';
   return pairs.some(([own, peer]) => verifyCommandMac(ciphering, apdu, own.privateKey!, peer.publicKey)) ? 'valid' : 'invalid';

@@ -16,7 +16,7 @@ export interface Frame {
   kind: FrameKind;
   /** The General-Signing APDU (for a Command, the one inside the wrapper). */
   apdu: GeneralSigning;
-  /** The ACB wrapper, for Commands. */
+  /** The MACed wrapper: the ACB's around a Command, or a device's around a non-critical response or alert. */
   ciphering: GeneralCiphering | null;
 }
 
@@ -26,8 +26,8 @@ export function decodeFrame(bytes: Uint8Array): Decoded<Frame> {
       const ciphering = unwrap(decodeGeneralCiphering(bytes));
       const inner = decodeGeneralSigning(ciphering.payload);
       if (!inner.ok) fail(inner.error.code, `inside the Command: ${inner.error.message}`, inner.error.offset + (bytes.length - ciphering.payload.length - ciphering.mac.length));
-      if (inner.value.cra !== 'command') fail('bad-value', `a General-Ciphering Command wraps a ${inner.value.cra}`, 0);
-      return { kind: 'command', apdu: inner.value, ciphering };
+      // A Command from the ACB, or a device's MACed (non-critical) response or alert.
+      return { kind: inner.value.cra, apdu: inner.value, ciphering };
     }
     const apdu = unwrap(decodeGeneralSigning(bytes));
     const kinds: Record<Cra, FrameKind> = { command: apdu.signature ? 'signed-pre-command' : 'pre-command', response: 'response', alert: 'alert' };

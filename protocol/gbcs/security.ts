@@ -78,6 +78,16 @@ export function wrapCommand(signed: GeneralSigning, acbKaPrivate: KeyObject, dev
 }
 
 /**
+ * A non-critical Command: the unsigned General-Signing APDU (signature length 00, as the DCC's reference data
+ * has it) wrapped with the ACB's MAC.
+ */
+export function wrapNonCriticalCommand(apdu: GeneralSigning, acbKaPrivate: KeyObject, deviceKaPublic: KeyObject): GeneralCiphering {
+  const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
+  const payload = Buffer.concat([encodeGeneralSigning({ ...apdu, signature: null }), Uint8Array.of(0)]);
+  return { ...header, payload, mac: computeMac(header, payload, apdu, macKey(apdu, acbKaPrivate, deviceKaPublic)) };
+}
+
+/**
  * The device's step: recompute the MAC with its own KA private key and the ACB's KA public key. ECDH is
  * symmetric, so the ACB can check a Command the same way with its private key and the device's public key.
  * `inner` is the decoded payload of `command`.

@@ -199,3 +199,21 @@ test('BR5 (SMETS2+): a Signed Pre-Command that differs from the issued one is re
   );
   t.false(audit.some((r) => r.dispatched), 'nothing reached a device');
 });
+
+test('BR3: the SC list is configurable - with 7.2 added, the SC role gets past eligibility for 7.2 (but still not for 7.1)', async (t) => {
+  const tdcc = await startTestDcc(unreachableDevices(['1.6', '7.1', '7.2']), { extra: { scAllowedSrvs: ['1.6', '7.2'] } });
+  t.teardown(() => tdcc.close());
+  const a = tdcc.admin;
+  await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: tdcc.endpoint.url, srp: SRP });
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: tdcc.endpoint.url });
+  await a.device({ eui: ESME, type: 'ESME', supplier: SUPPLIER });
+  const sc = tdcc.agent(SRP, 'sc', await a.xmlSigner(SRP));
+  const now = Date.parse((await a.now()).now);
+  await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(now - 1000).toISOString() });
+  await a.officer(SRP, { id: 'sro', kind: 'SRO', name: 'SRO' });
+  await a.adt(SRP, { submittedBy: 'sro', supplier: SUPPLIER, thresholds: [{ srv: '7.2', warning: 5, quarantine: 10, periodSeconds: 60 }, { srv: '1.6', warning: 5, quarantine: 10, periodSeconds: 60 }] });
+  const disable = await sc.post('serviceT', sc.request({ target: ESME, srv: '7.2', cv: 4, body: { kind: 'opaque', name: 'DisableSupply', element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: 'DisableSupply', attributes: [], namespaces: [], children: [], parent: null } } as never }));
+  t.is(code(disable), 'I0', 'eligible now: the DCC transforms it');
+  const enable = await sc.post('serviceT', sc.request({ target: ESME, srv: '7.1', cv: 4, body: { kind: 'opaque', name: 'EnableSupply', element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: 'EnableSupply', attributes: [], namespaces: [], children: [], parent: null } } as never }));
+  t.is(code(enable), 'E2');
+});
