@@ -1,0 +1,112 @@
+/**
+ * `smets-hil fleet --meters N [--prepay-share 0.14] [--smets1-share 0.37] [--adversarial-share 0.05]
+ * [--workers auto] [--seed S] [--json]`: a whole SoLR event on N emulated meters of a failed supplier, every
+ * message signed and verified, then the invariant on every meter (harness/fleet/). Exit 1 when a meter breaks
+ * the invariant, an adversarial request gets through or a switch fails.
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { CliExit, EXIT } from '../cli-exit.ts';
+import { FLEET_DEFAULTS } from '../fleet/plan.ts';
+import { FleetProgressBar } from '../fleet/progress.ts';
+import { autoWorkers, type FleetReport, runFleet } from '../fleet/run.ts';
+import { textTable } from '../reporters/text-table.ts';
+
+interface FleetArgs {
+  meters: number;
+  'prepay-share': number;
+  'smets1-share': number;
+  'adversarial-share': number;
+  workers: string;
+  seed: string;
+  json: boolean;
+  deep: boolean;
+  'state-dir'?: string;
+}
+
+const share = (name: string) => (v: number) => {
+  if (!(v >= 0 && v <= 1)) throw new CliExit(EXIT.usage, `--${name} must be between 0 and 1`);
+  return v;
+};
+
+export const fleetCommand: CommandModule<object, FleetArgs> = {
+  command: 'fleet',
+  describe: 'replay a whole SoLR event on a fleet of emulated meters, every message signed and verified',
+  builder: (y: Argv) =>
+    y
+      .option('meters', { type: 'number', demandOption: true, describe: "meters registered to the failed supplier (plus 1 in 500 of a healthy supplier's)" })
+      .option('prepay-share', { type: 'number', default: FLEET_DEFAULTS.prepayShare, coerce: share('prepay-share'), describe: 'share of meters in prepayment' })
+      .option('smets1-share', { type: 'number', default: FLEET_DEFAULTS.smets1Share, coerce: share('smets1-share'), describe: 'share of SMETS1 meters' })
+      .option('adversarial-share', { type: 'number', default: FLEET_DEFAULTS.adversarialShare, coerce: share('adversarial-share'), describe: 'share of commands that are adversarial (must all be refused)' })
+      .option('workers', { type: 'string', default: 'auto', describe: 'worker threads, one DCC shard each (auto: one per core)' })
+      .option('seed', { type: 'string', default: FLEET_DEFAULTS.seed, describe: 'derives the fleet, its keys and the job order' })
+      .option('json', { type: 'boolean', default: false, describe: 'print the summary as one JSON line (the last line on stdout)' })
+      .option('deep', { type: 'boolean', default: false, describe: 'compare every meter field by field, not only those a frame reached' })
+      .option('state-dir', { type: 'string', describe: "keep the shards' DCC stores here (default: a temporary directory, removed)" }) as Argv<FleetArgs>,
+  handler: async (args) => {
+    if (!Number.isInteger(args.meters) || args.meters < 1) throw new CliExit(EXIT.usage, '--meters must be a positive integer');
+    if (args['adversarial-share'] >= 1) throw new CliExit(EXIT.usage, '--adversarial-share must be below 1');
+    const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
+    if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
+    const bar = new FleetProgressBar();
+    let report: FleetReport;
+    try {
+      report = await runFleet({
+        meters: args.meters,
+        prepayShare: args['prepay-share'],
+        smets1Share: args['smets1-share'],
+        adversarialShare: args['adversarial-share'],
+        workers,
+        seed: args.seed,
+        deep: args.deep,
+        ...(args['state-dir'] ? { stateDir: args['state-dir'] } : {}),
+        onPhase: (m) => {
+          bar.stop();
+          process.stderr.write(`${m}\n`);
+        },
+        onProgress: (p) => bar.update(p),
+      });
+    } finally {
+      bar.stop();
+    }
+    if (args.json) {
+      process.stderr.write(detailsText(report));
+      process.stdout.write(JSON.stringify(report.summary) + '\n');
+    } else {
+      process.stdout.write(summaryText(report) + detailsText(report));
+    }
+    if (!report.passed) throw new CliExit(EXIT.failed, 'the fleet run failed: see the problems above');
+  },
+};
+
+const n = (v: number) => v.toLocaleString('en-GB');
+
+export function summaryText(r: FleetReport): string {
+  const s = r.summary;
+  const rows = [
+    ['meters', n(s.meters)],
+    ['commands sent', n(s.commandsSent)],
+    ['switches applied by meters', n(s.commandsApplied)],
+    ['adversarial refused', `${n(s.refused)} of ${n(r.tally.adversarial)}`],
+    ['event seconds', s.seconds.toFixed(1)],
+    ['commands per second', s.commandsPerSecond.toFixed(1)],
+    ['peak RSS', `${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB`],
+    ['invariant violations', n(s.invariantViolations)],
+    ['crypto ops (sign / verify / ECDH)', `${n(s.cryptoOps.sign)} / ${n(s.cryptoOps.verify)} / ${n(s.cryptoOps.ecdh)}`],
+  ];
+  return textTable([{ header: 'FLEET' }, { header: 'VALUE', align: 'right' }], rows).join('\n') + '\n';
+}
+
+export function detailsText(r: FleetReport): string {
+  const codes = Object.entries(r.tally.codes)
+    .sort()
+    .map(([c, k]) => `${c} ${n(k)}`)
+    .join(', ');
+  const lines = [
+    `${r.workers} shard(s), ${n(r.emulated)} meters emulated; set up in ${r.setupSeconds} s, invariant checked in ${r.checkSeconds} s (${n(r.invariant.checked)} meters, ${n(r.invariant.compared)} compared field by field)`,
+    `outcomes: ${codes}`,
+    ...r.tally.problems.map((p) => `problem: ${p}`),
+    ...r.invariant.examples.map((e) => `violation: ${e}`),
+    r.passed ? 'PASS: every switch applied, every adversarial request refused, every other meter untouched' : 'FAIL',
+  ];
+  return lines.join('\n') + '\n';
+}

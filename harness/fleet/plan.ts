@@ -1,0 +1,194 @@
+/**
+ * The fleet of a SoLR event, derived from a seed: which meter sits at each index (EUI, kind, payment mode,
+ * supplier), how the fleet is sharded by EUI range, and each shard's job list (every prepayment meter of the
+ * failed supplier, plus the adversarial requests interleaved). Everything here is a pure function of the options,
+ * so a worker, the coordinator or another machine derive the same fleet without exchanging it.
+ *
+ * Layout: indices [0, N) are the failed supplier's meters; [N, N + M) belong to a healthy supplier (the targets of
+ * the adversarial requests for other suppliers' meters, M = ceil(N / 500)). Meter i has EUI 00DB + i in 12 hex
+ * digits, so an index range is an EUI range.
+ */
+import { createHash } from 'node:crypto';
+import type { Eui } from '../../protocol/smki/eui.ts';
+
+export interface FleetOptions {
+  meters: number;
+  prepayShare: number;
+  smets1Share: number;
+  /** Share of all commands sent that are adversarial. */
+  adversarialShare: number;
+  workers: number;
+  seed: string;
+}
+
+export const FLEET_DEFAULTS = { prepayShare: 0.14, smets1Share: 0.37, adversarialShare: 0.05, seed: 'smets-hil fleet' } as const;
+
+export type MeterType = 'ESME' | 'GSME' | 'SMETS1';
+
+export interface MeterSpec {
+  index: number;
+  eui: Eui;
+  type: MeterType;
+  twin: boolean;
+  fuel: 'electricity' | 'gas';
+  prepay: boolean;
+  /** The failed supplier's meter (else the healthy supplier's). */
+  failedSupplier: boolean;
+}
+
+/** Shares of meter kinds that are not options: gas is ~45 % of GB smart meters; twin-element ESMEs are rare. */
+const GAS_SHARE = 0.45;
+const TWIN_SHARE = 0.05;
+const EUI_PREFIX = '00DB';
+
+export function healthyMeterCount(meters: number): number {
+  return Math.ceil(meters / 500);
+}
+
+export function euiOf(index: number): Eui {
+  return (EUI_PREFIX + index.toString(16).toUpperCase().padStart(12, '0')) as Eui;
+}
+
+/** The index an EUI of this fleet stands for, or -1. */
+export function indexOf(eui: string): number {
+  if (eui.length !== 16 || !eui.startsWith(EUI_PREFIX)) return -1;
+  const i = Number.parseInt(eui.slice(4), 16);
+  return Number.isSafeInteger(i) ? i : -1;
+}
+
+/** A 32-bit integer finaliser (murmur3-style): cheap, well mixed, deterministic. */
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x7feb352d);
+  x = Math.imul(x ^ (x >>> 15), 0x846ca68b);
+  return (x ^ (x >>> 16)) >>> 0;
+}
+
+export class FleetPlan {
+  readonly healthy: number;
+  private readonly seedWord: number;
+
+  constructor(readonly options: FleetOptions) {
+    if (!Number.isInteger(options.meters) || options.meters < 1) throw new RangeError('meters must be a positive integer');
+    for (const k of ['prepayShare', 'smets1Share'] as const) {
+      if (!(options[k] >= 0 && options[k] <= 1)) throw new RangeError(`${k} must be within [0, 1]`);
+    }
+    if (!(options.adversarialShare >= 0 && options.adversarialShare < 1)) throw new RangeError('adversarialShare must be within [0, 1)');
+    if (!Number.isInteger(options.workers) || options.workers < 1) throw new RangeError('workers must be a positive integer');
+    this.healthy = healthyMeterCount(options.meters);
+    this.seedWord = createHash('sha256').update(options.seed).digest().readUInt32BE(0);
+  }
+
+  get total(): number {
+    return this.options.meters + this.healthy;
+  }
+
+  private uniform(index: number, salt: number): number {
+    return mix32(this.seedWord ^ mix32(index * 8 + salt)) / 4294967296;
+  }
+
+  meter(index: number): MeterSpec {
+    const smets1 = this.uniform(index, 1) < this.options.smets1Share;
+    const gas = this.uniform(index, 2) < GAS_SHARE;
+    const type: MeterType = smets1 ? 'SMETS1' : gas ? 'GSME' : 'ESME';
+    return {
+      index,
+      eui: euiOf(index),
+      type,
+      twin: type === 'ESME' && this.uniform(index, 3) < TWIN_SHARE,
+      fuel: gas ? 'gas' : 'electricity',
+      prepay: this.uniform(index, 4) < this.options.prepayShare,
+      failedSupplier: index < this.options.meters,
+    };
+  }
+
+  /** Shard k's two EUI ranges: its slice of the failed supplier's meters and of the healthy supplier's. */
+  shard(k: number): ShardRange {
+    const { meters, workers } = this.options;
+    const cut = (n: number, i: number) => Math.floor((n * i) / workers);
+    return {
+      shard: k,
+      failed: [cut(meters, k), cut(meters, k + 1)],
+      healthy: [meters + cut(this.healthy, k), meters + cut(this.healthy, k + 1)],
+    };
+  }
+}
+
+export interface ShardRange {
+  shard: number;
+  failed: [from: number, to: number];
+  healthy: [from: number, to: number];
+}
+
+/**
+ * What a job asks for. `switch`: the SoLR Contingency switch to Credit of a prepayment meter. The rest must be
+ * refused: `prepayment` (a switch to prepayment: the content check), `other-srv` (an SRV the role may not send:
+ * E2), `altered` (a Pre-Command altered after the DCC issued it: correlation), `other-supplier` (a healthy
+ * supplier's meter: E4).
+ */
+export const JOB_KINDS = ['switch', 'prepayment', 'other-srv', 'altered', 'other-supplier'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
+export const ADVERSARIAL_KINDS = ['prepayment', 'other-srv', 'altered', 'other-supplier'] as const satisfies readonly JobKind[];
+
+/** A shard's jobs in the order they are sent: meter index and kind (code into JOB_KINDS) per job. */
+export interface JobList {
+  meter: Int32Array;
+  kind: Uint8Array;
+  switches: number;
+  adversarial: number;
+}
+
+/**
+ * Jobs of one shard: a switch for every failed-supplier prepayment meter in its range, in EUI order, with the
+ * adversarial requests spread evenly among them. Adversarial requests aimed at the failed supplier go to its
+ * Credit meters (distinct ones while they last), so every meter has one expected end state.
+ */
+export function shardJobs(plan: FleetPlan, range: ShardRange): JobList {
+  const switches: number[] = [];
+  const credit: number[] = [];
+  const creditSmets2: number[] = [];
+  for (let i = range.failed[0]; i < range.failed[1]; i++) {
+    const m = plan.meter(i);
+    if (m.prepay) switches.push(i);
+    else {
+      credit.push(i);
+      if (m.type !== 'SMETS1') creditSmets2.push(i);
+    }
+  }
+  const share = plan.options.adversarialShare;
+  const adversarial = Math.round((switches.length * share) / (1 - share));
+  const healthy = range.healthy[1] - range.healthy[0];
+  const picks = { credit: 0, smets2: 0, healthy: 0 };
+  const pick = (list: number[], key: 'credit' | 'smets2'): number | undefined => (list.length ? list[(picks[key]++ * 7919) % list.length] : undefined);
+  const advMeter: number[] = [];
+  const advKind: number[] = [];
+  for (let j = 0; j < adversarial; j++) {
+    let kind: JobKind = ADVERSARIAL_KINDS[j % ADVERSARIAL_KINDS.length]!;
+    let target = kind === 'altered' ? pick(creditSmets2, 'smets2') : kind === 'other-supplier' ? undefined : pick(credit, 'credit');
+    if (target === undefined) {
+      // No suitable Credit meter in this shard (tiny fleets): aim at a healthy supplier's meter instead.
+      kind = 'other-supplier';
+      if (healthy === 0) continue;
+    }
+    if (kind === 'other-supplier') target = range.healthy[0] + (picks.healthy++ % healthy);
+    advMeter.push(target!);
+    advKind.push(JOB_KINDS.indexOf(kind));
+  }
+  const total = switches.length + advMeter.length;
+  const meter = new Int32Array(total);
+  const kind = new Uint8Array(total);
+  let s = 0;
+  let a = 0;
+  for (let p = 0; p < total; p++) {
+    // Adversarial job a goes at position ~(a + 0.5) * total / count: evenly spread through the event.
+    const due = a < advMeter.length && (s >= switches.length || p >= Math.floor(((a + 0.5) * total) / advMeter.length));
+    if (due) {
+      meter[p] = advMeter[a]!;
+      kind[p] = advKind[a]!;
+      a++;
+    } else {
+      meter[p] = switches[s++]!;
+      kind[p] = 0;
+    }
+  }
+  return { meter, kind, switches: switches.length, adversarial: advMeter.length };
+}
