@@ -1,0 +1,94 @@
+/**
+ * Fleet mode on small fleets: the summary, the invariant on every meter, every adversarial request refused and
+ * the counts adding up; a seeded DCC defect must turn the run red. No timing assertions: throughput is measured
+ * by `npm run bench`, never tested.
+ */
+import test from 'ava';
+import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
+import { runFleet } from '../../harness/fleet/run.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const SUMMARY_FIELDS = ['commandsApplied', 'commandsPerSecond', 'commandsSent', 'cryptoOps', 'invariantViolations', 'meters', 'peakRssBytes', 'refused', 'seconds'];
+
+const options = (o: Partial<FleetOptions> = {}): FleetOptions => ({ meters: 2000, prepayShare: 0.14, smets1Share: 0.37, adversarialShare: 0.2, workers: 2, seed: 'fleet test', ...o });
+
+test('the plan: shards cover the fleet by disjoint EUI ranges; every failed-supplier prepayment meter gets one switch', (t) => {
+  const plan = new FleetPlan(options({ meters: 5000, workers: 3 }));
+  let next = 0;
+  let switches = 0;
+  let prepay = 0;
+  for (let k = 0; k < 3; k++) {
+    const r = plan.shard(k);
+    t.is(r.failed[0], next);
+    next = r.failed[1];
+    const jobs = shardJobs(plan, r);
+    t.is(jobs.meter.length, jobs.switches + jobs.adversarial);
+    for (let j = 0; j < jobs.meter.length; j++) {
+      const m = plan.meter(jobs.meter[j]!);
+      const kind = JOB_KINDS[jobs.kind[j]!];
+      if (kind === 'switch') t.true(m.failedSupplier && m.prepay);
+      else if (kind === 'other-supplier') t.false(m.failedSupplier);
+      else t.true(m.failedSupplier && !m.prepay, `${kind} aims at a Credit meter of the failed supplier`);
+      if (kind === 'altered') t.not(m.type, 'SMETS1');
+    }
+    switches += jobs.switches;
+  }
+  t.is(next, 5000);
+  for (let i = 0; i < 5000; i++) if (plan.meter(i).prepay) prepay++;
+  t.is(switches, prepay);
+  t.is(plan.meter(1234).eui as string, '00DB0000000004D2');
+});
+
+test('2,000 meters on 2 shards: every switch applied, every adversarial request refused, no meter out of line', async (t) => {
+  const o = options();
+  const report = await runFleet(o);
+  const s = report.summary;
+  t.deepEqual(Object.keys(s).sort(), SUMMARY_FIELDS);
+  t.deepEqual(Object.keys(s.cryptoOps).sort(), ['ecdh', 'sign', 'verify']);
+  t.is(s.meters, 2000);
+  t.is(s.invariantViolations, 0, report.invariant.examples.join('\n'));
+  t.deepEqual(report.tally.problems, []);
+
+  const plan = new FleetPlan(o);
+  let prepay = 0;
+  for (let i = 0; i < o.meters; i++) if (plan.meter(i).prepay) prepay++;
+  t.is(report.tally.switches, prepay);
+  t.is(s.commandsApplied, prepay, 'each prepayment meter executed exactly one switch');
+  t.true(report.tally.adversarial > 40);
+  t.is(s.refused, report.tally.adversarial, 'every adversarial request refused');
+  t.is(report.tally.accepted, 0);
+  t.is(s.commandsSent, s.commandsApplied + s.refused);
+  t.is(report.invariant.checked, plan.total);
+  // Prepayment switches and other SRVs: E2; altered Pre-Commands: E12 (correlation); other suppliers' meters: E4.
+  for (const code of ['E2', 'E12', 'E4']) t.true((report.tally.codes[code] ?? 0) > 0, code);
+  t.is(report.tally.codes.I0, prepay);
+  // At least the User's, the DCC's and the device's signatures for every switch, and a MAC for most.
+  t.true(s.cryptoOps.sign >= 4 * prepay && s.cryptoOps.verify >= 4 * prepay && s.cryptoOps.ecdh > prepay);
+  t.true(s.seconds > 0 && s.commandsPerSecond > 0 && s.peakRssBytes > 0);
+  t.true(report.passed);
+});
+
+test('a seeded DCC defect letting prepayment switches through turns the run red', async (t) => {
+  const report = await runFleet({ ...options({ meters: 1000, workers: 1, adversarialShare: 0.3 }), defects: ['sc-allowed-ecs03'] });
+  t.false(report.passed);
+  t.true(report.tally.accepted > 0);
+  t.true(report.summary.invariantViolations > 0);
+  t.true(report.summary.refused < report.tally.adversarial);
+});
+
+test('smets-hil fleet --json: the last stdout line is the summary with exactly the issue fields', async (t) => {
+  const r = await runCli(['fleet', '--meters', '800', '--workers', '1', '--seed', 'cli', '--json'], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  const lines = r.stdout.trim().split('\n');
+  const summary = JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
+  t.deepEqual(Object.keys(summary).sort(), SUMMARY_FIELDS);
+  t.is(summary.meters, 800);
+  t.is(summary.invariantViolations, 0);
+  t.regex(r.stderr, /PASS/);
+});
+
+test('smets-hil fleet refuses nonsense options', async (t) => {
+  const r = await runCli(['fleet', '--meters', '0']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /--meters/);
+});
