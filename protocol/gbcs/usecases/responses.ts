@@ -20,6 +20,8 @@ export const ZclStatus = { success: 0x00, failure: 0x01, notAuthorized: 0x7e, ma
 export const ZCL_DEFAULT_RESPONSE = 0x0b;
 /** Profile-wide, server to client: how a Default Response is framed. */
 const FC_PROFILE_SERVER_TO_CLIENT = 0x08;
+/** Frame type (bits 0-1) and manufacturer-specific (bit 2): all zero for a profile-wide ZCL command. */
+const FC_FRAME_TYPE_AND_MANUFACTURER = 0x07;
 
 /**
  * ACCESS.response for a request executed with break-on-error: specs before `failedAt` succeeded, the failed one
@@ -100,11 +102,16 @@ export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutco
     r.expectEnd('GBZ response');
     const last: GbzComponent | undefined = gbz.components[gbz.components.length - 1];
     if (!last) return fail('bad-value', 'GBZ response without components', 0);
-    const f = last.frame;
-    if (f.commandId === ZCL_DEFAULT_RESPONSE && f.frameControl === FC_PROFILE_SERVER_TO_CLIENT) {
-      if (f.payload.length !== 2) fail('bad-length', `Default Response payload of ${f.payload.length} octets`, 0);
+    // A Default Response is profile-wide in either direction (a command the meter received as a client is
+    // answered client to server); a failure in any component fails the response, not only in the last.
+    const isDefault = (c: GbzComponent) => c.frame.commandId === ZCL_DEFAULT_RESPONSE && (c.frame.frameControl & FC_FRAME_TYPE_AND_MANUFACTURER) === 0;
+    for (const c of gbz.components) if (isDefault(c) && c.frame.payload.length !== 2) fail('bad-length', `Default Response payload of ${c.frame.payload.length} octets`, 0);
+    const failed = gbz.components.find((c) => isDefault(c) && c.frame.payload[1] !== 0);
+    const reported = failed ?? last;
+    const f = reported.frame;
+    if (isDefault(reported)) {
       const status = f.payload[1]!;
-      return { family: 'gsme', success: status === 0, clusterId: last.clusterId, commandId: f.payload[0]!, status, payload: f.payload };
+      return { family: 'gsme', success: status === 0, clusterId: reported.clusterId, commandId: f.payload[0]!, status, payload: f.payload };
     }
     return { family: 'gsme', success: true, clusterId: last.clusterId, commandId: f.commandId, status: null, payload: f.payload };
   });
