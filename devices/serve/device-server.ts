@@ -83,6 +83,7 @@ export class DeviceServer {
         return self.meter.eui;
       },
       handleFrame(frame) {
+        self.log({ event: 'frame', octets: frame.length });
         self.meter.handleFrame(frame);
         self.afterChange();
       },

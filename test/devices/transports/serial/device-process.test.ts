@@ -1,0 +1,193 @@
+/**
+ * The serial path as CI runs it: `smets-hil device serve` (an emulator process) on one pty pair, the harness
+ * on another, and a relay process between them standing in for the cable: clean, noisy (bit flips and junk
+ * octets), or cut one way and then unplugged (its socat killed) in the middle of a command.
+ */
+import test from 'ava';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { keyFromWire, keyToWire } from '../../../../devices/serve/control.ts';
+import { ControlClient } from '../../../../devices/serve/control-client.ts';
+import { CommandBuilder, makeTestPki } from '../../../../devices/testing/command-builder.ts';
+import { openPtyPair, type PtyPair } from '../../../../devices/transports/serial/pty-pair.ts';
+import { LinkHost } from '../../../../devices/transports/serial/remote-link.ts';
+import { Transport, TransportError } from '../../../../devices/transports/transport.ts';
+import { decodeGeneralSigning } from '../../../../protocol/gbcs/apdu.ts';
+import { verifyApdu } from '../../../../protocol/gbcs/security.ts';
+import { ECS02 } from '../../../../protocol/gbcs/usecases/catalogue.ts';
+import { ECS04a } from '../../../../protocol/gbcs/usecases/meter-balance.ts';
+import { parseResponseContent } from '../../../../protocol/gbcs/usecases/responses.ts';
+import { parseEui } from '../../../../protocol/smki/eui.ts';
+import { requireSocat, startDeviceProcess } from './support.ts';
+
+requireSocat();
+const ESME = parseEui('00DB1234567890C0');
+const pki = makeTestPki('serial device process');
+const START = '2026-01-05T09:00:00.000Z';
+let host: Promise<LinkHost> | null = null;
+const links = () => (host ??= LinkHost.start());
+test.after.always(async () => (await host)?.close());
+
+interface RelayProcess {
+  child: ChildProcess;
+  events: Record<string, unknown>[];
+  say(line: string): void;
+  stop(): Promise<Record<string, unknown>>;
+}
+
+async function startRelay(left: string, right: string, flipEvery = 0, junkEvery = 0): Promise<RelayProcess> {
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./relay.mjs', import.meta.url)), left, right, String(flipEvery), String(junkEvery)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const events: Record<string, unknown>[] = [];
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (l) => {
+      const e = JSON.parse(l) as Record<string, unknown>;
+      events.push(e);
+      if (e.event === 'ready') resolve();
+    });
+    void exited.then(() => reject(new Error('the relay exited')));
+  });
+  return {
+    child,
+    events,
+    say: (line) => child.stdin!.write(line + '\n'),
+    async stop() {
+      child.stdin!.end();
+      const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await exited;
+      clearTimeout(kill);
+      return events.find((e) => e.event === 'stopped') ?? {};
+    },
+  };
+}
+
+const wireAnchors = () => ({
+  supplier: { eui: pki.supplier.eui, ds: keyToWire(pki.supplier.ds.publicKey), ka: keyToWire(pki.supplier.ka.publicKey) },
+  acb: { eui: pki.acb.eui, ka: keyToWire(pki.acb.ka.publicKey) },
+  networkOperator: { eui: pki.networkOperator.eui, ds: keyToWire(pki.networkOperator.ds.publicKey), ka: keyToWire(pki.networkOperator.ka.publicKey) },
+});
+
+async function bench(o: { flipEvery?: number; junkEvery?: number } = {}) {
+  const near = await openPtyPair();
+  const far = await openPtyPair();
+  const device = await startDeviceProcess(['--type', 'esme', '--serial', near.a, '--eui', ESME, '--seed', 'serial tests']);
+  const relay = await startRelay(near.b, far.a, o.flipEvery, o.junkEvery);
+  const link = (await links()).link({ path: far.b, ackTimeoutMs: 100 });
+  const control = new ControlClient(link, 10_000);
+  const states: unknown[] = [];
+  control.onState((_eui, s) => states.push(s));
+  const transport = new Transport(link, { timeouts: { responseMs: 15_000 } });
+  await transport.open();
+  const { identity, state } = await control.provision({ eui: ESME, type: 'ESME', clock: START, initial: { paymentMode: 'prepayment' }, anchors: wireAnchors() });
+  const ka = keyFromWire(identity.keys!.ka);
+  const ds = keyFromWire(identity.keys!.ds);
+  const build = new CommandBuilder(pki, () => ka);
+  const cables: PtyPair[] = [near, far];
+  const b = {
+    device,
+    relay,
+    link,
+    control,
+    transport,
+    states,
+    initial: state as { meterBalance: number },
+    build,
+    cables,
+    adjust: (amount: number, counter: bigint) => build.command(ECS04a, { amount }, { device: ESME, counter }),
+    verifies: (frame: Uint8Array) => {
+      const d = decodeGeneralSigning(frame);
+      return d.ok && verifyApdu(d.value, ds);
+    },
+    async close() {
+      await transport.close().catch(() => undefined);
+      control.dispose();
+      const stopped = await device.stop();
+      const relayed = await b.relay.stop();
+      await Promise.all(cables.map((c) => c.close()));
+      return { device: stopped as { stats?: { duplicates: number; corrupt: number; retransmissions: number } } | undefined, relay: relayed as { flipped?: number; junk?: number } };
+    },
+  };
+  return b;
+}
+
+function succeeded(frame: Uint8Array): boolean {
+  const d = decodeGeneralSigning(frame);
+  if (!d.ok) return false;
+  const r = parseResponseContent(d.value.content);
+  return r.ok && r.value.success;
+}
+
+const balanceOf = (s: unknown) => (s as { meterBalance: number }).meterBalance;
+
+test('an emulator process on a pty: a command executes once, its response verifies, the state arrives before it', async (t) => {
+  const b = await bench();
+  t.is(b.initial.meterBalance, 0);
+  const reply = await b.transport.request(b.adjust(500, 1000n));
+  t.true(succeeded(reply.frame));
+  t.true(b.verifies(reply.frame), "signed with the key the device reported");
+  // Pushed before the response, so already here.
+  t.is(balanceOf(b.states.at(-1)), 500);
+  t.is(balanceOf(await b.control.snapshot()), 500);
+  // A future-dated switch to credit, then time passes on the device: its alert comes back over the line.
+  const alerts: Uint8Array[] = [];
+  b.transport.onAlert((a) => alerts.push(a.frame));
+  const at = new Date(Date.parse(START) + 3600_000);
+  const r2 = await b.transport.request(b.build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'at', at } } }, { device: ESME, counter: 1001n }));
+  t.true(succeeded(r2.frame));
+  const after = (await b.control.advance(3600_000)) as { paymentMode: string };
+  t.is(after.paymentMode, 'credit');
+  for (let i = 0; i < 200 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  t.is(alerts.length, 1);
+  t.true(b.verifies(alerts[0]!));
+  await b.close();
+});
+
+test('line noise: bit flips and junk on the line; every command executes exactly once', async (t) => {
+  const b = await bench({ flipEvery: 4, junkEvery: 3 });
+  for (let i = 0; i < 12; i++) {
+    const reply = await b.transport.request(b.adjust(1, BigInt(2000 + i)));
+    t.true(succeeded(reply.frame), `command ${i}`);
+  }
+  t.is(balanceOf(await b.control.snapshot()), 12);
+  const harness = await b.link.stats();
+  const end = await b.close();
+  t.true((end.relay.flipped ?? 0) > 0 && (end.relay.junk ?? 0) > 0);
+  const corrupt = harness.corrupt + (end.device?.stats?.corrupt ?? 0);
+  const retransmissions = harness.retransmissions + (end.device?.stats?.retransmissions ?? 0);
+  t.true(corrupt > 0, `damaged frames were dropped (${corrupt})`);
+  t.true(retransmissions > 0, `and repaired by retransmission (${retransmissions})`);
+});
+
+test('unplugged mid-command: a clear infrastructure error, executed at most once, and a new cable works', async (t) => {
+  const b = await bench();
+  await b.transport.request(b.adjust(5, 3000n));
+  // The answers stop coming back, then the cable is pulled out while the command is in flight.
+  b.relay.say('cut');
+  const frames = b.device.events.filter((e) => e.event === 'frame').length;
+  const pending = b.transport.request(b.adjust(7, 3001n));
+  for (let i = 0; i < 500 && b.device.events.filter((e) => e.event === 'frame').length === frames; i++) await new Promise((r) => setTimeout(r, 10));
+  await b.cables[1]!.close();
+  const e = await t.throwsAsync(pending, { instanceOf: TransportError });
+  t.is(e?.kind, 'disconnected', e?.message);
+  t.regex(e?.message ?? '', /serial port went away|no acknowledgement/);
+  // A new cable: a new pty pair, a new relay, the same device process, the same meter.
+  await b.relay.stop();
+  const far = await openPtyPair();
+  b.cables.push(far);
+  const relay = await startRelay(b.cables[0]!.b, far.a);
+  b.relay = relay;
+  const link = (await links()).link({ path: far.b });
+  const control = new ControlClient(link);
+  const transport = new Transport(link, { timeouts: { responseMs: 15_000 } });
+  await transport.open();
+  const seen = balanceOf(await control.snapshot());
+  t.true(seen === 5 || seen === 12, `the cut command executed at most once (balance ${seen})`);
+  const reply = await transport.request(b.adjust(100, 3002n));
+  t.true(succeeded(reply.frame));
+  t.is(balanceOf(await control.snapshot()), seen + 100);
+  await transport.close();
+  control.dispose();
+  b.transport = transport;
+  await b.close();
+});
