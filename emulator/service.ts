@@ -15,6 +15,8 @@ import {
   formatDateTime,
   formatRequestId,
   parseRequest,
+  parseRequestId,
+  SCHEMA_VERSION,
   type ResponseCode,
   type ResponseContent,
   serviceReferenceOf,
@@ -96,6 +98,9 @@ export interface DccOptions {
   validateSchema?: (xml: string) => Promise<string | null>;
   gbcsVersion?: string;
 }
+
+/** What a DUIS response echoes of the request it answers. */
+type Answered = Pick<DuisRequest, 'schemaVersion'> & { header: Pick<DuisRequest['header'], 'requestId' | 'serviceReference' | 'serviceReferenceVariant'> };
 
 export interface HttpReply {
   status: number;
@@ -443,8 +448,9 @@ export class DccService {
         .run('the DCC restarted before the device answered', now.toISOString(), rowId);
       const party = this.registry.party(row.user as Eui);
       if (changed.changes === 1 && party) {
-        const [user, target, counter] = row.request_id.split(':') as [string, string, string];
-        this.queueResponseRaw(party, { user: user.replaceAll('-', '') as Eui, target: target.replaceAll('-', '') as Eui, counter: BigInt(counter) }, row.srv, 'E21', now, rowId);
+        const srv = row.srv as ServiceReferenceVariant;
+        const answered: Answered = { schemaVersion: SCHEMA_VERSION, header: { requestId: parseRequestId(row.request_id), serviceReference: serviceReferenceOf(srv), serviceReferenceVariant: srv } };
+        this.queueResponse(party, answered, 'E21', now, rowId);
       }
     })();
   }
@@ -513,7 +519,7 @@ export class DccService {
     return this.db.inTransaction ? insert() : this.db.transaction(insert)();
   }
 
-  private responseModel(request: DuisRequest, code: ResponseCode, now: Date, content?: ResponseContent): DuisResponse {
+  private responseModel(request: Answered, code: ResponseCode, now: Date, content?: ResponseContent): DuisResponse {
     return {
       schemaVersion: request.schemaVersion,
       header: { requestId: request.header.requestId, responseCode: code, responseDateTime: formatDateTime(now) },
@@ -526,7 +532,7 @@ export class DccService {
     };
   }
 
-  private signedResponse(request: DuisRequest, code: ResponseCode, now: Date, content?: ResponseContent): string {
+  private signedResponse(request: Answered, code: ResponseCode, now: Date, content?: ResponseContent): string {
     return signResponse(this.responseModel(request, code, now, content), this.options.keys.xmlSigner);
   }
 
@@ -534,21 +540,10 @@ export class DccService {
     return this.options.callback ?? party.endpoint;
   }
 
-  private queueResponse(party: Party, request: DuisRequest, code: ResponseCode, now: Date, rowId: number, content?: ResponseContent): void {
+  private queueResponse(party: Party, request: Answered, code: ResponseCode, now: Date, rowId: number, content?: ResponseContent): void {
     const endpoint = this.endpointOf(party);
     if (!endpoint) return;
     this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'response', requestRow: rowId, body: this.signedResponse(request, code, now, content) });
-  }
-
-  private queueResponseRaw(party: Party, requestId: { user: Eui; target: Eui; counter: bigint }, srv: string, code: ResponseCode, now: Date, rowId: number): void {
-    const endpoint = this.endpointOf(party);
-    if (!endpoint) return;
-    const model: DuisResponse = {
-      schemaVersion: '5.4',
-      header: { requestId, responseCode: code, responseDateTime: formatDateTime(now) },
-      body: { kind: 'ResponseMessage', serviceReference: serviceReferenceOf(srv as ServiceReferenceVariant), serviceReferenceVariant: srv as ServiceReferenceVariant },
-    };
-    this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'response', requestRow: rowId, body: signResponse(model, this.options.keys.xmlSigner) });
   }
 
   private queueQuarantineAlert(party: Party, request: DuisRequest, now: Date, rowId: number): void {
