@@ -1,0 +1,164 @@
+/**
+ * Frame recordings: every frame on a device link as a JSON line {at, device, dir, kind, hex}, written by a
+ * RecordingLink wrapped around any Link (memory, serial, ZigBee), and played back by a ReplayLink for offline
+ * debugging and tests: the ReplayLink stands in for the DCC's end of the recorded link, answering each frame
+ * sent to it with the frames the device sent after that frame in the recording.
+ */
+import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { type Link, LinkError, type LinkState } from '../transports/link.ts';
+
+export interface RecordedFrame {
+  at: string;
+  device: string;
+  /** to-device: sent by the DCC side; to-dcc: received from the device. */
+  dir: 'to-device' | 'to-dcc';
+  kind: 'data' | 'control';
+  hex: string;
+}
+
+export class FrameRecorder {
+  private readonly stream: WriteStream;
+
+  constructor(
+    readonly path: string,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.stream = createWriteStream(path, { flags: 'a' });
+    this.stream.on('error', () => undefined);
+  }
+
+  record(device: string, dir: RecordedFrame['dir'], frame: Uint8Array, kind: RecordedFrame['kind'] = 'data'): void {
+    const r: RecordedFrame = { at: this.now().toISOString(), device, dir, kind, hex: Buffer.from(frame).toString('hex') };
+    this.stream.write(JSON.stringify(r) + '\n');
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.stream.end(() => resolve()));
+  }
+}
+
+export function readRecording(path: string): RecordedFrame[] {
+  return readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as RecordedFrame);
+}
+
+/** Records what crosses `inner` (the DCC's end of a device link) and otherwise is `inner`. */
+export class RecordingLink implements Link {
+  constructor(
+    readonly inner: Link,
+    private readonly recorder: FrameRecorder,
+    private readonly device: string,
+  ) {
+    inner.onFrame((f) => recorder.record(device, 'to-dcc', f));
+  }
+
+  get name(): string {
+    return this.inner.name;
+  }
+  get state(): LinkState {
+    return this.inner.state;
+  }
+  open(): Promise<void> {
+    return this.inner.open();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+  async send(frame: Uint8Array): Promise<void> {
+    this.recorder.record(this.device, 'to-device', frame);
+    await this.inner.send(frame);
+  }
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    return this.inner.onFrame(listener);
+  }
+  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
+    return this.inner.onState(listener);
+  }
+}
+
+export interface ReplayOptions {
+  /** Only this device's frames (default: every frame of the recording). */
+  device?: string;
+  /** Refuse a frame that differs from the recorded one (default: note the divergence and go on). */
+  strict?: boolean;
+}
+
+/**
+ * Plays a recording back as the device's side of a link. Frames the device sent before the first recorded
+ * command arrive on open; every frame sent then answers with the device's frames recorded after it.
+ */
+export class ReplayLink implements Link {
+  readonly name: string;
+  private st: LinkState = 'closed';
+  private position = 0;
+  private readonly frames: RecordedFrame[];
+  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  readonly divergences: { index: number; expected: string | null; got: string }[] = [];
+
+  constructor(
+    recording: readonly RecordedFrame[],
+    private readonly o: ReplayOptions = {},
+  ) {
+    this.frames = recording.filter((f) => f.kind === 'data' && (!o.device || f.device === o.device));
+    this.name = `replay:${o.device ?? 'all'}`;
+  }
+
+  get state(): LinkState {
+    return this.st;
+  }
+
+  /** Recorded frames not yet played. */
+  get remaining(): number {
+    return this.frames.length - this.position;
+  }
+
+  async open(): Promise<void> {
+    this.setState('open');
+    this.playAnswers();
+  }
+
+  async close(): Promise<void> {
+    if (this.st !== 'closed') this.setState('closed');
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    if (this.st !== 'open') throw new LinkError('closed', `${this.name}: link is ${this.st}`);
+    const got = Buffer.from(frame).toString('hex');
+    const next = this.frames[this.position];
+    const expected = next?.dir === 'to-device' ? next.hex : null;
+    if (expected !== got) {
+      this.divergences.push({ index: this.position, expected, got });
+      if (this.o.strict) throw new LinkError('corrupt', `${this.name}: frame ${this.position} differs from the recording`);
+    }
+    if (next?.dir === 'to-device') this.position++;
+    this.playAnswers();
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Delivers the device's recorded frames up to the next frame the DCC side sent, asynchronously, in order. */
+  private playAnswers(): void {
+    const out: Buffer[] = [];
+    while (this.frames[this.position]?.dir === 'to-dcc') out.push(Buffer.from(this.frames[this.position++]!.hex, 'hex'));
+    if (!out.length) return;
+    setImmediate(() => {
+      for (const f of out) if (this.st === 'open') for (const l of this.frameListeners) l(f);
+    });
+  }
+
+  private setState(state: LinkState): void {
+    this.st = state;
+    for (const l of this.stateListeners) l(state);
+  }
+}

@@ -1,0 +1,86 @@
+import test from 'ava';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connectInMemory } from '../../../devices/connect.ts';
+import { DeviceLogs } from '../../../devices/rig/device-log.ts';
+import { checkDevice, powerCycle } from '../../../devices/rig/health.ts';
+import { LeaseStore } from '../../../devices/rig/leases.ts';
+import { FrameRecorder, readRecording, RecordingLink, ReplayLink } from '../../../devices/rig/recording.ts';
+import { Transport } from '../../../devices/transports/transport.ts';
+import { ECS04a } from '../../../protocol/gbcs/usecases/meter-balance.ts';
+import { build, ESME_EUI, meter } from '../support.ts';
+
+const temp = (p: string) => mkdtempSync(join(tmpdir(), p));
+
+test('per-device logs: two devices writing at once, each file holds only its own whole lines, in order', async (t) => {
+  const logs = new DeviceLogs(temp('rig-logs-'));
+  const a = logs.for('esme-1');
+  const b = logs.for('gsme-1');
+  const long = 'x'.repeat(5000);
+  await Promise.all(
+    ['esme-1', 'gsme-1'].map(async (id) => {
+      for (let i = 0; i < 400; i++) {
+        (id === 'esme-1' ? a : b).line(`${id} line ${i} ${i % 50 === 0 ? long : ''}`);
+        if (i % 37 === 0) await new Promise((r) => setImmediate(r));
+      }
+    }),
+  );
+  await logs.close();
+  for (const id of ['esme-1', 'gsme-1']) {
+    const lines = readFileSync(join(logs.dir, `${id}.log`), 'utf8').trimEnd().split('\n');
+    t.is(lines.length, 400);
+    lines.forEach((l, i) => t.regex(l, new RegExp(`^\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z ${id} line ${i}( |$)`), `${id} line ${i}`));
+  }
+});
+
+test('a device that does not answer its health check is taken out of service; a passing check restores it', async (t) => {
+  const store = new LeaseStore(temp('health-'));
+  const failing = await checkDevice(store, 'bench', 'esme-1', () => new Promise(() => undefined), 50);
+  t.false(failing.healthy);
+  t.regex(failing.reason ?? '', /no answer within 50 ms/);
+  t.false(store.health('bench', 'esme-1')!.healthy);
+  const refused = await checkDevice(store, 'bench', 'esme-1', () => Promise.reject(new Error('link failed')), 50);
+  t.is(refused.reason, 'link failed');
+  t.is(store.health('bench', 'esme-1')!.failures, 2);
+  t.true((await checkDevice(store, 'bench', 'esme-1', () => Promise.resolve('pong'), 50)).healthy);
+  t.true(store.health('bench', 'esme-1')!.healthy);
+});
+
+test('power-cycle commands run with a timeout', async (t) => {
+  const ok = await powerCycle('echo relay off; echo relay on', 5000);
+  t.deepEqual([ok.ok, ok.output], [true, 'relay off\nrelay on\n']);
+  const slow = await powerCycle('sleep 30', 100);
+  t.deepEqual([slow.ok, slow.timedOut], [false, true]);
+  t.false((await powerCycle('exit 3', 5000)).ok);
+});
+
+test('frames are recorded as JSON lines and a replay answers like the recorded device', async (t) => {
+  const path = join(temp('recording-'), 'frames.jsonl');
+  const recorder = new FrameRecorder(path);
+  const { meter: m } = meter('esme');
+  const conn = await connectInMemory([m]);
+  await conn.transport.close();
+  const recorded = new Transport(new RecordingLink(conn.pair.dcc, recorder, 'esme-1'));
+  await recorded.open();
+  const commands = [1n, 2n, 3n].map((c) => build.command(ECS04a, { amount: 10 }, { device: ESME_EUI, counter: c }));
+  const replies = [];
+  for (const c of commands) replies.push(Buffer.from((await recorded.request(c)).frame));
+  await recorded.close();
+  await recorder.close();
+  const frames = readRecording(path);
+  t.deepEqual(frames.map((f) => f.dir), ['to-device', 'to-dcc', 'to-device', 'to-dcc', 'to-device', 'to-dcc']);
+  t.true(frames.every((f) => f.device === 'esme-1' && f.kind === 'data' && /^[0-9a-f]+$/.test(f.hex) && !Number.isNaN(Date.parse(f.at))));
+
+  // Offline: the same commands against the recording get the same answers, and nothing diverges.
+  const replay = new ReplayLink(frames, { device: 'esme-1', strict: true });
+  const offline = new Transport(replay);
+  await offline.open();
+  for (const [i, c] of commands.entries()) t.deepEqual(Buffer.from((await offline.request(c)).frame), replies[i]);
+  t.deepEqual(replay.divergences, []);
+  t.is(replay.remaining, 0);
+  // A command the recording never saw is refused in strict mode.
+  const other = build.command(ECS04a, { amount: 99 }, { device: ESME_EUI, counter: 9n });
+  await t.throwsAsync(offline.request(other));
+  t.is(replay.divergences.length, 1);
+});
