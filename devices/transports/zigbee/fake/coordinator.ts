@@ -544,6 +544,19 @@ export class FakeZStackCoordinator implements NodeUplink {
     return ZSUCCESS;
   }
 
+  /** ZDO_MGMT_LEAVE_REQ (dst, ieee, flags): a host removing a device it refused; ZDO_MGMT_LEAVE_RSP follows. */
+  mgmtLeave(r: MtReader): number {
+    const dst = r.u16();
+    const ieee = r.ieee();
+    const node = this.nodeAt(dst) ?? this.nodes.find((n) => n.joined && n.ieee.equals(ieee));
+    if (node) {
+      node.leftNetwork();
+      this.areq(MtSubsystem.ZDO, 0xb4, new MtWriter().u16(node.nwkAddress).u8(ZSUCCESS).build());
+      this.left(node);
+    }
+    return ZSUCCESS;
+  }
+
   mgmtPermitJoin(r: MtReader): number {
     const mode = r.u8();
     const dst = r.u16();
@@ -694,6 +707,7 @@ def(MtSubsystem.ZDO, 0x01, 'ZDO_IEEE_ADDR_REQ', (r, c) => status(c.addressReques
 def(MtSubsystem.ZDO, 0x02, 'ZDO_NODE_DESC_REQ', (r, c) => status(c.zdoRequest(0x02, r)));
 def(MtSubsystem.ZDO, 0x04, 'ZDO_SIMPLE_DESC_REQ', (r, c) => status(c.zdoRequest(0x04, r)));
 def(MtSubsystem.ZDO, 0x05, 'ZDO_ACTIVE_EP_REQ', (r, c) => status(c.zdoRequest(0x05, r)));
+def(MtSubsystem.ZDO, 0x34, 'ZDO_MGMT_LEAVE_REQ', (r, c) => status(c.mgmtLeave(r)));
 def(MtSubsystem.ZDO, 0x36, 'ZDO_MGMT_PERMIT_JOIN_REQ', (r, c) => status(c.mgmtPermitJoin(r)));
 def(MtSubsystem.ZDO, 0x40, 'ZDO_STARTUP_FROM_APP', (_r, c) => status(c.startupFromApp()));
 def(MtSubsystem.ZDO, 0x45, 'ZDO_EXT_ROUTE_DISC', () => status(ZSUCCESS));

@@ -191,6 +191,14 @@ export class EmulatedMeterNode {
     this.log(`joined as 0x${this.nwkAddress.toString(16)}`);
   }
 
+  /** Told to leave by the coordinator (a host refusing it): off the HAN until the next permit join. */
+  leftNetwork(): void {
+    this.joined = false;
+    this.generation++;
+    this.tunnel = null;
+    this.log('left the network (asked to)');
+  }
+
   /** Takes the node off the HAN: the coordinator sees a Leave, the tunnel is gone, frames in flight are lost. */
   disconnect(): void {
     this.severed = true;
