@@ -1,0 +1,13 @@
+/**
+ * The ZigBee transport: GBCS to real or emulated meters over the Smart Energy Tunneling cluster, with the
+ * harness as the Communications Hub. Importing this module does not load zigbee-herdsman (an optional
+ * dependency); starting a ZigbeeNetwork or opening a ZigbeeLink does.
+ */
+export { createZigbeeLink, ZigbeeLink, type ZigbeeLinkOptions, type ZigbeeLinkStats } from './link.ts';
+export { INLINE_ZCL_MAX, SE_ENDPOINT, SE_PROFILE, ZigbeeNetwork, type ZigbeeEndpointRef, type ZigbeeLogLevel, type ZigbeeNetworkConfig, type ZigbeeNetworkOptions } from './network.ts';
+export { HERDSMAN_VERSION, HerdsmanUnavailableError, loadHerdsman } from './herdsman.ts';
+export * from './prepayment.ts';
+export * from './tunnel.ts';
+export { EmulatedMeterNode, NodeTunnelLink, type EmulatedMeterNodeOptions } from './fake/node.ts';
+export { FakeZStackCoordinator, implementedCommands, type FakeCoordinatorOptions } from './fake/coordinator.ts';
+export { TunnelFaults } from './fake/faults.ts';

@@ -1,0 +1,231 @@
+/**
+ * The ZigBee Link: GBCS frames to and from one meter through a Smart Energy tunnel, with the harness as the
+ * Communications Hub. Opening finds the meter by its EUI among the devices on the HAN (permitting it to join if
+ * it is not there yet), then opens a tunnel with Request Tunnel (GB-HGRP, protocol 6; no manufacturer code;
+ * no flow control; 1500 octets). Each frame is one Transfer Data each way.
+ *
+ * Infrastructure failures become LinkErrors and put the link in 'failed': the meter leaving the HAN, the
+ * coordinator going away, the meter closing the tunnel (Tunnel Closure Notification) or refusing a transfer
+ * (Transfer Data Error). Opening again builds a new tunnel.
+ *
+ * zigbee-herdsman is loaded only when a link (or a ZigbeeNetwork) is started, never at import.
+ */
+import { type Eui, parseEui } from '../../../protocol/smki/eui.ts';
+import { type Link, LinkError, type LinkState } from '../link.ts';
+import { type ZclIn, type ZigbeeEndpointRef, ZigbeeNetwork, type ZigbeeNetworkOptions } from './network.ts';
+import { type PaymentMode } from './prepayment.ts';
+import {
+  decodeTunnelCommand,
+  type DecodedTunnelCommand,
+  encodeTunnelCommand,
+  GBCS_MAX_TRANSFER_SIZE,
+  GBCS_PROTOCOL_ID,
+  MANUFACTURER_CODE_NOT_USED,
+  TransferDataStatus,
+  transferDataStatusText,
+  TUNNELING_CLUSTER,
+  TunnelStatus,
+  tunnelStatusText,
+  unwrapFrame,
+  wrapFrame,
+} from './tunnel.ts';
+
+export interface ZigbeeLinkOptions {
+  /** The meter's EUI-64, which is its IEEE address on the HAN. */
+  device: Eui | string;
+  /** A running network to share with other links, or the options to start one on open (and stop on close). */
+  network: ZigbeeNetwork | ZigbeeNetworkOptions;
+  /** Joining (when needed) plus the tunnel request; default 60 s. */
+  openTimeoutMs?: number;
+  /** The coordinator confirming a transfer; default 10 s. */
+  sendTimeoutMs?: number;
+}
+
+export interface ZigbeeLinkStats {
+  framesSent: number;
+  framesReceived: number;
+  /** Tunneling commands for another tunnel (a stale one) or that did not decode. */
+  ignored: number;
+  tunnelsOpened: number;
+}
+
+function tryDecode(zcl: Buffer): DecodedTunnelCommand | null {
+  try {
+    return decodeTunnelCommand(zcl);
+  } catch {
+    return null;
+  }
+}
+
+export class ZigbeeLink implements Link {
+  readonly name: string;
+  readonly eui: Eui;
+  readonly stats: ZigbeeLinkStats = { framesSent: 0, framesReceived: 0, ignored: 0, tunnelsOpened: 0 };
+  private st: LinkState = 'closed';
+  private net: ZigbeeNetwork | null;
+  private readonly ownNetwork: ZigbeeNetworkOptions | null;
+  private ref: ZigbeeEndpointRef | null = null;
+  private tunnel: { id: number; maxOut: number } | null = null;
+  private tsn = Math.floor(Math.random() * 256);
+  private subscriptions: (() => void)[] = [];
+  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
+  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly openMs: number;
+  private readonly sendMs: number;
+
+  constructor(o: ZigbeeLinkOptions) {
+    this.eui = parseEui(o.device);
+    this.name = `zigbee:${this.eui}`;
+    this.net = o.network instanceof ZigbeeNetwork ? o.network : null;
+    this.ownNetwork = o.network instanceof ZigbeeNetwork ? null : o.network;
+    this.openMs = o.openTimeoutMs ?? 60_000;
+    this.sendMs = o.sendTimeoutMs ?? 10_000;
+  }
+
+  get state(): LinkState {
+    return this.st;
+  }
+
+  /** The open tunnel's id (for logs and tests), or null. */
+  get tunnelId(): number | null {
+    return this.tunnel?.id ?? null;
+  }
+
+  get network(): ZigbeeNetwork | null {
+    return this.net;
+  }
+
+  private nextTsn(): number {
+    this.tsn = (this.tsn + 1) & 0xff;
+    return this.tsn;
+  }
+
+  async open(): Promise<void> {
+    if (this.st === 'open') return;
+    this.set('opening');
+    try {
+      if (!this.net) this.net = await ZigbeeNetwork.start(this.ownNetwork!);
+      const net = this.net;
+      this.detach();
+      this.subscriptions = [net.onZcl((m) => this.onZcl(m)), net.onLeave((eui) => eui === this.eui && this.fail(new LinkError('disconnected', `${this.name}: the meter left the HAN`))), net.onDown((e) => this.fail(e))];
+      const deadline = Date.now() + this.openMs;
+      this.ref = await net.awaitDevice(this.eui, { timeoutMs: this.openMs });
+      const tsn = this.nextTsn();
+      const request = encodeTunnelCommand({ name: 'request-tunnel', protocolId: GBCS_PROTOCOL_ID, manufacturerCode: MANUFACTURER_CODE_NOT_USED, flowControl: false, maxIncomingTransferSize: GBCS_MAX_TRANSFER_SIZE }, { tsn });
+      const answer = await net.request(
+        this.ref,
+        TUNNELING_CLUSTER,
+        request,
+        (z) => {
+          const d = tryDecode(z);
+          return d?.command.name === 'request-tunnel-response' && d.tsn === tsn;
+        },
+        Math.max(1000, deadline - Date.now()),
+      );
+      const r = tryDecode(answer)!.command;
+      if (r.name !== 'request-tunnel-response') throw new Error('unreachable');
+      if (r.status !== TunnelStatus.SUCCESS) throw new LinkError('open-failed', `${this.name}: the meter refused the tunnel: ${tunnelStatusText(r.status)}`);
+      this.tunnel = { id: r.tunnelId, maxOut: r.maxIncomingTransferSize };
+      this.stats.tunnelsOpened++;
+    } catch (e) {
+      const err = e instanceof LinkError && e.kind === 'open-failed' ? e : new LinkError('open-failed', `${this.name}: ${(e as Error).message}`);
+      this.detach();
+      this.set('failed', err);
+      if (this.ownNetwork && this.net) {
+        await this.net.stop().catch(() => undefined);
+        this.net = null;
+      }
+      throw err;
+    }
+    this.set('open');
+  }
+
+  async close(): Promise<void> {
+    const t = this.tunnel;
+    const ref = this.ref;
+    this.tunnel = null;
+    if (this.st !== 'closed') this.set('closed');
+    if (t && ref && this.net) {
+      // Best effort: the meter would time the tunnel out anyway.
+      await this.net.sendZcl(ref, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'close-tunnel', tunnelId: t.id }, { tsn: this.nextTsn() }), 2000).catch(() => undefined);
+    }
+    this.detach();
+    if (this.ownNetwork && this.net) {
+      const n = this.net;
+      this.net = null;
+      await n.stop();
+    }
+  }
+
+  async send(frame: Uint8Array): Promise<void> {
+    const t = this.tunnel;
+    if (this.st !== 'open' || !t || !this.ref || !this.net) throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
+    const data = wrapFrame(frame);
+    if (data.length > t.maxOut) throw new LinkError('corrupt', `${this.name}: ${data.length} octets exceed the meter's MaximumIncomingTransferSize ${t.maxOut}`);
+    const zcl = encodeTunnelCommand({ name: 'transfer-data', direction: 'client-to-server', tunnelId: t.id, data }, { tsn: this.nextTsn() });
+    await this.net.sendZcl(this.ref, TUNNELING_CLUSTER, zcl, this.sendMs);
+    this.stats.framesSent++;
+    if ((this.st as LinkState) !== 'open') throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
+  }
+
+  onFrame(listener: (frame: Uint8Array) => void): () => void {
+    this.frameListeners.add(listener);
+    return () => this.frameListeners.delete(listener);
+  }
+
+  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** The meter's payment mode as its Prepayment cluster reports it (a ZigBee-level health check). */
+  async readPaymentMode(): Promise<PaymentMode> {
+    if (!this.net) throw new LinkError('closed', `${this.name}: link is not open`);
+    return (await this.net.readPaymentMode(this.eui)).paymentMode;
+  }
+
+  private onZcl(m: ZclIn): void {
+    if (m.eui !== this.eui || m.cluster !== TUNNELING_CLUSTER || this.st !== 'open') return;
+    const d = tryDecode(m.zcl);
+    const t = this.tunnel;
+    if (!d || !t) {
+      this.stats.ignored++;
+      return;
+    }
+    const c = d.command;
+    if (c.name === 'transfer-data' && c.direction === 'server-to-client' && c.tunnelId === t.id) {
+      const f = unwrapFrame(c.data);
+      if (!f) return;
+      this.stats.framesReceived++;
+      for (const l of this.frameListeners) l(f);
+    } else if (c.name === 'transfer-data-error' && c.direction === 'server-to-client' && c.tunnelId === t.id) {
+      const kind = c.status === TransferDataStatus.DATA_OVERFLOW ? 'corrupt' : 'disconnected';
+      this.fail(new LinkError(kind, `${this.name}: the meter reports Transfer Data Error (${transferDataStatusText(c.status)}) on tunnel ${t.id}`));
+    } else if (c.name === 'tunnel-closure-notification' && c.tunnelId === t.id) {
+      this.fail(new LinkError('disconnected', `${this.name}: the meter closed tunnel ${t.id}`));
+    } else {
+      this.stats.ignored++;
+    }
+  }
+
+  private fail(e: LinkError): void {
+    if (this.st !== 'open' && this.st !== 'opening') return;
+    this.tunnel = null;
+    this.set('failed', e);
+  }
+
+  private detach(): void {
+    for (const u of this.subscriptions) u();
+    this.subscriptions = [];
+  }
+
+  private set(state: LinkState, error?: LinkError): void {
+    this.st = state;
+    for (const l of this.stateListeners) l(state, error);
+  }
+}
+
+/** A ZigBee Link to one meter; starts (and owns) a network when given options rather than a running one. */
+export function createZigbeeLink(o: ZigbeeLinkOptions): ZigbeeLink {
+  return new ZigbeeLink(o);
+}
