@@ -12,25 +12,60 @@ interface Armed extends FaultRule {
   fired: number;
 }
 
+/**
+ * Rules and frame counts, shared by every FaultLink made with it: a pool whose devices each have their own link
+ * arms one fault for "the next frame to a device", whichever device that is, as on one shared link.
+ */
+export class FaultPlan {
+  rules: Armed[] = [];
+  readonly counts: Record<Direction, number> = { 'to-device': 0, 'to-dcc': 0 };
+  readonly events: { direction: Direction; index: number; action: FaultRule['action'] }[] = [];
+
+  add(rule: FaultRule): this {
+    this.rules.push({ ...rule, fired: 0 });
+    return this;
+  }
+
+  clear(): this {
+    this.rules = [];
+    return this;
+  }
+
+  match(direction: Direction, frame: Uint8Array): Armed | undefined {
+    const index = this.counts[direction]++;
+    for (const r of this.rules) {
+      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
+      if (r.times !== undefined && r.fired >= r.times) continue;
+      const f = r.frames;
+      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
+      if (!hit) continue;
+      r.fired++;
+      this.events.push({ direction, index, action: r.action });
+      return r;
+    }
+    return undefined;
+  }
+}
+
 export class FaultLink implements Link {
   readonly name: string;
-  private rules: Armed[] = [];
   private severed = false;
   private failed = false;
   private closing: Promise<void> = Promise.resolve();
-  private readonly counts: Record<Direction, number> = { 'to-device': 0, 'to-dcc': 0 };
   private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
   private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
-  readonly events: { direction: Direction; index: number; action: FaultRule['action'] }[] = [];
   /** The contract's fault controls. */
   readonly faults = {
-    add: (rule: FaultRule) => void this.rules.push({ ...rule, fired: 0 }),
-    clear: () => void (this.rules = []),
+    add: (rule: FaultRule) => void this.plan.add(rule),
+    clear: () => void this.plan.clear(),
     disconnect: () => this.sever(),
     reconnect: () => void (this.severed = false),
   };
 
-  constructor(readonly inner: Link) {
+  constructor(
+    readonly inner: Link,
+    readonly plan: FaultPlan = new FaultPlan(),
+  ) {
     this.name = inner.name;
     inner.onFrame((f) => this.arrive(f));
     inner.onState((s, e) => {
@@ -61,7 +96,7 @@ export class FaultLink implements Link {
 
   async send(frame: Uint8Array): Promise<void> {
     if (this.failed) throw new LinkError('disconnected', `${this.name}: link is failed`);
-    const rule = this.match('to-device', frame);
+    const rule = this.plan.match('to-device', frame);
     switch (rule?.action) {
       case 'drop':
         return;
@@ -94,7 +129,7 @@ export class FaultLink implements Link {
 
   private arrive(frame: Uint8Array): void {
     if (this.failed) return;
-    const rule = this.match('to-dcc', frame);
+    const rule = this.plan.match('to-dcc', frame);
     switch (rule?.action) {
       case 'drop':
         return;
@@ -119,21 +154,6 @@ export class FaultLink implements Link {
   private deliver(frame: Uint8Array): void {
     if (this.failed) return;
     for (const l of this.frameListeners) l(frame);
-  }
-
-  private match(direction: Direction, frame: Uint8Array): Armed | undefined {
-    const index = this.counts[direction]++;
-    for (const r of this.rules) {
-      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
-      if (r.times !== undefined && r.fired >= r.times) continue;
-      const f = r.frames;
-      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
-      if (!hit) continue;
-      r.fired++;
-      this.events.push({ direction, index, action: r.action });
-      return r;
-    }
-    return undefined;
   }
 
   /** Cuts the connection: this end fails with 'disconnected' and the link underneath is closed. */

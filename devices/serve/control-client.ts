@@ -29,7 +29,7 @@ type Request = ControlRequest extends infer R ? (R extends { id: number } ? Omit
 export class ControlClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: ControlReply) => void; reject: (e: ControlError) => void; timer: NodeJS.Timeout }>();
-  private readonly stateListeners = new Set<(eui: string, state: unknown) => void>();
+  private readonly stateListeners = new Set<(eui: string, state: unknown, version: number) => void>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -39,7 +39,8 @@ export class ControlClient {
     this.unsubscribe = channel.onControl((m) => this.receive(m));
   }
 
-  onState(listener: (eui: string, state: unknown) => void): () => void {
+  /** State pushed by the device, and state in replies; `version` grows with every change. */
+  onState(listener: (eui: string, state: unknown, version: number) => void): () => void {
     this.stateListeners.add(listener);
     return () => this.stateListeners.delete(listener);
   }
@@ -91,12 +92,13 @@ export class ControlClient {
   }
 
   private receive(bytes: Uint8Array): void {
-    const m = decodeControl(bytes) as { op?: string; id?: number; ok?: boolean; error?: string; eui?: string; state?: unknown; identity?: DeviceIdentity } | null;
+    const m = decodeControl(bytes) as { op?: string; id?: number; ok?: boolean; error?: string; eui?: string; state?: unknown; version?: number; identity?: DeviceIdentity } | null;
     if (!m) return;
-    if (m.op === 'state' && typeof m.eui === 'string') {
-      for (const l of this.stateListeners) l(m.eui, m.state);
-      return;
+    if (m.state !== undefined && typeof m.version === 'number') {
+      const eui = m.eui ?? (m.state as { eui?: string }).eui ?? '';
+      for (const l of this.stateListeners) l(eui, m.state, m.version);
     }
+    if (m.op === 'state') return;
     if (m.op !== 'reply' || typeof m.id !== 'number') return;
     const w = this.waiting.get(m.id);
     if (!w) return;

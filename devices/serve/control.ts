@@ -59,9 +59,9 @@ export interface DeviceIdentity {
 }
 
 export type ControlMessage =
-  | { op: 'reply'; id: number; ok: true; identity?: DeviceIdentity; state?: unknown }
+  | { op: 'reply'; id: number; ok: true; identity?: DeviceIdentity; state?: unknown; version?: number }
   | { op: 'reply'; id: number; ok: false; error: string }
-  | { op: 'state'; eui: string; state: unknown };
+  | { op: 'state'; eui: string; state: unknown; version: number };
 
 export function encodeControl(m: ControlRequest | ControlMessage): Uint8Array {
   return Buffer.from(JSON.stringify(m), 'utf8');

@@ -67,6 +67,8 @@ export class DeviceServer {
   private readonly keys: SeededKeySource;
   private readonly host: DeviceHost;
   private lastState = '';
+  /** Numbers every state sent, so the harness can tell a late copy from the latest. */
+  private version = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private readonly log: (event: Record<string, unknown>) => void;
@@ -190,7 +192,7 @@ export class DeviceServer {
     const text = JSON.stringify(state);
     if (text === this.lastState) return;
     this.lastState = text;
-    this.sendControl({ op: 'state', eui: this.def.eui, state });
+    this.sendControl({ op: 'state', eui: this.def.eui, state, version: ++this.version });
   }
 
   private sendControl(m: ControlMessage): void {
@@ -222,12 +224,12 @@ export class DeviceServer {
           this.sendControl({ op: 'reply', id, ok: true, identity: this.identity() });
           return;
         case 'snapshot':
-          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot() });
+          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot(), version: this.version });
           return;
         case 'advance':
           this.meter.advanceClock(m.ms);
           this.afterChange();
-          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot() });
+          this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot(), version: this.version });
           return;
         case 'provision': {
           const p = provisionSchema.parse(m);
@@ -237,7 +239,7 @@ export class DeviceServer {
           this.create({ eui: parseEui(p.eui), type: p.type, twin: p.twin, fuel: p.fuel, anchors: p.anchors ?? null, defects, initial: p.initial }, new Date(p.clock));
           this.save();
           this.log({ event: 'provisioned', eui: p.eui, type: p.type, twin: p.twin, fuel: p.fuel, paymentMode: this.meter.paymentMode });
-          this.sendControl({ op: 'reply', id, ok: true, identity: this.identity(), state: this.meter.snapshot() });
+          this.sendControl({ op: 'reply', id, ok: true, identity: this.identity(), state: this.meter.snapshot(), version: ++this.version });
           return;
         }
       }

@@ -14,6 +14,7 @@ import type { DevicePool } from '../engine/device-pool.ts';
 import { runScenarios } from '../engine/runner.ts';
 import { recordRun } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
+import { rigPools } from '../pools/rig.ts';
 import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
@@ -74,6 +75,7 @@ interface RunArgs extends SelectArgs {
   stepTimeout?: string;
   deviceTimeout?: string;
   steps: boolean;
+  rig?: string;
 }
 
 function parseDuration(text: string | undefined, option: string): number | undefined {
@@ -84,6 +86,7 @@ function parseDuration(text: string | undefined, option: string): number | undef
 
 async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string }> {
   const defects = splitDefects(args.defect.filter(isDefect)).meter;
+  if (args.rig) return rigPools(args.rig, { defects });
   return { pool: async () => new EmulatedPool({ defects }), target: 'emulated' };
 }
 
@@ -101,7 +104,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('scenario-timeout', { type: 'string', describe: 'per-scenario limit (default 5m)' })
       .option('step-timeout', { type: 'string', describe: 'per-step limit (default 60s)' })
       .option('device-timeout', { type: 'string', describe: "how long to wait for a device's answer (default 10s)" })
-      .option('steps', { type: 'boolean', default: false, describe: 'print every step as it ends' }) as unknown as Argv<RunArgs>,
+      .option('steps', { type: 'boolean', default: false, describe: 'print every step as it ends' })
+      .option('rig', { type: 'string', describe: "run on a rig's devices (a rig inventory YAML, e.g. rigs/emulated-serial.yaml) instead of in-process meters" }) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     let reports;
     try {

@@ -23,6 +23,10 @@ export interface PtyPair {
   close(): Promise<void>;
 }
 
+/** socat processes still running: killed when this process (or worker) exits, so no cable outlives us. */
+const live = new Set<ChildProcess>();
+let hooked = false;
+
 export async function openPtyPair(o: { timeoutMs?: number } = {}): Promise<PtyPair> {
   let child: ChildProcess;
   try {
@@ -31,7 +35,15 @@ export async function openPtyPair(o: { timeoutMs?: number } = {}): Promise<PtyPa
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SocatMissingError();
     throw e;
   }
+  live.add(child);
+  if (!hooked) {
+    hooked = true;
+    process.once('exit', () => {
+      for (const c of live) c.kill('SIGTERM');
+    });
+  }
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  void exited.then(() => live.delete(child));
   let stderr = '';
   const paths = await new Promise<string[]>((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,0 +1,389 @@
+/**
+ * A run's hold on a rig: which devices it leased, their links (in a link host process), their emulator
+ * processes, logs and recordings. Devices stay leased, connected and (for process-serial) running across
+ * scenarios; each scenario allocates the devices its world needs from them (leasing more when needed),
+ * and frees them when it ends. Closing the session stops its emulators and releases its leases; if the
+ * harness dies instead, its emulators follow it out and its leases lapse (its pid is gone).
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Link } from '../transports/link.ts';
+import { LinkHost, type RemoteSerialLink } from '../transports/serial/remote-link.ts';
+import { Transport } from '../transports/transport.ts';
+import { ControlClient } from '../serve/control-client.ts';
+import { encodeControl } from '../serve/control.ts';
+import { DeviceLogs, type DeviceLog } from './device-log.ts';
+import { FaultLink, FaultPlan } from './fault-link.ts';
+import { probe, powerCycle } from './health.ts';
+import { durationMs, loadRig, type Rig, type RigDevice, rigPath } from './inventory.ts';
+import { currentHolder, type Holder, type LeaseStore, LeaseStore as Store } from './leases.ts';
+import { type EmulatorProcess, type RefControl, startEmulatorProcess } from './process-device.ts';
+import { FrameRecorder, RecordingLink } from './recording.ts';
+
+/** What a scenario asks of a device. */
+export interface DeviceWant {
+  alias: string;
+  type: 'ESME' | 'GSME' | 'SMETS1';
+  twin: boolean;
+  fuel: 'electricity' | 'gas';
+  requires: readonly string[];
+}
+
+export class RigUnavailableError extends Error {
+  override readonly name = 'RigUnavailableError';
+}
+
+export interface RigSessionOptions {
+  leaseDir?: string;
+  holder?: Holder;
+  logDir?: string;
+  /** Record every frame into this folder (overrides the rig file). */
+  recordDir?: string;
+  /** Serial link tuning (tests). */
+  link?: { ackTimeoutMs?: number; retries?: number };
+  /** Re-check a device marked unhealthy after this long (default 5 min). */
+  recheckAfterMs?: number;
+  store?: LeaseStore;
+}
+
+/** A leased device, up and connected. */
+export class RigDeviceRuntime {
+  transport!: Transport;
+  control: ControlClient | null = null;
+  serial: RemoteSerialLink | null = null;
+  emulator: (EmulatorProcess & Partial<RefControl>) | null = null;
+  state: unknown = undefined;
+  stateVersion = -1;
+  inUse = false;
+  readonly faults = new FaultPlan();
+
+  constructor(
+    readonly spec: RigDevice,
+    readonly log: DeviceLog,
+  ) {}
+
+  get emulated(): boolean {
+    return this.spec.kind === 'emulated';
+  }
+
+  /** Takes a state from the device unless a newer one is already here. */
+  observe(state: unknown, version: number): void {
+    if (version < this.stateVersion) return;
+    this.stateVersion = version;
+    this.state = state;
+  }
+
+  /** The public keys of a real meter, from the certificate or key files the inventory names. */
+  hardwareKeys(rig: Rig): { ds: KeyObject; ka: KeyObject } | null {
+    const k = this.spec.keys;
+    if (!k || !('ds' in k)) return null;
+    const load = (p: string) => createPublicKey(readFileSync(rigPath(rig, p)));
+    return { ds: load(k.ds), ka: load(k.ka) };
+  }
+}
+
+export class RigSession {
+  private host: LinkHost | null = null;
+  private readonly runtimes = new Map<string, RigDeviceRuntime>();
+  private readonly holder: Holder;
+  readonly store: LeaseStore;
+  private readonly logs: DeviceLogs;
+  private readonly recorder: FrameRecorder | null;
+  private renewTimer: NodeJS.Timeout | null = null;
+  private readonly ttlMs: number;
+  private closed = false;
+  private refs = 0;
+  private syncId = -1;
+  private readonly exitHook = () => this.killNow();
+
+  private constructor(
+    readonly rig: Rig,
+    private readonly o: RigSessionOptions,
+  ) {
+    this.holder = o.holder ?? currentHolder();
+    this.store = o.store ?? new Store(o.leaseDir ?? (rig.leases.dir ? rigPath(rig, rig.leases.dir) : undefined));
+    this.logs = new DeviceLogs(o.logDir ?? (rig.logs ? rigPath(rig, rig.logs) : join('.smets-hil', 'rig-logs', rig.name)));
+    const recordDir = o.recordDir ?? (rig.record ? rigPath(rig, rig.record) : null);
+    this.recorder = recordDir ? new FrameRecorder(join(recordDir, `${rig.name}-${new Date().toISOString().replaceAll(':', '')}.jsonl`)) : null;
+    this.ttlMs = durationMs(rig.leases.ttl);
+    process.once('exit', this.exitHook);
+  }
+
+  static open(rig: Rig | string, o: RigSessionOptions = {}): RigSession {
+    return new RigSession(typeof rig === 'string' ? loadRig(rig) : rig, o);
+  }
+
+  get target(): string {
+    return `rig:${this.rig.name}`;
+  }
+
+  /** Keeps the process alive while the session works; unref lets it exit while idle. */
+  ref(): void {
+    if (this.refs++ === 0) this.setRef(true);
+  }
+
+  unref(): void {
+    if (--this.refs === 0) this.setRef(false);
+  }
+
+  device(id: string): RigDeviceRuntime | undefined {
+    return this.runtimes.get(id);
+  }
+
+  /**
+   * Finds, leases and brings up a device for every want, or explains why it cannot (RigUnavailableError). A
+   * device failing its health check is marked unhealthy, power-cycled if it can be, and otherwise passed over.
+   */
+  async allocate(wants: readonly DeviceWant[]): Promise<Map<string, RigDeviceRuntime>> {
+    if (this.closed) throw new RigUnavailableError('the rig session is closed');
+    const taken = new Set<string>();
+    const out = new Map<string, RigDeviceRuntime>();
+    const reasons = new Map<string, string[]>();
+    // Most constrained first, so a scarce device is not spent on a want that had alternatives.
+    const order = [...wants].sort((a, b) => this.candidates(a).length - this.candidates(b).length);
+    try {
+      for (const want of order) {
+        const why: string[] = [];
+        let chosen: RigDeviceRuntime | null = null;
+        const ranked = this.candidates(want).sort((a, b) => Number(this.runtimes.has(b.id)) - Number(this.runtimes.has(a.id)));
+        for (const spec of ranked) {
+          if (taken.has(spec.id)) continue;
+          const r = await this.claim(spec, why);
+          if (r) {
+            chosen = r;
+            break;
+          }
+        }
+        if (!chosen) {
+          reasons.set(want.alias, why.length ? why : ['no device of the rig has that type and those capabilities']);
+          continue;
+        }
+        taken.add(chosen.spec.id);
+        chosen.inUse = true;
+        out.set(want.alias, chosen);
+      }
+    } catch (e) {
+      this.free(out.values());
+      throw e;
+    }
+    if (reasons.size) {
+      this.free(out.values());
+      const text = [...reasons].map(([alias, why]) => `${alias} (${describe(wants.find((w) => w.alias === alias)!)}): ${why.join('; ')}`).join(' | ');
+      throw new RigUnavailableError(`rig ${this.rig.name} has no device free for ${text}`);
+    }
+    return out;
+  }
+
+  free(runtimes: Iterable<RigDeviceRuntime>): void {
+    for (const r of runtimes) {
+      r.inUse = false;
+      r.faults.clear();
+    }
+  }
+
+  /**
+   * Moves the clocks of emulated devices, blocking until each answered with its new state (the scenario engine
+   * reads device state synchronously right after). Alerts and state pushes still arrive through the links.
+   */
+  advanceSync(runtimes: readonly RigDeviceRuntime[], ms: number): void {
+    if (!runtimes.length) return;
+    // Negative ids: no ControlClient waits for these replies.
+    const items = runtimes.map((r) => {
+      const id = this.syncId--;
+      return { link: r.serial!, id, message: Buffer.from(encodeControl({ op: 'advance', id, ms })).toString('utf8') };
+    });
+    const reply = this.host!.exchangeSync(items, 15_000);
+    for (const [i, r] of runtimes.entries()) {
+      const item = reply.items[i];
+      const m = item?.reply as { ok?: boolean; state?: unknown; version?: number; error?: string } | undefined;
+      if (!m?.ok) throw new RigUnavailableError(`${r.spec.id}: advancing its clock failed: ${item?.error ?? m?.error ?? 'no answer'}`);
+      r.observe(m.state, m.version ?? r.stateVersion + 1);
+      r.log.line(`clock advanced ${ms} ms`);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.renewTimer) clearInterval(this.renewTimer);
+    await Promise.all(
+      [...this.runtimes.values()].map(async (r) => {
+        await r.transport?.close().catch(() => undefined);
+        r.control?.dispose();
+        await r.emulator?.stop();
+        this.store.release(this.rig.name, r.spec.id, this.holder);
+        r.log.line('released');
+      }),
+    );
+    this.runtimes.clear();
+    await this.host?.close();
+    await this.recorder?.close();
+    await this.logs.close();
+    process.removeListener('exit', this.exitHook);
+  }
+
+  private candidates(want: DeviceWant): RigDevice[] {
+    return this.rig.devices.filter(
+      (d) =>
+        d.type === want.type &&
+        (!want.twin || d.capabilities.includes('twin')) &&
+        (want.type !== 'SMETS1' || (d.fuel ?? 'electricity') === want.fuel) &&
+        want.requires.every((c) => d.capabilities.includes(c)),
+    );
+  }
+
+  /** A runtime for the device if it is (or can be) ours, up and healthy; otherwise notes why not. */
+  private async claim(spec: RigDevice, why: string[]): Promise<RigDeviceRuntime | null> {
+    let r = this.runtimes.get(spec.id);
+    if (r?.inUse) {
+      why.push(`${spec.id} is in use by this run`);
+      return null;
+    }
+    if (!r) {
+      const health = this.store.health(this.rig.name, spec.id);
+      if (health && !health.healthy && Date.now() - health.checkedAt < (this.o.recheckAfterMs ?? 300_000)) {
+        why.push(`${spec.id} is out of service (${health.reason})`);
+        return null;
+      }
+      const got = this.store.acquire(this.rig.name, spec.id, this.holder, this.ttlMs);
+      if (!got.ok) {
+        const h = got.heldBy;
+        why.push(`${spec.id} is leased to ${h.holder.name} (pid ${h.holder.pid} on ${h.holder.host}) until ${new Date(h.expiresAt).toISOString()}`);
+        return null;
+      }
+      r = new RigDeviceRuntime(spec, this.logs.for(spec.id));
+      r.log.line(`leased by ${this.holder.name} (pid ${this.holder.pid}) for ${this.rig.leases.ttl}`);
+      this.runtimes.set(spec.id, r);
+      this.startRenewing();
+    }
+    for (let attempt = 1; attempt <= 2; attempt++) {
+      try {
+        await this.bringUp(r);
+        const health = await probe(() => this.ping(r!), durationMs(spec.health.timeout));
+        if (health.healthy) {
+          this.store.markHealth(this.rig.name, spec.id, true, null);
+          return r;
+        }
+        throw new Error(health.reason ?? 'unhealthy');
+      } catch (e) {
+        const reason = (e as Error).message;
+        r.log.line(`health check failed (attempt ${attempt}): ${reason}`);
+        this.store.markHealth(this.rig.name, spec.id, false, reason);
+        if (attempt === 2 || !(await this.powerCycle(r))) {
+          why.push(`${spec.id} failed its health check (${reason})`);
+          await this.drop(r);
+          return null;
+        }
+      }
+    }
+    return null;
+  }
+
+  private async ping(r: RigDeviceRuntime): Promise<unknown> {
+    // An emulator answers; a real meter's link layer acknowledges (and drops) the CONTROL frame.
+    if (r.control) return r.control.ping();
+    return r.serial!.sendControl(encodeControl({ op: 'ping', id: 0 }));
+  }
+
+  /** Starts what is missing: the link host, the emulator process, the link and its Transport. */
+  private async bringUp(r: RigDeviceRuntime): Promise<void> {
+    const spec = r.spec;
+    if (spec.transport.kind === 'zigbee') throw new Error('zigbee rig devices are reached through the ZigBee transport, which this pool does not drive yet');
+    if (spec.transport.kind === 'process-serial' && (!r.emulator || (await isExited(r.emulator)))) {
+      r.emulator = (await startEmulatorProcess({
+        type: spec.type,
+        eui: spec.eui,
+        seed: this.seedOf(spec),
+        ...(spec.fuel ? { fuel: spec.fuel } : {}),
+        baud: spec.transport.baud,
+        log: (l) => r.log.line(l),
+      })) as EmulatorProcess & Partial<RefControl>;
+      r.serial = null;
+      // A new process numbers its states from the start again.
+      r.stateVersion = -1;
+      if (this.refs === 0) r.emulator.unref?.();
+    }
+    if (r.serial && r.serial.state === 'open') return;
+    this.host ??= await LinkHost.start();
+    if (this.refs === 0) this.host.unref();
+    const path = spec.transport.kind === 'serial' ? spec.transport.path : r.emulator!.peer;
+    const serial = this.host.link({ path, baudRate: spec.transport.baud, name: `serial:${spec.id}`, ...this.o.link });
+    serial.onState((s, e) => r.log.line(`link ${s}${e ? `: ${e.message}` : ''}`));
+    let link: Link = new FaultLink(serial, r.faults);
+    if (this.recorder) link = new RecordingLink(link, this.recorder, spec.id);
+    r.control?.dispose();
+    r.serial = serial;
+    r.control = r.emulated ? new ControlClient(serial, 10_000) : null;
+    r.control?.onState((_eui, state, version) => r.observe(state, version));
+    r.transport = new Transport(link, { timeouts: { openMs: 10_000 } });
+    await r.transport.open();
+  }
+
+  /** The inventory's power-cycle command; for an emulator process, a restart. */
+  private async powerCycle(r: RigDeviceRuntime): Promise<boolean> {
+    if (r.spec.powerCycle) {
+      r.log.line(`power cycle: ${r.spec.powerCycle.command}`);
+      const res = await powerCycle(r.spec.powerCycle.command, durationMs(r.spec.powerCycle.timeout));
+      r.log.line(`power cycle ${res.ok ? 'done' : `failed (${res.timedOut ? 'timed out' : `exit ${res.code}`})`}: ${res.output.trim()}`);
+      return res.ok;
+    }
+    if (r.emulator) {
+      r.log.line('restarting the emulator process');
+      await r.transport?.close().catch(() => undefined);
+      await r.emulator.stop();
+      r.emulator = null;
+      r.serial = null;
+      return true;
+    }
+    return false;
+  }
+
+  private async drop(r: RigDeviceRuntime): Promise<void> {
+    await r.transport?.close().catch(() => undefined);
+    r.control?.dispose();
+    await r.emulator?.stop();
+    this.runtimes.delete(r.spec.id);
+    this.store.release(this.rig.name, r.spec.id, this.holder);
+  }
+
+  private seedOf(spec: RigDevice): string {
+    return spec.keys && 'seed' in spec.keys ? spec.keys.seed : `smets-hil/${this.rig.name}/${spec.id}`;
+  }
+
+  private startRenewing(): void {
+    if (this.renewTimer) return;
+    this.renewTimer = setInterval(() => {
+      for (const r of this.runtimes.values()) {
+        if (!this.store.renew(this.rig.name, r.spec.id, this.holder, this.ttlMs)) r.log.line('lease lost: it expired and was taken');
+      }
+    }, Math.max(1000, this.ttlMs / 3));
+    this.renewTimer.unref();
+  }
+
+  private setRef(on: boolean): void {
+    for (const r of this.runtimes.values()) (on ? r.emulator?.ref : r.emulator?.unref)?.call(r.emulator);
+    if (on) this.host?.ref();
+    else this.host?.unref();
+  }
+
+  /** At process exit: nothing may wait, so emulators are signalled and leases released synchronously. */
+  private killNow(): void {
+    for (const r of this.runtimes.values()) {
+      r.emulator?.killNow();
+      try {
+        this.store.release(this.rig.name, r.spec.id, this.holder);
+      } catch {
+        // The lease lapses with our pid anyway.
+      }
+    }
+  }
+}
+
+function describe(w: DeviceWant): string {
+  return [w.type, w.twin ? 'twin' : null, w.type === 'SMETS1' ? w.fuel : null, ...w.requires].filter(Boolean).join(', ');
+}
+
+async function isExited(p: EmulatorProcess): Promise<boolean> {
+  return Promise.race([p.exited.then(() => true), Promise.resolve(false)]);
+}

@@ -1,0 +1,309 @@
+/**
+ * A DevicePool over a rig (devices/rig): the scenario's devices are leased rig devices reached over their own
+ * links (serial lines to emulator processes or real meters), not objects in this process. For each world the
+ * pool allocates a rig device per declared device (type, twin, fuel, required capabilities), re-creates each
+ * emulated one with the scenario's EUI, start state and trust anchors (a CONTROL provision over its line), and
+ * returns the public keys the mock DCC certifies. Emulators push their state before every answer, so
+ * snapshots are read from here; moving their clocks waits for them (the engine reads state right after).
+ *
+ * Infrastructure failures: no free device, a failed health check, a link that fails mid-scenario: the
+ * scenario ends with verdict error (InfrastructureError), never fail.
+ */
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { expectedChanges, operationOf } from '../../devices/expected-changes.ts';
+import { RigFileError, loadRig } from '../../devices/rig/inventory.ts';
+import { type DeviceWant, type RigDeviceRuntime, RigSession, type RigSessionOptions, RigUnavailableError } from '../../devices/rig/session.ts';
+import { keyToWire, type WireAnchors } from '../../devices/serve/control.ts';
+import { deriveDeviceKeys } from '../../devices/smets2/keys.ts';
+import type { MeterDefect } from '../../devices/smets2/meter.ts';
+import { TransportError } from '../../devices/transports/transport.ts';
+import { frameTarget } from '../../devices/transports/frame-keys.ts';
+import type { DeviceTrustAnchors, InitialDeviceState, PartyKeys } from '../../emulator/admin.ts';
+import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
+import type { DeviceRecord } from '../../emulator/registry.ts';
+import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
+import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
+import { type Eui } from '../../protocol/smki/eui.ts';
+import { deriveKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
+import { CliExit, EXIT } from '../cli-exit.ts';
+import type { DevicePlan, DevicePool, LinkFault } from '../engine/device-pool.ts';
+import { InfrastructureError } from '../engine/failures.ts';
+import { EMULATED_S1SP, supportedSrvs } from './emulated.ts';
+
+export class RigPool implements DevicePool {
+  readonly target: string;
+  readonly port: DevicePort;
+  readonly provisioner;
+  private readonly plans = new Map<Eui, DevicePlan>();
+  private readonly byEui = new Map<Eui, RigDeviceRuntime>();
+  private readonly records = new Map<Eui, DeviceRecord>();
+  private readonly log = new Map<string, string[]>();
+  private readonly alertListeners = new Set<(device: Eui, frame: Uint8Array) => void>();
+  private readonly s1spAlertListeners = new Set<(a: { frame: Uint8Array }) => void>();
+  private readonly unsubscribe: (() => void)[] = [];
+  private s1sp: S1sp | null = null;
+  private start = new Date(0);
+  private advancedMs = 0;
+  /** The first infrastructure failure of this world, raised at the engine's next synchronous question. */
+  private broken: string | null = null;
+
+  constructor(
+    private readonly session: RigSession,
+    private readonly o: { defects?: readonly MeterDefect[]; s1spKey: KeyPair },
+  ) {
+    this.target = session.target;
+    this.port = {
+      sendCommand: (device, command, timeoutMs) => this.sendCommand(device, command, timeoutMs),
+      sendSmets1: (device, operation, timeoutMs) => this.sendSmets1(device, operation, timeoutMs),
+      supportedSrvs: (device) => supportedSrvs(device),
+      onAlert: (listener) => {
+        this.alertListeners.add(listener);
+        return () => this.alertListeners.delete(listener);
+      },
+      state: (eui) => this.byEui.get(eui)?.state,
+    };
+    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState) => this.provision(record, anchors, initial) };
+  }
+
+  async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
+    this.start = start;
+    const wants: DeviceWant[] = devices.map((d) => ({ alias: d.alias, type: d.type, twin: d.twin, fuel: d.fuel, requires: d.requires }));
+    let allocated: Map<string, RigDeviceRuntime>;
+    try {
+      allocated = await this.session.allocate(wants);
+    } catch (e) {
+      throw new InfrastructureError((e as Error).message);
+    }
+    for (const d of devices) {
+      const r = allocated.get(d.alias)!;
+      if (!r.emulated && r.spec.eui.toUpperCase() !== d.eui) {
+        this.session.free(allocated.values());
+        throw new InfrastructureError(`${d.alias} is ${d.eui} in the scenario, but the rig's ${r.spec.id} is a real meter with EUI ${r.spec.eui.toUpperCase()}: give the world that EUI`);
+      }
+      this.plans.set(d.eui, d);
+      this.byEui.set(d.eui, r);
+      r.log.line(`scenario device ${d.alias} (${d.eui})`);
+      this.unsubscribe.push(
+        r.transport.onAlert((a) => this.alert(d.eui, a.frame)),
+        r.transport.link.onState((s, e) => {
+          if (s === 'failed') this.fail(`${r.spec.id} (${d.alias}): the link failed: ${e?.message ?? 'disconnected'}`);
+        }),
+      );
+    }
+    const channel = {
+      request: (frame: Uint8Array, opts?: { responseTimeoutMs?: number }) => {
+        const target = frameTarget(frame);
+        const r = target ? this.byEui.get(target) : undefined;
+        if (!r) return Promise.reject(new TransportError('link-failed', `no rig device for ${target ?? 'an unreadable frame'}`));
+        return r.transport.request(frame, opts ?? {});
+      },
+      onAlert: (listener: (a: { frame: Uint8Array }) => void) => {
+        this.s1spAlertListeners.add(listener);
+        return () => this.s1spAlertListeners.delete(listener);
+      },
+    };
+    this.s1sp = new S1sp({ eui: EMULATED_S1SP, signingKey: this.o.s1spKey.privateKey, channel, now: () => new Date(this.start.getTime() + this.advancedMs) });
+  }
+
+  private note(eui: Eui, line: string): void {
+    const alias = this.plans.get(eui)?.alias ?? eui;
+    let lines = this.log.get(alias);
+    if (!lines) this.log.set(alias, (lines = []));
+    lines.push(`${new Date(this.start.getTime() + this.advancedMs).toISOString()} ${line}`);
+    this.byEui.get(eui)?.log.line(line);
+  }
+
+  private fail(reason: string): void {
+    this.broken ??= reason;
+  }
+
+  private alert(eui: Eui, frame: Uint8Array): void {
+    this.note(eui, `alert ${Buffer.from(frame).toString('hex').toUpperCase()}`);
+    for (const l of this.alertListeners) l(eui, frame);
+    for (const l of this.s1spAlertListeners) l({ frame });
+  }
+
+  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState): Promise<{ ds: KeyObject; ka: KeyObject } | null> {
+    const r = this.byEui.get(record.eui);
+    if (!r) throw new InfrastructureError(`${record.eui} was not planned on the rig`);
+    this.records.set(record.eui, record);
+    if (!r.emulated) {
+      this.note(record.eui, `real meter ${r.spec.id}: keys from its certificates`);
+      return record.type === 'SMETS1' ? null : r.hardwareKeys(this.session.rig);
+    }
+    const plan = this.plans.get(record.eui)?.initial ?? requested ?? {};
+    const cell = (p: PartyKeys) => ({ eui: p.eui, ...(p.ds ? { ds: keyToWire(p.ds) } : {}), ...(p.ka ? { ka: keyToWire(p.ka) } : {}) });
+    const wire: WireAnchors = {
+      supplier: cell(anchors.supplier),
+      acb: cell(anchors.acb),
+      ...(anchors.networkOperator ? { networkOperator: cell(anchors.networkOperator) } : {}),
+      s1sp: { eui: EMULATED_S1SP, publicKey: keyToWire(this.o.s1spKey.publicKey) },
+    };
+    let result;
+    try {
+      result = await r.control!.provision({
+        eui: record.eui,
+        type: record.type,
+        twin: record.twin,
+        fuel: record.fuel,
+        initial: { ...(plan.paymentMode ? { paymentMode: plan.paymentMode } : {}), ...(plan.meterBalance !== undefined ? { meterBalance: plan.meterBalance } : {}) },
+        clock: new Date(this.start.getTime() + this.advancedMs).toISOString(),
+        anchors: wire,
+        defects: [...(this.o.defects ?? [])],
+      });
+    } catch (e) {
+      throw new InfrastructureError(`${r.spec.id}: provisioning failed: ${(e as Error).message}`);
+    }
+    this.note(record.eui, `provisioned ${record.type}${record.twin ? ' (twin)' : ''} on ${r.spec.id} for supplier ${record.supplier}, ${plan.paymentMode ?? 'credit'}`);
+    const keys = result.identity.keys;
+    if (!keys) return null;
+    const out = { ds: createPublicKey({ key: Buffer.from(keys.ds, 'base64'), format: 'der', type: 'spki' }), ka: createPublicKey({ key: Buffer.from(keys.ka, 'base64'), format: 'der', type: 'spki' }) };
+    // A device started with another seed would fail every command later, obscurely: say so now.
+    const seed = r.spec.keys && 'seed' in r.spec.keys ? r.spec.keys.seed : null;
+    if (seed && !deriveDeviceKeys(seed, record.eui).ds.publicKey.equals(out.ds)) throw new InfrastructureError(`${r.spec.id}: its keys do not derive from the rig's seed for ${record.eui}`);
+    return out;
+  }
+
+  private async sendCommand(device: DeviceRecord, command: Uint8Array, timeoutMs: number): Promise<DeviceReply> {
+    const r = this.byEui.get(device.eui);
+    if (!r) return { kind: 'comms-failure', reason: `no rig device for ${device.eui}` };
+    this.note(device.eui, `command ${Buffer.from(command).toString('hex').toUpperCase()}`);
+    try {
+      const reply = await r.transport.request(command, { responseTimeoutMs: timeoutMs });
+      this.note(device.eui, `response ${Buffer.from(reply.frame).toString('hex').toUpperCase()}`);
+      return { kind: 'response', frame: reply.frame };
+    } catch (e) {
+      return this.failure(e, device);
+    }
+  }
+
+  private async sendSmets1(device: DeviceRecord, operation: Smets1Operation, timeoutMs: number): Promise<DeviceReply> {
+    if (!this.s1sp) return { kind: 'comms-failure', reason: 'no S1SP is connected' };
+    if (operation.srv !== '1.6') return { kind: 'comms-failure', reason: `the S1SP does not carry SRV ${operation.srv}` };
+    const op = operationFromUpdatePaymentMode(operation.body as UpdatePaymentModeBody);
+    this.note(device.eui, `S1SP instruction ${JSON.stringify(op, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+    try {
+      const res = await this.s1sp.instruct(device.eui, op, { reference: operation.counter, responseTimeoutMs: timeoutMs });
+      this.note(device.eui, `S1SP response ${res.status}`);
+      return { kind: 'response', frame: res.frame };
+    } catch (e) {
+      return this.failure(e, device);
+    }
+  }
+
+  private failure(e: unknown, device: DeviceRecord): DeviceReply {
+    const message = (e as Error).message;
+    this.note(device.eui, `${e instanceof TransportError ? `transport ${e.kind}` : 'error'}: ${message}`);
+    if (e instanceof TransportError && e.kind === 'timeout' && e.phase === 'response') return { kind: 'no-response', reason: message };
+    // The link, not the device, failed: the DCC answers comms failure, and the scenario ends in error.
+    this.fail(`${this.byEui.get(device.eui)?.spec.id ?? device.eui}: ${message}`);
+    return { kind: 'comms-failure', reason: message };
+  }
+
+  snapshot(eui: Eui): unknown {
+    if (this.broken) throw new InfrastructureError(`rig ${this.session.rig.name}: ${this.broken}`);
+    return this.byEui.get(eui)?.state;
+  }
+
+  advance(ms: number): void {
+    const runtimes = [...new Set(this.byEui.values())];
+    const real = runtimes.filter((r) => !r.emulated);
+    if (real.length) throw new InfrastructureError(`the clocks of real meters cannot be advanced (${real.map((r) => r.spec.id).join(', ')})`);
+    try {
+      this.session.advanceSync(runtimes, ms);
+    } catch (e) {
+      if (e instanceof RigUnavailableError) throw new InfrastructureError(e.message);
+      throw e;
+    }
+    this.advancedMs += ms;
+  }
+
+  logs(): Record<string, string[]> {
+    return Object.fromEntries(this.log);
+  }
+
+  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui): readonly string[] {
+    const record = this.records.get(device);
+    const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
+    if (useCase === 'advance') return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
+    if (useCase === 'solr-credit') return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];
+    if (useCase === null) return ['securityLog', 'eventLog', `counters.${from}`];
+    try {
+      operationOf(useCase);
+    } catch {
+      return [];
+    }
+    return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+  }
+
+  injectFault(fault: LinkFault): void {
+    const rule = {
+      action: fault.action,
+      direction: fault.direction,
+      times: fault.times,
+      ...(fault.part === 'mac' ? { corrupt: flipLastBit } : {}),
+      ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}),
+    };
+    // One plan per world, shared by its device links: "the next frame" means the next on any of them.
+    const plans = new Set([...this.byEui.values()].map((r) => r.faults));
+    const shared = [...plans][0];
+    if (!shared) throw new InfrastructureError('no rig device to inject a fault on');
+    for (const p of plans) if (p !== shared) p.rules = shared.rules;
+    shared.add(rule);
+  }
+
+  async close(): Promise<void> {
+    for (const u of this.unsubscribe.splice(0)) u();
+    this.session.free(new Set(this.byEui.values()));
+  }
+}
+
+function flipLastBit(frame: Uint8Array): Uint8Array {
+  const out = Uint8Array.from(frame);
+  if (out.length > 0) out[out.length - 1] = out[out.length - 1]! ^ 0x01;
+  return out;
+}
+
+export interface RigPools {
+  pool: () => Promise<DevicePool>;
+  target: string;
+  /** The session, once the first pool started it. */
+  session(): RigSession | null;
+  close(): Promise<void>;
+}
+
+/**
+ * Pools for `smets-hil run --rig FILE`: one rig session for the whole run (devices leased once, emulators
+ * started once), a fresh RigPool per scenario attempt over it.
+ */
+export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } & RigSessionOptions = {}): RigPools {
+  let rig;
+  try {
+    rig = loadRig(file);
+  } catch (e) {
+    if (e instanceof RigFileError) throw new CliExit(EXIT.usage, `rig file is invalid:\n${e.message}`);
+    throw e;
+  }
+  let session: RigSession | null = null;
+  const s1spKey = deriveKeyPair(`smets-hil/rig/${rig.name}`, 'smets-hil/s1sp');
+  return {
+    target: `rig:${file}`,
+    session: () => session,
+    async pool() {
+      session ??= RigSession.open(rig, o);
+      session.ref();
+      const pool = new RigPool(session, { s1spKey, ...(o.defects ? { defects: o.defects } : {}) });
+      const close = pool.close.bind(pool);
+      let closed = false;
+      pool.close = async () => {
+        await close();
+        if (!closed) session!.unref();
+        closed = true;
+      };
+      return pool;
+    },
+    async close() {
+      await session?.close();
+    },
+  };
+}
