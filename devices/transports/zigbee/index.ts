@@ -11,3 +11,5 @@ export * from './tunnel.ts';
 export { EmulatedMeterNode, NodeTunnelLink, type EmulatedMeterNodeOptions } from './fake/node.ts';
 export { FakeZStackCoordinator, implementedCommands, type FakeCoordinatorOptions } from './fake/coordinator.ts';
 export { TunnelFaults } from './fake/faults.ts';
+export { checkOptionsFrom, checkZigbeeMeter, type ZigbeeCheckOptions, type ZigbeeCheckReport } from './check.ts';
+// fake/serve.ts (a fake coordinator with emulated meters for local runs) is imported on its own: it pulls in the meters.

@@ -33,7 +33,10 @@ import {
 export interface ZigbeeLinkOptions {
   /** The meter's EUI-64, which is its IEEE address on the HAN. */
   device: Eui | string;
-  /** A running network to share with other links, or the options to start one on open (and stop on close). */
+  /**
+   * A running network, or the options for one: links given the same port share the process's network, which
+   * starts with the first open and stops with the last close.
+   */
   network: ZigbeeNetwork | ZigbeeNetworkOptions;
   /** Joining (when needed) plus the tunnel request; default 60 s. */
   openTimeoutMs?: number;
@@ -104,7 +107,7 @@ export class ZigbeeLink implements Link {
     if (this.st === 'open') return;
     this.set('opening');
     try {
-      if (!this.net) this.net = await ZigbeeNetwork.start(this.ownNetwork!);
+      if (!this.net) this.net = await ZigbeeNetwork.acquire(this.ownNetwork!);
       const net = this.net;
       this.detach();
       this.subscriptions = [net.onZcl((m) => this.onZcl(m)), net.onLeave((eui) => eui === this.eui && this.fail(new LinkError('disconnected', `${this.name}: the meter left the HAN`))), net.onDown((e) => this.fail(e))];
@@ -132,7 +135,7 @@ export class ZigbeeLink implements Link {
       this.detach();
       this.set('failed', err);
       if (this.ownNetwork && this.net) {
-        await this.net.stop().catch(() => undefined);
+        await this.net.release().catch(() => undefined);
         this.net = null;
       }
       throw err;
@@ -153,7 +156,7 @@ export class ZigbeeLink implements Link {
     if (this.ownNetwork && this.net) {
       const n = this.net;
       this.net = null;
-      await n.stop();
+      await n.release();
     }
   }
 
@@ -225,7 +228,7 @@ export class ZigbeeLink implements Link {
   }
 }
 
-/** A ZigBee Link to one meter; starts (and owns) a network when given options rather than a running one. */
+/** A ZigBee Link to one meter; given options rather than a network, it shares (or starts) the process's one. */
 export function createZigbeeLink(o: ZigbeeLinkOptions): ZigbeeLink {
   return new ZigbeeLink(o);
 }

@@ -100,6 +100,14 @@ function networkConfig(o: ZigbeeNetworkOptions, dataDir: string, keep: boolean):
   return n;
 }
 
+/** herdsman keeps one set of device models per process: one network at a time. */
+interface ActiveNetwork {
+  network: ZigbeeNetwork;
+  users: number;
+  booting?: Promise<ZigbeeNetwork>;
+}
+let active: ActiveNetwork | null = null;
+
 export class ZigbeeNetwork {
   readonly name: string;
   /** herdsman's start result: 'reset' (formed a network), 'resumed' or 'restored'. */
@@ -131,14 +139,43 @@ export class ZigbeeNetwork {
 
   /** Starts herdsman on the coordinator (loading herdsman now, and only now). */
   static async start(o: ZigbeeNetworkOptions): Promise<ZigbeeNetwork> {
+    if (active) throw new LinkError('open-failed', `zigbee:${o.port}: ${active.network.name} is already running in this process (herdsman's models are process-wide): share it between links`);
     const n = new ZigbeeNetwork(o);
+    const entry: ActiveNetwork = { network: n, users: 1 };
+    active = entry;
+    entry.booting = n.boot().then(() => n);
     try {
-      await n.boot();
+      await entry.booting;
     } catch (e) {
       await n.stop().catch(() => undefined);
       throw e instanceof LinkError ? e : new LinkError('open-failed', `${n.name}: coordinator did not start: ${(e as Error).message}`);
     }
     return n;
+  }
+
+  /**
+   * The process's network on `o.port`, started on first use and shared (counted) after that: what links that
+   * were given options rather than a network use. Pair with release().
+   */
+  static async acquire(o: ZigbeeNetworkOptions): Promise<ZigbeeNetwork> {
+    if (active && active.network.o.port === o.port) {
+      const a = active;
+      a.users++;
+      try {
+        await a.booting;
+      } catch (e) {
+        a.users--;
+        throw e;
+      }
+      return a.network;
+    }
+    return ZigbeeNetwork.start(o);
+  }
+
+  /** Gives back a network from acquire(); the last user stops it. */
+  async release(): Promise<void> {
+    if (active?.network !== this) return this.stop();
+    if (--active.users <= 0) await this.stop();
   }
 
   private log(level: ZigbeeLogLevel, message: string): void {
@@ -380,6 +417,7 @@ export class ZigbeeNetwork {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (active?.network === this) active = null;
     for (const w of this.joinWaiters) w();
     const c = this.controller;
     this.controller = null;

@@ -15,10 +15,12 @@ import { ZigbeeNetwork } from '../../../../devices/transports/zigbee/network.ts'
 const node = new EmulatedMeterNode({ eui: parseEui('00DB1234567890A0') });
 let fake: FakeZStackCoordinator;
 let net: ZigbeeNetwork;
+let startRequests: string[] = [];
 
 test.before(async () => {
   fake = await FakeZStackCoordinator.start({ nodes: [node] });
   net = await ZigbeeNetwork.start({ port: fake.path });
+  startRequests = fake.requests.map((r) => r.name);
   // Let the meter join and be interviewed once, so each test only opens a tunnel.
   await net.awaitDevice(node.eui, { timeoutMs: 60_000 });
 });
@@ -26,6 +28,14 @@ test.before(async () => {
 test.after.always(async () => {
   await net?.stop();
   await fake?.close();
+});
+
+test.serial('herdsman commissions a network on the blank fake coordinator with only commands the fake implements', (t) => {
+  t.is(net.startResult, 'reset');
+  t.deepEqual(fake.unhandled, []);
+  const distinct = [...new Set(startRequests)].sort();
+  t.true(distinct.includes('APP_CNF_BDB_START_COMMISSIONING'));
+  t.log(`herdsman start: ${Math.round(net.startMs)} ms, ${startRequests.length} MT requests, ${distinct.length} distinct: ${distinct.join(' ')}`);
 });
 
 // One emulated meter (one EUI on the HAN) serves every pair, so the tests take turns.

@@ -1,0 +1,41 @@
+/**
+ * The opt-in real-meter job's code, run in CI against the fake coordinator as a user would run it locally
+ * (serve.ts + check.ts): a blank coordinator (herdsman forms a new network), the meter joins, a tunnel opens,
+ * the payment mode reads, and an SRV 1.6 command built with the serve PKI executes.
+ */
+import test from 'ava';
+import { ECS02 } from '../../../../protocol/gbcs/usecases/catalogue.ts';
+import { parseEui } from '../../../../protocol/smki/eui.ts';
+import { deriveDeviceKeys } from '../../../../devices/smets2/keys.ts';
+import { CommandBuilder, makeTestPki } from '../../../../devices/testing/command-builder.ts';
+import { checkOptionsFrom, checkZigbeeMeter } from '../../../../devices/transports/zigbee/check.ts';
+import { FAKE_SERVE_PKI_SEED, serveFakeZigbee, testEsme } from '../../../../devices/transports/zigbee/fake/serve.ts';
+
+const EUI = parseEui('00DB1234567890A7');
+
+test('check.ts against serve.ts: join, tunnel, payment mode, and an SRV 1.6 command to Credit', async (t) => {
+  const esme = testEsme(EUI, 'prepayment');
+  const served = await serveFakeZigbee({ eui: EUI, meters: [esme], prepayment: () => esme.snapshot() });
+  try {
+    const build = new CommandBuilder(makeTestPki(FAKE_SERVE_PKI_SEED), (eui) => deriveDeviceKeys(FAKE_SERVE_PKI_SEED, eui).ka.publicKey);
+    const command = build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: EUI, counter: 1n });
+    const o = checkOptionsFrom(['--port', served.path, '--meter', EUI, '--join-seconds', '60', '--command-hex', Buffer.from(command).toString('hex')], {});
+    t.truthy(o);
+    const r = await checkZigbeeMeter(o!);
+    t.log(JSON.stringify(r));
+    t.is(r.startResult, 'reset', 'herdsman commissioned the blank fake');
+    t.not(r.tunnelId, null);
+    t.is(r.paymentMode, 'prepayment', 'read before the command');
+    t.truthy(r.command?.replyOctets, r.command?.error);
+    t.is(esme.paymentMode, 'credit');
+    t.deepEqual(served.fake.unhandled, []);
+    t.log(`blank start: ${served.fake.requests.length} MT requests, ${served.fake.distinctCommands().length} distinct commands`);
+  } finally {
+    await served.stop();
+  }
+});
+
+test('without a coordinator named, the check is not run', (t) => {
+  t.is(checkOptionsFrom([], {}), null);
+  t.throws(() => checkOptionsFrom(['--port', '/dev/ttyACM0'], {}), { message: /name the meter/ });
+});
