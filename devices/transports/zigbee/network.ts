@@ -122,6 +122,8 @@ export class ZigbeeNetwork {
   private readonly leaveListeners = new Set<(eui: Eui) => void>();
   private readonly downListeners = new Set<(e: LinkError) => void>();
   private readonly joinWaiters = new Set<() => void>();
+  /** Links waiting for a meter to join: the join window closes when the last one is done. */
+  private joining = 0;
   private hugeChain: Promise<unknown> = Promise.resolve();
   /** Incoming frames kept in wire order (Z-Stack only); null on other adapters. */
   order: (OrderStats & ZnpOrder) | null = null;
@@ -254,11 +256,17 @@ export class ZigbeeNetwork {
     if (found) return found;
     const timeoutMs = o.timeoutMs ?? 60_000;
     const ctl = this.ctl;
-    await ctl.permitJoin(Math.min(254, Math.max(1, o.permitJoinSeconds ?? Math.ceil(timeoutMs / 1000))));
+    this.joining++;
     try {
+      await ctl.permitJoin(Math.min(254, Math.max(1, o.permitJoinSeconds ?? Math.ceil(timeoutMs / 1000))));
       return await new Promise<ZigbeeEndpointRef>((resolve, reject) => {
         const check = () => {
-          const r = this.stopped ? null : this.find(eui, cluster);
+          if (this.stopped) {
+            done();
+            reject(new LinkError('closed', `${this.name}: network stopped while waiting for ${eui}`));
+            return;
+          }
+          const r = this.find(eui, cluster);
           if (!r) return;
           done();
           resolve(r);
@@ -278,7 +286,7 @@ export class ZigbeeNetwork {
         check();
       });
     } finally {
-      if (!this.stopped) await ctl.permitJoin(0).catch(() => undefined);
+      if (--this.joining === 0 && !this.stopped) await ctl.permitJoin(0).catch(() => undefined);
     }
   }
 

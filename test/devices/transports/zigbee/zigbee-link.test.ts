@@ -56,6 +56,11 @@ test.serial('herdsman resumes the pre-formed network of the fake coordinator', (
   t.log(`herdsman start: ${Math.round(net.startMs)} ms, ${fake.requests.length} MT requests, ${fake.distinctCommands().length} distinct: ${fake.distinctCommands().join(' ')}`);
 });
 
+test.serial('a second network in the same process is refused (herdsman models are process-wide)', async (t) => {
+  const e = await t.throwsAsync(ZigbeeNetwork.start({ port: 'tcp://127.0.0.1:1' }));
+  t.regex(e?.message ?? '', /already running in this process/);
+});
+
 test.serial('SRV 1.6 to Credit (ECS02) runs on the emulated ESME over the ZigBee tunnel; the Prepayment cluster agrees', async (t) => {
   const link = new ZigbeeLink({ device: ESME_EUI, network: net, openTimeoutMs: 30_000 });
   const transport = new Transport(link, { timeouts: { openMs: 30_000, responseMs: 10_000 } });
