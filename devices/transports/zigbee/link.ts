@@ -6,7 +6,8 @@
  *
  * Infrastructure failures become LinkErrors and put the link in 'failed': the meter leaving the HAN, the
  * coordinator going away, the meter closing the tunnel (Tunnel Closure Notification) or refusing a transfer
- * (Transfer Data Error). Opening again builds a new tunnel.
+ * (Transfer Data Error). Opening again builds a new tunnel. While open, the link also serves a tunnel the meter
+ * opens to the hub itself (GBCS parameters only): frames through it are the meter's too.
  *
  * zigbee-herdsman is loaded only when a link (or a ZigbeeNetwork) is started, never at import.
  */
@@ -47,6 +48,8 @@ export interface ZigbeeLinkOptions {
 export interface ZigbeeLinkStats {
   framesSent: number;
   framesReceived: number;
+  /** Of those, frames through a tunnel the meter opened. */
+  framesReceivedInbound: number;
   /** Tunneling commands for another tunnel (a stale one) or that did not decode. */
   ignored: number;
   tunnelsOpened: number;
@@ -63,12 +66,15 @@ function tryDecode(zcl: Buffer): DecodedTunnelCommand | null {
 export class ZigbeeLink implements Link {
   readonly name: string;
   readonly eui: Eui;
-  readonly stats: ZigbeeLinkStats = { framesSent: 0, framesReceived: 0, ignored: 0, tunnelsOpened: 0 };
+  readonly stats: ZigbeeLinkStats = { framesSent: 0, framesReceived: 0, framesReceivedInbound: 0, ignored: 0, tunnelsOpened: 0 };
   private st: LinkState = 'closed';
   private net: ZigbeeNetwork | null;
   private readonly ownNetwork: ZigbeeNetworkOptions | null;
   private ref: ZigbeeEndpointRef | null = null;
   private tunnel: { id: number; maxOut: number } | null = null;
+  /** A tunnel the meter opened to the hub (the harness serving it): frames from it are the meter's too. */
+  private inbound: { id: number; endpoint: number } | null = null;
+  private nextInboundId = 0x4000 + Math.floor(Math.random() * 0x1000);
   private tsn = Math.floor(Math.random() * 256);
   private subscriptions: (() => void)[] = [];
   private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
@@ -92,6 +98,11 @@ export class ZigbeeLink implements Link {
   /** The open tunnel's id (for logs and tests), or null. */
   get tunnelId(): number | null {
     return this.tunnel?.id ?? null;
+  }
+
+  /** The id of a tunnel the meter opened to the hub, or null. */
+  get inboundTunnelId(): number | null {
+    return this.inbound?.id ?? null;
   }
 
   get network(): ZigbeeNetwork | null {
@@ -147,6 +158,7 @@ export class ZigbeeLink implements Link {
     const t = this.tunnel;
     const ref = this.ref;
     this.tunnel = null;
+    this.inbound = null;
     if (this.st !== 'closed') this.set('closed');
     if (t && ref && this.net) {
       // Best effort: the meter would time the tunnel out anyway.
@@ -197,10 +209,9 @@ export class ZigbeeLink implements Link {
     }
     const c = d.command;
     if (c.name === 'transfer-data' && c.direction === 'server-to-client' && c.tunnelId === t.id) {
-      const f = unwrapFrame(c.data);
-      if (!f) return;
-      this.stats.framesReceived++;
-      for (const l of this.frameListeners) l(f);
+      this.deliver(c.data);
+    } else if (c.name === 'request-tunnel' || (c.name === 'transfer-data' && c.direction === 'client-to-server') || c.name === 'close-tunnel') {
+      this.serve(m, d);
     } else if (c.name === 'transfer-data-error' && c.direction === 'server-to-client' && c.tunnelId === t.id) {
       const kind = c.status === TransferDataStatus.DATA_OVERFLOW ? 'corrupt' : 'disconnected';
       this.fail(new LinkError(kind, `${this.name}: the meter reports Transfer Data Error (${transferDataStatusText(c.status)}) on tunnel ${t.id}`));
@@ -211,9 +222,41 @@ export class ZigbeeLink implements Link {
     }
   }
 
+  private deliver(data: Buffer): void {
+    const f = unwrapFrame(data);
+    if (!f) return;
+    this.stats.framesReceived++;
+    for (const l of this.frameListeners) l(f);
+  }
+
+  /** The harness as Tunneling server for a tunnel the meter opens (GBCS parameters only). */
+  private serve(m: ZclIn, d: DecodedTunnelCommand): void {
+    const c = d.command;
+    const ref = { ...this.ref!, endpoint: m.endpoint };
+    const reply = (cmd: Parameters<typeof encodeTunnelCommand>[0], tsn: number) => void this.net?.sendZcl(ref, TUNNELING_CLUSTER, encodeTunnelCommand(cmd, { tsn }), this.sendMs).catch(() => undefined);
+    if (c.name === 'request-tunnel') {
+      const status =
+        c.protocolId !== GBCS_PROTOCOL_ID || c.manufacturerCode !== MANUFACTURER_CODE_NOT_USED ? TunnelStatus.PROTOCOL_NOT_SUPPORTED : c.flowControl ? TunnelStatus.FLOW_CONTROL_NOT_SUPPORTED : TunnelStatus.SUCCESS;
+      let id = 0xffff;
+      if (status === TunnelStatus.SUCCESS) {
+        id = this.nextInboundId++ & 0xffff;
+        this.inbound = { id, endpoint: m.endpoint };
+      }
+      reply({ name: 'request-tunnel-response', tunnelId: id, status, maxIncomingTransferSize: GBCS_MAX_TRANSFER_SIZE }, d.tsn);
+    } else if (c.name === 'close-tunnel') {
+      if (this.inbound?.id === c.tunnelId) this.inbound = null;
+    } else if (c.name === 'transfer-data') {
+      if (this.inbound?.id === c.tunnelId) {
+        this.stats.framesReceivedInbound++;
+        this.deliver(c.data);
+      } else reply({ name: 'transfer-data-error', direction: 'server-to-client', tunnelId: c.tunnelId, status: TransferDataStatus.NO_SUCH_TUNNEL }, this.nextTsn());
+    }
+  }
+
   private fail(e: LinkError): void {
     if (this.st !== 'open' && this.st !== 'opening') return;
     this.tunnel = null;
+    this.inbound = null;
     this.set('failed', e);
   }
 

@@ -19,6 +19,7 @@ import {
   GBCS_PROTOCOL_ID,
   MANUFACTURER_CODE_NOT_USED,
   encodeTunnelCommand,
+  GbcsTunnelCommand,
   TransferDataStatus,
   TUNNELING_CLUSTER,
   TunnelStatus,
@@ -103,6 +104,9 @@ export class EmulatedMeterNode {
   readonly stats: NodeStats = { framesToMeters: 0, framesFromMeters: 0, tunnelsOpened: 0, transferErrors: 0, zclIn: 0 };
   private uplink: NodeUplink | null = null;
   private tunnel: Tunnel | null = null;
+  /** A tunnel this meter opened to the hub itself (GBCS devices may), used for what the meters send when open. */
+  private ownTunnel: { id: number; hubEndpoint: number; max: number } | null = null;
+  private ownRequest: { tsn: number; resolve: (id: number) => void; reject: (e: Error) => void } | null = null;
   private nextTunnelId = 1;
   private tsn = 0;
   /** Frames delayed by a fault are lost when the node leaves: they belong to the old generation. */
@@ -196,6 +200,7 @@ export class EmulatedMeterNode {
     this.joined = false;
     this.generation++;
     this.tunnel = null;
+    this.ownTunnel = null;
     this.log('left the network (asked to)');
   }
 
@@ -204,6 +209,7 @@ export class EmulatedMeterNode {
     this.severed = true;
     this.generation++;
     this.tunnel = null;
+    this.ownTunnel = null;
     if (this.joined) {
       this.joined = false;
       this.uplink?.left(this);
@@ -348,8 +354,28 @@ export class EmulatedMeterNode {
         }
         if (!f.header.disableDefaultResponse) this.defaultResponse(src, TUNNELING_CLUSTER, f, ZclStatus.SUCCESS);
         return;
+      case 'request-tunnel-response': {
+        const pending = this.ownRequest;
+        if (!pending || pending.tsn !== f.header.tsn) return;
+        this.ownRequest = null;
+        if (c.status !== TunnelStatus.SUCCESS) {
+          pending.reject(new Error(`the hub refused the tunnel: status ${c.status}`));
+          return;
+        }
+        this.ownTunnel = { id: c.tunnelId, hubEndpoint: src, max: c.maxIncomingTransferSize };
+        this.log(`own tunnel ${c.tunnelId} to hub endpoint ${src}`);
+        pending.resolve(c.tunnelId);
+        return;
+      }
+      case 'transfer-data-error':
+        if (c.direction === 'server-to-client' && this.ownTunnel?.id === c.tunnelId) this.ownTunnel = null;
+        return;
       case 'transfer-data': {
-        if (c.direction !== 'client-to-server') return;
+        if (c.direction === 'server-to-client') {
+          const frame = this.ownTunnel?.id === c.tunnelId ? unwrapFrame(c.data) : null;
+          if (frame) this.toMeters(frame);
+          return;
+        }
         const error = !this.tunnel || this.tunnel.id !== c.tunnelId ? TransferDataStatus.NO_SUCH_TUNNEL : c.data.length > GBCS_MAX_TRANSFER_SIZE ? TransferDataStatus.DATA_OVERFLOW : null;
         if (error !== null) {
           this.stats.transferErrors++;
@@ -396,6 +422,10 @@ export class EmulatedMeterNode {
 
   /** A frame from the meters into the tunnel (after faults); throws a LinkError when there is no way out. */
   fromMeters(frame: Uint8Array): void {
+    if (this.ownTunnel && this.joined) {
+      this.viaOwnTunnel(frame);
+      return;
+    }
     const t = this.tunnel;
     if (!this.joined) throw new LinkError('disconnected', `${this.link.name}: the meter is not on the HAN`);
     if (!t) throw new LinkError('closed', `${this.link.name}: no tunnel open from the Communications Hub`);
@@ -427,6 +457,42 @@ export class EmulatedMeterNode {
       default:
         out(frame);
     }
+  }
+
+  /**
+   * Opens a tunnel from this meter to the hub (the meter as Tunneling client, as GBCS devices may do to send
+   * to the hub); from then on what the meters send goes through it, PUT-framed, as client-to-server Transfer Data.
+   */
+  openOwnTunnel(hubEndpoint = 6): Promise<number> {
+    const tsn = this.nextTsn();
+    return new Promise<number>((resolve, reject) => {
+      this.ownRequest = { tsn, resolve, reject };
+      const sent = this.send(
+        hubEndpoint,
+        TUNNELING_CLUSTER,
+        encodeTunnelCommand({ name: 'request-tunnel', protocolId: GBCS_PROTOCOL_ID, manufacturerCode: MANUFACTURER_CODE_NOT_USED, flowControl: false, maxIncomingTransferSize: GBCS_MAX_TRANSFER_SIZE }, { tsn }),
+      );
+      if (!sent) {
+        this.ownRequest = null;
+        reject(new LinkError('disconnected', `${this.link.name}: the meter is not on the HAN`));
+      }
+    });
+  }
+
+  /** Closes the tunnel this meter opened (Close Tunnel to the hub). */
+  closeOwnTunnel(): void {
+    const t = this.ownTunnel;
+    if (!t) return;
+    this.ownTunnel = null;
+    this.send(t.hubEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'close-tunnel', tunnelId: t.id }, { tsn: this.nextTsn() }));
+  }
+
+  private viaOwnTunnel(frame: Uint8Array): void {
+    const t = this.ownTunnel!;
+    const data = Buffer.concat([Buffer.of(GbcsTunnelCommand.PUT), frame]);
+    if (data.length > t.max) throw new LinkError('corrupt', `${this.link.name}: ${data.length} octets exceed the hub's MaximumIncomingTransferSize ${t.max}`);
+    this.stats.framesFromMeters++;
+    this.send(t.hubEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'transfer-data', direction: 'client-to-server', tunnelId: t.id, data }, { tsn: this.nextTsn() }));
   }
 
   /** The meter closes its tunnel on its own (an idle timeout), telling the hub unless `notify` is false. */

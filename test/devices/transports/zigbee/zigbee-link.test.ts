@@ -84,6 +84,23 @@ test.serial('SRV 1.6 to Credit (ECS02) runs on the emulated ESME over the ZigBee
   await transport.close();
 });
 
+test.serial('a tunnel the meter opens to the hub is served: its PUT-framed answers reach the Transport', async (t) => {
+  const link = new ZigbeeLink({ device: ESME_EUI, network: net });
+  const transport = new Transport(link, { timeouts: { responseMs: 10_000 } });
+  await transport.open();
+  const id = await node.openOwnTunnel();
+  t.is(link.inboundTunnelId, id);
+  t.not(id, link.tunnelId);
+  const before = link.stats.framesReceived;
+  const reply = await transport.request(build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: ESME_EUI, counter: 101n }));
+  t.true(parseResponseContent(apduOf(reply.frame).content).ok);
+  t.is(link.stats.framesReceived, before + 1);
+  t.is(link.stats.framesReceivedInbound, 1, 'through the meter\'s own tunnel');
+  node.closeOwnTunnel();
+  t.true(await until(() => link.inboundTunnelId === null));
+  await transport.close();
+});
+
 test.serial('a meter that was not named is refused: herdsman asks it to leave', async (t) => {
   t.true(await until(() => !stranger.joined), 'the stranger left');
   t.is(net.find(stranger.eui), null);
