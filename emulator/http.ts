@@ -106,6 +106,10 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   for (const [path, kind] of Object.entries(DUIS_PATHS)) {
     app.post(path, async (req, reply) => {
       if (!Buffer.isBuffer(req.body)) return reply.code(415).type('text/plain').send('DUIS requests are application/xml\n');
+      // The DCC's work is synchronous: without this turn of the event loop each request ran to its answer as
+      // soon as it was read, the queue stayed in the sockets, unbounded and unseen (latency grew without limit,
+      // never a 503). Yielding first lets every request that has arrived be admitted or refused at its headers.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       const r = await dcc.handle(kind, req.body);
       return reply.code(r.status).type(r.contentType).send(r.body);
     });

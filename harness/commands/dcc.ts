@@ -25,6 +25,8 @@ interface ServeArgs {
   xsd?: string;
   defect: string[];
   deviceTimeout: number;
+  maxConcurrent: number;
+  requestTimeout: number;
 }
 
 const serve: CommandModule<object, ServeArgs> = {
@@ -41,7 +43,9 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('xsd', { type: 'string', describe: 'also validate every request against this DUIS XSD (slow: libxml2 in WebAssembly, ~0.3 s per request)' })
       .option('frozen', { type: 'boolean', default: false, describe: 'hold the clock still; it then moves only through POST /admin/v1/clock' })
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
-      .option('device-timeout', { type: 'number', default: 30_000, describe: "how long to wait for a device's answer, in ms" }) as unknown as Argv<ServeArgs>,
+      .option('device-timeout', { type: 'number', default: 30_000, describe: "how long to wait for a device's answer, in ms" })
+      .option('max-concurrent', { type: 'number', default: 256, describe: 'DUIS requests in flight at once; beyond it HTTP 503 with Retry-After' })
+      .option('request-timeout', { type: 'number', default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
     let zaz1: string | undefined;
@@ -66,6 +70,7 @@ const serve: CommandModule<object, ServeArgs> = {
       devices: pool.port,
       provisioner: pool.provisioner,
       deviceTimeoutMs: args.deviceTimeout,
+      http: { maxConcurrent: args.maxConcurrent, requestTimeoutMs: args.requestTimeout },
       defects: args.defect as Defect[],
       ...(zaz1 ? { zaz1 } : {}),
       ...(args.callback ? { callback: args.callback } : {}),
