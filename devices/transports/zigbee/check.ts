@@ -5,7 +5,7 @@
  * call it; it also runs from the command line:
  *
  *   npx tsx devices/transports/zigbee/check.ts --port /dev/ttyACM0 --meter 00DB1234567890A0 \
- *     [--adapter zstack] [--data DIR] [--install-code EUI:CODE] [--join-seconds 120] [--command-hex DF...]
+ *     [--adapter zstack] [--data DIR] [--install-code 'EUI64|CODE'] [--join-seconds 120] [--command-hex DF...]
  *
  * Every option can come from the environment instead: SMETS_HIL_ZIGBEE_PORT, _METER, _ADAPTER, _DATA,
  * _INSTALL_CODE, _JOIN_SECONDS, _COMMAND_HEX.

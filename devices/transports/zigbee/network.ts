@@ -1,8 +1,8 @@
 /**
- * The harness as the Communications Hub's radio side: one zigbee-herdsman Controller on a coordinator, used for
- * exactly five things (start the HAN, let named meters join and find them by EUI, send a raw ZCL frame,
- * receive raw ZCL frames, read attributes). Tunnels and GBCS live above it, in our own code (link.ts, tunnel.ts),
- * so herdsman's surface stays this small and replaceable.
+ * The harness as the Communications Hub's radio side: one zigbee-herdsman Controller on a coordinator, used only
+ * to start the HAN, let named meters join and find them by EUI, send and receive raw ZCL frames, and read
+ * attributes. Tunnels and GBCS live above it, in our own code (link.ts, tunnel.ts), so herdsman's surface stays
+ * this small and replaceable.
  *
  * herdsman keeps device and group models per process, so a process runs one ZigbeeNetwork at a time; several
  * meters (links) can share it. Start-up is slow (seconds: a Z-Stack coordinator is interrogated with about a
@@ -56,7 +56,7 @@ export interface ZigbeeNetworkOptions {
   dataDir?: string;
   /** Default: random (kept in dataDir when one is given). */
   network?: Partial<ZigbeeNetworkConfig>;
-  /** Install codes ("EUI64:CODE" as herdsman takes them) for meters that join with one. */
+  /** Install codes for meters that join with one: "EUI64|CODE" in hex (or another format herdsman parses). */
   installCodes?: string[];
   log?: (level: ZigbeeLogLevel, message: string) => void;
 }

@@ -98,6 +98,8 @@ export class FakeZStackCoordinator implements NodeUplink {
   private endpoints = new Map<number, RegisteredEndpoint>();
   private groups = new Set<string>();
   private permitUntil = 0;
+  /** Install codes the host added (APP_CNF_BDB_ADD_INSTALLCODE), by IEEE address (hex). */
+  private readonly installCodes = new Map<string, { format: number; code: Buffer }>();
   private hugeOut: PendingHugeRequest | null = null;
   private readonly hugeIn = new Map<number, Buffer>();
   private timestamp = 1;
@@ -327,10 +329,31 @@ export class FakeZStackCoordinator implements NodeUplink {
   /** NodeUplink: a node that may join does so now when joining is permitted (else at the next permit). */
   wantsToJoin(node: EmulatedMeterNode): void {
     if (node.joined || node.severed || !this.permitJoin || !this.running || !this.socket) return;
+    if (node.installCode && !this.installCodeMatches(node)) {
+      this.log(`${node.eui} not let in: no matching install code`);
+      return;
+    }
     node.joinedNetwork();
     // ZDO_TC_DEV_IND (nwk, ieee, parent) then ZDO_END_DEVICE_ANNCE_IND (src, nwk, ieee, capabilities).
     this.areq(MtSubsystem.ZDO, 0xca, new MtWriter().u16(node.nwkAddress).ieee(node.ieee).u16(0x0000).build());
     this.areq(MtSubsystem.ZDO, 0xc1, new MtWriter().u16(node.nwkAddress).u16(node.nwkAddress).ieee(node.ieee).u8(node.capabilities).build());
+  }
+
+  /** APP_CNF_BDB_ADD_INSTALLCODE: format (1 = code with CRC, 2 = hashed key), IEEE address, code. */
+  addInstallCode(r: MtReader): number {
+    const format = r.u8();
+    const ieee = r.ieee();
+    // herdsman adds a code without CRC twice (as is with the CRC it computed, and as a key): keep the first form.
+    const k = ieee.toString('hex');
+    if (format === 1 || !this.installCodes.has(k)) this.installCodes.set(k, { format, code: Buffer.from(r.rest()) });
+    for (const n of this.nodes) if (n.ieee.equals(ieee)) this.wantsToJoin(n);
+    return ZSUCCESS;
+  }
+
+  /** [model] Only a code given as is (format 1) is compared, CRC aside; a pre-hashed key never matches. */
+  private installCodeMatches(node: EmulatedMeterNode): boolean {
+    const added = this.installCodes.get(node.ieee.toString('hex'));
+    return !!added && added.format === 1 && !!node.installCode && added.code.subarray(0, -2).equals(node.installCode);
   }
 
   /** NodeUplink: ZDO_LEAVE_IND (src, ieee, request, remove children, rejoin). */
@@ -717,6 +740,7 @@ def(MtSubsystem.ZDO, 0x50, 'ZDO_EXT_NWK_INFO', (_r, c) => c.extNwkInfo());
 
 // APP_CNF (base device behaviour commissioning)
 def(MtSubsystem.APP_CNF, 0x08, 'APP_CNF_BDB_SET_CHANNEL', () => status(ZSUCCESS));
+def(MtSubsystem.APP_CNF, 0x04, 'APP_CNF_BDB_ADD_INSTALLCODE', (r, c) => status(c.addInstallCode(r)));
 def(MtSubsystem.APP_CNF, 0x05, 'APP_CNF_BDB_START_COMMISSIONING', (r, c) => status(c.bdbStartCommissioning(r.u8())));
 
 /** For tests: the names this fake answers to. */

@@ -69,6 +69,11 @@ export interface EmulatedMeterNodeOptions {
   manufacturerCode?: number;
   manufacturerName?: string;
   modelId?: string;
+  /**
+   * The meter's install code (without its CRC): when set, the coordinator lets it join only once the host has
+   * added that code for its EUI, as a GB Communications Hub does from its Device Log.
+   */
+  installCode?: Uint8Array;
   /** The Prepayment cluster's source of truth: typically `() => meter.snapshot()`. */
   prepayment?: () => PrepaymentState;
   log?: (line: string) => void;
@@ -96,6 +101,7 @@ export class EmulatedMeterNode {
   readonly nwkAddress: number;
   readonly endpoint: number;
   readonly manufacturerCode: number;
+  readonly installCode: Buffer | null;
   readonly link: NodeTunnelLink;
   faults: TunnelFaults;
   joined = false;
@@ -120,6 +126,7 @@ export class EmulatedMeterNode {
     this.nwkAddress = o.nwkAddress ?? 0x1000 + (this.ieee.readUInt16BE(6) % 0xe000);
     this.endpoint = o.endpoint ?? 1;
     this.manufacturerCode = o.manufacturerCode ?? 0x1234;
+    this.installCode = o.installCode ? Buffer.from(o.installCode) : null;
     this.link = new NodeTunnelLink(this);
     this.faults = new TunnelFaults(this);
   }

@@ -4,7 +4,8 @@
  * emulated ESME keyed with the test PKI of devices/testing/command-builder.ts (seed below), so commands built
  * with that PKI execute:
  *
- *   npx tsx devices/transports/zigbee/fake/serve.ts [--port 7070] [--meter 00DB1234567890A0] [--prepayment]
+ *   npx tsx devices/transports/zigbee/fake/serve.ts [--port 7070] [--meter 00DB1234567890A0] [--prepayment] \
+ *     [--install-code HEX (the meter then joins only once the host adds it)]
  *
  * A caller that provisions meters its own way (trust anchors from a mock DCC) passes them in `meters`.
  */
@@ -30,6 +31,8 @@ export interface FakeZigbeeOptions extends Pick<FakeCoordinatorOptions, 'host' |
   meters: HostedDevice[];
   /** What the node's Prepayment cluster reports (typically the ESME's snapshot). */
   prepayment?: () => PrepaymentState;
+  /** The node joins only once the host adds this install code (without CRC) for its EUI. */
+  installCode?: Uint8Array;
 }
 
 export interface FakeZigbee {
@@ -42,7 +45,7 @@ export interface FakeZigbee {
 }
 
 export async function serveFakeZigbee(o: FakeZigbeeOptions): Promise<FakeZigbee> {
-  const node = new EmulatedMeterNode({ eui: o.eui, ...(o.prepayment ? { prepayment: o.prepayment } : {}), ...(o.log ? { log: o.log } : {}) });
+  const node = new EmulatedMeterNode({ eui: o.eui, ...(o.prepayment ? { prepayment: o.prepayment } : {}), ...(o.installCode ? { installCode: o.installCode } : {}), ...(o.log ? { log: o.log } : {}) });
   const host = new DeviceHost(node.link);
   for (const m of o.meters) host.add(m);
   const fake = await FakeZStackCoordinator.start({ nodes: [node], ...(o.host ? { host: o.host } : {}), ...(o.port !== undefined ? { port: o.port } : {}), ...(o.preformed ? { preformed: o.preformed } : {}), ...(o.log ? { log: o.log } : {}) });
@@ -69,10 +72,11 @@ export function testEsme(eui: Eui, paymentMode: 'credit' | 'prepayment'): Smets2
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string' }, meter: { type: 'string' }, prepayment: { type: 'boolean' }, verbose: { type: 'boolean' } } });
+  const { values } = parseArgs({ args: process.argv.slice(2), options: { port: { type: 'string' }, meter: { type: 'string' }, prepayment: { type: 'boolean' }, 'install-code': { type: 'string' }, verbose: { type: 'boolean' } } });
   const eui = parseEui(values.meter ?? '00DB1234567890A0');
   const esme = testEsme(eui, values.prepayment ? 'prepayment' : 'credit');
-  const served = await serveFakeZigbee({ eui, meters: [esme], prepayment: () => esme.snapshot(), port: Number(values.port ?? 0), ...(values.verbose ? { log: (l: string) => console.error(l) } : {}) });
+  const installCode = values['install-code'] ? Buffer.from(values['install-code'], 'hex') : undefined;
+  const served = await serveFakeZigbee({ eui, meters: [esme], prepayment: () => esme.snapshot(), port: Number(values.port ?? 0), ...(installCode ? { installCode } : {}), ...(values.verbose ? { log: (l: string) => console.error(l) } : {}) });
   console.log(`fake Z-Stack coordinator on ${served.path}; emulated ESME ${eui} (${esme.paymentMode}) joins when the host permits joining`);
   const stop = () => void served.stop().then(() => process.exit(0));
   process.once('SIGINT', stop);

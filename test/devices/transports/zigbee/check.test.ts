@@ -1,6 +1,7 @@
 /**
  * The opt-in real-meter job's code, run in CI against the fake coordinator as a user would run it locally
- * (serve.ts + check.ts): a blank coordinator (herdsman forms a new network), the meter joins, a tunnel opens,
+ * (serve.ts + check.ts): a blank coordinator (herdsman forms a new network), the meter joins with its install
+ * code, a tunnel opens,
  * the payment mode reads, and an SRV 1.6 command built with the serve PKI executes.
  */
 import test from 'ava';
@@ -12,14 +13,15 @@ import { checkOptionsFrom, checkZigbeeMeter } from '../../../../devices/transpor
 import { FAKE_SERVE_PKI_SEED, serveFakeZigbee, testEsme } from '../../../../devices/transports/zigbee/fake/serve.ts';
 
 const EUI = parseEui('00DB1234567890A7');
+const INSTALL_CODE = Buffer.from('83fed3407a939723a5c639b26916d505', 'hex');
 
-test('check.ts against serve.ts: join, tunnel, payment mode, and an SRV 1.6 command to Credit', async (t) => {
+test('check.ts against serve.ts: join with an install code, tunnel, payment mode, and an SRV 1.6 command to Credit', async (t) => {
   const esme = testEsme(EUI, 'prepayment');
-  const served = await serveFakeZigbee({ eui: EUI, meters: [esme], prepayment: () => esme.snapshot() });
+  const served = await serveFakeZigbee({ eui: EUI, meters: [esme], prepayment: () => esme.snapshot(), installCode: INSTALL_CODE });
   try {
     const build = new CommandBuilder(makeTestPki(FAKE_SERVE_PKI_SEED), (eui) => deriveDeviceKeys(FAKE_SERVE_PKI_SEED, eui).ka.publicKey);
     const command = build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: EUI, counter: 1n });
-    const o = checkOptionsFrom(['--port', served.path, '--meter', EUI, '--join-seconds', '60', '--command-hex', Buffer.from(command).toString('hex')], {});
+    const o = checkOptionsFrom(['--port', served.path, '--meter', EUI, '--join-seconds', '60', '--install-code', `${EUI}|${INSTALL_CODE.toString('hex')}`, '--command-hex', Buffer.from(command).toString('hex')], {});
     t.truthy(o);
     const r = await checkZigbeeMeter(o!);
     t.log(JSON.stringify(r));
@@ -29,6 +31,7 @@ test('check.ts against serve.ts: join, tunnel, payment mode, and an SRV 1.6 comm
     t.truthy(r.command?.replyOctets, r.command?.error);
     t.is(esme.paymentMode, 'credit');
     t.deepEqual(served.fake.unhandled, []);
+    t.true(served.fake.requests.some((q) => q.name === 'APP_CNF_BDB_ADD_INSTALLCODE'), 'the install code reached the coordinator');
     t.log(`blank start: ${served.fake.requests.length} MT requests, ${served.fake.distinctCommands().length} distinct commands`);
   } finally {
     await served.stop();

@@ -226,6 +226,24 @@ test('Transfer Data on an unknown tunnel is answered with Transfer Data Error (n
   await r.close();
 });
 
+test('a node with an install code joins only once the host has added that code for its EUI', async (t) => {
+  const code = Buffer.from('83fed3407a939723a5c639b26916d505', 'hex');
+  const node = new EmulatedMeterNode({ eui: '00DB1234567890B1', installCode: code });
+  const fake = await FakeZStackCoordinator.start({ nodes: [node], preformed: NETWORK });
+  const c = await MtClient.connect(fake.port);
+  await c.sreq(MtSubsystem.ZDO, 0x40, u16(100));
+  await c.sreq(MtSubsystem.ZDO, 0x36, new MtWriter().u8(0x0f).u16(0xfffc).u8(60).u8(1).build());
+  t.false(node.joined, 'no install code added: not let in');
+  const add = (format: number, bytes: Buffer) => c.sreq(MtSubsystem.APP_CNF, 0x04, new MtWriter().u8(format).ieee(node.ieee).bytes(bytes).build());
+  await add(1, Buffer.concat([Buffer.alloc(16), Buffer.of(0, 0)]));
+  t.false(node.joined, 'a different code: not let in');
+  await add(1, Buffer.concat([code, Buffer.of(0x12, 0x34)]));
+  t.true(node.joined);
+  await c.next((f) => f.subsystem === MtSubsystem.ZDO && f.command === 0xc1);
+  c.close();
+  await fake.close();
+});
+
 test('a frame to a node that is not on the network gets a failed data confirm', async (t) => {
   const r = await rig({ preformed: true });
   await r.c.sreq(MtSubsystem.ZDO, 0x40, u16(100));
