@@ -8,8 +8,10 @@ export { INLINE_ZCL_MAX, SE_ENDPOINT, SE_PROFILE, ZigbeeNetwork, type ZigbeeEndp
 export { HERDSMAN_VERSION, HerdsmanUnavailableError, loadHerdsman } from './herdsman.ts';
 export * from './prepayment.ts';
 export * from './tunnel.ts';
-export { EmulatedMeterNode, NodeTunnelLink, type EmulatedMeterNodeOptions } from './fake/node.ts';
-export { FakeZStackCoordinator, implementedCommands, type FakeCoordinatorOptions } from './fake/coordinator.ts';
+export { EmulatedMeterNode, type EmulatedMeterNodeOptions } from './fake/node.ts';
+export { NodeTunnelLink } from './fake/node-link.ts';
+export { FakeZStackCoordinator, type FakeCoordinatorOptions } from './fake/coordinator.ts';
+export { implementedCommands } from './fake/commands.ts';
 export { TunnelFaults } from './fake/faults.ts';
 export { checkOptionsFrom, checkZigbeeMeter, type ZigbeeCheckOptions, type ZigbeeCheckReport } from './check.ts';
 // fake/serve.ts (a fake coordinator with emulated meters for local runs) is imported on its own: it pulls in the meters.

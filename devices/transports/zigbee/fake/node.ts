@@ -10,7 +10,7 @@
  * (the host routes by EUI), which is how the contract suite's ESME, GSME and SMETS1 meter share one tunnel.
  */
 import { type Eui, euiToBytes, parseEui } from '../../../../protocol/smki/eui.ts';
-import { type Link, LinkError, type LinkState } from '../../link.ts';
+import { LinkError } from '../../link.ts';
 import { flipMiddleBit } from '../../memory-link.ts';
 import { PREPAYMENT_CLUSTER_ID, PrepaymentAttribute, type PrepaymentState, paymentControlConfiguration } from '../prepayment.ts';
 import {
@@ -42,6 +42,7 @@ import {
   type ZclValue,
 } from '../zcl.ts';
 import { TunnelFaults } from './faults.ts';
+import { NodeTunnelLink } from './node-link.ts';
 
 export const SE_PROFILE = 0x0109;
 /** ZSE device id "Metering Device". */
@@ -508,66 +509,5 @@ export class EmulatedMeterNode {
     if (!t) return;
     this.tunnel = null;
     if (notify) this.send(t.clientEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'tunnel-closure-notification', tunnelId: t.id }, { tsn: this.nextTsn() }));
-  }
-}
-
-/** The device end of the tunnel, where a DeviceHost attaches the emulated meters. */
-export class NodeTunnelLink implements Link {
-  readonly name: string;
-  private st: LinkState = 'closed';
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
-
-  constructor(private readonly node: EmulatedMeterNode) {
-    this.name = `zigbee-node:${node.eui}`;
-  }
-
-  get state(): LinkState {
-    return this.st;
-  }
-
-  async open(): Promise<void> {
-    if (this.st === 'open') return;
-    if (this.node.severed) {
-      const e = new LinkError('open-failed', `${this.name}: the meter is off the HAN`);
-      this.set('failed', e);
-      throw e;
-    }
-    this.set('open');
-  }
-
-  async close(): Promise<void> {
-    if (this.st !== 'closed') this.set('closed');
-  }
-
-  async send(frame: Uint8Array): Promise<void> {
-    if (this.st !== 'open') throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
-    this.node.fromMeters(Uint8Array.from(frame));
-  }
-
-  onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
-  }
-
-  onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
-  }
-
-  /** @internal */
-  deliver(frame: Uint8Array): void {
-    if (this.st !== 'open') return;
-    for (const l of this.frameListeners) l(frame);
-  }
-
-  /** @internal */
-  fail(e: LinkError): void {
-    if (this.st === 'open' || this.st === 'opening') this.set('failed', e);
-  }
-
-  private set(state: LinkState, error?: LinkError): void {
-    this.st = state;
-    for (const l of this.stateListeners) l(state, error);
   }
 }

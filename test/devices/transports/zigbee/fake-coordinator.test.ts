@@ -4,7 +4,8 @@
  */
 import { createConnection, type Socket } from 'node:net';
 import test from 'ava';
-import { FakeZStackCoordinator, implementedCommands } from '../../../../devices/transports/zigbee/fake/coordinator.ts';
+import { implementedCommands } from '../../../../devices/transports/zigbee/fake/commands.ts';
+import { FakeZStackCoordinator } from '../../../../devices/transports/zigbee/fake/coordinator.ts';
 import { encodeMt, type MtFrame, MtParser, MtReader, MtSubsystem, MtType, MtWriter } from '../../../../devices/transports/zigbee/fake/mt.ts';
 import { EmulatedMeterNode } from '../../../../devices/transports/zigbee/fake/node.ts';
 import { buildNib, NIB_LENGTH, nibField, NvItem } from '../../../../devices/transports/zigbee/fake/nv.ts';
