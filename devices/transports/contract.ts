@@ -57,6 +57,8 @@ export interface LinkContractOptions {
   responseTimeoutMs?: number;
   /** Response timeout where a timeout is the expected outcome (default 150 ms). */
   shortTimeoutMs?: number;
+  /** Run the tests one at a time (links whose pairs share one far end, e.g. one emulated meter on a HAN). */
+  serial?: boolean;
 }
 
 const ESME = parseEui('00DB1234567890A0');
@@ -131,7 +133,8 @@ async function rejectsWith(t: ExecutionContext, p: Promise<unknown>, kind: Trans
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function linkContract(test: TestFn, o: LinkContractOptions): void {
+export function linkContract(ava: TestFn, o: LinkContractOptions): void {
+  const test = (o.serial ? ava.serial : ava) as (title: string, run: (t: ExecutionContext) => Promise<void> | void) => void;
   const n = o.name;
   const long = o.responseTimeoutMs ?? 2000;
   const short = o.shortTimeoutMs ?? 150;

@@ -3,7 +3,7 @@
  * coordinator (TCP), the emulated meter node behind it, GBCS through a Smart Energy tunnel. herdsman starts
  * once for the file (seconds); every contract test then gets a fresh tunnel and fresh fault rules.
  */
-import test, { type TestFn } from 'ava';
+import test from 'ava';
 import { parseEui } from '../../../../protocol/smki/eui.ts';
 import { linkContract } from '../../../../devices/transports/contract.ts';
 import { FakeZStackCoordinator } from '../../../../devices/transports/zigbee/fake/coordinator.ts';
@@ -39,7 +39,8 @@ test.serial('herdsman commissions a network on the blank fake coordinator with o
 });
 
 // One emulated meter (one EUI on the HAN) serves every pair, so the tests take turns.
-linkContract(test.serial as unknown as TestFn, {
+linkContract(test, {
+  serial: true,
   name: 'zigbee link (herdsman + fake Z-Stack)',
   create: () => {
     if (node.severed) node.reconnect();
