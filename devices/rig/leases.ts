@@ -13,6 +13,7 @@ import { join } from 'node:path';
 export interface Holder {
   /** Who: a person or a job ("alice", "nightly-mp134b"). */
   name: string;
+  /** The holding process; 0 for a person's lease taken from the command line, which lasts its TTL. */
   pid: number;
   host: string;
 }
@@ -155,7 +156,7 @@ export class LeaseStore {
   private live(r: Row): boolean {
     if (r.expires_at <= this.now()) return false;
     // A holder on this host whose process is gone holds nothing.
-    return r.host !== this.host || this.isAlive(r.pid);
+    return r.pid <= 0 || r.host !== this.host || this.isAlive(r.pid);
   }
 }
 

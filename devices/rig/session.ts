@@ -85,6 +85,8 @@ export class RigDeviceRuntime {
 
 export class RigSession {
   private host: LinkHost | null = null;
+  /** One link host, however many devices come up at once. */
+  private hostStarting: Promise<LinkHost> | null = null;
   private readonly runtimes = new Map<string, RigDeviceRuntime>();
   private readonly holder: Holder;
   readonly store: LeaseStore;
@@ -142,6 +144,7 @@ export class RigSession {
     const reasons = new Map<string, string[]>();
     // Most constrained first, so a scarce device is not spent on a want that had alternatives.
     const order = [...wants].sort((a, b) => this.candidates(a).length - this.candidates(b).length);
+    await this.warmUp(order);
     try {
       for (const want of order) {
         const why: string[] = [];
@@ -175,6 +178,30 @@ export class RigSession {
     return out;
   }
 
+  /** Leases, brings up and health-checks one device (power-cycling it if it fails), then lets it go again. */
+  async check(id: string): Promise<{ healthy: boolean; reason: string | null }> {
+    const spec = this.rig.devices.find((d) => d.id === id);
+    if (!spec) return { healthy: false, reason: `no device ${id} in rig ${this.rig.name}` };
+    const why: string[] = [];
+    const r = await this.claim(spec, why, true);
+    if (!r) return { healthy: false, reason: why.join('; ') };
+    return { healthy: true, reason: null };
+  }
+
+  /**
+   * Brings up, in parallel, the emulator processes a world will most likely get (each want's first free
+   * candidate): starting eight emulators one after another costs eight times as long.
+   */
+  private async warmUp(wants: readonly DeviceWant[]): Promise<void> {
+    const picked = new Set<RigDevice>();
+    for (const w of wants) {
+      const spec = this.candidates(w).find((d) => !picked.has(d) && !this.runtimes.get(d.id)?.inUse);
+      if (spec) picked.add(spec);
+    }
+    const cold = [...picked].filter((d) => d.transport.kind === 'process-serial' && !this.runtimes.has(d.id));
+    await Promise.all(cold.map((d) => this.claim(d, [])));
+  }
+
   free(runtimes: Iterable<RigDeviceRuntime>): void {
     for (const r of runtimes) {
       r.inUse = false;
@@ -187,19 +214,32 @@ export class RigSession {
    * reads device state synchronously right after). Alerts and state pushes still arrive through the links.
    */
   advanceSync(runtimes: readonly RigDeviceRuntime[], ms: number): void {
-    if (!runtimes.length) return;
+    this.exchangeSync(runtimes, { op: 'advance', ms }, 'advancing its clock');
+    for (const r of runtimes) r.log.line(`clock advanced ${ms} ms`);
+  }
+
+  /**
+   * Reads the state of emulated devices, blocking until each answered. A device answers after every frame it
+   * received before the question, so this also sees what it did without answering (a refused replay).
+   */
+  snapshotSync(runtimes: readonly RigDeviceRuntime[]): void {
+    this.exchangeSync(runtimes, { op: 'snapshot' }, 'reading its state');
+  }
+
+  private exchangeSync(runtimes: readonly RigDeviceRuntime[], request: { op: 'advance'; ms: number } | { op: 'snapshot' }, what: string): void {
+    const live = runtimes.filter((r) => r.serial && r.control);
+    if (!live.length) return;
     // Negative ids: no ControlClient waits for these replies.
-    const items = runtimes.map((r) => {
+    const items = live.map((r) => {
       const id = this.syncId--;
-      return { link: r.serial!, id, message: Buffer.from(encodeControl({ op: 'advance', id, ms })).toString('utf8') };
+      return { link: r.serial!, id, message: Buffer.from(encodeControl({ ...request, id })).toString('utf8') };
     });
-    const reply = this.host!.exchangeSync(items, 15_000);
-    for (const [i, r] of runtimes.entries()) {
+    const reply = live[0]!.serial!.linkHost.exchangeSync(items, 15_000);
+    for (const [i, r] of live.entries()) {
       const item = reply.items[i];
       const m = item?.reply as { ok?: boolean; state?: unknown; version?: number; error?: string } | undefined;
-      if (!m?.ok) throw new RigUnavailableError(`${r.spec.id}: advancing its clock failed: ${item?.error ?? m?.error ?? 'no answer'}`);
+      if (!m?.ok) throw new RigUnavailableError(`${r.spec.id}: ${what} failed: ${item?.error ?? m?.error ?? 'no answer'}`);
       r.observe(m.state, m.version ?? r.stateVersion + 1);
-      r.log.line(`clock advanced ${ms} ms`);
     }
   }
 
@@ -234,7 +274,7 @@ export class RigSession {
   }
 
   /** A runtime for the device if it is (or can be) ours, up and healthy; otherwise notes why not. */
-  private async claim(spec: RigDevice, why: string[]): Promise<RigDeviceRuntime | null> {
+  private async claim(spec: RigDevice, why: string[], recheck = false): Promise<RigDeviceRuntime | null> {
     let r = this.runtimes.get(spec.id);
     if (r?.inUse) {
       why.push(`${spec.id} is in use by this run`);
@@ -242,7 +282,7 @@ export class RigSession {
     }
     if (!r) {
       const health = this.store.health(this.rig.name, spec.id);
-      if (health && !health.healthy && Date.now() - health.checkedAt < (this.o.recheckAfterMs ?? 300_000)) {
+      if (!recheck && health && !health.healthy && Date.now() - health.checkedAt < (this.o.recheckAfterMs ?? 300_000)) {
         why.push(`${spec.id} is out of service (${health.reason})`);
         return null;
       }
@@ -305,7 +345,8 @@ export class RigSession {
       if (this.refs === 0) r.emulator.unref?.();
     }
     if (r.serial && r.serial.state === 'open') return;
-    this.host ??= await LinkHost.start();
+    this.hostStarting ??= LinkHost.start();
+    this.host = await this.hostStarting;
     if (this.refs === 0) this.host.unref();
     const path = spec.transport.kind === 'serial' ? spec.transport.path : r.emulator!.peer;
     const serial = this.host.link({ path, baudRate: spec.transport.baud, name: `serial:${spec.id}`, ...this.o.link });

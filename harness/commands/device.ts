@@ -2,8 +2,13 @@
  * `smets-hil device serve`: an emulated meter on the device end of a serial line (see README, "Serial wire
  * format"), for rigs and for testing the harness's serial path. Events are JSON lines on stdout; the first is
  * {"event":"ready",...} with the meter's EUI and public keys.
+ *
+ * `smets-hil rig who|lease|renew|release|check|validate`: shared rigs (devices/rig).
  */
 import type { Argv, CommandModule } from 'yargs';
+import { durationMs, loadRig, type Rig, RigFileError, rigPath } from '../../devices/rig/inventory.ts';
+import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } from '../../devices/rig/leases.ts';
+import { RigSession } from '../../devices/rig/session.ts';
 import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -85,9 +90,198 @@ export const deviceCommand: CommandModule = {
   handler: () => undefined,
 };
 
+interface RigArgs {
+  rig?: string;
+  leaseDir?: string;
+  devices: string[];
+  holder?: string;
+  ttl: string;
+  force: boolean;
+  json: boolean;
+  files: string[];
+}
+
+function rigOf(file: string | undefined): Rig {
+  if (!file) throw new CliExit(EXIT.usage, 'name the rig: --rig FILE');
+  try {
+    return loadRig(file);
+  } catch (e) {
+    if (e instanceof RigFileError) throw new CliExit(EXIT.usage, `rig file is invalid:\n${e.message}`);
+    throw e;
+  }
+}
+
+function storeFor(args: RigArgs, rig: Rig | null): LeaseStore {
+  return new LeaseStore(args.leaseDir ?? (rig?.leases.dir ? rigPath(rig, rig.leases.dir) : defaultLeaseDir()));
+}
+
+/** A person's lease: no process to watch, it lasts its TTL. */
+function personHolder(name: string | undefined): Holder {
+  return { ...currentHolder(name), pid: 0 };
+}
+
+function durationArg(text: string): number {
+  try {
+    return durationMs(text);
+  } catch {
+    throw new CliExit(EXIT.usage, `--ttl ${text}: a duration such as 30m or 2h`);
+  }
+}
+
+function devicesOf(rig: Rig, ids: string[]): string[] {
+  const known = new Set(rig.devices.map((d) => d.id));
+  for (const id of ids) if (!known.has(id)) throw new CliExit(EXIT.usage, `no device ${id} in rig ${rig.name} (has ${[...known].join(', ')})`);
+  return ids.length ? ids : [...known];
+}
+
+const leaseOptions = (y: Argv) =>
+  y
+    .option('rig', { type: 'string', describe: 'the rig inventory (YAML)' })
+    .option('lease-dir', { type: 'string', describe: 'where leases live (default: the rig file\'s leases.dir, $SMETS_HIL_LEASE_DIR or <tmp>/smets-hil-leases)' })
+    .option('holder', { type: 'string', describe: 'who holds the lease (default $SMETS_HIL_HOLDER or $USER)' });
+
+const who: CommandModule<object, RigArgs> = {
+  command: 'who',
+  describe: 'who holds which rig device, and which are out of service',
+  builder: (y: Argv) => leaseOptions(y).option('json', { type: 'boolean', default: false }) as unknown as Argv<RigArgs>,
+  handler: (args) => {
+    const rig = args.rig ? rigOf(args.rig) : null;
+    const store = storeFor(args, rig);
+    const rows = rig
+      ? rig.devices.map((d) => ({ rig: rig.name, device: d.id, lease: store.holderOf(rig.name, d.id), health: store.health(rig.name, d.id) }))
+      : store.leases().map((l) => ({ rig: l.rig, device: l.device, lease: l as Lease | null, health: store.health(l.rig, l.device) }));
+    store.close();
+    if (args.json) {
+      process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
+      return;
+    }
+    const table = [['RIG', 'DEVICE', 'HOLDER', 'SINCE', 'EXPIRES', 'HEALTH']];
+    for (const r of rows) {
+      const l = r.lease;
+      table.push([
+        r.rig,
+        r.device,
+        l ? `${l.holder.name}${l.holder.pid ? ` (pid ${l.holder.pid})` : ''}@${l.holder.host}` : 'free',
+        l ? new Date(l.acquiredAt).toISOString() : '',
+        l ? new Date(l.expiresAt).toISOString() : '',
+        r.health ? (r.health.healthy ? 'ok' : `OUT OF SERVICE: ${r.health.reason}`) : 'unchecked',
+      ]);
+    }
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    for (const row of table) process.stdout.write(row.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
+  },
+};
+
+const lease: CommandModule<object, RigArgs> = {
+  command: 'lease <devices..>',
+  describe: 'lease rig devices (for a person: the lease lasts its TTL unless renewed or released)',
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', default: '2h' }) as unknown as Argv<RigArgs>,
+  handler: (args) => {
+    const rig = rigOf(args.rig);
+    const store = storeFor(args, rig);
+    const ttl = durationArg(args.ttl);
+    let refused = 0;
+    for (const id of devicesOf(rig, args.devices)) {
+      const r = store.acquire(rig.name, id, personHolder(args.holder), ttl);
+      if (r.ok) process.stdout.write(`${id}: leased until ${new Date(r.lease.expiresAt).toISOString()}\n`);
+      else {
+        refused++;
+        process.stdout.write(`${id}: held by ${r.heldBy.holder.name}@${r.heldBy.holder.host} until ${new Date(r.heldBy.expiresAt).toISOString()}\n`);
+      }
+    }
+    store.close();
+    if (refused) throw new CliExit(EXIT.failed, '');
+  },
+};
+
+const renew: CommandModule<object, RigArgs> = {
+  command: 'renew <devices..>',
+  describe: 'extend your leases',
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', default: '2h' }) as unknown as Argv<RigArgs>,
+  handler: (args) => {
+    const rig = rigOf(args.rig);
+    const store = storeFor(args, rig);
+    const ttl = durationArg(args.ttl);
+    let lost = 0;
+    for (const id of devicesOf(rig, args.devices)) {
+      const ok = store.renew(rig.name, id, personHolder(args.holder), ttl);
+      if (!ok) lost++;
+      process.stdout.write(`${id}: ${ok ? `renewed for ${args.ttl}` : 'not yours (expired, released or held by someone else)'}\n`);
+    }
+    store.close();
+    if (lost) throw new CliExit(EXIT.failed, '');
+  },
+};
+
+const release: CommandModule<object, RigArgs> = {
+  command: 'release <devices..>',
+  describe: 'give leased devices back (--force: whoever holds them)',
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('force', { type: 'boolean', default: false }) as unknown as Argv<RigArgs>,
+  handler: (args) => {
+    const rig = rigOf(args.rig);
+    const store = storeFor(args, rig);
+    for (const id of devicesOf(rig, args.devices)) {
+      const ok = store.release(rig.name, id, personHolder(args.holder), { force: args.force });
+      process.stdout.write(`${id}: ${ok ? 'released' : 'not held by you'}\n`);
+    }
+    store.close();
+  },
+};
+
+const check: CommandModule<object, RigArgs> = {
+  command: 'check [devices..]',
+  describe: 'health-check rig devices (leasing each briefly; power-cycling one that fails): marks them in or out of service',
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true, default: [] as string[] }) as unknown as Argv<RigArgs>,
+  handler: async (args) => {
+    const rig = rigOf(args.rig);
+    const ids = devicesOf(rig, args.devices);
+    const session = RigSession.open(rig, { ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check') });
+    session.ref();
+    let bad = 0;
+    try {
+      for (const id of ids) {
+        const r = await session.check(id);
+        if (!r.healthy) bad++;
+        process.stdout.write(`${id}: ${r.healthy ? 'healthy' : `OUT OF SERVICE: ${r.reason}`}\n`);
+      }
+    } finally {
+      await session.close();
+    }
+    if (bad) throw new CliExit(EXIT.failed, '');
+  },
+};
+
+const validate: CommandModule<object, RigArgs> = {
+  command: 'validate <files..>',
+  describe: 'check rig inventories: every bad field with its file and line',
+  builder: (y: Argv) => y.positional('files', { type: 'string', array: true }) as unknown as Argv<RigArgs>,
+  handler: (args) => {
+    let bad = 0;
+    for (const f of args.files) {
+      try {
+        const rig = loadRig(f);
+        process.stdout.write(`${f}: rig ${rig.name}, ${rig.devices.length} device(s)\n`);
+      } catch (e) {
+        if (!(e instanceof RigFileError)) throw e;
+        bad++;
+        process.stdout.write(e.message + '\n');
+      }
+    }
+    if (bad) throw new CliExit(EXIT.failed, '');
+  },
+};
+
 export const rigCommand: CommandModule = {
   command: 'rig <command>',
-  describe: 'shared rigs: who holds which device, leases, health checks',
-  builder: (y: Argv) => y.demandCommand(1),
+  describe: 'shared rigs: who holds what, leases, health checks, inventory validation',
+  builder: (y: Argv) =>
+    y
+      .command(who as CommandModule)
+      .command(lease as CommandModule)
+      .command(renew as CommandModule)
+      .command(release as CommandModule)
+      .command(check as CommandModule)
+      .command(validate as CommandModule)
+      .demandCommand(1),
   handler: () => undefined,
 };

@@ -46,6 +46,8 @@ export class RigPool implements DevicePool {
   private advancedMs = 0;
   /** The first infrastructure failure of this world, raised at the engine's next synchronous question. */
   private broken: string | null = null;
+  /** Device states were read in this turn of the event loop. */
+  private fresh = false;
 
   constructor(
     private readonly session: RigSession,
@@ -202,6 +204,17 @@ export class RigPool implements DevicePool {
 
   snapshot(eui: Eui): unknown {
     if (this.broken) throw new InfrastructureError(`rig ${this.session.rig.name}: ${this.broken}`);
+    // The engine asks for every device in one synchronous burst: one exchange with all of them serves it.
+    if (!this.fresh) {
+      try {
+        this.session.snapshotSync([...new Set(this.byEui.values())]);
+      } catch (e) {
+        this.fail((e as Error).message);
+        throw new InfrastructureError(`rig ${this.session.rig.name}: ${(e as Error).message}`);
+      }
+      this.fresh = true;
+      setImmediate(() => (this.fresh = false));
+    }
     return this.byEui.get(eui)?.state;
   }
 

@@ -118,7 +118,8 @@ export async function runLinkHost(socketPath: string): Promise<void> {
     return { items };
   };
 
-  const server = createServer((socket) => {
+  // Half-open: a client may close its side once it has sent its question.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
     let text = '';
     socket.on('data', (d) => {
       text += d.toString('utf8');
