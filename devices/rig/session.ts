@@ -247,6 +247,8 @@ export class RigSession {
     if (this.closed) return;
     this.closed = true;
     if (this.renewTimer) clearInterval(this.renewTimer);
+    // Idle sessions let the process exit; closing must keep it alive until the emulators are gone.
+    this.setRef(true);
     await Promise.all(
       [...this.runtimes.values()].map(async (r) => {
         await r.transport?.close().catch(() => undefined);

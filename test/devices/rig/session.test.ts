@@ -1,0 +1,56 @@
+/**
+ * A rig session's health checks: a device whose line does not answer is taken out of service and not allocated
+ * (a power-cycle command runs first), until a check passes again.
+ */
+import test from 'ava';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { RigSession, RigUnavailableError } from '../../../devices/rig/session.ts';
+import { requireSocat, startDeviceProcess } from '../transports/serial/support.ts';
+
+requireSocat();
+const want = { alias: 'meter', type: 'ESME' as const, twin: false, fuel: 'electricity' as const, requires: [] };
+
+test('a device that fails its health check is out of service until a check passes', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-health-'));
+  const line = join(dir, 'ttyMETER');
+  const file = join(dir, 'rig.yaml');
+  writeFileSync(
+    file,
+    `name: health\ndevices:\n  - id: esme-1\n    kind: emulated\n    type: ESME\n    transport: { kind: serial, path: ${line} }\n    eui: 00DB00000000F101\n    keys: { seed: health }\n    health: { timeout: 3s }\n    powerCycle: { command: "echo cycling > ${join(dir, 'cycled')}", timeout: 5s }\n`,
+  );
+  const session = RigSession.open(file, { leaseDir: join(dir, 'leases'), logDir: join(dir, 'logs') });
+  session.ref();
+  t.teardown(() => session.close());
+
+  // Nothing on the line yet: the check fails, the power cycle runs, the check fails again.
+  const e = await t.throwsAsync(session.allocate([want]), { instanceOf: RigUnavailableError });
+  t.regex(e?.message ?? '', /esme-1 failed its health check \(.*cannot open/);
+  t.false(session.store.health('health', 'esme-1')!.healthy);
+  t.is(session.store.health('health', 'esme-1')!.failures, 2);
+  t.is(session.store.holderOf('health', 'esme-1'), null, 'an unhealthy device is not kept leased');
+  t.true(existsSync(join(dir, 'cycled')), 'its power-cycle command ran');
+  const again = await t.throwsAsync(session.allocate([want]), { instanceOf: RigUnavailableError });
+  t.regex(again?.message ?? '', /esme-1 is out of service/);
+
+  // The meter is plugged in (an emulator on a pty pair whose far end appears at the inventory's path).
+  const socat = spawn('socat', ['pty,raw,echo=0,link=' + line, 'pty,raw,echo=0,link=' + join(dir, 'ttyDEVICE')], { stdio: 'ignore' });
+  t.teardown(() => void socat.kill());
+  for (let i = 0; i < 200; i++) {
+    try {
+      statSync(join(dir, 'ttyDEVICE'));
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  const device = await startDeviceProcess(['--type', 'esme', '--serial', join(dir, 'ttyDEVICE'), '--seed', 'health', '--eui', '00DB00000000F101']);
+  t.teardown(() => device.stop());
+  t.deepEqual(await session.check('esme-1'), { healthy: true, reason: null });
+  t.true(session.store.health('health', 'esme-1')!.healthy);
+  const got = await session.allocate([want]);
+  t.is(got.get('meter')?.spec.id, 'esme-1');
+  t.is((await got.get('meter')!.control!.ping()).eui, '00DB00000000F101');
+});
