@@ -191,3 +191,33 @@ test('unplugged mid-command: a clear infrastructure error, executed at most once
   b.transport = transport;
   await b.close();
 });
+
+test('with --state the emulated meter survives a restart of its process', async (t) => {
+  const { mkdtempSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const statePath = join(mkdtempSync(join(tmpdir(), 'device-state-')), 'meter.json');
+  const pty = await openPtyPair();
+  t.teardown(() => pty.close());
+  const args = ['--type', 'esme', '--serial', pty.a, '--eui', ESME, '--seed', 'serial tests', '--state', statePath];
+  const first = await startDeviceProcess(args);
+  const link = (await links()).link({ path: pty.b });
+  const control = new ControlClient(link, 10_000);
+  const transport = new Transport(link, { timeouts: { responseMs: 15_000 } });
+  await transport.open();
+  const { identity } = await control.provision({ eui: ESME, type: 'ESME', clock: START, initial: { paymentMode: 'prepayment' }, anchors: wireAnchors() });
+  const build = new CommandBuilder(pki, () => keyFromWire(identity.keys!.ka));
+  t.true(succeeded((await transport.request(build.command(ECS04a, { amount: 42 }, { device: ESME, counter: 4000n }))).frame));
+  await first.stop();
+  const second = await startDeviceProcess(args);
+  t.teardown(() => second.stop());
+  const after = (await control.snapshot()) as { meterBalance: number; counters: Record<string, string>; paymentMode: string };
+  t.is(after.meterBalance, 42);
+  t.is(after.paymentMode, 'prepayment');
+  t.is(after.counters[pki.supplier.eui], '4000');
+  // The replayed counter is still refused after the restart.
+  const replay = await transport.request(build.command(ECS04a, { amount: 42 }, { device: ESME, counter: 4000n }));
+  t.false(succeeded(replay.frame));
+  await transport.close();
+  control.dispose();
+});
