@@ -191,3 +191,26 @@ test('opening a port that does not exist is an open-failed LinkError', async (t)
   t.is(link.state, 'failed');
 });
 
+
+test('the example in the wire-format document is what the link sends', async (t) => {
+  const { readFileSync } = await import('node:fs');
+  const doc = readFileSync(new URL('../../../../devices/transports/serial/README.md', import.meta.url), 'utf8');
+  const line = (label: string, n = 0) => [...doc.matchAll(new RegExp(`^${label}\\s+([0-9A-F ]+)$`, 'gm'))][n]![1]!.trim();
+  const hex = (b: Uint8Array) => Buffer.from(b).toString('hex').toUpperCase().match(/../g)!.join(' ');
+  const data = encodeFrame({ type: 'data', session: 0x2a, seq: 5, payload: Uint8Array.of(0xdf, 0xc0, 0x01) });
+  const ack = encodeFrame({ type: 'ack', session: 0x2a, seq: 5, payload: new Uint8Array(0) });
+  t.is(hex(data), line('frame'));
+  t.is(hex(ack), line('ACK'));
+  // And on the wire, through a real link over the mock binding.
+  const wire = new MockWire();
+  const p = await openPair(wire);
+  const seen = () => wire.seen.filter((f) => f.direction === 'a->b' && f.type === 'data').map((f) => f.bytes);
+  await p.a.send(Uint8Array.of(0xdf, 0xc0, 0x01));
+  const sent = seen()[0]!;
+  // The session is random: compare everything else (the wire splits frames after each END).
+  t.is(hex(sent).slice(0, 5), '01 01');
+  t.is(hex(sent.subarray(sent.length - 1)), 'C0');
+  t.true(hex(sent).includes('DF DB DC 01'));
+  t.is(line('wire'), `C0 ${hex(data).replace('DF C0 01', 'DF DB DC 01')} C0`);
+  await p.close();
+});
