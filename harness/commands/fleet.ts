@@ -105,6 +105,7 @@ export function detailsText(r: FleetReport): string {
     `${r.workers} shard(s), ${n(r.emulated)} meters emulated; set up in ${r.setupSeconds} s, invariant checked in ${r.checkSeconds} s (${n(r.invariant.checked)} meters, ${n(r.invariant.compared)} compared field by field)`,
     `outcomes: ${codes}`,
     ...r.tally.problems.map((p) => `problem: ${p}`),
+    ...(r.strayDeliveries ? [`problem: ${n(r.strayDeliveries)} deliveries no job waited for, or that did not verify`] : []),
     ...r.invariant.examples.map((e) => `violation: ${e}`),
     r.passed ? 'PASS: every switch applied, every adversarial request refused, every other meter untouched' : 'FAIL',
   ];

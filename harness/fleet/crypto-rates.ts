@@ -1,7 +1,8 @@
 /**
  * Raw node:crypto P-256 rates on this machine, measured on N threads at once (as the fleet runs): ECDSA
- * sign and verify (SHA-256, raw r||s) and ECDH, all on KeyObjects, each for short alternating rounds so that
- * load from elsewhere falls on all three alike. The fleet's crypto-bound limit is derived from these.
+ * sign and verify (SHA-256, raw r||s) and ECDH, all on KeyObjects, in short alternating rounds so that load
+ * from elsewhere falls on all three alike. Each rate comes two ways: per second of wall time (what the fleet's
+ * limit is stated in) and per second of this process's CPU time (insensitive to other processes on the machine).
  */
 import { Worker } from 'node:worker_threads';
 
@@ -11,9 +12,19 @@ export interface CryptoRates {
   ecdh: number;
 }
 
-/** Plain JavaScript run in each thread (no loader needed). */
+export interface MeasuredRates {
+  /** Operations per wall second, summed over the threads. */
+  wall: CryptoRates;
+  /** Operations per second of process CPU time. */
+  cpu: CryptoRates;
+}
+
+type Op = keyof CryptoRates;
+const OPS: readonly Op[] = ['sign', 'verify', 'ecdh'];
+
+/** Plain JavaScript run in each thread (no loader needed): runs one operation for the time asked, reports the count. */
 const PROBE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { generateKeyPairSync, sign, verify, diffieHellman } = require('node:crypto');
 const a = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 const b = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
@@ -26,38 +37,48 @@ const ops = {
   verify: () => verify('sha256', data, pub, sig),
   ecdh: () => diffieHellman({ privateKey: a.privateKey, publicKey: b.publicKey }),
 };
-const done = { sign: 0, verify: 0, ecdh: 0 };
-const time = { sign: 0, verify: 0, ecdh: 0 };
-const deadline = Date.now() + workerData.ms;
-while (Date.now() < deadline) {
-  for (const name of ['sign', 'verify', 'ecdh']) {
-    const t = performance.now();
-    let n = 0;
-    while (performance.now() - t < workerData.roundMs) { ops[name](); n++; }
-    done[name] += n;
-    time[name] += performance.now() - t;
-  }
-}
-parentPort.postMessage({ sign: done.sign / time.sign * 1000, verify: done.verify / time.verify * 1000, ecdh: done.ecdh / time.ecdh * 1000 });
+parentPort.on('message', (m) => {
+  if (m === 'stop') return process.exit(0);
+  const t = performance.now();
+  let n = 0;
+  while (performance.now() - t < m.ms) { ops[m.op](); n++; }
+  parentPort.postMessage({ n, ms: performance.now() - t });
+});
+parentPort.postMessage('ready');
 `;
 
-/** Rates summed over `threads` threads measuring at the same time, per second. */
-export async function measureCryptoRates(threads: number, seconds = 3): Promise<CryptoRates> {
-  const results = await Promise.all(
-    Array.from(
-      { length: threads },
-      () =>
-        new Promise<CryptoRates>((resolve, reject) => {
-          const w = new Worker(PROBE, { eval: true, workerData: { ms: seconds * 1000, roundMs: 50 } });
-          w.once('message', resolve);
-          w.once('error', reject);
-        }),
-    ),
-  );
-  return results.reduce((a, r) => ({ sign: a.sign + r.sign, verify: a.verify + r.verify, ecdh: a.ecdh + r.ecdh }), { sign: 0, verify: 0, ecdh: 0 });
+/** Rates over `threads` threads measuring at once, about `seconds` in all, in rounds of 100 ms per operation. */
+export async function measureCryptoRates(threads: number, seconds = 3): Promise<MeasuredRates> {
+  const workers = Array.from({ length: threads }, () => new Worker(PROBE, { eval: true }));
+  const next = (w: Worker) => new Promise<unknown>((resolve, reject) => (w.once('message', resolve), w.once('error', reject)));
+  try {
+    await Promise.all(workers.map(next));
+    const count = { sign: 0, verify: 0, ecdh: 0 };
+    const wallRate = { sign: 0, verify: 0, ecdh: 0 };
+    const cpuMs = { sign: 0, verify: 0, ecdh: 0 };
+    const rounds = Math.max(1, Math.round((seconds * 1000) / 300));
+    for (let r = 0; r < rounds; r++) {
+      for (const op of OPS) {
+        const cpu0 = process.cpuUsage();
+        const replies = (await Promise.all(workers.map((w) => (w.postMessage({ op, ms: 100 }), next(w))))) as { n: number; ms: number }[];
+        const cpu = process.cpuUsage(cpu0);
+        cpuMs[op] += (cpu.user + cpu.system) / 1000;
+        for (const x of replies) {
+          count[op] += x.n;
+          wallRate[op] += (x.n / x.ms) * 1000;
+        }
+      }
+    }
+    const per = (f: (op: Op) => number): CryptoRates => ({ sign: f('sign'), verify: f('verify'), ecdh: f('ecdh') });
+    return { wall: per((op) => wallRate[op] / rounds), cpu: per((op) => (count[op] / cpuMs[op]) * 1000) };
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
 }
 
+export const PER_SWITCH = { sign: 6, verify: 6, ecdh: 2 } as const;
+
 /** Switches per second if nothing but 6 signs, 6 verifies and 2 ECDH per switch took any time. */
-export function cryptoBoundLimit(r: CryptoRates, perSwitch = { sign: 6, verify: 6, ecdh: 2 }): number {
+export function cryptoBoundLimit(r: CryptoRates, perSwitch: CryptoRates = PER_SWITCH): number {
   return 1 / (perSwitch.sign / r.sign + perSwitch.verify / r.verify + perSwitch.ecdh / r.ecdh);
 }

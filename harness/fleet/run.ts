@@ -37,6 +37,10 @@ export interface FleetReport {
   emulated: number;
   setupSeconds: number;
   checkSeconds: number;
+  /** CPU time of the whole process (every thread) during the event. */
+  eventCpuSeconds: number;
+  /** Deliveries to the party that no job waited for or that did not verify (none expected). */
+  strayDeliveries: number;
   /** Every adversarial request refused, every switch executed, no violation. */
   passed: boolean;
 }
@@ -139,10 +143,12 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetReport> {
     phase(`set up in ${setupSeconds.toFixed(1)} s; the Authority instructs the SoLR Contingency party: ${total.toLocaleString('en-GB')} commands`);
 
     const start = performance.now();
+    const cpu0 = process.cpuUsage();
     const counterBase = BigInt(Date.now()) * 1000n;
     await Promise.all(workers.map((w) => w.ask({ type: 'instruct', counterBase: counterBase.toString() }, 'instructed')));
     const tally = await runBatches(workers, ready.map((r) => r.jobs), o, total);
     const seconds = (performance.now() - start) / 1000;
+    const cpu = process.cpuUsage(cpu0);
 
     phase(`event done in ${seconds.toFixed(1)} s; checking the invariant on every meter`);
     const t1 = performance.now();
@@ -174,8 +180,9 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetReport> {
       invariantViolations: invariant.violations,
       cryptoOps,
     };
-    const passed = invariant.violations === 0 && tally.accepted === 0 && tally.failed === 0 && tally.refused === tally.adversarial && invariant.applied === tally.switches;
-    return { summary, tally, invariant, workers: o.workers, emulated: plan.total, setupSeconds: round(setupSeconds, 1), checkSeconds: round(checkSeconds, 1), passed };
+    const strayDeliveries = checked.reduce((n, c) => n + c.strayDeliveries, 0);
+    const passed = strayDeliveries === 0 && invariant.violations === 0 && tally.accepted === 0 && tally.failed === 0 && tally.refused === tally.adversarial && invariant.applied === tally.switches;
+    return { summary, tally, invariant, workers: o.workers, emulated: plan.total, setupSeconds: round(setupSeconds, 1), checkSeconds: round(checkSeconds, 1), eventCpuSeconds: round((cpu.user + cpu.system) / 1e6, 3), strayDeliveries, passed };
   } finally {
     clearInterval(sampler);
     await Promise.all(workers.map((w) => w.terminate()));

@@ -99,6 +99,8 @@ export class FleetShard {
     readonly devices: FleetDevices,
     readonly user: FleetUser,
     private readonly anchors: { failed: TrustAnchors; healthy: TrustAnchors },
+    /** Deliveries to endpoints other than the party's (none are expected). */
+    private readonly strays: { other: number },
   ) {
     this.range = plan.shard(options.shard);
     this.jobs = shardJobs(plan, this.range);
@@ -113,10 +115,11 @@ export class FleetShard {
     const feedSigner = keyFeedSigner(seed);
     const directory = new DeviceKeyDirectory(feedSigner.publicKey);
     let user: FleetUser | null = null;
+    const strays = { other: 0 };
     const dcc = await createDcc({
       stateDir: options.stateDir,
       devices: devices.port,
-      outbox: { post: async (url, body) => (url === SRP_ENDPOINT && user ? user.receive(body) : 404) },
+      outbox: { post: async (url, body) => (url === SRP_ENDPOINT && user ? user.receive(body) : ((strays.other += 1), 200)) },
       deviceTimeoutMs: 60_000,
       deviceKeyDirectory: (device) => directory.keyAgreement(device.eui),
       ...(options.defects?.length ? { defects: options.defects } : {}),
@@ -153,7 +156,7 @@ export class FleetShard {
         { eui: srp, xml: { privateKey: xml.privateKey!, issuer: xml.certificate.issuer, serial: xml.certificate.serial }, failedSupplierDs: failedDs.privateKey! },
         dccResolver([identity.xmlSigningCertificate!]),
       );
-      return new FleetShard(plan, options, dcc, devices, user, anchors);
+      return new FleetShard(plan, options, dcc, devices, user, anchors, strays);
     } catch (e) {
       await dcc.close();
       throw e;
@@ -240,6 +243,11 @@ export class FleetShard {
         t.problems.push(`${JOB_KINDS[this.jobs.kind[job]!]} on ${m.eui} (${m.type}): ${o.kind === 'failed' ? o.reason : `${o.kind} ${o.code}`}`);
       }
     }
+  }
+
+  /** Deliveries that went astray: not for a waiting job, not verifiable, or to another endpoint. */
+  get strayDeliveries(): number {
+    return this.user.stray + this.strays.other;
   }
 
   /** Waits for the DCC to deliver everything, then checks every meter. */

@@ -56,7 +56,7 @@ export class FleetUser {
   private readonly waiting = new Map<string, (r: DuisResponse | string) => void>();
   private otherSrv = 0;
   private altered = 0;
-  /** Deliveries nobody was waiting for, or that did not verify. */
+  /** Deliveries nobody was waiting for, or that did not verify: each one a problem for the run. */
   stray = 0;
 
   constructor(
@@ -66,13 +66,16 @@ export class FleetUser {
     private readonly asyncTimeoutMs = 120_000,
   ) {}
 
-  /** The User's endpoint: the DCC's outbox delivers here. Returns the HTTP status it would answer. */
+  /**
+   * The User's endpoint: the DCC's outbox delivers here. Every delivery is taken (2xx): one that does not verify
+   * or that no job waits for is counted, not refused, so the outbox does not retry it for ever.
+   */
   receive(xml: string): number {
     const v = verifyResponse(xml, this.dccVerifier);
     const id = v.ok ? v.value.response.header.requestId : undefined;
     if (!v.ok || !id) {
       this.stray++;
-      return v.ok ? 200 : 400;
+      return 200;
     }
     const key = formatRequestId(id);
     const w = this.waiting.get(key);

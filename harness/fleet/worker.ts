@@ -20,7 +20,7 @@ export type FromWorker =
   | { type: 'ready'; jobs: number; switches: number; adversarial: number; meters: number }
   | { type: 'instructed' }
   | { type: 'batch-done'; id: number; tally: Tally }
-  | { type: 'checked'; invariant: InvariantResult; crypto: CryptoOps }
+  | { type: 'checked'; invariant: InvariantResult; crypto: CryptoOps; strayDeliveries: number }
   | { type: 'closed' }
   | { type: 'error'; message: string };
 
@@ -46,7 +46,8 @@ async function handle(m: ToWorker): Promise<void> {
       return;
     case 'check': {
       const crypto = shard!.cryptoSinceInstruction();
-      send({ type: 'checked', invariant: await shard!.check({ deep: m.deep }), crypto });
+      const invariant = await shard!.check({ deep: m.deep });
+      send({ type: 'checked', invariant, crypto, strayDeliveries: shard!.strayDeliveries });
       return;
     }
     case 'close':

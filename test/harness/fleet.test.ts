@@ -48,6 +48,7 @@ test('2,000 meters on 2 shards: every switch applied, every adversarial request 
   t.is(s.meters, 2000);
   t.is(s.invariantViolations, 0, report.invariant.examples.join('\n'));
   t.deepEqual(report.tally.problems, []);
+  t.is(report.strayDeliveries, 0, 'every delivery verified and awaited by its job');
 
   const plan = new FleetPlan(o);
   let prepay = 0;
