@@ -45,6 +45,11 @@ export interface RigSessionOptions {
   /** Re-check a device marked unhealthy after this long (default 5 min). */
   recheckAfterMs?: number;
   store?: LeaseStore;
+  /**
+   * Opens the link to a ZigBee rig device from its inventory parameters (the ZigBee transport's business;
+   * without it, ZigBee devices are passed over with a reason, not marked unhealthy).
+   */
+  zigbee?: (params: Record<string, unknown>, device: RigDevice) => Promise<Link>;
 }
 
 /** A leased device, up and connected. */
@@ -138,6 +143,19 @@ export class RigSession {
    * device failing its health check is marked unhealthy, power-cycled if it can be, and otherwise passed over.
    */
   async allocate(wants: readonly DeviceWant[]): Promise<Map<string, RigDeviceRuntime>> {
+    // Devices leased to others may come free: wait for them as long as the rig file allows.
+    const deadline = Date.now() + durationMs(this.rig.leases.wait);
+    for (;;) {
+      try {
+        return await this.allocateOnce(wants);
+      } catch (e) {
+        if (!(e instanceof RigUnavailableError) || !/ is leased to /.test(e.message) || Date.now() + 2000 > deadline) throw e;
+        await new Promise((r) => setTimeout(r, 2000));
+      }
+    }
+  }
+
+  private async allocateOnce(wants: readonly DeviceWant[]): Promise<Map<string, RigDeviceRuntime>> {
     if (this.closed) throw new RigUnavailableError('the rig session is closed');
     const taken = new Set<string>();
     const out = new Map<string, RigDeviceRuntime>();
@@ -277,6 +295,10 @@ export class RigSession {
 
   /** A runtime for the device if it is (or can be) ours, up and healthy; otherwise notes why not. */
   private async claim(spec: RigDevice, why: string[], recheck = false): Promise<RigDeviceRuntime | null> {
+    if (spec.transport.kind === 'zigbee' && !this.o.zigbee) {
+      why.push(`${spec.id} is on ZigBee, and this run has no ZigBee link to reach it`);
+      return null;
+    }
     let r = this.runtimes.get(spec.id);
     if (r?.inUse) {
       why.push(`${spec.id} is in use by this run`);
@@ -325,13 +347,23 @@ export class RigSession {
   private async ping(r: RigDeviceRuntime): Promise<unknown> {
     // An emulator answers; a real meter's link layer acknowledges (and drops) the CONTROL frame.
     if (r.control) return r.control.ping();
-    return r.serial!.sendControl(encodeControl({ op: 'ping', id: 0 }));
+    if (r.serial) return r.serial.sendControl(encodeControl({ op: 'ping', id: 0 }));
+    // Other links: up is as much as can be asked.
+    if (r.transport.state !== 'open') throw new Error(`link is ${r.transport.state}`);
+    return undefined;
   }
 
   /** Starts what is missing: the link host, the emulator process, the link and its Transport. */
   private async bringUp(r: RigDeviceRuntime): Promise<void> {
     const spec = r.spec;
-    if (spec.transport.kind === 'zigbee') throw new Error('zigbee rig devices are reached through the ZigBee transport, which this pool does not drive yet');
+    if (spec.transport.kind === 'zigbee') {
+      if (r.transport?.state === 'open') return;
+      let link: Link = new FaultLink(await this.o.zigbee!(spec.transport, spec), r.faults);
+      if (this.recorder) link = new RecordingLink(link, this.recorder, spec.id);
+      r.transport = new Transport(link, { timeouts: { openMs: 30_000 } });
+      await r.transport.open();
+      return;
+    }
     if (spec.transport.kind === 'process-serial' && (!r.emulator || (await isExited(r.emulator)))) {
       r.emulator = (await startEmulatorProcess({
         type: spec.type,
