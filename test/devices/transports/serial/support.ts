@@ -1,8 +1,10 @@
-/** Pty pairs, device-emulator processes and a meddling relay for the serial tests over real ptys. */
+/**
+ * Helpers for the serial tests over real ptys: socat required, device-emulator processes. (serialport itself is
+ * never used in these test threads: its native binding crashes in ava's worker threads; see link-host.ts.)
+ */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { SerialPort } from 'serialport';
 import { SocatMissingError } from '../../../../devices/transports/serial/pty-pair.ts';
 import { repoRoot } from '../../../helpers/fixtures.ts';
 
@@ -54,42 +56,4 @@ export async function startDeviceProcess(args: string[], timeoutMs = 60_000): Pr
       return events.find((e) => e.event === 'stopped');
     },
   };
-}
-
-/**
- * Joins two serial lines byte for byte (a cable with something in the middle): `meddle` may change what passes
- * in each direction, `cut` stops everything.
- */
-export class Relay {
-  cut = false;
-  meddle: (direction: 'left->right' | 'right->left', chunk: Buffer) => Buffer = (_d, c) => c;
-  onChunk: (direction: 'left->right' | 'right->left', chunk: Buffer) => void = () => undefined;
-  private constructor(
-    private readonly left: SerialPort,
-    private readonly right: SerialPort,
-  ) {
-    left.on('data', (c: Buffer) => this.pass('left->right', c));
-    right.on('data', (c: Buffer) => this.pass('right->left', c));
-    for (const p of [left, right]) p.on('error', () => undefined);
-  }
-
-  static async join(leftPath: string, rightPath: string): Promise<Relay> {
-    const open = (path: string) =>
-      new Promise<SerialPort>((resolve, reject) => {
-        const p = new SerialPort({ path, baudRate: 115200 }, (e) => (e ? reject(e) : resolve(p)));
-      });
-    return new Relay(await open(leftPath), await open(rightPath));
-  }
-
-  private pass(direction: 'left->right' | 'right->left', chunk: Buffer): void {
-    this.onChunk(direction, chunk);
-    if (this.cut) return;
-    const out = this.meddle(direction, chunk);
-    const to = direction === 'left->right' ? this.right : this.left;
-    if (out.length && to.isOpen) to.write(out);
-  }
-
-  async close(): Promise<void> {
-    await Promise.all([this.left, this.right].map((p) => new Promise<void>((r) => (p.isOpen ? p.close(() => r()) : r()))));
-  }
 }
