@@ -72,6 +72,8 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
     // Our own cable gone for good: nothing left to serve.
     void pty?.exited.then(resolve);
   });
+  // Stopped by a signal: standard input (watched above) must not keep the process alive.
+  if (o.exitWithStdin) process.stdin.destroy();
   await server.stop().catch(() => undefined);
   await pty?.close();
   emit({ event: 'stopped', stats: link.stats });
