@@ -32,6 +32,7 @@ import { parseFutureDatedAlert } from '../protocol/gbcs/usecases/alerts.ts';
 import { decodeS1sp } from '../protocol/s1sp/frame.ts';
 import { wrapCommand, wrapNonCriticalCommand } from '../protocol/gbcs/security.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
+import type { AgreementPublic } from '../protocol/smki/keys.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import { countsAsValid } from '../protocol/smki/revocation-register.ts';
 import type { SmkiService } from '../protocol/smki/smki-service.ts';
@@ -93,7 +94,7 @@ export interface DccOptions {
    * Device Key Agreement public keys for devices SMKI holds no Device certificate for: a directory vouched for
    * in bulk (fleet runs, where issuing a certificate per meter is out of reach). SMKI is asked first.
    */
-  deviceKeyDirectory?: (device: DeviceRecord) => KeyObject | null;
+  deviceKeyDirectory?: (device: DeviceRecord) => AgreementPublic | null;
   /** Schema validation of every request (slow: libxml2 in WebAssembly); the built-in structural checks always run. */
   validateSchema?: (xml: string) => Promise<string | null>;
   gbcsVersion?: string;
@@ -355,7 +356,7 @@ export class DccService {
   }
 
   /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change), else the directory. */
-  private deviceKaKey(device: DeviceRecord): KeyObject | null {
+  private deviceKaKey(device: DeviceRecord): AgreementPublic | null {
     const entries = this.options.smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
     return entries[entries.length - 1]?.certificate.publicKey ?? this.options.deviceKeyDirectory?.(device) ?? null;
   }

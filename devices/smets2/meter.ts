@@ -175,7 +175,7 @@ export class Smets2Meter extends Meter {
     if (!ciphering) return reject('8F1E', 'command not wrapped and MACed by the ACB');
     if (!acb?.ka) return reject('8F1E', 'no ACB key-agreement key in the trust anchors');
     const defects = this.env.defects;
-    if (!verifyCommandMac(ciphering, apdu, this.keys.ka.privateKey, acb.ka) && !defects.has('meter-skips-mac-check')) return reject('8F1E', 'ACB MAC does not verify');
+    if (!verifyCommandMac(ciphering, apdu, this.keys.ka, acb.ka) && !defects.has('meter-skips-mac-check')) return reject('8F1E', 'ACB MAC does not verify');
 
     const useCase = smets2UseCase(apdu.messageCode, this.family);
     if (!useCase) return reject('8F1E', `message code 0x${hex4(apdu.messageCode)} is not a use case this ${this.variant} runs`, 'unknown-use-case');
@@ -230,7 +230,7 @@ export class Smets2Meter extends Meter {
     // Non-critical: General-Ciphering with a MAC for the originator (signature length 00, as RTDS has it).
     const payload = Buffer.concat([encodeGeneralSigning(response), Uint8Array.of(0)]);
     const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
-    const mac = computeMac(header, payload, response, macKey(response, this.keys.ka.privateKey, peerKa));
+    const mac = computeMac(header, payload, response, macKey(response, this.keys.ka, peerKa));
     return encodeGeneralCiphering({ ...header, payload, mac });
   }
 

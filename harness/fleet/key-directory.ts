@@ -7,10 +7,10 @@
  * computed from the fleet seed (the same derivation the meter's own keys use) and stored, 64 octets per meter,
  * in blocks of 4096 EUIs; each block is attested once (ECDSA over SHA-256 of its EUIs and points) with the key-feed
  * signing key, and the DCC checks every block's attestation before it trusts the block. Per command the DCC
- * still looks the key up and imports it as a fresh KeyObject (nothing cached across commands), then does its
- * ECDH: the same per-command work as with a certificate. The DCC never sees the seed or a private key.
+ * looks the point up and does its ECDH on it (node:crypto checks the point is on the curve each time; nothing
+ * is cached across commands). The DCC never sees the seed or a private key.
  */
-import { createHash, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createHash, type KeyObject, sign, verify } from 'node:crypto';
 import { deviceKeyLabel } from '../../devices/smets2/keys.ts';
 import { type Eui, euiToBytes } from '../../protocol/smki/eui.ts';
 import { deriveKeyPair, deriveScalar, publicPointOfScalar, type KeyPair } from '../../protocol/smki/keys.ts';
@@ -78,14 +78,12 @@ export class DeviceKeyDirectory {
     this.feeds.push(feed);
   }
 
-  /** A fresh KeyObject for the device's KA public key, or null when the directory has none. */
-  keyAgreement(eui: Eui): KeyObject | null {
+  /** The device's KA public key as an uncompressed point (a fresh copy), or null when the directory has none. */
+  keyAgreement(eui: Eui): Buffer | null {
     const i = indexOf(eui);
     const feed = this.feeds.find((f) => i >= f.from && i < f.to);
     if (!feed || !feed.present[i - feed.from]) return null;
     const o = (i - feed.from) * POINT;
-    const x = feed.points.subarray(o, o + 32).toString('base64url');
-    const y = feed.points.subarray(o + 32, o + POINT).toString('base64url');
-    return createPublicKey({ key: { kty: 'EC', crv: 'P-256', x, y }, format: 'jwk' });
+    return Buffer.concat([Uint8Array.of(4), feed.points.subarray(o, o + POINT)]);
   }
 }

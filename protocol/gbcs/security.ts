@@ -4,8 +4,9 @@
  * - the ACB's MAC: an AES-128-GCM tag over an empty plaintext, keyed by a one-pass ECDH (ACB KA private key,
  *   device KA public key) and the GBCS KDF, authenticating the whole signed APDU.
  */
-import { createCipheriv, createHash, diffieHellman, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { createCipheriv, createHash, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
 import { euiToBytes } from '../smki/eui.ts';
+import { type AgreementPrivate, type AgreementPublic, ecdhSecret } from '../smki/keys.ts';
 import {
   type GeneralCiphering,
   type GeneralSigning,
@@ -39,9 +40,9 @@ const KDF_ALGORITHM_ID = Uint8Array.from([0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x
  * Z = ECDH(own private KA key, peer public KA key); key = first 16 octets of
  * SHA-256(00000001 || Z || otherInfo), otherInfo = AlgorithmID || originator || 09 || CRA || counter || recipient.
  */
-export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originator' | 'recipient'>, ownKa: KeyObject, peerKa: KeyObject): Buffer {
+export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originator' | 'recipient'>, ownKa: AgreementPrivate, peerKa: AgreementPublic): Buffer {
   cryptoCounters.ecdh++;
-  const z = diffieHellman({ privateKey: ownKa, publicKey: peerKa });
+  const z = ecdhSecret(ownKa, peerKa);
   const otherInfo = new ByteWriter()
     .bytes(KDF_ALGORITHM_ID)
     .bytes(euiToBytes(apdu.originator))
@@ -69,7 +70,7 @@ export function computeMac(header: SecurityHeader, signedApdu: Uint8Array, apdu:
 }
 
 /** The ACB's step: wrap a signed Pre-Command into the Command with its MAC. */
-export function wrapCommand(signed: GeneralSigning, acbKaPrivate: KeyObject, deviceKaPublic: KeyObject): GeneralCiphering {
+export function wrapCommand(signed: GeneralSigning, acbKaPrivate: AgreementPrivate, deviceKaPublic: AgreementPublic): GeneralCiphering {
   if (!signed.signature) throw new Error('only a signed Pre-Command can be wrapped into a Command');
   const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
   const payload = encodeGeneralSigning(signed);
@@ -81,7 +82,7 @@ export function wrapCommand(signed: GeneralSigning, acbKaPrivate: KeyObject, dev
  * A non-critical Command: the unsigned General-Signing APDU (signature length 00, as the DCC's reference data
  * has it) wrapped with the ACB's MAC.
  */
-export function wrapNonCriticalCommand(apdu: GeneralSigning, acbKaPrivate: KeyObject, deviceKaPublic: KeyObject): GeneralCiphering {
+export function wrapNonCriticalCommand(apdu: GeneralSigning, acbKaPrivate: AgreementPrivate, deviceKaPublic: AgreementPublic): GeneralCiphering {
   const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
   const payload = Buffer.concat([encodeGeneralSigning({ ...apdu, signature: null }), Uint8Array.of(0)]);
   return { ...header, payload, mac: computeMac(header, payload, apdu, macKey(apdu, acbKaPrivate, deviceKaPublic)) };
@@ -92,7 +93,7 @@ export function wrapNonCriticalCommand(apdu: GeneralSigning, acbKaPrivate: KeyOb
  * symmetric, so the ACB can check a Command the same way with its private key and the device's public key.
  * `inner` is the decoded payload of `command`.
  */
-export function verifyCommandMac(command: GeneralCiphering, inner: GeneralSigning, ownKaPrivate: KeyObject, peerKaPublic: KeyObject): boolean {
+export function verifyCommandMac(command: GeneralCiphering, inner: GeneralSigning, ownKaPrivate: AgreementPrivate, peerKaPublic: AgreementPublic): boolean {
   if (command.securityControl !== GBCS_SECURITY_CONTROL) return false;
   const expected = computeMac(command, command.payload, inner, macKey(inner, ownKaPrivate, peerKaPublic));
   return command.mac.length === expected.length && timingSafeEqual(expected, command.mac);

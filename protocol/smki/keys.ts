@@ -2,7 +2,7 @@
  * P-256 key pairs on node:crypto KeyObjects: fresh, imported from PEM, or derived deterministically from a
  * seed and a label (so a million emulated meters need no stored keys: the same seed and EUI give the same key).
  */
-import { createECDH, createHmac, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createECDH, createHmac, createPrivateKey, createPublicKey, diffieHellman, type ECDH, generateKeyPairSync, KeyObject } from 'node:crypto';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -20,15 +20,82 @@ function b64url(b: Uint8Array): string {
   return Buffer.from(b).toString('base64url');
 }
 
-/** A key pair from a raw 32-octet private scalar. */
+/**
+ * A key pair from a raw 32-octet private scalar. The KeyObjects are made on first use: importing a private key
+ * costs about three ECDSA signatures, and a seed-derived meter doing only key agreement needs none (its ECDH
+ * object, `agreementKey`, is cheaper). They are own enumerable properties, so a spread copy still has them.
+ */
 export function keyPairFromScalar(d: Uint8Array): KeyPair {
   if (d.length !== 32) throw new RangeError('a P-256 private scalar is 32 octets');
-  const ecdh = createECDH('prime256v1');
-  ecdh.setPrivateKey(d);
-  const pub = ecdh.getPublicKey(); // 04 || x || y
-  const jwk = { kty: 'EC', crv: 'P-256', d: b64url(d), x: b64url(pub.subarray(1, 33)), y: b64url(pub.subarray(33, 65)) };
-  const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
-  return { privateKey, publicKey: createPublicKey(privateKey) };
+  const scalar = Buffer.from(d);
+  let ecdh: ECDH | undefined;
+  let privateKey: KeyObject | undefined;
+  let publicKey: KeyObject | undefined;
+  const agreement = (): ECDH => {
+    if (!ecdh) {
+      ecdh = createECDH('prime256v1');
+      ecdh.setPrivateKey(scalar);
+    }
+    return ecdh;
+  };
+  const pair = {} as KeyPair;
+  Object.defineProperties(pair, {
+    privateKey: {
+      enumerable: true,
+      get: () => {
+        if (!privateKey) {
+          const pub = agreement().getPublicKey(); // 04 || x || y
+          const jwk = { kty: 'EC', crv: 'P-256', d: b64url(scalar), x: b64url(pub.subarray(1, 33)), y: b64url(pub.subarray(33, 65)) };
+          privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+        }
+        return privateKey;
+      },
+    },
+    publicKey: { enumerable: true, get: () => (publicKey ??= createPublicKey(pair.privateKey)) },
+  });
+  agreementKeys.set(pair, agreement);
+  return pair;
+}
+
+// ------------------------------------------------------------------------------------------- key agreement
+
+/** A Key Agreement private key: a KeyObject, or a key pair (whose ECDH object is made once and kept). */
+export type AgreementPrivate = KeyObject | KeyPair;
+/** A Key Agreement public key: a KeyObject, or its uncompressed point (65 octets), as a key directory holds it. */
+export type AgreementPublic = KeyObject | Uint8Array;
+
+const agreementKeys = new WeakMap<object, () => ECDH>();
+const points = new WeakMap<KeyObject, Buffer>();
+
+function agreementKey(own: AgreementPrivate): ECDH {
+  const key = own instanceof KeyObject ? own : own.privateKey;
+  let make = agreementKeys.get(own) ?? agreementKeys.get(key);
+  if (!make) {
+    const ecdh = createECDH('prime256v1');
+    ecdh.setPrivateKey(Buffer.from(key.export({ format: 'jwk' }).d!, 'base64url'));
+    make = () => ecdh;
+    agreementKeys.set(key, make);
+  }
+  return make();
+}
+
+function pointOf(peer: AgreementPublic): Uint8Array {
+  if (!(peer instanceof KeyObject)) return peer;
+  let p = points.get(peer);
+  if (!p) points.set(peer, (p = publicPoint(peer)));
+  return p;
+}
+
+/**
+ * The ECDH shared secret Z (the x-coordinate, 32 octets). node:crypto's ECDH object on a raw point is about a
+ * third cheaper than diffieHellman on two KeyObjects and needs no public key import; both check the point is on
+ * the curve. Two KeyObjects (keys made elsewhere, used once) go to diffieHellman as they are.
+ */
+export function ecdhSecret(own: AgreementPrivate, peer: AgreementPublic): Buffer {
+  if (own instanceof KeyObject && peer instanceof KeyObject && !agreementKeys.has(own)) {
+    return diffieHellman({ privateKey: own, publicKey: peer });
+  }
+  return agreementKey(own).computeSecret(pointOf(peer));
 }
 
 /**
