@@ -55,6 +55,9 @@ export class AdtError extends Error {
 export type AnomalyVerdict = { kind: 'ok' } | { kind: 'warning'; count: number; threshold: AdtThreshold } | { kind: 'quarantine'; count: number; threshold: AdtThreshold };
 
 export class AnomalyDetection {
+  /** Each party's active files as last read (consulted on every request); a submission clears it. */
+  private readonly filesMemo = new Map<Eui, readonly AdtFile[]>();
+
   constructor(private readonly db: Db) {}
 
   addOfficer(party: Eui, input: OfficerInput): void {
@@ -77,6 +80,7 @@ export class AnomalyDetection {
       srvs.add(t.srv);
     }
     const supplier = v.supplier ?? null;
+    this.filesMemo.delete(party);
     return this.db.transaction(() => {
       this.db.prepare('UPDATE adt_files SET active = 0 WHERE party = ? AND supplier IS ?').run(party, supplier);
       const info = this.db
@@ -86,7 +90,9 @@ export class AnomalyDetection {
     })();
   }
 
-  activeFiles(party: Eui): AdtFile[] {
+  activeFiles(party: Eui): readonly AdtFile[] {
+    const memo = this.filesMemo.get(party);
+    if (memo) return memo;
     const rows = this.db.prepare('SELECT * FROM adt_files WHERE party = ? AND active = 1 ORDER BY id').all(party) as {
       id: number;
       party: string;
@@ -95,7 +101,9 @@ export class AnomalyDetection {
       supplier: string | null;
       body: string;
     }[];
-    return rows.map((r) => ({ id: r.id, party: r.party as Eui, submittedBy: r.submitted_by, submittedAt: new Date(r.submitted_at), supplier: r.supplier as Eui | null, thresholds: JSON.parse(r.body) }));
+    const files = Object.freeze(rows.map((r) => Object.freeze({ id: r.id, party: r.party as Eui, submittedBy: r.submitted_by, submittedAt: new Date(r.submitted_at), supplier: r.supplier as Eui | null, thresholds: JSON.parse(r.body) })));
+    this.filesMemo.set(party, files);
+    return files;
   }
 
   /** The threshold that governs `party` sending `srv` to a device of `supplier`: a scoped file first, then an unscoped one. */

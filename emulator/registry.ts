@@ -64,10 +64,17 @@ const PUT_DEVICE = `INSERT INTO devices (eui, type, variant, supplier, network_o
     network_operator = excluded.network_operator, smi_status = excluded.smi_status`;
 
 export class Registry {
+  /**
+   * Parties as last read, by EUI (a handful, read several times per request). Every write here clears it; this
+   * process is the store's only writer, and no party write runs inside a transaction that could roll back.
+   */
+  private readonly partyMemo = new Map<Eui, Party | undefined>();
+
   constructor(private readonly db: Db) {}
 
   putParty(input: PartyInput): Party {
     const p = partyInput.parse(input);
+    this.partyMemo.clear();
     this.db
       .prepare(
         `INSERT INTO parties (eui, name, roles, status, endpoint, srp, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -79,8 +86,11 @@ export class Registry {
   }
 
   party(e: Eui): Party | undefined {
+    if (this.partyMemo.has(e)) return this.partyMemo.get(e);
     const row = this.db.prepare('SELECT * FROM parties WHERE eui = ?').get(e) as PartyRow | undefined;
-    return row && partyFromRow(row);
+    const party = row && Object.freeze(partyFromRow(row));
+    this.partyMemo.set(e, party);
+    return party;
   }
 
   parties(): Party[] {
@@ -88,6 +98,7 @@ export class Registry {
   }
 
   setPartyStatus(e: Eui, status: PartyStatus): void {
+    this.partyMemo.clear();
     this.db.prepare('UPDATE parties SET status = ? WHERE eui = ?').run(status, e);
   }
 

@@ -44,10 +44,14 @@ interface SolrRow {
 }
 
 export class SolrEvents {
+  /** Every event as last read (a few per run, consulted several times per request); every write clears it. */
+  private memo: readonly SolrEvent[] | null = null;
+
   constructor(private readonly db: Db) {}
 
   instruct(input: SolrInstructionInput, now: Date): SolrEvent {
     const v = solrInstructionInput.parse(input);
+    this.memo = null;
     const info = this.db
       .prepare('INSERT INTO solr_events (failed_supplier, contingency_party, scope, starts_at, ends_at, instructed_at, reference) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(v.failedSupplier, v.contingencyParty, JSON.stringify(v.devices ?? null), new Date(v.startsAt).toISOString(), v.endsAt ? new Date(v.endsAt).toISOString() : null, now.toISOString(), v.reference ?? null);
@@ -56,6 +60,7 @@ export class SolrEvents {
 
   /** Ends an event early (the Authority withdraws its instruction). */
   end(id: number, at: Date): SolrEvent | undefined {
+    this.memo = null;
     this.db.prepare('UPDATE solr_events SET ends_at = ? WHERE id = ? AND (ends_at IS NULL OR ends_at > ?)').run(at.toISOString(), id, at.toISOString());
     return this.get(id);
   }
@@ -65,8 +70,9 @@ export class SolrEvents {
     return row && fromRow(row);
   }
 
-  all(): SolrEvent[] {
-    return (this.db.prepare('SELECT * FROM solr_events ORDER BY id').all() as SolrRow[]).map(fromRow);
+  all(): readonly SolrEvent[] {
+    this.memo ??= Object.freeze((this.db.prepare('SELECT * FROM solr_events ORDER BY id').all() as SolrRow[]).map((r) => Object.freeze(fromRow(r))));
+    return this.memo;
   }
 
   /** Events in force at `at` for which `party` is the instructed contingency party. */
