@@ -2,8 +2,8 @@
  * The MP134B PIT pack over the serial path: its devices are emulator processes behind pty pairs (rigs/
  * emulated-serial.yaml), started once by the rig pool and re-provisioned for every scenario. CI runs a
  * representative subset (every kind of step: SMETS2+ and SMETS1 requests, link faults, future-dated changes and
- * clock advances, alerts); SMETS_HIL_NIGHTLY=1 runs the whole pack, one scenario file per test. A device the
- * rig cannot provide is an infrastructure error, never a failure.
+ * clock advances, alerts); the nightly level (`npm run test:nightly`, or SMETS_HIL_NIGHTLY=1) runs the whole
+ * pack, one scenario file per test. A device the rig cannot provide is an infrastructure error, never a failure.
  */
 import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { LeaseStore } from '../../devices/rig/leases.ts';
 import { DEFAULT_PACK } from '../../harness/commands/run.ts';
 import { runScenarios } from '../../harness/engine/runner.ts';
 import { rigPools } from '../../harness/pools/rig.ts';
+import { LEVEL } from '../helpers/level.ts';
 import { loadScenarios } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { requireSocat } from '../devices/transports/serial/support.ts';
@@ -53,7 +54,7 @@ test.serial('devices stay leased and their emulators running between scenarios',
   t.true(['esme-1', 'gsme-1'].every((id) => session.store.holderOf('emulated-serial', id)?.holder.pid === process.pid));
 });
 
-if (process.env.SMETS_HIL_NIGHTLY) {
+if (LEVEL === 'nightly' || process.env.SMETS_HIL_NIGHTLY) {
   for (const file of [...new Set(pack.map((s) => s.file))]) {
     test.serial(`nightly: ${file.split('/').at(-1)} passes on the serial path`, async (t) => {
       const { notPassed } = await runOnRig(pack.filter((s) => s.file === file));
