@@ -1,9 +1,8 @@
 /**
  * The MP134B PIT pack over the serial path: its devices are emulator processes behind pty pairs (rigs/
- * emulated-serial.yaml), started once by the rig pool and re-provisioned for every scenario. CI runs a
- * representative subset (every kind of step: SMETS2+ and SMETS1 requests, link faults, future-dated changes and
- * clock advances, alerts); the nightly level (`npm run test:nightly`, or SMETS_HIL_NIGHTLY=1) runs the whole
- * pack, one scenario file per test. A device the rig cannot provide is an infrastructure error, never a failure.
+ * emulated-serial.yaml), started once by the rig pool and re-provisioned for every scenario: the whole pack,
+ * unchanged, one scenario file per test. A device the rig cannot provide is an infrastructure error, never a
+ * failure.
  */
 import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -13,7 +12,6 @@ import { LeaseStore } from '../../devices/rig/leases.ts';
 import { DEFAULT_PACK } from '../../harness/commands/run.ts';
 import { runScenarios } from '../../harness/engine/runner.ts';
 import { rigPools } from '../../harness/pools/rig.ts';
-import { LEVEL } from '../helpers/level.ts';
 import { loadScenarios } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { requireSocat } from '../devices/transports/serial/support.ts';
@@ -24,25 +22,19 @@ const pools = rigPools(join(repoRoot, 'rigs/emulated-serial.yaml'), { leaseDir: 
 test.after.always(() => pools.close());
 
 const pack = loadScenarios([DEFAULT_PACK]);
-/** Groups, each a test of its own so results keep coming on a loaded machine; the first starts the emulators. */
-const SUBSET: [string, RegExp][] = [
-  ['SMETS2+ switches to Credit (ESME, twin ESME, GSME)', /^BR5-smets2-credit-accepted\[/],
-  ['SMETS1 via the S1SP; a prepayment switch refused', /^(BR5-smets1-credit-accepted\[device=smets1-gas\]|BR5-smets2-prepayment-refused\[device=esme\])$/],
-  ['link faults above the serial link: a duplicate, a damaged MAC', /^(BR5-duplicated-command-executes-once|BR5-damaged-mac-refused)$/],
-  ['future-dated changes, clock advances and alerts', /^(BR5-future-dated-credit\[device=gsme\]|BR7-alerts-reach-srp-after-revocation\[device=esme\])$/],
-];
-
 async function runOnRig(scenarios: typeof pack) {
   const run = await runScenarios(scenarios, { pool: pools.pool, target: pools.target });
   return { run, notPassed: run.tests.filter((x) => x.verdict !== 'pass').map((x) => `${x.id}: ${x.verdict}: ${x.attempts.at(-1)?.message}`) };
 }
 
-for (const [title, ids] of SUBSET) {
-  test.serial(`PIT pack over the serial path: ${title}`, async (t) => {
-    const subset = pack.filter((s) => ids.test(s.id));
-    t.true(subset.length >= 2, `${subset.length} scenarios`);
-    const { run, notPassed } = await runOnRig(subset);
+// The whole pack, one test per scenario file so results keep coming on a loaded machine (the pack takes about a
+// minute over the serial path on an idle machine); the first starts the emulators.
+for (const file of [...new Set(pack.map((s) => s.file))]) {
+  test.serial(`PIT pack over the serial path: ${file.split('/').at(-1)}`, async (t) => {
+    const scenarios = pack.filter((s) => s.file === file);
+    const { run, notPassed } = await runOnRig(scenarios);
     t.deepEqual(notPassed, []);
+    t.is(run.summary.passed, scenarios.length);
     t.is(run.target, pools.target);
     t.log(`${run.summary.passed} scenarios in ${(run.durationMs / 1000).toFixed(1)} s`);
   });
@@ -53,15 +45,6 @@ test.serial('devices stay leased and their emulators running between scenarios',
   t.true(['esme-1', 'esme-2', 'esme-3', 'gsme-1', 'smets1-g1'].every((id) => session.device(id)?.emulator), 'emulators still up');
   t.true(['esme-1', 'gsme-1'].every((id) => session.store.holderOf('emulated-serial', id)?.holder.pid === process.pid));
 });
-
-if (LEVEL === 'nightly' || process.env.SMETS_HIL_NIGHTLY) {
-  for (const file of [...new Set(pack.map((s) => s.file))]) {
-    test.serial(`nightly: ${file.split('/').at(-1)} passes on the serial path`, async (t) => {
-      const { notPassed } = await runOnRig(pack.filter((s) => s.file === file));
-      t.deepEqual(notPassed, []);
-    });
-  }
-}
 
 test('a device the rig cannot provide ends the scenario in error, naming who holds it', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rig-busy-'));
