@@ -47,7 +47,8 @@ export interface RigSessionOptions {
   store?: LeaseStore;
   /**
    * Opens the link to a ZigBee rig device from its inventory parameters (the ZigBee transport's business;
-   * without it, ZigBee devices are passed over with a reason, not marked unhealthy).
+   * without it, ZigBee devices are passed over with a reason, not marked unhealthy). A RigUnavailableError from
+   * it also passes the device over unmarked (see devices/rig/zigbee-links.ts); other errors fail its health check.
    */
   zigbee?: (params: Record<string, unknown>, device: RigDevice) => Promise<Link>;
 }
@@ -332,6 +333,13 @@ export class RigSession {
         throw new Error(health.reason ?? 'unhealthy');
       } catch (e) {
         const reason = (e as Error).message;
+        if (e instanceof RigUnavailableError) {
+          // This run cannot reach the device (a missing driver, a coordinator it cannot use): not its health.
+          r.log.line(`passed over: ${reason}`);
+          why.push(reason);
+          await this.drop(r);
+          return null;
+        }
         r.log.line(`health check failed (attempt ${attempt}): ${reason}`);
         this.store.markHealth(this.rig.name, spec.id, false, reason);
         if (attempt === 2 || !(await this.powerCycle(r))) {

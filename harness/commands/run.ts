@@ -14,7 +14,11 @@ import type { DevicePool } from '../engine/device-pool.ts';
 import { runScenarios } from '../engine/runner.ts';
 import { recordRun } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
-import { rigPools } from '../pools/rig.ts';
+import { type RigPools, rigPools } from '../pools/rig.ts';
+import { loadRig } from '../../devices/rig/inventory.ts';
+import type { RigSessionOptions } from '../../devices/rig/session.ts';
+import { ZigbeeRigLinks, type ZigbeeRigLinksOptions, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
+import type { MeterDefect } from '../../devices/smets2/meter.ts';
 import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
@@ -84,9 +88,45 @@ function parseDuration(text: string | undefined, option: string): number | undef
   return durationMs(text);
 }
 
-async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string }> {
+/**
+ * The pools of `run --rig FILE`: the rig session with the ZigBee link factory (devices/rig/zigbee-links.ts), so
+ * ZigBee devices are reached too. Bad ZigBee parameters make the rig file invalid (usage error). Closing closes
+ * the session (its links, emulators and leases), then stops the ZigBee network.
+ */
+export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[]; zigbee?: ZigbeeRigLinksOptions } & Omit<RigSessionOptions, 'zigbee'> = {}): RigPools & { zigbee: ZigbeeRigLinks } {
+  const { zigbee: zigbeeOptions, ...options } = o;
+  let links: ZigbeeRigLinks | null = null;
+  // rigPools reads and checks the rig file first (a usage error when it is invalid).
+  const pools = rigPools(file, { ...options, zigbee: (params, device) => links!.link(params, device) });
+  const rig = loadRig(file);
+  const problems = zigbeeRigProblems(rig);
+  if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
+  links = new ZigbeeRigLinks(rig, zigbeeOptions);
+  const zigbee = links;
+  return {
+    target: pools.target,
+    pool: pools.pool,
+    session: pools.session,
+    zigbee,
+    async close() {
+      try {
+        await pools.close();
+      } finally {
+        await zigbee.close();
+      }
+    },
+  };
+}
+
+async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string; close?: () => Promise<void> }> {
   const defects = splitDefects(args.defect.filter(isDefect)).meter;
-  if (args.rig) return rigPools(args.rig, { defects });
+  if (args.rig) {
+    // herdsman's errors only: its other levels are for a bench engineer's own debugging.
+    const log: ZigbeeRigLinksOptions['log'] = (level, m) => {
+      if (level === 'error') process.stderr.write(`zigbee: ${m}\n`);
+    };
+    return rigRunPools(args.rig, { defects, zigbee: { log } });
+  }
   return { pool: async () => new EmulatedPool({ defects }), target: 'emulated' };
 }
 
@@ -123,20 +163,26 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     const scenarios = select(args);
     if (scenarios.length === 0) throw new CliExit(EXIT.usage, 'no scenario matches the paths, tags, level and grep given');
-    const { pool, target } = await poolFactory(args);
+    const { pool, target, close } = await poolFactory(args);
     const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
-    const run = await runScenarios(scenarios, {
-      pool,
-      target,
-      listener: reporter,
-      defects: splitDefects(args.defect.filter(isDefect)).dcc,
-      version: version(),
-      options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
-      ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
-      ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
-      ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),
-      ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
-    });
+    let run;
+    try {
+      run = await runScenarios(scenarios, {
+        pool,
+        target,
+        listener: reporter,
+        defects: splitDefects(args.defect.filter(isDefect)).dcc,
+        version: version(),
+        options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
+        ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
+        ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
+        ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),
+        ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
+      });
+    } finally {
+      // A rig's devices are released and its ZigBee network stopped (it would keep the process alive).
+      await close?.();
+    }
     process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
     for (const path of await writeReports(run, reports)) process.stdout.write(`report: ${path}\n`);
     let evidenceDir: string | undefined;

@@ -1,0 +1,278 @@
+/**
+ * `run --rig` on ZigBee rig devices, through the real link factory (devices/rig/zigbee-links.ts): zigbee-herdsman
+ * on the fake Z-Stack coordinator (tcp://127.0.0.1:PORT), two emulated ESMEs joined behind it (one with an install
+ * code), a rig file naming them as hardware ESMEs on that coordinator, and an MP134B check on them: the SoLR
+ * Contingency party switches each to Credit after the Authority's instruction. To the session they are real meters
+ * (no state snapshot, keys from certificate files), so the scenario's verdict rests on their signed responses; the
+ * trust anchors a bench meter would be given out of band (the test PKI) are set from the DCC's when it registers
+ * them. Also: one network for both devices, a second coordinator passed over with a clear reason, the network
+ * stopped when the pools close, herdsman missing, bad parameters, and the CLI itself.
+ */
+import test from 'ava';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadRig, type RigDevice } from '../../devices/rig/inventory.ts';
+import { RigSession, RigUnavailableError } from '../../devices/rig/session.ts';
+import { ZigbeeRigLinks, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
+import { DeviceHost } from '../../devices/host.ts';
+import { SimClock } from '../../devices/clock.ts';
+import { GeneratedKeySource } from '../../devices/smets2/keys.ts';
+import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { TrustAnchors, type TrustAnchorCell } from '../../devices/smets2/trust-anchors.ts';
+import { LinkError } from '../../devices/transports/link.ts';
+import { HerdsmanUnavailableError } from '../../devices/transports/zigbee/herdsman.ts';
+import { FakeZStackCoordinator } from '../../devices/transports/zigbee/fake/coordinator.ts';
+import { EmulatedMeterNode } from '../../devices/transports/zigbee/fake/node.ts';
+import type { DeviceTrustAnchors, PartyKeys } from '../../emulator/admin.ts';
+import { CliExit } from '../../harness/cli-exit.ts';
+import { rigRunPools } from '../../harness/commands/run.ts';
+import type { DevicePool } from '../../harness/engine/device-pool.ts';
+import { runScenarios } from '../../harness/engine/runner.ts';
+import { loadScenarios } from '../../harness/scenarios/loader.ts';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import { runCli } from '../helpers/cli.ts';
+
+const START = '2026-01-05T09:00:00Z';
+const EUI_A = parseEui('00DB0000000A0101');
+const EUI_B = parseEui('00DB0000000A0102');
+const INSTALL_CODE = '83FED3407A939723A5C639B26916D505';
+const NETWORK = { panId: 0x4748, extendedPanId: '534D45545348494C', channel: 20, networkKey: 'A0A1A2A3A4A5A6A7A8A9AAABACADAEAF' };
+
+const dir = mkdtempSync(join(tmpdir(), 'rig-zigbee-'));
+const keys = new GeneratedKeySource();
+const meters = new Map<Eui, Smets2Meter>();
+for (const eui of [EUI_A, EUI_B]) {
+  meters.set(eui, new Smets2Meter({ eui, variant: 'esme', keys, trustAnchors: new TrustAnchors({}), clock: new SimClock(new Date(START)), initial: { paymentMode: 'prepayment' } }));
+  for (const k of ['ds', 'ka'] as const) writeFileSync(join(dir, `${eui}-${k}.pem`), keys.keysFor(eui)[k].publicKey.export({ type: 'spki', format: 'pem' }));
+}
+const nodeA = new EmulatedMeterNode({ eui: EUI_A, installCode: Buffer.from(INSTALL_CODE, 'hex') });
+const nodeB = new EmulatedMeterNode({ eui: EUI_B });
+const hosts = [new DeviceHost(nodeA.link).add(meters.get(EUI_A)!), new DeviceHost(nodeB.link).add(meters.get(EUI_B)!)];
+let fake: FakeZStackCoordinator;
+
+const net = `channel: ${NETWORK.channel}, panId: 0x${NETWORK.panId.toString(16)}, extendedPanId: "${NETWORK.extendedPanId}", networkKey: "${NETWORK.networkKey}"`;
+/** herdsman's database kept between runs, as for a real meter: the meters stay known to every run after the first. */
+const zigbeeData = join(dir, 'zigbee-data');
+
+function writeRig(name: string, devices: string[]): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\nleases: { dir: leases-${name} }\nlogs: logs-${name}\ndevices:\n${devices.map((d) => `  - ${d}\n`).join('')}`);
+  return file;
+}
+
+function esme(id: string, eui: Eui, transport: string): string {
+  return `{ id: ${id}, kind: hardware, type: ESME, transport: { kind: zigbee, ${transport} }, eui: ${eui}, keys: { ds: ${eui}-ds.pem, ka: ${eui}-ka.pem }, capabilities: [prepayment, zigbee] }`;
+}
+
+/**
+ * MP134B BR1/BR5 on a world of just these two ESMEs: SRV 1.6 to Credit from the SC party after the SoLR
+ * instruction, the meter answering success (or, for a meter that does not trust the run's keys, failure).
+ */
+function writeScenarios(o: { device?: 'success' | 'failure' } = {}): string {
+  const device = o.device ?? 'success';
+  const file = join(dir, `zigbee-scenarios-${device}.yaml`);
+  writeFileSync(
+    file,
+    `world:
+  start: ${START}
+  parties:
+    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
+    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd (SoLR Contingency), roles: [SC] }
+    network: { eui: 90B3D51F30020001, name: Regional Networks, roles: [ED, GT] }
+  devices:
+    esme-a: { eui: ${EUI_A}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
+    esme-b: { eui: ${EUI_B}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
+tags: [mp134b, zigbee]
+scenarios:
+  - id: ZB-sc-role-switches-to-credit
+    title: The SoLR Contingency party switches a failed supplier's ZigBee ESME to Credit
+    tags: [BR1, BR5, positive]
+    outline:
+      device: [esme-a, esme-b]
+    timeouts: { device: 5s }
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: "\${device}", mode: credit, expect: { transform: I0, code: I99, response: I0, device: ${device} } }
+`,
+  );
+  return file;
+}
+
+function cell(p: PartyKeys): TrustAnchorCell {
+  return { eui: p.eui, ...(p.ds ? { ds: p.ds } : {}), ...(p.ka ? { ka: p.ka } : {}) };
+}
+
+/** What a bench does before a run: the meter trusts the test PKI (here: the keys this world's DCC issued). */
+function trustDcc(pool: DevicePool): DevicePool {
+  const provision = pool.provisioner.provision.bind(pool.provisioner);
+  pool.provisioner.provision = async (record, anchors: DeviceTrustAnchors, initial) => {
+    meters.get(record.eui)?.setTrustAnchors(new TrustAnchors({ supplier: cell(anchors.supplier), accessControlBroker: cell(anchors.acb), ...(anchors.networkOperator ? { networkOperator: cell(anchors.networkOperator) } : {}) }));
+    return provision(record, anchors, initial);
+  };
+  return pool;
+}
+
+test.before(async () => {
+  fake = await FakeZStackCoordinator.start({
+    nodes: [nodeA, nodeB],
+    preformed: { panId: NETWORK.panId, extendedPanId: Buffer.from(NETWORK.extendedPanId, 'hex'), channel: NETWORK.channel, networkKey: Buffer.from(NETWORK.networkKey, 'hex') },
+  });
+  for (const h of hosts) await h.start();
+});
+
+test.after.always(async () => {
+  for (const h of hosts) await h.stop().catch(() => undefined);
+  await fake?.close();
+});
+
+test.serial('run --rig reaches ZigBee ESMEs through the link factory: one network for both, the SC switch to Credit passes on each', async (t) => {
+  const file = writeRig('zigbee-bench', [
+    esme('esme-zb-a', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-zb-b', EUI_B, `coordinator: ${fake.path}, channel: ${NETWORK.channel}, joinTimeout: 20s`),
+  ]);
+  const pools = rigRunPools(file);
+  t.teardown(() => pools.close());
+  const scenarios = loadScenarios([writeScenarios()]);
+  t.is(scenarios.length, 2);
+  const t0 = Date.now();
+  const run = await runScenarios(scenarios, { pool: async () => trustDcc(await pools.pool()), target: pools.target });
+  const notPassed = run.tests.filter((x) => x.verdict !== 'pass').map((x) => `${x.id}: ${x.verdict}: ${x.attempts.at(-1)?.message}`);
+  t.deepEqual(notPassed, []);
+  t.is(meters.get(EUI_A)!.paymentMode, 'credit', 'esme-a switched, over ZigBee');
+  t.is(meters.get(EUI_B)!.paymentMode, 'credit', 'esme-b switched, over ZigBee');
+  const network = pools.zigbee.network!;
+  t.is(pools.zigbee.started, 1, 'one network, shared by both devices');
+  t.is(network.startResult, 'resumed', 'the rig\'s network parameters match the pre-formed coordinator');
+  t.true(fake.requests.some((q) => q.name === 'APP_CNF_BDB_ADD_INSTALLCODE'), 'the install code reached the coordinator');
+  t.deepEqual(fake.unhandled, []);
+  const log = readFileSync(join(dir, 'logs-zigbee-bench', 'esme-zb-a.log'), 'utf8');
+  t.regex(log, /command DD/i);
+  t.regex(log, /response /);
+  t.log(`2 scenarios on ZigBee in ${((Date.now() - t0) / 1000).toFixed(1)} s (herdsman start ${Math.round(network.startMs)} ms)`);
+
+  await pools.close();
+  t.is(pools.zigbee.network, null);
+  t.true(await until(() => fake.connections === 1 && !connected()), 'herdsman let go of the coordinator');
+  t.is(pools.session()!.store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
+});
+
+test.serial('a rig naming two coordinators: the second one\'s device is passed over with a clear reason, not marked out of service', async (t) => {
+  const other = await FakeZStackCoordinator.start({});
+  t.teardown(() => other.close());
+  const file = writeRig('two-coordinators', [
+    esme('esme-near', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-far', EUI_B, `coordinator: ${other.path}`),
+  ]);
+  const pools = rigRunPools(file);
+  t.teardown(() => pools.close());
+  await (await pools.pool()).close();
+  const session = pools.session()!;
+  t.deepEqual(await session.check('esme-near'), { healthy: true, reason: null });
+  const far = await session.check('esme-far');
+  t.false(far.healthy);
+  t.regex(far.reason ?? '', new RegExp(`^esme-far is on ZigBee coordinator ${other.path}, but this run's ZigBee network is on ${fake.path} \\(esme-near\\): herdsman runs one network per process`));
+  t.is(session.store.health('two-coordinators', 'esme-far'), null, 'not marked out of service');
+  t.is(other.connections, 0, 'the second coordinator was never opened');
+  t.is(pools.zigbee.started, 1);
+  await pools.close();
+  t.is(pools.zigbee.network, null);
+});
+
+test('herdsman missing: the ZigBee device is passed over with that reason, the other devices are reached', async (t) => {
+  const file = writeRig('no-herdsman', [esme('esme-zb', EUI_A, 'coordinator: /dev/ttyACM0'), `{ id: esme-emu, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB0000000A0201 }`]);
+  const rig = loadRig(file);
+  const links = new ZigbeeRigLinks(rig, {
+    loadHerdsman: () => Promise.reject(new HerdsmanUnavailableError('the ZigBee transport needs the optional dependency zigbee-herdsman 10.9.5 (npm install ...): Cannot find package')),
+    startNetwork: () => t.fail('no network is started') as never,
+  });
+  const e = await t.throwsAsync(links.link(rig.devices[0]!.transport, rig.devices[0]!), { instanceOf: RigUnavailableError });
+  t.regex(e?.message ?? '', /^esme-zb is on ZigBee, and the ZigBee transport needs the optional dependency zigbee-herdsman/);
+  // Through a session: passed over (not unhealthy, no power cycle), and allocation says why.
+  const session = RigSession.open(rig, { leaseDir: join(dir, 'leases-no-herdsman'), logDir: join(dir, 'logs-no-herdsman'), zigbee: links.link });
+  t.teardown(() => session.close());
+  const check = await session.check('esme-zb');
+  t.false(check.healthy);
+  t.regex(check.reason ?? '', /zigbee-herdsman/);
+  t.is(session.store.health('no-herdsman', 'esme-zb'), null);
+  t.is(session.store.holderOf('no-herdsman', 'esme-zb'), null, 'its lease given back');
+  if (spawnSync('socat', ['-V'], { stdio: 'ignore' }).error) t.log('socat missing: the emulated device is not checked');
+  else t.deepEqual(await session.check('esme-emu'), { healthy: true, reason: null }, 'the rest of the rig is unaffected');
+  await links.close();
+});
+
+test('a coordinator that does not start: its devices are passed over with the reason, and it is not tried again at once', async (t) => {
+  const file = writeRig('dead-coordinator', [esme('esme-x', EUI_A, 'coordinator: tcp://127.0.0.1:1'), esme('esme-y', EUI_B, 'coordinator: tcp://127.0.0.1:1')]);
+  const rig = loadRig(file);
+  let starts = 0;
+  const links = new ZigbeeRigLinks(rig, {
+    loadHerdsman: async () => undefined,
+    startNetwork: async () => {
+      starts++;
+      throw new LinkError('open-failed', 'zigbee:tcp://127.0.0.1:1: coordinator did not start: Error while opening socket');
+    },
+  });
+  const [x, y] = rig.devices as [RigDevice, RigDevice];
+  const e = await t.throwsAsync(links.link(x.transport, x), { instanceOf: RigUnavailableError });
+  t.is(e?.message, 'esme-x is on ZigBee coordinator tcp://127.0.0.1:1, which did not start: Error while opening socket');
+  const again = await t.throwsAsync(links.link(y.transport, y), { instanceOf: RigUnavailableError });
+  t.regex(again?.message ?? '', /^esme-y is on ZigBee coordinator tcp:\/\/127\.0\.0\.1:1, which did not start: Error while opening socket \(not tried again for 60 s\)$/);
+  t.is(starts, 1);
+  await links.close();
+  await t.throwsAsync(links.link(x.transport, x), { instanceOf: RigUnavailableError, message: /closed/ });
+});
+
+test('bad ZigBee parameters are reported per device; run --rig refuses the rig file (usage error)', (t) => {
+  const file = writeRig('bad-zigbee', [
+    esme('esme-1', EUI_A, 'coordinator: tcp://127.0.0.1, channel: 27, panId: 0xFFFF, networkKey: "00", installCode: "XYZ", joinTimeout: soon, chanel: 15'),
+    esme('esme-2', EUI_B, 'channel: 15'),
+    esme('esme-3', parseEui('00DB0000000A0103'), 'coordinator: /dev/ttyACM0, channel: 15'),
+    esme('esme-4', parseEui('00DB0000000A0104'), 'coordinator: /dev/ttyACM0, channel: 20'),
+  ]);
+  const problems = zigbeeRigProblems(loadRig(file));
+  const of = (id: string) => problems.filter((p) => p.includes(`device ${id}:`)).join('\n');
+  t.regex(of('esme-1'), /transport\.coordinator: tcp:\/\/host:port/);
+  t.regex(of('esme-1'), /transport\.channel: a 2\.4 GHz channel, 11-26/);
+  t.regex(of('esme-1'), /transport\.panId: a PAN id/);
+  t.regex(of('esme-1'), /transport\.networkKey: 32 hex digits/);
+  t.regex(of('esme-1'), /transport\.installCode: hex/);
+  t.regex(of('esme-1'), /transport\.joinTimeout: a duration/);
+  t.regex(of('esme-1'), /chanel/);
+  t.regex(of('esme-2'), /transport\.coordinator: the coordinator: a serial path or tcp:\/\/host:port/);
+  t.regex(of('esme-4'), /transport\.channel 20 differs from 15 given by esme-3 on the same coordinator \/dev\/ttyACM0/);
+  const e = t.throws(() => rigRunPools(file), { instanceOf: CliExit });
+  t.is(e?.code, 2);
+  t.regex(e?.message ?? '', /^rig file is invalid:\n[^]*device esme-1: transport\.channel/);
+  t.deepEqual(zigbeeRigProblems(loadRig('rigs/bench-example.yaml')), [], 'the example bench is valid');
+});
+
+// The CLI's DCC issues its own keys, which this process's meters cannot be given: they refuse its commands with
+// a failure response, which is as much as a run in another process can show of them.
+test.serial('the CLI: run --rig reaches the ZigBee meter, its answer reaches the User, and the process exits once the network is stopped', async (t) => {
+  const file = writeRig('zigbee-cli', [
+    esme('esme-zb-a', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-zb-b', EUI_B, `coordinator: ${fake.path}, joinTimeout: 20s`),
+  ]);
+  t.true(await until(() => !connected()), 'the coordinator is free');
+  const before = fake.connections;
+  const r = await runCli(['run', writeScenarios({ device: 'failure' }), '--rig', file, '--no-history', '--grep', 'esme-a'], { timeoutMs: 50_000 });
+  const logOf = (id: string) => readFileSync(join(dir, 'logs-zigbee-cli', `${id}.log`), 'utf8');
+  t.is(r.code, 0, `${r.stdout.slice(-1500)}\n${r.stderr.slice(-1500)}\n${logOf('esme-zb-a')}`);
+  t.regex(r.stdout, /1 test: 1 passed/);
+  t.is(fake.connections, before + 1, 'the CLI run started herdsman on the coordinator');
+  t.false(connected(), 'and let go of it');
+  const log = logOf('esme-zb-a');
+  t.regex(log, /command DD/i, 'the command went out over ZigBee');
+  t.regex(log, /response /, 'and the meter answered');
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: () => boolean, tries = 300): Promise<boolean> {
+  for (let i = 0; i < tries && !what(); i++) await sleep(10);
+  return what();
+}
+
+function connected(): boolean {
+  return (fake as unknown as { socket: unknown }).socket != null;
+}
