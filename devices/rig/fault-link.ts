@@ -6,44 +6,16 @@
  * Rig pools use it for scenario `link-fault` steps; tests use it to run the contract's fault tests on real links.
  */
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
-import { type Direction, type FaultRule, flipMiddleBit } from '../transports/memory-link.ts';
-
-interface Armed extends FaultRule {
-  fired: number;
-}
+import { type FaultRule, FaultRules, flipMiddleBit } from '../transports/faults.ts';
 
 /**
  * Rules and frame counts, shared by every FaultLink made with it: a pool whose devices each have their own link
  * arms one fault for "the next frame to a device", whichever device that is, as on one shared link.
  */
-export class FaultPlan {
-  rules: Armed[] = [];
-  readonly counts: Record<Direction, number> = { 'to-device': 0, 'to-dcc': 0 };
-  readonly events: { direction: Direction; index: number; action: FaultRule['action'] }[] = [];
-
-  add(rule: FaultRule): this {
-    this.rules.push({ ...rule, fired: 0 });
-    return this;
-  }
-
-  clear(): this {
-    this.rules = [];
-    return this;
-  }
-
-  match(direction: Direction, frame: Uint8Array): Armed | undefined {
-    const index = this.counts[direction]++;
-    for (const r of this.rules) {
-      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
-      if (r.times !== undefined && r.fired >= r.times) continue;
-      const f = r.frames;
-      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
-      if (!hit) continue;
-      r.fired++;
-      this.events.push({ direction, index, action: r.action });
-      return r;
-    }
-    return undefined;
+export class FaultPlan extends FaultRules {
+  /** From now on, this plan applies `other`'s rules (the same list: a rule fires a limited number of times in all). */
+  shareRulesOf(other: FaultPlan): void {
+    this.rules = other.rules;
   }
 }
 
@@ -96,7 +68,7 @@ export class FaultLink implements Link {
 
   async send(frame: Uint8Array): Promise<void> {
     if (this.failed) throw new LinkError('disconnected', `${this.name}: link is failed`);
-    const rule = this.plan.match('to-device', frame);
+    const rule = this.plan.next('to-device', frame);
     switch (rule?.action) {
       case 'drop':
         return;
@@ -129,7 +101,7 @@ export class FaultLink implements Link {
 
   private arrive(frame: Uint8Array): void {
     if (this.failed) return;
-    const rule = this.plan.match('to-dcc', frame);
+    const rule = this.plan.next('to-dcc', frame);
     switch (rule?.action) {
       case 'drop':
         return;

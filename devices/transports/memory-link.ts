@@ -4,56 +4,15 @@
  * Frames are copied on send and delivered asynchronously, in order per direction (a delayed frame arrives
  * later than frames sent after it).
  */
+import { type Direction, type FaultRule, FaultRules, flipMiddleBit } from './faults.ts';
 import { type Link, LinkError, type LinkState } from './link.ts';
 
-export type Direction = 'to-device' | 'to-dcc';
-export type FaultAction = 'drop' | 'duplicate' | 'corrupt' | 'delay' | 'disconnect';
-
-export interface FaultRule {
-  action: FaultAction;
-  /** Default: both directions. */
-  direction?: Direction | 'both';
-  /** Which frames, counted from 0 per direction since the pair was made: an index, indices or a predicate. Default: all. */
-  frames?: number | readonly number[] | ((frame: Uint8Array, index: number) => boolean);
-  /** How many times the rule may fire; default unlimited. */
-  times?: number;
-  /** For delay (default 50 ms). */
-  delayMs?: number;
-  /** For corrupt; default flips the lowest bit of the middle octet. */
-  corrupt?: (frame: Uint8Array) => Uint8Array;
-}
-
-export interface FaultEvent {
-  direction: Direction;
-  index: number;
-  action: FaultAction;
-}
-
-export function flipMiddleBit(frame: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(frame);
-  if (out.length > 0) out[out.length >> 1] = out[out.length >> 1]! ^ 0x01;
-  return out;
-}
-
-interface ArmedRule extends FaultRule {
-  fired: number;
-}
+export { type Direction, type FaultAction, type FaultEvent, type FaultRule, flipMiddleBit } from './faults.ts';
 
 /** Controls the faults of one link pair. Rules are tried in the order added; the first that matches applies. */
-export class FaultInjector {
-  private rules: ArmedRule[] = [];
-  readonly events: FaultEvent[] = [];
-
-  constructor(private readonly pair: MemoryLinkPair) {}
-
-  add(rule: FaultRule): this {
-    this.rules.push({ ...rule, fired: 0 });
-    return this;
-  }
-
-  clear(): this {
-    this.rules = [];
-    return this;
+export class FaultInjector extends FaultRules {
+  constructor(private readonly pair: MemoryLinkPair) {
+    super();
   }
 
   /** Cuts the connection now: both ends fail with a 'disconnected' LinkError and frames in flight are lost. */
@@ -64,21 +23,6 @@ export class FaultInjector {
   /** Allows the ends to be opened again after a disconnect. */
   reconnect(): void {
     this.pair.mend();
-  }
-
-  /** The rule that applies to this frame, if any (and counts it as fired). */
-  match(direction: Direction, frame: Uint8Array, index: number): ArmedRule | undefined {
-    for (const r of this.rules) {
-      if (r.direction && r.direction !== 'both' && r.direction !== direction) continue;
-      if (r.times !== undefined && r.fired >= r.times) continue;
-      const f = r.frames;
-      const hit = f === undefined || (typeof f === 'number' ? f === index : typeof f === 'function' ? f(frame, index) : f.includes(index));
-      if (!hit) continue;
-      r.fired++;
-      this.events.push({ direction, index, action: r.action });
-      return r;
-    }
-    return undefined;
   }
 }
 

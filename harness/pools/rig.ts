@@ -261,7 +261,7 @@ export class RigPool implements DevicePool {
     const plans = new Set([...this.byEui.values()].map((r) => r.faults));
     const shared = [...plans][0];
     if (!shared) throw new InfrastructureError('no rig device to inject a fault on');
-    for (const p of plans) if (p !== shared) p.rules = shared.rules;
+    for (const p of plans) if (p !== shared) p.shareRulesOf(shared);
     shared.add(rule);
   }
 
