@@ -9,6 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { durationMs, loadRig, type Rig, RigFileError, rigPath } from '../../devices/rig/inventory.ts';
 import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } from '../../devices/rig/leases.ts';
 import { RigSession } from '../../devices/rig/session.ts';
+import { ZigbeeRigLinks, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
 import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -235,17 +236,25 @@ const check: CommandModule<object, RigArgs> = {
   handler: async (args) => {
     const rig = rigOf(args.rig);
     const ids = devicesOf(rig, args.devices);
-    const session = RigSession.open(rig, { ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check') });
+    const problems = zigbeeRigProblems(rig);
+    if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
+    const zigbee = new ZigbeeRigLinks(rig, { log: (level, m) => void (level === 'error' && process.stderr.write(`zigbee: ${m}\n`)) });
+    const session = RigSession.open(rig, { ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check'), zigbee: zigbee.link });
     session.ref();
     let bad = 0;
     try {
       for (const id of ids) {
+        const started = Date.now();
         const r = await session.check(id);
         if (!r.healthy) bad++;
-        process.stdout.write(`${id}: ${r.healthy ? 'healthy' : `OUT OF SERVICE: ${r.reason}`}\n`);
+        // A device this run could not reach (its coordinator down, herdsman missing) failed no check of its own.
+        const marked = session.store.health(rig.name, id);
+        const outOfService = marked && !marked.healthy && marked.checkedAt >= started;
+        process.stdout.write(`${id}: ${r.healthy ? 'healthy' : `${outOfService ? 'OUT OF SERVICE' : 'UNREACHABLE (left in service)'}: ${r.reason}`}\n`);
       }
     } finally {
       await session.close();
+      await zigbee.close();
     }
     if (bad) throw new CliExit(EXIT.failed, '');
   },
@@ -260,6 +269,12 @@ const validate: CommandModule<object, RigArgs> = {
     for (const f of args.files) {
       try {
         const rig = loadRig(f);
+        const problems = zigbeeRigProblems(rig);
+        if (problems.length) {
+          bad++;
+          process.stdout.write(problems.join('\n') + '\n');
+          continue;
+        }
         process.stdout.write(`${f}: rig ${rig.name}, ${rig.devices.length} device(s)\n`);
       } catch (e) {
         if (!(e instanceof RigFileError)) throw e;

@@ -1,4 +1,4 @@
-/** `smets-hil rig ...` as people and nightly jobs use it: validate, lease, who, renew, release. */
+/** `smets-hil rig ...` as people and nightly jobs use it: validate, lease, who, renew, release, check. */
 import test from 'ava';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,4 +37,26 @@ test('rig lease, who, renew and release: a person holds a device until they give
   t.regex(give.stdout, /esme-1: released/);
   const json = JSON.parse((await runCli(['rig', 'who', ...rig, ...leases, '--json'])).stdout) as { device: string; lease: unknown }[];
   t.true(json.every((d) => d.lease === null));
+});
+
+const zigbeeRig = (transport: string) =>
+  `name: zb\ndevices:\n  - { id: z1, kind: hardware, type: ESME, transport: ${transport}, eui: 00DB1234567890A4, keys: { ds: ds.pem, ka: ka.pem } }\n`;
+
+test('rig validate checks ZigBee parameters, naming the device and the field', async (t) => {
+  const bad = join(dir, 'zigbee-bad.yaml');
+  writeFileSync(bad, zigbeeRig('{ kind: zigbee, coordinator: tcp://127.0.0.1:6638, channel: 40, networkKey: "00" }'));
+  const r = await runCli(['rig', 'validate', bad]);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /device z1: transport\.channel: a 2\.4 GHz channel, 11-26/);
+  t.regex(r.stdout, /device z1: transport\.networkKey: 32 hex digits/);
+});
+
+test('rig check opens a ZigBee device's coordinator: one that does not start leaves the meter in service, unreachable', async (t) => {
+  const file = join(dir, 'zigbee-down.yaml');
+  writeFileSync(file, zigbeeRig('{ kind: zigbee, coordinator: "tcp://127.0.0.1:1" }'));
+  const r = await runCli(['rig', 'check', '--rig', file, ...leases]);
+  t.is(r.code, 1);
+  t.regex(r.stdout, /z1: UNREACHABLE \(left in service\): z1 is on ZigBee coordinator tcp:\/\/127\.0\.0\.1:1, which did not start/);
+  const who = JSON.parse((await runCli(['rig', 'who', '--rig', file, ...leases, '--json'])).stdout) as { device: string; lease: unknown }[];
+  t.deepEqual(who.map((d) => [d.device, d.lease]), [['z1', null]], 'the check gave its lease back');
 });
