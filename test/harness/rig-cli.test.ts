@@ -51,7 +51,7 @@ test('rig validate checks ZigBee parameters, naming the device and the field', a
   t.regex(r.stdout, /device z1: transport\.networkKey: 32 hex digits/);
 });
 
-test('rig check opens a ZigBee device's coordinator: one that does not start leaves the meter in service, unreachable', async (t) => {
+test('rig check opens the coordinator of a ZigBee device: one that does not start leaves the meter in service, unreachable', async (t) => {
   const file = join(dir, 'zigbee-down.yaml');
   writeFileSync(file, zigbeeRig('{ kind: zigbee, coordinator: "tcp://127.0.0.1:1" }'));
   const r = await runCli(['rig', 'check', '--rig', file, ...leases]);
