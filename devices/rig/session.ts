@@ -61,6 +61,11 @@ export class RigDeviceRuntime {
   emulator: (EmulatorProcess & Partial<RefControl>) | null = null;
   state: unknown = undefined;
   stateVersion = -1;
+  /**
+   * For a real meter: what can be read of its state over its link (a ZigBee ESME's payment mode, from the
+   * Prepayment cluster), or null when nothing can (a real meter on a serial line).
+   */
+  readState: (() => Promise<Record<string, unknown>>) | null = null;
   inUse = false;
   readonly faults = new FaultPlan();
 
@@ -366,7 +371,10 @@ export class RigSession {
     const spec = r.spec;
     if (spec.transport.kind === 'zigbee') {
       if (r.transport?.state === 'open') return;
-      let link: Link = new FaultLink(await this.o.zigbee!(spec.transport, spec), r.faults);
+      const zigbee = await this.o.zigbee!(spec.transport, spec);
+      const readable = zigbee as Link & { readPaymentMode?: () => Promise<string> };
+      r.readState = readable.readPaymentMode ? async () => ({ paymentMode: await readable.readPaymentMode!() }) : null;
+      let link: Link = new FaultLink(zigbee, r.faults);
       if (this.recorder) link = new RecordingLink(link, this.recorder, spec.id);
       r.transport = new Transport(link, { timeouts: { openMs: 30_000 } });
       await r.transport.open();

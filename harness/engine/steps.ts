@@ -397,6 +397,12 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
       | { paymentMode?: string; supply?: string; meterBalance?: number; pending?: { paymentMode?: { change?: { mode?: string } } | null } }
       | undefined;
     if (!snap) throw new InfrastructureError(`no snapshot of ${s.device}`);
+    // A real meter shows only what can be read from it (a ZigBee ESME: its payment mode): asking for more is not
+    // something the meter got wrong.
+    const asked = { securityEvent: 'securityLog', paymentMode: 'paymentMode', supply: 'supply', meterBalance: 'meterBalance', pending: 'pending' } as const;
+    for (const [field, key] of Object.entries(asked)) {
+      if (s[field as keyof typeof asked] !== undefined && !(key in snap)) throw new InfrastructureError(`${s.device}: its observed state has no ${key} (it shows ${Object.keys(snap).join(', ')})`);
+    }
     if (s.securityEvent) {
       const log = (snap as { securityLog?: { code: string }[] }).securityLog ?? [];
       if (!log.some((e) => e.code === s.securityEvent)) fail(`${s.device}: no ${s.securityEvent} entry in its Security Log (has ${log.map((e) => e.code).join(', ') || 'none'})`);

@@ -131,6 +131,8 @@ export class RigPool implements DevicePool {
     this.records.set(record.eui, record);
     if (!r.emulated) {
       this.note(record.eui, `real meter ${r.spec.id}: keys from its certificates`);
+      r.state = undefined;
+      await this.readRealState(r, record.eui);
       return record.type === 'SMETS1' ? null : r.hardwareKeys(this.session.rig);
     }
     const plan = this.plans.get(record.eui)?.initial ?? requested ?? {};
@@ -173,9 +175,28 @@ export class RigPool implements DevicePool {
     try {
       const reply = await r.transport.request(command, { responseTimeoutMs: timeoutMs });
       this.note(device.eui, `response ${Buffer.from(reply.frame).toString('hex').toUpperCase()}`);
+      await this.readRealState(r, device.eui);
       return { kind: 'response', frame: reply.frame };
     } catch (e) {
+      await this.readRealState(r, device.eui);
       return this.failure(e, device);
+    }
+  }
+
+  /**
+   * A real meter's observable state, read after everything that may change it (the engine's snapshots are
+   * synchronous). What cannot be read leaves the state unknown: the meter's verdicts then rest on its signed
+   * responses alone, as for a real meter on a serial line.
+   */
+  private async readRealState(r: RigDeviceRuntime, eui: Eui): Promise<void> {
+    if (r.emulated || !r.readState) return;
+    try {
+      const state = await r.readState();
+      r.observe(state, r.stateVersion + 1);
+      this.note(eui, `read ${JSON.stringify(state)}`);
+    } catch (e) {
+      r.observe(undefined, r.stateVersion + 1);
+      this.note(eui, `state unreadable: ${(e as Error).message}`);
     }
   }
 

@@ -3,8 +3,8 @@
  * on the fake Z-Stack coordinator (tcp://127.0.0.1:PORT), two emulated ESMEs joined behind it (one with an install
  * code), a rig file naming them as hardware ESMEs on that coordinator, and an MP134B check on them: the SoLR
  * Contingency party switches each to Credit after the Authority's instruction. To the session they are real meters
- * (no state snapshot, keys from certificate files), so the scenario's verdict rests on their signed responses; the
- * trust anchors a bench meter would be given out of band (the test PKI) are set from the DCC's when it registers
+ * (keys from certificate files; their state is what their Prepayment cluster reports, read after each command),
+ * and a meter whose cluster does not show the switch fails the scenario; the trust anchors a bench meter would be given out of band (the test PKI) are set from the DCC's when it registers
  * them. Also: one network for both devices, a second coordinator passed over with a clear reason, the network
  * stopped when the pools close, herdsman missing, bad parameters, and the CLI itself.
  */
@@ -47,8 +47,11 @@ for (const eui of [EUI_A, EUI_B]) {
   meters.set(eui, new Smets2Meter({ eui, variant: 'esme', keys, trustAnchors: new TrustAnchors({}), clock: new SimClock(new Date(START)), initial: { paymentMode: 'prepayment' } }));
   for (const k of ['ds', 'ka'] as const) writeFileSync(join(dir, `${eui}-${k}.pem`), keys.keysFor(eui)[k].publicKey.export({ type: 'spki', format: 'pem' }));
 }
-const nodeA = new EmulatedMeterNode({ eui: EUI_A, installCode: Buffer.from(INSTALL_CODE, 'hex') });
-const nodeB = new EmulatedMeterNode({ eui: EUI_B });
+/** Meters whose Prepayment cluster keeps reporting prepayment whatever they did (firmware that lies). */
+const lying = new Set<Eui>();
+const cluster = (eui: Eui) => () => ({ paymentMode: lying.has(eui) ? ('prepayment' as const) : meters.get(eui)!.paymentMode });
+const nodeA = new EmulatedMeterNode({ eui: EUI_A, installCode: Buffer.from(INSTALL_CODE, 'hex'), prepayment: cluster(EUI_A) });
+const nodeB = new EmulatedMeterNode({ eui: EUI_B, prepayment: cluster(EUI_B) });
 const hosts = [new DeviceHost(nodeA.link).add(meters.get(EUI_A)!), new DeviceHost(nodeB.link).add(meters.get(EUI_B)!)];
 let fake: FakeZStackCoordinator;
 
@@ -70,9 +73,9 @@ function esme(id: string, eui: Eui, transport: string): string {
  * MP134B BR1/BR5 on a world of just these two ESMEs: SRV 1.6 to Credit from the SC party after the SoLR
  * instruction, the meter answering success (or, for a meter that does not trust the run's keys, failure).
  */
-function writeScenarios(o: { device?: 'success' | 'failure' } = {}): string {
+function writeScenarios(o: { device?: 'success' | 'failure'; then?: 'credit' | 'prepayment' } = {}): string {
   const device = o.device ?? 'success';
-  const file = join(dir, `zigbee-scenarios-${device}.yaml`);
+  const file = join(dir, `zigbee-scenarios-${device}-${o.then ?? 'unread'}.yaml`);
   writeFileSync(
     file,
     `world:
@@ -95,7 +98,7 @@ scenarios:
     steps:
       - solr-contingency: { failed: failing, contingency: srp }
       - request: { as: srp, to: "\${device}", mode: credit, expect: { transform: I0, code: I99, response: I0, device: ${device} } }
-`,
+${o.then ? `      - expect-state: { device: "\${device}", paymentMode: ${o.then} }\n` : ''}`,
   );
   return file;
 }
@@ -134,7 +137,7 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
   ]);
   const pools = rigRunPools(file);
   t.teardown(() => pools.close());
-  const scenarios = loadScenarios([writeScenarios()]);
+  const scenarios = loadScenarios([writeScenarios({ then: 'credit' })]);
   t.is(scenarios.length, 2);
   const t0 = Date.now();
   const run = await runScenarios(scenarios, { pool: async () => trustDcc(await pools.pool()), target: pools.target });
@@ -142,6 +145,12 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
   t.deepEqual(notPassed, []);
   t.is(meters.get(EUI_A)!.paymentMode, 'credit', 'esme-a switched, over ZigBee');
   t.is(meters.get(EUI_B)!.paymentMode, 'credit', 'esme-b switched, over ZigBee');
+  // The harness saw it too: the meters' Prepayment clusters, read after the command, changed from prepayment.
+  for (const test of run.tests) {
+    const request = test.attempts.at(-1)!.steps[1]!;
+    t.deepEqual(request.diffs.map((d) => d.changes.map((c) => [c.path, c.before, c.after])), [[['paymentMode', 'prepayment', 'credit']]], test.id);
+    t.deepEqual(request.diffs[0]!.unexpected, []);
+  }
   const network = pools.zigbee.network!;
   t.is(pools.zigbee.started, 1, 'one network, shared by both devices');
   t.is(network.startResult, 'resumed', 'the rig\'s network parameters match the pre-formed coordinator');
@@ -156,6 +165,25 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
   t.is(pools.zigbee.network, null);
   t.true(await until(() => fake.connections === 1 && !connected()), 'herdsman let go of the coordinator');
   t.is(pools.session()!.store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
+});
+
+test.serial('a real ZigBee meter that answers success but whose Prepayment cluster still says prepayment fails the scenario', async (t) => {
+  lying.add(EUI_A);
+  t.teardown(() => lying.delete(EUI_A));
+  const file = writeRig('zigbee-lying', [
+    esme('esme-zb-a', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-zb-b', EUI_B, `coordinator: ${fake.path}, joinTimeout: 20s`),
+  ]);
+  const pools = rigRunPools(file);
+  t.teardown(() => pools.close());
+  const scenarios = loadScenarios([writeScenarios({ then: 'credit' })]).filter((s) => s.id.includes('esme-a'));
+  const run = await runScenarios(scenarios, { pool: async () => trustDcc(await pools.pool()), target: pools.target });
+  const attempt = run.tests[0]!.attempts.at(-1)!;
+  t.is(run.tests[0]!.verdict, 'fail', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  t.is(attempt.steps[1]!.verdict, 'pass', 'the meter answered success');
+  t.is(attempt.steps[2]!.message, 'esme-a: payment mode is prepayment, expected credit');
+  await pools.close();
+  t.true(await until(() => !connected()), 'herdsman let go of the coordinator');
 });
 
 test.serial('a rig naming two coordinators: the second one\'s device is passed over with a clear reason, not marked out of service', async (t) => {
