@@ -42,6 +42,7 @@ export function keyPairFromScalar(d: Uint8Array): KeyPair {
   Object.defineProperties(pair, {
     privateKey: {
       enumerable: true,
+      configurable: true,
       get: () => {
         if (!privateKey) {
           const pub = agreement().getPublicKey(); // 04 || x || y
@@ -51,7 +52,7 @@ export function keyPairFromScalar(d: Uint8Array): KeyPair {
         return privateKey;
       },
     },
-    publicKey: { enumerable: true, get: () => (publicKey ??= createPublicKey(pair.privateKey)) },
+    publicKey: { enumerable: true, configurable: true, get: () => (publicKey ??= createPublicKey(pair.privateKey)) },
   });
   agreementKeys.set(pair, agreement);
   return pair;
@@ -68,8 +69,10 @@ const agreementKeys = new WeakMap<object, () => ECDH>();
 const points = new WeakMap<KeyObject, Buffer>();
 
 function agreementKey(own: AgreementPrivate): ECDH {
+  const derived = agreementKeys.get(own);
+  if (derived) return derived(); // a derived pair: its private KeyObject is never made for this
   const key = own instanceof KeyObject ? own : own.privateKey;
-  let make = agreementKeys.get(own) ?? agreementKeys.get(key);
+  let make = agreementKeys.get(key);
   if (!make) {
     const ecdh = createECDH('prime256v1');
     ecdh.setPrivateKey(Buffer.from(key.export({ format: 'jwk' }).d!, 'base64url'));

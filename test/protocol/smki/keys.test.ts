@@ -25,3 +25,12 @@ test('a derived pair makes its KeyObjects on first use; a spread copy still has 
   t.true(verify('sha256', Buffer.from('x'), { key: pair.publicKey, dsaEncoding: 'ieee-p1363' }, sig));
   t.deepEqual(publicPoint(pair.publicKey), publicPoint(deriveKeyPair('seed', 'ds').publicKey), 'the same seed and label give the same key');
 });
+
+test('key agreement with a derived pair never imports its private key', (t) => {
+  const pair = deriveKeyPair('seed', 'ka-only');
+  let imported = false;
+  const privateKey = Object.getOwnPropertyDescriptor(pair, 'privateKey')!.get!;
+  Object.defineProperty(pair, 'privateKey', { get: () => ((imported = true), privateKey()) });
+  ecdhSecret(pair, publicPoint(generateKeyPair().publicKey));
+  t.false(imported);
+});
