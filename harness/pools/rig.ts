@@ -195,8 +195,10 @@ export class RigPool implements DevicePool {
       r.observe(state, r.stateVersion + 1);
       this.note(eui, `read ${JSON.stringify(state)}`);
     } catch (e) {
+      // Not tried again on this device: a meter that does not serve the read would cost its timeout per command.
+      r.readState = null;
       r.observe(undefined, r.stateVersion + 1);
-      this.note(eui, `state unreadable: ${(e as Error).message}`);
+      this.note(eui, `state unreadable, not read again: ${(e as Error).message}`);
     }
   }
 
