@@ -73,7 +73,7 @@ function esme(id: string, eui: Eui, transport: string): string {
  * MP134B BR1/BR5 on a world of just these two ESMEs: SRV 1.6 to Credit from the SC party after the SoLR
  * instruction, the meter answering success (or, for a meter that does not trust the run's keys, failure).
  */
-function writeScenarios(o: { device?: 'success' | 'failure'; then?: 'credit' | 'prepayment' } = {}): string {
+function writeScenarios(o: { device?: 'success' | 'failure'; then?: 'credit' | 'prepayment' | 'supply' } = {}): string {
   const device = o.device ?? 'success';
   const file = join(dir, `zigbee-scenarios-${device}-${o.then ?? 'unread'}.yaml`);
   writeFileSync(
@@ -98,7 +98,7 @@ scenarios:
     steps:
       - solr-contingency: { failed: failing, contingency: srp }
       - request: { as: srp, to: "\${device}", mode: credit, expect: { transform: I0, code: I99, response: I0, device: ${device} } }
-${o.then ? `      - expect-state: { device: "\${device}", paymentMode: ${o.then} }\n` : ''}`,
+${o.then ? `      - expect-state: { device: "\${device}", ${o.then === 'supply' ? 'supply: enabled' : `paymentMode: ${o.then}`} }\n` : ''}`,
   );
   return file;
 }
@@ -182,6 +182,10 @@ test.serial('a real ZigBee meter that answers success but whose Prepayment clust
   t.is(run.tests[0]!.verdict, 'fail', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
   t.is(attempt.steps[1]!.verdict, 'pass', 'the meter answered success');
   t.is(attempt.steps[2]!.message, 'esme-a: payment mode is prepayment, expected credit');
+  // Asking a real meter for what it does not show is not the meter's failure.
+  const unseen = await runScenarios(loadScenarios([writeScenarios({ then: 'supply' })]).filter((s) => s.id.includes('esme-a')), { pool: async () => trustDcc(await pools.pool()), target: pools.target });
+  t.is(unseen.tests[0]!.verdict, 'error');
+  t.is(unseen.tests[0]!.attempts.at(-1)!.steps[2]!.message, 'esme-a: its observed state has no supply (it shows paymentMode)');
   await pools.close();
   t.true(await until(() => !connected()), 'herdsman let go of the coordinator');
 });
