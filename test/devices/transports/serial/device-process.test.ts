@@ -1,12 +1,14 @@
 /**
  * The serial path as CI runs it: `smets-hil device serve` (an emulator process) on one pty pair, the harness
  * on another, and a relay process between them standing in for the cable: clean, noisy (bit flips and junk
- * octets), or cut one way and then unplugged (its socat killed) in the middle of a command.
+ * octets), or cut one way and then unplugged (its socat killed) in the middle of a command; and the Transport
+ * contract's checks that fit one meter on a line (overlapping commands, an absent device, faults above the link).
  */
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { FaultLink, FaultPlan } from '../../../../devices/rig/fault-link.ts';
 import { keyFromWire, keyToWire } from '../../../../devices/serve/control.ts';
 import { ControlClient } from '../../../../devices/serve/control-client.ts';
 import { CommandBuilder, makeTestPki } from '../../../../devices/testing/command-builder.ts';
@@ -68,7 +70,7 @@ const wireAnchors = () => ({
   networkOperator: { eui: pki.networkOperator.eui, ds: keyToWire(pki.networkOperator.ds.publicKey), ka: keyToWire(pki.networkOperator.ka.publicKey) },
 });
 
-async function bench(o: { flipEvery?: number; junkEvery?: number } = {}) {
+async function bench(o: { flipEvery?: number; junkEvery?: number; faults?: FaultPlan } = {}) {
   const near = await openPtyPair();
   const far = await openPtyPair();
   const device = await startDeviceProcess(['--type', 'esme', '--serial', near.a, '--eui', ESME, '--seed', 'serial tests']);
@@ -77,7 +79,8 @@ async function bench(o: { flipEvery?: number; junkEvery?: number } = {}) {
   const control = new ControlClient(link, 10_000);
   const states: unknown[] = [];
   control.onState((_eui, s) => states.push(s));
-  const transport = new Transport(link, { timeouts: { responseMs: 15_000 } });
+  // Faults, when asked for, are injected above the serial link at the harness's end, as a rig pool does.
+  const transport = new Transport(o.faults ? new FaultLink(link, o.faults) : link, { timeouts: { responseMs: 15_000 } });
   await transport.open();
   const { identity, state } = await control.provision({ eui: ESME, type: 'ESME', clock: START, initial: { paymentMode: 'prepayment' }, anchors: wireAnchors() });
   const ka = keyFromWire(identity.keys!.ka);
@@ -140,6 +143,37 @@ test('an emulator process on a pty: a command executes once, its response verifi
   for (let i = 0; i < 200 && alerts.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   t.is(alerts.length, 1);
   t.true(b.verifies(alerts[0]!));
+  await b.close();
+});
+
+test("the contract's Transport checks with the emulator process: overlapping commands, a device not on the line, duplicated, dropped and corrupted frames", async (t) => {
+  const faults = new FaultPlan();
+  const b = await bench({ faults });
+  const balance = async () => balanceOf(await b.control.snapshot());
+  // Two commands in flight at once, each answered and matched by its counter.
+  const [a, c] = await Promise.all([b.transport.request(b.adjust(1, 10n)), b.transport.request(b.adjust(2, 11n))]);
+  t.deepEqual([decodeGeneralSigning(a.frame), decodeGeneralSigning(c.frame)].map((d) => (d.ok ? d.value.counter : null)), [10n, 11n]);
+  t.true(succeeded(a.frame) && succeeded(c.frame));
+  t.is(await balance(), 3);
+  // No answer (the meter on this line is another): a timeout, an infrastructure error.
+  const absent = b.build.command(ECS04a, { amount: 1 }, { device: parseEui('00DB1234567890CF'), counter: 12n });
+  const timeout = await t.throwsAsync(b.transport.request(absent, { responseTimeoutMs: 800 }), { instanceOf: TransportError });
+  t.is(timeout?.kind, 'timeout');
+  // A command delivered twice executes once (the meter refuses the replay, and its answer is ignored).
+  faults.add({ action: 'duplicate', direction: 'to-device', times: 1 });
+  t.true(succeeded((await b.transport.request(b.adjust(4, 13n))).frame));
+  t.is(await balance(), 7);
+  // A lost response: a timeout, the command executed once.
+  faults.add({ action: 'drop', direction: 'to-dcc', times: 1 });
+  const lost = await t.throwsAsync(b.transport.request(b.adjust(8, 14n), { responseTimeoutMs: 800 }), { instanceOf: TransportError });
+  t.is(lost?.kind, 'timeout');
+  t.is(await balance(), 15);
+  // A corrupted command never executes: refused by the meter (or unanswered).
+  faults.add({ action: 'corrupt', direction: 'to-device', times: 1 });
+  const corrupted = await b.transport.request(b.adjust(16, 15n), { responseTimeoutMs: 800 }).then((r) => succeeded(r.frame), () => false);
+  t.false(corrupted);
+  t.is(await balance(), 15);
+  t.deepEqual(faults.events.map((e) => e.action), ['duplicate', 'drop', 'corrupt']);
   await b.close();
 });
 
