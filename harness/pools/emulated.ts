@@ -17,6 +17,7 @@ import { type DeviceKeySource, GeneratedKeySource, SeededKeySource } from '../..
 import { type MeterDefect, Smets2Meter } from '../../devices/smets2/meter.ts';
 import { TrustAnchors } from '../../devices/smets2/trust-anchors.ts';
 import { supportedUseCases } from '../../devices/smets2/use-cases.ts';
+import type { FaultRule } from '../../devices/transports/faults.ts';
 import { TransportError } from '../../devices/transports/transport.ts';
 import type { DeviceTrustAnchors, InitialDeviceState } from '../../emulator/admin.ts';
 import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
@@ -180,40 +181,51 @@ export class EmulatedPool implements DevicePool {
     return out;
   }
 
-  allowedChanges(useCase: string | null, srv: string, device: Eui, source?: Eui): readonly string[] {
-    const record = this.records.get(device);
-    const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
-    if (useCase === 'advance') {
-      return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
-    }
-    if (useCase === 'solr-credit') {
-      return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];
-    }
-    if (useCase === null) return ['securityLog', 'eventLog', `counters.${from}`];
-    try {
-      operationOf(useCase);
-    } catch {
-      return [];
-    }
-    return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui): readonly string[] {
+    return allowedChangesOf(useCase, this.records.get(device), device, source);
   }
 
   injectFault(fault: LinkFault): void {
     if (!this.connection) throw new Error('no link to inject a fault on');
-    const corrupt = fault.part === 'mac' ? flipLastBit : undefined;
-    this.connection.pair.faults.add({
-      action: fault.action,
-      direction: fault.direction,
-      times: fault.times,
-      ...(corrupt ? { corrupt } : {}),
-      ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}),
-    });
+    this.connection.pair.faults.add(faultRuleOf(fault));
   }
 
   async close(): Promise<void> {
     await this.connection?.close();
     this.connection = null;
   }
+}
+
+/**
+ * The fields a meter may change for a step of this use case (null: a refused request), whichever pool it lives
+ * in: what the use case writes for the party that sent it (for SMETS1, the S1SP).
+ */
+export function allowedChangesOf(useCase: string | null, record: DeviceRecord | undefined, device: Eui, source?: Eui): readonly string[] {
+  const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
+  if (useCase === 'advance') {
+    return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
+  }
+  if (useCase === 'solr-credit') {
+    return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];
+  }
+  if (useCase === null) return ['securityLog', 'eventLog', `counters.${from}`];
+  try {
+    operationOf(useCase);
+  } catch {
+    return [];
+  }
+  return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+}
+
+/** A scenario's `link-fault` as a link fault rule (a damaged MAC: the Command's last octet). */
+export function faultRuleOf(fault: LinkFault): FaultRule {
+  return {
+    action: fault.action,
+    direction: fault.direction,
+    times: fault.times,
+    ...(fault.part === 'mac' ? { corrupt: flipLastBit } : {}),
+    ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}),
+  };
 }
 
 /** Damages the last octet of a frame: the ACB MAC of a Command. */

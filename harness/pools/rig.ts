@@ -10,7 +10,6 @@
  * scenario ends with verdict error (InfrastructureError), never fail.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { expectedChanges, operationOf } from '../../devices/expected-changes.ts';
 import { RigFileError, loadRig } from '../../devices/rig/inventory.ts';
 import { type DeviceWant, type RigDeviceRuntime, RigSession, type RigSessionOptions, RigUnavailableError } from '../../devices/rig/session.ts';
 import { keyToWire, type WireAnchors } from '../../devices/serve/control.ts';
@@ -28,7 +27,7 @@ import { deriveKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import type { DevicePlan, DevicePool, LinkFault } from '../engine/device-pool.ts';
 import { InfrastructureError } from '../engine/failures.ts';
-import { EMULATED_S1SP, supportedSrvs } from './emulated.ts';
+import { allowedChangesOf, EMULATED_S1SP, faultRuleOf, supportedSrvs } from './emulated.ts';
 
 export class RigPool implements DevicePool {
   readonly target: string;
@@ -259,27 +258,11 @@ export class RigPool implements DevicePool {
   }
 
   allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui): readonly string[] {
-    const record = this.records.get(device);
-    const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
-    if (useCase === 'advance') return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
-    if (useCase === 'solr-credit') return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];
-    if (useCase === null) return ['securityLog', 'eventLog', `counters.${from}`];
-    try {
-      operationOf(useCase);
-    } catch {
-      return [];
-    }
-    return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+    return allowedChangesOf(useCase, this.records.get(device), device, source);
   }
 
   injectFault(fault: LinkFault): void {
-    const rule = {
-      action: fault.action,
-      direction: fault.direction,
-      times: fault.times,
-      ...(fault.part === 'mac' ? { corrupt: flipLastBit } : {}),
-      ...(fault.delayMs !== undefined ? { delayMs: fault.delayMs } : {}),
-    };
+    const rule = faultRuleOf(fault);
     // One plan per world, shared by its device links: "the next frame" means the next on any of them.
     const plans = new Set([...this.byEui.values()].map((r) => r.faults));
     const shared = [...plans][0];
@@ -294,11 +277,6 @@ export class RigPool implements DevicePool {
   }
 }
 
-function flipLastBit(frame: Uint8Array): Uint8Array {
-  const out = Uint8Array.from(frame);
-  if (out.length > 0) out[out.length - 1] = out[out.length - 1]! ^ 0x01;
-  return out;
-}
 
 export interface RigPools {
   pool: () => Promise<DevicePool>;
