@@ -9,10 +9,11 @@ import type { Argv, CommandModule } from 'yargs';
 import { durationMs, loadRig, type Rig, RigFileError, rigPath } from '../../devices/rig/inventory.ts';
 import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } from '../../devices/rig/leases.ts';
 import { RigSession } from '../../devices/rig/session.ts';
-import { ZigbeeRigLinks, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
+import { zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
 import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { cliZigbeeLinks, herdsmanErrorsToStderr } from './run.ts';
 
 interface ServeArgs {
   type: 'esme' | 'gsme' | 'smets1';
@@ -236,9 +237,7 @@ const check: CommandModule<object, RigArgs> = {
   handler: async (args) => {
     const rig = rigOf(args.rig);
     const ids = devicesOf(rig, args.devices);
-    const problems = zigbeeRigProblems(rig);
-    if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
-    const zigbee = new ZigbeeRigLinks(rig, { log: (level, m) => void (level === 'error' && process.stderr.write(`zigbee: ${m}\n`)) });
+    const zigbee = cliZigbeeLinks(rig, { log: herdsmanErrorsToStderr });
     const session = RigSession.open(rig, { ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check'), zigbee: zigbee.link });
     session.ref();
     let bad = 0;

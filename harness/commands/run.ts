@@ -15,7 +15,7 @@ import { runScenarios } from '../engine/runner.ts';
 import { recordRun } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { type RigPools, rigPools } from '../pools/rig.ts';
-import { loadRig } from '../../devices/rig/inventory.ts';
+import { loadRig, type Rig } from '../../devices/rig/inventory.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks, type ZigbeeRigLinksOptions, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
@@ -88,6 +88,18 @@ function parseDuration(text: string | undefined, option: string): number | undef
   return durationMs(text);
 }
 
+/** A rig's ZigBee links for a command: its ZigBee parameters checked first (a usage error, every problem listed). */
+export function cliZigbeeLinks(rig: Rig, o: ZigbeeRigLinksOptions = {}): ZigbeeRigLinks {
+  const problems = zigbeeRigProblems(rig);
+  if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
+  return new ZigbeeRigLinks(rig, o);
+}
+
+/** herdsman's errors on stderr; its other levels are for a bench engineer's own debugging. */
+export const herdsmanErrorsToStderr: NonNullable<ZigbeeRigLinksOptions['log']> = (level, m) => {
+  if (level === 'error') process.stderr.write(`zigbee: ${m}\n`);
+};
+
 /**
  * The pools of `run --rig FILE`: the rig session with the ZigBee link factory (devices/rig/zigbee-links.ts), so
  * ZigBee devices are reached too. Bad ZigBee parameters make the rig file invalid (usage error). Closing closes
@@ -98,11 +110,7 @@ export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[];
   let links: ZigbeeRigLinks | null = null;
   // rigPools reads and checks the rig file first (a usage error when it is invalid).
   const pools = rigPools(file, { ...options, zigbee: (params, device) => links!.link(params, device) });
-  const rig = loadRig(file);
-  const problems = zigbeeRigProblems(rig);
-  if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
-  links = new ZigbeeRigLinks(rig, zigbeeOptions);
-  const zigbee = links;
+  const zigbee = (links = cliZigbeeLinks(loadRig(file), zigbeeOptions));
   return {
     target: pools.target,
     pool: pools.pool,
@@ -121,11 +129,7 @@ export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[];
 async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string; close?: () => Promise<void> }> {
   const defects = splitDefects(args.defect.filter(isDefect)).meter;
   if (args.rig) {
-    // herdsman's errors only: its other levels are for a bench engineer's own debugging.
-    const log: ZigbeeRigLinksOptions['log'] = (level, m) => {
-      if (level === 'error') process.stderr.write(`zigbee: ${m}\n`);
-    };
-    return rigRunPools(args.rig, { defects, zigbee: { log } });
+    return rigRunPools(args.rig, { defects, zigbee: { log: herdsmanErrorsToStderr } });
   }
   return { pool: async () => new EmulatedPool({ defects }), target: 'emulated' };
 }
