@@ -174,11 +174,12 @@ export class RigPool implements DevicePool {
     try {
       const reply = await r.transport.request(command, { responseTimeoutMs: timeoutMs });
       this.note(device.eui, `response ${Buffer.from(reply.frame).toString('hex').toUpperCase()}`);
-      await this.readRealState(r, device.eui);
       return { kind: 'response', frame: reply.frame };
     } catch (e) {
-      await this.readRealState(r, device.eui);
       return this.failure(e, device);
+    } finally {
+      // Before the DCC has the answer: the engine's snapshots follow it.
+      await this.readRealState(r, device.eui);
     }
   }
 
