@@ -117,7 +117,10 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
 
   const guard = async <T>(reply: FastifyReply, run: () => T | Promise<T>, status = 200): Promise<FastifyReply> => {
     try {
-      return reply.code(status).send(await run());
+      const result = await run();
+      // An admin change joins the DCC's group commit when requests are being taken: answer once it is durable.
+      await dcc.durable();
+      return reply.code(status).send(result);
     } catch (e) {
       if (e instanceof BadRequest || e instanceof z.ZodError || e instanceof AdtError) {
         return reply.code(400).send({ error: e instanceof z.ZodError ? describeZodError(e) : e.message });

@@ -4,6 +4,7 @@
  * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
  * delivery after restart, never none.
  */
+import type { GroupCommit } from './group-commit.ts';
 import type { Db } from './store.ts';
 
 export type OutboxKind = 'response' | 'device-alert' | 'dcc-alert';
@@ -28,6 +29,14 @@ export interface OutboxOptions {
   post?: (url: string, body: string, signal: AbortSignal) => Promise<number>;
 }
 
+/** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
+export interface OutboxCommits {
+  write<T>(step: () => T): T;
+  /** Runs `f` once what has been written is committed. */
+  whenDurable(f: () => void): void;
+}
+
+
 async function httpPost(url: string, body: string, signal: AbortSignal): Promise<number> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body, signal });
   await res.arrayBuffer();
@@ -44,10 +53,17 @@ export class Outbox {
   private readonly post: NonNullable<OutboxOptions['post']>;
   private readonly idleWaiters: (() => void)[] = [];
 
+  private readonly commits: OutboxCommits;
+  /** The newest message known to be committed: deliveries stop there. */
+  private horizon = 0;
+  private readonly kickNow = () => this.deliverDue();
+
   constructor(
     private readonly db: Db,
     options: OutboxOptions = {},
+    commits?: GroupCommit,
   ) {
+    this.commits = commits ?? { write: (step) => db.transaction(step)(), whenDurable: (f) => f() };
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -75,9 +91,19 @@ export class Outbox {
     await Promise.allSettled([...this.active.values()]);
   }
 
-  /** Looks for due messages now (call after enqueue commits). */
+  /**
+   * Looks for due messages once what has been queued is committed: a message goes out only once the outcome
+   * it reports is durable.
+   */
   kick(): void {
+    this.commits.whenDurable(this.kickNow);
+  }
+
+  private deliverDue(): void {
     if (this.stopped) return;
+    // Called once a commit is done: every message queued so far is durable, and none after this may go out
+    // before the next kick (the same connection sees rows a later group has not committed yet).
+    this.horizon = (this.db.prepare('SELECT max(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
     const endpoints = this.db.prepare('SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL').all() as { endpoint: string }[];
     for (const { endpoint } of endpoints) {
       if (!this.active.has(endpoint)) {
@@ -114,9 +140,9 @@ export class Outbox {
   }
 
   private async drain(endpoint: string): Promise<void> {
-    const nextDue = this.db.prepare('SELECT * FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id LIMIT 1');
+    const nextDue = this.db.prepare('SELECT * FROM outbox WHERE endpoint = ? AND delivered_at IS NULL AND id <= ? ORDER BY id LIMIT 1');
     while (!this.stopped) {
-      const row = nextDue.get(endpoint) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
+      const row = nextDue.get(endpoint, this.horizon) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
       if (!row || row.next_attempt_at > Date.now()) return;
       const ac = new AbortController();
       const timeout = setTimeout(() => ac.abort(), this.timeoutMs);
@@ -129,12 +155,13 @@ export class Outbox {
       } finally {
         clearTimeout(timeout);
       }
+      // Marks join the group commit: one lost in a crash means one more delivery, as at-least-once allows.
       if (error === null) {
-        this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(new Date().toISOString(), row.id);
+        this.commits.write(() => this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(new Date().toISOString(), row.id));
       } else {
         const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** row.attempts);
         const jitter = Math.floor(Math.random() * backoff * 0.2);
-        this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, Date.now() + backoff + jitter, row.id);
+        this.commits.write(() => this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, Date.now() + backoff + jitter, row.id));
         return;
       }
     }

@@ -40,6 +40,7 @@ import { AnomalyDetection } from './anomaly.ts';
 import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './access/checks.ts';
 import type { EligibilityTable } from './access/srv-matrix.ts';
 import type { Clock } from './clock.ts';
+import { GroupCommit } from './group-commit.ts';
 import { Outbox, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, Registry } from './registry.ts';
@@ -135,6 +136,8 @@ export class DccService {
   readonly solr: SolrEvents;
   readonly anomaly: AnomalyDetection;
   readonly outbox: Outbox;
+  /** Writes of one event-loop turn share a COMMIT; replies, Commands and deliveries wait for it (group-commit.ts). */
+  readonly commits: GroupCommit;
   private readonly preCommands: PreCommands;
   private readonly defects: ReadonlySet<string>;
   private readonly deviceTimeoutMs: number;
@@ -148,7 +151,8 @@ export class DccService {
     this.solr = new SolrEvents(options.db);
     this.anomaly = new AnomalyDetection(options.db);
     this.preCommands = new PreCommands(options.db);
-    this.outbox = new Outbox(options.db, options.outbox);
+    this.commits = new GroupCommit(options.db);
+    this.outbox = new Outbox(options.db, options.outbox, this.commits);
     this.defects = new Set(options.defects ?? []);
     this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;
   }
@@ -176,12 +180,19 @@ export class DccService {
     this.unsubscribeAlerts?.();
     await Promise.allSettled([...this.inFlight]);
     await this.outbox.stop();
+    this.commits.flush();
   }
 
   /** Resolves when every dispatched command has its outcome and every queued message is delivered. */
   async settled(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.outbox.idle();
+    await this.commits.durable();
+  }
+
+  /** Resolves once everything the DCC has written so far is committed (before an answer leaves the DCC). */
+  durable(): Promise<void> {
+    return this.commits.durable();
   }
 
   /** Registers a transform for another SRV (SMETS2+ CV 4/1). */
@@ -195,7 +206,14 @@ export class DccService {
 
   // ------------------------------------------------------------------ gateway
 
+  /** Takes a request and answers it once what it wrote is committed. */
   async handle(url: UrlKind, body: string | Uint8Array): Promise<HttpReply> {
+    const reply = await this.take(url, body);
+    await this.commits.durable();
+    return reply;
+  }
+
+  private async take(url: UrlKind, body: string | Uint8Array): Promise<HttpReply> {
     const received = this.now();
     const xml = typeof body === 'string' ? body : Buffer.from(body).toString('utf8');
     if (this.options.validateSchema) {
@@ -245,9 +263,11 @@ export class DccService {
   }
 
   private reject(url: UrlKind, status: number, reason: string, request: DuisRequest | null, at: Date): HttpReply {
-    this.db
-      .prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)')
-      .run(url, at.toISOString(), status, reason, request ? formatRequestId(request.header.requestId) : null);
+    this.commits.write(() =>
+      this.db
+        .prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)')
+        .run(url, at.toISOString(), status, reason, request ? formatRequestId(request.header.requestId) : null),
+    );
     return { status, contentType: TEXT, body: reason + '\n' };
   }
 
@@ -299,11 +319,11 @@ export class DccService {
       return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
     }
     const requestId = formatRequestId(request.header.requestId);
-    return this.db.transaction(() => {
+    return this.commits.write(() => {
       const bytes = this.preCommands.issue(requestId, request.header.requestId.user, device.eui, apdu, now);
       const content: ResponseContent = { kind: 'PreCommand', gbcsVersion: this.options.gbcsVersion ?? '4.0', gbcsPayload: bytes };
       return this.finish(url, request, decision.role, now, { code: 'I0', outcome: 'transformed', reason: `Pre-Command ${formatMessageCode(apdu.messageCode)} issued` }, null, content).reply;
-    })();
+    });
   }
 
   private sendSigned(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
@@ -379,7 +399,7 @@ export class DccService {
     const threshold = this.has('ignore-adt') ? undefined : this.anomaly.threshold(party.eui, srv.srv, device.supplier);
     let rowId = 0;
     let quarantined = false;
-    const reply = this.db.transaction(() => {
+    const reply = this.commits.write(() => {
       const verdict = this.anomaly.count(party.eui, srv.srv, threshold, now);
       if (verdict.kind === 'quarantine') {
         quarantined = true;
@@ -396,9 +416,10 @@ export class DccService {
       rowId = r.rowId;
       if (preCommandRequestId) this.preCommands.markUsed(preCommandRequestId, rowId);
       return r.reply;
-    })();
+    });
     if (quarantined) this.outbox.kick();
-    else this.track(this.deliver(rowId, request, role, device, command));
+    // The Command leaves only once its request row is committed; if that commit fails, nothing leaves.
+    else this.track(this.commits.durable().then(() => this.deliver(rowId, request, role, device, command), () => {}));
     return reply;
   }
 
@@ -418,7 +439,7 @@ export class DccService {
     }
     const now = this.now();
     const party = this.registry.party(request.header.requestId.user);
-    this.db.transaction(() => {
+    this.commits.write(() => {
       let code: ResponseCode;
       let content: ResponseContent | undefined;
       let outcome: string;
@@ -434,7 +455,7 @@ export class DccService {
         .prepare("UPDATE requests SET outcome = ?, response_code = ?, reason = ?, terminal_at = ? WHERE id = ? AND outcome IS NULL")
         .run(outcome, code, reply.kind === 'response' ? 'device response delivered to the User' : reply.reason, now.toISOString(), rowId);
       if (changed.changes === 1 && party) this.queueResponse(party, request, code, now, rowId, content);
-    })();
+    });
     this.outbox.kick();
   }
 
@@ -517,7 +538,7 @@ export class DccService {
         );
       return Number(info.lastInsertRowid);
     };
-    return this.db.inTransaction ? insert() : this.db.transaction(insert)();
+    return this.db.inTransaction ? insert() : this.commits.write(insert);
   }
 
   private responseModel(request: Answered, code: ResponseCode, now: Date, content?: ResponseContent): DuisResponse {
@@ -592,7 +613,7 @@ export class DccService {
       body: { kind: 'DeviceAlertMessage', alertCode, gbcsPayload: frame },
     };
     const endpoint = recipient ? this.endpointOf(recipient) : null;
-    this.db.transaction(() => {
+    this.commits.write(() => {
       this.outbox.enqueue({
         endpoint: endpoint ?? '',
         recipient: recipient?.eui ?? alert.recipient,
@@ -601,7 +622,7 @@ export class DccService {
         body: signResponse(model, this.options.keys.xmlSigner),
       });
       if (!endpoint) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
-    })();
+    });
     this.outbox.kick();
   }
 
