@@ -89,8 +89,39 @@ export function parseXmlOrThrow(input: string | Uint8Array, options: XmlParseOpt
   return new TreeBuilder(limits, options.comments ?? 'refuse').parse(text);
 }
 
+/**
+ * One saxes parser, reused from parse to parse: making one costs about a tenth of parsing a DUIS document. A
+ * parse takes it (so a parse started from inside a handler would make its own) and gives it back only after
+ * reaching the end cleanly, which resets it; a refused document leaves it mid-document, so it is dropped.
+ */
+let spareParser: SaxesParser<{ xmlns: true }> | null = null;
+let activeBuilder: TreeBuilder | null = null;
+
+function takeParser(): SaxesParser<{ xmlns: true }> {
+  const parser = spareParser;
+  spareParser = null;
+  if (parser) return parser;
+  const b = (): TreeBuilder => activeBuilder!;
+  return createParser({
+    error: (e) => refuse('malformed', e.message),
+    xmldecl: (decl) => {
+      if (decl.version !== '1.0') refuse('xml-version', `XML version ${decl.version ?? '(none)'}: only 1.0 is accepted`);
+      if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
+        refuse('encoding', `declared encoding ${decl.encoding}: DUIS documents are UTF-8`);
+      }
+    },
+    doctype: () => refuse('dtd', 'a DOCTYPE is not allowed (no DTDs, no entity declarations)'),
+    processinginstruction: (pi) => refuse('processing-instruction', `processing instruction <?${pi.target}?> is not allowed`),
+    comment: () => b().comment(),
+    opentag: (tag) => b().open(tag),
+    closetag: () => b().close(),
+    text: (t) => b().text(t),
+    cdata: (t) => b().text(t),
+  });
+}
+
 class TreeBuilder {
-  private readonly parser: SaxesParser<{ xmlns: true }>;
+  private parser: SaxesParser<{ xmlns: true }> | null = null;
   private readonly stack: XmlElement[] = [];
   private readonly signatures: XmlElement[] = [];
   private root: XmlElement | null = null;
@@ -99,34 +130,32 @@ class TreeBuilder {
   constructor(
     private readonly limits: XmlLimits,
     private readonly comments: 'refuse' | 'drop',
-  ) {
-    this.parser = createParser({
-      error: (e) => refuse('malformed', e.message),
-      xmldecl: (decl) => {
-        if (decl.version !== '1.0') refuse('xml-version', `XML version ${decl.version ?? '(none)'}: only 1.0 is accepted`);
-        if (decl.encoding !== undefined && decl.encoding.toUpperCase() !== 'UTF-8') {
-          refuse('encoding', `declared encoding ${decl.encoding}: DUIS documents are UTF-8`);
-        }
-      },
-      doctype: () => refuse('dtd', 'a DOCTYPE is not allowed (no DTDs, no entity declarations)'),
-      processinginstruction: (pi) => refuse('processing-instruction', `processing instruction <?${pi.target}?> is not allowed`),
-      comment: () => {
-        if (this.comments === 'refuse') refuse('comment', `comment at line ${this.parser.line} is not allowed`);
-      },
-      opentag: (tag) => this.open(tag),
-      closetag: () => this.stack.pop(),
-      text: (t) => this.text(t),
-      cdata: (t) => this.text(t),
-    });
-  }
+  ) {}
 
   parse(text: string): XmlDocument {
-    this.parser.write(text).close();
+    const parser = takeParser();
+    const outer = activeBuilder;
+    this.parser = parser;
+    activeBuilder = this;
+    try {
+      parser.write(text).close();
+    } finally {
+      activeBuilder = outer;
+    }
+    spareParser = parser;
     if (!this.root) refuse('malformed', 'no root element');
     return { root: this.root, signatures: this.signatures };
   }
 
-  private open(tag: SaxesTagNS): void {
+  comment(): void {
+    if (this.comments === 'refuse') refuse('comment', `comment at line ${this.parser!.line} is not allowed`);
+  }
+
+  close(): void {
+    this.stack.pop();
+  }
+
+  open(tag: SaxesTagNS): void {
     const parent = this.stack[this.stack.length - 1] ?? null;
     if (this.stack.length >= this.limits.maxDepth) refuse('too-deep', `elements nested deeper than ${this.limits.maxDepth}`);
     if (++this.elements > this.limits.maxElements) refuse('too-many-elements', `more than ${this.limits.maxElements} elements`);
@@ -148,7 +177,7 @@ class TreeBuilder {
     this.stack.push(el);
   }
 
-  private text(t: string): void {
+  text(t: string): void {
     const el = this.stack[this.stack.length - 1];
     if (!el) return; // whitespace around the root; saxes itself refuses anything else there
     const children = el.children;

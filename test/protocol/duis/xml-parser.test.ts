@@ -146,3 +146,17 @@ test('random byte edits of a template give a value or a typed refusal', (t) => {
 test('saxes handlers are attached the fast way (a saxes upgrade that renames its fields would fall back, slower)', (t) => {
   t.true(usesFastSaxesHandlers());
 });
+
+test('the reused parser carries nothing from one document to the next: bindings, declarations, a refused half-document', (t) => {
+  const bound = parseXml('<?xml version="1.0" encoding="UTF-8"?><p:a xmlns:p="urn:x"><p:b/></p:a>');
+  t.true(bound.ok);
+  refusedWith(t, '<p:a/>', 'malformed'); // the prefix bound in the previous document is unbound here
+  refusedWith(t, '<a><b>', 'malformed'); // refused mid-document...
+  const after = parseXml('<c>text</c>'); // ...and the next one starts clean
+  if (!after.ok) return t.fail(after.error.toString());
+  t.deepEqual([after.value.root.local, after.value.root.children], ['c', ['text']]);
+  refusedWith(t, '<?xml version="1.0" encoding="ISO-8859-1"?><a/>', 'encoding');
+  t.true(parseXml('<?xml version="1.0"?><a/>').ok, 'a declaration refused before does not stick');
+  refusedWith(t, '<a/><!-- after the root -->', 'comment');
+  t.true(parseXml('<a/>').ok);
+});
