@@ -60,6 +60,11 @@ export class AnomalyDetection {
 
   constructor(private readonly db: Db) {}
 
+  /** Drops what was read (the store's writes may have been rolled back). */
+  forget(): void {
+    this.filesMemo.clear();
+  }
+
   addOfficer(party: Eui, input: OfficerInput): void {
     const o = officerInput.parse(input);
     this.db.prepare('INSERT INTO officers (party, id, kind, name) VALUES (?, ?, ?, ?) ON CONFLICT (party, id) DO UPDATE SET kind = excluded.kind, name = excluded.name').run(party, o.id, o.kind, o.name);
@@ -124,10 +129,9 @@ export class AnomalyDetection {
     if (!threshold) return { kind: 'ok' };
     const periodMs = threshold.periodSeconds * 1000;
     const windowStart = new Date(Math.floor(now.getTime() / periodMs) * periodMs).toISOString();
-    this.db
-      .prepare('INSERT INTO adt_counts (party, srv, window_start, count) VALUES (?, ?, ?, 1) ON CONFLICT (party, srv, window_start) DO UPDATE SET count = count + 1')
-      .run(party, srv, windowStart);
-    const { count } = this.db.prepare('SELECT count FROM adt_counts WHERE party = ? AND srv = ? AND window_start = ?').get(party, srv, windowStart) as { count: number };
+    const { count } = this.db
+      .prepare('INSERT INTO adt_counts (party, srv, window_start, count) VALUES (?, ?, ?, 1) ON CONFLICT (party, srv, window_start) DO UPDATE SET count = count + 1 RETURNING count')
+      .get(party, srv, windowStart) as { count: number };
     if (count > threshold.quarantine) return { kind: 'quarantine', count, threshold };
     if (count > threshold.warning) return { kind: 'warning', count, threshold };
     return { kind: 'ok' };

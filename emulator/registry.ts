@@ -65,12 +65,19 @@ const PUT_DEVICE = `INSERT INTO devices (eui, type, variant, supplier, network_o
 
 export class Registry {
   /**
-   * Parties as last read, by EUI (a handful, read several times per request). Every write here clears it; this
-   * process is the store's only writer, and no party write runs inside a transaction that could roll back.
+   * Parties and devices as last read, by EUI (each read more than once per request). Every write here clears
+   * them, and so does a rolled-back group commit (forget()); this process is the store's only writer.
    */
   private readonly partyMemo = new Map<Eui, Party | undefined>();
+  private readonly deviceMemo = new Map<Eui, DeviceRecord | undefined>();
 
   constructor(private readonly db: Db) {}
+
+  /** Drops what was read (the store's writes may have been rolled back). */
+  forget(): void {
+    this.partyMemo.clear();
+    this.deviceMemo.clear();
+  }
 
   putParty(input: PartyInput): Party {
     const p = partyInput.parse(input);
@@ -104,6 +111,7 @@ export class Registry {
 
   putDevice(input: DeviceInput): DeviceRecord {
     const d = deviceInput.parse(input);
+    this.deviceMemo.clear();
     this.db.prepare(PUT_DEVICE).run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
     return d;
   }
@@ -112,6 +120,7 @@ export class Registry {
   putDevices(inputs: Iterable<DeviceInput>): number {
     const put = this.db.prepare(PUT_DEVICE);
     let n = 0;
+    this.deviceMemo.clear();
     this.db.transaction(() => {
       for (const input of inputs) {
         const d = deviceInput.parse(input);
@@ -123,8 +132,13 @@ export class Registry {
   }
 
   device(e: Eui): DeviceRecord | undefined {
+    if (this.deviceMemo.has(e)) return this.deviceMemo.get(e);
     const row = this.db.prepare('SELECT * FROM devices WHERE eui = ?').get(e) as DeviceRow | undefined;
-    return row && deviceFromRow(row);
+    const device = row && Object.freeze(deviceFromRow(row));
+    // The recently used ones: a fleet has millions, a request reads its device two or three times.
+    if (this.deviceMemo.size >= 4096) this.deviceMemo.clear();
+    this.deviceMemo.set(e, device);
+    return device;
   }
 
   devices(): DeviceRecord[] {

@@ -151,7 +151,11 @@ export class DccService {
     this.solr = new SolrEvents(options.db);
     this.anomaly = new AnomalyDetection(options.db);
     this.preCommands = new PreCommands(options.db);
-    this.commits = new GroupCommit(options.db);
+    this.commits = new GroupCommit(options.db, () => {
+      this.registry.forget();
+      this.solr.forget();
+      this.anomaly.forget();
+    });
     this.outbox = new Outbox(options.db, options.outbox, this.commits);
     this.defects = new Set(options.defects ?? []);
     this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;

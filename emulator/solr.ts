@@ -49,6 +49,11 @@ export class SolrEvents {
 
   constructor(private readonly db: Db) {}
 
+  /** Drops what was read (the store's writes may have been rolled back). */
+  forget(): void {
+    this.memo = null;
+  }
+
   instruct(input: SolrInstructionInput, now: Date): SolrEvent {
     const v = solrInstructionInput.parse(input);
     this.memo = null;

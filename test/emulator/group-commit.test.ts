@@ -62,13 +62,15 @@ test('a failing step rolls back alone; the rest of its group commits', async (t)
 
 test('a group SQLite rolled back is reported as not durable, and what waited on it never runs', async (t) => {
   const { db, seen, put } = stores(t);
-  const commits = new GroupCommit(db);
+  let forgotten = 0;
+  const commits = new GroupCommit(db, () => forgotten++);
   commits.write(() => put('a'));
   let ran = false;
   commits.whenDurable(() => (ran = true));
   db.exec('ROLLBACK'); // what SQLite does on its own after a full disk or an I/O error
   await t.throwsAsync(commits.durable(), { instanceOf: StoreCommitError, message: /rolled the transaction back/ });
   t.false(ran);
+  t.is(forgotten, 1, 'memos of what the lost group wrote are dropped');
   t.is(seen(), 0);
   commits.write(() => put('b'));
   await commits.durable();
