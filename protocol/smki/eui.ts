@@ -14,6 +14,7 @@ export class EuiError extends Error {
 }
 
 export function parseEui(text: string): Eui {
+  if (COMPACT.test(text)) return text as Eui;
   if (!ANY.test(text)) throw new EuiError(`not an EUI-64: ${JSON.stringify(text)} (want 16 hex digits or HH-HH-HH-HH-HH-HH-HH-HH)`);
   return text.replaceAll('-', '').toUpperCase() as Eui;
 }
@@ -33,7 +34,9 @@ export function euiToBytes(eui: Eui): Buffer {
 
 /** "90-B3-D5-1F-30-01-00-00", the DUIS RequestID form. */
 export function euiDashed(eui: Eui): string {
-  return eui.match(/../g)!.join('-');
+  let dashed = eui.slice(0, 2);
+  for (let i = 2; i < eui.length; i += 2) dashed += '-' + eui.slice(i, i + 2);
+  return dashed;
 }
 
 /** The DCC's own EUI: the target of non-device Service Requests. */
