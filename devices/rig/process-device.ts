@@ -15,6 +15,8 @@ export interface EmulatorProcess {
   readonly peer: string;
   readonly ready: Record<string, unknown>;
   readonly exited: Promise<number | null>;
+  /** Whether the process has exited (read synchronously: a race against `exited` cannot tell). */
+  readonly hasExited: boolean;
   stop(): Promise<void>;
   /** Kills it at once (process exit hooks: no waiting). */
   killNow(): void;
@@ -65,6 +67,9 @@ export async function startEmulatorProcess(o: {
     peer: String(ready.peer),
     ready,
     exited,
+    get hasExited() {
+      return child.exitCode !== null || child.signalCode !== null;
+    },
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.stdin!.end();

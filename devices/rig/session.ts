@@ -380,7 +380,7 @@ export class RigSession {
       await r.transport.open();
       return;
     }
-    if (spec.transport.kind === 'process-serial' && (!r.emulator || (await isExited(r.emulator)))) {
+    if (spec.transport.kind === 'process-serial' && (!r.emulator || r.emulator.hasExited)) {
       r.emulator = (await startEmulatorProcess({
         type: spec.type,
         eui: spec.eui,
@@ -473,8 +473,4 @@ export class RigSession {
 
 function describe(w: DeviceWant): string {
   return [w.type, w.twin ? 'twin' : null, w.type === 'SMETS1' ? w.fuel : null, ...w.requires].filter(Boolean).join(', ');
-}
-
-async function isExited(p: EmulatorProcess): Promise<boolean> {
-  return Promise.race([p.exited.then(() => true), Promise.resolve(false)]);
 }
