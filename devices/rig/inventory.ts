@@ -7,6 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readYamlSource, ScenarioFileError } from '../../harness/scenarios/yaml-source.ts';
+import { zigbeeCrossChecks, zigbeeTransportSchema } from './zigbee-params.ts';
 
 const EUI = z.string().regex(/^[0-9A-Fa-f]{16}$/, 'an EUI-64: 16 hex digits');
 const DURATION = z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 10m or 2h');
@@ -22,8 +23,6 @@ const processSerialTransport = z.strictObject({
   kind: z.literal('process-serial'),
   baud: z.number().int().positive().default(115200),
 });
-/** Parameters for the ZigBee link (devices/transports/zigbee), passed through to it. */
-const zigbeeTransport = z.looseObject({ kind: z.literal('zigbee') });
 
 const keysSchema = z.union([
   z.strictObject({ seed: z.string().min(1) }),
@@ -37,7 +36,7 @@ const deviceSchema = z.strictObject({
   type: z.enum(['ESME', 'GSME', 'SMETS1']),
   /** SMETS1 meters: which fuel (ESMEs are electricity, GSMEs gas). */
   fuel: z.enum(['electricity', 'gas']).optional(),
-  transport: z.discriminatedUnion('kind', [serialTransport, processSerialTransport, zigbeeTransport]),
+  transport: z.discriminatedUnion('kind', [serialTransport, processSerialTransport, zigbeeTransportSchema]),
   eui: EUI,
   keys: keysSchema.optional(),
   capabilities: z.array(z.string().min(1)).default([]),
@@ -84,6 +83,7 @@ function crossChecks(raw: unknown): Issue[] {
     if (d.kind === 'hardware' && d.type !== 'SMETS1' && !(keys && 'ds' in keys)) add(at(d.keys ? 'keys' : 'kind'), 'a real SMETS2+ meter needs its Device certificates: keys: { ds: FILE, ka: FILE }');
     if (d.kind === 'emulated' && keys && 'ds' in keys) add(at('keys'), 'an emulated meter derives its keys from a seed: keys: { seed: TEXT }');
   });
+  issues.push(...zigbeeCrossChecks(devices));
   return issues;
 }
 

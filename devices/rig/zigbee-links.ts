@@ -22,7 +22,6 @@
  * device" rather than as a failed health check. A meter that does not come on the HAN in time is a LinkError: a
  * health-check failure.
  */
-import { z } from 'zod';
 import type { Link } from '../transports/link.ts';
 import { LinkError } from '../transports/link.ts';
 import { HerdsmanUnavailableError, loadHerdsman } from '../transports/zigbee/herdsman.ts';
@@ -30,84 +29,10 @@ import { ZigbeeLink } from '../transports/zigbee/link.ts';
 import { ZigbeeNetwork, type ZigbeeLogLevel, type ZigbeeNetworkConfig, type ZigbeeNetworkOptions } from '../transports/zigbee/network.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { durationMs, type Rig, type RigDevice, rigPath } from './inventory.ts';
-import { RigUnavailableError } from './session.ts';
-
-const HEX = (octets: number) => z.string({ error: `${octets * 2} hex digits (quoted)` }).regex(new RegExp(`^[0-9A-Fa-f]{${octets * 2}}$`), `${octets * 2} hex digits`);
-
-/** A device's ZigBee transport parameters, as the rig file gives them. */
-export const zigbeeTransportSchema = z.strictObject({
-  kind: z.literal('zigbee'),
-  coordinator: z
-    .string({ error: 'the coordinator: a serial path or tcp://host:port' })
-    .min(1, 'the coordinator: a serial path or tcp://host:port')
-    .refine((c) => !/^tcp:\/\//i.test(c) || /^tcp:\/\/[^\s/:]+:\d{1,5}$/i.test(c), 'tcp://host:port'),
-  adapter: z.enum(['zstack', 'ember', 'deconz', 'zboss', 'zigate']).optional(),
-  baud: z.number().int().positive().optional(),
-  rtscts: z.boolean().optional(),
-  channel: z.number().int().min(11, 'a 2.4 GHz channel, 11-26').max(26, 'a 2.4 GHz channel, 11-26').optional(),
-  panId: z
-    .union([z.number().int(), z.string().regex(/^0x[0-9A-Fa-f]{1,4}$/, 'a number or 0x followed by hex digits').transform((s) => Number.parseInt(s, 16))])
-    .pipe(z.number().min(1, 'a PAN id, 0x0001-0xFFFE').max(0xfffe, 'a PAN id, 0x0001-0xFFFE'))
-    .optional(),
-  extendedPanId: HEX(8).optional(),
-  networkKey: HEX(16).optional(),
-  dataDir: z.string().min(1).optional(),
-  installCode: z
-    .string({ error: 'the install code in hex (quoted)' })
-    .regex(/^([0-9A-Fa-f]{12}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{24}|[0-9A-Fa-f]{32})([0-9A-Fa-f]{4})?$/, 'hex: a 6, 8, 12 or 16-octet install code, with or without its 2-octet CRC')
-    .optional(),
-  joinTimeout: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 30s or 2m').optional(),
-});
-
-export type ZigbeeRigParams = z.infer<typeof zigbeeTransportSchema>;
-
-/** Parameters of the network itself: devices on one coordinator must not disagree on them. */
-const NETWORK_KEYS = ['adapter', 'baud', 'rtscts', 'channel', 'panId', 'extendedPanId', 'networkKey', 'dataDir'] as const;
+import { NETWORK_KEYS, parseZigbeeParams, type ZigbeeRigParams } from './zigbee-params.ts';
 
 const DEFAULT_JOIN_MS = 60_000;
-
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `transport${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${i.message}`);
-}
-
-/** One device's parameters, or the problems with them (each naming the field). */
-export function parseZigbeeParams(params: unknown): { ok: true; value: ZigbeeRigParams } | { ok: false; problems: string[] } {
-  const r = zigbeeTransportSchema.safeParse(params);
-  return r.success ? { ok: true, value: r.data } : { ok: false, problems: issuesOf(r.error) };
-}
-
-/**
- * Every problem with the rig's ZigBee devices, each naming the device: bad parameters, and devices on one
- * coordinator that disagree about its network. Empty when there is nothing to say (or no ZigBee device).
- */
-export function zigbeeRigProblems(rig: Rig): string[] {
-  const problems: string[] = [];
-  const byCoordinator = new Map<string, { id: string; params: ZigbeeRigParams }[]>();
-  for (const d of rig.devices) {
-    if (d.transport.kind !== 'zigbee') continue;
-    const r = parseZigbeeParams(d.transport);
-    if (!r.ok) {
-      for (const p of r.problems) problems.push(`${rig.file}: device ${d.id}: ${p}`);
-      continue;
-    }
-    if (d.type !== 'ESME') problems.push(`${rig.file}: device ${d.id}: the ZigBee transport reaches ESMEs only (a GSME is reached through the hub's Gas Proxy Function, which it does not model)`);
-    const list = byCoordinator.get(r.value.coordinator) ?? [];
-    list.push({ id: d.id, params: r.value });
-    byCoordinator.set(r.value.coordinator, list);
-  }
-  for (const [coordinator, devices] of byCoordinator) {
-    for (const key of NETWORK_KEYS) {
-      const first = devices.find((d) => d.params[key] !== undefined);
-      if (!first) continue;
-      for (const d of devices) {
-        if (d.params[key] !== undefined && d.params[key] !== first.params[key]) {
-          problems.push(`${rig.file}: device ${d.id}: transport.${key} ${String(d.params[key])} differs from ${String(first.params[key])} given by ${first.id} on the same coordinator ${coordinator}`);
-        }
-      }
-    }
-  }
-  return problems;
-}
+import { RigUnavailableError } from './session.ts';
 
 function octets(hex: string): number[] {
   return [...Buffer.from(hex, 'hex')];

@@ -17,7 +17,7 @@ import { EmulatedPool } from '../pools/emulated.ts';
 import { type RigPools, rigPools } from '../pools/rig.ts';
 import { loadRig, type Rig } from '../../devices/rig/inventory.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
-import { ZigbeeRigLinks, type ZigbeeRigLinksOptions, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
+import { ZigbeeRigLinks, type ZigbeeRigLinksOptions } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
 import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor } from '../results.ts';
@@ -88,13 +88,6 @@ function parseDuration(text: string | undefined, option: string): number | undef
   return durationMs(text);
 }
 
-/** A rig's ZigBee links for a command: its ZigBee parameters checked first (a usage error, every problem listed). */
-export function cliZigbeeLinks(rig: Rig, o: ZigbeeRigLinksOptions = {}): ZigbeeRigLinks {
-  const problems = zigbeeRigProblems(rig);
-  if (problems.length) throw new CliExit(EXIT.usage, `rig file is invalid:\n${problems.join('\n')}`);
-  return new ZigbeeRigLinks(rig, o);
-}
-
 /** herdsman's errors on stderr; its other levels are for a bench engineer's own debugging. */
 export const herdsmanErrorsToStderr: NonNullable<ZigbeeRigLinksOptions['log']> = (level, m) => {
   if (level === 'error') process.stderr.write(`zigbee: ${m}\n`);
@@ -102,7 +95,8 @@ export const herdsmanErrorsToStderr: NonNullable<ZigbeeRigLinksOptions['log']> =
 
 /**
  * The pools of `run --rig FILE`: the rig session with the ZigBee link factory (devices/rig/zigbee-links.ts), so
- * ZigBee devices are reached too. Bad ZigBee parameters make the rig file invalid (usage error). Closing closes
+ * ZigBee devices are reached too. Bad ZigBee parameters make the rig file invalid (usage error, each with its
+ * line). Closing closes
  * the session (its links, emulators and leases), then stops the ZigBee network.
  */
 export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[]; zigbee?: ZigbeeRigLinksOptions } & Omit<RigSessionOptions, 'zigbee'> = {}): RigPools & { zigbee: ZigbeeRigLinks } {
@@ -110,7 +104,7 @@ export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[];
   let links: ZigbeeRigLinks | null = null;
   // rigPools reads and checks the rig file first (a usage error when it is invalid).
   const pools = rigPools(file, { ...options, zigbee: (params, device) => links!.link(params, device) });
-  const zigbee = (links = cliZigbeeLinks(loadRig(file), zigbeeOptions));
+  const zigbee = (links = new ZigbeeRigLinks(loadRig(file), zigbeeOptions));
   return {
     target: pools.target,
     pool: pools.pool,

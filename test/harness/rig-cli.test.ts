@@ -42,13 +42,13 @@ test('rig lease, who, renew and release: a person holds a device until they give
 const zigbeeRig = (transport: string) =>
   `name: zb\ndevices:\n  - { id: z1, kind: hardware, type: ESME, transport: ${transport}, eui: 00DB1234567890A4, keys: { ds: ds.pem, ka: ka.pem } }\n`;
 
-test('rig validate checks ZigBee parameters, naming the device and the field', async (t) => {
+test('rig validate checks ZigBee parameters, naming the file, the line and the field', async (t) => {
   const bad = join(dir, 'zigbee-bad.yaml');
   writeFileSync(bad, zigbeeRig('{ kind: zigbee, coordinator: tcp://127.0.0.1:6638, channel: 40, networkKey: "00" }'));
   const r = await runCli(['rig', 'validate', bad]);
   t.is(r.code, 1);
-  t.regex(r.stdout, /device z1: transport\.channel: a 2\.4 GHz channel, 11-26/);
-  t.regex(r.stdout, /device z1: transport\.networkKey: 32 hex digits/);
+  t.regex(r.stdout, /zigbee-bad\.yaml:3: devices\[0\]\.transport\.channel: a 2\.4 GHz channel, 11-26/);
+  t.regex(r.stdout, /zigbee-bad\.yaml:3: devices\[0\]\.transport\.networkKey: 32 hex digits/);
 });
 
 test('rig check opens the coordinator of a ZigBee device: one that does not start leaves the meter in service, unreachable', async (t) => {

@@ -13,9 +13,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadRig, type RigDevice } from '../../devices/rig/inventory.ts';
+import { loadRig, type RigDevice, RigFileError } from '../../devices/rig/inventory.ts';
 import { RigSession, RigUnavailableError } from '../../devices/rig/session.ts';
-import { ZigbeeRigLinks, zigbeeRigProblems } from '../../devices/rig/zigbee-links.ts';
+import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
 import { DeviceHost } from '../../devices/host.ts';
 import { SimClock } from '../../devices/clock.ts';
 import { GeneratedKeySource } from '../../devices/smets2/keys.ts';
@@ -255,28 +255,32 @@ test('a coordinator that does not start: its devices are passed over with the re
   await t.throwsAsync(links.link(x.transport, x), { instanceOf: RigUnavailableError, message: /closed/ });
 });
 
-test('bad ZigBee parameters are reported per device; run --rig refuses the rig file (usage error)', (t) => {
+test('bad ZigBee parameters are reported with their file and line; run --rig refuses the rig file (usage error)', (t) => {
   const file = writeRig('bad-zigbee', [
     esme('esme-1', EUI_A, 'coordinator: tcp://127.0.0.1, channel: 27, panId: 0xFFFF, networkKey: "00", installCode: "XYZ", joinTimeout: soon, chanel: 15'),
     esme('esme-2', EUI_B, 'channel: 15'),
     esme('esme-3', parseEui('00DB0000000A0103'), 'coordinator: /dev/ttyACM0, channel: 15'),
     esme('esme-4', parseEui('00DB0000000A0104'), 'coordinator: /dev/ttyACM0, channel: 20'),
+    esme('gsme-5', parseEui('00DB0000000A0105'), 'coordinator: /dev/ttyACM0').replace('type: ESME', 'type: GSME'),
   ]);
-  const problems = zigbeeRigProblems(loadRig(file));
-  const of = (id: string) => problems.filter((p) => p.includes(`device ${id}:`)).join('\n');
-  t.regex(of('esme-1'), /transport\.coordinator: tcp:\/\/host:port/);
-  t.regex(of('esme-1'), /transport\.channel: a 2\.4 GHz channel, 11-26/);
-  t.regex(of('esme-1'), /transport\.panId: a PAN id/);
-  t.regex(of('esme-1'), /transport\.networkKey: 32 hex digits/);
-  t.regex(of('esme-1'), /transport\.installCode: hex/);
-  t.regex(of('esme-1'), /transport\.joinTimeout: a duration/);
-  t.regex(of('esme-1'), /chanel/);
-  t.regex(of('esme-2'), /transport\.coordinator: the coordinator: a serial path or tcp:\/\/host:port/);
-  t.regex(of('esme-4'), /transport\.channel 20 differs from 15 given by esme-3 on the same coordinator \/dev\/ttyACM0/);
-  const e = t.throws(() => rigRunPools(file), { instanceOf: CliExit });
-  t.is(e?.code, 2);
-  t.regex(e?.message ?? '', /^rig file is invalid:\n[^]*device esme-1: transport\.channel/);
-  t.deepEqual(zigbeeRigProblems(loadRig('rigs/bench-example.yaml')), [], 'the example bench is valid');
+  const e = t.throws(() => loadRig(file), { instanceOf: RigFileError });
+  // The devices are lines 5 to 9 of the file.
+  const at = (line: number) => (e?.problems ?? []).filter((p) => p.file === file && p.line === line).map((p) => p.problem).join('\n');
+  t.regex(at(5), /devices\[0\]\.transport\.coordinator: tcp:\/\/host:port/);
+  t.regex(at(5), /devices\[0\]\.transport\.channel: a 2\.4 GHz channel, 11-26/);
+  t.regex(at(5), /devices\[0\]\.transport\.panId: a PAN id/);
+  t.regex(at(5), /devices\[0\]\.transport\.networkKey: 32 hex digits/);
+  t.regex(at(5), /devices\[0\]\.transport\.installCode: hex/);
+  t.regex(at(5), /devices\[0\]\.transport\.joinTimeout: a duration/);
+  t.regex(at(5), /chanel/);
+  t.regex(at(6), /devices\[1\]\.transport\.coordinator: the coordinator: a serial path or tcp:\/\/host:port/);
+  t.is(at(7), '', 'the first device on /dev/ttyACM0 sets its channel');
+  t.regex(at(8), /devices\[3\]\.transport\.channel: 20 differs from 15 given by esme-3 on the same coordinator \/dev\/ttyACM0/);
+  t.regex(at(9), /devices\[4\]\.type: the ZigBee transport reaches ESMEs only/);
+  const cli = t.throws(() => rigRunPools(file), { instanceOf: CliExit });
+  t.is(cli?.code, 2);
+  t.regex(cli?.message ?? '', /^rig file is invalid:\n[^]*bad-zigbee\.yaml:5: devices\[0\]\.transport\.channel/);
+  t.notThrows(() => loadRig('rigs/bench-example.yaml'), 'the example bench is valid');
 });
 
 // The CLI's DCC issues its own keys, which this process's meters cannot be given: they refuse its commands with
