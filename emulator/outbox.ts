@@ -4,7 +4,6 @@
  * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
  * delivery after restart, never none.
  */
-import type { GroupCommit } from './group-commit.ts';
 import type { Db } from './store.ts';
 
 export type OutboxKind = 'response' | 'device-alert' | 'dcc-alert';
@@ -36,7 +35,6 @@ export interface OutboxCommits {
   whenDurable(f: () => void): void;
 }
 
-
 async function httpPost(url: string, body: string, signal: AbortSignal): Promise<number> {
   const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body, signal });
   await res.arrayBuffer();
@@ -61,7 +59,7 @@ export class Outbox {
   constructor(
     private readonly db: Db,
     options: OutboxOptions = {},
-    commits?: GroupCommit,
+    commits?: OutboxCommits,
   ) {
     this.commits = commits ?? { write: (step) => db.transaction(step)(), whenDurable: (f) => f() };
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
