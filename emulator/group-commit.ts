@@ -85,7 +85,7 @@ export class GroupCommit {
   }
 
   private open(): void {
-    // Inside a transaction someone else opened (a step nested in a step), the write simply nests.
+    // Inside a transaction opened elsewhere (better-sqlite3's db.transaction), the write simply nests in it.
     if (this.group || this.db.inTransaction) return;
     this.db.exec('BEGIN IMMEDIATE');
     let resolve!: () => void;
