@@ -1,0 +1,70 @@
+/**
+ * Group commit seen from outside the DCC: whoever hears of a request (its User through the HTTP answer, the
+ * meter through a Command, the User's endpoint through a delivery) can rely on the DCC having committed it.
+ * A second connection to the DCC's store file sees only what is committed, as a DCC restarted after a crash would.
+ */
+import test from 'ava';
+import Database from 'better-sqlite3';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { formatRequestId, type RequestBody } from '../../protocol/duis/index.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
+import type { DevicePort } from '../../emulator/ports.ts';
+import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+
+const SUPPLIER = parseEui('90B3D51F30010001');
+const SMETS1_ESME = parseEui('00DB0000000000C1');
+const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
+
+test('the HTTP answer, the Command to the meter and the delivery each come after the commit that records them', async (t) => {
+  let stateDir = '';
+  const committedRows = (requestId?: string) => {
+    const reader = new Database(join(stateDir, 'dcc.sqlite'), { readonly: true });
+    try {
+      return reader.prepare('SELECT request_id, outcome FROM requests WHERE ? IS NULL OR request_id = ?').all(requestId ?? null, requestId ?? null) as { request_id: string; outcome: string | null }[];
+    } finally {
+      reader.close();
+    }
+  };
+  const seenByMeter: { request_id: string; outcome: string | null }[][] = [];
+  const devices: DevicePort = {
+    ...unreachableDevices(),
+    sendSmets1: async () => {
+      seenByMeter.push(committedRows());
+      return { kind: 'no-response', reason: 'this meter never answers' };
+    },
+  };
+  // The User's endpoint looks at the store the moment a delivery arrives.
+  const seenAtDelivery: { request_id: string; outcome: string | null }[][] = [];
+  const endpoint = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      seenAtDelivery.push(committedRows());
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  const dcc = await startTestDcc(devices);
+  t.teardown(async () => {
+    await dcc.close();
+    endpoint.close();
+  });
+  stateDir = dcc.stateDir;
+  const endpointUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/`;
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
+  await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
+
+  const request = supplier.request({ target: SMETS1_ESME, srv: '1.6', cv: 1, body: credit });
+  const requestId = formatRequestId(request.header.requestId);
+  const answer = await supplier.post('serviceS', request);
+  t.is(answer.response?.header.responseCode, 'I99', answer.text);
+  t.is(committedRows(requestId).length, 1, 'accepted (I99): the request is already committed');
+
+  await dcc.dcc.service.settled();
+  t.is(seenByMeter.length, 1, 'one instruction reached the meter');
+  t.deepEqual(seenByMeter[0], [{ request_id: requestId, outcome: null }], 'the meter was reached only once its request row was committed');
+  t.is(seenAtDelivery.length, 1, 'one response (the E21 for the silent meter) was delivered');
+  t.deepEqual(seenAtDelivery[0], [{ request_id: requestId, outcome: 'no-response' }], 'it arrived only once the outcome it reports was committed');
+});
