@@ -13,6 +13,7 @@ import { formatRequestId, formatResponseId, parseRequestId, parseResponseId, typ
 import { type DccAlertCode, isDccAlertCode, isResponseCode, type ResponseCode } from './response-codes.ts';
 import { isServiceReference, isServiceReferenceVariant, type ServiceReference, type ServiceReferenceVariant } from './service-references.ts';
 import { isDateTime, readDateTime, readHexBinary, readInteger, readUnsignedInt } from './simple-types.ts';
+import { escapeText } from './canonical.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
 import type { XmlParseOptions } from './xml-parser.ts';
 import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
@@ -263,6 +264,38 @@ export function responseTree(response: DuisResponse): XmlElement {
   content.parent = body;
   if (!/^[0-9]+(\.[0-9]+)?$/.test(response.schemaVersion)) refuse('value', `schemaVersion ${response.schemaVersion} is not a decimal`);
   return srRoot('Response', response.schemaVersion, [srElement('Header', header), body]);
+}
+
+/**
+ * The canonical text of a plain ResponseMessage answering a request (what the DCC sends most: acknowledgements,
+ * refusals, Pre-Commands, device responses), written from a fixed template instead of built as a tree and
+ * canonicalised: byte for byte what canonicalising responseTree(response) gives (a property test holds the two
+ * equal), after the same checks. Undefined for any other response, which takes the tree.
+ */
+export function canonicalResponseText(response: DuisResponse): string | undefined {
+  const { header: h, body } = response;
+  if (!h.requestId || h.responseId || body.kind !== 'ResponseMessage' || body.content?.kind === 'opaque') return undefined;
+  const requestId = formatRequestId(h.requestId);
+  if (!isResponseCode(h.responseCode)) refuse('value', `ResponseCode ${h.responseCode} is not one DUIS defines`);
+  if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${JSON.stringify(h.responseDateTime)} is not an xs:dateTime`);
+  if (!isServiceReference(body.serviceReference)) refuse('value', `ServiceReference ${body.serviceReference} is not one DUIS defines`);
+  if (!isServiceReferenceVariant(body.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${body.serviceReferenceVariant} is not one DUIS defines`);
+  if (!/^[0-9]+(\.[0-9]+)?$/.test(response.schemaVersion)) refuse('value', `schemaVersion ${response.schemaVersion} is not a decimal`);
+  const c = body.content;
+  const content =
+    c?.kind === 'PreCommand'
+      ? `<sr:PreCommand><sr:GBCSVersion>${escapeText(c.gbcsVersion)}</sr:GBCSVersion><sr:GBCSPayload>${encodeBase64(c.gbcsPayload)}</sr:GBCSPayload></sr:PreCommand>`
+      : c?.kind === 'GBCSPayload'
+        ? `<sr:GBCSPayload>${encodeBase64(c.gbcsPayload)}</sr:GBCSPayload>`
+        : '';
+  // Every value above is checked to need no escaping but GBCSVersion, which is escaped as c14n escapes text.
+  return (
+    `<sr:Response xmlns:ds="${NS.ds}" xmlns:sr="${NS.sr}" schemaVersion="${response.schemaVersion}">` +
+    `<sr:Header><sr:RequestID>${requestId}</sr:RequestID><sr:ResponseCode>${h.responseCode}</sr:ResponseCode>` +
+    `<sr:ResponseDateTime>${h.responseDateTime}</sr:ResponseDateTime></sr:Header>` +
+    `<sr:Body><sr:ResponseMessage><sr:ServiceReference>${body.serviceReference}</sr:ServiceReference>` +
+    `<sr:ServiceReferenceVariant>${body.serviceReferenceVariant}</sr:ServiceReferenceVariant>${content}</sr:ResponseMessage></sr:Body></sr:Response>`
+  );
 }
 
 function payloadElement(bytes: Uint8Array): XmlElement {

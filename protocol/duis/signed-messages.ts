@@ -10,9 +10,9 @@ import { ChildReader, simpleText } from './model-reader.ts';
 import { NS } from './namespaces.ts';
 import { type DuisRequest, readRequest, requestTree, toDocument } from './request.ts';
 import { parseRequestId } from './request-id.ts';
-import { type DuisResponse, readResponse, responseTree } from './response.ts';
+import { canonicalResponseText, type DuisResponse, readResponse, responseTree } from './response.ts';
 import type { XmlDocument } from './xml-tree.ts';
-import { type SignerResolver, signTree, type VerifiedXml, type VerifyOptions, verifyXmlOrThrow, type XmlSigner, xmlSignerFromEntry } from './xmldsig.ts';
+import { type SignerResolver, signCanonical, signTree, type VerifiedXml, type VerifyOptions, verifyXmlOrThrow, type XmlSigner, xmlSignerFromEntry } from './xmldsig.ts';
 import type { XmlLimits } from './xml-parser.ts';
 
 export interface VerifiedRequest<S> extends VerifiedXml<S> {
@@ -55,9 +55,13 @@ export function signRequest(request: DuisRequest, signer: XmlSigner): string {
   return signTree(requestTree(request), signer);
 }
 
-/** The response as signed canonical XML (the DCC signs with its role-137 XML Signing key). */
+/**
+ * The response as signed canonical XML (the DCC signs with its role-137 XML Signing key). The DCC's everyday
+ * answers are written from their canonical template; any other response is built as a tree.
+ */
 export function signResponse(response: DuisResponse, signer: XmlSigner): string {
-  return signTree(responseTree(response), signer);
+  const text = canonicalResponseText(response);
+  return text === undefined ? signTree(responseTree(response), signer) : signCanonical(text, signer, { rootName: 'sr:Response', rootBindsDs: true });
 }
 
 /**

@@ -150,9 +150,21 @@ export function signTree(root: XmlElement, signer: XmlSigner, replaced: readonly
   for (const s of replaced) {
     if (s.parent !== root) refuse('signature-position', 'a ds:Signature below the root cannot be replaced', s);
   }
-  if (!/^[0-9]+$/.test(signer.serial)) refuse('key-info', `signer serial ${JSON.stringify(signer.serial)} is not decimal`);
   const unsigned = replaced.length === 0 ? root : { ...root, children: root.children.filter((c) => !replaced.includes(c as XmlElement)) };
   const body = canonicalizeDocument(unsigned, { dropWhitespaceBetweenElements: true });
+  // The signature uses the ds prefix; declare it unless the root already binds it to the XMLDSig namespace.
+  const rootBindsDs = root.namespaces.some((d) => d.prefix === 'ds' && d.uri === NS.ds);
+  return signCanonical(body, signer, { rootName: qualifiedName(root), rootBindsDs });
+}
+
+/**
+ * Signs a document given as its canonical text (no whitespace between elements, no XML declaration), such as a
+ * response written from a template: the enveloped signature goes in as the root's last child.
+ */
+export function signCanonical(body: string, signer: XmlSigner, root: { rootName: string; rootBindsDs: boolean }): string {
+  if (!/^[0-9]+$/.test(signer.serial)) refuse('key-info', `signer serial ${JSON.stringify(signer.serial)} is not decimal`);
+  const close = `</${root.rootName}>`;
+  if (!body.endsWith(close)) refuse('structure', `the canonical document does not end with ${close}`);
   const digest = createHash('sha256').update(body).digest('base64');
   const signedInfoInner = SIGNED_INFO_HEAD + digest + SIGNED_INFO_TAIL;
   xmlCryptoCounters.sign++;
@@ -160,15 +172,12 @@ export function signTree(root: XmlElement, signer: XmlSigner, replaced: readonly
     key: signer.privateKey,
     dsaEncoding: 'ieee-p1363',
   });
-  // The signature uses the ds prefix; declare it unless the root already binds it to the XMLDSig namespace.
-  const rootBindsDs = root.namespaces.some((d) => d.prefix === 'ds' && d.uri === NS.ds);
   const signature =
-    (rootBindsDs ? '<ds:Signature>' : `<ds:Signature xmlns:ds="${NS.ds}">`) +
+    (root.rootBindsDs ? '<ds:Signature>' : `<ds:Signature xmlns:ds="${NS.ds}">`) +
     '<ds:SignedInfo>' +
     signedInfoInner +
     `<ds:SignatureValue>${encodeBase64(signatureValue)}</ds:SignatureValue>` +
     `<ds:KeyInfo><ds:X509Data><ds:X509IssuerSerial><ds:X509IssuerName>${escapeText(signer.issuer)}</ds:X509IssuerName>` +
     `<ds:X509SerialNumber>${signer.serial}</ds:X509SerialNumber></ds:X509IssuerSerial></ds:X509Data></ds:KeyInfo></ds:Signature>`;
-  const close = `</${qualifiedName(root)}>`;
   return XML_DECLARATION + body.slice(0, body.length - close.length) + signature + close;
 }

@@ -2,15 +2,18 @@ import test from 'ava';
 import fc from 'fast-check';
 import {
   buildResponse,
+  canonicalizeDocument,
   describeResponseCode,
   type DuisResponse,
   parseResponse,
   RESPONSE_CODES,
   responseCodeKind,
+  SERVICE_REFERENCE_VARIANTS,
   signResponse,
   verifyResponse,
   xmlSignerFromEntry,
 } from '../../../protocol/duis/index.ts';
+import { canonicalResponseText, responseTree } from '../../../protocol/duis/response.ts';
 import { DCC_EUI } from '../../../protocol/smki/eui.ts';
 import { rtdsFrame } from '../../helpers/fixtures.ts';
 import { ESME, GSME, keystore, SUPPLIER } from './support.ts';
@@ -135,4 +138,43 @@ test('response codes: every DUIS code is typed; the ones the project uses have m
       return back.ok && back.value.header.responseCode === code;
     }),
   );
+});
+
+test("the DCC's everyday answers written from their template are exactly the canonical tree, and verify", (t) => {
+  const dccSigner = xmlSignerFromEntry(keystore.xmlSigningKey(DCC_EUI));
+  const id = fc.record({ user: fc.constantFrom(SUPPLIER, DCC_EUI), target: fc.constantFrom(ESME, GSME, DCC_EUI), counter: fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }) });
+  const payload = fc.uint8Array({ minLength: 1, maxLength: 200 }).map((b) => Buffer.from(b));
+  const content = fc.oneof(
+    fc.constant(undefined),
+    fc.record({ kind: fc.constant('PreCommand' as const), gbcsVersion: fc.constantFrom('4.0', '3.2', 'x<&>\r"y'), gbcsPayload: payload }),
+    fc.record({ kind: fc.constant('GBCSPayload' as const), gbcsPayload: payload }),
+  );
+  const model = fc.record({
+    schemaVersion: fc.constantFrom('5.4', '5.1', '6'),
+    header: fc.record({
+      requestId: id,
+      responseCode: fc.constantFrom(...RESPONSE_CODES),
+      responseDateTime: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
+    }),
+    body: fc.record({ kind: fc.constant('ResponseMessage' as const), serviceReference: fc.constantFrom('1.6', '2.1', '8.1'), serviceReferenceVariant: fc.constantFrom(...SERVICE_REFERENCE_VARIANTS), content }),
+  });
+  fc.assert(
+    fc.property(model, (m) => {
+      const response = (m.body.content === undefined ? { ...m, body: { ...m.body, content: undefined } } : m) as DuisResponse;
+      if (m.body.content === undefined) delete (response.body as { content?: unknown }).content;
+      const text = canonicalResponseText(response);
+      t.is(text, canonicalizeDocument(responseTree(response), { dropWhitespaceBetweenElements: true }));
+      const v = verifyResponse(signResponse(response, dccSigner), keystore, { signerEui: DCC_EUI });
+      if (!v.ok) return t.fail(v.error.toString());
+      t.deepEqual(v.value.response, response);
+    }),
+    { numRuns: 300 },
+  );
+  // Anything else takes the tree, and bad values are refused the same way on both paths.
+  t.is(canonicalResponseText(responses['device response carrying its GBCS payload']!), undefined, 'a ResponseID: the tree');
+  t.is(canonicalResponseText(responses['8F66 device alert (future-dated payment mode change executed)']!), undefined);
+  const bad = { ...responses['I99 acknowledgement without content']!, header: { requestId, responseCode: 'I98', responseDateTime: at } } as unknown as DuisResponse;
+  t.throws(() => signResponse(bad, dccSigner), { message: /ResponseCode I98 is not one DUIS defines/ });
+  const badTime = { ...responses['I99 acknowledgement without content']!, header: { requestId, responseCode: 'I99', responseDateTime: 'yesterday' } } as DuisResponse;
+  t.throws(() => signResponse(badTime, dccSigner), { message: /not an xs:dateTime/ });
 });
