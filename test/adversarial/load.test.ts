@@ -22,7 +22,9 @@ const REQUESTS = sized('SMETS_HIL_LOAD_REQUESTS', 300, 5_000);
 let dcc: DccProcess;
 
 test.before(async () => {
-  dcc = await startDccProcess(['--max-concurrent', String(MAX_CONCURRENT), '--request-timeout', '20000']);
+  // The held requests below must outlive the probing on a loaded CI machine: with a 20 s body timeout they could
+  // expire (408) before a probe saw them, and the test would not find the DCC full (it failed once in CI).
+  dcc = await startDccProcess(['--max-concurrent', String(MAX_CONCURRENT), '--request-timeout', '120000']);
 });
 
 test.after.always(async () => {
@@ -43,13 +45,17 @@ test.serial(`at capacity (${MAX_CONCURRENT} requests held open mid-body) the nex
   for (const c of held) await c.write(head('/api/v1/serviceT', { contentLength: body.length }) + body.slice(0, 10));
   // Admission is counted at the headers: probe with junk (400 if processed) until the DCC has seen them all.
   let full = false;
+  const probes: Record<number, number> = {};
+  const started = Date.now();
   for (let i = 0; i < 400 && !full; i++) {
     const probe = await fetch(`${dcc.url}/api/v1/serviceT`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<probe/>' });
     await probe.text();
+    probes[probe.status] = (probes[probe.status] ?? 0) + 1;
     full = probe.status === 503;
     if (!full) await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  t.true(full, 'the held requests took every slot');
+  const heldState = held.map((c) => c.received().status ?? 'open').join(', ');
+  t.true(full, `the held requests took every slot (probes by status ${JSON.stringify(probes)} over ${Date.now() - started} ms; held: ${heldState})`);
   const overloaded = await fetch(`${dcc.url}/api/v1/serviceT`, { method: 'POST', headers: { 'content-type': 'application/xml' }, body: xml });
   t.is(overloaded.status, 503, 'a valid request gets 503 while every slot is held');
   t.is(overloaded.headers.get('retry-after'), '1', 'with Retry-After');
