@@ -137,7 +137,7 @@ export class DccService {
   readonly anomaly: AnomalyDetection;
   readonly outbox: Outbox;
   /** Writes of one event-loop turn share a COMMIT; replies, Commands and deliveries wait for it (group-commit.ts). */
-  readonly commits: GroupCommit;
+  private readonly commits: GroupCommit;
   private readonly preCommands: PreCommands;
   private readonly defects: ReadonlySet<string>;
   private readonly deviceTimeoutMs: number;

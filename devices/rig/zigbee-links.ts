@@ -29,10 +29,10 @@ import { ZigbeeLink } from '../transports/zigbee/link.ts';
 import { ZigbeeNetwork, type ZigbeeLogLevel, type ZigbeeNetworkConfig, type ZigbeeNetworkOptions } from '../transports/zigbee/network.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { durationMs, type Rig, type RigDevice, rigPath } from './inventory.ts';
+import { RigUnavailableError } from './session.ts';
 import { NETWORK_KEYS, parseZigbeeParams, type ZigbeeRigParams } from './zigbee-params.ts';
 
 const DEFAULT_JOIN_MS = 60_000;
-import { RigUnavailableError } from './session.ts';
 
 function octets(hex: string): number[] {
   return [...Buffer.from(hex, 'hex')];
@@ -75,12 +75,12 @@ export class ZigbeeRigLinks {
     readonly rig: Rig,
     private readonly o: ZigbeeRigLinksOptions = {},
   ) {
+    // loadRig has checked the parameters (zigbee-params.ts), so they are read as they are.
     for (const device of rig.devices) {
       if (device.transport.kind !== 'zigbee') continue;
-      const r = parseZigbeeParams(device.transport);
-      if (!r.ok) continue;
-      const c = this.coordinators.get(r.value.coordinator) ?? { coordinator: r.value.coordinator, devices: [], starting: null, network: null, down: false, failed: null };
-      c.devices.push({ device, params: r.value });
+      const params = device.transport;
+      const c = this.coordinators.get(params.coordinator) ?? { coordinator: params.coordinator, devices: [], starting: null, network: null, down: false, failed: null };
+      c.devices.push({ device, params });
       this.coordinators.set(c.coordinator, c);
     }
   }

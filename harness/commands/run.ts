@@ -96,8 +96,7 @@ export const herdsmanErrorsToStderr: NonNullable<ZigbeeRigLinksOptions['log']> =
 /**
  * The pools of `run --rig FILE`: the rig session with the ZigBee link factory (devices/rig/zigbee-links.ts), so
  * ZigBee devices are reached too. Bad ZigBee parameters make the rig file invalid (usage error, each with its
- * line). Closing closes
- * the session (its links, emulators and leases), then stops the ZigBee network.
+ * line). Closing closes the session (its links, emulators and leases), then stops the ZigBee network.
  */
 export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[]; zigbee?: ZigbeeRigLinksOptions } & Omit<RigSessionOptions, 'zigbee'> = {}): RigPools & { zigbee: ZigbeeRigLinks } {
   const { zigbee: zigbeeOptions, ...options } = o;
