@@ -5,6 +5,7 @@
  * sent to it with the frames the device sent after that frame in the recording.
  */
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { z } from 'zod';
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
 
 export interface RecordedFrame {
@@ -37,11 +38,48 @@ export class FrameRecorder {
   }
 }
 
+const recordedFrame = z.strictObject({
+  at: z.string(),
+  device: z.string().min(1),
+  dir: z.enum(['to-device', 'to-dcc']),
+  kind: z.enum(['data', 'control']),
+  hex: z.string().regex(/^(?:[0-9a-fA-F]{2})*$/, 'hex octets'),
+});
+
+/** A recording line that is not a recorded frame; `line` counts from 1. */
+export class RecordingError extends Error {
+  constructor(
+    readonly path: string,
+    readonly line: number,
+    readonly problem: string,
+  ) {
+    super(`${path}:${line}: ${problem}`);
+  }
+}
+
+/** Parses a recording's text; the first line that is not a recorded frame throws RecordingError. */
+export function parseRecording(text: string, path = 'recording'): RecordedFrame[] {
+  const frames: RecordedFrame[] = [];
+  text.split('\n').forEach((l, i) => {
+    if (!l.trim()) return;
+    let value: unknown;
+    try {
+      value = JSON.parse(l);
+    } catch (e) {
+      throw new RecordingError(path, i + 1, `not JSON (${(e as Error).message})`);
+    }
+    const r = recordedFrame.safeParse(value);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      throw new RecordingError(path, i + 1, `${issue.path.join('.') || 'line'}: ${issue.message}`);
+    }
+    frames.push(r.data);
+  });
+  return frames;
+}
+
 export function readRecording(path: string): RecordedFrame[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as RecordedFrame);
+  return parseRecording(readFileSync(path, 'utf8'), path);
 }
 
 /** Records what crosses `inner` (the DCC's end of a device link) and otherwise is `inner`. */

@@ -1,21 +1,25 @@
 /**
  * `smets-hil gbcs ...`: inspect and build GBCS frames.
  *   decode <HEX>       one JSON object describing the frame, with signature and MAC checks
+ *   recording <FILE>   one such object per frame of a rig's frame recording (GBCS or S1SP)
  *   command <HEX>      the ACB's step: wrap a Signed Pre-Command into the Command with its MAC
  *   precommand --from  the DCC's transform of a DUIS SRV 1.6 request into the Pre-Command
  */
 import type { Argv, CommandModule } from 'yargs';
+import { parseRecording, type RecordedFrame, RecordingError } from '../../devices/rig/recording.ts';
 import { parseRequest } from '../../protocol/duis/index.ts';
 import { encodeGeneralCiphering, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { toHex } from '../../protocol/gbcs/bytes.ts';
-import { decodeDlmsDateTime } from '../../protocol/gbcs/datetime.ts';
+import { decodeDlmsDateTime, fromZigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
 import { checkMac, checkSignature } from '../../protocol/gbcs/frame-checks.ts';
-import { decodeFrame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
+import { decodeFrame, type Frame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { wrapCommand } from '../../protocol/gbcs/security.ts';
 import { type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import { preCommandForRequest, TransformError } from '../../protocol/transform/payment-mode.ts';
-import { parseEui } from '../../protocol/smki/eui.ts';
+import { decodeS1sp, type DecodedS1sp, checkReply, peekS1spHeader } from '../../protocol/s1sp/frame.ts';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import type { Keystore } from '../../protocol/smki/keystore.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { loadKeystore, readHexArgument, readText } from './inputs.ts';
@@ -49,25 +53,95 @@ const decode: CommandModule<object, { hex: string; keystore?: string; cert: stri
     const frame = decodeOrExit(args.hex);
     const keystore = loadKeystore(args.keystore, args.cert);
     const acb = args.acb === undefined ? undefined : parseEuiOption(args.acb, '--acb');
-    const { apdu } = frame;
-    const summary = summarizeFrame(frame);
-    const out: Record<string, unknown> = {
-      kind: frame.kind,
-      cra: apdu.cra,
-      counter: apdu.counter.toString(),
-      originator: apdu.originator,
-      recipient: apdu.recipient,
-      messageCode: formatMessageCode(apdu.messageCode),
-      useCase: summary.useCase,
-      paymentMode: summary.paymentMode,
-      execution: summary.execution,
-      signature: checkSignature(frame, keystore),
-      mac: checkMac(frame, keystore, acb),
-      dateTime: apdu.dateTime ? safeDate(apdu.dateTime) : null,
-    };
-    if (summary.alert) out.alert = { ...summary.alert, messageCode: formatMessageCode(summary.alert.messageCode), counter: summary.alert.counter.toString() };
-    if (summary.contentError) out.contentError = summary.contentError;
-    process.stdout.write(JSON.stringify(out) + '\n');
+    process.stdout.write(JSON.stringify(describeFrame(frame, keystore, acb)) + '\n');
+  },
+};
+
+/** What `decode` prints for a frame: its header, use case, payment mode and the signature and MAC checks. */
+function describeFrame(frame: Frame, keystore: Keystore, acb: Eui | undefined): Record<string, unknown> {
+  const { apdu } = frame;
+  const summary = summarizeFrame(frame);
+  const out: Record<string, unknown> = {
+    kind: frame.kind,
+    cra: apdu.cra,
+    counter: apdu.counter.toString(),
+    originator: apdu.originator,
+    recipient: apdu.recipient,
+    messageCode: formatMessageCode(apdu.messageCode),
+    useCase: summary.useCase,
+    paymentMode: summary.paymentMode,
+    execution: summary.execution,
+    signature: checkSignature(frame, keystore),
+    mac: checkMac(frame, keystore, acb),
+    dateTime: apdu.dateTime ? safeDate(apdu.dateTime) : null,
+  };
+  if (summary.alert) out.alert = { ...summary.alert, messageCode: formatMessageCode(summary.alert.messageCode), counter: summary.alert.counter.toString() };
+  if (summary.contentError) out.contentError = summary.contentError;
+  return out;
+}
+
+/** An SMETS1 Service Provider frame (the serial protocol of SMETS1 rigs): its header and what it carries. */
+function describeS1sp(d: DecodedS1sp): Record<string, unknown> {
+  const f = d.frame;
+  const out: Record<string, unknown> = { protocol: 's1sp', type: f.type, id: f.id.toString(), from: f.from, to: f.to, time: fromZigbeeUtcTime(f.time).toISOString() };
+  if (f.type === 'instruction') Object.assign(out, { reference: f.reference.toString(), operation: f.operation, signature: 'unchecked' });
+  if (f.type === 'response') Object.assign(out, { status: f.status, ...(f.read ? { read: f.read } : {}), check: checkReply(d) ? 'valid' : 'invalid' });
+  if (f.type === 'alert') {
+    Object.assign(out, { code: formatMessageCode(f.code), ...(f.instructionId === undefined ? {} : { instructionId: f.instructionId.toString(), operation: f.operation ?? null }) });
+    out.check = checkReply(d) ? 'valid' : 'invalid';
+  }
+  return out;
+}
+
+/** One recorded frame, decoded as GBCS or S1SP; a frame that is neither says why. */
+function describeRecorded(bytes: Buffer, keystore: Keystore, acb: Eui | undefined): Record<string, unknown> {
+  if (peekS1spHeader(bytes)) {
+    const d = decodeS1sp(bytes);
+    return d.ok ? describeS1sp(d.value) : { protocol: 's1sp', error: d.error.toJSON() };
+  }
+  const d = decodeFrame(bytes);
+  return d.ok ? { protocol: 'gbcs', ...describeFrame(d.value, keystore, acb) } : { protocol: 'gbcs', error: d.error.toJSON() };
+}
+
+const recording: CommandModule<object, { file: string; device?: string; keystore?: string; cert: string[]; acb?: string }> = {
+  command: 'recording <file>',
+  describe: "decode a rig's frame recording (record: DIR in the rig file): one JSON line per recorded frame",
+  builder: (y: Argv) =>
+    y
+      .positional('file', { type: 'string', demandOption: true, describe: 'a recording, DIR/RIG-TIMESTAMP.jsonl' })
+      .option('device', { type: 'string', describe: "only this device's frames (its id in the rig file)" })
+      .option('keystore', { type: 'string', describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
+      .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
+      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MACs' }) as Argv<{
+      file: string;
+      device?: string;
+      keystore?: string;
+      cert: string[];
+      acb?: string;
+    }>,
+  handler: (args) => {
+    let frames: RecordedFrame[];
+    try {
+      frames = parseRecording(readText(args.file, 'recording'), args.file);
+    } catch (e) {
+      if (e instanceof RecordingError) throw new CliExit(EXIT.usage, e.message);
+      throw e;
+    }
+    const keystore = loadKeystore(args.keystore, args.cert);
+    const acb = args.acb === undefined ? undefined : parseEuiOption(args.acb, '--acb');
+    const lines: string[] = [];
+    frames.forEach((f, index) => {
+      if (args.device !== undefined && f.device !== args.device) return;
+      const where = { index, at: f.at, device: f.device, dir: f.dir };
+      const bytes = Buffer.from(f.hex, 'hex');
+      const what = f.kind === 'control' ? { kind: 'control', hex: f.hex.toUpperCase() } : describeRecorded(bytes, keystore, acb);
+      lines.push(JSON.stringify({ ...where, ...what }));
+    });
+    if (args.device !== undefined && lines.length === 0) {
+      const devices = [...new Set(frames.map((f) => f.device))];
+      throw new CliExit(EXIT.usage, `${args.file}: no frames of device ${args.device} (the recording has ${devices.join(', ') || 'no frames'})`);
+    }
+    if (lines.length) process.stdout.write(lines.join('\n') + '\n');
   },
 };
 
@@ -147,6 +221,6 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
 export const gbcsCommand: CommandModule = {
   command: 'gbcs <command>',
   describe: 'decode, wrap and build GBCS frames',
-  builder: (y: Argv) => y.command(decode).command(command).command(precommand).demandCommand(1),
+  builder: (y: Argv) => y.command(decode).command(recording).command(command).command(precommand).demandCommand(1),
   handler: () => {},
 };
