@@ -7,6 +7,7 @@
  */
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
 import { type FaultRule, FaultRules, flipMiddleBit } from '../transports/faults.ts';
+import { Listeners } from '../transports/listeners.ts';
 
 /**
  * Rules and frame counts, shared by every FaultLink made with it: a pool whose devices each have their own link
@@ -24,8 +25,8 @@ export class FaultLink implements Link {
   private severed = false;
   private failed = false;
   private closing: Promise<void> = Promise.resolve();
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
   /** The contract's fault controls. */
   readonly faults = {
     add: (rule: FaultRule) => void this.plan.add(rule),
@@ -42,7 +43,7 @@ export class FaultLink implements Link {
     inner.onFrame((f) => this.arrive(f));
     inner.onState((s, e) => {
       // Once cut, what the link underneath does (closing) is not news: this end already failed.
-      if (!this.failed) for (const l of this.stateListeners) l(s, e);
+      if (!this.failed) this.stateListeners.emit(s, e);
     });
   }
 
@@ -90,13 +91,11 @@ export class FaultLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   private arrive(frame: Uint8Array): void {
@@ -125,7 +124,7 @@ export class FaultLink implements Link {
 
   private deliver(frame: Uint8Array): void {
     if (this.failed) return;
-    for (const l of this.frameListeners) l(frame);
+    this.frameListeners.emit(frame);
   }
 
   /** Cuts the connection: this end fails with 'disconnected' and the link underneath is closed. */
@@ -138,6 +137,6 @@ export class FaultLink implements Link {
   }
 
   private emit(state: LinkState, error?: LinkError): void {
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 }

@@ -7,6 +7,7 @@
 import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
 import { z } from 'zod';
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
+import { Listeners } from '../transports/listeners.ts';
 
 export interface RecordedFrame {
   at: string;
@@ -132,8 +133,8 @@ export class ReplayLink implements Link {
   private st: LinkState = 'closed';
   private position = 0;
   private readonly frames: RecordedFrame[];
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
   readonly divergences: { index: number; expected: string | null; got: string }[] = [];
 
   constructor(
@@ -176,13 +177,11 @@ export class ReplayLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** Delivers the device's recorded frames up to the next frame the DCC side sent, asynchronously, in order. */
@@ -191,12 +190,12 @@ export class ReplayLink implements Link {
     while (this.frames[this.position]?.dir === 'to-dcc') out.push(Buffer.from(this.frames[this.position++]!.hex, 'hex'));
     if (!out.length) return;
     setImmediate(() => {
-      for (const f of out) if (this.st === 'open') for (const l of this.frameListeners) l(f);
+      for (const f of out) if (this.st === 'open') this.frameListeners.emit(f);
     });
   }
 
   private setState(state: LinkState): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state);
+    this.stateListeners.emit(state);
   }
 }

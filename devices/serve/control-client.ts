@@ -3,6 +3,7 @@
  * state the device pushes. Errors are ControlError: the device refused, or did not answer in time.
  */
 import { type ControlRequest, decodeControl, type DeviceIdentity, encodeControl, type ProvisionRequest } from './control.ts';
+import { Listeners } from '../transports/listeners.ts';
 
 export interface ControlChannel {
   sendControl(message: Uint8Array): Promise<void>;
@@ -29,7 +30,7 @@ type Request = ControlRequest extends infer R ? (R extends { id: number } ? Omit
 export class ControlClient {
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve: (r: ControlReply) => void; reject: (e: ControlError) => void; timer: NodeJS.Timeout }>();
-  private readonly stateListeners = new Set<(eui: string, state: unknown, version: number) => void>();
+  private readonly stateListeners = new Listeners<[eui: string, state: unknown, version: number]>();
   private readonly unsubscribe: () => void;
 
   constructor(
@@ -41,8 +42,7 @@ export class ControlClient {
 
   /** State pushed by the device, and state in replies; `version` grows with every change. */
   onState(listener: (eui: string, state: unknown, version: number) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   ping(timeoutMs?: number): Promise<DeviceIdentity> {
@@ -96,7 +96,7 @@ export class ControlClient {
     if (!m) return;
     if (m.state !== undefined && typeof m.version === 'number') {
       const eui = m.eui ?? (m.state as { eui?: string }).eui ?? '';
-      for (const l of this.stateListeners) l(eui, m.state, m.version);
+      this.stateListeners.emit(eui, m.state, m.version);
     }
     if (m.op === 'state') return;
     if (m.op !== 'reply' || typeof m.id !== 'number') return;

@@ -6,6 +6,7 @@
  */
 import { type Direction, type FaultRule, FaultRules, flipMiddleBit } from './faults.ts';
 import { type Link, LinkError, type LinkState } from './link.ts';
+import { Listeners } from './listeners.ts';
 
 export { type Direction, type FaultAction, type FaultEvent, type FaultRule, flipMiddleBit } from './faults.ts';
 
@@ -28,8 +29,8 @@ export class FaultInjector extends FaultRules {
 
 export class MemoryLink implements Link {
   private st: LinkState = 'closed';
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
 
   constructor(
     readonly name: string,
@@ -63,25 +64,23 @@ export class MemoryLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** @internal delivery from the pair */
   deliver(frame: Uint8Array): void {
     if (this.st !== 'open') return;
-    for (const l of this.frameListeners) l(frame);
+    this.frameListeners.emit(frame);
   }
 
   /** @internal */
   setState(state: LinkState, error?: LinkError): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 }
 

@@ -13,6 +13,7 @@
  */
 import { classifyFrame, type FrameKey } from './frame-keys.ts';
 import { type Link, LinkError, type LinkState } from './link.ts';
+import { Listeners } from './listeners.ts';
 
 export type TransportErrorKind = 'timeout' | 'disconnected' | 'link-failed' | 'closed';
 /** Where a timeout happened. */
@@ -82,7 +83,7 @@ const DEFAULTS: TransportTimeouts = { openMs: 5000, sendMs: 5000, responseMs: 30
 export class Transport {
   private readonly timeouts: TransportTimeouts;
   private readonly waiting = new Map<string, Waiter>();
-  private readonly alertListeners = new Set<(a: Alert) => void>();
+  private readonly alertListeners = new Listeners<[a: Alert]>();
   private unsubscribe: (() => void)[] = [];
   private st: TransportState = 'closed';
   readonly stats: TransportStats = { requests: 0, responses: 0, ignored: 0, unrecognised: 0, alerts: 0, timeouts: 0 };
@@ -124,8 +125,7 @@ export class Transport {
   }
 
   onAlert(listener: (a: Alert) => void): () => void {
-    this.alertListeners.add(listener);
-    return () => this.alertListeners.delete(listener);
+    return this.alertListeners.add(listener);
   }
 
   /**
@@ -184,7 +184,7 @@ export class Transport {
     }
     if (key.role === 'alert') {
       this.stats.alerts++;
-      for (const l of this.alertListeners) l({ frame, key });
+      this.alertListeners.emit({ frame, key });
       return;
     }
     const w = this.waiting.get(key.key);

@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { type Link, LinkError, type LinkErrorKind, type LinkState } from '../link.ts';
 import type { HostEvent, SyncExchangeReply, SyncExchangeRequest } from './link-host.ts';
 import type { SerialLinkOptions, SerialLinkStats } from './serial-link.ts';
+import { Listeners } from '../listeners.ts';
 
 const HOST_MAIN = fileURLToPath(new URL('./link-host-main.mjs', import.meta.url));
 const SYNC_CLIENT = fileURLToPath(new URL('./sync-client.mjs', import.meta.url));
@@ -143,9 +144,9 @@ export class LinkHost {
 export class RemoteSerialLink implements Link {
   readonly name: string;
   private st: LinkState = 'closed';
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly controlListeners = new Set<(message: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly controlListeners = new Listeners<[message: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
 
   /** @internal */
   constructor(
@@ -194,24 +195,21 @@ export class RemoteSerialLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onControl(listener: (message: Uint8Array) => void): () => void {
-    this.controlListeners.add(listener);
-    return () => this.controlListeners.delete(listener);
+    return this.controlListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** @internal */
   event(e: HostEvent): void {
-    if (e.event === 'frame') for (const l of this.frameListeners) l(e.frame);
-    else if (e.event === 'ctl') for (const l of this.controlListeners) l(e.message);
+    if (e.event === 'frame') this.frameListeners.emit(e.frame);
+    else if (e.event === 'ctl') this.controlListeners.emit(e.message);
     else this.setState(e.state as LinkState, e.error ? new LinkError(e.error.kind as LinkErrorKind, e.error.message) : undefined);
   }
 
@@ -222,6 +220,6 @@ export class RemoteSerialLink implements Link {
 
   private setState(state: LinkState, error?: LinkError): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 }

@@ -16,6 +16,7 @@ import { randomInt } from 'node:crypto';
 import type { SerialPort as SerialPortStream } from 'serialport';
 import { type Link, LinkError, type LinkState } from '../link.ts';
 import { decodeFrame, encodeFrame, type FrameDecodeError, type FrameTypeName, MAX_PAYLOAD } from './frame.ts';
+import { Listeners } from '../listeners.ts';
 
 export interface SerialLinkOptions {
   path: string;
@@ -85,10 +86,10 @@ export class SerialLink implements Link {
   private lastRx: { session: number; seq: number } | null = null;
   private queue: Pending[] = [];
   private outstanding: Outstanding | null = null;
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly controlListeners = new Set<(message: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
-  private readonly traceListeners = new Set<(e: SerialTraceEvent) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly controlListeners = new Listeners<[message: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
+  private readonly traceListeners = new Listeners<[e: SerialTraceEvent]>();
   readonly stats: SerialLinkStats = { framesSent: 0, framesDelivered: 0, retransmissions: 0, duplicates: 0, corrupt: 0, acksSent: 0, acksReceived: 0, staleAcks: 0 };
   private readonly baudRate: number;
   private readonly ackTimeoutMs: number;
@@ -166,23 +167,19 @@ export class SerialLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onControl(listener: (message: Uint8Array) => void): () => void {
-    this.controlListeners.add(listener);
-    return () => this.controlListeners.delete(listener);
+    return this.controlListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   onTrace(listener: (e: SerialTraceEvent) => void): () => void {
-    this.traceListeners.add(listener);
-    return () => this.traceListeners.delete(listener);
+    return this.traceListeners.add(listener);
   }
 
   private enqueue(type: 'data' | 'control', payload: Uint8Array): Promise<void> {
@@ -263,8 +260,7 @@ export class SerialLink implements Link {
     this.lastRx = { session: f.session, seq: f.seq };
     this.stats.framesDelivered++;
     this.trace({ dir: 'rx', type: f.type, session: f.session, seq: f.seq, length: f.payload.length });
-    const listeners = f.type === 'data' ? this.frameListeners : this.controlListeners;
-    for (const l of listeners) l(f.payload);
+    (f.type === 'data' ? this.frameListeners : this.controlListeners).emit(f.payload);
   }
 
   private portGone(port: SerialPortStream, err?: Error & { disconnected?: boolean }): void {
@@ -295,11 +291,11 @@ export class SerialLink implements Link {
 
   private setState(state: LinkState, error?: LinkError): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 
   private trace(e: SerialTraceEvent): void {
-    for (const l of this.traceListeners) l(e);
+    this.traceListeners.emit(e);
   }
 }
 

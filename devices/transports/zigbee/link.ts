@@ -30,6 +30,7 @@ import {
   unwrapFrame,
   wrapFrame,
 } from './tunnel.ts';
+import { Listeners } from '../listeners.ts';
 
 export interface ZigbeeLinkOptions {
   /** The meter's EUI-64, which is its IEEE address on the HAN. */
@@ -77,8 +78,8 @@ export class ZigbeeLink implements Link {
   private nextInboundId = 0x4000 + Math.floor(Math.random() * 0x1000);
   private tsn = Math.floor(Math.random() * 256);
   private subscriptions: (() => void)[] = [];
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
   private readonly openMs: number;
   private readonly sendMs: number;
 
@@ -184,13 +185,11 @@ export class ZigbeeLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** The meter's payment mode as its Prepayment cluster reports it (a ZigBee-level health check). */
@@ -226,7 +225,7 @@ export class ZigbeeLink implements Link {
     const f = unwrapFrame(data);
     if (!f) return;
     this.stats.framesReceived++;
-    for (const l of this.frameListeners) l(f);
+    this.frameListeners.emit(f);
   }
 
   /** The harness as Tunneling server for a tunnel the meter opens (GBCS parameters only). */
@@ -267,7 +266,7 @@ export class ZigbeeLink implements Link {
 
   private set(state: LinkState, error?: LinkError): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 }
 

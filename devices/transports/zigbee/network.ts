@@ -22,6 +22,7 @@ import { type HerdsmanController, type HerdsmanDevice, type HerdsmanMessage, typ
 import { PREPAYMENT_CLUSTER, PREPAYMENT_CLUSTER_ID, PREPAYMENT_CLUSTER_NAME, type PaymentMode, paymentModeOf } from './prepayment.ts';
 import { TUNNELING_CLUSTER } from './tunnel.ts';
 import { keepZnpOrder, type OrderStats, type ZnpOrder } from './znp-order.ts';
+import { Listeners } from '../listeners.ts';
 
 /** herdsman's coordinator endpoint on the Smart Energy profile (Z-Stack adapter registers it as 6). */
 export const SE_ENDPOINT = 6;
@@ -118,9 +119,9 @@ export class ZigbeeNetwork {
   private controller: HerdsmanController | null = null;
   private herdsman: HerdsmanModule | null = null;
   private readonly allowed = new Set<Eui>();
-  private readonly zclListeners = new Set<(m: ZclIn) => void>();
-  private readonly leaveListeners = new Set<(eui: Eui) => void>();
-  private readonly downListeners = new Set<(e: LinkError) => void>();
+  private readonly zclListeners = new Listeners<[m: ZclIn]>();
+  private readonly leaveListeners = new Listeners<[eui: Eui]>();
+  private readonly downListeners = new Listeners<[e: LinkError]>();
   private readonly joinWaiters = new Set<() => void>();
   /** Links waiting for a meter to join: the join window closes when the last one is done. */
   private joining = 0;
@@ -361,26 +362,23 @@ export class ZigbeeNetwork {
 
   /** Every ZCL frame from any device, raw. */
   onZcl(listener: (m: ZclIn) => void): () => void {
-    this.zclListeners.add(listener);
-    return () => this.zclListeners.delete(listener);
+    return this.zclListeners.add(listener);
   }
 
   onLeave(listener: (eui: Eui) => void): () => void {
-    this.leaveListeners.add(listener);
-    return () => this.leaveListeners.delete(listener);
+    return this.leaveListeners.add(listener);
   }
 
   /** The coordinator went away (serial line or socket closed). */
   onDown(listener: (e: LinkError) => void): () => void {
-    this.downListeners.add(listener);
-    return () => this.downListeners.delete(listener);
+    return this.downListeners.add(listener);
   }
 
   private coordinatorDown(): void {
     if (this.stopped) return;
     const e = new LinkError('disconnected', `${this.name}: coordinator disconnected`);
     this.log('error', e.message);
-    for (const l of this.downListeners) l(e);
+    this.downListeners.emit(e);
   }
 
   private onMessage(m: HerdsmanMessage): void {
@@ -393,7 +391,7 @@ export class ZigbeeNetwork {
       return;
     }
     const zin: ZclIn = { eui, endpoint: m.endpoint.ID, cluster, zcl: Buffer.from(m.meta.rawData) };
-    for (const l of this.zclListeners) l(zin);
+    this.zclListeners.emit(zin);
   }
 
   private deviceLeft(ieeeAddr: string): void {
@@ -403,7 +401,7 @@ export class ZigbeeNetwork {
     } catch {
       return;
     }
-    for (const l of this.leaveListeners) l(eui);
+    this.leaveListeners.emit(eui);
   }
 
   /**

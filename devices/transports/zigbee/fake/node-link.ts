@@ -5,13 +5,14 @@
  */
 import { type Link, LinkError, type LinkState } from '../../link.ts';
 import { type EmulatedMeterNode } from './node.ts';
+import { Listeners } from '../../listeners.ts';
 
 /** The device end of the tunnel, where a DeviceHost attaches the emulated meters. */
 export class NodeTunnelLink implements Link {
   readonly name: string;
   private st: LinkState = 'closed';
-  private readonly frameListeners = new Set<(frame: Uint8Array) => void>();
-  private readonly stateListeners = new Set<(state: LinkState, error?: LinkError) => void>();
+  private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
+  private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
 
   constructor(private readonly node: EmulatedMeterNode) {
     this.name = `zigbee-node:${node.eui}`;
@@ -41,19 +42,17 @@ export class NodeTunnelLink implements Link {
   }
 
   onFrame(listener: (frame: Uint8Array) => void): () => void {
-    this.frameListeners.add(listener);
-    return () => this.frameListeners.delete(listener);
+    return this.frameListeners.add(listener);
   }
 
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
-    this.stateListeners.add(listener);
-    return () => this.stateListeners.delete(listener);
+    return this.stateListeners.add(listener);
   }
 
   /** @internal */
   deliver(frame: Uint8Array): void {
     if (this.st !== 'open') return;
-    for (const l of this.frameListeners) l(frame);
+    this.frameListeners.emit(frame);
   }
 
   /** @internal */
@@ -63,6 +62,6 @@ export class NodeTunnelLink implements Link {
 
   private set(state: LinkState, error?: LinkError): void {
     this.st = state;
-    for (const l of this.stateListeners) l(state, error);
+    this.stateListeners.emit(state, error);
   }
 }
