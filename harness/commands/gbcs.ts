@@ -84,12 +84,11 @@ function describeFrame(frame: Frame, keystore: Keystore, acb: Eui | undefined): 
 function describeS1sp(d: DecodedS1sp): Record<string, unknown> {
   const f = d.frame;
   const out: Record<string, unknown> = { protocol: 's1sp', type: f.type, id: f.id.toString(), from: f.from, to: f.to, time: fromZigbeeUtcTime(f.time).toISOString() };
-  if (f.type === 'instruction') Object.assign(out, { reference: f.reference.toString(), operation: f.operation, signature: 'unchecked' });
-  if (f.type === 'response') Object.assign(out, { status: f.status, ...(f.read ? { read: f.read } : {}), check: checkReply(d) ? 'valid' : 'invalid' });
-  if (f.type === 'alert') {
-    Object.assign(out, { code: formatMessageCode(f.code), ...(f.instructionId === undefined ? {} : { instructionId: f.instructionId.toString(), operation: f.operation ?? null }) });
-    out.check = checkReply(d) ? 'valid' : 'invalid';
-  }
+  // An instruction's signature needs the S1SP's key, which a recording does not hold; replies carry a keyless check.
+  if (f.type === 'instruction') return Object.assign(out, { reference: f.reference.toString(), operation: f.operation, signature: 'unchecked' });
+  if (f.type === 'response') Object.assign(out, { status: f.status, ...(f.read ? { read: f.read } : {}) });
+  else Object.assign(out, { code: formatMessageCode(f.code), ...(f.instructionId === undefined ? {} : { instructionId: f.instructionId.toString(), operation: f.operation ?? null }) });
+  out.check = checkReply(d) ? 'valid' : 'invalid';
   return out;
 }
 

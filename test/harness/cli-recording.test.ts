@@ -31,6 +31,7 @@ async function recording(): Promise<string> {
   r.record('s1-1', 'to-dcc', broken);
   r.record('esme-1', 'to-dcc', Buffer.from('DF0011', 'hex'));
   r.record('esme-1', 'to-device', Buffer.from('0102', 'hex'), 'control');
+  r.record('s1-1', 'to-dcc', encodeReply({ type: 'alert', id: 8n, from: S1SP, to: S1SP_SP, time: TIME, code: 0x8f66, instructionId: 7n, operation: 'payment-mode' }));
   await r.close();
   return path;
 }
@@ -42,7 +43,7 @@ test('gbcs recording: one JSON line per frame, in order, GBCS and S1SP decoded a
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.deepEqual(
     lines.map((l) => [l.index, l.device, l.dir]),
-    [[0, 'esme-1', 'to-device'], [1, 'esme-1', 'to-dcc'], [2, 's1-1', 'to-device'], [3, 's1-1', 'to-dcc'], [4, 's1-1', 'to-dcc'], [5, 'esme-1', 'to-dcc'], [6, 'esme-1', 'to-device']],
+    [[0, 'esme-1', 'to-device'], [1, 'esme-1', 'to-dcc'], [2, 's1-1', 'to-device'], [3, 's1-1', 'to-dcc'], [4, 's1-1', 'to-dcc'], [5, 'esme-1', 'to-dcc'], [6, 'esme-1', 'to-device'], [7, 's1-1', 'to-dcc']],
   );
   t.is(lines[0].at, '2026-11-29T00:00:00.000Z');
   t.like(lines[0], { protocol: 'gbcs', kind: 'command', useCase: 'ECS02', paymentMode: 'credit', signature: 'valid', mac: 'valid', recipient: ESME });
@@ -53,6 +54,7 @@ test('gbcs recording: one JSON line per frame, in order, GBCS and S1SP decoded a
   t.like(lines[4], { protocol: 's1sp', type: 'response', check: 'invalid' });
   t.like(lines[5], { protocol: 'gbcs', error: { code: 'bad-length', offset: 1 } });
   t.deepEqual(lines[6], { index: 6, at: lines[6].at, device: 'esme-1', dir: 'to-device', kind: 'control', hex: '0102' });
+  t.like(lines[7], { protocol: 's1sp', type: 'alert', id: '8', code: '0x8F66', instructionId: '7', operation: 'payment-mode', check: 'valid' });
 });
 
 test('gbcs recording --device keeps one device; a device not in the recording is a usage error naming those that are', async (t) => {
@@ -61,7 +63,7 @@ test('gbcs recording --device keeps one device; a device not in the recording is
   t.is(one.code, 0, one.stderr);
   t.deepEqual(
     one.stdout.trim().split('\n').map((l) => JSON.parse(l).index),
-    [2, 3, 4],
+    [2, 3, 4, 7],
   );
   const none = await runCli(['gbcs', 'recording', path, '--device', 'gsme-9']);
   t.is(none.code, 2);
