@@ -6,7 +6,7 @@
  * Rig pools use it for scenario `link-fault` steps; tests use it to run the contract's fault tests on real links.
  */
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
-import { type FaultRule, FaultRules, flipMiddleBit } from '../transports/faults.ts';
+import { faultOutcome, type FaultRule, FaultRules } from '../transports/faults.ts';
 import { Listeners } from '../transports/listeners.ts';
 
 /**
@@ -69,24 +69,14 @@ export class FaultLink implements Link {
 
   async send(frame: Uint8Array): Promise<void> {
     if (this.failed) throw new LinkError('disconnected', `${this.name}: link is failed`);
-    const rule = this.plan.next('to-device', frame);
-    switch (rule?.action) {
-      case 'drop':
-        return;
-      case 'disconnect':
-        this.sever();
-        throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
-      case 'duplicate':
-        await this.inner.send(frame);
-        await this.inner.send(frame);
-        return;
-      case 'corrupt':
-        return this.inner.send((rule.corrupt ?? flipMiddleBit)(frame));
-      case 'delay':
-        setTimeout(() => void this.inner.send(frame).catch(() => undefined), rule.delayMs ?? 50);
-        return;
-      default:
-        return this.inner.send(frame);
+    const outcome = faultOutcome(this.plan.next('to-device', frame), frame);
+    if (outcome === 'disconnect') {
+      this.sever();
+      throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
+    }
+    for (const d of outcome) {
+      if (d.delayMs > 0) setTimeout(() => void this.inner.send(d.frame).catch(() => undefined), d.delayMs);
+      else await this.inner.send(d.frame);
     }
   }
 
@@ -100,25 +90,11 @@ export class FaultLink implements Link {
 
   private arrive(frame: Uint8Array): void {
     if (this.failed) return;
-    const rule = this.plan.next('to-dcc', frame);
-    switch (rule?.action) {
-      case 'drop':
-        return;
-      case 'disconnect':
-        this.sever();
-        return;
-      case 'duplicate':
-        this.deliver(frame);
-        this.deliver(frame);
-        return;
-      case 'corrupt':
-        this.deliver((rule.corrupt ?? flipMiddleBit)(frame));
-        return;
-      case 'delay':
-        setTimeout(() => this.deliver(frame), rule.delayMs ?? 50);
-        return;
-      default:
-        this.deliver(frame);
+    const outcome = faultOutcome(this.plan.next('to-dcc', frame), frame);
+    if (outcome === 'disconnect') return this.sever();
+    for (const d of outcome) {
+      if (d.delayMs > 0) setTimeout(() => this.deliver(d.frame), d.delayMs);
+      else this.deliver(d.frame);
     }
   }
 

@@ -68,3 +68,34 @@ export class FaultRules {
     return this.match(direction, frame, this.counts[direction]++);
   }
 }
+
+/** One delivery a fault leaves of a frame: the frame as it goes on, and how much later than usual. */
+export interface FaultedDelivery {
+  frame: Uint8Array;
+  delayMs: number;
+}
+
+/**
+ * What a rule (or none) makes of one frame: 'disconnect', or the deliveries to make, none for a drop and two for a
+ * duplicate. Each link decides how it makes them (now, after its latency, on a later turn); this is the one
+ * place that says what each action means.
+ */
+export function faultOutcome(rule: FaultRule | undefined, frame: Uint8Array): 'disconnect' | FaultedDelivery[] {
+  switch (rule?.action) {
+    case 'drop':
+      return [];
+    case 'disconnect':
+      return 'disconnect';
+    case 'duplicate':
+      return [
+        { frame, delayMs: 0 },
+        { frame, delayMs: 0 },
+      ];
+    case 'corrupt':
+      return [{ frame: (rule.corrupt ?? flipMiddleBit)(frame), delayMs: 0 }];
+    case 'delay':
+      return [{ frame, delayMs: rule.delayMs ?? 50 }];
+    default:
+      return [{ frame, delayMs: 0 }];
+  }
+}

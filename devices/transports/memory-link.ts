@@ -4,7 +4,7 @@
  * Frames are copied on send and delivered asynchronously, in order per direction (a delayed frame arrives
  * later than frames sent after it).
  */
-import { type Direction, type FaultRule, FaultRules, flipMiddleBit } from './faults.ts';
+import { type Direction, faultOutcome, type FaultRule, FaultRules } from './faults.ts';
 import { type Link, LinkError, type LinkState } from './link.ts';
 import { Listeners } from './listeners.ts';
 
@@ -114,26 +114,9 @@ export class MemoryLinkPair {
   carry(direction: Direction, frame: Uint8Array): void {
     const index = this.sent[direction]++;
     const to = direction === 'to-device' ? this.device : this.dcc;
-    const rule = this.faults.match(direction, frame, index);
-    switch (rule?.action) {
-      case 'drop':
-        return;
-      case 'disconnect':
-        this.sever();
-        return;
-      case 'duplicate':
-        this.later(to, frame, this.latencyMs);
-        this.later(to, frame, this.latencyMs);
-        return;
-      case 'corrupt':
-        this.later(to, (rule.corrupt ?? flipMiddleBit)(frame), this.latencyMs);
-        return;
-      case 'delay':
-        this.later(to, frame, this.latencyMs + (rule.delayMs ?? 50));
-        return;
-      default:
-        this.later(to, frame, this.latencyMs);
-    }
+    const outcome = faultOutcome(this.faults.match(direction, frame, index), frame);
+    if (outcome === 'disconnect') return this.sever();
+    for (const d of outcome) this.later(to, d.frame, this.latencyMs + d.delayMs);
   }
 
   private later(to: MemoryLink, frame: Uint8Array, ms: number): void {

@@ -11,7 +11,7 @@
  */
 import { type Eui, euiToBytes, parseEui } from '../../../../protocol/smki/eui.ts';
 import { LinkError } from '../../link.ts';
-import { flipMiddleBit } from '../../memory-link.ts';
+import { faultOutcome } from '../../faults.ts';
 import { PREPAYMENT_CLUSTER_ID, PrepaymentAttribute, type PrepaymentState, paymentControlConfiguration } from '../prepayment.ts';
 import {
   decodeTunnelCommand,
@@ -402,30 +402,19 @@ export class EmulatedMeterNode {
   private toMeters(frame: Buffer): void {
     const rule = this.faults.next('to-device', frame);
     const gen = this.generation;
-    const deliver = (f: Buffer) => {
+    const deliver = (f: Uint8Array) => {
       if (gen !== this.generation) return;
       this.stats.framesToMeters++;
       this.link.deliver(f);
     };
-    switch (rule?.action) {
-      case 'drop':
-        return;
-      case 'disconnect':
-        this.disconnect();
-        return;
-      case 'duplicate':
-        deliver(frame);
-        setImmediate(() => deliver(frame));
-        return;
-      case 'corrupt':
-        deliver(Buffer.from((rule.corrupt ?? flipMiddleBit)(frame)));
-        return;
-      case 'delay':
-        setTimeout(() => deliver(frame), rule.delayMs ?? 50);
-        return;
-      default:
-        deliver(frame);
-    }
+    const outcome = faultOutcome(rule, frame);
+    if (outcome === 'disconnect') return this.disconnect();
+    // A duplicate's second copy arrives on a later turn, as a radio would repeat it.
+    outcome.forEach((d, i) => {
+      if (d.delayMs > 0) setTimeout(() => deliver(d.frame), d.delayMs);
+      else if (i > 0) setImmediate(() => deliver(d.frame));
+      else deliver(d.frame);
+    });
   }
 
   /** A frame from the meters into the tunnel (after faults); throws a LinkError when there is no way out. */
@@ -446,24 +435,11 @@ export class EmulatedMeterNode {
       this.stats.framesFromMeters++;
       this.send(t.clientEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'transfer-data', direction: 'server-to-client', tunnelId: t.id, data: wrapFrame(f) }, { tsn: this.nextTsn() }));
     };
-    switch (rule?.action) {
-      case 'drop':
-        return;
-      case 'disconnect':
-        this.disconnect();
-        return;
-      case 'duplicate':
-        out(frame);
-        out(frame);
-        return;
-      case 'corrupt':
-        out((rule.corrupt ?? flipMiddleBit)(frame));
-        return;
-      case 'delay':
-        setTimeout(() => out(frame), rule.delayMs ?? 50);
-        return;
-      default:
-        out(frame);
+    const outcome = faultOutcome(rule, frame);
+    if (outcome === 'disconnect') return this.disconnect();
+    for (const d of outcome) {
+      if (d.delayMs > 0) setTimeout(() => out(d.frame), d.delayMs);
+      else out(d.frame);
     }
   }
 
