@@ -5,6 +5,7 @@
  *   command <HEX>      the ACB's step: wrap a Signed Pre-Command into the Command with its MAC
  *   precommand --from  the DCC's transform of a DUIS SRV 1.6 request into the Pre-Command
  */
+import type { KeyObject } from 'node:crypto';
 import type { Argv, CommandModule } from 'yargs';
 import { parseRecording, type RecordedFrame, RecordingError } from '../../devices/rig/recording.ts';
 import { parseRequest } from '../../protocol/duis/index.ts';
@@ -17,11 +18,12 @@ import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { wrapCommand } from '../../protocol/gbcs/security.ts';
 import { type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import { preCommandForRequest, TransformError } from '../../protocol/transform/payment-mode.ts';
-import { decodeS1sp, type DecodedS1sp, checkReply, peekS1spHeader } from '../../protocol/s1sp/frame.ts';
+import { checkReply, decodeS1sp, type DecodedS1sp, peekS1spHeader, verifyInstruction } from '../../protocol/s1sp/frame.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import type { Keystore } from '../../protocol/smki/keystore.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { rigS1spKey } from '../pools/rig.ts';
 import { loadKeystore, readHexArgument, readText } from './inputs.ts';
 
 /** The DCC reference data's clock; the GSME Issuer Event ID is taken from the transforming DCC's time. */
@@ -81,11 +83,13 @@ function describeFrame(frame: Frame, keystore: Keystore, acb: Eui | undefined): 
 }
 
 /** An SMETS1 Service Provider frame (the serial protocol of SMETS1 rigs): its header and what it carries. */
-function describeS1sp(d: DecodedS1sp): Record<string, unknown> {
+function describeS1sp(d: DecodedS1sp, s1spKey: KeyObject | undefined): Record<string, unknown> {
   const f = d.frame;
   const out: Record<string, unknown> = { protocol: 's1sp', type: f.type, id: f.id.toString(), from: f.from, to: f.to, time: fromZigbeeUtcTime(f.time).toISOString() };
-  // An instruction's signature needs the S1SP's key, which a recording does not hold; replies carry a keyless check.
-  if (f.type === 'instruction') return Object.assign(out, { reference: f.reference.toString(), operation: f.operation, signature: 'unchecked' });
+  if (f.type === 'instruction') {
+    const signature = s1spKey ? (verifyInstruction(d, s1spKey) ? 'valid' : 'invalid') : 'no-key';
+    return Object.assign(out, { reference: f.reference.toString(), operation: f.operation, signature });
+  }
   if (f.type === 'response') Object.assign(out, { status: f.status, ...(f.read ? { read: f.read } : {}) });
   else Object.assign(out, { code: formatMessageCode(f.code), ...(f.instructionId === undefined ? {} : { instructionId: f.instructionId.toString(), operation: f.operation ?? null }) });
   out.check = checkReply(d) ? 'valid' : 'invalid';
@@ -93,16 +97,16 @@ function describeS1sp(d: DecodedS1sp): Record<string, unknown> {
 }
 
 /** One recorded frame, decoded as GBCS or S1SP; a frame that is neither says why. */
-function describeRecorded(bytes: Buffer, keystore: Keystore, acb: Eui | undefined): Record<string, unknown> {
+function describeRecorded(bytes: Buffer, keys: { keystore: Keystore; acb?: Eui; s1sp?: KeyObject }): Record<string, unknown> {
   if (peekS1spHeader(bytes)) {
     const d = decodeS1sp(bytes);
-    return d.ok ? describeS1sp(d.value) : { protocol: 's1sp', error: d.error.toJSON() };
+    return d.ok ? describeS1sp(d.value, keys.s1sp) : { protocol: 's1sp', error: d.error.toJSON() };
   }
   const d = decodeFrame(bytes);
-  return d.ok ? { protocol: 'gbcs', ...describeFrame(d.value, keystore, acb) } : { protocol: 'gbcs', error: d.error.toJSON() };
+  return d.ok ? { protocol: 'gbcs', ...describeFrame(d.value, keys.keystore, keys.acb) } : { protocol: 'gbcs', error: d.error.toJSON() };
 }
 
-const recording: CommandModule<object, { file: string; device?: string; keystore?: string; cert: string[]; acb?: string }> = {
+const recording: CommandModule<object, { file: string; device?: string; keystore?: string; cert: string[]; acb?: string; rig?: string }> = {
   command: 'recording <file>',
   describe: "decode a rig's frame recording (record: DIR in the rig file): one JSON line per recorded frame",
   builder: (y: Argv) =>
@@ -111,12 +115,14 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
       .option('device', { type: 'string', describe: "only this device's frames (its id in the rig file)" })
       .option('keystore', { type: 'string', describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
       .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
-      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MACs' }) as Argv<{
+      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MACs' })
+      .option('rig', { type: 'string', describe: "the rig's name (its file's name:), to check S1SP instruction signatures" }) as Argv<{
       file: string;
       device?: string;
       keystore?: string;
       cert: string[];
       acb?: string;
+      rig?: string;
     }>,
   handler: (args) => {
     let frames: RecordedFrame[];
@@ -126,14 +132,17 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
       if (e instanceof RecordingError) throw new CliExit(EXIT.usage, e.message);
       throw e;
     }
-    const keystore = loadKeystore(args.keystore, args.cert);
-    const acb = args.acb === undefined ? undefined : parseEuiOption(args.acb, '--acb');
+    const keys = {
+      keystore: loadKeystore(args.keystore, args.cert),
+      ...(args.acb === undefined ? {} : { acb: parseEuiOption(args.acb, '--acb') }),
+      ...(args.rig === undefined ? {} : { s1sp: rigS1spKey(args.rig).publicKey }),
+    };
     const lines: string[] = [];
     frames.forEach((f, index) => {
       if (args.device !== undefined && f.device !== args.device) return;
       const where = { index, at: f.at, device: f.device, dir: f.dir };
       const bytes = Buffer.from(f.hex, 'hex');
-      const what = f.kind === 'control' ? { kind: 'control', hex: f.hex.toUpperCase() } : describeRecorded(bytes, keystore, acb);
+      const what = f.kind === 'control' ? { kind: 'control', hex: f.hex.toUpperCase() } : describeRecorded(bytes, keys);
       lines.push(JSON.stringify({ ...where, ...what }));
     });
     if (args.device !== undefined && lines.length === 0) {

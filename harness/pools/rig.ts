@@ -291,6 +291,11 @@ export interface RigPools {
  * Pools for `smets-hil run --rig FILE`: one rig session for the whole run (devices leased once, emulators
  * started once), a fresh RigPool per scenario attempt over it.
  */
+/** The key the S1SP of a rig signs its instructions with: derived from the rig's name, so a recording can be checked. */
+export function rigS1spKey(rigName: string): KeyPair {
+  return deriveKeyPair(`smets-hil/rig/${rigName}`, 'smets-hil/s1sp');
+}
+
 export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } & RigSessionOptions = {}): RigPools {
   let rig;
   try {
@@ -300,7 +305,7 @@ export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } &
     throw e;
   }
   let session: RigSession | null = null;
-  const s1spKey = deriveKeyPair(`smets-hil/rig/${rig.name}`, 'smets-hil/s1sp');
+  const s1spKey = rigS1spKey(rig.name);
   return {
     target: `rig:${file}`,
     session: () => session,

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { FrameRecorder, parseRecording, RecordingError } from '../../devices/rig/recording.ts';
 import { encodeInstruction, encodeReply } from '../../protocol/s1sp/frame.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
-import { generateKeyPair } from '../../protocol/smki/keys.ts';
+import { rigS1spKey } from '../../harness/pools/rig.ts';
 import { runCli } from '../helpers/cli.ts';
 import { deviceCertPath, rtdsFrame, zaz1KeystorePath } from '../helpers/fixtures.ts';
 
@@ -23,7 +23,7 @@ async function recording(): Promise<string> {
   const r = new FrameRecorder(path, () => new Date(Date.UTC(2026, 10, 29, 0, 0, tick++)));
   r.record('esme-1', 'to-device', rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX'));
   r.record('esme-1', 'to-dcc', rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_RESPONSE_GBCS.HEX'));
-  r.record('s1-1', 'to-device', encodeInstruction({ type: 'instruction', id: 7n, from: S1SP_SP, to: S1SP, time: TIME, reference: 3n, operation: { op: 'adjust-balance', amount: 42 } }, generateKeyPair().privateKey));
+  r.record('s1-1', 'to-device', encodeInstruction({ type: 'instruction', id: 7n, from: S1SP_SP, to: S1SP, time: TIME, reference: 3n, operation: { op: 'adjust-balance', amount: 42 } }, rigS1spKey('bench-1').privateKey));
   const reply = encodeReply({ type: 'response', id: 7n, from: S1SP, to: S1SP_SP, time: TIME, status: 'executed' });
   r.record('s1-1', 'to-dcc', reply);
   const broken = Buffer.from(reply);
@@ -38,7 +38,7 @@ async function recording(): Promise<string> {
 
 test('gbcs recording: one JSON line per frame, in order, GBCS and S1SP decoded and checked', async (t) => {
   const path = await recording();
-  const r = await runCli(['gbcs', 'recording', path, ...KEYS]);
+  const r = await runCli(['gbcs', 'recording', path, ...KEYS, '--rig', 'bench-1']);
   t.is(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
   t.deepEqual(
@@ -48,7 +48,7 @@ test('gbcs recording: one JSON line per frame, in order, GBCS and S1SP decoded a
   t.is(lines[0].at, '2026-11-29T00:00:00.000Z');
   t.like(lines[0], { protocol: 'gbcs', kind: 'command', useCase: 'ECS02', paymentMode: 'credit', signature: 'valid', mac: 'valid', recipient: ESME });
   t.like(lines[1], { protocol: 'gbcs', kind: 'response', useCase: 'ECS02', signature: 'valid' });
-  t.like(lines[2], { protocol: 's1sp', type: 'instruction', id: '7', reference: '3', operation: { op: 'adjust-balance', amount: 42 }, signature: 'unchecked', to: S1SP });
+  t.like(lines[2], { protocol: 's1sp', type: 'instruction', id: '7', reference: '3', operation: { op: 'adjust-balance', amount: 42 }, signature: 'valid', to: S1SP });
   t.is(lines[2].time, new Date(Date.UTC(2000, 0, 1) + TIME * 1000).toISOString());
   t.like(lines[3], { protocol: 's1sp', type: 'response', status: 'executed', check: 'valid' });
   t.like(lines[4], { protocol: 's1sp', type: 'response', check: 'invalid' });
@@ -71,9 +71,13 @@ test('gbcs recording --device keeps one device; a device not in the recording is
   t.regex(none.stderr, /no frames of device gsme-9 \(the recording has esme-1, s1-1\)/);
 });
 
-test('gbcs recording: without keys the GBCS checks say no-key', async (t) => {
-  const out = JSON.parse((await runCli(['gbcs', 'recording', await recording()])).stdout.split('\n')[0]!);
-  t.like(out, { kind: 'command', signature: 'no-key', mac: 'no-key' });
+test("gbcs recording: without keys the checks say no-key; another rig's S1SP key says invalid", async (t) => {
+  const path = await recording();
+  const bare = (await runCli(['gbcs', 'recording', path])).stdout.split('\n').map((l) => l && JSON.parse(l));
+  t.like(bare[0], { kind: 'command', signature: 'no-key', mac: 'no-key' });
+  t.like(bare[2], { type: 'instruction', signature: 'no-key' });
+  const other = (await runCli(['gbcs', 'recording', path, '--rig', 'bench-2', '--device', 's1-1'])).stdout.split('\n')[0]!;
+  t.like(JSON.parse(other), { type: 'instruction', signature: 'invalid' });
 });
 
 test('a recording line that is not a recorded frame is refused with FILE:LINE, by the parser and by the CLI', async (t) => {
