@@ -58,15 +58,20 @@ export class RecordingError extends Error {
   }
 }
 
-/** Parses a recording's text; the first line that is not a recorded frame throws RecordingError. */
-export function parseRecording(text: string, path = 'recording'): RecordedFrame[] {
+/**
+ * Parses a recording's text; the first line that is not a recorded frame throws RecordingError. A last line
+ * cut short (no newline, not JSON: the recorder was stopped mid-write) goes to `onTornTail` if given, else throws.
+ */
+export function parseRecording(text: string, path = 'recording', onTornTail?: (line: number) => void): RecordedFrame[] {
   const frames: RecordedFrame[] = [];
-  text.split('\n').forEach((l, i) => {
+  const lines = text.split('\n');
+  lines.forEach((l, i) => {
     if (!l.trim()) return;
     let value: unknown;
     try {
       value = JSON.parse(l);
     } catch (e) {
+      if (onTornTail && i === lines.length - 1) return onTornTail(i + 1);
       throw new RecordingError(path, i + 1, `not JSON (${(e as Error).message})`);
     }
     const r = recordedFrame.safeParse(value);

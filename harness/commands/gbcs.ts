@@ -127,7 +127,9 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
   handler: (args) => {
     let frames: RecordedFrame[];
     try {
-      frames = parseRecording(readText(args.file, 'recording'), args.file);
+      frames = parseRecording(readText(args.file, 'recording'), args.file, (line) =>
+        process.stderr.write(`${args.file}:${line}: the last line is cut short (the recorder stopped mid-write); left out\n`),
+      );
     } catch (e) {
       if (e instanceof RecordingError) throw new CliExit(EXIT.usage, e.message);
       throw e;

@@ -98,6 +98,14 @@ test('a recording line that is not a recorded frame is refused with FILE:LINE, b
     t.is(r.stdout, '', bad);
     t.regex(r.stderr, new RegExp(path.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') + message.source), bad);
   }
+  // A last line cut short by a recorder stopped mid-write is left out with a warning; strict readers refuse it.
+  const torn = join(temp(), 'torn.jsonl');
+  writeFileSync(torn, `${good}\n${good.slice(0, 30)}`);
+  const r = await runCli(['gbcs', 'recording', torn]);
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim().split('\n').length, 1);
+  t.regex(r.stderr, /torn\.jsonl:2: the last line is cut short/);
+  t.throws(() => parseRecording(`${good}\n${good.slice(0, 30)}`, torn), { instanceOf: RecordingError, message: /:2: not JSON/ });
   const missing = await runCli(['gbcs', 'recording', join(temp(), 'nothing.jsonl')]);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /cannot read recording .*ENOENT/);
