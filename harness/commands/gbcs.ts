@@ -145,7 +145,8 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
       const where = { index, at: f.at, device: f.device, dir: f.dir };
       const bytes = Buffer.from(f.hex, 'hex');
       const what = f.kind === 'control' ? { kind: 'control', hex: f.hex.toUpperCase() } : describeRecorded(bytes, keys);
-      lines.push(JSON.stringify({ ...where, ...what }));
+      // An S1SP operation is printed as decoded; any bigint in it (none today) as a decimal string.
+      lines.push(JSON.stringify({ ...where, ...what }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
     });
     if (args.device !== undefined && lines.length === 0) {
       const devices = [...new Set(frames.map((f) => f.device))];
