@@ -22,8 +22,8 @@ const REQUESTS = sized('SMETS_HIL_LOAD_REQUESTS', 300, 5_000);
 let dcc: DccProcess;
 
 test.before(async () => {
-  // The held requests below must outlive the probing on a loaded CI machine: with a 20 s body timeout they could
-  // expire (408) before a probe saw them, and the test would not find the DCC full (it failed once in CI).
+  // The held requests below must outlive the probing, however slow a loaded CI machine makes it: a 120 s body
+  // timeout rather than the 20 s a held request could otherwise reach.
   dcc = await startDccProcess(['--max-concurrent', String(MAX_CONCURRENT), '--request-timeout', '120000']);
 });
 
