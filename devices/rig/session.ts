@@ -17,6 +17,7 @@ import { DeviceLogs, type DeviceLog } from './device-log.ts';
 import { FaultLink, FaultPlan } from './fault-link.ts';
 import { probe, powerCycle } from './health.ts';
 import { durationMs, loadRig, type Rig, type RigDevice, rigPath } from './inventory.ts';
+import type { ZigbeeRigParams } from './zigbee-params.ts';
 import { currentHolder, type Holder, type LeaseStore, LeaseStore as Store } from './leases.ts';
 import { type EmulatorProcess, type RefControl, startEmulatorProcess } from './process-device.ts';
 import { FrameRecorder, RecordingLink } from './recording.ts';
@@ -50,7 +51,7 @@ export interface RigSessionOptions {
    * without it, ZigBee devices are passed over with a reason, not marked unhealthy). A RigUnavailableError from
    * it also passes the device over unmarked (see devices/rig/zigbee-links.ts); other errors fail its health check.
    */
-  zigbee?: (params: Record<string, unknown>, device: RigDevice) => Promise<Link>;
+  zigbee?: (params: ZigbeeRigParams, device: RigDevice) => Promise<Link>;
 }
 
 /** A leased device, up and connected. */

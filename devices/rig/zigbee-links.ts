@@ -30,7 +30,7 @@ import { ZigbeeNetwork, type ZigbeeLogLevel, type ZigbeeNetworkConfig, type Zigb
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { durationMs, type Rig, type RigDevice, rigPath } from './inventory.ts';
 import { RigUnavailableError } from './session.ts';
-import { NETWORK_KEYS, parseZigbeeParams, type ZigbeeRigParams } from './zigbee-params.ts';
+import { NETWORK_KEYS, type ZigbeeRigParams } from './zigbee-params.ts';
 
 const DEFAULT_JOIN_MS = 60_000;
 
@@ -96,11 +96,8 @@ export class ZigbeeRigLinks {
   }
 
   /** RigSessionOptions.zigbee: a link to the device, its network started (or shared) and the meter on the HAN. */
-  readonly link = async (params: Record<string, unknown>, device: RigDevice): Promise<Link> => {
+  readonly link = async (p: ZigbeeRigParams, device: RigDevice): Promise<Link> => {
     if (this.closed) throw new RigUnavailableError(`${device.id}: the run's ZigBee links are closed`);
-    const r = parseZigbeeParams(params);
-    if (!r.ok) throw new RigUnavailableError(`${device.id} has invalid ZigBee transport parameters: ${r.problems.join('; ')}`);
-    const p = r.value;
     try {
       await (this.o.loadHerdsman ?? loadHerdsman)();
     } catch (e) {

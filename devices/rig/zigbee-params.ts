@@ -38,16 +38,6 @@ export type ZigbeeRigParams = z.infer<typeof zigbeeTransportSchema>;
 /** Parameters of the network itself: devices on one coordinator must not disagree on them. */
 export const NETWORK_KEYS = ['adapter', 'baud', 'rtscts', 'channel', 'panId', 'extendedPanId', 'networkKey', 'dataDir'] as const;
 
-function issuesOf(error: z.ZodError): string[] {
-  return error.issues.map((i) => `transport${i.path.map((k) => (typeof k === 'number' ? `[${k}]` : `.${String(k)}`)).join('')}: ${i.message}`);
-}
-
-/** One device's parameters, or the problems with them (each naming the field). */
-export function parseZigbeeParams(params: unknown): { ok: true; value: ZigbeeRigParams } | { ok: false; problems: string[] } {
-  const r = zigbeeTransportSchema.safeParse(params);
-  return r.success ? { ok: true, value: r.data } : { ok: false, problems: issuesOf(r.error) };
-}
-
 /**
  * Rules across a rig's ZigBee devices, on the raw inventory (index i of `devices`): only ESMEs are reached this
  * way, and devices on one coordinator agree about its network. Each problem names the field it is about.
@@ -61,11 +51,11 @@ export function zigbeeCrossChecks(devices: readonly unknown[]): { path: (string 
     if (d.type !== 'ESME') {
       issues.push({ path: ['devices', i, 'type'], message: 'the ZigBee transport reaches ESMEs only (a GSME is reached through the hub\'s Gas Proxy Function, which it does not model)' });
     }
-    const r = parseZigbeeParams(d.transport);
-    if (!r.ok) return; // the schema reports these
-    const list = byCoordinator.get(r.value.coordinator) ?? [];
-    list.push({ i, id: String(d.id), params: r.value });
-    byCoordinator.set(r.value.coordinator, list);
+    const r = zigbeeTransportSchema.safeParse(d.transport);
+    if (!r.success) return; // the schema reports these
+    const list = byCoordinator.get(r.data.coordinator) ?? [];
+    list.push({ i, id: String(d.id), params: r.data });
+    byCoordinator.set(r.data.coordinator, list);
   });
   for (const [coordinator, list] of byCoordinator) {
     for (const key of NETWORK_KEYS) {

@@ -14,6 +14,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRig, type RigDevice, RigFileError } from '../../devices/rig/inventory.ts';
+import type { ZigbeeRigParams } from '../../devices/rig/zigbee-params.ts';
 import { RigSession, RigUnavailableError } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
 import { DeviceHost } from '../../devices/host.ts';
@@ -53,6 +54,12 @@ const cluster = (eui: Eui) => () => ({ paymentMode: lying.has(eui) ? ('prepaymen
 const nodeA = new EmulatedMeterNode({ eui: EUI_A, installCode: Buffer.from(INSTALL_CODE, 'hex'), prepayment: cluster(EUI_A) });
 const nodeB = new EmulatedMeterNode({ eui: EUI_B, prepayment: cluster(EUI_B) });
 const hosts = [new DeviceHost(nodeA.link).add(meters.get(EUI_A)!), new DeviceHost(nodeB.link).add(meters.get(EUI_B)!)];
+/** A ZigBee device's transport parameters, as the rig session hands them to the link factory. */
+function zigbeeParams(d: RigDevice): ZigbeeRigParams {
+  if (d.transport.kind !== 'zigbee') throw new Error(`${d.id} is not on ZigBee`);
+  return d.transport;
+}
+
 let fake: FakeZStackCoordinator;
 
 const net = `channel: ${NETWORK.channel}, panId: 0x${NETWORK.panId.toString(16)}, extendedPanId: "${NETWORK.extendedPanId}", networkKey: "${NETWORK.networkKey}"`;
@@ -219,7 +226,7 @@ test('herdsman missing: the ZigBee device is passed over with that reason, the o
     loadHerdsman: () => Promise.reject(new HerdsmanUnavailableError('the ZigBee transport needs the optional dependency zigbee-herdsman 10.9.5 (npm install ...): Cannot find package')),
     startNetwork: () => t.fail('no network is started') as never,
   });
-  const e = await t.throwsAsync(links.link(rig.devices[0]!.transport, rig.devices[0]!), { instanceOf: RigUnavailableError });
+  const e = await t.throwsAsync(links.link(zigbeeParams(rig.devices[0]!), rig.devices[0]!), { instanceOf: RigUnavailableError });
   t.regex(e?.message ?? '', /^esme-zb is on ZigBee, and the ZigBee transport needs the optional dependency zigbee-herdsman/);
   // Through a session: passed over (not unhealthy, no power cycle), and allocation says why.
   const session = RigSession.open(rig, { leaseDir: join(dir, 'leases-no-herdsman'), logDir: join(dir, 'logs-no-herdsman'), zigbee: links.link });
@@ -246,13 +253,13 @@ test('a coordinator that does not start: its devices are passed over with the re
     },
   });
   const [x, y] = rig.devices as [RigDevice, RigDevice];
-  const e = await t.throwsAsync(links.link(x.transport, x), { instanceOf: RigUnavailableError });
+  const e = await t.throwsAsync(links.link(zigbeeParams(x), x), { instanceOf: RigUnavailableError });
   t.is(e?.message, 'esme-x is on ZigBee coordinator tcp://127.0.0.1:1, which did not start: Error while opening socket');
-  const again = await t.throwsAsync(links.link(y.transport, y), { instanceOf: RigUnavailableError });
+  const again = await t.throwsAsync(links.link(zigbeeParams(y), y), { instanceOf: RigUnavailableError });
   t.regex(again?.message ?? '', /^esme-y is on ZigBee coordinator tcp:\/\/127\.0\.0\.1:1, which did not start: Error while opening socket \(not tried again for 60 s\)$/);
   t.is(starts, 1);
   await links.close();
-  await t.throwsAsync(links.link(x.transport, x), { instanceOf: RigUnavailableError, message: /closed/ });
+  await t.throwsAsync(links.link(zigbeeParams(x), x), { instanceOf: RigUnavailableError, message: /closed/ });
 });
 
 test('bad ZigBee parameters are reported with their file and line; run --rig refuses the rig file (usage error)', (t) => {
