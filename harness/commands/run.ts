@@ -15,7 +15,6 @@ import { runScenarios } from '../engine/runner.ts';
 import { recordRun } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { type RigPools, rigPools } from '../pools/rig.ts';
-import { loadRig, type Rig } from '../../devices/rig/inventory.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks, type ZigbeeRigLinksOptions } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
@@ -100,11 +99,11 @@ export const herdsmanErrorsToStderr: NonNullable<ZigbeeRigLinksOptions['log']> =
  */
 export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[]; zigbee?: ZigbeeRigLinksOptions } & Omit<RigSessionOptions, 'zigbee'> = {}): RigPools & { zigbee: ZigbeeRigLinks } {
   const { zigbee: zigbeeOptions, ...options } = o;
-  let links: ZigbeeRigLinks | null = null;
   // rigPools reads and checks the rig file first (a usage error when it is invalid).
-  const pools = rigPools(file, { ...options, zigbee: (params, device) => links!.link(params, device) });
-  const zigbee = (links = new ZigbeeRigLinks(loadRig(file), zigbeeOptions));
+  const pools = rigPools(file, { ...options, zigbee: (params, device) => zigbee.link(params, device) });
+  const zigbee = new ZigbeeRigLinks(pools.rig, zigbeeOptions);
   return {
+    rig: pools.rig,
     target: pools.target,
     pool: pools.pool,
     session: pools.session,

@@ -10,7 +10,7 @@
  * scenario ends with verdict error (InfrastructureError), never fail.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { RigFileError, loadRig } from '../../devices/rig/inventory.ts';
+import { loadRig, type Rig, RigFileError } from '../../devices/rig/inventory.ts';
 import { type DeviceWant, type RigDeviceRuntime, RigSession, type RigSessionOptions, RigUnavailableError } from '../../devices/rig/session.ts';
 import { keyToWire, type WireAnchors } from '../../devices/serve/control.ts';
 import { deriveDeviceKeys } from '../../devices/smets2/keys.ts';
@@ -280,6 +280,8 @@ export class RigPool implements DevicePool {
 
 
 export interface RigPools {
+  /** The rig as loaded and checked. */
+  rig: Rig;
   pool: () => Promise<DevicePool>;
   target: string;
   /** The session, once the first pool started it. */
@@ -307,6 +309,7 @@ export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } &
   let session: RigSession | null = null;
   const s1spKey = rigS1spKey(rig.name);
   return {
+    rig,
     target: `rig:${file}`,
     session: () => session,
     async pool() {
