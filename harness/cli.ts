@@ -19,9 +19,11 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 110))
+    .middleware((argv, y?: unknown) => refuseEmptyValues(argv, y as OptionTable))
     .fail((msg, err) => {
-      if (err) throw err;
-      throw new CliExit(EXIT.usage, msg);
+      // yargs reports its own validation, and an option's coerce that threw, as a YError: a usage error.
+      if (err && err.name !== 'YError') throw err;
+      throw new CliExit(EXIT.usage, msg ?? err?.message ?? 'invalid arguments');
     });
   for (const m of commandModules) parser.command(m as CommandModule);
   try {
@@ -35,5 +37,24 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
     return EXIT.infrastructure;
+  }
+}
+
+/**
+ * An option given with an empty value is a usage error, not a silent default: `run --rig "$RIG"` with RIG
+ * unset must not quietly run the emulated pack. (Number options take `requiresArg`: without a value yargs
+ * leaves them undefined, and the default would apply.)
+ */
+interface OptionTable {
+  getOptions(): { string: string[]; number: string[]; array: string[] };
+}
+
+function refuseEmptyValues(argv: Record<string, unknown>, y: OptionTable): void {
+  const o = y.getOptions();
+  for (const key of o.string) {
+    if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `--${key} needs a value`);
+  }
+  for (const key of o.number) {
+    if (typeof argv[key] === 'number' && Number.isNaN(argv[key])) throw new CliExit(EXIT.usage, `--${key} must be a number`);
   }
 }

@@ -34,18 +34,18 @@ const serve: CommandModule<object, ServeArgs> = {
   describe: 'run the mock DCC (DCC Boxed paths, admin API under /admin/v1) with hosted emulated meters',
   builder: (y: Argv) =>
     y
-      .option('port', { type: 'number', default: 8079, describe: 'HTTP port (0 picks a free one)' })
-      .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
-      .option('state-dir', { type: 'string', describe: 'keep the DCC store and meter state here (default: in memory)' })
-      .option('callback', { type: 'string', describe: "send every User's responses and alerts to this URL (DCC Boxed style)" })
-      .option('zaz1', { type: 'string', describe: 'ZAZ1 keystore JSON: stand in for DCC Boxed with its test PKI and the RTDS devices' })
-      .option('clock', { type: 'string', describe: "set the DCC's clock (ISO-8601); e.g. 2015-01-01T00:00:00Z reproduces RTDS GSME Pre-Commands" })
-      .option('xsd', { type: 'string', describe: 'also validate every request against this DUIS XSD (slow: libxml2 in WebAssembly, ~0.3 s per request)' })
+      .option('port', { type: 'number', requiresArg: true, default: 8079, describe: 'HTTP port (0 picks a free one)' })
+      .option('host', { type: 'string', requiresArg: true, default: '127.0.0.1', describe: 'address to listen on' })
+      .option('state-dir', { type: 'string', requiresArg: true, describe: 'keep the DCC store and meter state here (default: in memory)' })
+      .option('callback', { type: 'string', requiresArg: true, describe: "send every User's responses and alerts to this URL (DCC Boxed style)" })
+      .option('zaz1', { type: 'string', requiresArg: true, describe: 'ZAZ1 keystore JSON: stand in for DCC Boxed with its test PKI and the RTDS devices' })
+      .option('clock', { type: 'string', requiresArg: true, describe: "set the DCC's clock (ISO-8601); e.g. 2015-01-01T00:00:00Z reproduces RTDS GSME Pre-Commands" })
+      .option('xsd', { type: 'string', requiresArg: true, describe: 'also validate every request against this DUIS XSD (slow: libxml2 in WebAssembly, ~0.3 s per request)' })
       .option('frozen', { type: 'boolean', default: false, describe: 'hold the clock still; it then moves only through POST /admin/v1/clock' })
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
-      .option('device-timeout', { type: 'number', default: 30_000, describe: "how long to wait for a device's answer, in ms" })
-      .option('max-concurrent', { type: 'number', default: 256, describe: 'DUIS requests in flight at once; beyond it HTTP 503 with Retry-After' })
-      .option('request-timeout', { type: 'number', default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' }) as unknown as Argv<ServeArgs>,
+      .option('device-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: "how long to wait for a device's answer, in ms" })
+      .option('max-concurrent', { type: 'number', requiresArg: true, default: 256, describe: 'DUIS requests in flight at once; beyond it HTTP 503 with Retry-After' })
+      .option('request-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
     let zaz1: string | undefined;

@@ -17,7 +17,7 @@ import { loadKeystore } from './inputs.ts';
 export const demoCommand: CommandModule<object, { fixtures: string }> = {
   command: 'demo',
   describe: 'decode and verify the DCC reference frames in the shared fixtures',
-  builder: (y: Argv) => y.option('fixtures', { type: 'string', default: '../shared/fixtures', describe: 'the shared fixtures folder' }) as Argv<{ fixtures: string }>,
+  builder: (y: Argv) => y.option('fixtures', { type: 'string', requiresArg: true, default: '../shared/fixtures', describe: 'the shared fixtures folder' }) as Argv<{ fixtures: string }>,
   handler: (args) => {
     const dir = resolve(args.fixtures);
     let names: string[];

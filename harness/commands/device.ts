@@ -35,17 +35,17 @@ const serve: CommandModule<object, ServeArgs> = {
   describe: 'run an emulated meter on the device end of a serial line',
   builder: (y: Argv) =>
     y
-      .option('type', { choices: ['esme', 'gsme', 'smets1'] as const, demandOption: true, describe: 'the meter to emulate' })
-      .option('serial', { type: 'string', describe: 'serial line to serve on (e.g. /dev/ttyUSB0, /dev/pts/3)' })
+      .option('type', { requiresArg: true, choices: ['esme', 'gsme', 'smets1'] as const, demandOption: true, describe: 'the meter to emulate' })
+      .option('serial', { type: 'string', requiresArg: true, describe: 'serial line to serve on (e.g. /dev/ttyUSB0, /dev/pts/3)' })
       .option('pty', { type: 'boolean', default: false, describe: 'make a pty pair with socat and serve on one end; the other is reported as "peer"' })
-      .option('baud', { type: 'number', default: 115200, describe: 'line speed' })
-      .option('eui', { type: 'string', default: '00DB000000000001', describe: "the meter's EUI-64 until a harness provisions another" })
-      .option('seed', { type: 'string', default: 'smets-hil', describe: "the meter's DS and KA keys derive from this seed and its EUI" })
+      .option('baud', { type: 'number', requiresArg: true, default: 115200, describe: 'line speed' })
+      .option('eui', { type: 'string', requiresArg: true, default: '00DB000000000001', describe: "the meter's EUI-64 until a harness provisions another" })
+      .option('seed', { type: 'string', requiresArg: true, default: 'smets-hil', describe: "the meter's DS and KA keys derive from this seed and its EUI" })
       .option('twin', { type: 'boolean', default: false, describe: 'ESME: a twin-element meter' })
-      .option('fuel', { choices: ['electricity', 'gas'] as const, describe: 'SMETS1: electricity (default) or gas' })
-      .option('anchors', { type: 'string', describe: 'trust anchors JSON (supplier, acb, networkOperator, s1sp: EUIs and base64 SPKI or PEM keys); a harness may provision them over the line instead' })
-      .option('state', { type: 'string', describe: 'keep the meter (definition and state) in this file across restarts' })
-      .option('clock', { type: 'string', describe: "the meter's clock at start (ISO-8601; default now)" })
+      .option('fuel', { requiresArg: true, choices: ['electricity', 'gas'] as const, describe: 'SMETS1: electricity (default) or gas' })
+      .option('anchors', { type: 'string', requiresArg: true, describe: 'trust anchors JSON (supplier, acb, networkOperator, s1sp: EUIs and base64 SPKI or PEM keys); a harness may provision them over the line instead' })
+      .option('state', { type: 'string', requiresArg: true, describe: 'keep the meter (definition and state) in this file across restarts' })
+      .option('clock', { type: 'string', requiresArg: true, describe: "the meter's clock at start (ISO-8601; default now)" })
       .option('exit-with-stdin', { type: 'boolean', default: false, describe: 'exit when standard input closes (for a parent process that starts emulators)' })
       .check((a) => {
         if (!a.serial === !a.pty) throw new Error('give either --serial PATH or --pty');
@@ -138,9 +138,9 @@ function devicesOf(rig: Rig, ids: string[]): string[] {
 
 const leaseOptions = (y: Argv) =>
   y
-    .option('rig', { type: 'string', describe: 'the rig inventory (YAML)' })
-    .option('lease-dir', { type: 'string', describe: 'where leases live (default: the rig file\'s leases.dir, $SMETS_HIL_LEASE_DIR or <tmp>/smets-hil-leases)' })
-    .option('holder', { type: 'string', describe: 'who holds the lease (default $SMETS_HIL_HOLDER or $USER)' });
+    .option('rig', { type: 'string', requiresArg: true, describe: 'the rig inventory (YAML)' })
+    .option('lease-dir', { type: 'string', requiresArg: true, describe: 'where leases live (default: the rig file\'s leases.dir, $SMETS_HIL_LEASE_DIR or <tmp>/smets-hil-leases)' })
+    .option('holder', { type: 'string', requiresArg: true, describe: 'who holds the lease (default $SMETS_HIL_HOLDER or $USER)' });
 
 const who: CommandModule<object, RigArgs> = {
   command: 'who',
@@ -177,7 +177,7 @@ const who: CommandModule<object, RigArgs> = {
 const lease: CommandModule<object, RigArgs> = {
   command: 'lease <devices..>',
   describe: 'lease rig devices (for a person: the lease lasts its TTL unless renewed or released)',
-  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', default: '2h' }) as unknown as Argv<RigArgs>,
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', requiresArg: true, default: '2h' }) as unknown as Argv<RigArgs>,
   handler: (args) => {
     const rig = rigOf(args.rig);
     const store = storeFor(args, rig);
@@ -199,7 +199,7 @@ const lease: CommandModule<object, RigArgs> = {
 const renew: CommandModule<object, RigArgs> = {
   command: 'renew <devices..>',
   describe: 'extend your leases',
-  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', default: '2h' }) as unknown as Argv<RigArgs>,
+  builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', requiresArg: true, default: '2h' }) as unknown as Argv<RigArgs>,
   handler: (args) => {
     const rig = rigOf(args.rig);
     const store = storeFor(args, rig);

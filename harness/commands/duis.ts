@@ -38,7 +38,7 @@ interface KeyedArgs {
 const withFileAndKeystore = (y: Argv) =>
   y
     .positional('file', { type: 'string', demandOption: true, describe: 'DUIS XML file' })
-    .option('keystore', { type: 'string', demandOption: true, describe: 'ZAZ1-format keystore JSON' });
+    .option('keystore', { type: 'string', requiresArg: true, demandOption: true, describe: 'ZAZ1-format keystore JSON' });
 
 const sign: CommandModule<object, KeyedArgs> = {
   command: 'sign <file>',
@@ -78,7 +78,7 @@ const validate: CommandModule<object, ValidateArgs> = {
   builder: (y) =>
     y
       .positional('files', { type: 'string', array: true, demandOption: true, describe: 'DUIS XML files' })
-      .option('xsd', { type: 'string', describe: 'DUIS Schema XSD (its imports are read from beside it)' }) as unknown as Argv<ValidateArgs>,
+      .option('xsd', { type: 'string', requiresArg: true, describe: 'DUIS Schema XSD (its imports are read from beside it)' }) as unknown as Argv<ValidateArgs>,
   handler: async (argv) => {
     const duis = await import('../../protocol/duis/index.ts');
     const inputs: { name: string; xml: Buffer | null; unreadable?: string }[] = await Promise.all(

@@ -33,15 +33,15 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   describe: 'replay a whole SoLR event on a fleet of emulated meters, every message signed and verified',
   builder: (y: Argv) =>
     y
-      .option('meters', { type: 'number', demandOption: true, describe: "meters registered to the failed supplier (plus 1 in 500 of a healthy supplier's)" })
-      .option('prepay-share', { type: 'number', default: FLEET_DEFAULTS.prepayShare, coerce: share('prepay-share'), describe: 'share of meters in prepayment' })
-      .option('smets1-share', { type: 'number', default: FLEET_DEFAULTS.smets1Share, coerce: share('smets1-share'), describe: 'share of SMETS1 meters' })
-      .option('adversarial-share', { type: 'number', default: FLEET_DEFAULTS.adversarialShare, coerce: share('adversarial-share'), describe: 'share of commands that are adversarial (must all be refused)' })
-      .option('workers', { type: 'string', default: 'auto', describe: 'worker threads, one DCC shard each (auto: one per core)' })
-      .option('seed', { type: 'string', default: FLEET_DEFAULTS.seed, describe: 'derives the fleet, its keys and the job order' })
+      .option('meters', { type: 'number', requiresArg: true, demandOption: true, describe: "meters registered to the failed supplier (plus 1 in 500 of a healthy supplier's)" })
+      .option('prepay-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.prepayShare, coerce: share('prepay-share'), describe: 'share of meters in prepayment' })
+      .option('smets1-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.smets1Share, coerce: share('smets1-share'), describe: 'share of SMETS1 meters' })
+      .option('adversarial-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.adversarialShare, coerce: share('adversarial-share'), describe: 'share of commands that are adversarial (must all be refused)' })
+      .option('workers', { type: 'string', requiresArg: true, default: 'auto', describe: 'worker threads, one DCC shard each (auto: one per core)' })
+      .option('seed', { type: 'string', requiresArg: true, default: FLEET_DEFAULTS.seed, describe: 'derives the fleet, its keys and the job order' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as one JSON line (the last line on stdout)' })
       .option('deep', { type: 'boolean', default: false, describe: 'compare every meter field by field, not only those a frame reached' })
-      .option('state-dir', { type: 'string', describe: "keep the shards' DCC stores here (default: a temporary directory, removed)" }) as Argv<FleetArgs>,
+      .option('state-dir', { type: 'string', requiresArg: true, describe: "keep the shards' DCC stores here (default: a temporary directory, removed)" }) as Argv<FleetArgs>,
   handler: async (args) => {
     if (!Number.isInteger(args.meters) || args.meters < 1) throw new CliExit(EXIT.usage, '--meters must be a positive integer');
     if (args['adversarial-share'] >= 1) throw new CliExit(EXIT.usage, '--adversarial-share must be below 1');

@@ -48,9 +48,9 @@ const decode: CommandModule<object, { hex: string; keystore?: string; cert: stri
   builder: (y: Argv) =>
     y
       .positional('hex', { type: 'string', demandOption: true })
-      .option('keystore', { type: 'string', describe: 'ZAZ1-format keystore JSON' })
+      .option('keystore', { type: 'string', requiresArg: true, describe: 'ZAZ1-format keystore JSON' })
       .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
-      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MAC' }) as Argv<{ hex: string; keystore?: string; cert: string[]; acb?: string }>,
+      .option('acb', { type: 'string', requiresArg: true, describe: 'EUI of the ACB whose KA key made the MAC' }) as Argv<{ hex: string; keystore?: string; cert: string[]; acb?: string }>,
   handler: (args) => {
     const frame = decodeOrExit(args.hex);
     const keystore = loadKeystore(args.keystore, args.cert);
@@ -112,11 +112,11 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
   builder: (y: Argv) =>
     y
       .positional('file', { type: 'string', demandOption: true, describe: 'a recording, DIR/RIG-TIMESTAMP.jsonl' })
-      .option('device', { type: 'string', describe: "only this device's frames (its id in the rig file)" })
-      .option('keystore', { type: 'string', describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
+      .option('device', { type: 'string', requiresArg: true, describe: "only this device's frames (its id in the rig file)" })
+      .option('keystore', { type: 'string', requiresArg: true, describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
       .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
-      .option('acb', { type: 'string', describe: 'EUI of the ACB whose KA key made the MACs' })
-      .option('rig', { type: 'string', describe: "the rig's name (its file's name:), to check S1SP instruction signatures" }) as Argv<{
+      .option('acb', { type: 'string', requiresArg: true, describe: 'EUI of the ACB whose KA key made the MACs' })
+      .option('rig', { type: 'string', requiresArg: true, describe: "the rig's name (its file's name:), to check S1SP instruction signatures" }) as Argv<{
       file: string;
       device?: string;
       keystore?: string;
@@ -178,8 +178,8 @@ const command: CommandModule<object, { hex: string; keystore: string; acb: strin
   builder: (y: Argv) =>
     y
       .positional('hex', { type: 'string', demandOption: true })
-      .option('keystore', { type: 'string', demandOption: true, describe: 'keystore holding the ACB KA private key' })
-      .option('acb', { type: 'string', demandOption: true, describe: 'EUI of the ACB' })
+      .option('keystore', { type: 'string', requiresArg: true, demandOption: true, describe: 'keystore holding the ACB KA private key' })
+      .option('acb', { type: 'string', requiresArg: true, demandOption: true, describe: 'EUI of the ACB' })
       .option('cert', { type: 'string', array: true, demandOption: true, describe: "the device's KA certificate (PEM)" }) as Argv<{
       hex: string;
       keystore: string;
@@ -208,9 +208,9 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
   describe: 'transform a DUIS SRV 1.6 request into its GBCS Pre-Command (prints upper-case hex)',
   builder: (y: Argv) =>
     y
-      .option('from', { type: 'string', demandOption: true, describe: 'DUIS request XML file' })
-      .option('device', { choices: ['esme', 'esme-twin', 'gsme'] as const, demandOption: true, describe: 'the target device' })
-      .option('at', { type: 'string', default: RTDS_CLOCK, describe: "the DCC's clock (sets the GSME Issuer Event ID)" }) as Argv<{
+      .option('from', { type: 'string', requiresArg: true, demandOption: true, describe: 'DUIS request XML file' })
+      .option('device', { requiresArg: true, choices: ['esme', 'esme-twin', 'gsme'] as const, demandOption: true, describe: 'the target device' })
+      .option('at', { type: 'string', requiresArg: true, default: RTDS_CLOCK, describe: "the DCC's clock (sets the GSME Issuer Event ID)" }) as Argv<{
       from: string;
       device: MeterVariant;
       at: string;

@@ -53,9 +53,9 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
   describe: 'list past runs (newest first), or one test\'s verdicts across runs with --test',
   builder: (y: Argv) =>
     y
-      .option('db', { type: 'string', describe: `history database (default ${'.smets-hil/history.sqlite'} under the working directory)` })
-      .option('limit', { type: 'number', default: 20, describe: 'at most this many runs' })
-      .option('test', { type: 'string', describe: 'show this test id\'s verdict history' })
+      .option('db', { type: 'string', requiresArg: true, describe: `history database (default ${'.smets-hil/history.sqlite'} under the working directory)` })
+      .option('limit', { type: 'number', requiresArg: true, default: 20, describe: 'at most this many runs' })
+      .option('test', { type: 'string', requiresArg: true, describe: 'show this test id\'s verdict history' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as Argv<HistoryArgs>,
   handler: (args) => {
     if (!Number.isInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);

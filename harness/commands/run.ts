@@ -54,9 +54,9 @@ function select(args: SelectArgs): LoadedScenario[] {
 function selectOptions<T>(y: Argv<T>) {
   return y
     .positional('paths', { type: 'string', array: true, default: [] as string[], describe: 'scenario files or folders (default: the MP134B PIT pack)' })
-    .option('tags', { type: 'string', describe: 'run scenarios with any of these tags (BR5,smets1); + joins tags that must all be present (BR5+smets1)' })
-    .option('level', { choices: LEVELS, default: 'pit' as Level, describe: 'smoke, pit (smoke and pit) or nightly (all)' })
-    .option('grep', { type: 'string', describe: 'only scenario ids matching this regular expression' });
+    .option('tags', { type: 'string', requiresArg: true, describe: 'run scenarios with any of these tags (BR5,smets1); + joins tags that must all be present (BR5+smets1)' })
+    .option('level', { requiresArg: true, choices: LEVELS, default: 'pit' as Level, describe: 'smoke, pit (smoke and pit) or nightly (all)' })
+    .option('grep', { type: 'string', requiresArg: true, describe: 'only scenario ids matching this regular expression' });
 }
 
 function version(): string {
@@ -132,16 +132,16 @@ export const runCommand: CommandModule<object, RunArgs> = {
   builder: (y: Argv) =>
     selectOptions(y)
       .option('report', { type: 'string', array: true, default: [] as string[], describe: 'FORMAT=FILE, FORMAT json, junit or html (repeatable)' })
-      .option('evidence', { type: 'string', describe: 'write an evidence bundle (reports, device logs, traffic, SHA-256 manifest) under this folder' })
+      .option('evidence', { type: 'string', requiresArg: true, describe: 'write an evidence bundle (reports, device logs, traffic, SHA-256 manifest) under this folder' })
       .option('history', { type: 'boolean', default: true, describe: 'record the run in the run history (--no-history to skip)' })
-      .option('history-db', { type: 'string', describe: 'run history database (default .smets-hil/history.sqlite)' })
+      .option('history-db', { type: 'string', requiresArg: true, describe: 'run history database (default .smets-hil/history.sqlite)' })
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect into the mock DCC or the meters (negative controls; see README)' })
-      .option('timeout', { type: 'string', describe: 'whole-run limit (scenarios not started by then are skipped)' })
-      .option('scenario-timeout', { type: 'string', describe: 'per-scenario limit (default 5m)' })
-      .option('step-timeout', { type: 'string', describe: 'per-step limit (default 60s)' })
-      .option('device-timeout', { type: 'string', describe: "how long to wait for a device's answer (default 10s)" })
+      .option('timeout', { type: 'string', requiresArg: true, describe: 'whole-run limit (scenarios not started by then are skipped)' })
+      .option('scenario-timeout', { type: 'string', requiresArg: true, describe: 'per-scenario limit (default 5m)' })
+      .option('step-timeout', { type: 'string', requiresArg: true, describe: 'per-step limit (default 60s)' })
+      .option('device-timeout', { type: 'string', requiresArg: true, describe: "how long to wait for a device's answer (default 10s)" })
       .option('steps', { type: 'boolean', default: false, describe: 'print every step as it ends' })
-      .option('rig', { type: 'string', describe: "run on a rig's devices (a rig inventory YAML, e.g. rigs/emulated-serial.yaml) instead of in-process meters" }) as unknown as Argv<RunArgs>,
+      .option('rig', { type: 'string', requiresArg: true, describe: "run on a rig's devices (a rig inventory YAML, e.g. rigs/emulated-serial.yaml) instead of in-process meters" }) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     let reports;
     try {

@@ -45,6 +45,29 @@ test('usage errors exit 2: unknown defect, bad report spec, invalid scenario fil
   t.is((await runCli(['run', '--tags', 'no-such-tag', '--no-history'])).code, 2);
 });
 
+test('an option given without a value, or with an empty one, is a usage error: nothing runs on a default instead', async (t) => {
+  // `run --rig "$RIG"` with RIG unset in a nightly job must not quietly run the emulated pack and pass.
+  for (const [args, message] of [
+    [['run', '--rig', '--no-history'], /Not enough arguments following: rig/],
+    [['run', '--rig', '', '--no-history'], /--rig needs a value/],
+    [['run', '--level', '--no-history'], /Not enough arguments following: level/],
+    [['history', '--limit'], /Not enough arguments following: limit/],
+    [['history', '--limit', 'many'], /--limit must be a number/],
+    [['fleet', '--meters', '1000', '--seed'], /Not enough arguments following: seed/],
+  ] as const) {
+    const r = await runCli([...args]);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /tests:|FLEET/, `${args.join(' ')} ran something`);
+  }
+});
+
+test('an option whose check refuses the value is a usage error with its message, not a stack trace', async (t) => {
+  const r = await runCli(['fleet', '--meters', '1000', '--prepay-share', '2']);
+  t.is(r.code, 2);
+  t.is(r.stderr, '--prepay-share must be between 0 and 1\nrun smets-hil --help for usage\n');
+});
+
 test('list: the pack at the pit level, filtered by tags', async (t) => {
   const r = await runCli(['list', '--tags', 'BR7']);
   t.is(r.code, 0);
