@@ -9,7 +9,8 @@
  *
  * A link that fails (the far end gone, the port hung up) is reopened after a pause: a meter outlives its cable.
  */
-import { writeFileSync, readFileSync, renameSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { SimClock } from '../clock.ts';
 import { DeviceHost, type HostedDevice } from '../host.ts';
 import type { Meter } from '../meter.ts';
@@ -71,6 +72,7 @@ export class DeviceServer {
   private version = 0;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private reopening = false;
   private readonly log: (event: Record<string, unknown>) => void;
   /** The meter as the host sees it: its output goes out after its state. */
   private readonly hosted: HostedDevice;
@@ -94,18 +96,31 @@ export class DeviceServer {
       },
     };
     this.host = new DeviceHost(o.link);
-    const saved = o.statePath && existsSync(o.statePath) ? (JSON.parse(readFileSync(o.statePath, 'utf8')) as { definition: Definition; clock: string; state: string }) : null;
+    const saved = o.statePath ? readSavedState(o.statePath) : null;
     if (saved) {
-      this.create(saved.definition, new Date(saved.clock));
-      this.meter.importState(saved.state);
+      try {
+        this.create(saved.definition, new Date(saved.clock));
+        this.meter.importState(saved.state);
+      } catch (e) {
+        throw new Error(`state file ${o.statePath}: not a meter this emulator saved (${(e as Error).message})`);
+      }
     } else {
       this.create({ eui: o.eui, type: o.type, twin: o.twin ?? false, fuel: o.fuel ?? (o.type === 'GSME' ? 'gas' : 'electricity'), anchors: o.anchors ?? null, defects: [], initial: {} }, o.clock ?? new Date());
     }
+    // Written now, so a state file that cannot be written stops the emulator before it takes any command, rather
+    // than after a command it applied and could not keep.
+    try {
+      if (o.statePath) mkdirSync(dirname(o.statePath), { recursive: true });
+      this.save();
+    } catch (e) {
+      throw new Error(`cannot write the state file ${o.statePath}: ${(e as Error).message}`);
+    }
     o.link.onControl((m) => this.control(m));
     o.link.onState((s, e) => {
-      if (s !== 'failed' || this.stopped) return;
+      // A reopen that fails reports the link failed too; its own retry follows, later.
+      if (s !== 'failed' || this.stopped || this.reopening) return;
       this.log({ event: 'link-failed', error: e?.message });
-      this.reconnectTimer = setTimeout(() => void this.reopen(), o.reconnectMs ?? 500);
+      this.scheduleReopen(o.reconnectMs ?? 500);
     });
   }
 
@@ -132,13 +147,25 @@ export class DeviceServer {
 
   private async reopen(): Promise<void> {
     if (this.stopped) return;
+    this.reopening = true;
     try {
       await this.o.link.open();
       this.log({ event: 'link-reopened' });
     } catch (e) {
       this.log({ event: 'link-reopen-failed', error: (e as Error).message });
-      this.reconnectTimer = setTimeout(() => void this.reopen(), Math.max(1000, this.o.reconnectMs ?? 500));
+      this.scheduleReopen(Math.max(1000, this.o.reconnectMs ?? 500));
+    } finally {
+      this.reopening = false;
     }
+  }
+
+  /** One reopen pending at a time. */
+  private scheduleReopen(ms: number): void {
+    if (this.stopped || this.reconnectTimer) return;
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      void this.reopen();
+    }, ms);
   }
 
   /** (Re)creates the meter; nothing of the previous one survives. */
@@ -247,4 +274,25 @@ export class DeviceServer {
       this.sendControl({ op: 'reply', id, ok: false, error: (e as Error).message });
     }
   }
+}
+
+interface SavedState {
+  definition: Definition;
+  clock: string;
+  state: string;
+}
+
+/** The saved meter, or null when there is none yet; a file that is not one is an error naming it. */
+function readSavedState(path: string): SavedState | null {
+  if (!existsSync(path)) return null;
+  let saved: Partial<SavedState>;
+  try {
+    saved = JSON.parse(readFileSync(path, 'utf8')) as Partial<SavedState>;
+  } catch (e) {
+    throw new Error(`state file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+  if (typeof saved !== 'object' || saved === null || typeof saved.definition !== 'object' || typeof saved.clock !== 'string' || typeof saved.state !== 'string') {
+    throw new Error(`state file ${path}: not a meter this emulator saved (definition, clock and state expected)`);
+  }
+  return saved as SavedState;
 }

@@ -48,19 +48,27 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
   }
   if (!path) throw new Error('name a serial line (--serial PATH) or ask for a pty pair (--pty)');
   const link = new SerialLink({ path, ...(o.baudRate ? { baudRate: o.baudRate } : {}), name: `serial:${path}:device` });
-  const server = new DeviceServer({
-    link,
-    type: o.type,
-    eui: o.eui,
-    seed: o.seed,
-    ...(o.twin !== undefined ? { twin: o.twin } : {}),
-    ...(o.fuel ? { fuel: o.fuel } : {}),
-    ...(o.anchorsFile ? { anchors: readAnchorsFile(o.anchorsFile) } : {}),
-    ...(o.statePath ? { statePath: o.statePath } : {}),
-    ...(o.clock ? { clock: o.clock } : {}),
-    log: emit,
-  });
-  await server.start();
+  let server: DeviceServer | undefined;
+  try {
+    server = new DeviceServer({
+      link,
+      type: o.type,
+      eui: o.eui,
+      seed: o.seed,
+      ...(o.twin !== undefined ? { twin: o.twin } : {}),
+      ...(o.fuel ? { fuel: o.fuel } : {}),
+      ...(o.anchorsFile ? { anchors: readAnchorsFile(o.anchorsFile) } : {}),
+      ...(o.statePath ? { statePath: o.statePath } : {}),
+      ...(o.clock ? { clock: o.clock } : {}),
+      log: emit,
+    });
+    await server.start();
+  } catch (e) {
+    // Its reopen timer, or our socat, would keep the process alive with nobody served.
+    await server?.stop().catch(() => undefined);
+    await pty?.close();
+    throw e;
+  }
   emit({ event: 'ready', pid: process.pid, serial: path, ...(pty ? { peer: pty.b } : {}), ...server.identity() });
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

@@ -2,10 +2,14 @@
  * The serial path as CI runs it: `smets-hil device serve` (an emulator process) on one pty pair, the harness
  * on another, and a relay process between them standing in for the cable: clean, noisy (bit flips and junk
  * octets), or cut one way and then unplugged (its socat killed) in the middle of a command; and the Transport
- * contract's checks that fit one meter on a line (overlapping commands, an absent device, faults above the link).
+ * contract's checks that fit one meter on a line (overlapping commands, an absent device, faults above the link);
+ * and an emulator whose state file or serial line cannot be used stopping at once with the reason.
  */
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { FaultLink, FaultPlan } from '../../../../devices/rig/fault-link.ts';
@@ -21,6 +25,7 @@ import { ECS02 } from '../../../../protocol/gbcs/usecases/catalogue.ts';
 import { ECS04a } from '../../../../protocol/gbcs/usecases/meter-balance.ts';
 import { parseResponseContent } from '../../../../protocol/gbcs/usecases/responses.ts';
 import { parseEui } from '../../../../protocol/smki/eui.ts';
+import { runCli } from '../../../helpers/cli.ts';
 import { requireSocat, startDeviceProcess } from './support.ts';
 
 requireSocat();
@@ -227,9 +232,6 @@ test('unplugged mid-command: a clear infrastructure error, executed at most once
 });
 
 test('with --state the emulated meter survives a restart of its process', async (t) => {
-  const { mkdtempSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const statePath = join(mkdtempSync(join(tmpdir(), 'device-state-')), 'meter.json');
   const pty = await openPtyPair();
   t.teardown(() => pty.close());
@@ -254,4 +256,30 @@ test('with --state the emulated meter survives a restart of its process', async 
   t.false(succeeded(replay.frame));
   await transport.close();
   control.dispose();
+});
+
+test('a --state file that cannot be written, or is not a saved meter, stops the emulator before it serves', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'device-state-bad-'));
+  const notADir = join(dir, 'file');
+  writeFileSync(notADir, 'x');
+  const corrupt = join(dir, 'corrupt.json');
+  writeFileSync(corrupt, '{"definition": ');
+  const alien = join(dir, 'alien.json');
+  writeFileSync(alien, '{"hello": "world"}');
+  for (const [state, message] of [
+    [join(notADir, 'meter.json'), /cannot write the state file .*meter\.json: E(EXIST|NOTDIR)/],
+    [corrupt, /state file .*corrupt\.json: .*JSON/],
+    [alien, /state file .*alien\.json: not a meter this emulator saved/],
+  ] as const) {
+    const r = await runCli(['device', 'serve', '--type', 'esme', '--pty', '--state', state]);
+    t.is(r.code, 3, r.stderr);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /"event":"ready"/);
+  }
+});
+
+test('a serial line that cannot be opened ends the emulator at once with exit 3 and the reason', async (t) => {
+  const r = await runCli(['device', 'serve', '--type', 'esme', '--serial', '/nonexistent/smets-hil-tty'], { timeoutMs: 20_000 });
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /device serve: .*cannot open \/nonexistent\/smets-hil-tty/);
 });
