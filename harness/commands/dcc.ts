@@ -13,6 +13,7 @@ import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { stateDirectory } from './inputs.ts';
 
 interface ServeArgs {
   port: number;
@@ -61,7 +62,7 @@ const serve: CommandModule<object, ServeArgs> = {
       start = new Date(args.clock);
       if (Number.isNaN(start.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
     }
-    const store = args.stateDir ? new MeterStore(join(args.stateDir, 'meters.sqlite')) : undefined;
+    const store = args.stateDir ? openMeterStore(stateDirectory(args.stateDir, 'state-dir')) : undefined;
     let dccNow: () => Date = () => start ?? new Date();
     // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
     const pool = new EmulatedPool({ ...(store ? { store } : {}), defaultInitial: { paymentMode: 'prepayment' }, startAt: () => dccNow() });
@@ -77,6 +78,10 @@ const serve: CommandModule<object, ServeArgs> = {
       ...(start ? { start } : {}),
       ...(args.frozen ? { freezeClock: true } : {}),
       ...(args.xsd ? { validateSchema: schemaValidator(args.xsd) } : {}),
+    }).catch(async (e: Error) => {
+      await pool.close();
+      store?.close();
+      throw new CliExit(EXIT.infrastructure, `cannot start the DCC${args.stateDir ? ` on the state in ${args.stateDir}` : ''}: ${e.message}`);
     });
     dccNow = () => dcc.clock.now();
     // The meters' clock follows the DCC's, so future-dated commands execute when the DCC's time reaches them.
@@ -102,6 +107,15 @@ const serve: CommandModule<object, ServeArgs> = {
     store?.close();
   },
 };
+
+function openMeterStore(dir: string): MeterStore {
+  const path = join(dir, 'meters.sqlite');
+  try {
+    return new MeterStore(path);
+  } catch (e) {
+    throw new CliExit(EXIT.infrastructure, `cannot open the meter store ${path}: ${(e as Error).message}`);
+  }
+}
 
 /** Validates each request against the DUIS XSD; the answer is the schema's reason, or null when valid. */
 function schemaValidator(xsd: string): (xml: string) => Promise<string | null> {

@@ -4,8 +4,10 @@
  * message signed and verified, then the invariant on every meter (harness/fleet/). Exit 1 when a meter breaks
  * the invariant, an adversarial request gets through or a switch fails.
  */
+import { totalmem } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { stateDirectory } from './inputs.ts';
 import { FLEET_DEFAULTS } from '../fleet/plan.ts';
 import { FleetProgressBar } from '../fleet/progress.ts';
 import { autoWorkers, type FleetReport, runFleet } from '../fleet/run.ts';
@@ -45,6 +47,11 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   handler: async (args) => {
     if (!Number.isInteger(args.meters) || args.meters < 1) throw new CliExit(EXIT.usage, '--meters must be a positive integer');
     if (args['adversarial-share'] >= 1) throw new CliExit(EXIT.usage, '--adversarial-share must be below 1');
+    const needed = memoryNeeded(args.meters);
+    if (needed > totalmem()) {
+      const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+      throw new CliExit(EXIT.usage, `--meters ${args.meters}: a fleet this size needs about ${gib(needed)} GiB of memory and this machine has ${gib(totalmem())} GiB; split it across machines (README: Splitting a larger run across machines)`);
+    }
     const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
     if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
     const bar = new FleetProgressBar();
@@ -58,7 +65,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         workers,
         seed: args.seed,
         deep: args.deep,
-        ...(args['state-dir'] ? { stateDir: args['state-dir'] } : {}),
+        ...(args['state-dir'] ? { stateDir: stateDirectory(args['state-dir'], 'state-dir') } : {}),
         onPhase: (m) => {
           bar.stop();
           process.stderr.write(`${m}\n`);
@@ -79,6 +86,14 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
 };
 
 const n = (v: number) => v.toLocaleString('en-GB');
+
+/**
+ * Peak memory a fleet run is expected to need, on the high side of what was measured (README: Fleet figures):
+ * about 0.5 GB for the shards whatever their size, then about 0.7 KB per meter, taken here as 1 KiB.
+ */
+export function memoryNeeded(meters: number): number {
+  return 512 * 2 ** 20 + meters * 1024;
+}
 
 export function summaryText(r: FleetReport): string {
   const s = r.summary;

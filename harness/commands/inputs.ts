@@ -1,5 +1,5 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
-import { existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
@@ -35,4 +35,15 @@ export function loadKeystore(path: string | undefined, certs: readonly string[] 
     }
   }
   return store;
+}
+
+/** A directory given on the command line to keep state in: made if missing, and writable, or a usage error. */
+export function stateDirectory(path: string, option: string): string {
+  try {
+    mkdirSync(path, { recursive: true });
+    accessSync(path, constants.W_OK);
+  } catch (e) {
+    throw new CliExit(EXIT.usage, `--${option} ${path}: cannot keep state there (${(e as Error).message})`);
+  }
+  return path;
 }

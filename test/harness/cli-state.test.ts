@@ -1,0 +1,47 @@
+/** What the CLI cannot keep state in, or could not hold in memory, is refused at once with the reason. */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { runCli } from '../helpers/cli.ts';
+
+const scratch = mkdtempSync(join(tmpdir(), 'smets-hil-cli-state-'));
+test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+const aFile = join(scratch, 'a-file');
+writeFileSync(aFile, 'not a directory');
+
+test('a --state-dir that cannot be a directory is a usage error, for dcc serve and fleet', async (t) => {
+  for (const args of [
+    ['dcc', 'serve', '--port', '0', '--state-dir', join(aFile, 'state')],
+    ['fleet', '--meters', '100', '--state-dir', join(aFile, 'state')],
+  ]) {
+    const r = await runCli(args, { timeoutMs: 20_000 });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stderr, /^--state-dir .*a-file\/state: cannot keep state there \(ENOTDIR/);
+  }
+});
+
+test('dcc serve on a state directory whose stores are not databases stops with exit 3, naming the store', async (t) => {
+  const meters = join(scratch, 'bad-meter-store');
+  mkdirSync(meters);
+  writeFileSync(join(meters, 'meters.sqlite'), 'garbage');
+  const dcc = join(scratch, 'bad-dcc-store');
+  mkdirSync(dcc);
+  writeFileSync(join(dcc, 'dcc.sqlite'), 'garbage');
+  for (const [dir, message] of [
+    [meters, /^cannot open the meter store .*bad-meter-store\/meters\.sqlite: file is not a database\n$/],
+    [dcc, /^cannot start the DCC on the state in .*bad-dcc-store: file is not a database\n$/],
+  ] as const) {
+    const r = await runCli(['dcc', 'serve', '--port', '0', '--state-dir', dir], { timeoutMs: 20_000 });
+    t.is(r.code, 3, r.stderr);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /listening/);
+  }
+});
+
+test('fleet: a fleet larger than this machine could hold is refused before anything starts', async (t) => {
+  const r = await runCli(['fleet', '--meters', '100000000000']);
+  t.is(r.code, 2);
+  t.regex(r.stderr, /^--meters 100000000000: a fleet this size needs about [\d.]+ GiB of memory and this machine has [\d.]+ GiB; split it across machines/);
+  t.notRegex(r.stderr, /setting up/);
+});
