@@ -13,7 +13,7 @@ import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { stateDirectory } from './inputs.ts';
+import { writableDirectory } from './inputs.ts';
 
 interface ServeArgs {
   port: number;
@@ -62,7 +62,7 @@ const serve: CommandModule<object, ServeArgs> = {
       start = new Date(args.clock);
       if (Number.isNaN(start.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
     }
-    const store = args.stateDir ? openMeterStore(stateDirectory(args.stateDir, 'state-dir')) : undefined;
+    const store = args.stateDir ? openMeterStore(writableDirectory(args.stateDir, 'state-dir')) : undefined;
     let dccNow: () => Date = () => start ?? new Date();
     // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
     const pool = new EmulatedPool({ ...(store ? { store } : {}), defaultInitial: { paymentMode: 'prepayment' }, startAt: () => dccNow() });

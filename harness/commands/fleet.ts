@@ -7,7 +7,7 @@
 import { totalmem } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { stateDirectory } from './inputs.ts';
+import { writableDirectory } from './inputs.ts';
 import { FLEET_DEFAULTS } from '../fleet/plan.ts';
 import { FleetProgressBar } from '../fleet/progress.ts';
 import { autoWorkers, type FleetReport, runFleet } from '../fleet/run.ts';
@@ -65,7 +65,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         workers,
         seed: args.seed,
         deep: args.deep,
-        ...(args['state-dir'] ? { stateDir: stateDirectory(args['state-dir'], 'state-dir') } : {}),
+        ...(args['state-dir'] ? { stateDir: writableDirectory(args['state-dir'], 'state-dir') } : {}),
         onPhase: (m) => {
           bar.stop();
           process.stderr.write(`${m}\n`);

@@ -1,5 +1,6 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
@@ -37,13 +38,27 @@ export function loadKeystore(path: string | undefined, certs: readonly string[] 
   return store;
 }
 
-/** A directory given on the command line to keep state in: made if missing, and writable, or a usage error. */
-export function stateDirectory(path: string, option: string): string {
+/** A directory given on the command line to write into: made if missing, and writable, or a usage error. */
+export function writableDirectory(path: string, option: string): string {
   try {
     mkdirSync(path, { recursive: true });
     accessSync(path, constants.W_OK);
   } catch (e) {
-    throw new CliExit(EXIT.usage, `--${option} ${path}: cannot keep state there (${(e as Error).message})`);
+    throw new CliExit(EXIT.usage, `--${option} ${path}: cannot write there (${(e as Error).message})`);
   }
+  return path;
+}
+
+/** A file the command will write at the end: checked now, so a run is not made for output that cannot be kept. */
+export function writableFile(path: string, option: string): string {
+  const where = resolve(path);
+  try {
+    mkdirSync(dirname(where), { recursive: true });
+    accessSync(dirname(where), constants.W_OK);
+    if (existsSync(where)) accessSync(where, constants.W_OK);
+  } catch (e) {
+    throw new CliExit(EXIT.usage, `--${option} ${path}: cannot write it (${(e as Error).message})`);
+  }
+  if (existsSync(where) && statSync(where).isDirectory()) throw new CliExit(EXIT.usage, `--${option} ${path}: is a directory`);
   return path;
 }

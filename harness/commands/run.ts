@@ -23,6 +23,7 @@ import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
 import { durationMs } from '../scenarios/schema.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { writableDirectory, writableFile } from './inputs.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_PACK = join(PACKAGE_ROOT, 'scenarios', 'mp134b');
@@ -159,6 +160,10 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     const scenarios = select(args);
     if (scenarios.length === 0) throw new CliExit(EXIT.usage, 'no scenario matches the paths, tags, level and grep given');
+    // Where the results go is checked before the run: a run is not made for output that cannot be kept.
+    for (const r of reports) writableFile(r.file, 'report');
+    if (args.evidence) writableDirectory(args.evidence, 'evidence');
+    if (args.history && args.historyDb) writableFile(args.historyDb, 'history-db');
     const { pool, target, close } = await poolFactory(args);
     const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
     let run;
@@ -180,13 +185,30 @@ export const runCommand: CommandModule<object, RunArgs> = {
       await close?.();
     }
     process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
-    for (const path of await writeReports(run, reports)) process.stdout.write(`report: ${path}\n`);
+    // Each output is written even if another cannot be (the disk may fill during the run); any lost one is an
+    // infrastructure failure of the run.
+    const lost: string[] = [];
+    const keep = async (what: string, write: () => Promise<void> | void) => {
+      try {
+        await write();
+      } catch (e) {
+        lost.push(`cannot write ${what}: ${(e as Error).message}`);
+      }
+    };
+    for (const spec of reports) {
+      await keep(`report ${spec.file}`, async () => {
+        for (const path of await writeReports(run, [spec])) process.stdout.write(`report: ${path}\n`);
+      });
+    }
     let evidenceDir: string | undefined;
     if (args.evidence) {
-      evidenceDir = await writeEvidenceBundle(run, args.evidence);
-      process.stdout.write(`evidence: ${evidenceDir}\n`);
+      await keep(`the evidence bundle under ${args.evidence}`, async () => {
+        evidenceDir = await writeEvidenceBundle(run, args.evidence!);
+        process.stdout.write(`evidence: ${evidenceDir}\n`);
+      });
     }
-    if (args.history) recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
+    if (args.history) await keep('the run history', () => void recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) }));
+    if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
     const code = exitCodeFor(run.summary);
     if (code !== EXIT.ok) throw new CliExit(code, '');
   },

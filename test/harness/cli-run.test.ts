@@ -68,6 +68,32 @@ test('an option whose check refuses the value is a usage error with its message,
   t.is(r.stderr, '--prepay-share must be between 0 and 1\nrun smets-hil --help for usage\n');
 });
 
+test('run: a report, evidence folder or history that cannot be written is refused before the run', async (t) => {
+  const file = join(scratch, 'a-file');
+  writeFileSync(file, 'x');
+  for (const [args, message] of [
+    [['--report', `json=${join(file, 'out.json')}`, '--no-history'], /^--report .*a-file\/out\.json: cannot write it \(/],
+    [['--report', `junit=${scratch}`, '--no-history'], /^--report .*: is a directory/],
+    [['--evidence', join(file, 'evidence'), '--no-history'], /^--evidence .*a-file\/evidence: cannot write there \(/],
+    [['--history-db', join(file, 'history.sqlite')], /^--history-db .*a-file\/history\.sqlite: cannot write it \(/],
+  ] as const) {
+    const r = await runCli(['run', '--tags', 'BR2', ...args]);
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /tests:/, 'nothing ran');
+  }
+});
+
+test('run: an output lost after the run does not lose the others, and the run exits 3 saying which', async (t) => {
+  const history = join(scratch, 'not-a-database.sqlite');
+  writeFileSync(history, 'garbage');
+  const json = join(scratch, 'kept.json');
+  const r = await runCli(['run', '--tags', 'BR2', '--history-db', history, '--report', `json=${json}`]);
+  t.is(r.code, 3, r.stdout + r.stderr);
+  t.regex(r.stderr, /^cannot write the run history: file is not a database\n$/);
+  t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 3);
+});
+
 test('list: the pack at the pit level, filtered by tags', async (t) => {
   const r = await runCli(['list', '--tags', 'BR7']);
   t.is(r.code, 0);

@@ -17,7 +17,7 @@ test('a --state-dir that cannot be a directory is a usage error, for dcc serve a
   ]) {
     const r = await runCli(args, { timeoutMs: 20_000 });
     t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    t.regex(r.stderr, /^--state-dir .*a-file\/state: cannot keep state there \(ENOTDIR/);
+    t.regex(r.stderr, /^--state-dir .*a-file\/state: cannot write there \(ENOTDIR/);
   }
 });
 
