@@ -66,8 +66,9 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       else process.stdout.write(`no run history yet: ${file} does not exist\n`);
       return;
     }
-    const history = History.open(file, { readonly: true });
+    let history: History | undefined;
     try {
+      history = History.open(file, { readonly: true });
       if (args.test === undefined) {
         const rows = history.runs(args.limit);
         process.stdout.write(args.json ? JSON.stringify(rows, null, 2) + '\n' : rows.length ? runsText(rows) : `no runs recorded in ${file}\n`);
@@ -79,8 +80,11 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
         throw new CliExit(EXIT.usage, `no verdicts recorded for test ${JSON.stringify(args.test)} in ${file}${like.length ? `; did you mean: ${like.join(', ')}` : ''}`);
       }
       process.stdout.write(args.json ? JSON.stringify({ testId: args.test, summary: summarizeTestHistory(rows), runs: rows }, null, 2) + '\n' : testText(args.test, rows));
+    } catch (e) {
+      if (e instanceof CliExit) throw e;
+      throw new CliExit(EXIT.infrastructure, `cannot read the run history ${file}: ${(e as Error).message}`);
     } finally {
-      history.close();
+      history?.close();
     }
   },
 };

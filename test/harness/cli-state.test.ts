@@ -1,4 +1,4 @@
-/** What the CLI cannot keep state in, or could not hold in memory, is refused at once with the reason. */
+/** What the CLI cannot keep state in or read it from, or could not hold in memory, is refused at once with the reason. */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -44,4 +44,12 @@ test('fleet: a fleet larger than this machine could hold is refused before anyth
   t.is(r.code, 2);
   t.regex(r.stderr, /^--meters 100000000000: a fleet this size needs about [\d.]+ GiB of memory and this machine has [\d.]+ GiB; split it across machines/);
   t.notRegex(r.stderr, /setting up/);
+});
+
+test('history: a database that is not one is exit 3 naming it, not a stack trace', async (t) => {
+  const db = join(scratch, 'history-garbage.sqlite');
+  writeFileSync(db, 'garbage');
+  const r = await runCli(['history', '--db', db]);
+  t.is(r.code, 3);
+  t.regex(r.stderr, /^cannot read the run history .*history-garbage\.sqlite: file is not a database\n$/);
 });
