@@ -67,6 +67,11 @@ interface Row {
   expires_at: number;
 }
 
+/** The lease directory cannot be used (not a directory, not writable, not a lease database). */
+export class LeaseStoreError extends Error {
+  override readonly name = 'LeaseStoreError';
+}
+
 export class LeaseStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
@@ -77,12 +82,16 @@ export class LeaseStore {
     readonly dir: string = defaultLeaseDir(),
     o: LeaseStoreOptions = {},
   ) {
-    mkdirSync(dir, { recursive: true });
-    this.db = new Database(join(dir, 'leases.sqlite'));
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('busy_timeout = 10000');
-    this.db.exec(`CREATE TABLE IF NOT EXISTS leases (rig TEXT, device TEXT, holder TEXT, pid INTEGER, host TEXT, acquired_at INTEGER, expires_at INTEGER, PRIMARY KEY (rig, device));
-                  CREATE TABLE IF NOT EXISTS health (rig TEXT, device TEXT, healthy INTEGER, reason TEXT, checked_at INTEGER, failures INTEGER, PRIMARY KEY (rig, device));`);
+    try {
+      mkdirSync(dir, { recursive: true });
+      this.db = new Database(join(dir, 'leases.sqlite'));
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('busy_timeout = 10000');
+      this.db.exec(`CREATE TABLE IF NOT EXISTS leases (rig TEXT, device TEXT, holder TEXT, pid INTEGER, host TEXT, acquired_at INTEGER, expires_at INTEGER, PRIMARY KEY (rig, device));
+                    CREATE TABLE IF NOT EXISTS health (rig TEXT, device TEXT, healthy INTEGER, reason TEXT, checked_at INTEGER, failures INTEGER, PRIMARY KEY (rig, device));`);
+    } catch (e) {
+      throw new LeaseStoreError(`cannot keep leases in ${dir}: ${(e as Error).message}`);
+    }
     this.now = o.now ?? Date.now;
     this.host = o.host ?? hostname();
     this.isAlive = o.isAlive ?? pidAlive;

@@ -60,3 +60,14 @@ test('rig check opens the coordinator of a ZigBee device: one that does not star
   const who = JSON.parse((await runCli(['rig', 'who', '--rig', file, ...leases, '--json'])).stdout) as { device: string; lease: unknown }[];
   t.deepEqual(who.map((d) => [d.device, d.lease]), [['z1', null]], 'the check gave its lease back');
 });
+
+test('a lease directory that cannot be used ends rig commands with exit 3 and the reason, not a stack trace', async (t) => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  for (const command of [['who'], ['lease', 'esme-1'], ['check', 'esme-1']]) {
+    const r = await runCli(['rig', ...command, ...rig, '--lease-dir', join(file, 'leases')]);
+    t.is(r.code, 3, `${command.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, /^cannot keep leases in .*a-file\/leases: ENOTDIR/);
+    t.notRegex(r.stderr, /\n\s+at /);
+  }
+});
