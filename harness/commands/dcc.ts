@@ -13,7 +13,7 @@ import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { writableDirectory } from './inputs.ts';
+import { readText, writableDirectory } from './inputs.ts';
 
 interface ServeArgs {
   port: number;
@@ -49,6 +49,14 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('request-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
+    if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new CliExit(EXIT.usage, `--port ${args.port}: a TCP port, 0 to 65535`);
+    for (const [name, v] of [['device-timeout', args.deviceTimeout], ['max-concurrent', args.maxConcurrent], ['request-timeout', args.requestTimeout]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new CliExit(EXIT.usage, `--${name} ${v}: a positive integer`);
+    }
+    if (args.callback !== undefined && !(URL.canParse(args.callback) && /^https?:$/.test(new URL(args.callback).protocol))) {
+      throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);
+    }
+    if (args.xsd !== undefined) readText(args.xsd, 'the DUIS XSD');
     let zaz1: string | undefined;
     if (args.zaz1) {
       try {

@@ -1,0 +1,21 @@
+/** `smets-hil dcc serve` refuses option values it could not serve with, before it listens. */
+import test from 'ava';
+import { runCli } from '../helpers/cli.ts';
+
+test('dcc serve: a bad port, limit, timeout, callback URL or XSD path is a usage error naming it', async (t) => {
+  for (const [args, message] of [
+    [['--port', '99999'], /^--port 99999: a TCP port, 0 to 65535/],
+    [['--max-concurrent', '0'], /^--max-concurrent 0: a positive integer/],
+    [['--device-timeout', '-5'], /^--device-timeout -5: a positive integer/],
+    [['--request-timeout', '1.5'], /^--request-timeout 1\.5: a positive integer/],
+    [['--callback', 'not a url'], /^--callback not a url: an http:\/\/ or https:\/\/ URL/],
+    [['--callback', 'ftp://example.invalid/'], /^--callback ftp:\/\/example\.invalid\/: an http:\/\/ or https:\/\/ URL/],
+    [['--xsd', '/nonexistent/duis.xsd'], /^cannot read the DUIS XSD \/nonexistent\/duis\.xsd: ENOENT/],
+  ] as const) {
+    const port = args[0] === '--port' ? [] : ['--port', '0'];
+    const r = await runCli(['dcc', 'serve', ...port, ...args], { timeoutMs: 20_000 });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /listening/);
+  }
+});
