@@ -22,9 +22,10 @@ export async function main(argv: string[]): Promise<number> {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .middleware((argv, y?: unknown) => refuseEmptyValues(argv, y as OptionTable))
     .fail((msg, err) => {
-      // yargs reports its own validation, and an option's coerce that threw, as a YError: a usage error.
-      if (err && err.name !== 'YError') throw err;
-      throw new CliExit(EXIT.usage, msg ?? err?.message ?? 'invalid arguments');
+      // What yargs reports with a message (its own validation, a .check or coerce that threw) is a usage error.
+      if (err instanceof CliExit) throw err;
+      if (msg) throw new CliExit(EXIT.usage, msg);
+      throw err ?? new CliExit(EXIT.usage, 'invalid arguments');
     });
   for (const m of commandModules) parser.command(m as CommandModule);
   try {

@@ -49,6 +49,7 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('exit-with-stdin', { type: 'boolean', default: false, describe: 'exit when standard input closes (for a parent process that starts emulators)' })
       .check((a) => {
         if (!a.serial === !a.pty) throw new Error('give either --serial PATH or --pty');
+        if (!Number.isInteger(a.baud) || (a.baud as number) < 1) throw new Error(`--baud ${a.baud}: a positive integer`);
         return true;
       }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {

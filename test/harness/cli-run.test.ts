@@ -63,9 +63,15 @@ test('an option given without a value, or with an empty one, is a usage error: n
 });
 
 test('an option whose check refuses the value is a usage error with its message, not a stack trace', async (t) => {
-  const r = await runCli(['fleet', '--meters', '1000', '--prepay-share', '2']);
-  t.is(r.code, 2);
-  t.is(r.stderr, '--prepay-share must be between 0 and 1\nrun smets-hil --help for usage\n');
+  for (const [args, message] of [
+    [['fleet', '--meters', '1000', '--prepay-share', '2'], '--prepay-share must be between 0 and 1'],
+    [['device', 'serve', '--type', 'esme'], 'give either --serial PATH or --pty'],
+    [['device', 'serve', '--type', 'esme', '--pty', '--baud', '0'], '--baud 0: a positive integer'],
+  ] as const) {
+    const r = await runCli([...args]);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stderr, `${message}\nrun smets-hil --help for usage\n`);
+  }
 });
 
 test('run: a report, evidence folder or history that cannot be written is refused before the run', async (t) => {
