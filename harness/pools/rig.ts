@@ -285,7 +285,7 @@ export interface RigPools {
   pool: () => Promise<DevicePool>;
   target: string;
   /** The session, once the first pool started it. */
-  session(): RigSession | null;
+  session(): RigSession;
   close(): Promise<void>;
 }
 
@@ -306,27 +306,27 @@ export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } &
     if (e instanceof RigFileError) throw new CliExit(EXIT.usage, `rig file is invalid:\n${e.message}`);
     throw e;
   }
-  let session: RigSession | null = null;
+  // Opened now, so a lease or log directory that cannot be used stops the run before its first scenario.
+  const session = RigSession.open(rig, o);
   const s1spKey = rigS1spKey(rig.name);
   return {
     rig,
     target: `rig:${file}`,
     session: () => session,
     async pool() {
-      session ??= RigSession.open(rig, o);
       session.ref();
       const pool = new RigPool(session, { s1spKey, ...(o.defects ? { defects: o.defects } : {}) });
       const close = pool.close.bind(pool);
       let closed = false;
       pool.close = async () => {
         await close();
-        if (!closed) session!.unref();
+        if (!closed) session.unref();
         closed = true;
       };
       return pool;
     },
     async close() {
-      await session?.close();
+      await session.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 /** `smets-hil rig ...` as people and nightly jobs use it: validate, lease, who, renew, release, check. */
 import test from 'ava';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
@@ -70,4 +70,11 @@ test('a lease directory that cannot be used ends rig commands with exit 3 and th
     t.regex(r.stderr, /^cannot keep leases in .*a-file\/leases: ENOTDIR/);
     t.notRegex(r.stderr, /\n\s+at /);
   }
+  // run --rig says so once, before its first scenario, rather than as every scenario's error.
+  const rigFile = join(dir, 'unusable-leases.yaml');
+  writeFileSync(rigFile, readFileSync('rigs/emulated-serial.yaml', 'utf8').replace(/^leases: \{ ttl: 30m \}$/m, `leases: { ttl: 30m, dir: ${JSON.stringify(join(file, 'leases'))} }`));
+  const r = await runCli(['run', '--rig', rigFile, '--no-history']);
+  t.is(r.code, 3, r.stdout + r.stderr);
+  t.regex(r.stderr, /^cannot keep leases in .*a-file\/leases: ENOTDIR[^\n]*\n$/);
+  t.notRegex(r.stdout, /tests:/);
 });
