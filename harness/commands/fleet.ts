@@ -118,7 +118,8 @@ export function detailsText(r: FleetReport): string {
     .join(', ');
   const lines = [
     `${r.workers} shard(s), ${n(r.emulated)} meters emulated; set up in ${r.setupSeconds} s, invariant checked in ${r.checkSeconds} s (${n(r.invariant.checked)} meters, ${n(r.invariant.compared)} compared field by field)`,
-    `outcomes: ${codes}`,
+    `outcomes: ${codes || 'none'}`,
+    ...(r.tally.switches === 0 ? ['note: no meter of this fleet is in prepayment, so there was nothing to switch (more --meters, or a larger --prepay-share)'] : []),
     ...r.tally.problems.map((p) => `problem: ${p}`),
     ...(r.strayDeliveries ? [`problem: ${n(r.strayDeliveries)} deliveries no job waited for, or that did not verify`] : []),
     ...r.invariant.examples.map((e) => `violation: ${e}`),

@@ -93,3 +93,10 @@ test('smets-hil fleet refuses nonsense options', async (t) => {
   t.is(r.code, 2);
   t.regex(r.stderr, /--meters/);
 });
+
+test('smets-hil fleet on a fleet with no prepayment meter says there was nothing to switch', async (t) => {
+  const r = await runCli(['fleet', '--meters', '20', '--prepay-share', '0', '--workers', '1'], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^outcomes: none$/m);
+  t.regex(r.stdout, /^note: no meter of this fleet is in prepayment, so there was nothing to switch/m);
+});
