@@ -43,15 +43,15 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/**
- * An option given with an empty value is a usage error, not a silent default: `run --rig "$RIG"` with RIG
- * unset must not quietly run the emulated pack. (Number options take `requiresArg`: without a value yargs
- * leaves them undefined, and the default would apply.)
- */
 interface OptionTable {
   getOptions(): { string: string[]; number: string[]; array: string[] };
 }
 
+/**
+ * Every option that takes a value says `requiresArg`, so one given without any is a yargs usage error; this
+ * refuses an empty value and a number that is not one, rather than going on with a default: `run --rig "$RIG"`
+ * with RIG unset must not quietly run the emulated pack.
+ */
 function refuseEmptyValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
   for (const key of o.string) {

@@ -207,7 +207,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
         process.stdout.write(`evidence: ${evidenceDir}\n`);
       });
     }
-    if (args.history) await keep('the run history', () => void recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) }));
+    if (args.history) {
+      await keep('the run history', () => {
+        recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
+      });
+    }
     if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
     const code = exitCodeFor(run.summary);
     if (code !== EXIT.ok) throw new CliExit(code, '');
