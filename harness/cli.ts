@@ -4,7 +4,7 @@
  * failed scenario), 2 usage error, 3 infrastructure error.
  */
 import yargs, { type CommandModule } from 'yargs';
-import { LeaseStoreError } from '../devices/rig/leases.ts';
+import { RigSetupError } from '../devices/rig/rig-files.ts';
 import { commandModules } from './commands/index.ts';
 
 import { CliExit, EXIT } from './cli-exit.ts';
@@ -37,8 +37,8 @@ export async function main(argv: string[]): Promise<number> {
       if (e.code === EXIT.usage) process.stderr.write('run smets-hil --help for usage\n');
       return e.code;
     }
-    // A lease directory that cannot be used is the rig's set-up, not a bug: its reason is enough.
-    process.stderr.write(e instanceof LeaseStoreError ? `${e.message}\n` : `${(e as Error).stack ?? String(e)}\n`);
+    // A rig directory that cannot be used is the rig's set-up, not a bug: its reason is enough.
+    process.stderr.write(e instanceof RigSetupError ? `${e.message}\n` : `${(e as Error).stack ?? String(e)}\n`);
     return EXIT.infrastructure;
   }
 }

@@ -2,8 +2,9 @@
  * One log file per rig device: append-only, one timestamped line per entry, written through one stream per
  * file so lines of a device are never split or reordered, and lines of different devices never share a file.
  */
-import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
+import type { WriteStream } from 'node:fs';
 import { join } from 'node:path';
+import { appendStream, rigDirectory } from './rig-files.ts';
 
 export class DeviceLog {
   private readonly stream: WriteStream;
@@ -13,8 +14,7 @@ export class DeviceLog {
     readonly path: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.stream = createWriteStream(path, { flags: 'a' });
-    this.stream.on('error', () => undefined);
+    this.stream = appendStream(path, 'the device log');
   }
 
   /** Appends one line (newlines inside it are escaped, so an entry stays one line). */
@@ -41,7 +41,7 @@ export class DeviceLogs {
   private readonly logs = new Map<string, DeviceLog>();
 
   constructor(readonly dir: string) {
-    mkdirSync(dir, { recursive: true });
+    rigDirectory(dir, 'device logs');
   }
 
   for(device: string): DeviceLog {

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RigSetupError } from './rig-files.ts';
 
 export interface Holder {
   /** Who: a person or a job ("alice", "nightly-mp134b"). */
@@ -67,11 +68,6 @@ interface Row {
   expires_at: number;
 }
 
-/** The lease directory cannot be used (not a directory, not writable, not a lease database). */
-export class LeaseStoreError extends Error {
-  override readonly name = 'LeaseStoreError';
-}
-
 export class LeaseStore {
   private readonly db: Database.Database;
   private readonly now: () => number;
@@ -90,7 +86,7 @@ export class LeaseStore {
       this.db.exec(`CREATE TABLE IF NOT EXISTS leases (rig TEXT, device TEXT, holder TEXT, pid INTEGER, host TEXT, acquired_at INTEGER, expires_at INTEGER, PRIMARY KEY (rig, device));
                     CREATE TABLE IF NOT EXISTS health (rig TEXT, device TEXT, healthy INTEGER, reason TEXT, checked_at INTEGER, failures INTEGER, PRIMARY KEY (rig, device));`);
     } catch (e) {
-      throw new LeaseStoreError(`cannot keep leases in ${dir}: ${(e as Error).message}`);
+      throw new RigSetupError(`cannot keep leases in ${dir}: ${(e as Error).message}`);
     }
     this.now = o.now ?? Date.now;
     this.host = o.host ?? hostname();

@@ -4,10 +4,11 @@
  * debugging and tests: the ReplayLink stands in for the DCC's end of the recorded link, answering each frame
  * sent to it with the frames the device sent after that frame in the recording.
  */
-import { createWriteStream, readFileSync, type WriteStream } from 'node:fs';
+import { readFileSync, type WriteStream } from 'node:fs';
 import { z } from 'zod';
 import { type Link, LinkError, type LinkState } from '../transports/link.ts';
 import { Listeners } from '../transports/listeners.ts';
+import { appendStream } from './rig-files.ts';
 
 export interface RecordedFrame {
   at: string;
@@ -25,8 +26,7 @@ export class FrameRecorder {
     readonly path: string,
     private readonly now: () => Date = () => new Date(),
   ) {
-    this.stream = createWriteStream(path, { flags: 'a' });
-    this.stream.on('error', () => undefined);
+    this.stream = appendStream(path, 'the frame recording');
   }
 
   record(device: string, dir: RecordedFrame['dir'], frame: Uint8Array, kind: RecordedFrame['kind'] = 'data'): void {

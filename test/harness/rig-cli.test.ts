@@ -61,7 +61,7 @@ test('rig check opens the coordinator of a ZigBee device: one that does not star
   t.deepEqual(who.map((d) => [d.device, d.lease]), [['z1', null]], 'the check gave its lease back');
 });
 
-test('a lease directory that cannot be used ends rig commands with exit 3 and the reason, not a stack trace', async (t) => {
+test('a lease, log or recording directory that cannot be used ends rig commands with exit 3 and the reason, not a stack trace', async (t) => {
   const file = join(dir, 'a-file');
   writeFileSync(file, 'x');
   for (const command of [['who'], ['lease', 'esme-1'], ['check', 'esme-1']]) {
@@ -70,11 +70,19 @@ test('a lease directory that cannot be used ends rig commands with exit 3 and th
     t.regex(r.stderr, /^cannot keep leases in .*a-file\/leases: ENOTDIR/);
     t.notRegex(r.stderr, /\n\s+at /);
   }
-  // run --rig says so once, before its first scenario, rather than as every scenario's error.
-  const rigFile = join(dir, 'unusable-leases.yaml');
-  writeFileSync(rigFile, readFileSync('rigs/emulated-serial.yaml', 'utf8').replace(/^leases: \{ ttl: 30m \}$/m, `leases: { ttl: 30m, dir: ${JSON.stringify(join(file, 'leases'))} }`));
-  const r = await runCli(['run', '--rig', rigFile, '--no-history']);
-  t.is(r.code, 3, r.stdout + r.stderr);
-  t.regex(r.stderr, /^cannot keep leases in .*a-file\/leases: ENOTDIR[^\n]*\n$/);
-  t.notRegex(r.stdout, /tests:/);
+  // run --rig says so once, before its first scenario, rather than as every scenario's error; so it does for the
+  // rig's device logs and frame recording.
+  const inventory = readFileSync('rigs/emulated-serial.yaml', 'utf8');
+  for (const [setting, message] of [
+    [`leases: { ttl: 30m, dir: ${JSON.stringify(join(file, 'leases'))} }`, /^cannot keep leases in .*a-file\/leases: ENOTDIR[^\n]*\n$/],
+    [`leases: { ttl: 30m }\nlogs: ${JSON.stringify(join(file, 'logs'))}`, /^cannot keep device logs in .*a-file\/logs: ENOTDIR[^\n]*\n$/],
+    [`leases: { ttl: 30m }\nrecord: ${JSON.stringify(join(file, 'recordings'))}`, /^cannot write the frame recording .*a-file\/recordings\/[^\n]*ENOTDIR[^\n]*\n$/],
+  ] as const) {
+    const rigFile = join(dir, 'unusable-dir.yaml');
+    writeFileSync(rigFile, inventory.replace(/^leases: \{ ttl: 30m \}$/m, setting));
+    const r = await runCli(['run', '--rig', rigFile, '--no-history']);
+    t.is(r.code, 3, r.stdout + r.stderr);
+    t.regex(r.stderr, message);
+    t.notRegex(r.stdout, /tests:/);
+  }
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectInMemory } from '../../../devices/connect.ts';
@@ -7,6 +7,7 @@ import { DeviceLogs } from '../../../devices/rig/device-log.ts';
 import { checkDevice, powerCycle } from '../../../devices/rig/health.ts';
 import { LeaseStore } from '../../../devices/rig/leases.ts';
 import { FrameRecorder, readRecording, RecordingLink, ReplayLink } from '../../../devices/rig/recording.ts';
+import { RigSetupError } from '../../../devices/rig/rig-files.ts';
 import { Transport } from '../../../devices/transports/transport.ts';
 import { ECS04a } from '../../../protocol/gbcs/usecases/meter-balance.ts';
 import { build, ESME_EUI, meter } from '../support.ts';
@@ -53,6 +54,25 @@ test('power-cycle commands run with a timeout', async (t) => {
   const slow = await powerCycle('sleep 30', 100);
   t.deepEqual([slow.ok, slow.timedOut], [false, true]);
   t.false((await powerCycle('exit 3', 5000)).ok);
+});
+
+test('a recording or device log goes where the rig says, its folder made if missing; a path that cannot be written is a RigSetupError at once', async (t) => {
+  const dir = temp('rig-files-');
+  const recording = join(dir, 'not', 'there', 'yet', 'frames.jsonl');
+  const recorder = new FrameRecorder(recording);
+  recorder.record('esme-1', 'to-device', Uint8Array.of(1, 2));
+  await recorder.close();
+  t.is(readRecording(recording).length, 1);
+  const logs = new DeviceLogs(join(dir, 'logs', 'deeper'));
+  logs.for('esme-1').line('hello');
+  await logs.close();
+  t.regex(readFileSync(join(dir, 'logs', 'deeper', 'esme-1.log'), 'utf8'), /Z hello\n$/);
+
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  t.throws(() => new FrameRecorder(join(file, 'frames.jsonl')), { instanceOf: RigSetupError, message: /^cannot write the frame recording .*a-file\/frames\.jsonl: E(EXIST|NOTDIR)/ });
+  t.throws(() => new DeviceLogs(join(file, 'logs')), { instanceOf: RigSetupError, message: /^cannot keep device logs in .*a-file\/logs: ENOTDIR/ });
+  t.throws(() => new LeaseStore(join(file, 'leases')), { instanceOf: RigSetupError, message: /^cannot keep leases in .*a-file\/leases: ENOTDIR/ });
 });
 
 test('frames are recorded as JSON lines and a replay answers like the recorded device', async (t) => {
