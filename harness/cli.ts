@@ -1,7 +1,7 @@
 /**
  * smets-hil command line. Each command group lives in harness/commands/<group>.ts and exports a yargs
  * CommandModule; this file only assembles them. Exit codes: 0 success, 1 a check failed (invalid input,
- * failed scenario), 2 usage error, 3 infrastructure error.
+ * failed scenario), 2 usage error, 3 infrastructure error, 130 interrupted (fleet, on Ctrl-C).
  */
 import yargs, { type CommandModule } from 'yargs';
 import { RigSetupError } from '../devices/rig/rig-files.ts';

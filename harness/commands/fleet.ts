@@ -10,7 +10,7 @@ import { CliExit, EXIT } from '../cli-exit.ts';
 import { writableDirectory } from './inputs.ts';
 import { FLEET_DEFAULTS } from '../fleet/plan.ts';
 import { FleetProgressBar } from '../fleet/progress.ts';
-import { autoWorkers, type FleetReport, runFleet } from '../fleet/run.ts';
+import { autoWorkers, FleetInterrupted, type FleetReport, runFleet } from '../fleet/run.ts';
 import { textTable } from '../reporters/text-table.ts';
 
 interface FleetArgs {
@@ -55,6 +55,11 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
     const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
     if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
     const bar = new FleetProgressBar();
+    // Ctrl-C stops the shards and removes their temporary stores (a Bulb-sized run leaves about 1 GB).
+    const stop = new AbortController();
+    const interrupt = () => stop.abort();
+    process.once('SIGINT', interrupt);
+    process.once('SIGTERM', interrupt);
     let report: FleetReport;
     try {
       report = await runFleet({
@@ -71,8 +76,14 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
           process.stderr.write(`${m}\n`);
         },
         onProgress: (p) => bar.update(p),
+        signal: stop.signal,
       });
+    } catch (e) {
+      if (e instanceof FleetInterrupted) throw new CliExit(EXIT.interrupted, `interrupted: the shards were stopped${args['state-dir'] ? '' : ' and their temporary stores removed'}`);
+      throw e;
     } finally {
+      process.off('SIGINT', interrupt);
+      process.off('SIGTERM', interrupt);
       bar.stop();
     }
     if (args.json) {

@@ -64,6 +64,12 @@ export interface FleetRunOptions extends FleetOptions {
   defects?: readonly Defect[];
   onPhase?: (message: string) => void;
   onProgress?: (p: FleetProgress) => void;
+  /** Stops the run (Ctrl-C): the shards are terminated and a temporary state directory removed. */
+  signal?: AbortSignal;
+}
+
+export class FleetInterrupted extends Error {
+  override readonly name = 'FleetInterrupted';
 }
 
 export function autoWorkers(): number {
@@ -130,14 +136,22 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetReport> {
   let peakRss = process.memoryUsage.rss();
   const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage.rss())), 200);
   const workers = Array.from({ length: o.workers }, (_, k) => new ShardWorker(k));
+  const interrupted = new Promise<never>((_, reject) => {
+    const stop = () => reject(new FleetInterrupted('the fleet run was interrupted'));
+    if (o.signal?.aborted) stop();
+    else o.signal?.addEventListener('abort', stop, { once: true });
+  });
+  interrupted.catch(() => undefined);
+  // Every wait on the shards ends early when the run is stopped; `finally` then cleans up.
+  const orStop = <T>(p: Promise<T>): Promise<T> => Promise.race([p, interrupted]);
   try {
     const t0 = performance.now();
     phase(`setting up ${o.workers} DCC shard${o.workers > 1 ? 's' : ''}: ${plan.total.toLocaleString('en-GB')} meters registered, keys attested, meters created`);
-    const ready = await Promise.all(
+    const ready = await orStop(Promise.all(
       workers.map((w, k) =>
         w.ask({ type: 'init', fleet: pick(o), shard: k, stateDir: join(base, `shard-${k}`), ...(o.concurrency ? { concurrency: o.concurrency } : {}), ...(o.defects ? { defects: o.defects } : {}) }, 'ready'),
       ),
-    );
+    ));
     const setupSeconds = (performance.now() - t0) / 1000;
     const total = ready.reduce((n, r) => n + r.jobs, 0);
     phase(`set up in ${setupSeconds.toFixed(1)} s; the Authority instructs the SoLR Contingency party: ${total.toLocaleString('en-GB')} commands`);
@@ -145,16 +159,16 @@ export async function runFleet(o: FleetRunOptions): Promise<FleetReport> {
     const start = performance.now();
     const cpu0 = process.cpuUsage();
     const counterBase = BigInt(Date.now()) * 1000n;
-    await Promise.all(workers.map((w) => w.ask({ type: 'instruct', counterBase: counterBase.toString() }, 'instructed')));
-    const tally = await runBatches(workers, ready.map((r) => r.jobs), o, total);
+    await orStop(Promise.all(workers.map((w) => w.ask({ type: 'instruct', counterBase: counterBase.toString() }, 'instructed'))));
+    const tally = await orStop(runBatches(workers, ready.map((r) => r.jobs), o, total));
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
 
     phase(`event done in ${seconds.toFixed(1)} s; checking the invariant on every meter`);
     const t1 = performance.now();
-    const checked = await Promise.all(workers.map((w) => w.ask({ type: 'check', deep: o.deep ?? false }, 'checked')));
+    const checked = await orStop(Promise.all(workers.map((w) => w.ask({ type: 'check', deep: o.deep ?? false }, 'checked'))));
     const checkSeconds = (performance.now() - t1) / 1000;
-    await Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed')));
+    await orStop(Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed'))));
     peakRss = Math.max(peakRss, process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
 
     const invariant = checked.reduce(

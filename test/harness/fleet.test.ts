@@ -4,9 +4,14 @@
  * by `npm run bench`, never tested.
  */
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
 import { runFleet } from '../../harness/fleet/run.ts';
 import { runCli } from '../helpers/cli.ts';
+import { repoRoot } from '../helpers/fixtures.ts';
 
 const SUMMARY_FIELDS = ['commandsApplied', 'commandsPerSecond', 'commandsSent', 'cryptoOps', 'invariantViolations', 'meters', 'peakRssBytes', 'refused', 'seconds'];
 
@@ -99,4 +104,24 @@ test('smets-hil fleet on a fleet with no prepayment meter says there was nothing
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^outcomes: none$/m);
   t.regex(r.stdout, /^note: no meter of this fleet is in prepayment, so there was nothing to switch/m);
+});
+
+test('smets-hil fleet stopped with Ctrl-C in the middle of the event exits 130, its shards stopped and temporary stores removed', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fleet-interrupt-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (stderr.includes('the Authority instructs')) resolve();
+    });
+    void exited.then(() => reject(new Error(`the fleet ended before its event: ${stderr}`)));
+  });
+  t.true(readdirSync(tmp).some((f) => f.startsWith('smets-hil-fleet-')), 'the run keeps its stores in a temporary directory');
+  child.kill('SIGINT');
+  t.is(await exited, 130, stderr);
+  t.regex(stderr, /interrupted: the shards were stopped and their temporary stores removed\n$/);
+  t.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('smets-hil-fleet-')), []);
 });
