@@ -9,7 +9,7 @@
  */
 import { cryptoBoundLimit, type CryptoRates, measureCryptoRates, PER_SWITCH } from '../harness/fleet/crypto-rates.ts';
 import { FLEET_DEFAULTS } from '../harness/fleet/plan.ts';
-import { autoWorkers, runFleet } from '../harness/fleet/run.ts';
+import { autoWorkers, FleetInterrupted, runFleet, stopOnSignals } from '../harness/fleet/run.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,6 +29,8 @@ log(`raw node:crypto P-256 rates on ${workers} thread(s) (${probeSeconds} s)...`
 const before = await measureCryptoRates(workers, probeSeconds);
 log(`fleet: ${k(meters)} meters, ${workers} worker(s)...`);
 let lastShown = 0;
+// Ctrl-C removes the shards' temporary stores before the process ends.
+const stop = stopOnSignals();
 const report = await runFleet({
   meters,
   prepayShare: FLEET_DEFAULTS.prepayShare,
@@ -43,7 +45,14 @@ const report = await runFleet({
       log(`  ${k(p.done)} / ${k(p.total)} commands`);
     }
   },
-});
+  signal: stop.signal,
+})
+  .catch((e: unknown) => {
+    if (!(e instanceof FleetInterrupted)) throw e;
+    log('interrupted: the shards were stopped and their temporary stores removed');
+    process.exit(130);
+  })
+  .finally(() => stop.dispose());
 log('raw rates again...');
 const after = await measureCryptoRates(workers, probeSeconds);
 const wall = mean(before.wall, after.wall);

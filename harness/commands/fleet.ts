@@ -10,7 +10,7 @@ import { CliExit, EXIT } from '../cli-exit.ts';
 import { writableDirectory } from './inputs.ts';
 import { FLEET_DEFAULTS } from '../fleet/plan.ts';
 import { FleetProgressBar } from '../fleet/progress.ts';
-import { autoWorkers, FleetInterrupted, type FleetReport, runFleet } from '../fleet/run.ts';
+import { autoWorkers, FleetInterrupted, type FleetReport, runFleet, stopOnSignals } from '../fleet/run.ts';
 import { textTable } from '../reporters/text-table.ts';
 
 interface FleetArgs {
@@ -56,10 +56,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
     if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
     const bar = new FleetProgressBar();
     // Ctrl-C stops the shards and removes their temporary stores (a Bulb-sized run leaves about 1 GB).
-    const stop = new AbortController();
-    const interrupt = () => stop.abort();
-    process.once('SIGINT', interrupt);
-    process.once('SIGTERM', interrupt);
+    const stop = stopOnSignals();
     let report: FleetReport;
     try {
       report = await runFleet({
@@ -82,8 +79,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
       if (e instanceof FleetInterrupted) throw new CliExit(EXIT.interrupted, `interrupted: the shards were stopped${args['state-dir'] ? '' : ' and their temporary stores removed'}`);
       throw e;
     } finally {
-      process.off('SIGINT', interrupt);
-      process.off('SIGTERM', interrupt);
+      stop.dispose();
       bar.stop();
     }
     if (args.json) {
