@@ -48,7 +48,12 @@ function select(args: SelectArgs): LoadedScenario[] {
     if (e instanceof ScenarioLoadError) throw new CliExit(EXIT.usage, `scenario files are invalid:\n${e.message}`);
     throw e;
   }
-  const grep = args.grep ? new RegExp(args.grep) : null;
+  let grep: RegExp | null = null;
+  try {
+    if (args.grep) grep = new RegExp(args.grep);
+  } catch (e) {
+    throw new CliExit(EXIT.usage, `--grep ${args.grep}: ${(e as Error).message}`);
+  }
   return scenarios.filter((s) => LEVEL_INCLUDES[args.level].includes(s.level) && matchesTags(s.tags, args.tags) && (!grep || grep.test(s.id)));
 }
 

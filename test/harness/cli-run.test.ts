@@ -34,7 +34,7 @@ test('run: a seeded defect makes the scenarios relying on it fail -> exit 1, wit
   t.is((xml.match(/<failure /g) ?? []).length, 3);
 });
 
-test('usage errors exit 2: unknown defect, bad report spec, invalid scenario file, nothing selected', async (t) => {
+test('usage errors exit 2: unknown defect, bad report spec, invalid scenario file, nothing selected, a --grep that is not a regular expression', async (t) => {
   t.is((await runCli(['run', '--defect', 'no-such-defect', '--no-history'])).code, 2);
   t.is((await runCli(['run', '--report', 'pdf=out.pdf', '--no-history'])).code, 2);
   const bad = join(scratch, 'bad.yaml');
@@ -43,6 +43,9 @@ test('usage errors exit 2: unknown defect, bad report spec, invalid scenario fil
   t.is(invalid.code, 2);
   t.regex(invalid.stderr, /bad\.yaml:6: scenarios\.0\.steps\.0\.advance: a duration/);
   t.is((await runCli(['run', '--tags', 'no-such-tag', '--no-history'])).code, 2);
+  const grep = await runCli(['list', '--grep', '(']);
+  t.is(grep.code, 2);
+  t.regex(grep.stderr, /^--grep \(: Invalid regular expression/);
 });
 
 test('an option given without a value, or with an empty one, is a usage error: nothing runs on a default instead', async (t) => {
