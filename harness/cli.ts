@@ -6,13 +6,14 @@
 import yargs, { type CommandModule } from 'yargs';
 import { RigSetupError } from '../devices/rig/rig-files.ts';
 import { commandModules } from './commands/index.ts';
+import { STDIN } from './commands/inputs.ts';
 
 import { CliExit, EXIT } from './cli-exit.ts';
 
 export { CliExit, EXIT };
 
 export async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+  const parser = yargs(argv.map((a) => (a === '-' ? STDIN : a)))
     .scriptName('smets-hil')
     .strict()
     .demandCommand(1, 'name a command (see --help)')

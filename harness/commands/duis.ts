@@ -8,13 +8,13 @@
  *
  * Heavy modules (keystore parsing, libxml2) load inside the handlers so other commands do not pay for them.
  */
-import { readFile } from 'node:fs/promises';
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { readBytes } from './inputs.ts';
 
-async function readInput(path: string): Promise<Buffer> {
+function readInput(path: string): Buffer {
   try {
-    return await readFile(path);
+    return readBytes(path);
   } catch (e) {
     throw new CliExit(EXIT.usage, `cannot read ${path}: ${(e as Error).message}`);
   }
@@ -22,7 +22,7 @@ async function readInput(path: string): Promise<Buffer> {
 
 async function loadKeystore(path: string) {
   const { Keystore } = await import('../../protocol/smki/keystore.ts');
-  const text = await readInput(path);
+  const text = readInput(path);
   try {
     return Keystore.fromZaz1(text.toString('utf8'));
   } catch (e) {
@@ -84,7 +84,7 @@ const validate: CommandModule<object, ValidateArgs> = {
     const inputs: { name: string; xml: Buffer | null; unreadable?: string }[] = await Promise.all(
       argv.files.map(async (name) => {
         try {
-          return { name, xml: await readFile(name) };
+          return { name, xml: readBytes(name) };
         } catch (e) {
           return { name, xml: null, unreadable: (e as Error).message };
         }

@@ -5,9 +5,20 @@ import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
 
+/**
+ * Standard input where a file is named. yargs does not keep a lone "-" argument (a command gets true, "" or
+ * nothing), so the CLI hands it on as this name; it reads well in messages too.
+ */
+export const STDIN = '<stdin>';
+
+/** A file's bytes, or standard input's for "-" (as given to library callers) and STDIN. */
+export function readBytes(path: string): Buffer {
+  return path === STDIN || path === '-' ? readFileSync(0) : readFileSync(path);
+}
+
 export function readText(path: string, what: string): string {
   try {
-    return path === '-' ? readFileSync(0, 'utf8') : readFileSync(path, 'utf8');
+    return readBytes(path).toString('utf8');
   } catch (e) {
     throw new CliExit(EXIT.usage, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
@@ -15,7 +26,7 @@ export function readText(path: string, what: string): string {
 
 /** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
 export function readHexArgument(arg: string): Buffer {
-  const text = arg === '-' || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
+  const text = arg === STDIN || arg === '-' || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
   return fromHex(text);
 }
 

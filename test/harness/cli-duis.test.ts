@@ -30,6 +30,10 @@ test('duis sign prints the template signed by its RequestID User, counter kept; 
   const verified = await runCli(['duis', 'verify', file('signed.xml', signed.stdout), ...KEYS]);
   t.is(verified.code, 0, verified.stderr);
   t.regex(verified.stdout, /^OK .*signed\.xml: request signed by xml-sign-90B3D51F30010000-ds \(CN=Z1,OU=07 serial 27572613927499351639968579586655397031\)/);
+  // "-" is standard input, as the help says.
+  const piped = await runCli(['duis', 'verify', '-', ...KEYS], { input: signed.stdout });
+  t.is(piped.code, 0, piped.stderr);
+  t.regex(piped.stdout, /^OK .*: request signed by xml-sign-90B3D51F30010000-ds/);
 });
 
 test('duis verify exits non-zero with the reason for a tampered request and for a placeholder signature', async (t) => {

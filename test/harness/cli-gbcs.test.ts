@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import test from 'ava';
 import { decodeGeneralCiphering, encodeGeneralSigning, decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { runCli } from '../helpers/cli.ts';
@@ -37,6 +38,15 @@ for (const { name, bytes } of rtdsFrames()) {
     t.true(hex.includes(out.originator) && hex.includes(out.recipient));
   });
 }
+
+test('gbcs decode - reads the frame from standard input, as from a file', async (t) => {
+  const path = fixturePath('rtds-1.6', 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX');
+  const fromFile = await runCli(['gbcs', 'decode', path]);
+  const piped = await runCli(['gbcs', 'decode', '-'], { input: readFileSync(path, 'utf8') });
+  t.is(piped.code, 0, piped.stderr);
+  t.is(piped.stdout, fromFile.stdout);
+  t.regex(piped.stdout, /"useCase":"ECS02"/);
+});
 
 test('gbcs decode: without keys the checks say no-key; a tampered signature says invalid', async (t) => {
   const frame = rtdsFrame('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX');
