@@ -4,6 +4,7 @@
  * message signed and verified, then the invariant on every meter (harness/fleet/). Exit 1 when a meter breaks
  * the invariant, an adversarial request gets through or a switch fails.
  */
+import { readdirSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -67,7 +68,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
         workers,
         seed: args.seed,
         deep: args.deep,
-        ...(args['state-dir'] ? { stateDir: writableDirectory(args['state-dir'], 'state-dir') } : {}),
+        ...(args['state-dir'] ? { stateDir: emptyStateDirectory(args['state-dir']) } : {}),
         onPhase: (m) => {
           bar.stop();
           process.stderr.write(`${m}\n`);
@@ -93,6 +94,17 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
 };
 
 const n = (v: number) => v.toLocaleString('en-GB');
+
+/**
+ * A fleet run starts from fresh DCC stores. Stores a run left behind would carry on that DCC's life (its ADT
+ * counts, requests, Pre-Commands), so the new event's quarantine threshold would be met early and its requests
+ * held: a directory that holds anything is refused.
+ */
+function emptyStateDirectory(dir: string): string {
+  writableDirectory(dir, 'state-dir');
+  if (readdirSync(dir).length > 0) throw new CliExit(EXIT.usage, `--state-dir ${dir}: not empty (a fleet run starts from fresh DCC stores; name a new or empty directory)`);
+  return dir;
+}
 
 /**
  * Peak memory a fleet run is expected to need, on the high side of what was measured (README: Fleet figures):

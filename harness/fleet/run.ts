@@ -53,7 +53,7 @@ export interface FleetProgress {
 }
 
 export interface FleetRunOptions extends FleetOptions {
-  /** Where the shards' stores go (a temporary directory by default, removed afterwards). */
+  /** Where the shards' stores go (a temporary directory by default, removed afterwards); new or empty. */
   stateDir?: string;
   batchSize?: number;
   /** Jobs in flight per shard. */

@@ -53,3 +53,12 @@ test('history: a database that is not one is exit 3 naming it, not a stack trace
   t.is(r.code, 3);
   t.regex(r.stderr, /^cannot read the run history .*history-garbage\.sqlite: file is not a database\n$/);
 });
+
+test('fleet: a --state-dir that already holds something is refused (a run left there would carry on that DCC life)', async (t) => {
+  const dir = join(scratch, 'fleet-state');
+  const first = await runCli(['fleet', '--meters', '300', '--workers', '1', '--state-dir', dir], { timeoutMs: 120_000 });
+  t.is(first.code, 0, first.stderr);
+  const again = await runCli(['fleet', '--meters', '300', '--workers', '1', '--state-dir', dir]);
+  t.is(again.code, 2);
+  t.regex(again.stderr, /^--state-dir .*fleet-state: not empty \(a fleet run starts from fresh DCC stores/);
+});
