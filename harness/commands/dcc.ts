@@ -4,7 +4,6 @@
  * --state-dir everything is durable: the DCC's store and every hosted meter's state survive a restart or a
  * kill -9. It logs "listening on http://HOST:PORT" when ready and stops cleanly on SIGINT/SIGTERM.
  */
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createDcc } from '../../emulator/bootstrap.ts';
@@ -57,14 +56,7 @@ const serve: CommandModule<object, ServeArgs> = {
       throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);
     }
     if (args.xsd !== undefined) readText(args.xsd, 'the DUIS XSD');
-    let zaz1: string | undefined;
-    if (args.zaz1) {
-      try {
-        zaz1 = readFileSync(args.zaz1, 'utf8');
-      } catch (e) {
-        throw new CliExit(EXIT.usage, `--zaz1 ${args.zaz1}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-      }
-    }
+    const zaz1 = args.zaz1 ? readText(args.zaz1, 'the ZAZ1 keystore') : undefined;
     let start: Date | undefined;
     if (args.clock) {
       start = new Date(args.clock);
