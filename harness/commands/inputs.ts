@@ -11,9 +11,14 @@ import { Keystore } from '../../protocol/smki/keystore.ts';
  */
 export const STDIN = '<stdin>';
 
-/** A file's bytes, or standard input's for "-" (as given to library callers) and STDIN. */
+/** Whether a file argument names standard input: STDIN, or "-" as library callers give it. */
+function isStdin(path: string): boolean {
+  return path === STDIN || path === '-';
+}
+
+/** A file's bytes, or standard input's. */
 export function readBytes(path: string): Buffer {
-  return path === STDIN || path === '-' ? readFileSync(0) : readFileSync(path);
+  return isStdin(path) ? readFileSync(0) : readFileSync(path);
 }
 
 export function readText(path: string, what: string): string {
@@ -26,7 +31,7 @@ export function readText(path: string, what: string): string {
 
 /** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
 export function readHexArgument(arg: string): Buffer {
-  const text = arg === STDIN || arg === '-' || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
+  const text = isStdin(arg) || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
   return fromHex(text);
 }
 

@@ -306,7 +306,7 @@ export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } &
     if (e instanceof RigFileError) throw new CliExit(EXIT.usage, `rig file is invalid:\n${e.message}`);
     throw e;
   }
-  // Opened now, so a lease or log directory that cannot be used stops the run before its first scenario.
+  // Opened now, so a lease, log or recording folder that cannot be used stops the run before its first scenario.
   const session = RigSession.open(rig, o);
   const s1spKey = rigS1spKey(rig.name);
   return {
