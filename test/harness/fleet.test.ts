@@ -106,6 +106,13 @@ test('smets-hil fleet on a fleet with no prepayment meter says there was nothing
   t.regex(r.stdout, /^note: no meter of this fleet is in prepayment, so there was nothing to switch/m);
 });
 
+test('smets-hil fleet makes no more shards than there are meters, and says so', async (t) => {
+  const r = await runCli(['fleet', '--meters', '3', '--workers', '8'], { timeoutMs: 120_000 });
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stderr, /^note: --workers 8 for 3 meter\(s\): 3 shard\(s\), as a shard needs at least one meter$/m);
+  t.regex(r.stdout, /^3 shard\(s\), /m);
+});
+
 test('smets-hil fleet stopped with Ctrl-C in the middle of the event exits 130, its shards stopped and temporary stores removed', async (t) => {
   const tmp = mkdtempSync(join(tmpdir(), 'fleet-interrupt-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
