@@ -223,11 +223,22 @@ const release: CommandModule<object, RigArgs> = {
   handler: (args) => {
     const rig = rigOf(args.rig);
     const store = storeFor(args, rig);
+    let kept = 0;
     for (const id of devicesOf(rig, args.devices)) {
-      const ok = store.release(rig.name, id, personHolder(args.holder), { force: args.force });
-      process.stdout.write(`${id}: ${ok ? 'released' : 'not held by you'}\n`);
+      if (store.release(rig.name, id, personHolder(args.holder), { force: args.force })) {
+        process.stdout.write(`${id}: released\n`);
+        continue;
+      }
+      // Free already is what was asked for; someone else's lease is not, so that fails the command.
+      const other = store.holderOf(rig.name, id);
+      if (!other) process.stdout.write(`${id}: not leased\n`);
+      else {
+        kept++;
+        process.stdout.write(`${id}: held by ${other.holder.name}@${other.holder.host} until ${new Date(other.expiresAt).toISOString()}, not released (--force takes it)\n`);
+      }
     }
     store.close();
+    if (kept) throw new CliExit(EXIT.failed, '');
   },
 };
 

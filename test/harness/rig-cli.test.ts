@@ -33,8 +33,13 @@ test('rig lease, who, renew and release: a person holds a device until they give
   t.regex(who.stdout, /emulated-serial\s+esme-2\s+free/);
   t.is((await runCli(['rig', 'renew', 'esme-1', ...rig, ...leases, '--holder', 'alice'])).code, 0);
   t.is((await runCli(['rig', 'renew', 'esme-1', ...rig, ...leases, '--holder', 'bob'])).code, 1);
-  const give = await runCli(['rig', 'release', 'esme-1', 'gsme-1', ...rig, ...leases, '--holder', 'alice']);
-  t.regex(give.stdout, /esme-1: released/);
+  const notTheirs = await runCli(['rig', 'release', 'esme-1', ...rig, ...leases, '--holder', 'bob']);
+  t.is(notTheirs.code, 1);
+  t.regex(notTheirs.stdout, /^esme-1: held by alice@\S+ until \S+, not released \(--force takes it\)$/m);
+  const give = await runCli(['rig', 'release', 'esme-1', 'gsme-1', 'esme-2', ...rig, ...leases, '--holder', 'alice']);
+  t.is(give.code, 0, give.stdout);
+  t.regex(give.stdout, /^esme-1: released$/m);
+  t.regex(give.stdout, /^esme-2: not leased$/m);
   const json = JSON.parse((await runCli(['rig', 'who', ...rig, ...leases, '--json'])).stdout) as { device: string; lease: unknown }[];
   t.true(json.every((d) => d.lease === null));
 });
