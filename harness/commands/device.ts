@@ -175,6 +175,10 @@ const who: CommandModule<object, RigArgs> = {
   },
 };
 
+function heldBy(lease: Lease): string {
+  return `held by ${lease.holder.name}@${lease.holder.host} until ${new Date(lease.expiresAt).toISOString()}`;
+}
+
 const lease: CommandModule<object, RigArgs> = {
   command: 'lease <devices..>',
   describe: 'lease rig devices (for a person: the lease lasts its TTL unless renewed or released)',
@@ -189,7 +193,7 @@ const lease: CommandModule<object, RigArgs> = {
       if (r.ok) process.stdout.write(`${id}: leased until ${new Date(r.lease.expiresAt).toISOString()}\n`);
       else {
         refused++;
-        process.stdout.write(`${id}: held by ${r.heldBy.holder.name}@${r.heldBy.holder.host} until ${new Date(r.heldBy.expiresAt).toISOString()}\n`);
+        process.stdout.write(`${id}: ${heldBy(r.heldBy)}\n`);
       }
     }
     store.close();
@@ -234,7 +238,7 @@ const release: CommandModule<object, RigArgs> = {
       if (!other) process.stdout.write(`${id}: not leased\n`);
       else {
         kept++;
-        process.stdout.write(`${id}: held by ${other.holder.name}@${other.holder.host} until ${new Date(other.expiresAt).toISOString()}, not released (--force takes it)\n`);
+        process.stdout.write(`${id}: ${heldBy(other)}, not released (--force takes it)\n`);
       }
     }
     store.close();
