@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 interface OptionTable {
-  getOptions(): { string: string[]; number: string[]; array: string[] };
+  getOptions(): { string: string[]; number: string[]; array: string[]; narg: Record<string, unknown> };
 }
 
 /**
@@ -57,6 +57,9 @@ function refuseEmptyValues(argv: Record<string, unknown>, y: OptionTable): void 
   const o = y.getOptions();
   for (const key of o.string) {
     if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `--${key} needs a value`);
+    // A lone "-" is standard input for a file argument only; an option's value "-" (`--xsd -`, `--evidence -`)
+    // would otherwise be read, or written, as a path named after it. Options are what requiresArg sets narg on.
+    if (key in o.narg && argv[key] === STDIN) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
   }
   for (const key of o.number) {
     if (typeof argv[key] === 'number' && Number.isNaN(argv[key])) throw new CliExit(EXIT.usage, `--${key} must be a number`);

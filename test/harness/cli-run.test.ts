@@ -1,5 +1,5 @@
 /** `smets-hil run` and `list` as users and CI call them: exit codes, reports written, usage errors. */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -62,6 +62,20 @@ test('an option given without a value, or with an empty one, is a usage error: n
     t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     t.regex(r.stderr, message);
     t.notRegex(r.stdout, /tests:|FLEET/, `${args.join(' ')} ran something`);
+  }
+});
+
+test('a lone "-" as an option value is refused: standard input is for file arguments, and no path is named "-"', async (t) => {
+  const cwd = mkdtempSync(join(tmpdir(), 'dash-'));
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
+  for (const args of [
+    ['run', '--evidence', '-', '--no-history'],
+    ['dcc', 'serve', '--port', '0', '--xsd', '-'],
+  ]) {
+    const r = await runCli(args, { cwd });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stderr, /^--(evidence|xsd) -: "-" \(standard input\) is taken by file arguments, not by options$/m);
+    t.deepEqual(readdirSync(cwd), [], `${args.join(' ')} wrote something`);
   }
 });
 

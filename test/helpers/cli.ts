@@ -10,6 +10,14 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  input?: string;
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  /** Working directory (default: the repository). */
+  cwd?: string;
+}
+
 /** At most one CLI process per core at a time: more only makes every one of them slower. */
 let running = 0;
 const waiting: (() => void)[] = [];
@@ -24,16 +32,16 @@ async function slot<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return slot(() => spawnCli(args, opts));
 }
 
-function spawnCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<CliResult> {
+function spawnCli(args: string[], opts: CliOptions): Promise<CliResult> {
   return new Promise((resolve) => {
     const child = execFile(
       process.execPath,
       [join(repoRoot, 'bin/smets-hil.mjs'), ...args],
-      { cwd: repoRoot, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
+      { cwd: opts.cwd ?? repoRoot, env: { ...process.env, ...opts.env }, timeout: opts.timeoutMs ?? 60_000, maxBuffer: 64 * 1024 * 1024 },
       (error, stdout, stderr) => {
         const code = error ? (typeof error.code === 'number' ? error.code : 1) : 0;
         resolve({ code, stdout, stderr });
