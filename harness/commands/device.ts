@@ -175,7 +175,7 @@ const who: CommandModule<object, RigArgs> = {
   },
 };
 
-function heldBy(lease: Lease): string {
+function heldByText(lease: Lease): string {
   return `held by ${lease.holder.name}@${lease.holder.host} until ${new Date(lease.expiresAt).toISOString()}`;
 }
 
@@ -193,7 +193,7 @@ const lease: CommandModule<object, RigArgs> = {
       if (r.ok) process.stdout.write(`${id}: leased until ${new Date(r.lease.expiresAt).toISOString()}\n`);
       else {
         refused++;
-        process.stdout.write(`${id}: ${heldBy(r.heldBy)}\n`);
+        process.stdout.write(`${id}: ${heldByText(r.heldBy)}\n`);
       }
     }
     store.close();
@@ -238,7 +238,7 @@ const release: CommandModule<object, RigArgs> = {
       if (!other) process.stdout.write(`${id}: not leased\n`);
       else {
         kept++;
-        process.stdout.write(`${id}: ${heldBy(other)}, not released (--force takes it)\n`);
+        process.stdout.write(`${id}: ${heldByText(other)}, not released (--force takes it)\n`);
       }
     }
     store.close();
