@@ -21,7 +21,7 @@ export async function main(argv: string[]): Promise<number> {
     .help()
     .version(false)
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .middleware((argv, y?: unknown) => refuseEmptyValues(argv, y as OptionTable))
+    .middleware((argv, y?: unknown) => refuseUnusableValues(argv, y as OptionTable))
     .fail((msg, err) => {
       // What yargs reports with a message (its own validation, a .check or coerce that threw) is a usage error.
       if (err instanceof CliExit) throw err;
@@ -50,15 +50,15 @@ interface OptionTable {
 
 /**
  * Every option that takes a value says `requiresArg`, so one given without any is a yargs usage error; this
- * refuses an empty value and a number that is not one, rather than going on with a default: `run --rig "$RIG"`
- * with RIG unset must not quietly run the emulated pack.
+ * refuses an empty value and a number that is not one, rather than going on with a default (`run --rig "$RIG"`
+ * with RIG unset must not quietly run the emulated pack), and a lone "-", which only file arguments take.
  */
-function refuseEmptyValues(argv: Record<string, unknown>, y: OptionTable): void {
+function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
   for (const key of o.string) {
     if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `--${key} needs a value`);
-    // A lone "-" is standard input for a file argument only; an option's value "-" (`--xsd -`, `--evidence -`)
-    // would otherwise be read, or written, as a path named after it. Options are what requiresArg sets narg on.
+    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>. Options,
+    // unlike positional arguments, are what requiresArg sets narg on.
     if (key in o.narg && argv[key] === STDIN) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
   }
   for (const key of o.number) {

@@ -65,7 +65,7 @@ test('an option given without a value, or with an empty one, is a usage error: n
   }
 });
 
-test('a lone "-" as an option value is refused: standard input is for file arguments, and no path is named "-"', async (t) => {
+test('a lone "-" as an option value is refused, before anything is read or written: only file arguments take standard input', async (t) => {
   const cwd = mkdtempSync(join(tmpdir(), 'dash-'));
   t.teardown(() => rmSync(cwd, { recursive: true, force: true }));
   for (const args of [
