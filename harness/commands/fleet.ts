@@ -53,11 +53,10 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
       const gib = (b: number) => (b / 2 ** 30).toFixed(1);
       throw new CliExit(EXIT.usage, `--meters ${args.meters}: a fleet this size needs about ${gib(needed)} GiB of memory and this machine has ${gib(totalmem())} GiB; split it across machines (README: Splitting a larger run across machines)`);
     }
-    const requested = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
-    if (!Number.isInteger(requested) || requested < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
-    // A shard without one of the failed supplier's meters would only cost its set-up (about a second each).
-    const workers = Math.min(requested, args.meters);
-    if (workers < requested && args.workers !== 'auto') process.stderr.write(`note: --workers ${requested} for ${args.meters} meter(s): ${workers} shard(s), as a shard needs at least one meter\n`);
+    const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
+    if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
+    // runFleet makes no more shards than meters; someone who asked for more is told.
+    if (workers > args.meters && args.workers !== 'auto') process.stderr.write(`note: --workers ${workers} for ${args.meters} meter(s): ${args.meters} shard(s), as a shard needs at least one meter\n`);
     const bar = new FleetProgressBar();
     // Ctrl-C stops the shards and removes their temporary stores (a Bulb-sized run leaves about 1 GB).
     const stop = stopOnSignals();

@@ -32,6 +32,7 @@ export interface FleetReport {
   summary: FleetSummary;
   tally: Tally;
   invariant: InvariantResult;
+  /** Shards the run used: the workers asked for, at most one per meter. */
   workers: number;
   /** Meters emulated: the failed supplier's fleet and the healthy supplier's. */
   emulated: number;
@@ -148,7 +149,9 @@ class ShardWorker {
   }
 }
 
-export async function runFleet(o: FleetRunOptions): Promise<FleetReport> {
+export async function runFleet(options: FleetRunOptions): Promise<FleetReport> {
+  // Never more shards than meters: a shard without one of the failed supplier's meters only costs its set-up.
+  const o = { ...options, workers: Math.min(options.workers, options.meters) };
   const plan = new FleetPlan(o);
   const phase = o.onPhase ?? (() => {});
   const base = o.stateDir ?? mkdtempSync(join(tmpdir(), 'smets-hil-fleet-'));
