@@ -284,8 +284,8 @@ export interface RigPools {
   rig: Rig;
   pool: () => Promise<DevicePool>;
   target: string;
-  /** The session, once the first pool started it. */
-  session(): RigSession;
+  /** The rig's session (leases, devices, logs, recordings), opened with the pools. */
+  readonly session: RigSession;
   close(): Promise<void>;
 }
 
@@ -312,7 +312,7 @@ export function rigPools(file: string, o: { defects?: readonly MeterDefect[] } &
   return {
     rig,
     target: `rig:${file}`,
-    session: () => session,
+    session,
     async pool() {
       session.ref();
       const pool = new RigPool(session, { s1spKey, ...(o.defects ? { defects: o.defects } : {}) });

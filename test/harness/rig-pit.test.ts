@@ -41,7 +41,7 @@ for (const file of [...new Set(pack.map((s) => s.file))]) {
 }
 
 test.serial('devices stay leased and their emulators running between scenarios', (t) => {
-  const session = pools.session();
+  const session = pools.session;
   t.true(['esme-1', 'esme-2', 'esme-3', 'gsme-1', 'smets1-g1'].every((id) => session.device(id)?.emulator), 'emulators still up');
   t.true(['esme-1', 'gsme-1'].every((id) => session.store.holderOf('emulated-serial', id)?.holder.pid === process.pid));
 });

@@ -38,7 +38,7 @@ test('a device that dies mid-scenario is an infrastructure error; the next scena
   t.is((first.snapshot(EUI) as { meterBalance: number }).meterBalance, 5);
 
   // The emulator goes away (and its pty pair with it) in the middle of the scenario.
-  const runtime = pools.session().device('esme-1')!;
+  const runtime = pools.session.device('esme-1')!;
   const pid = runtime.emulator!.pid;
   process.kill(pid, 'SIGTERM');
   await runtime.emulator!.exited;
@@ -52,7 +52,7 @@ test('a device that dies mid-scenario is an infrastructure error; the next scena
   // The next scenario: the rig restarts the emulator and provisions it afresh.
   const second = await pools.pool();
   await second.plan([plan], start);
-  t.not(pools.session().device('esme-1')!.emulator!.pid, pid);
+  t.not(pools.session.device('esme-1')!.emulator!.pid, pid);
   await second.provisioner.provision(record, anchors);
   const again = await second.port.sendCommand(record, build.command(ECS04a, { amount: 7 }, { device: EUI, counter: 1n }), 10_000);
   t.is(again.kind, 'response');

@@ -171,7 +171,7 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
   await pools.close();
   t.is(pools.zigbee.network, null);
   t.true(await until(() => fake.connections === 1 && !connected()), 'herdsman let go of the coordinator');
-  t.is(pools.session().store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
+  t.is(pools.session.store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
 });
 
 test.serial('a real ZigBee meter that answers success but whose Prepayment cluster still says prepayment fails the scenario', async (t) => {
@@ -207,7 +207,7 @@ test.serial('a rig naming two coordinators: the second one\'s device is passed o
   const pools = rigRunPools(file);
   t.teardown(() => pools.close());
   await (await pools.pool()).close();
-  const session = pools.session();
+  const session = pools.session;
   t.deepEqual(await session.check('esme-near'), { healthy: true, reason: null });
   const far = await session.check('esme-far');
   t.false(far.healthy);
