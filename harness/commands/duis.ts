@@ -10,21 +10,13 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { readBytes } from './inputs.ts';
-
-function readInput(path: string): Buffer {
-  try {
-    return readBytes(path);
-  } catch (e) {
-    throw new CliExit(EXIT.usage, `cannot read ${path}: ${(e as Error).message}`);
-  }
-}
+import { readBytes, readInput, readText } from './inputs.ts';
 
 async function loadKeystore(path: string) {
   const { Keystore } = await import('../../protocol/smki/keystore.ts');
-  const text = readInput(path);
+  const text = readText(path, 'keystore');
   try {
-    return Keystore.fromZaz1(text.toString('utf8'));
+    return Keystore.fromZaz1(text);
   } catch (e) {
     throw new CliExit(EXIT.usage, `cannot load keystore ${path}: ${(e as Error).message}`);
   }
@@ -46,7 +38,7 @@ const sign: CommandModule<object, KeyedArgs> = {
   builder: (y) => withFileAndKeystore(y) as unknown as Argv<KeyedArgs>,
   handler: async (argv) => {
     const { signRequestXml } = await import('../../protocol/duis/index.ts');
-    const [xml, keystore] = await Promise.all([readInput(argv.file), loadKeystore(argv.keystore)]);
+    const [xml, keystore] = await Promise.all([readInput(argv.file, 'DUIS file'), loadKeystore(argv.keystore)]);
     const signed = signRequestXml(xml, keystore);
     if (!signed.ok) throw new CliExit(EXIT.failed, `${argv.file}: ${signed.error.toString()}`);
     process.stdout.write(signed.value + '\n');
@@ -59,7 +51,7 @@ const verify: CommandModule<object, KeyedArgs> = {
   builder: (y) => withFileAndKeystore(y) as unknown as Argv<KeyedArgs>,
   handler: async (argv) => {
     const { verifyMessage } = await import('../../protocol/duis/index.ts');
-    const [xml, keystore] = await Promise.all([readInput(argv.file), loadKeystore(argv.keystore)]);
+    const [xml, keystore] = await Promise.all([readInput(argv.file, 'DUIS file'), loadKeystore(argv.keystore)]);
     const verified = verifyMessage(xml, keystore);
     if (!verified.ok) throw new CliExit(EXIT.failed, `INVALID ${argv.file}: ${verified.error.toString()}`);
     const v = verified.value;

@@ -1,5 +1,5 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
@@ -21,12 +21,17 @@ export function readBytes(path: string): Buffer {
   return isStdin(path) ? readFileSync(0) : readFileSync(path);
 }
 
-export function readText(path: string, what: string): string {
+/** A file's bytes, or standard input's; one that cannot be read is a usage error naming it. */
+export function readInput(path: string, what: string): Buffer {
   try {
-    return readBytes(path).toString('utf8');
+    return readBytes(path);
   } catch (e) {
     throw new CliExit(EXIT.usage, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+}
+
+export function readText(path: string, what: string): string {
+  return readInput(path, what).toString('utf8');
 }
 
 /** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
@@ -68,13 +73,15 @@ export function writableDirectory(path: string, option: string): string {
 /** A file the command will write at the end: checked now, so a run is not made for output that cannot be kept. */
 export function writableFile(path: string, option: string): string {
   const where = resolve(path);
+  let existing: Stats | undefined;
   try {
     mkdirSync(dirname(where), { recursive: true });
     accessSync(dirname(where), constants.W_OK);
-    if (existsSync(where)) accessSync(where, constants.W_OK);
+    existing = statSync(where, { throwIfNoEntry: false });
+    if (existing) accessSync(where, constants.W_OK);
   } catch (e) {
     throw new CliExit(EXIT.usage, `--${option} ${path}: cannot write it (${(e as Error).message})`);
   }
-  if (existsSync(where) && statSync(where).isDirectory()) throw new CliExit(EXIT.usage, `--${option} ${path}: is a directory`);
+  if (existing?.isDirectory()) throw new CliExit(EXIT.usage, `--${option} ${path}: is a directory`);
   return path;
 }
