@@ -6,21 +6,11 @@
  *   duis validate [--xsd FILE] <FILE>...        "OK <file>" / "INVALID <file>: <reason>" per file; exit 1 if any
  *                                               is invalid (built-in structural validation without --xsd)
  *
- * Heavy modules (keystore parsing, libxml2) load inside the handlers so other commands do not pay for them.
+ * libxml2 loads inside the validate handler, so other commands do not pay for it.
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { readBytes, readInput, readText } from './inputs.ts';
-
-async function loadKeystore(path: string) {
-  const { Keystore } = await import('../../protocol/smki/keystore.ts');
-  const text = readText(path, 'keystore');
-  try {
-    return Keystore.fromZaz1(text);
-  } catch (e) {
-    throw new CliExit(EXIT.usage, `cannot load keystore ${path}: ${(e as Error).message}`);
-  }
-}
+import { loadKeystore, readBytes, readInput } from './inputs.ts';
 
 interface KeyedArgs {
   file: string;
@@ -38,7 +28,8 @@ const sign: CommandModule<object, KeyedArgs> = {
   builder: (y) => withFileAndKeystore(y) as unknown as Argv<KeyedArgs>,
   handler: async (argv) => {
     const { signRequestXml } = await import('../../protocol/duis/index.ts');
-    const [xml, keystore] = await Promise.all([readInput(argv.file, 'DUIS file'), loadKeystore(argv.keystore)]);
+    const xml = readInput(argv.file, 'DUIS file');
+    const keystore = loadKeystore(argv.keystore);
     const signed = signRequestXml(xml, keystore);
     if (!signed.ok) throw new CliExit(EXIT.failed, `${argv.file}: ${signed.error.toString()}`);
     process.stdout.write(signed.value + '\n');
@@ -51,7 +42,8 @@ const verify: CommandModule<object, KeyedArgs> = {
   builder: (y) => withFileAndKeystore(y) as unknown as Argv<KeyedArgs>,
   handler: async (argv) => {
     const { verifyMessage } = await import('../../protocol/duis/index.ts');
-    const [xml, keystore] = await Promise.all([readInput(argv.file, 'DUIS file'), loadKeystore(argv.keystore)]);
+    const xml = readInput(argv.file, 'DUIS file');
+    const keystore = loadKeystore(argv.keystore);
     const verified = verifyMessage(xml, keystore);
     if (!verified.ok) throw new CliExit(EXIT.failed, `INVALID ${argv.file}: ${verified.error.toString()}`);
     const v = verified.value;

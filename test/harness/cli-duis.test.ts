@@ -94,6 +94,10 @@ test('usage errors exit 2', async (t) => {
   t.regex(noKeystore.stderr, /keystore/);
   const missing = await runCli(['duis', 'verify', join(tmp, 'missing.xml'), ...KEYS]);
   t.is(missing.code, 2);
+  const notZaz1 = await runCli(['duis', 'sign', template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), '--keystore', file('not-a-keystore.json', '{"x":1}')]);
+  t.is(notZaz1.code, 2);
+  t.regex(notZaz1.stderr, /^keystore .*not-a-keystore\.json: /);
+  t.is(notZaz1.stdout, '');
   const badXsd = await runCli(['duis', 'validate', '--xsd', join(tmp, 'missing.xsd'), template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML')]);
   t.is(badXsd.code, 2);
   t.regex(badXsd.stderr, /cannot read schema/);
