@@ -38,9 +38,9 @@ const DUIS_PATHS: Record<string, UrlKind> = {
 class BadRequest extends Error {}
 class NotFound extends Error {}
 
-function parseBody<T extends z.ZodType>(schema: T, body: unknown): z.output<T> {
+function parseBody<T extends z.ZodType>(schema: T, body: unknown, root = 'body'): z.output<T> {
   const r = schema.safeParse(body);
-  if (!r.success) throw new BadRequest(describeZodError(r.error));
+  if (!r.success) throw new BadRequest(describeZodError(r.error, root));
   return r.data;
 }
 
@@ -51,6 +51,14 @@ function pathEui(text: string): Eui {
     throw new BadRequest((e as Error).message);
   }
 }
+
+/**
+ * Audit and outbox filters. A parameter given empty, more than once or misspelt is refused rather than read as "no
+ * filter" (a script with an unset variable would otherwise get everything) or handed to SQLite as a list.
+ */
+const filterText = z.string({ error: (i) => (Array.isArray(i.input) ? 'given more than once' : undefined) }).min(1, 'empty');
+const requestsQuery = z.strictObject({ requestId: filterText.optional(), user: filterText.pipe(euiSchema).optional() });
+const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional() });
 
 const certificateRequest = z.object({
   product: z.enum(CERTIFICATE_PRODUCTS),
@@ -239,10 +247,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
     return reply.type('application/pkix-crl').send(Buffer.from(crl.der));
   });
 
-  app.get<{ Querystring: { requestId?: string; user?: string } }>('/admin/v1/requests', async (req) =>
-    dcc.requests({ ...(req.query.requestId ? { requestId: req.query.requestId } : {}), ...(req.query.user ? { user: parseEuiOr400(req.query.user) } : {}) }),
-  );
-  app.get<{ Querystring: { recipient?: string } }>('/admin/v1/deliveries', async (req) => admin.deliveries(req.query.recipient ? parseEuiOr400(req.query.recipient) : undefined));
+  app.get('/admin/v1/requests', (req, reply) => guard(reply, () => dcc.requests(parseBody(requestsQuery, req.query, 'query'))));
+  app.get('/admin/v1/deliveries', (req, reply) => guard(reply, () => admin.deliveries(parseBody(deliveriesQuery, req.query, 'query').recipient)));
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
     const status = error.statusCode ?? 500;
@@ -250,12 +256,6 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   });
 
   return app;
-}
-
-function parseEuiOr400(text: string): Eui {
-  const r = euiSchema.safeParse(text);
-  if (!r.success) throw Object.assign(new Error(describeZodError(r.error)), { statusCode: 400 });
-  return r.data;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

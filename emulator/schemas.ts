@@ -12,7 +12,7 @@ export const euiSchema = z.string().transform((s, ctx) => {
   }
 });
 
-/** Readable one-line summary of a zod error: "path: message; path: message". */
-export function describeZodError(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : 'body'}: ${i.message}`).join('; ');
+/** Readable one-line summary of a zod error: "path: message; path: message" (`root` names the whole input). */
+export function describeZodError(error: z.ZodError, root = 'body'): string {
+  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : root}: ${i.message}`).join('; ');
 }

@@ -129,7 +129,7 @@ export class DccAdminClient {
   }
 
   deliveries(recipient?: string) {
-    return this.call<DeliveryAudit[]>('GET', `/deliveries${recipient ? `?recipient=${recipient}` : ''}`);
+    return this.call<DeliveryAudit[]>('GET', `/deliveries${recipient ? `?recipient=${encodeURIComponent(recipient)}` : ''}`);
   }
 
   identity() {
