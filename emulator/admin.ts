@@ -15,6 +15,7 @@ import { z } from 'zod';
 import { deviceInput, type DeviceRecord } from './registry.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
+import { type SolrEvent, solrInstructionInput } from './solr.ts';
 import { setMeta } from './store.ts';
 
 export interface PartyKeys {
@@ -47,8 +48,14 @@ export interface InitialDeviceState {
   meterBalance?: number;
 }
 
-export class AdminError extends Error {
-  override readonly name = 'AdminError';
+/** An admin request that is well formed but cannot be carried out as asked: HTTP 400. */
+export class BadInput extends Error {
+  override readonly name = 'BadInput';
+}
+
+/** Something an admin request names (a party, a certificate) does not exist: HTTP 404. */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
 }
 
 export class DccAdmin {
@@ -76,7 +83,7 @@ export class DccAdmin {
   /** Issues (and persists) a certificate for a party; the issuing policy refuses what its role may not hold. */
   async issuePartyCertificate(eui: Eui, product: CertificateProduct, role?: UserRole): Promise<IssuedCertificate> {
     const party = this.dcc.registry.party(eui);
-    if (!party) throw new AdminError(`no party ${eui}: register it first`);
+    if (!party) throw new NotFound(`no party ${eui}: register it first`);
     const asRole = role ?? party.roles[0]!;
     if (!party.roles.includes(asRole)) throw new IssuingPolicyError(`${eui} does not act in role ${asRole}`, asRole, product, null);
     const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
@@ -94,10 +101,27 @@ export class DccAdmin {
     }));
   }
 
+  /**
+   * Records the Authority's instruction. The parties it names must be registered in the roles they play (a
+   * supplier, IS or GS; a party in the SC role), else the instruction would be stored and every request under it
+   * refused later (E3, E4) for a reason that is only a typo here.
+   */
+  instructSolr(body: unknown): SolrEvent {
+    const input = solrInstructionInput.parse(body);
+    const named = (field: 'failedSupplier' | 'contingencyParty', roles: readonly UserRole[], what: string) => {
+      const party = this.dcc.registry.party(input[field]);
+      if (!party) throw new BadInput(`${field}: no party ${input[field]} is registered`);
+      if (!party.roles.some((r) => roles.includes(r))) throw new BadInput(`${field}: ${input[field]} acts as ${party.roles.join(', ')}, not as ${what}`);
+    };
+    named('failedSupplier', ['IS', 'GS'], 'a supplier (IS or GS)');
+    named('contingencyParty', ['SC'], 'SC (SoLR Contingency)');
+    return this.dcc.solr.instruct(input, this.dcc.now());
+  }
+
   revoke(serial: string, issuer: string | undefined, effectiveAt: Date | undefined, orderedBy: string | undefined) {
     const ref = issuer ? { issuer, serial } : serial;
     const entry = this.smki.lookup(ref);
-    if (!entry) throw new AdminError(`no certificate ${serial} in SMKI`);
+    if (!entry) throw new NotFound(`no certificate ${serial} in SMKI`);
     const record = this.smki.revoke(ref, { ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
     persistRevocation(this.db, record);
     return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > record.requestedAt };

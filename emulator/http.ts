@@ -8,11 +8,12 @@ import { type CertificateProduct, CERTIFICATE_PRODUCTS } from '../protocol/smki/
 import { derToPem } from '../protocol/smki/certificate.ts';
 import { type Eui, parseEui } from '../protocol/smki/eui.ts';
 import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
+import { SmkiServiceError } from '../protocol/smki/smki-service.ts';
 import { USER_ROLES } from '../protocol/smki/roles.ts';
 import { AdtError } from './anomaly.ts';
 import type { UrlKind } from './access/checks.ts';
 import { AdjustableClock } from './clock.ts';
-import type { DccAdmin } from './admin.ts';
+import { BadInput, type DccAdmin, NotFound } from './admin.ts';
 import { describeZodError, euiSchema } from './schemas.ts';
 import type { DccService } from './service.ts';
 
@@ -35,12 +36,10 @@ const DUIS_PATHS: Record<string, UrlKind> = {
   '/api/v1/serviceD': 'non-device',
 };
 
-class BadRequest extends Error {}
-class NotFound extends Error {}
 
 function parseBody<T extends z.ZodType>(schema: T, body: unknown, root = 'body'): z.output<T> {
   const r = schema.safeParse(body);
-  if (!r.success) throw new BadRequest(describeZodError(r.error, root));
+  if (!r.success) throw new BadInput(describeZodError(r.error, root));
   return r.data;
 }
 
@@ -48,7 +47,7 @@ function pathEui(text: string): Eui {
   try {
     return parseEui(text);
   } catch (e) {
-    throw new BadRequest((e as Error).message);
+    throw new BadInput((e as Error).message);
   }
 }
 
@@ -130,7 +129,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       await dcc.durable();
       return reply.code(status).send(result);
     } catch (e) {
-      if (e instanceof BadRequest || e instanceof z.ZodError || e instanceof AdtError) {
+      if (e instanceof BadInput || e instanceof z.ZodError || e instanceof AdtError || e instanceof SmkiServiceError) {
         return reply.code(400).send({ error: e instanceof z.ZodError ? describeZodError(e) : e.message });
       }
       if (e instanceof IssuingPolicyError) return reply.code(403).send({ error: e.message, requirement: e.requirement });
@@ -147,7 +146,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   app.post('/admin/v1/clock', (req, reply) =>
     guard(reply, () => {
       const clock = dcc.options.clock;
-      if (!(clock instanceof AdjustableClock)) throw new BadRequest('this DCC runs on real time');
+      if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
       const body = parseBody(clockRequest, req.body);
       if ('set' in body) clock.set(new Date(body.set));
       else clock.advance(body.advanceMs);
@@ -203,7 +202,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
         const party = dcc.registry.party(eui);
         if (!party) throw new NotFound(`no party ${eui}`);
         const body = req.body as { supplier?: unknown };
-        if (party.roles.includes('SC') && body?.supplier === undefined) throw new BadRequest('an ADT file of a SoLR Contingency party names the supplier whose devices it covers (BR4)');
+        if (party.roles.includes('SC') && body?.supplier === undefined) throw new BadInput('an ADT file of a SoLR Contingency party names the supplier whose devices it covers (BR4)');
         return dcc.anomaly.submit(eui, req.body as never, dcc.now());
       },
       201,
@@ -223,7 +222,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   );
 
   app.get('/admin/v1/solr-events', async () => dcc.solr.all());
-  app.post('/admin/v1/solr-events', (req, reply) => guard(reply, () => dcc.solr.instruct(req.body as never, dcc.now()), 201));
+  app.post('/admin/v1/solr-events', (req, reply) => guard(reply, () => admin.instructSolr(req.body), 201));
   app.post<{ Params: { id: string } }>('/admin/v1/solr-events/:id/end', (req, reply) =>
     guard(reply, () => {
       const e = dcc.solr.end(Number(req.params.id), dcc.now());

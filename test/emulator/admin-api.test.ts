@@ -1,7 +1,7 @@
 /**
- * The admin API's answer to bad input: 400 with the field that is wrong, and nothing changed. Filters given empty,
- * twice or misspelt are refused too: read as "no filter" they would list everything, and a repeated one reached
- * SQLite as a list (HTTP 500).
+ * The admin API's answer to bad input: 400 with the field that is wrong (404 for what a path or a reference names
+ * that does not exist), and nothing changed. Filters given empty, twice or misspelt are refused too: read as "no
+ * filter" they would list everything, and a repeated one reached SQLite as a list (HTTP 500).
  */
 import test from 'ava';
 import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
@@ -21,11 +21,12 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
   return { status: r.status, error: json.error ?? '' };
 }
 
-test('bad bodies get 400 naming the field, and change nothing', async (t) => {
+test.serial('bad bodies get 400 naming the field, and change nothing', async (t) => {
   const before = { parties: await call('GET', '/parties'), devices: await call('GET', '/devices'), clock: await w.admin.now() };
   const cases: [string, unknown, RegExp][] = [
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['XX'] }, /^roles\.0: /],
     ['/parties', { eui: 'zz', name: 'x', roles: ['IS'] }, /^eui: not an EUI-64/],
+    ['/parties', [1], /^body: /],
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
     ['/clock', { advanceMs: -5 }, /^advanceMs: /],
     ['/clock', { set: 'garbage' }, /^set: /],
@@ -40,7 +41,43 @@ test('bad bodies get 400 naming the field, and change nothing', async (t) => {
   t.deepEqual(await w.admin.now(), before.clock);
 });
 
-test('audit and outbox filters: empty, repeated, misspelt or malformed ones get 400; good ones filter', async (t) => {
+test.serial('an Authority instruction must name a registered supplier and a registered SC party', async (t) => {
+  await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
+  await call('POST', '/parties', { eui: '00000000000000A2', name: 'SRP', roles: ['SC'] });
+  const solrEvents = await call('GET', '/solr-events');
+  const instruction = (failedSupplier: string, contingencyParty: string) => ({ failedSupplier, contingencyParty, startsAt: '2026-01-01T00:00:00Z' });
+  const instructions: [unknown, RegExp][] = [
+    [instruction('00000000000000A9', '00000000000000A2'), /^failedSupplier: no party 00000000000000A9 is registered$/],
+    [instruction('00000000000000A1', '00000000000000A1'), /^contingencyParty: 00000000000000A1 acts as IS, GS, not as SC/],
+    [instruction('00000000000000A2', '00000000000000A2'), /^failedSupplier: 00000000000000A2 acts as SC, not as a supplier/],
+    [{ ...instruction('00000000000000A1', '00000000000000A2'), endsAt: '2025-01-01T00:00:00Z' }, /^endsAt: /],
+  ];
+  for (const [body, message] of instructions) {
+    const r = await call('POST', '/solr-events', body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.regex(r.error, message);
+  }
+  t.deepEqual(await call('GET', '/solr-events'), solrEvents, 'no instruction was recorded');
+  t.is((await fetch(`${w.url}/admin/v1/solr-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(instruction('00000000000000A1', '00000000000000A2')) })).status, 201);
+});
+
+test.serial('a party or certificate that does not exist gets 404; a certificate SMKI cannot issue as asked, 400', async (t) => {
+  await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
+  const parties = await call('GET', '/parties');
+  const unknown: [string, unknown, number, RegExp][] = [
+    ['/parties/0011223344556699/certificates', { product: 'xml-signing' }, 404, /^no party 0011223344556699/],
+    ['/revocations', { serial: '12345' }, 404, /^no certificate 12345/],
+    ['/parties/00000000000000A1/certificates', { product: 'device-ds' }, 400, /needs deviceEui/],
+  ];
+  for (const [path, body, status, message] of unknown) {
+    const r = await call('POST', path, body);
+    t.is(r.status, status, `${path} ${JSON.stringify(body)}`);
+    t.regex(r.error, message, path);
+  }
+  t.deepEqual(await call('GET', '/parties'), parties);
+});
+
+test.serial('audit and outbox filters: empty, repeated, misspelt or malformed ones get 400; good ones filter', async (t) => {
   const refused: [string, string][] = [
     ['/requests?requestId=a&requestId=b', 'requestId: given more than once'],
     ['/requests?requestId=', 'requestId: empty'],
