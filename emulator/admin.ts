@@ -13,6 +13,7 @@ import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-servi
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
 import { deviceInput, type DeviceRecord } from './registry.ts';
+import { BadInput, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
 import { type SolrEvent, solrInstructionInput } from './solr.ts';
@@ -46,16 +47,6 @@ const initialStateInput = z.strictObject({ paymentMode: z.enum(['credit', 'prepa
 export interface InitialDeviceState {
   paymentMode?: 'credit' | 'prepayment';
   meterBalance?: number;
-}
-
-/** An admin request that is well formed but cannot be carried out as asked: HTTP 400. */
-export class BadInput extends Error {
-  override readonly name = 'BadInput';
-}
-
-/** Something an admin request names (a party, a certificate) does not exist: HTTP 404. */
-export class NotFound extends Error {
-  override readonly name = 'NotFound';
 }
 
 export class DccAdmin {
@@ -108,14 +99,16 @@ export class DccAdmin {
    */
   instructSolr(body: unknown): SolrEvent {
     const input = solrInstructionInput.parse(body);
-    const named = (field: 'failedSupplier' | 'contingencyParty', roles: readonly UserRole[], what: string) => {
-      const party = this.dcc.registry.party(input[field]);
-      if (!party) throw new BadInput(`${field}: no party ${input[field]} is registered`);
-      if (!party.roles.some((r) => roles.includes(r))) throw new BadInput(`${field}: ${input[field]} acts as ${party.roles.join(', ')}, not as ${what}`);
-    };
-    named('failedSupplier', ['IS', 'GS'], 'a supplier (IS or GS)');
-    named('contingencyParty', ['SC'], 'SC (SoLR Contingency)');
+    this.registeredAs('failedSupplier', input.failedSupplier, ['IS', 'GS'], 'a supplier (IS or GS)');
+    this.registeredAs('contingencyParty', input.contingencyParty, ['SC'], 'SC (SoLR Contingency)');
     return this.dcc.solr.instruct(input, this.dcc.now());
+  }
+
+  /** Refuses (400 on `field`) a party that is not registered or acts in none of `roles`. */
+  private registeredAs(field: string, eui: Eui, roles: readonly UserRole[], what: string): void {
+    const party = this.dcc.registry.party(eui);
+    if (!party) throw new BadInput(`${field}: no party ${eui} is registered`);
+    if (!party.roles.some((r) => roles.includes(r))) throw new BadInput(`${field}: ${eui} acts as ${party.roles.join(', ')}, not as ${what}`);
   }
 
   revoke(serial: string, issuer: string | undefined, effectiveAt: Date | undefined, orderedBy: string | undefined) {
@@ -131,7 +124,12 @@ export class DccAdmin {
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
     const initial = initialStateInput.parse((body as { initialState?: unknown } | null)?.initialState ?? {});
     const { initialState: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
-    const record = this.dcc.registry.putDevice(deviceInput.parse(rest));
+    const input = deviceInput.parse(rest);
+    // Its supplier's keys become the meter's trust anchor, and the supplier the party its requests come from.
+    const gas = input.fuel === 'gas';
+    this.registeredAs('supplier', input.supplier, [gas ? 'GS' : 'IS'], gas ? 'a gas supplier (GS)' : 'an import supplier (IS)');
+    if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [gas ? 'GT' : 'ED'], gas ? 'a gas transporter (GT)' : 'an electricity distributor (ED)');
+    const record = this.dcc.registry.putDevice(input);
     if (this.provisioner) await this.provision(record, initial);
     return { ...record, hosted: this.provisioner !== null };
   }

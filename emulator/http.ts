@@ -13,8 +13,8 @@ import { USER_ROLES } from '../protocol/smki/roles.ts';
 import { AdtError } from './anomaly.ts';
 import type { UrlKind } from './access/checks.ts';
 import { AdjustableClock } from './clock.ts';
-import { BadInput, type DccAdmin, NotFound } from './admin.ts';
-import { describeZodError, euiSchema } from './schemas.ts';
+import type { DccAdmin } from './admin.ts';
+import { BadInput, describeZodError, euiSchema, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 
 export interface HttpOptions {

@@ -2,17 +2,18 @@
  * What the DCC knows about Users and devices (in the real DCC: the registration data and SMI status feeds),
  * persisted in the store. Admin input is validated with zod before anything is written.
  */
+import type Database from 'better-sqlite3';
 import { z } from 'zod';
 import { type Eui, isEui } from '../protocol/smki/eui.ts';
 import { USER_ROLES, type UserRole } from '../protocol/smki/roles.ts';
-import { euiSchema as eui } from './schemas.ts';
+import { BadInput, euiSchema as eui } from './schemas.ts';
 import { type Db } from './store.ts';
 
 
 export const PARTY_STATUSES = ['active', 'suspended', 'failed'] as const;
 export type PartyStatus = (typeof PARTY_STATUSES)[number];
 
-export const partyInput = z.object({
+export const partyInput = z.strictObject({
   eui,
   name: z.string().min(1).max(200),
   roles: z.array(z.enum(USER_ROLES)).min(1),
@@ -37,31 +38,57 @@ export type DeviceType = (typeof DEVICE_TYPES)[number];
 export const SMI_STATUSES = ['commissioned', 'installed-not-commissioned', 'suspended', 'decommissioned', 'withdrawn'] as const;
 export type SmiStatus = (typeof SMI_STATUSES)[number];
 
-export const deviceInput = z.object({
-  eui,
-  type: z.enum(DEVICE_TYPES),
-  /** ESME: one or two tariff elements. SMETS1: which fuel. */
-  twin: z.boolean().default(false),
-  fuel: z.enum(['electricity', 'gas']).default('electricity'),
-  /** The registered Import (or Gas) Supplier. */
-  supplier: eui,
-  networkOperator: eui.nullable().default(null),
-  smiStatus: z.enum(SMI_STATUSES).default('commissioned'),
-});
+export const FUELS = ['electricity', 'gas'] as const;
+export type Fuel = (typeof FUELS)[number];
+
+/**
+ * A device's kind made whole and consistent: an ESME is electricity and a GSME gas (a SMETS1 meter says which,
+ * electricity when it does not), and only an ESME has a second element. A contradiction is an issue on its field.
+ */
+export function deviceKind<T extends { type: DeviceType; twin: boolean; fuel?: Fuel | undefined }>(d: T, ctx: z.RefinementCtx): T & { fuel: Fuel } {
+  const implied = d.type === 'ESME' ? 'electricity' : d.type === 'GSME' ? 'gas' : undefined;
+  if (implied && d.fuel && d.fuel !== implied) ctx.addIssue({ code: 'custom', path: ['fuel'], message: `${d.type === 'ESME' ? 'an ESME' : 'a GSME'} is ${implied}` });
+  if (d.twin && d.type !== 'ESME') ctx.addIssue({ code: 'custom', path: ['twin'], message: 'only an ESME has a second element' });
+  return { ...d, fuel: implied ?? d.fuel ?? 'electricity' };
+}
+
+export const deviceInput = z
+  .strictObject({
+    eui,
+    type: z.enum(DEVICE_TYPES),
+    /** ESME: one or two tariff elements. */
+    twin: z.boolean().default(false),
+    /** SMETS1: which fuel (an ESME is electricity, a GSME gas). */
+    fuel: z.enum(FUELS).optional(),
+    /** The registered Import (or Gas) Supplier. */
+    supplier: eui,
+    networkOperator: eui.nullable().default(null),
+    smiStatus: z.enum(SMI_STATUSES).default('commissioned'),
+  })
+  .transform(deviceKind);
 export type DeviceInput = z.input<typeof deviceInput>;
 export interface DeviceRecord {
   eui: Eui;
   type: DeviceType;
   twin: boolean;
-  fuel: 'electricity' | 'gas';
+  fuel: Fuel;
   supplier: Eui;
   networkOperator: Eui | null;
   smiStatus: SmiStatus;
 }
 
+/**
+ * Registering a known EUI again updates its supplier, network operator and SMI status (a change of supplier, a
+ * status feed); its kind stays: when type, twin or a SMETS1 meter's fuel differ, the WHERE leaves the row alone
+ * and put() refuses the registration. (Fuel is compared for SMETS1 only: stores written before deviceKind may
+ * hold a GSME as "electricity"; rewriting the variant mends them.)
+ */
 const PUT_DEVICE = `INSERT INTO devices (eui, type, variant, supplier, network_operator, smi_status) VALUES (?, ?, ?, ?, ?, ?)
-  ON CONFLICT (eui) DO UPDATE SET type = excluded.type, variant = excluded.variant, supplier = excluded.supplier,
-    network_operator = excluded.network_operator, smi_status = excluded.smi_status`;
+  ON CONFLICT (eui) DO UPDATE SET variant = excluded.variant, supplier = excluded.supplier,
+    network_operator = excluded.network_operator, smi_status = excluded.smi_status
+  WHERE devices.type = excluded.type
+    AND json_extract(devices.variant, '$.twin') IS json_extract(excluded.variant, '$.twin')
+    AND (devices.type <> 'SMETS1' OR json_extract(devices.variant, '$.fuel') IS json_extract(excluded.variant, '$.fuel'))`;
 
 export class Registry {
   /**
@@ -112,7 +139,7 @@ export class Registry {
   putDevice(input: DeviceInput): DeviceRecord {
     const d = deviceInput.parse(input);
     this.deviceMemo.clear();
-    this.db.prepare(PUT_DEVICE).run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
+    this.put(this.db.prepare(PUT_DEVICE), d);
     return d;
   }
 
@@ -123,12 +150,18 @@ export class Registry {
     this.deviceMemo.clear();
     this.db.transaction(() => {
       for (const input of inputs) {
-        const d = deviceInput.parse(input);
-        put.run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus);
+        this.put(put, deviceInput.parse(input));
         n++;
       }
     })();
     return n;
+  }
+
+  private put(statement: Database.Statement, d: DeviceRecord): void {
+    if (statement.run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus).changes === 0) {
+      const known = this.device(d.eui)!;
+      throw new BadInput(`type: ${d.eui} is registered as ${kindText(known)}, not ${kindText(d)}: a device's kind does not change (a new meter has its own EUI)`);
+    }
   }
 
   device(e: Eui): DeviceRecord | undefined {
@@ -169,6 +202,13 @@ function partyFromRow(r: PartyRow): Party {
 }
 
 function deviceFromRow(r: DeviceRow): DeviceRecord {
-  const v = JSON.parse(r.variant) as { twin: boolean; fuel: 'electricity' | 'gas' };
-  return { eui: r.eui as Eui, type: r.type, twin: v.twin, fuel: v.fuel, supplier: r.supplier as Eui, networkOperator: (r.network_operator as Eui | null) ?? null, smiStatus: r.smi_status };
+  const v = JSON.parse(r.variant) as { twin: boolean; fuel: Fuel };
+  const fuel = r.type === 'GSME' ? 'gas' : r.type === 'ESME' ? 'electricity' : v.fuel;
+  return { eui: r.eui as Eui, type: r.type, twin: v.twin, fuel, supplier: r.supplier as Eui, networkOperator: (r.network_operator as Eui | null) ?? null, smiStatus: r.smi_status };
+}
+
+function kindText(d: Pick<DeviceRecord, 'type' | 'twin' | 'fuel'>): string {
+  if (d.type === 'SMETS1') return `a SMETS1 ${d.fuel} meter`;
+  if (d.type === 'GSME') return 'a GSME';
+  return d.twin ? 'a twin-element ESME' : 'an ESME';
 }

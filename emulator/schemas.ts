@@ -1,4 +1,4 @@
-/** zod building blocks shared by the admin API's input schemas. */
+/** The admin API's input: zod building blocks shared by its schemas, and the errors bad input raises. */
 import { z } from 'zod';
 import { parseEui } from '../protocol/smki/eui.ts';
 
@@ -15,4 +15,14 @@ export const euiSchema = z.string().transform((s, ctx) => {
 /** Readable one-line summary of a zod error: "path: message; path: message" (`root` names the whole input). */
 export function describeZodError(error: z.ZodError, root = 'body'): string {
   return error.issues.map((i) => `${i.path.length ? i.path.join('.') : root}: ${i.message}`).join('; ');
+}
+
+/** An admin request that is well formed but cannot be carried out as asked: HTTP 400. */
+export class BadInput extends Error {
+  override readonly name = 'BadInput';
+}
+
+/** Something an admin request names (a party, a certificate) does not exist: HTTP 404. */
+export class NotFound extends Error {
+  override readonly name = 'NotFound';
 }

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { USER_ROLES } from '../../protocol/smki/roles.ts';
+import { DEVICE_TYPES, deviceKind, FUELS, SMI_STATUSES } from '../../emulator/registry.ts';
 
 /** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
 export const duration = z.union([
@@ -33,24 +34,27 @@ export const partySchema = z.strictObject({
   status: z.enum(['active', 'suspended']).default('active'),
 });
 
-export const deviceSchema = z.strictObject({
-  eui: eui.optional(),
-  type: z.enum(['ESME', 'GSME', 'SMETS1']),
-  twin: z.boolean().default(false),
-  fuel: z.enum(['electricity', 'gas']).default('electricity'),
-  supplier: alias,
-  network: alias.optional(),
-  smiStatus: z.enum(['commissioned', 'installed-not-commissioned', 'suspended', 'decommissioned', 'withdrawn']).default('commissioned'),
-  /** Initial state: payment mode and balances the meter starts with. */
-  state: z
-    .strictObject({
-      paymentMode: z.enum(['credit', 'prepayment']).optional(),
-      meterBalance: z.number().int().optional(),
-    })
-    .default({}),
-  /** Capabilities a rig device must offer to stand in for this one. */
-  requires: z.array(z.string()).default([]),
-});
+export const deviceSchema = z
+  .strictObject({
+    eui: eui.optional(),
+    type: z.enum(DEVICE_TYPES),
+    twin: z.boolean().default(false),
+    /** SMETS1 only (default electricity): an ESME is electricity, a GSME gas. */
+    fuel: z.enum(FUELS).optional(),
+    supplier: alias,
+    network: alias.optional(),
+    smiStatus: z.enum(SMI_STATUSES).default('commissioned'),
+    /** Initial state: payment mode and balances the meter starts with. */
+    state: z
+      .strictObject({
+        paymentMode: z.enum(['credit', 'prepayment']).optional(),
+        meterBalance: z.number().int().optional(),
+      })
+      .default({}),
+    /** Capabilities a rig device must offer to stand in for this one. */
+    requires: z.array(z.string()).default([]),
+  })
+  .transform(deviceKind);
 
 export const worldSchema = z.strictObject({
   /** The DCC's and the meters' clocks start here. */

@@ -4,6 +4,9 @@
  * filter" they would list everything, and a repeated one reached SQLite as a list (HTTP 500).
  */
 import test from 'ava';
+import { Registry } from '../../emulator/registry.ts';
+import { openStore } from '../../emulator/store.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
 import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
 
 let w: TestDcc;
@@ -39,6 +42,36 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
   t.deepEqual(await call('GET', '/parties'), before.parties);
   t.deepEqual(await call('GET', '/devices'), before.devices);
   t.deepEqual(await w.admin.now(), before.clock);
+});
+
+test.serial("a device's kind is whole and stays, and its supplier and network operator are registered in roles that fit its fuel", async (t) => {
+  await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
+  await call('POST', '/parties', { eui: '00000000000000A3', name: 'Electricity only', roles: ['IS'] });
+  const device = (eui: string, kind: object) => ({ eui, supplier: '00000000000000A1', ...kind });
+  const refused: [unknown, RegExp][] = [
+    [device('00000000000000D1', { type: 'GSME', fuel: 'electricity' }), /^fuel: a GSME is gas$/],
+    [device('00000000000000D1', { type: 'ESME', fuel: 'gas' }), /^fuel: an ESME is electricity$/],
+    [device('00000000000000D1', { type: 'SMETS1', twin: true }), /^twin: only an ESME has a second element$/],
+    [device('00000000000000D1', { type: 'ESME', smi_status: 'suspended' }), /^body: Unrecognized key: "smi_status"$/],
+    [{ ...device('00000000000000D1', { type: 'ESME' }), supplier: '00000000000000A9' }, /^supplier: no party 00000000000000A9 is registered$/],
+    [{ ...device('00000000000000D1', { type: 'GSME' }), supplier: '00000000000000A3' }, /^supplier: 00000000000000A3 acts as IS, not as a gas supplier \(GS\)$/],
+    [device('00000000000000D1', { type: 'ESME', networkOperator: '00000000000000A3' }), /^networkOperator: 00000000000000A3 acts as IS, not as an electricity distributor \(ED\)$/],
+  ];
+  for (const [body, message] of refused) {
+    const r = await call('POST', '/devices', body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.regex(r.error, message);
+  }
+  t.is((await call('GET', '/devices/00000000000000D1')).status, 404, 'nothing was registered');
+
+  t.is((await call('POST', '/devices', device('00000000000000D2', { type: 'GSME' }))).status, 201);
+  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', fuel: 'gas', twin: false, smiStatus: 'commissioned' });
+  const asEsme = await call('POST', '/devices', device('00000000000000D2', { type: 'ESME' }));
+  t.is(asEsme.status, 400);
+  t.is(asEsme.error, "type: 00000000000000D2 is registered as a GSME, not an ESME: a device's kind does not change (a new meter has its own EUI)");
+  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', fuel: 'gas' });
+  t.is((await call('POST', '/devices', device('00000000000000D2', { type: 'GSME', smiStatus: 'suspended' }))).status, 201, 'its status may change');
+  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', smiStatus: 'suspended' });
 });
 
 test.serial('an Authority instruction must name a registered supplier and a registered SC party', async (t) => {
@@ -94,4 +127,17 @@ test.serial('audit and outbox filters: empty, repeated, misspelt or malformed on
   }
   t.deepEqual(await w.admin.requests({ requestId: 'none-such', user: '00-11-22-33-44-55-66-77' }), []);
   t.deepEqual(await w.admin.deliveries('0011223344556677'), []);
+});
+
+test('a store written before kinds were checked (a GSME held as electricity) reads and re-registers as gas', (t) => {
+  const db = openStore(null);
+  db.prepare("INSERT INTO devices (eui, type, variant, supplier, smi_status) VALUES ('00000000000000D9', 'GSME', ?, '00000000000000A1', 'commissioned')").run(
+    JSON.stringify({ twin: false, fuel: 'electricity' }),
+  );
+  const registry = new Registry(db);
+  t.is(registry.device('00000000000000D9' as Eui)?.fuel, 'gas');
+  t.notThrows(() => registry.putDevice({ eui: '00000000000000D9', type: 'GSME', supplier: '00000000000000A1', smiStatus: 'suspended' }));
+  t.like(db.prepare("SELECT variant, smi_status FROM devices WHERE eui = '00000000000000D9'").get(), { variant: '{"twin":false,"fuel":"gas"}', smi_status: 'suspended' });
+  t.throws(() => registry.putDevice({ eui: '00000000000000D9', type: 'SMETS1', fuel: 'gas', supplier: '00000000000000A1' }), { message: /registered as a GSME, not a SMETS1 gas meter/ });
+  db.close();
 });
