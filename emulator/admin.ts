@@ -12,7 +12,7 @@ import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
-import { deviceInput, type DeviceRecord } from './registry.ts';
+import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord } from './registry.ts';
 import { BadInput, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
@@ -126,9 +126,9 @@ export class DccAdmin {
     const { initialState: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
     const input = deviceInput.parse(rest);
     // Its supplier's keys become the meter's trust anchor, and the supplier the party its requests come from.
-    const gas = input.fuel === 'gas';
-    this.registeredAs('supplier', input.supplier, [gas ? 'GS' : 'IS'], gas ? 'a gas supplier (GS)' : 'an import supplier (IS)');
-    if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [gas ? 'GT' : 'ED'], gas ? 'a gas transporter (GT)' : 'an electricity distributor (ED)');
+    const { supplier, networkOperator } = DEVICE_PARTY_ROLES[input.fuel];
+    this.registeredAs('supplier', input.supplier, [supplier.role], supplier.what);
+    if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [networkOperator.role], networkOperator.what);
     const record = this.dcc.registry.putDevice(input);
     if (this.provisioner) await this.provision(record, initial);
     return { ...record, hosted: this.provisioner !== null };

@@ -52,6 +52,12 @@ export function deviceKind<T extends { type: DeviceType; twin: boolean; fuel?: F
   return { ...d, fuel: implied ?? d.fuel ?? 'electricity' };
 }
 
+/** Who may be a device's supplier and its network operator, by its fuel. */
+export const DEVICE_PARTY_ROLES = {
+  electricity: { supplier: { role: 'IS', what: 'an import supplier (IS)' }, networkOperator: { role: 'ED', what: 'an electricity distributor (ED)' } },
+  gas: { supplier: { role: 'GS', what: 'a gas supplier (GS)' }, networkOperator: { role: 'GT', what: 'a gas transporter (GT)' } },
+} as const satisfies Record<Fuel, Record<'supplier' | 'networkOperator', { role: UserRole; what: string }>>;
+
 export const deviceInput = z
   .strictObject({
     eui,

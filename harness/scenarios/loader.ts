@@ -6,6 +6,8 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
+import { DEVICE_PARTY_ROLES } from '../../emulator/registry.ts';
+import type { UserRole } from '../../protocol/smki/roles.ts';
 import { type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
@@ -117,8 +119,15 @@ function checkWorld(source: YamlSource, world: World, worldPath: (string | numbe
     if (p.srp && !(p.srp in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'srp']), `party ${name}: srp ${p.srp} is not a party of the world`));
   }
   for (const [name, d] of Object.entries(world.devices)) {
-    if (!(d.supplier in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'devices', name, 'supplier']), `device ${name}: supplier ${d.supplier} is not a party of the world`));
-    if (d.network && !(d.network in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'devices', name, 'network']), `device ${name}: network ${d.network} is not a party of the world`));
+    const roles = DEVICE_PARTY_ROLES[d.fuel];
+    const check = (field: 'supplier' | 'network', alias: string, need: { role: UserRole; what: string }) => {
+      const at = source.lineOf([...worldPath, 'devices', name, field]);
+      const party = world.parties[alias];
+      if (!party) problems.push(new ScenarioFileError(source.file, at, `device ${name}: ${field} ${alias} is not a party of the world`));
+      else if (!party.roles.includes(need.role)) problems.push(new ScenarioFileError(source.file, at, `device ${name}: ${field} ${alias} acts as ${party.roles.join(', ')}, not as ${need.what}`));
+    };
+    check('supplier', d.supplier, roles.supplier);
+    if (d.network) check('network', d.network, roles.networkOperator);
   }
   return problems;
 }
@@ -137,7 +146,6 @@ function loadWorld(path: string): World {
   return parsed.data;
 }
 
-/** Loads one scenario file (or text, for tests) into runnable scenarios, outlines expanded. */
 /** A step is a mapping with exactly one known key: say so plainly before zod reports every union branch. */
 function stepShapeProblems(source: YamlSource): ScenarioFileError[] {
   const out: ScenarioFileError[] = [];
@@ -159,6 +167,7 @@ function stepShapeProblems(source: YamlSource): ScenarioFileError[] {
   return out;
 }
 
+/** Loads one scenario file (or text, for tests) into runnable scenarios, outlines expanded. */
 export function loadScenarioFile(file: string, text?: string): LoadedScenario[] {
   let source: YamlSource;
   try {

@@ -43,6 +43,17 @@ test('errors name the file, the line and what is wrong', (t) => {
   t.regex(problems(`world: ./nowhere.yaml\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`)[0]!, /^L1: world \.\/nowhere\.yaml: cannot read: ENOENT/);
 });
 
+test("a world's devices must fit their kind and their parties' roles, as the DCC will require", (t) => {
+  const world = (devices: string) =>
+    `world:\n  parties:\n    sup: { roles: [IS] }\n    net: { roles: [ED, GT] }\n  devices:\n${devices}scenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
+  t.deepEqual(problems(world('    g: { type: GSME, fuel: electricity, supplier: sup }\n')), ['L6: world.devices.g.fuel: a GSME is gas']);
+  t.deepEqual(problems(world('    s: { type: SMETS1, twin: true, supplier: sup }\n')), ['L6: world.devices.s.twin: only an ESME has a second element']);
+  t.deepEqual(problems(world('    g: { type: GSME, supplier: sup, network: net }\n')), ['L6: device g: supplier sup acts as IS, not as a gas supplier (GS)']);
+  t.deepEqual(problems(world('    e: { type: ESME, supplier: sup, network: sup }\n')), ['L6: device e: network sup acts as IS, not as an electricity distributor (ED)']);
+  t.deepEqual(problems(world('    e: { type: ESME, supplier: nobody }\n')), ['L6: device e: supplier nobody is not a party of the world']);
+  t.deepEqual(problems(world('    e: { type: ESME, twin: true, supplier: sup, network: net }\n    m: { type: SMETS1, fuel: electricity, supplier: sup }\n')), []);
+});
+
 test('tag filters: a comma means any, a plus means all', (t) => {
   t.true(matchesTags(['BR5', 'smets1'], 'BR5,smets2'));
   t.false(matchesTags(['BR5', 'smets1'], 'BR4,smets2'));
