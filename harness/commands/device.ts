@@ -49,6 +49,8 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('exit-with-stdin', { type: 'boolean', default: false, describe: 'exit when standard input closes (for a parent process that starts emulators)' })
       .check((a) => {
         if (!a.serial === !a.pty) throw new Error('give either --serial PATH or --pty');
+        if (a.twin && a.type !== 'esme') throw new Error('--twin is for --type esme (only an ESME has a second element)');
+        if (a.fuel && a.type !== 'smets1') throw new Error('--fuel is for --type smets1 (an ESME is electricity, a GSME gas)');
         if (!Number.isInteger(a.baud) || (a.baud as number) < 1) throw new Error(`--baud ${a.baud}: a positive integer`);
         return true;
       }) as unknown as Argv<ServeArgs>,

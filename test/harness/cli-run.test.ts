@@ -84,6 +84,8 @@ test('an option whose check refuses the value is a usage error with its message,
     [['fleet', '--meters', '1000', '--prepay-share', '2'], '--prepay-share must be between 0 and 1'],
     [['device', 'serve', '--type', 'esme'], 'give either --serial PATH or --pty'],
     [['device', 'serve', '--type', 'esme', '--pty', '--baud', '0'], '--baud 0: a positive integer'],
+    [['device', 'serve', '--type', 'gsme', '--pty', '--twin'], '--twin is for --type esme (only an ESME has a second element)'],
+    [['device', 'serve', '--type', 'esme', '--pty', '--fuel', 'gas'], '--fuel is for --type smets1 (an ESME is electricity, a GSME gas)'],
   ] as const) {
     const r = await runCli([...args]);
     t.is(r.code, 2, r.stderr);
