@@ -56,10 +56,11 @@ interface OptionTable {
 function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
   for (const key of o.string) {
-    if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `--${key} needs a value`);
-    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>. Options,
-    // unlike positional arguments, are what requiresArg sets narg on.
-    if (key in o.narg && argv[key] === STDIN) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
+    // Options, unlike positional arguments, are what requiresArg sets narg on.
+    const option = key in o.narg;
+    if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `${option ? `--${key}` : key.toUpperCase()} needs a value`);
+    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>.
+    if (option && argv[key] === STDIN) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
   }
   for (const key of o.number) {
     if (typeof argv[key] === 'number' && Number.isNaN(argv[key])) throw new CliExit(EXIT.usage, `--${key} must be a number`);

@@ -48,7 +48,7 @@ test('usage errors exit 2: unknown defect, bad report spec, invalid scenario fil
   t.regex(grep.stderr, /^--grep \(: Invalid regular expression/);
 });
 
-test('an option given without a value, or with an empty one, is a usage error: nothing runs on a default instead', async (t) => {
+test('an option given without a value, or with an empty one (or an empty argument), is a usage error: nothing runs on a default instead', async (t) => {
   // `run --rig "$RIG"` with RIG unset in a nightly job must not quietly run the emulated pack and pass.
   for (const [args, message] of [
     [['run', '--rig', '--no-history'], /Not enough arguments following: rig/],
@@ -57,6 +57,7 @@ test('an option given without a value, or with an empty one, is a usage error: n
     [['history', '--limit'], /Not enough arguments following: limit/],
     [['history', '--limit', 'many'], /--limit must be a number/],
     [['fleet', '--meters', '1000', '--seed'], /Not enough arguments following: seed/],
+    [['gbcs', 'decode', ''], /^HEX needs a value$/m],
   ] as const) {
     const r = await runCli([...args]);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
