@@ -53,14 +53,18 @@ interface OptionTable {
  * refuses an empty value and a number that is not one, rather than going on with a default (`run --rig "$RIG"`
  * with RIG unset must not quietly run the emulated pack), and a lone "-", which only file arguments take.
  */
+/** Options that name the command's input and read it through readInput (so "-" is standard input). */
+const OPTIONS_READING_STDIN: ReadonlySet<string> = new Set(['from']);
+
 function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
   for (const key of o.string) {
     // Options, unlike positional arguments, are what requiresArg sets narg on.
     const option = key in o.narg;
     if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `${option ? `--${key}` : key.toUpperCase()} needs a value`);
-    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>.
-    if (option && argv[key] === STDIN) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
+    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>; the few
+    // options that are a command's main input, read through readInput, take it as file arguments do.
+    if (option && argv[key] === STDIN && !OPTIONS_READING_STDIN.has(key)) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
   }
   for (const key of o.number) {
     if (typeof argv[key] === 'number' && Number.isNaN(argv[key])) throw new CliExit(EXIT.usage, `--${key} must be a number`);

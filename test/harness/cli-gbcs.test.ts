@@ -100,6 +100,13 @@ for (const [name, device] of TEMPLATES) {
   });
 }
 
+test('gbcs precommand --from - reads the request from standard input', async (t) => {
+  const name = 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS';
+  const r = await runCli(['gbcs', 'precommand', '--from', '-', '--device', 'esme'], { input: readFileSync(fixturePath('duis', `${name}_REQUEST_DUIS.XML`), 'utf8') });
+  t.is(r.code, 0, r.stderr);
+  t.is(r.stdout.trim(), rtdsFrame(`${name}_PRECOMMAND_GBCS.HEX`).toString('hex').toUpperCase());
+});
+
 test('gbcs precommand refuses a request that is not SRV 1.6', async (t) => {
   const r = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), '--device', 'esme']);
   t.is(r.code, 1);
