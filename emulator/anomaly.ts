@@ -11,14 +11,14 @@ import { type Eui } from '../protocol/smki/eui.ts';
 import { euiSchema as eui } from './schemas.ts';
 import { type Db } from './store.ts';
 
-export const officerInput = z.object({
+export const officerInput = z.strictObject({
   id: z.string().min(1).max(64),
   kind: z.enum(['ARO', 'SRO']),
   name: z.string().min(1).max(200),
 });
 export type OfficerInput = z.input<typeof officerInput>;
 
-export const adtFileInput = z.object({
+export const adtFileInput = z.strictObject({
   /** The ARO or SRO submitting the file: must be registered for the party. */
   submittedBy: z.string().min(1),
   /** The supplier whose devices this file covers (required for the SoLR Contingency role). */
@@ -26,7 +26,7 @@ export const adtFileInput = z.object({
   thresholds: z
     .array(
       z
-        .object({
+        .strictObject({
           srv: z.string().regex(/^\d+(\.\d+){1,2}$/),
           warning: z.number().int().min(0),
           quarantine: z.number().int().min(1),

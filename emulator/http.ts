@@ -36,7 +36,6 @@ const DUIS_PATHS: Record<string, UrlKind> = {
   '/api/v1/serviceD': 'non-device',
 };
 
-
 function parseBody<T extends z.ZodType>(schema: T, body: unknown, root = 'body'): z.output<T> {
   const r = schema.safeParse(body);
   if (!r.success) throw new BadInput(describeZodError(r.error, root));
@@ -59,13 +58,13 @@ const filterText = z.string({ error: (i) => (Array.isArray(i.input) ? 'given mor
 const requestsQuery = z.strictObject({ requestId: filterText.optional(), user: filterText.pipe(euiSchema).optional() });
 const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional() });
 
-const certificateRequest = z.object({
+const certificateRequest = z.strictObject({
   product: z.enum(CERTIFICATE_PRODUCTS),
   /** The User Role the party asks in; default its first role. */
   role: z.enum(USER_ROLES).optional(),
 });
 
-const revocationRequest = z.object({
+const revocationRequest = z.strictObject({
   serial: z.string().regex(/^\d+$/, 'a decimal serial'),
   issuer: z.string().optional(),
   /** PMA-ordered delay: the revocation takes effect at this time. */
@@ -73,7 +72,10 @@ const revocationRequest = z.object({
   orderedBy: z.string().optional(),
 });
 
-const clockRequest = z.union([z.object({ set: z.iso.datetime({ offset: true }) }), z.object({ advanceMs: z.number().int().min(0) })]);
+/** One of the two: a union would report only "Invalid input" for a misspelt key or for both given. */
+const clockRequest = z
+  .strictObject({ set: z.iso.datetime({ offset: true }).optional(), advanceMs: z.number().int().min(0).optional() })
+  .refine((b) => (b.set === undefined) !== (b.advanceMs === undefined), 'give one of set (an ISO date-time) and advanceMs');
 
 export function createHttpServer(dcc: DccService, admin: DccAdmin, options: HttpOptions = {}): FastifyInstance {
   // Fastify's default requestTimeout (0) let a sender trickle a body for ever. Node 20 expires a request whose
@@ -148,8 +150,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       const clock = dcc.options.clock;
       if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
       const body = parseBody(clockRequest, req.body);
-      if ('set' in body) clock.set(new Date(body.set));
-      else clock.advance(body.advanceMs);
+      if (body.set !== undefined) clock.set(new Date(body.set));
+      else clock.advance(body.advanceMs!);
       admin.persistClock();
       return { now: dcc.now().toISOString() };
     }),

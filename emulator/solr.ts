@@ -8,7 +8,7 @@ import { euiSchema as eui } from './schemas.ts';
 import { type Db } from './store.ts';
 
 export const solrInstructionInput = z
-  .object({
+  .strictObject({
     failedSupplier: eui,
     /** The party (in the SC role) the Authority instructs to act: in practice the failed supplier's SRP. */
     contingencyParty: eui,

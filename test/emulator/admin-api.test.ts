@@ -33,6 +33,10 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
     ['/clock', { advanceMs: -5 }, /^advanceMs: /],
     ['/clock', { set: 'garbage' }, /^set: /],
+    ['/clock', { set: '2026-02-01T00:00:00Z', advanceMs: 5 }, /^body: give one of set \(an ISO date-time\) and advanceMs$/],
+    // A misspelt key must not be dropped: this one would have revoked at once instead of at the PMA's date.
+    ['/revocations', { serial: '1', effectiveat: '2027-01-01T00:00:00Z' }, /^body: Unrecognized key: "effectiveat"$/],
+    ['/solr-events', { failedSupplier: '00000000000000A1', contingencyParty: '00000000000000A2', startsAt: '2026-01-01T00:00:00Z', endAt: '2026-01-02T00:00:00Z' }, /^body: Unrecognized key: "endAt"$/],
   ];
   for (const [path, body, message] of cases) {
     const r = await call('POST', path, body);
