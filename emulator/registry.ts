@@ -7,7 +7,7 @@ import { z } from 'zod';
 import { type Eui, isEui } from '../protocol/smki/eui.ts';
 import { USER_ROLES, type UserRole } from '../protocol/smki/roles.ts';
 import { BadInput, euiSchema as eui } from './schemas.ts';
-import { type Db } from './store.ts';
+import type { Db } from './store.ts';
 
 
 export const PARTY_STATUSES = ['active', 'suspended', 'failed'] as const;

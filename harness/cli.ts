@@ -48,14 +48,15 @@ interface OptionTable {
   getOptions(): { string: string[]; number: string[]; array: string[]; narg: Record<string, unknown> };
 }
 
-/**
- * Every option that takes a value says `requiresArg`, so one given without any is a yargs usage error; this
- * refuses an empty value and a number that is not one, rather than going on with a default (`run --rig "$RIG"`
- * with RIG unset must not quietly run the emulated pack), and a lone "-", which only file arguments take.
- */
 /** Options that name the command's input and read it through readInput (so "-" is standard input). */
 const OPTIONS_READING_STDIN: ReadonlySet<string> = new Set(['from']);
 
+/**
+ * Every option that takes a value says `requiresArg`, so one given without any is a yargs usage error; this
+ * refuses an empty value and a number that is not one, rather than going on with a default (`run --rig "$RIG"`
+ * with RIG unset must not quietly run the emulated pack), and a lone "-", which only file arguments (and the
+ * options above) take.
+ */
 function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
   for (const key of o.string) {

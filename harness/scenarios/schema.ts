@@ -4,8 +4,8 @@
  * Scenario outlines expand one scenario over a table of values (`${device}` in any string).
  */
 import { z } from 'zod';
-import { USER_ROLES } from '../../protocol/smki/roles.ts';
 import { DEVICE_TYPES, deviceKind, FUELS, SMI_STATUSES } from '../../emulator/registry.ts';
+import { USER_ROLES } from '../../protocol/smki/roles.ts';
 
 /** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
 export const duration = z.union([
