@@ -24,8 +24,15 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
   return { status: r.status, error: json.error ?? '' };
 }
 
+/** A listing's JSON, to compare before and after. */
+async function list(path: string): Promise<unknown[]> {
+  const r = await fetch(`${w.url}/admin/v1${path}`);
+  if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
+  return (await r.json()) as unknown[];
+}
+
 test.serial('bad bodies get 400 naming the field, and change nothing', async (t) => {
-  const before = { parties: await call('GET', '/parties'), devices: await call('GET', '/devices'), clock: await w.admin.now() };
+  const before = { parties: await list('/parties'), devices: await list('/devices'), clock: await w.admin.now() };
   const cases: [string, unknown, RegExp][] = [
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['XX'] }, /^roles\.0: /],
     ['/parties', { eui: 'zz', name: 'x', roles: ['IS'] }, /^eui: not an EUI-64/],
@@ -43,8 +50,8 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     t.is(r.status, 400, `${path} ${JSON.stringify(body)}`);
     t.regex(r.error, message, path);
   }
-  t.deepEqual(await call('GET', '/parties'), before.parties);
-  t.deepEqual(await call('GET', '/devices'), before.devices);
+  t.deepEqual(await list('/parties'), before.parties);
+  t.deepEqual(await list('/devices'), before.devices);
   t.deepEqual(await w.admin.now(), before.clock);
 });
 
@@ -81,7 +88,7 @@ test.serial("a device's kind is whole and stays, and its supplier and network op
 test.serial('an Authority instruction must name a registered supplier and a registered SC party', async (t) => {
   await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
   await call('POST', '/parties', { eui: '00000000000000A2', name: 'SRP', roles: ['SC'] });
-  const solrEvents = await call('GET', '/solr-events');
+  const solrEvents = await list('/solr-events');
   const instruction = (failedSupplier: string, contingencyParty: string) => ({ failedSupplier, contingencyParty, startsAt: '2026-01-01T00:00:00Z' });
   const instructions: [unknown, RegExp][] = [
     [instruction('00000000000000A9', '00000000000000A2'), /^failedSupplier: no party 00000000000000A9 is registered$/],
@@ -94,13 +101,14 @@ test.serial('an Authority instruction must name a registered supplier and a regi
     t.is(r.status, 400, JSON.stringify(body));
     t.regex(r.error, message);
   }
-  t.deepEqual(await call('GET', '/solr-events'), solrEvents, 'no instruction was recorded');
+  t.deepEqual(await list('/solr-events'), solrEvents, 'no instruction was recorded');
   t.is((await fetch(`${w.url}/admin/v1/solr-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(instruction('00000000000000A1', '00000000000000A2')) })).status, 201);
+  t.is((await list('/solr-events')).length, solrEvents.length + 1, 'the good instruction was recorded');
 });
 
 test.serial('a party or certificate that does not exist gets 404; a certificate SMKI cannot issue as asked, 400', async (t) => {
   await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
-  const parties = await call('GET', '/parties');
+  const parties = await list('/parties');
   const unknown: [string, unknown, number, RegExp][] = [
     ['/parties/0011223344556699/certificates', { product: 'xml-signing' }, 404, /^no party 0011223344556699/],
     ['/revocations', { serial: '12345' }, 404, /^no certificate 12345/],
@@ -111,7 +119,7 @@ test.serial('a party or certificate that does not exist gets 404; a certificate 
     t.is(r.status, status, `${path} ${JSON.stringify(body)}`);
     t.regex(r.error, message, path);
   }
-  t.deepEqual(await call('GET', '/parties'), parties);
+  t.deepEqual(await list('/parties'), parties);
 });
 
 test.serial('audit and outbox filters: empty, repeated, misspelt or malformed ones get 400; good ones filter', async (t) => {
