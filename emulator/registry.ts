@@ -41,12 +41,17 @@ export type SmiStatus = (typeof SMI_STATUSES)[number];
 export const FUELS = ['electricity', 'gas'] as const;
 export type Fuel = (typeof FUELS)[number];
 
+/** The fuel a SMETS2+ device's type implies; a SMETS1 meter says its own. */
+function impliedFuel(type: DeviceType): Fuel | undefined {
+  return type === 'ESME' ? 'electricity' : type === 'GSME' ? 'gas' : undefined;
+}
+
 /**
  * A device's kind made whole and consistent: an ESME is electricity and a GSME gas (a SMETS1 meter says which,
  * electricity when it does not), and only an ESME has a second element. A contradiction is an issue on its field.
  */
 export function deviceKind<T extends { type: DeviceType; twin: boolean; fuel?: Fuel | undefined }>(d: T, ctx: z.RefinementCtx): T & { fuel: Fuel } {
-  const implied = d.type === 'ESME' ? 'electricity' : d.type === 'GSME' ? 'gas' : undefined;
+  const implied = impliedFuel(d.type);
   if (implied && d.fuel && d.fuel !== implied) ctx.addIssue({ code: 'custom', path: ['fuel'], message: `${d.type === 'ESME' ? 'an ESME' : 'a GSME'} is ${implied}` });
   if (d.twin && d.type !== 'ESME') ctx.addIssue({ code: 'custom', path: ['twin'], message: 'only an ESME has a second element' });
   return { ...d, fuel: implied ?? d.fuel ?? 'electricity' };
@@ -209,7 +214,7 @@ function partyFromRow(r: PartyRow): Party {
 
 function deviceFromRow(r: DeviceRow): DeviceRecord {
   const v = JSON.parse(r.variant) as { twin: boolean; fuel: Fuel };
-  const fuel = r.type === 'GSME' ? 'gas' : r.type === 'ESME' ? 'electricity' : v.fuel;
+  const fuel = impliedFuel(r.type) ?? v.fuel;
   return { eui: r.eui as Eui, type: r.type, twin: v.twin, fuel, supplier: r.supplier as Eui, networkOperator: (r.network_operator as Eui | null) ?? null, smiStatus: r.smi_status };
 }
 
