@@ -59,10 +59,26 @@ export function loadKeystore(path: string | undefined, certs: readonly string[] 
   return store;
 }
 
+/**
+ * mkdir -p one level at a time. node's recursive mkdirSync never returns where mkdir answers ENOENT for a parent
+ * that exists (under /proc or /sys); one level at a time, that answer is an error like any other.
+ */
+function makeDirectory(path: string): void {
+  const dir = resolve(path);
+  const existing = statSync(dir, { throwIfNoEntry: false });
+  if (existing) {
+    if (!existing.isDirectory()) throw new Error(`ENOTDIR: ${dir} is not a directory`);
+    return;
+  }
+  const parent = dirname(dir);
+  if (parent !== dir) makeDirectory(parent);
+  mkdirSync(dir);
+}
+
 /** A directory given on the command line to write into: made if missing, and writable, or a usage error. */
 export function writableDirectory(path: string, option: string): string {
   try {
-    mkdirSync(path, { recursive: true });
+    makeDirectory(path);
     accessSync(path, constants.W_OK);
   } catch (e) {
     throw new CliExit(EXIT.usage, `--${option} ${path}: cannot write there (${(e as Error).message})`);
@@ -75,7 +91,7 @@ export function writableFile(path: string, option: string): string {
   const where = resolve(path);
   let existing: Stats | undefined;
   try {
-    mkdirSync(dirname(where), { recursive: true });
+    makeDirectory(dirname(where));
     accessSync(dirname(where), constants.W_OK);
     existing = statSync(where, { throwIfNoEntry: false });
     if (existing) accessSync(where, constants.W_OK);
