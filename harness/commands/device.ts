@@ -13,7 +13,6 @@ import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
 import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { writableDirectory, writableFile } from './inputs.ts';
 import { herdsmanErrorsToStderr } from './run.ts';
 
 interface ServeArgs {
@@ -68,7 +67,6 @@ const serve: CommandModule<object, ServeArgs> = {
       clock = new Date(args.clock);
       if (Number.isNaN(clock.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
     }
-    const statePath = args.state === undefined ? undefined : writableFile(args.state, 'state');
     try {
       await serveDevice({
         type: args.type === 'esme' ? 'ESME' : args.type === 'gsme' ? 'GSME' : 'SMETS1',
@@ -80,7 +78,7 @@ const serve: CommandModule<object, ServeArgs> = {
         twin: args.twin,
         ...(args.fuel ? { fuel: args.fuel } : {}),
         ...(args.anchors ? { anchorsFile: args.anchors } : {}),
-        ...(statePath ? { statePath } : {}),
+        ...(args.state ? { statePath: args.state } : {}),
         ...(clock ? { clock } : {}),
         exitWithStdin: args.exitWithStdin,
       });
@@ -118,13 +116,8 @@ function rigOf(file: string | undefined): Rig {
   }
 }
 
-/** --lease-dir, checked like every directory the CLI is given to write into. */
-function leaseDirArg(args: RigArgs): string | undefined {
-  return args.leaseDir === undefined ? undefined : writableDirectory(args.leaseDir, 'lease-dir');
-}
-
 function storeFor(args: RigArgs, rig: Rig | null): LeaseStore {
-  return new LeaseStore(leaseDirArg(args) ?? (rig?.leases.dir ? rigPath(rig, rig.leases.dir) : defaultLeaseDir()));
+  return new LeaseStore(args.leaseDir ?? (rig?.leases.dir ? rigPath(rig, rig.leases.dir) : defaultLeaseDir()));
 }
 
 /** A person's lease: no process to watch, it lasts its TTL. */
@@ -263,8 +256,7 @@ const check: CommandModule<object, RigArgs> = {
     const rig = rigOf(args.rig);
     const ids = devicesOf(rig, args.devices);
     const zigbee = new ZigbeeRigLinks(rig, { log: herdsmanErrorsToStderr });
-    const leaseDir = leaseDirArg(args);
-    const session = RigSession.open(rig, { ...(leaseDir ? { leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check'), zigbee: zigbee.link });
+    const session = RigSession.open(rig, { ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}), holder: currentHolder(args.holder ?? 'rig-check'), zigbee: zigbee.link });
     session.ref();
     let bad = 0;
     try {
