@@ -60,19 +60,26 @@ export function loadKeystore(path: string | undefined, certs: readonly string[] 
 }
 
 /**
- * mkdir -p one level at a time. node's recursive mkdirSync never returns where mkdir answers ENOENT for a parent
- * that exists (under /proc or /sys); one level at a time, that answer is an error like any other.
+ * mkdir -p one level at a time. node's recursive mkdirSync never returns where mkdir answers ENOENT although the
+ * parent exists (under /proc or /sys); one level at a time, that answer is an error like any other.
  */
 function makeDirectory(path: string): void {
   const dir = resolve(path);
-  const existing = statSync(dir, { throwIfNoEntry: false });
-  if (existing) {
-    if (!existing.isDirectory()) throw new Error(`ENOTDIR: ${dir} is not a directory`);
-    return;
-  }
+  if (isDirectory(dir)) return;
   const parent = dirname(dir);
   if (parent !== dir) makeDirectory(parent);
-  mkdirSync(dir);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    // Another process (a parallel CI job) may have made it since we looked.
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(dir)) throw e;
+  }
+}
+
+function isDirectory(dir: string): boolean {
+  const existing = statSync(dir, { throwIfNoEntry: false });
+  if (existing && !existing.isDirectory()) throw new Error(`ENOTDIR: ${dir} is not a directory`);
+  return existing !== undefined;
 }
 
 /** A directory given on the command line to write into: made if missing, and writable, or a usage error. */

@@ -22,7 +22,7 @@ test('a --state-dir that cannot be a directory is a usage error, for dcc serve a
 });
 
 test('a directory the system will not let anyone make (under /proc) is a usage error at once, not a hang, for dcc serve, fleet and run', async (t) => {
-  // node's own recursive mkdir loops for ever there: mkdir answers ENOENT for a parent that exists.
+  // node's own recursive mkdir loops for ever there: mkdir answers ENOENT although the parent exists.
   for (const [args, option] of [
     [['dcc', 'serve', '--port', '0', '--state-dir', '/proc/smets-hil/state'], '--state-dir'],
     [['fleet', '--meters', '100', '--state-dir', '/proc/smets-hil/state'], '--state-dir'],
