@@ -67,6 +67,11 @@ const cpuRatio = s.commandsApplied / report.eventCpuSeconds / cryptoBoundLimit(c
 // How much of the event's CPU time the counted operations take at the raw per-CPU-second rates.
 const cryptoCpuSeconds = s.cryptoOps.sign / cpu.sign + s.cryptoOps.verify / cpu.verify + s.cryptoOps.ecdh / cpu.ecdh;
 const perSwitch = (v: number) => (v / s.commandsApplied).toFixed(2);
+// CPU milliseconds per switch: the limit's, the counted operations' as they ran and at raw rates, everything else.
+const ms = (seconds: number) => (seconds * 1000) / s.commandsApplied;
+const limitMs = ms(s.commandsApplied / cryptoBoundLimit(cpu));
+const cryptoMs = ms(report.cryptoSeconds);
+const otherMs = ms(report.eventCpuSeconds) - cryptoMs;
 
 const rows: [string, string][] = [
   ['raw sign / verify / ECDH per second, all threads', triple(wall)],
@@ -79,6 +84,9 @@ const rows: [string, string][] = [
   ['  the same on CPU time (other processes do not count)', cpuRatio.toFixed(3)],
   ['crypto ops counted per switch (sign / verify / ECDH)', `${perSwitch(s.cryptoOps.sign)} / ${perSwitch(s.cryptoOps.verify)} / ${perSwitch(s.cryptoOps.ecdh)}`],
   ["share of the event's CPU time those ops take at raw rates", `${((cryptoCpuSeconds / report.eventCpuSeconds) * 100).toFixed(0)} %`],
+  ['CPU ms per switch: the limit / the ops as they ran / at raw rates', `${limitMs.toFixed(3)} / ${cryptoMs.toFixed(3)} / ${ms(cryptoCpuSeconds).toFixed(3)}`],
+  ['  the ratio a switch of nothing but its ops as they ran would reach', (limitMs / cryptoMs).toFixed(3)],
+  ['  CPU ms per switch outside those ops / the most it may be for 0.5', `${otherMs.toFixed(3)} / ${(2 * limitMs - cryptoMs).toFixed(3)}`],
   ['event CPU seconds (all threads) / cores busy', `${report.eventCpuSeconds.toFixed(1)} / ${(report.eventCpuSeconds / s.seconds).toFixed(2)}`],
   ['peak RSS', `${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB`],
   ['invariant violations', k(s.invariantViolations)],

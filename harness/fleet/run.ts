@@ -40,6 +40,8 @@ export interface FleetReport {
   checkSeconds: number;
   /** CPU time of the whole process (every thread) during the event. */
   eventCpuSeconds: number;
+  /** Time the shards spent inside the counted crypto operations during the event, summed over the shards. */
+  cryptoSeconds: number;
   /** Deliveries to the party that no job waited for or that did not verify (none expected). */
   strayDeliveries: number;
   /** Every adversarial request refused, every switch executed, no violation. */
@@ -203,7 +205,8 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetReport> {
       }),
       { checked: 0, compared: 0, violations: 0, applied: 0, examples: [] } as InvariantResult,
     );
-    const cryptoOps = checked.reduce((a, c) => ({ sign: a.sign + c.crypto.sign, verify: a.verify + c.crypto.verify, ecdh: a.ecdh + c.crypto.ecdh }), { sign: 0, verify: 0, ecdh: 0 });
+    const cryptoOps = checked.reduce((a, { crypto: { ops } }) => ({ sign: a.sign + ops.sign, verify: a.verify + ops.verify, ecdh: a.ecdh + ops.ecdh }), { sign: 0, verify: 0, ecdh: 0 });
+    const cryptoSeconds = checked.reduce((s, c) => s + c.crypto.seconds, 0);
     const commandsSent = tally.switches + tally.adversarial;
     const summary: FleetSummary = {
       meters: o.meters,
@@ -218,7 +221,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetReport> {
     };
     const strayDeliveries = checked.reduce((n, c) => n + c.strayDeliveries, 0);
     const passed = strayDeliveries === 0 && invariant.violations === 0 && tally.accepted === 0 && tally.failed === 0 && tally.refused === tally.adversarial && invariant.applied === tally.switches;
-    return { summary, tally, invariant, workers: o.workers, emulated: plan.total, setupSeconds: round(setupSeconds, 1), checkSeconds: round(checkSeconds, 1), eventCpuSeconds: round((cpu.user + cpu.system) / 1e6, 3), strayDeliveries, passed };
+    return { summary, tally, invariant, workers: o.workers, emulated: plan.total, setupSeconds: round(setupSeconds, 1), checkSeconds: round(checkSeconds, 1), eventCpuSeconds: round((cpu.user + cpu.system) / 1e6, 3), cryptoSeconds: round(cryptoSeconds, 3), strayDeliveries, passed };
   } finally {
     clearInterval(sampler);
     await Promise.all(workers.map((w) => w.terminate()));

@@ -14,9 +14,7 @@ import type { DeviceTrustAnchors } from '../../emulator/admin.ts';
 import { createDcc, type RunningDcc } from '../../emulator/bootstrap.ts';
 import type { DeviceInput } from '../../emulator/registry.ts';
 import type { Defect } from '../../emulator/service.ts';
-import { cryptoCounters } from '../../protocol/gbcs/security.ts';
-import { xmlCryptoCounters } from '../../protocol/duis/index.ts';
-import { s1spCryptoCounters } from '../../protocol/s1sp/frame.ts';
+import { cryptoTally } from '../../protocol/smki/crypto-tally.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import { deriveKeyPair } from '../../protocol/smki/keys.ts';
 import { dccResolver } from '../agents/dcc-verifier.ts';
@@ -39,6 +37,12 @@ export interface CryptoOps {
   sign: number;
   verify: number;
   ecdh: number;
+}
+
+/** The counted operations and the seconds spent in them. */
+export interface CryptoWork {
+  ops: CryptoOps;
+  seconds: number;
 }
 
 /** What a batch of jobs came to. */
@@ -65,12 +69,10 @@ export function addTally(into: Tally, t: Tally): Tally {
   return into;
 }
 
-export function cryptoOps(): CryptoOps {
-  return {
-    sign: cryptoCounters.sign + xmlCryptoCounters.sign + s1spCryptoCounters.sign,
-    verify: cryptoCounters.verify + xmlCryptoCounters.verify + s1spCryptoCounters.verify,
-    ecdh: cryptoCounters.ecdh,
-  };
+/** This thread's ECDSA and ECDH work so far (protocol/smki/crypto-tally.ts: counted and timed where it happens). */
+export function cryptoWork(): CryptoWork {
+  const { sign, verify, ecdh, ms } = cryptoTally;
+  return { ops: { sign, verify, ecdh }, seconds: ms / 1000 };
 }
 
 export interface ShardOptions {
@@ -87,7 +89,7 @@ export class FleetShard {
   readonly range: ShardRange;
   readonly jobs: JobList;
   private counterBase = 0n;
-  private cryptoAtStart: CryptoOps = { sign: 0, verify: 0, ecdh: 0 };
+  private cryptoAtStart: CryptoWork = cryptoWork();
   /** Batches in the order queued; each hands out its jobs in order, so counters reach the DCC in order. */
   private readonly queue: { next: number; to: number; tally: Tally; left: number; done: (t: Tally) => void }[] = [];
   private running = 0;
@@ -169,17 +171,21 @@ export class FleetShard {
     const now = service.now();
     const { failed, srp } = FLEET_PARTIES;
     this.counterBase = counterBase;
-    this.cryptoAtStart = cryptoOps();
+    this.cryptoAtStart = cryptoWork();
     service.solr.instruct({ failedSupplier: failed, contingencyParty: srp, startsAt: now.toISOString(), reference: 'fleet SoLR event' }, now);
     service.anomaly.addOfficer(srp, { id: 'srp-sro', kind: 'SRO', name: 'SRP Senior Responsible Officer' });
     const quarantine = this.jobs.meter.length + 1;
     service.anomaly.submit(srp, { submittedBy: 'srp-sro', supplier: failed, thresholds: [{ srv: '1.6', warning: quarantine, quarantine, periodSeconds: 7 * 86_400 }] }, now);
   }
 
-  /** Crypto operations since the instruction. */
-  cryptoSinceInstruction(): CryptoOps {
-    const now = cryptoOps();
-    return { sign: now.sign - this.cryptoAtStart.sign, verify: now.verify - this.cryptoAtStart.verify, ecdh: now.ecdh - this.cryptoAtStart.ecdh };
+  /** Crypto work since the instruction. */
+  cryptoSinceInstruction(): CryptoWork {
+    const now = cryptoWork();
+    const then = this.cryptoAtStart;
+    return {
+      ops: { sign: now.ops.sign - then.ops.sign, verify: now.ops.verify - then.ops.verify, ecdh: now.ops.ecdh - then.ops.ecdh },
+      seconds: now.seconds - then.seconds,
+    };
   }
 
   /** Queues jobs [from, to) of this shard's list; they run in list order after those queued before. */

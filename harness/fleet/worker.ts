@@ -7,7 +7,7 @@ import { parentPort } from 'node:worker_threads';
 import type { Defect } from '../../emulator/service.ts';
 import type { InvariantResult } from './invariant.ts';
 import type { FleetOptions } from './plan.ts';
-import { type CryptoOps, FleetShard, type Tally } from './shard.ts';
+import { type CryptoWork, FleetShard, type Tally } from './shard.ts';
 
 export type ToWorker =
   | { type: 'init'; fleet: FleetOptions; shard: number; stateDir: string; concurrency?: number; defects?: readonly Defect[] }
@@ -20,7 +20,7 @@ export type FromWorker =
   | { type: 'ready'; jobs: number; switches: number; adversarial: number; meters: number }
   | { type: 'instructed' }
   | { type: 'batch-done'; id: number; tally: Tally }
-  | { type: 'checked'; invariant: InvariantResult; crypto: CryptoOps; strayDeliveries: number }
+  | { type: 'checked'; invariant: InvariantResult; crypto: CryptoWork; strayDeliveries: number }
   | { type: 'closed' }
   | { type: 'error'; message: string };
 

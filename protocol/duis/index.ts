@@ -65,7 +65,6 @@ export {
   type VerifiedXml,
   verifyXml,
   type XmlSigner,
-  xmlCryptoCounters,
   xmlSignerFromEntry,
 } from './xmldsig.ts';
 export {

@@ -15,6 +15,7 @@
  * signed anyway).
  */
 import { createHash, type KeyObject, sign as ecdsaSign, timingSafeEqual, verify as ecdsaVerify } from 'node:crypto';
+import { timedCrypto } from '../smki/crypto-tally.ts';
 import type { Eui } from '../smki/eui.ts';
 import { isXmlSigningRole, type KeyEntry, Keystore } from '../smki/keystore.ts';
 import { encodeBase64 } from './base64.ts';
@@ -24,12 +25,6 @@ import { ALGORITHM, NS } from './namespaces.ts';
 import { parseXmlOrThrow, type XmlLimits } from './xml-parser.ts';
 import { locateSignature, readSignature } from './signature-shape.ts';
 import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
-
-/**
- * ECDSA operations done for DUIS XMLDSig, counted where they happen (this module's only sign and verify calls),
- * for the fleet report beside the GBCS counters (gbcs/security.ts). Per thread.
- */
-export const xmlCryptoCounters = { sign: 0, verify: 0 };
 
 /** A private key and the IssuerSerial of its XML Signing certificate. */
 export interface XmlSigner {
@@ -102,8 +97,7 @@ export function verifyXmlOrThrow<S>(input: string | Uint8Array, keys: Keystore |
   let valid = false;
   try {
     const signedInfo = Buffer.from(canonicalizeExclusive(parts.signedInfo), 'utf8');
-    xmlCryptoCounters.verify++;
-    valid = ecdsaVerify('sha256', signedInfo, { key: resolution.publicKey, dsaEncoding: 'ieee-p1363' }, parts.signatureValue);
+    valid = timedCrypto('verify', () => ecdsaVerify('sha256', signedInfo, { key: resolution.publicKey, dsaEncoding: 'ieee-p1363' }, parts.signatureValue));
   } catch (e) {
     refuse('signature-invalid', `the signer's key cannot verify an ECDSA P-256 signature: ${(e as Error).message}`);
   }
@@ -167,11 +161,8 @@ export function signCanonical(body: string, signer: XmlSigner, root: { rootName:
   if (!body.endsWith(close)) refuse('structure', `the canonical document does not end with ${close}`);
   const digest = createHash('sha256').update(body).digest('base64');
   const signedInfoInner = SIGNED_INFO_HEAD + digest + SIGNED_INFO_TAIL;
-  xmlCryptoCounters.sign++;
-  const signatureValue = ecdsaSign('sha256', Buffer.from(SIGNED_INFO_OPEN + signedInfoInner, 'utf8'), {
-    key: signer.privateKey,
-    dsaEncoding: 'ieee-p1363',
-  });
+  const signedInfo = Buffer.from(SIGNED_INFO_OPEN + signedInfoInner, 'utf8');
+  const signatureValue = timedCrypto('sign', () => ecdsaSign('sha256', signedInfo, { key: signer.privateKey, dsaEncoding: 'ieee-p1363' }));
   const signature =
     (root.rootBindsDs ? '<ds:Signature>' : `<ds:Signature xmlns:ds="${NS.ds}">`) +
     '<ds:SignedInfo>' +

@@ -5,6 +5,7 @@
  *   device KA public key) and the GBCS KDF, authenticating the whole signed APDU.
  */
 import { createCipheriv, createHash, type KeyObject, sign, timingSafeEqual, verify } from 'node:crypto';
+import { timedCrypto } from '../smki/crypto-tally.ts';
 import { euiToBytes } from '../smki/eui.ts';
 import { type AgreementPrivate, type AgreementPublic, ecdhSecret } from '../smki/keys.ts';
 import {
@@ -18,19 +19,17 @@ import {
 } from './apdu.ts';
 import { ByteWriter } from './bytes.ts';
 
-/** Counts the expensive operations where they happen, for the fleet report. */
-export const cryptoCounters = { sign: 0, verify: 0, ecdh: 0 };
-
 export function signApdu(apdu: GeneralSigning, privateKey: KeyObject): GeneralSigning {
-  cryptoCounters.sign++;
-  const signature = sign('sha256', encodeSignedPart(apdu), { key: privateKey, dsaEncoding: 'ieee-p1363' });
+  const signed = encodeSignedPart(apdu);
+  const signature = timedCrypto('sign', () => sign('sha256', signed, { key: privateKey, dsaEncoding: 'ieee-p1363' }));
   return { ...apdu, signature: new Uint8Array(signature) };
 }
 
 export function verifyApdu(apdu: GeneralSigning, publicKey: KeyObject): boolean {
   if (!apdu.signature) return false;
-  cryptoCounters.verify++;
-  return verify('sha256', encodeSignedPart(apdu), { key: publicKey, dsaEncoding: 'ieee-p1363' }, apdu.signature);
+  const signed = encodeSignedPart(apdu);
+  const signature = apdu.signature;
+  return timedCrypto('verify', () => verify('sha256', signed, { key: publicKey, dsaEncoding: 'ieee-p1363' }, signature));
 }
 
 /** AlgorithmID for the GBCS KDF otherInfo: OID 2.16.840.1.114.8.3 (ECDH with AES-GCM) in DER body form. */
@@ -41,8 +40,7 @@ const KDF_ALGORITHM_ID = Uint8Array.from([0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x
  * SHA-256(00000001 || Z || otherInfo), otherInfo = AlgorithmID || originator || 09 || CRA || counter || recipient.
  */
 export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originator' | 'recipient'>, ownKa: AgreementPrivate, peerKa: AgreementPublic): Buffer {
-  cryptoCounters.ecdh++;
-  const z = ecdhSecret(ownKa, peerKa);
+  const z = timedCrypto('ecdh', () => ecdhSecret(ownKa, peerKa));
   const otherInfo = new ByteWriter()
     .bytes(KDF_ALGORITHM_ID)
     .bytes(euiToBytes(apdu.originator))

@@ -19,6 +19,7 @@
 import { createHash, type KeyObject, sign, verify } from 'node:crypto';
 import { ByteReader, ByteWriter } from '../gbcs/bytes.ts';
 import { type Decoded, decodeResult, fail } from '../gbcs/errors.ts';
+import { timedCrypto } from '../smki/crypto-tally.ts';
 import { type Eui, euiFromBytes, euiToBytes } from '../smki/eui.ts';
 import { decodeOperation, decodeReadResult, encodeOperation, encodeReadResult } from './operation-codec.ts';
 import { type MeterOperation, type ReadResult } from './operations.ts';
@@ -102,14 +103,10 @@ function unsigned(f: S1spFrame): Buffer {
   return w.u16(body.length).bytes(body).finish();
 }
 
-/** ECDSA operations on instructions, counted where they happen (for the fleet report). Per thread. */
-export const s1spCryptoCounters = { sign: 0, verify: 0 };
-
 /** An instruction signed with the S1SP's private key. */
 export function encodeInstruction(i: S1spInstruction, s1spKey: KeyObject): Buffer {
   const head = unsigned(i);
-  s1spCryptoCounters.sign++;
-  const signature = sign('sha256', head, { key: s1spKey, dsaEncoding: 'ieee-p1363' });
+  const signature = timedCrypto('sign', () => sign('sha256', head, { key: s1spKey, dsaEncoding: 'ieee-p1363' }));
   return new ByteWriter().bytes(head).u8(SIGNATURE_LENGTH).bytes(signature).finish();
 }
 
@@ -181,8 +178,7 @@ export function decodeS1sp(bytes: Uint8Array): Decoded<DecodedS1sp> {
 
 export function verifyInstruction(d: DecodedS1sp, s1spPublicKey: KeyObject): boolean {
   if (d.frame.type !== 'instruction' || d.auth.length !== SIGNATURE_LENGTH) return false;
-  s1spCryptoCounters.verify++;
-  return verify('sha256', d.signed, { key: s1spPublicKey, dsaEncoding: 'ieee-p1363' }, d.auth);
+  return timedCrypto('verify', () => verify('sha256', d.signed, { key: s1spPublicKey, dsaEncoding: 'ieee-p1363' }, d.auth));
 }
 
 export function checkReply(d: DecodedS1sp): boolean {
