@@ -40,7 +40,7 @@ const KDF_ALGORITHM_ID = Uint8Array.from([0x60, 0x85, 0x74, 0x06, 0x08, 0x03, 0x
  * SHA-256(00000001 || Z || otherInfo), otherInfo = AlgorithmID || originator || 09 || CRA || counter || recipient.
  */
 export function macKey(apdu: Pick<GeneralSigning, 'cra' | 'counter' | 'originator' | 'recipient'>, ownKa: AgreementPrivate, peerKa: AgreementPublic): Buffer {
-  const z = timedCrypto('ecdh', () => ecdhSecret(ownKa, peerKa));
+  const z = ecdhSecret(ownKa, peerKa);
   const otherInfo = new ByteWriter()
     .bytes(KDF_ALGORITHM_ID)
     .bytes(euiToBytes(apdu.originator))

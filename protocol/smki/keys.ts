@@ -3,6 +3,7 @@
  * seed and a label (so a million emulated meters need no stored keys: the same seed and EUI give the same key).
  */
 import { createECDH, createHmac, createPrivateKey, createPublicKey, diffieHellman, type ECDH, generateKeyPairSync, KeyObject } from 'node:crypto';
+import { timedCrypto } from './crypto-tally.ts';
 
 export interface KeyPair {
   privateKey: KeyObject;
@@ -96,9 +97,12 @@ function pointOf(peer: AgreementPublic): Uint8Array {
  */
 export function ecdhSecret(own: AgreementPrivate, peer: AgreementPublic): Buffer {
   if (own instanceof KeyObject && peer instanceof KeyObject && !agreementKeys.has(own)) {
-    return diffieHellman({ privateKey: own, publicKey: peer });
+    return timedCrypto('ecdh', () => diffieHellman({ privateKey: own, publicKey: peer }));
   }
-  return agreementKey(own).computeSecret(pointOf(peer));
+  // Timed apart from making the ECDH object, which is key set-up rather than the agreement.
+  const ecdh = agreementKey(own);
+  const point = pointOf(peer);
+  return timedCrypto('ecdh', () => ecdh.computeSecret(point));
 }
 
 /**
