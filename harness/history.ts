@@ -3,9 +3,9 @@
  * runs and show one scenario's verdicts over time (to spot a flaky one). WAL and a busy timeout let parallel CI
  * jobs record into the same file.
  */
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
+import { makeDirectory } from '../devices/directories.ts';
 import type { RunRecord, Verdict } from './results.ts';
 import { failureMessage, runSummary } from './reporters/run-facts.ts';
 
@@ -90,7 +90,7 @@ export class History {
 
   /** Opens (creating when needed, unless readonly) the history file. */
   static open(file: string, options: { readonly?: boolean } = {}): History {
-    if (!options.readonly) mkdirSync(dirname(resolve(file)), { recursive: true });
+    if (!options.readonly) makeDirectory(dirname(resolve(file)));
     const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) {

@@ -6,9 +6,9 @@
  * allocated until a check passes again. Time, host name and process liveness are injectable for tests.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeDirectory } from '../directories.ts';
 import { RigSetupError } from './rig-files.ts';
 
 export interface Holder {
@@ -79,7 +79,7 @@ export class LeaseStore {
     o: LeaseStoreOptions = {},
   ) {
     try {
-      mkdirSync(dir, { recursive: true });
+      makeDirectory(dir);
       this.db = new Database(join(dir, 'leases.sqlite'));
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('busy_timeout = 10000');

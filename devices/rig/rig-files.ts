@@ -3,8 +3,9 @@
  * used is a RigSetupError as soon as it is opened, before anything runs; a write that fails later (a full disk)
  * is a process warning, once per file, rather than output lost in silence.
  */
-import { createWriteStream, mkdirSync, openSync, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirectory } from '../directories.ts';
 
 /** A rig's set-up cannot be used as given: a reason for whoever runs it, not a bug. */
 export class RigSetupError extends Error {
@@ -14,7 +15,7 @@ export class RigSetupError extends Error {
 /** Makes a directory the rig keeps files in. */
 export function rigDirectory(dir: string, what: string): string {
   try {
-    mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
   } catch (e) {
     throw new RigSetupError(`cannot keep ${what} in ${dir}: ${(e as Error).message}`);
   }
@@ -25,7 +26,7 @@ export function rigDirectory(dir: string, what: string): string {
 export function appendStream(path: string, what: string): WriteStream {
   let fd: number;
   try {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectory(dirname(path));
     fd = openSync(path, 'a');
   } catch (e) {
     throw new RigSetupError(`cannot write ${what} ${path}: ${(e as Error).message}`);

@@ -9,9 +9,10 @@
  *
  * A link that fails (the far end gone, the port hung up) is reopened after a pause: a meter outlives its cable.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { SimClock } from '../clock.ts';
+import { makeDirectory } from '../directories.ts';
 import { DeviceHost, type HostedDevice } from '../host.ts';
 import type { Meter } from '../meter.ts';
 import { Smets1Meter } from '../smets1/meter.ts';
@@ -110,7 +111,7 @@ export class DeviceServer {
     // Written now, so a state file that cannot be written stops the emulator before it takes any command, rather
     // than after a command it applied and could not keep.
     try {
-      if (o.statePath) mkdirSync(dirname(o.statePath), { recursive: true });
+      if (o.statePath) makeDirectory(dirname(o.statePath));
       this.save();
     } catch (e) {
       throw new Error(`cannot write the state file ${o.statePath}: ${(e as Error).message}`);

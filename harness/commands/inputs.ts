@@ -1,6 +1,7 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { makeDirectory } from '../../devices/directories.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
@@ -57,29 +58,6 @@ export function loadKeystore(path: string | undefined, certs: readonly string[] 
     }
   }
   return store;
-}
-
-/**
- * mkdir -p one level at a time. node's recursive mkdirSync never returns where mkdir answers ENOENT although the
- * parent exists (under /proc or /sys); one level at a time, that answer is an error like any other.
- */
-function makeDirectory(path: string): void {
-  const dir = resolve(path);
-  if (isDirectory(dir)) return;
-  const parent = dirname(dir);
-  if (parent !== dir) makeDirectory(parent);
-  try {
-    mkdirSync(dir);
-  } catch (e) {
-    // Another process (a parallel CI job) may have made it since we looked.
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !isDirectory(dir)) throw e;
-  }
-}
-
-function isDirectory(dir: string): boolean {
-  const existing = statSync(dir, { throwIfNoEntry: false });
-  if (existing && !existing.isDirectory()) throw new Error(`ENOTDIR: ${dir} is not a directory`);
-  return existing !== undefined;
 }
 
 /** A directory given on the command line to write into: made if missing, and writable, or a usage error. */

@@ -21,7 +21,7 @@ test('a --state-dir that cannot be a directory is a usage error, for dcc serve a
   }
 });
 
-test('a directory the system will not let anyone make (under /proc) is a usage error at once, not a hang, for dcc serve, fleet and run', async (t) => {
+test('a directory the system will not let anyone make (under /proc) is refused at once, not a hang: a usage error for the CLI\'s own options', async (t) => {
   // node's own recursive mkdir loops for ever there: mkdir answers ENOENT although the parent exists.
   for (const [args, option] of [
     [['dcc', 'serve', '--port', '0', '--state-dir', '/proc/smets-hil/state'], '--state-dir'],
@@ -32,6 +32,15 @@ test('a directory the system will not let anyone make (under /proc) is a usage e
     t.is(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
     t.true(r.stderr.startsWith(`${option} /proc/smets-hil/`), r.stderr);
     t.regex(r.stderr, /: cannot write (there|it) \(ENOENT/);
+  }
+  // Where the directory is the emulator's or the rig's own business, the same answer ends the command (exit 3).
+  for (const [args, message] of [
+    [['device', 'serve', '--type', 'esme', '--pty', '--state', '/proc/smets-hil/meter.json'], /^device serve: cannot write the state file \/proc\/smets-hil\/meter\.json: ENOENT/],
+    [['rig', 'who', '--rig', 'rigs/emulated-serial.yaml', '--lease-dir', '/proc/smets-hil/leases'], /^cannot keep leases in \/proc\/smets-hil\/leases: ENOENT/],
+  ] as const) {
+    const r = await runCli([...args], { timeoutMs: 20_000 });
+    t.is(r.code, 3, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    t.regex(r.stderr, message);
   }
 });
 
