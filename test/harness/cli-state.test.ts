@@ -21,7 +21,7 @@ test('a --state-dir that cannot be a directory is a usage error, for dcc serve a
   }
 });
 
-test('a directory the system will not let anyone make (under /proc) is refused at once, not a hang: a usage error for the CLI\'s own options', async (t) => {
+test('a directory the system will not let anyone make (under /proc) is refused at once, not a hang: a usage error for the CLI\'s options, exit 3 where an emulator or rig makes it', async (t) => {
   // node's own recursive mkdir loops for ever there: mkdir answers ENOENT although the parent exists.
   for (const [args, option] of [
     [['dcc', 'serve', '--port', '0', '--state-dir', '/proc/smets-hil/state'], '--state-dir'],
