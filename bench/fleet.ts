@@ -69,7 +69,7 @@ const cryptoCpuSeconds = s.cryptoOps.sign / cpu.sign + s.cryptoOps.verify / cpu.
 const perSwitch = (v: number) => (v / s.commandsApplied).toFixed(2);
 // CPU milliseconds per switch: the limit's, the counted operations' as they ran and at raw rates, everything else.
 const ms = (seconds: number) => (seconds * 1000) / s.commandsApplied;
-const limitMs = ms(s.commandsApplied / cryptoBoundLimit(cpu));
+const limitMs = 1000 / cryptoBoundLimit(cpu);
 const cryptoMs = ms(report.cryptoSeconds);
 const otherMs = ms(report.eventCpuSeconds) - cryptoMs;
 
