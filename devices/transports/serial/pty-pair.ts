@@ -3,7 +3,7 @@
  * to one end is read from the other, like a null-modem cable. Killing socat pulls the cable: both ends hang up.
  * CI installs socat (.ci/run); without it this fails with a message that says so.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 
 export class SocatMissingError extends Error {
   override readonly name = 'SocatMissingError';
@@ -27,10 +27,24 @@ export interface PtyPair {
 const live = new Set<ChildProcess>();
 let hooked = false;
 
+const SOCAT = ['socat', '-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'];
+let launcher: string[] | undefined;
+
+/**
+ * socat started through util-linux's setpriv (on every Debian) with a parent-death signal: the kernel sends it
+ * SIGTERM when the thread that started it ends, also when that is a SIGKILL or a hang cut short, where no exit
+ * handler runs. Without setpriv, socat alone, and only the exit handler below.
+ */
+function socatCommand(): string[] {
+  launcher ??= spawnSync('setpriv', ['--pdeathsig', 'TERM', '--', 'true'], { stdio: 'ignore' }).status === 0 ? ['setpriv', '--pdeathsig', 'TERM', '--'] : [];
+  return [...launcher, ...SOCAT];
+}
+
 export async function openPtyPair(o: { timeoutMs?: number } = {}): Promise<PtyPair> {
   let child: ChildProcess;
   try {
-    child = spawn('socat', ['-d', '-d', 'pty,raw,echo=0', 'pty,raw,echo=0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const [command, ...args] = socatCommand();
+    child = spawn(command!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new SocatMissingError();
     throw e;
@@ -56,6 +70,8 @@ export async function openPtyPair(o: { timeoutMs?: number } = {}): Promise<PtyPa
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
+      // setpriv's answer when it cannot find socat to run.
+      if (code === 127 && launcher?.length) return reject(new SocatMissingError());
       reject(new Error(`socat exited (${code}) before reporting its ptys: ${stderr.trim()}`));
     });
     child.stderr!.on('data', (d: Buffer) => {

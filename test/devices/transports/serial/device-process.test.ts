@@ -7,7 +7,7 @@
  */
 import test from 'ava';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -282,4 +282,30 @@ test('a serial line that cannot be opened ends the emulator at once with exit 3 
   const r = await runCli(['device', 'serve', '--type', 'esme', '--serial', '/nonexistent/smets-hil-tty'], { timeoutMs: 20_000 });
   t.is(r.code, 3, r.stderr);
   t.regex(r.stderr, /device serve: .*cannot open \/nonexistent\/smets-hil-tty/);
+});
+
+/** Processes this one started, from /proc (each thread lists its own children). */
+function childrenOf(pid: number): number[] {
+  const tasks = readdirSync(`/proc/${pid}/task`);
+  return tasks.flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+}
+
+/** Running: neither gone nor a zombie waiting to be reaped. */
+function running(pid: number): boolean {
+  try {
+    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+test('an emulator killed outright (SIGKILL: no exit handler runs) takes its socat with it, so no cable outlives it', async (t) => {
+  const device = await startDeviceProcess(['--type', 'esme', '--pty', '--eui', ESME, '--seed', 'serial tests']);
+  const socat = childrenOf(device.child.pid!).filter((pid) => /^socat\b/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8')));
+  t.is(socat.length, 1, 'device serve --pty runs one socat');
+  t.true(running(socat[0]!));
+  device.child.kill('SIGKILL');
+  const until = Date.now() + 10_000;
+  while (running(socat[0]!) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+  t.false(running(socat[0]!), `socat ${socat[0]} still runs after its emulator was killed`);
 });
