@@ -286,8 +286,14 @@ test('a serial line that cannot be opened ends the emulator at once with exit 3 
 
 /** Processes this one started, from /proc (each thread lists its own children). */
 function childrenOf(pid: number): number[] {
-  const tasks = readdirSync(`/proc/${pid}/task`);
-  return tasks.flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number));
+  const read = (tid: string) => {
+    try {
+      return readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch {
+      return ''; // a thread that ended meanwhile
+    }
+  };
+  return readdirSync(`/proc/${pid}/task`).flatMap((tid) => read(tid).trim().split(/\s+/).filter(Boolean).map(Number));
 }
 
 /** Running: neither gone nor a zombie waiting to be reaped. */
