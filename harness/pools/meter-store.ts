@@ -6,15 +6,15 @@
  */
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirectory } from '../../devices/directories.ts';
 
 export class MeterStore {
   private readonly db: Database.Database;
   private readonly save: Database.Statement<[string, string]>;
 
   constructor(path: string) {
-    mkdirSync(dirname(path), { recursive: true });
+    makeDirectory(dirname(path));
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma('synchronous = NORMAL');

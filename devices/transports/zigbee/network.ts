@@ -13,10 +13,11 @@
  * AF_DATA_STORE to send), through herdsman's ZNP driver, which is not public API: pinned to herdsman 10.9.5.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Eui, parseEui } from '../../../protocol/smki/eui.ts';
+import { makeDirectory } from '../../directories.ts';
 import { LinkError } from '../link.ts';
 import { type HerdsmanController, type HerdsmanDevice, type HerdsmanMessage, type HerdsmanModule, loadHerdsman } from './herdsman.ts';
 import { PREPAYMENT_CLUSTER, PREPAYMENT_CLUSTER_ID, PREPAYMENT_CLUSTER_NAME, type PaymentMode, paymentModeOf } from './prepayment.ts';
@@ -136,7 +137,13 @@ export class ZigbeeNetwork {
     this.name = `zigbee:${o.port}`;
     this.ownDir = o.dataDir === undefined;
     this.dataDir = o.dataDir ?? mkdtempSync(join(tmpdir(), 'smets-hil-zigbee-'));
-    if (!this.ownDir) mkdirSync(this.dataDir, { recursive: true });
+    if (!this.ownDir) {
+      try {
+        makeDirectory(this.dataDir);
+      } catch (e) {
+        throw new LinkError('open-failed', `${this.name}: cannot make its data directory ${this.dataDir}: ${(e as Error).message}`);
+      }
+    }
     this.config = networkConfig(o, this.dataDir, !this.ownDir);
   }
 
