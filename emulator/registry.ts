@@ -13,17 +13,26 @@ import type { Db } from './store.ts';
 export const PARTY_STATUSES = ['active', 'suspended', 'failed'] as const;
 export type PartyStatus = (typeof PARTY_STATUSES)[number];
 
-export const partyInput = z.strictObject({
+const partyFields = {
   eui,
   name: z.string().min(1).max(200),
   roles: z.array(z.enum(USER_ROLES)).min(1),
-  status: z.enum(PARTY_STATUSES).default('active'),
+  status: z.enum(PARTY_STATUSES),
   /** Where the DCC POSTs this User's asynchronous responses and alerts. */
-  endpoint: z.url().nullable().default(null),
+  endpoint: z.url().nullable(),
   /** The party's Shared Resource Provider: where its alerts go once it has failed (BR7). */
-  srp: eui.nullable().default(null),
+  srp: eui.nullable(),
+};
+/** A party to register: name and roles required, the rest defaulted. */
+export const partyInput = z.strictObject({
+  ...partyFields,
+  status: partyFields.status.default('active'),
+  endpoint: partyFields.endpoint.default(null),
+  srp: partyFields.srp.default(null),
 });
-export type PartyInput = z.input<typeof partyInput>;
+/** An update to a registered party: the fields it names (null clears endpoint or srp); the others stay. */
+const partyUpdate = z.strictObject(partyFields).partial({ name: true, roles: true, status: true, endpoint: true, srp: true });
+export type PartyInput = z.input<typeof partyInput> | z.input<typeof partyUpdate>;
 export interface Party {
   eui: Eui;
   name: string;
@@ -117,8 +126,14 @@ export class Registry {
     this.deviceMemo.clear();
   }
 
+  /**
+   * Registers a party, or updates a registered one. An update changes only what it names: re-sending a failed
+   * supplier to change its endpoint must not make it active again, nor drop the SRP its alerts go to (BR7).
+   */
   putParty(input: PartyInput): Party {
-    const p = partyInput.parse(input);
+    const named = z.looseObject({ eui }).safeParse(input);
+    const current = named.success ? this.party(named.data.eui) : undefined;
+    const p: Party = current ? { ...current, ...partyUpdate.parse(input) } : partyInput.parse(input);
     this.partyMemo.clear();
     this.db
       .prepare(

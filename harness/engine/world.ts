@@ -123,7 +123,8 @@ export class WorldInstance {
           payload: d.xml,
         });
       const eui = euiOf(alias);
-      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, ...(p.srp ? { srp: euiOf(p.srp) } : {}), status: p.status });
+      // Every field named: on a DCC that outlives the run, the party may be registered from an earlier world.
+      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, srp: p.srp ? euiOf(p.srp) : null, status: p.status });
       const certificates = new Map<string, { serial: string; issuer: string }>();
       const xml = await admin.certificate(eui, 'xml-signing');
       certificates.set('xml-signing', { serial: xml.serial, issuer: xml.issuer });

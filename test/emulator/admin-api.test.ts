@@ -153,3 +153,26 @@ test('a store written before kinds were checked (a GSME held as electricity) rea
   t.throws(() => registry.putDevice({ eui: '00000000000000D9', type: 'SMETS1', fuel: 'gas', supplier: '00000000000000A1' }), { message: /registered as a GSME, not a SMETS1 gas meter/ });
   db.close();
 });
+
+test.serial('a registered party POSTed again changes only what the body names: a failed supplier keeps its status and SRP', async (t) => {
+  const party = async (eui: string) => (await (await fetch(`${w.url}/admin/v1/parties/${eui}`)).json()) as Record<string, unknown>;
+  const failing = '00000000000000B1';
+  t.is((await call('POST', '/parties', { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://a.invalid/duis', srp: '00000000000000B2', status: 'failed' })).status, 201);
+  t.is((await call('POST', '/parties', { eui: failing, endpoint: 'http://b.invalid/duis' })).status, 201);
+  t.like(await party(failing), { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://b.invalid/duis', srp: '00000000000000B2', status: 'failed' });
+  t.is((await call('POST', '/parties', { eui: failing, srp: null })).status, 201);
+  t.like(await party(failing), { srp: null, status: 'failed', endpoint: 'http://b.invalid/duis' }, 'null clears the SRP alone');
+
+  const before = await list('/parties');
+  const refused: [unknown, RegExp][] = [
+    [{ eui: '00000000000000B9', endpoint: 'http://c.invalid/duis' }, /^name: /], // a new party needs its name and roles
+    [{ eui: failing, roles: [] }, /^roles: /],
+    [{ eui: failing, statsu: 'active' }, /^body: Unrecognized key: "statsu"$/],
+  ];
+  for (const [body, message] of refused) {
+    const r = await call('POST', '/parties', body);
+    t.is(r.status, 400, JSON.stringify(body));
+    t.regex(r.error, message);
+  }
+  t.deepEqual(await list('/parties'), before, 'nothing changed');
+});
