@@ -157,11 +157,6 @@ export class Registry {
     return (this.db.prepare('SELECT * FROM parties ORDER BY eui').all() as PartyRow[]).map(partyFromRow);
   }
 
-  setPartyStatus(e: Eui, status: PartyStatus): void {
-    this.partyMemo.clear();
-    this.db.prepare('UPDATE parties SET status = ? WHERE eui = ?').run(status, e);
-  }
-
   putDevice(input: DeviceInput): DeviceRecord {
     const d = deviceInput.parse(input);
     this.deviceMemo.clear();
