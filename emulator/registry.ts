@@ -131,9 +131,9 @@ export class Registry {
    * supplier to change its endpoint must not make it active again, nor drop the SRP its alerts go to (BR7).
    */
   putParty(input: PartyInput): Party {
-    const named = z.looseObject({ eui }).safeParse(input);
-    const current = named.success ? this.party(named.data.eui) : undefined;
-    const p: Party = current ? { ...current, ...partyUpdate.parse(input) } : partyInput.parse(input);
+    const update = partyUpdate.parse(input);
+    const current = this.party(update.eui);
+    const p: Party = current ? { ...current, ...update } : partyInput.parse(input);
     this.partyMemo.clear();
     this.db
       .prepare(
