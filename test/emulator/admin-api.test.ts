@@ -24,12 +24,15 @@ async function call(method: 'GET' | 'POST', path: string, body?: unknown): Promi
   return { status: r.status, error: json.error ?? '' };
 }
 
-/** A listing's JSON, to compare before and after. */
-async function list(path: string): Promise<unknown[]> {
+/** What GET answers (200 only). */
+async function get<T = Record<string, unknown>>(path: string): Promise<T> {
   const r = await fetch(`${w.url}/admin/v1${path}`);
   if (r.status !== 200) throw new Error(`GET ${path}: HTTP ${r.status}`);
-  return (await r.json()) as unknown[];
+  return (await r.json()) as T;
 }
+
+/** A listing's JSON, to compare before and after. */
+const list = (path: string) => get<unknown[]>(path);
 
 test.serial('bad bodies get 400 naming the field, and change nothing', async (t) => {
   const before = { parties: await list('/parties'), devices: await list('/devices'), clock: await w.admin.now() };
@@ -76,13 +79,13 @@ test.serial("a device's kind is whole and stays, and its supplier and network op
   t.is((await call('GET', '/devices/00000000000000D1')).status, 404, 'nothing was registered');
 
   t.is((await call('POST', '/devices', device('00000000000000D2', { type: 'GSME' }))).status, 201);
-  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', fuel: 'gas', twin: false, smiStatus: 'commissioned' });
+  t.like(await get('/devices/00000000000000D2'), { type: 'GSME', fuel: 'gas', twin: false, smiStatus: 'commissioned' });
   const asEsme = await call('POST', '/devices', device('00000000000000D2', { type: 'ESME' }));
   t.is(asEsme.status, 400);
   t.is(asEsme.error, "type: 00000000000000D2 is registered as a GSME, not an ESME: a device's kind does not change (a new meter has its own EUI)");
-  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', fuel: 'gas' });
+  t.like(await get('/devices/00000000000000D2'), { type: 'GSME', fuel: 'gas' });
   t.is((await call('POST', '/devices', device('00000000000000D2', { type: 'GSME', smiStatus: 'suspended' }))).status, 201, 'its status may change');
-  t.like(await (await fetch(`${w.url}/admin/v1/devices/00000000000000D2`)).json(), { type: 'GSME', smiStatus: 'suspended' });
+  t.like(await get('/devices/00000000000000D2'), { type: 'GSME', smiStatus: 'suspended' });
 });
 
 test.serial('an Authority instruction must name a registered supplier and a registered SC party', async (t) => {
@@ -155,13 +158,12 @@ test('a store written before kinds were checked (a GSME held as electricity) rea
 });
 
 test.serial('a registered party POSTed again changes only what the body names: a failed supplier keeps its status and SRP', async (t) => {
-  const party = async (eui: string) => (await (await fetch(`${w.url}/admin/v1/parties/${eui}`)).json()) as Record<string, unknown>;
   const failing = '00000000000000B1';
   t.is((await call('POST', '/parties', { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://a.invalid/duis', srp: '00000000000000B2', status: 'failed' })).status, 201);
   t.is((await call('POST', '/parties', { eui: failing, endpoint: 'http://b.invalid/duis' })).status, 201);
-  t.like(await party(failing), { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://b.invalid/duis', srp: '00000000000000B2', status: 'failed' });
+  t.like(await get(`/parties/${failing}`), { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://b.invalid/duis', srp: '00000000000000B2', status: 'failed' });
   t.is((await call('POST', '/parties', { eui: failing, srp: null })).status, 201);
-  t.like(await party(failing), { srp: null, status: 'failed', endpoint: 'http://b.invalid/duis' }, 'null clears the SRP alone');
+  t.like(await get(`/parties/${failing}`), { srp: null, status: 'failed', endpoint: 'http://b.invalid/duis' }, 'null clears the SRP alone');
 
   const before = await list('/parties');
   const refused: [unknown, RegExp][] = [
