@@ -12,7 +12,7 @@ import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
-import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord } from './registry.ts';
+import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord, roleMismatch } from './registry.ts';
 import { BadInput, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
@@ -108,7 +108,8 @@ export class DccAdmin {
   private registeredAs(field: string, eui: Eui, roles: readonly UserRole[], what: string): void {
     const party = this.dcc.registry.party(eui);
     if (!party) throw new BadInput(`${field}: no party ${eui} is registered`);
-    if (!party.roles.some((r) => roles.includes(r))) throw new BadInput(`${field}: ${eui} acts as ${party.roles.join(', ')}, not as ${what}`);
+    const mismatch = roleMismatch(eui, party.roles, roles, what);
+    if (mismatch) throw new BadInput(`${field}: ${mismatch}`);
   }
 
   revoke(serial: string, issuer: string | undefined, effectiveAt: Date | undefined, orderedBy: string | undefined) {
@@ -129,7 +130,7 @@ export class DccAdmin {
     const { supplier, networkOperator } = DEVICE_PARTY_ROLES[input.fuel];
     this.registeredAs('supplier', input.supplier, [supplier.role], supplier.what);
     if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [networkOperator.role], networkOperator.what);
-    const record = this.dcc.registry.putDevice(input);
+    const record = this.dcc.registry.putParsedDevice(input);
     if (this.provisioner) await this.provision(record, initial);
     return { ...record, hosted: this.provisioner !== null };
   }

@@ -72,6 +72,14 @@ export const DEVICE_PARTY_ROLES = {
   gas: { supplier: { role: 'GS', what: 'a gas supplier (GS)' }, networkOperator: { role: 'GT', what: 'a gas transporter (GT)' } },
 } as const satisfies Record<Fuel, Record<'supplier' | 'networkOperator', { role: UserRole; what: string }>>;
 
+/**
+ * Why a party acting in `roles` cannot be named where one of `need` is wanted (`what` names the need), or null
+ * when it can: one wording for the DCC's admin API and the scenario loader.
+ */
+export function roleMismatch(who: string, roles: readonly UserRole[], need: readonly UserRole[], what: string): string | null {
+  return roles.some((r) => need.includes(r)) ? null : `${who} acts as ${roles.join(', ')}, not as ${what}`;
+}
+
 export const deviceInput = z
   .strictObject({
     eui,
@@ -158,7 +166,11 @@ export class Registry {
   }
 
   putDevice(input: DeviceInput): DeviceRecord {
-    const d = deviceInput.parse(input);
+    return this.putParsedDevice(deviceInput.parse(input));
+  }
+
+  /** putDevice for a body already parsed with `deviceInput` (the admin API checks its parties in between). */
+  putParsedDevice(d: DeviceRecord): DeviceRecord {
     this.deviceMemo.clear();
     this.put(this.db.prepare(PUT_DEVICE), d);
     return d;

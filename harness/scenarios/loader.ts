@@ -6,7 +6,7 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
-import { DEVICE_PARTY_ROLES } from '../../emulator/registry.ts';
+import { DEVICE_PARTY_ROLES, roleMismatch } from '../../emulator/registry.ts';
 import type { UserRole } from '../../protocol/smki/roles.ts';
 import { type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
@@ -124,7 +124,10 @@ function checkWorld(source: YamlSource, world: World, worldPath: (string | numbe
       const at = source.lineOf([...worldPath, 'devices', name, field]);
       const party = world.parties[alias];
       if (!party) problems.push(new ScenarioFileError(source.file, at, `device ${name}: ${field} ${alias} is not a party of the world`));
-      else if (!party.roles.includes(need.role)) problems.push(new ScenarioFileError(source.file, at, `device ${name}: ${field} ${alias} acts as ${party.roles.join(', ')}, not as ${need.what}`));
+      else {
+        const mismatch = roleMismatch(alias, party.roles, [need.role], need.what);
+        if (mismatch) problems.push(new ScenarioFileError(source.file, at, `device ${name}: ${field} ${mismatch}`));
+      }
     };
     check('supplier', d.supplier, roles.supplier);
     if (d.network) check('network', d.network, roles.networkOperator);
