@@ -131,17 +131,29 @@ function readHeader(el: XmlElement): RequestHeader {
   const cvText = collapse(simpleText(cvEl));
   const cv = /^\+?0*[1-9]$/.test(cvText) ? Number(cvText) : NaN;
   if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${JSON.stringify(cvText)} is not 1..9`, cvEl);
+  const { serviceReference, serviceReferenceVariant } = readServiceReferences(r);
+  r.end();
+  const header: RequestHeader = { requestId, commandVariant: cv, serviceReference, serviceReferenceVariant };
+  if (first) header.firstInSequence = readBoolean(simpleText(first), first);
+  if (preceding) header.precedingRequestId = parseRequestId(simpleText(preceding), preceding);
+  return header;
+}
+
+/** The ServiceReference and ServiceReferenceVariant pair, next in `r`: a request's header and a response's message. */
+export function readServiceReferences(r: ChildReader): { serviceReference: ServiceReference; serviceReferenceVariant: ServiceReferenceVariant } {
   const srEl = r.required('ServiceReference');
   const sr = simpleText(srEl);
   if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, srEl);
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
   if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, srvEl);
-  r.end();
-  const header: RequestHeader = { requestId, commandVariant: cv, serviceReference: sr, serviceReferenceVariant: srv };
-  if (first) header.firstInSequence = readBoolean(simpleText(first), first);
-  if (preceding) header.precedingRequestId = parseRequestId(simpleText(preceding), preceding);
-  return header;
+  return { serviceReference: sr, serviceReferenceVariant: srv };
+}
+
+/** The same check for a model about to be written out (a request's header, a response's message). */
+export function checkServiceReferences(m: { serviceReference: string; serviceReferenceVariant: string }): void {
+  if (!isServiceReference(m.serviceReference)) refuse('value', `ServiceReference ${m.serviceReference} is not one DUIS defines`);
+  if (!isServiceReferenceVariant(m.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${m.serviceReferenceVariant} is not one DUIS defines`);
 }
 
 function readBody(el: XmlElement): RequestBody {
@@ -216,8 +228,7 @@ export function requestTree(request: DuisRequest): XmlElement {
   if (h.firstInSequence !== undefined) header.push(srText('FirstInSequence', String(h.firstInSequence)));
   if (h.precedingRequestId) header.push(srText('PrecedingServiceRequestID', formatRequestId(h.precedingRequestId)));
   if (!isCommandVariant(h.commandVariant)) refuse('value', `CommandVariant ${h.commandVariant} is not 1..9`);
-  if (!isServiceReference(h.serviceReference)) refuse('value', `ServiceReference ${h.serviceReference} is not one DUIS defines`);
-  if (!isServiceReferenceVariant(h.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${h.serviceReferenceVariant} is not one DUIS defines`);
+  checkServiceReferences(h);
   header.push(
     srText('CommandVariant', String(h.commandVariant)),
     srText('ServiceReference', h.serviceReference),

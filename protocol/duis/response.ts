@@ -8,10 +8,10 @@ import { decodeBase64, encodeBase64 } from './base64.ts';
 import { type Checked, checked, refuse } from './errors.ts';
 import { ChildReader, noAttributes, simpleText } from './model-reader.ts';
 import { NS } from './namespaces.ts';
-import { toDocument, readSchemaVersion } from './request.ts';
+import { checkServiceReferences, readSchemaVersion, readServiceReferences, toDocument } from './request.ts';
 import { formatRequestId, formatResponseId, parseRequestId, parseResponseId, type RequestId, type ResponseId } from './request-id.ts';
 import { type DccAlertCode, isDccAlertCode, isResponseCode, type ResponseCode } from './response-codes.ts';
-import { isServiceReference, isServiceReferenceVariant, type ServiceReference, type ServiceReferenceVariant } from './service-references.ts';
+import type { ServiceReference, ServiceReferenceVariant } from './service-references.ts';
 import { isDateTime, readDateTime, readHexBinary, readInteger, readUnsignedInt } from './simple-types.ts';
 import { escapeText } from './canonical.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
@@ -156,13 +156,7 @@ function readPayload(el: XmlElement): Uint8Array {
 function readResponseMessage(el: XmlElement): ResponseMessageBody {
   noAttributes(el);
   const r = new ChildReader(el);
-  const srEl = r.required('ServiceReference');
-  const sr = simpleText(srEl);
-  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, srEl);
-  const srvEl = r.required('ServiceReferenceVariant');
-  const srv = simpleText(srvEl);
-  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, srvEl);
-  const body: ResponseMessageBody = { kind: 'ResponseMessage', serviceReference: sr, serviceReferenceVariant: srv };
+  const body: ResponseMessageBody = { kind: 'ResponseMessage', ...readServiceReferences(r) };
   const next = r.peek();
   if (next !== undefined) {
     const content = r.any('a ResponseMessage content');
@@ -278,8 +272,7 @@ export function canonicalResponseText(response: DuisResponse): string | undefine
   const requestId = formatRequestId(h.requestId);
   if (!isResponseCode(h.responseCode)) refuse('value', `ResponseCode ${h.responseCode} is not one DUIS defines`);
   if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${JSON.stringify(h.responseDateTime)} is not an xs:dateTime`);
-  if (!isServiceReference(body.serviceReference)) refuse('value', `ServiceReference ${body.serviceReference} is not one DUIS defines`);
-  if (!isServiceReferenceVariant(body.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${body.serviceReferenceVariant} is not one DUIS defines`);
+  checkServiceReferences(body);
   if (!/^[0-9]+(\.[0-9]+)?$/.test(response.schemaVersion)) refuse('value', `schemaVersion ${response.schemaVersion} is not a decimal`);
   const c = body.content;
   const content =
@@ -318,10 +311,7 @@ function throttlingElements(b: { throttledAlertSequenceId?: number; throttledAle
 function bodyElement(body: ResponseBody, parent: XmlElement): XmlElement {
   switch (body.kind) {
     case 'ResponseMessage': {
-      if (!isServiceReference(body.serviceReference)) refuse('value', `ServiceReference ${body.serviceReference} is not one DUIS defines`);
-      if (!isServiceReferenceVariant(body.serviceReferenceVariant)) {
-        refuse('value', `ServiceReferenceVariant ${body.serviceReferenceVariant} is not one DUIS defines`);
-      }
+      checkServiceReferences(body);
       const children = [srText('ServiceReference', body.serviceReference), srText('ServiceReferenceVariant', body.serviceReferenceVariant)];
       const message = srElement('ResponseMessage', children);
       const c = body.content;
