@@ -114,6 +114,13 @@ export function readPayload<T>(c: Component, what: string, read: (r: ByteReader)
   return v;
 }
 
+/** The payload of a command's only (first) component, read as `readPayload` does; no component is an error. */
+export function readFirstPayload<T>(content: Uint8Array, name: string, what: string, read: (r: ByteReader) => T): T {
+  const [c] = readComponents(content, name);
+  if (!c) return fail('bad-value', `${name}: no component`, 0);
+  return readPayload(c, what, read);
+}
+
 /** UTCTime implementation times in ZCL payloads: little-endian; Publish commands use 0xFFFFFFFE to cancel. */
 export function encodeImplementationTime(e: Execution, neverValue = 0xffffffff): number {
   return e.kind === 'never' ? neverValue : encodeZigbeeExecution(e);

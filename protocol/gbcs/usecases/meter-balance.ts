@@ -8,7 +8,7 @@
  * Amounts are DUIS values, unscaled (signed 32-bit).
  */
 import { ByteWriter } from '../bytes.ts';
-import { type Decoded, fail } from '../errors.ts';
+import type { Decoded } from '../errors.ts';
 import { CLUSTER_PREPAYMENT } from './payment-mode.ts';
 import {
   asDoubleLong,
@@ -22,7 +22,7 @@ import {
   specData,
   type UseCaseCodec,
 } from './command-codec.ts';
-import { command, readComponents, readPayload, writeComponents } from './gbz-components.ts';
+import { command, readFirstPayload, writeComponents } from './gbz-components.ts';
 
 const CLASS_CREDIT = 0x0070;
 const METHOD_UPDATE_AMOUNT = 1;
@@ -136,16 +136,13 @@ function gsmeBalanceCodec(name: GsmeBalanceUseCase): UseCaseCodec<GsmeCreditAdju
       return parseByRebuilding(
         name,
         apdu.content,
-        () => {
-          const [c] = readComponents(apdu.content, name);
-          if (!c) return fail('bad-value', `${name}: no component`, 0);
-          return readPayload(c, 'Credit Adjustment', (r) => {
+        () =>
+          readFirstPayload(apdu.content, name, 'Credit Adjustment', (r) => {
             const issuerEventId = r.u32le('issuer event id');
             r.u32le('start date/time');
             r.u8('credit adjustment type');
             return { amount: r.u32le('credit adjustment value') | 0, issuerEventId };
-          });
-        },
+          }),
         (p) => codec.build(p, { counter: apdu.counter }),
       );
     },

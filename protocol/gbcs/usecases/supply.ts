@@ -7,7 +7,7 @@
  *   no GSME use case for 7.1.
  */
 import { ByteReader, ByteWriter } from '../bytes.ts';
-import { type Decoded, fail } from '../errors.ts';
+import type { Decoded } from '../errors.ts';
 import {
   asLongUnsigned,
   type BuildContext,
@@ -19,7 +19,7 @@ import {
   specData,
   type UseCaseCodec,
 } from './command-codec.ts';
-import { type Component, command, Fc, readComponents, readPayload, writeComponents } from './gbz-components.ts';
+import { type Component, command, Fc, readFirstPayload, writeComponents } from './gbz-components.ts';
 
 export type SupplyAction = 'enable' | 'disable' | 'arm';
 /** Supply changes carry no parameters beyond which change the use case is (and, for a GSME, the ZCL Issuer Event ID). */
@@ -97,16 +97,13 @@ function gsmeSupplyCodec(name: string, code: number, srv: string, action: 'disab
       return parseByRebuilding(
         name,
         apdu.content,
-        () => {
-          const [c] = readComponents(apdu.content, name);
-          if (!c) return fail('bad-value', `${name}: no component`, 0);
-          return readPayload(c, 'Change Supply', (r) => {
+        () =>
+          readFirstPayload(apdu.content, name, 'Change Supply', (r) => {
             r.u32le('provider id');
             const issuerEventId = r.u32le('issuer event id');
             r.take(10, 'times, status and control');
             return { issuerEventId };
-          });
-        },
+          }),
         (p) => codec.build(p, { counter: apdu.counter }),
       );
     },

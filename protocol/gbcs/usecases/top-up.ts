@@ -13,7 +13,7 @@ import { ByteReader, ByteWriter } from '../bytes.ts';
 import { type Decoded, fail } from '../errors.ts';
 import { CLUSTER_PREPAYMENT } from './payment-mode.ts';
 import { asOctets, decodeRequest, encodeRequest, invokeIdFor, parseByRebuilding, specData, type UseCaseCodec } from './command-codec.ts';
-import { type Component, command, Fc, readComponents, readPayload, writeComponents } from './gbz-components.ts';
+import { type Component, command, Fc, readFirstPayload, writeComponents } from './gbz-components.ts';
 
 export interface TopUp {
   /** 20 decimal digits. */
@@ -78,14 +78,11 @@ export const CS01b: UseCaseCodec<TopUp> = {
     return parseByRebuilding(
       'CS01b',
       apdu.content,
-      () => {
-        const [c] = readComponents(apdu.content, 'CS01b');
-        if (!c) return fail('bad-value', 'CS01b: no component', 0);
-        return readPayload(c, 'Consumer Top Up', (r) => {
+      () =>
+        readFirstPayload(apdu.content, 'CS01b', 'Consumer Top Up', (r) => {
           r.u8('originating device');
           return { utrn: utrnFrom(r.lengthPrefixed('UTRN')) };
-        });
-      },
+        }),
       (p) => CS01b.build(p, { counter: apdu.counter }),
     );
   },
