@@ -10,7 +10,7 @@
  */
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRig, type RigDevice, RigFileError } from '../../devices/rig/inventory.ts';
@@ -170,6 +170,7 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
 
   await pools.close();
   t.is(pools.zigbee.network, null);
+  t.true(existsSync(join(zigbeeData, 'database.db')), "herdsman's database is kept in the rig's dataDir, relative to the rig file");
   t.true(await until(() => fake.connections === 1 && !connected()), 'herdsman let go of the coordinator');
   t.is(pools.session.store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
 });
