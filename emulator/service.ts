@@ -423,7 +423,7 @@ export class DccService {
     });
     if (quarantined) this.outbox.kick();
     // The Command leaves only once its request row is committed; if that commit fails, nothing leaves.
-    else this.track(this.commits.durable().then(() => this.deliver(rowId, request, role, device, command), () => {}));
+    else this.track(this.commits.durable().then(() => this.deliver(rowId, request, device, command), () => {}));
     return reply;
   }
 
@@ -432,7 +432,7 @@ export class DccService {
     void p.finally(() => this.inFlight.delete(p));
   }
 
-  private async deliver(rowId: number, request: DuisRequest, role: UserRole, device: DeviceRecord, command: Buffer | null): Promise<void> {
+  private async deliver(rowId: number, request: DuisRequest, device: DeviceRecord, command: Buffer | null): Promise<void> {
     let reply: DeviceReply;
     try {
       reply = command

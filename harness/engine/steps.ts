@@ -14,7 +14,7 @@ import {
   type ServiceReferenceVariant,
 } from '../../protocol/duis/index.ts';
 import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
-import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import type { GeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import { decodeFrame } from '../../protocol/gbcs/frame.ts';
