@@ -39,6 +39,23 @@ function paymentMode(p: unknown): MeterOperation {
   return { op: 'payment-mode', target: change.target, execution: change.execution };
 }
 
+/** ECS08 and GCS05 set the same thresholds; their calendars (kept as a digest) differ in shape. */
+function prepaymentConfiguration(p: EsmePrepayConfiguration | GsmePrepayConfiguration, calendar: unknown): MeterOperation {
+  return {
+    op: 'prepayment-configuration',
+    execution: p.execution,
+    configuration: {
+      lowCreditThreshold: p.lowCreditThreshold,
+      maxMeterBalance: p.maxMeterBalance,
+      maxCreditThreshold: p.maxCreditThreshold,
+      debtRecoveryRateCap: p.debtRecoveryRateCap,
+      emergencyCreditLimit: p.emergencyCreditLimit,
+      emergencyCreditThreshold: p.emergencyCreditThreshold,
+      calendar: digest(calendar),
+    },
+  };
+}
+
 const OPERATIONS: Record<string, (p: never) => MeterOperation> = {
   ECS02: paymentMode,
   ECS03: paymentMode,
@@ -50,32 +67,8 @@ const OPERATIONS: Record<string, (p: never) => MeterOperation> = {
   GCS40b: (p: { amount: number }) => ({ op: 'set-balance', amount: p.amount }),
   GCS40d: (p: { amount: number }) => ({ op: 'set-balance', amount: p.amount }),
   ECS04b: () => ({ op: 'reset-balances' }),
-  ECS08: (p: EsmePrepayConfiguration) => ({
-    op: 'prepayment-configuration',
-    execution: p.execution,
-    configuration: {
-      lowCreditThreshold: p.lowCreditThreshold,
-      maxMeterBalance: p.maxMeterBalance,
-      maxCreditThreshold: p.maxCreditThreshold,
-      debtRecoveryRateCap: p.debtRecoveryRateCap,
-      emergencyCreditLimit: p.emergencyCreditLimit,
-      emergencyCreditThreshold: p.emergencyCreditThreshold,
-      calendar: digest([p.specialDays, p.calendar]),
-    },
-  }),
-  GCS05: (p: GsmePrepayConfiguration) => ({
-    op: 'prepayment-configuration',
-    execution: p.execution,
-    configuration: {
-      lowCreditThreshold: p.lowCreditThreshold,
-      maxMeterBalance: p.maxMeterBalance,
-      maxCreditThreshold: p.maxCreditThreshold,
-      debtRecoveryRateCap: p.debtRecoveryRateCap,
-      emergencyCreditLimit: p.emergencyCreditLimit,
-      emergencyCreditThreshold: p.emergencyCreditThreshold,
-      calendar: digest(p.calendar),
-    },
-  }),
+  ECS08: (p: EsmePrepayConfiguration) => prepaymentConfiguration(p, [p.specialDays, p.calendar]),
+  GCS05: (p: GsmePrepayConfiguration) => prepaymentConfiguration(p, p.calendar),
   CS01a: (p: { utrn: string }) => ({ op: 'top-up', utrn: p.utrn }),
   CS01b: (p: { utrn: string }) => ({ op: 'top-up', utrn: p.utrn }),
   ECS07: (p: EsmeUpdateDebt) => ({
