@@ -5,6 +5,7 @@
  */
 import { type Execution } from '../gbcs/datetime.ts';
 import { type PaymentModeTarget } from '../gbcs/usecases/payment-mode.ts';
+import type { PrepayValues } from '../gbcs/usecases/reads.ts';
 
 export type RecoveryPeriod = 'hourly' | 'daily' | 'weekly';
 
@@ -68,13 +69,4 @@ export type OperationName = MeterOperation['op'];
 /** Values a read returns. */
 export type ReadResult =
   | { what: 'import-registers'; activeImportWh: number }
-  | {
-      what: 'prepay-values';
-      paymentMode: 'credit' | 'prepayment';
-      meterBalance: number;
-      emergencyCreditBalance: number;
-      accumulatedDebt: number;
-      timeDebt1: number;
-      timeDebt2: number;
-      paymentDebt: number;
-    };
+  | ({ what: 'prepay-values' } & PrepayValues);
