@@ -56,6 +56,18 @@ function prepaymentConfiguration(p: EsmePrepayConfiguration | GsmePrepayConfigur
   };
 }
 
+function updateDebt(p: EsmeUpdateDebt | GsmeUpdateDebt): MeterOperation {
+  return {
+    op: 'update-debt',
+    debt: {
+      timeDebt1: p.timeDebtRegister1,
+      timeDebt2: p.timeDebtRegister2,
+      paymentDebt: p.paymentDebtRegister,
+      recovery: { timeDebt1Rate: p.recovery1.rate, timeDebt1Period: p.recovery1.period, timeDebt2Rate: p.recovery2.rate, timeDebt2Period: p.recovery2.period, paymentDebtRate: p.debtRecoveryPerPayment },
+    },
+  };
+}
+
 const OPERATIONS: Record<string, (p: never) => MeterOperation> = {
   ECS02: paymentMode,
   ECS03: paymentMode,
@@ -71,24 +83,8 @@ const OPERATIONS: Record<string, (p: never) => MeterOperation> = {
   GCS05: (p: GsmePrepayConfiguration) => prepaymentConfiguration(p, p.calendar),
   CS01a: (p: { utrn: string }) => ({ op: 'top-up', utrn: p.utrn }),
   CS01b: (p: { utrn: string }) => ({ op: 'top-up', utrn: p.utrn }),
-  ECS07: (p: EsmeUpdateDebt) => ({
-    op: 'update-debt',
-    debt: {
-      timeDebt1: p.timeDebtRegister1,
-      timeDebt2: p.timeDebtRegister2,
-      paymentDebt: p.paymentDebtRegister,
-      recovery: { timeDebt1Rate: p.recovery1.rate, timeDebt1Period: p.recovery1.period, timeDebt2Rate: p.recovery2.rate, timeDebt2Period: p.recovery2.period, paymentDebtRate: p.debtRecoveryPerPayment },
-    },
-  }),
-  GCS04: (p: GsmeUpdateDebt) => ({
-    op: 'update-debt',
-    debt: {
-      timeDebt1: p.timeDebtRegister1,
-      timeDebt2: p.timeDebtRegister2,
-      paymentDebt: p.paymentDebtRegister,
-      recovery: { timeDebt1Rate: p.recovery1.rate, timeDebt1Period: p.recovery1.period, timeDebt2Rate: p.recovery2.rate, timeDebt2Period: p.recovery2.period, paymentDebtRate: p.debtRecoveryPerPayment },
-    },
-  }),
+  ECS07: updateDebt,
+  GCS04: updateDebt,
   ECS09: () => ({ op: 'activate-emergency-credit' }),
   GCS06: () => ({ op: 'activate-emergency-credit' }),
   ECS01a: (p: EsmeTariff) => {

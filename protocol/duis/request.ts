@@ -97,16 +97,21 @@ export function toDocument(input: string | Uint8Array | XmlDocument, options: Xm
 
 /** Reads the request model from a parsed document, throwing DuisFailure ('structure' or 'value'). */
 export function readRequest(doc: XmlDocument): DuisRequest {
+  return readEnvelope(doc, 'Request', readHeader, readBody);
+}
+
+/** A Request's or Response's root: its schemaVersion, then Header and Body (and the signature, if any). */
+export function readEnvelope<H, B>(doc: XmlDocument, rootName: 'Request' | 'Response', header: (el: XmlElement) => H, body: (el: XmlElement) => B): { schemaVersion: string; header: H; body: B } {
   const root = doc.root;
-  if (root.uri !== NS.sr || root.local !== 'Request') {
-    refuse('structure', `the root must be Request in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
+  if (root.uri !== NS.sr || root.local !== rootName) {
+    refuse('structure', `the root must be ${rootName} in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
   }
   const schemaVersion = readSchemaVersion(root);
   const top = new ChildReader(root);
-  const header = readHeader(top.required('Header'));
-  const body = readBody(top.required('Body'));
+  const h = header(top.required('Header'));
+  const b = body(top.required('Body'));
   top.end(true);
-  return { schemaVersion, header, body };
+  return { schemaVersion, header: h, body: b };
 }
 
 export function readSchemaVersion(root: XmlElement): string {

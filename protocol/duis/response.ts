@@ -8,7 +8,7 @@ import { decodeBase64, encodeBase64 } from './base64.ts';
 import { type Checked, checked, refuse } from './errors.ts';
 import { ChildReader, noAttributes, simpleText } from './model-reader.ts';
 import { NS } from './namespaces.ts';
-import { checkServiceReferences, readSchemaVersion, readServiceReferences, toDocument } from './request.ts';
+import { checkServiceReferences, readEnvelope, readServiceReferences, toDocument } from './request.ts';
 import { formatRequestId, formatResponseId, parseRequestId, parseResponseId, type RequestId, type ResponseId } from './request-id.ts';
 import { type DccAlertCode, isDccAlertCode, isResponseCode, type ResponseCode } from './response-codes.ts';
 import type { ServiceReference, ServiceReferenceVariant } from './service-references.ts';
@@ -102,16 +102,7 @@ export function parseResponse(input: string | Uint8Array | XmlDocument, options:
 }
 
 export function readResponse(doc: XmlDocument): DuisResponse {
-  const root = doc.root;
-  if (root.uri !== NS.sr || root.local !== 'Response') {
-    refuse('structure', `the root must be Response in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
-  }
-  const schemaVersion = readSchemaVersion(root);
-  const top = new ChildReader(root);
-  const header = readHeader(top.required('Header'));
-  const body = readBody(top.required('Body'));
-  top.end(true);
-  return { schemaVersion, header, body };
+  return readEnvelope(doc, 'Response', readHeader, readBody);
 }
 
 function readHeader(el: XmlElement): ResponseHeader {
