@@ -29,6 +29,8 @@ export interface DeviceWant {
   twin: boolean;
   fuel: 'electricity' | 'gas';
   requires: readonly string[];
+  /** The world's EUI for the device: a real meter stands in only for its own EUI (emulated ones take any). */
+  eui?: string;
 }
 
 export class RigUnavailableError extends Error {
@@ -184,6 +186,9 @@ export class RigSession {
           }
         }
         if (!chosen) {
+          for (const d of this.rig.devices) {
+            if (fits(d, want) && otherRealMeter(d, want)) why.push(`${d.id} is a real meter with EUI ${d.eui.toUpperCase()}, not ${want.eui}: give the world its EUI`);
+          }
           reasons.set(want.alias, why.length ? why : ['no device of the rig has that type and those capabilities']);
           continue;
         }
@@ -291,13 +296,7 @@ export class RigSession {
   }
 
   private candidates(want: DeviceWant): RigDevice[] {
-    return this.rig.devices.filter(
-      (d) =>
-        d.type === want.type &&
-        (!want.twin || d.capabilities.includes('twin')) &&
-        (want.type !== 'SMETS1' || (d.fuel ?? 'electricity') === want.fuel) &&
-        want.requires.every((c) => d.capabilities.includes(c)),
-    );
+    return this.rig.devices.filter((d) => fits(d, want) && !otherRealMeter(d, want));
   }
 
   /** A runtime for the device if it is (or can be) ours, up and healthy; otherwise notes why not. */
@@ -470,6 +469,21 @@ export class RigSession {
       }
     }
   }
+}
+
+/** The device has the want's type, fuel and capabilities. */
+function fits(d: RigDevice, want: DeviceWant): boolean {
+  return (
+    d.type === want.type &&
+    (!want.twin || d.capabilities.includes('twin')) &&
+    (want.type !== 'SMETS1' || (d.fuel ?? 'electricity') === want.fuel) &&
+    want.requires.every((c) => d.capabilities.includes(c))
+  );
+}
+
+/** A real meter cannot take the world's EUI for the device: it answers only to its own. */
+function otherRealMeter(d: RigDevice, want: DeviceWant): boolean {
+  return d.kind === 'hardware' && want.eui !== undefined && d.eui.toUpperCase() !== want.eui.toUpperCase();
 }
 
 function describe(w: DeviceWant): string {

@@ -68,7 +68,7 @@ export class RigPool implements DevicePool {
 
   async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
     this.start = start;
-    const wants: DeviceWant[] = devices.map((d) => ({ alias: d.alias, type: d.type, twin: d.twin, fuel: d.fuel, requires: d.requires }));
+    const wants: DeviceWant[] = devices.map((d) => ({ alias: d.alias, type: d.type, twin: d.twin, fuel: d.fuel, requires: d.requires, eui: d.eui }));
     let allocated: Map<string, RigDeviceRuntime>;
     try {
       allocated = await this.session.allocate(wants);
@@ -77,10 +77,6 @@ export class RigPool implements DevicePool {
     }
     for (const d of devices) {
       const r = allocated.get(d.alias)!;
-      if (!r.emulated && r.spec.eui.toUpperCase() !== d.eui) {
-        this.session.free(allocated.values());
-        throw new InfrastructureError(`${d.alias} is ${d.eui} in the scenario, but the rig's ${r.spec.id} is a real meter with EUI ${r.spec.eui.toUpperCase()}: give the world that EUI`);
-      }
       this.plans.set(d.eui, d);
       this.byEui.set(d.eui, r);
       r.log.line(`scenario device ${d.alias} (${d.eui})`);

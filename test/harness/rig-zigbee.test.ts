@@ -311,6 +311,27 @@ test.serial('the CLI: run --rig reaches the ZigBee meter, its answer reaches the
   t.regex(log, /response /, 'and the meter answered');
 });
 
+test.serial('a world device is given only the real meter with its EUI; a world naming no rig meter\'s EUI is told which EUIs there are', async (t) => {
+  const file = writeRig('zigbee-eui', [
+    esme('esme-zb-a', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-zb-b', EUI_B, `coordinator: ${fake.path}, joinTimeout: 20s`),
+  ]);
+  const pools = rigRunPools(file);
+  t.teardown(() => pools.close());
+  const world = (eui: string) => ({ alias: 'esme', type: 'ESME' as const, twin: false, fuel: 'electricity' as const, requires: [], eui });
+  const got = await pools.session.allocate([world(EUI_B)]);
+  t.is(got.get('esme')?.spec.id, 'esme-zb-b', 'the meter with the world\'s EUI, though esme-zb-a comes first in the rig');
+  pools.session.free(got.values());
+  const e = await t.throwsAsync(pools.session.allocate([world('00DB0000000A0199')]));
+  t.is(
+    e?.message,
+    'rig zigbee-eui has no device free for esme (ESME): esme-zb-a is a real meter with EUI 00DB0000000A0101, not 00DB0000000A0199: give the world its EUI; ' +
+      'esme-zb-b is a real meter with EUI 00DB0000000A0102, not 00DB0000000A0199: give the world its EUI',
+  );
+  await pools.close();
+  t.true(await until(() => !connected()), 'herdsman let go of the coordinator');
+});
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: () => boolean, tries = 300): Promise<boolean> {
   for (let i = 0; i < tries && !what(); i++) await sleep(10);
