@@ -82,7 +82,8 @@ export class WorldInstance {
   ) {}
 
   static async create(spec: World, options: WorldOptions): Promise<WorldInstance> {
-    const start = new Date(spec.start);
+    const live = spec.start === 'now';
+    const start = live ? new Date() : new Date(spec.start);
     const dcc = await createDcc({
       stateDir: options.stateDir ?? null,
       devices: options.pool.port,
@@ -94,7 +95,9 @@ export class WorldInstance {
     });
     let world: WorldInstance | undefined;
     try {
-      dcc.clock.freeze(start);
+      // A live world's DCC keeps real time (its clock may have a stored offset: drop it); any other stops at its start.
+      if (live) dcc.clock.set(start);
+      else dcc.clock.freeze(start);
       const url = await dcc.listen(0);
       world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool);
       await world.populate(start);
@@ -190,6 +193,11 @@ export class WorldInstance {
     const d = this.devices.get(alias);
     if (!d) throw new Error(`no device ${alias} in this world`);
     return d;
+  }
+
+  /** The world keeps real time (`start: now`): time passes during every step, not only in `advance`. */
+  get live(): boolean {
+    return this.spec.start === 'now';
   }
 
   /** The DCC's current time. */

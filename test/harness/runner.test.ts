@@ -86,3 +86,31 @@ test('a run that times out skips the scenarios it did not start', async (t) => {
   t.deepEqual(run.tests.map((x) => x.verdict), ['pass', 'skip']);
   t.regex(run.tests[1]!.skipReason!, /timed out/);
 });
+
+test('a live world (start: now) keeps real time: a future-dated request is dated from now, where a fixed start dates it from there', async (t) => {
+  const world = (start: string) => `world:
+  ${start}
+  parties:
+    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
+    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd, roles: [SC] }
+  devices:
+    esme: { type: ESME, supplier: failing, state: { paymentMode: prepayment } }
+scenarios:
+  - id: dated
+    title: t
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
+`;
+  const executionOf = async (start: string) => {
+    const run = await runScenarios(loadScenarioFile(join(repoRoot, 'scenarios/runner-test.yaml'), world(start)), { pool: async () => new EmulatedPool() });
+    t.is(run.tests[0]!.verdict, 'pass', run.tests[0]!.attempts[0]!.message);
+    const request = run.tests[0]!.attempts[0]!.steps[1]!.traffic.find((m) => m.kind === 'duis' && m.payload.includes('ExecutionDateTime'));
+    return Date.parse(/<sr:ExecutionDateTime>([^<]+)</.exec(request?.payload ?? '')?.[1] ?? '');
+  };
+  const before = Date.now();
+  const live = await executionOf('start: now');
+  const after = Date.now();
+  t.true(live >= before + 3_600_000 - 1000 && live <= after + 3_600_000, `${new Date(live).toISOString()} is an hour from now`);
+  t.is(new Date(await executionOf('start: 2026-01-05T09:00:00Z')).toISOString(), '2026-01-05T10:00:00.000Z');
+});

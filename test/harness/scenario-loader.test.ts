@@ -54,6 +54,13 @@ test("a world's devices must fit their kind and their parties' roles, as the DCC
   t.deepEqual(problems(world('    e: { type: ESME, twin: true, supplier: sup, network: net }\n    m: { type: SMETS1, fuel: electricity, supplier: sup }\n')), []);
 });
 
+test("a world's start is a date-time with its offset, or now", (t) => {
+  const world = (start: string) => `world:\n  start: ${start}\n  parties:\n    sup: { roles: [IS] }\n  devices: {}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
+  t.deepEqual(problems(world('now')), []);
+  t.deepEqual(problems(world('2026-03-01T00:00:00+01:00')), []);
+  for (const bad of ['tomorrow', '2026-03-01', 'NOW']) t.deepEqual(problems(world(bad)), ['L2: world.start: an ISO date-time with its offset, or now'], bad);
+});
+
 test('tag filters: a comma means any, a plus means all', (t) => {
   t.true(matchesTags(['BR5', 'smets1'], 'BR5,smets2'));
   t.false(matchesTags(['BR5', 'smets1'], 'BR4,smets2'));
