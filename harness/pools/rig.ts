@@ -116,8 +116,15 @@ export class RigPool implements DevicePool {
 
   private alert(eui: Eui, frame: Uint8Array): void {
     this.note(eui, `alert ${Buffer.from(frame).toString('hex').toUpperCase()}`);
-    for (const l of this.alertListeners) l(eui, frame);
-    for (const l of this.s1spAlertListeners) l({ frame });
+    const forward = () => {
+      for (const l of this.alertListeners) l(eui, frame);
+      for (const l of this.s1spAlertListeners) l({ frame });
+    };
+    // A real meter alerts on what it did by itself (a future-dated switch falling due): its state is read again
+    // before anyone hears of the alert, as after a command, so a step that waited for the alert sees the change.
+    const r = this.byEui.get(eui);
+    if (r && !r.emulated && r.readState) void this.readRealState(r, eui).then(forward);
+    else forward();
   }
 
   private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState): Promise<{ ds: KeyObject; ka: KeyObject } | null> {

@@ -44,10 +44,14 @@ const NETWORK = { panId: 0x4748, extendedPanId: '534D45545348494C', channel: 20,
 const dir = mkdtempSync(join(tmpdir(), 'rig-zigbee-'));
 const keys = new GeneratedKeySource();
 const meters = new Map<Eui, Smets2Meter>();
+const clocks = new Map<Eui, SimClock>();
 for (const eui of [EUI_A, EUI_B]) {
-  meters.set(eui, new Smets2Meter({ eui, variant: 'esme', keys, trustAnchors: new TrustAnchors({}), clock: new SimClock(new Date(START)), initial: { paymentMode: 'prepayment' } }));
+  clocks.set(eui, new SimClock(new Date(START)));
+  meters.set(eui, new Smets2Meter({ eui, variant: 'esme', keys, trustAnchors: new TrustAnchors({}), clock: clocks.get(eui)!, initial: { paymentMode: 'prepayment' } }));
   for (const k of ['ds', 'ka'] as const) writeFileSync(join(dir, `${eui}-${k}.pem`), keys.keysFor(eui)[k].publicKey.export({ type: 'spki', format: 'pem' }));
 }
+/** Each meter as installed (in prepayment), for a test that needs it so again after others switched it. */
+const asInstalled = new Map([...meters].map(([eui, m]) => [eui, m.exportState()]));
 /** Meters whose Prepayment cluster keeps reporting prepayment whatever they did (firmware that lies). */
 const lying = new Set<Eui>();
 const cluster = (eui: Eui) => () => ({ paymentMode: lying.has(eui) ? ('prepayment' as const) : meters.get(eui)!.paymentMode });
@@ -328,6 +332,54 @@ test.serial('a world device is given only the real meter with its EUI; a world n
     'rig zigbee-eui has no device free for esme (ESME): esme-zb-a is a real meter with EUI 00DB0000000A0101, not 00DB0000000A0199: give the world its EUI; ' +
       'esme-zb-b is a real meter with EUI 00DB0000000A0102, not 00DB0000000A0199: give the world its EUI',
   );
+  await pools.close();
+  t.true(await until(() => !connected()), 'herdsman let go of the coordinator');
+});
+
+// Last in the file: it sets esme-b's clock to real time for good, as a real meter's is.
+test.serial('BR7 on a real meter: a future-dated switch falls due on its own clock, its 8F66 reaches the SRP, and the state read after the alert shows Credit', async (t) => {
+  meters.get(EUI_B)!.importState(asInstalled.get(EUI_B)!);
+  const clock = clocks.get(EUI_B)!;
+  const tick = () => clock.advanceTo(Math.max(clock.now(), Date.now()));
+  tick();
+  const ticking = setInterval(tick, 50);
+  t.teardown(() => clearInterval(ticking));
+  const file = writeRig('zigbee-br7', [
+    esme('esme-zb-a', EUI_A, `coordinator: ${fake.path}, ${net}, dataDir: zigbee-data, installCode: "${INSTALL_CODE}", joinTimeout: 20s`),
+    esme('esme-zb-b', EUI_B, `coordinator: ${fake.path}, joinTimeout: 20s`),
+  ]);
+  const scenarioFile = join(dir, 'zigbee-br7-scenarios.yaml');
+  writeFileSync(
+    scenarioFile,
+    `world:
+  start: now
+  parties:
+    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
+    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd (SoLR Contingency), roles: [SC] }
+    network: { eui: 90B3D51F30020001, name: Regional Networks, roles: [ED, GT] }
+  devices:
+    esme-b: { eui: ${EUI_B}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
+scenarios:
+  - id: ZB-BR7-alert-after-revocation
+    title: A real ESME's 8F66 for a switch falling due after the failed supplier's revocation reaches the SRP
+    timeouts: { device: 5s }
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - revoke: { party: failing, certificate: all }
+      - request: { as: srp, to: esme-b, mode: credit, at: 12s, expect: { code: I99, response: I0, device: success } }
+      - expect-state: { device: esme-b, paymentMode: prepayment }
+      - expect-alert: { at: srp, device: esme-b, code: 8F66, within: 30s }
+      - expect-state: { device: esme-b, paymentMode: credit }
+`,
+  );
+  const pools = rigRunPools(file);
+  t.teardown(() => pools.close());
+  const run = await runScenarios(loadScenarios([scenarioFile]), { pool: async () => trustDcc(await pools.pool()), target: pools.target });
+  const attempt = run.tests[0]!.attempts.at(-1)!;
+  t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  t.is(meters.get(EUI_B)!.paymentMode, 'credit');
+  const log = readFileSync(join(dir, 'logs-zigbee-br7', 'esme-zb-b.log'), 'utf8');
+  t.regex(log, /alert [0-9A-F]+\n.*read \{"paymentMode":"credit"\}/, 'the meter was read again after its alert');
   await pools.close();
   t.true(await until(() => !connected()), 'herdsman let go of the coordinator');
 });
