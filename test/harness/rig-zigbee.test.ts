@@ -80,6 +80,17 @@ function esme(id: string, eui: Eui, transport: string): string {
   return `{ id: ${id}, kind: hardware, type: ESME, transport: { kind: zigbee, ${transport} }, eui: ${eui}, keys: { ds: ${eui}-ds.pem, ka: ${eui}-ka.pem }, capabilities: [prepayment, zigbee] }`;
 }
 
+/** A world's parties and the named ESMEs (a, b), prepayment meters of the supplier about to fail. */
+function world(...aliases: ('esme-a' | 'esme-b')[]): string {
+  const eui = { 'esme-a': EUI_A, 'esme-b': EUI_B };
+  return `  parties:
+    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
+    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd (SoLR Contingency), roles: [SC] }
+    network: { eui: 90B3D51F30020001, name: Regional Networks, roles: [ED, GT] }
+  devices:
+${aliases.map((a) => `    ${a}: { eui: ${eui[a]}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }\n`).join('')}`;
+}
+
 /**
  * MP134B BR1/BR5 on a world of just these two ESMEs: SRV 1.6 to Credit from the SC party after the SoLR
  * instruction, the meter answering success (or, for a meter that does not trust the run's keys, failure).
@@ -91,14 +102,7 @@ function writeScenarios(o: { device?: 'success' | 'failure'; then?: 'credit' | '
     file,
     `world:
   start: ${START}
-  parties:
-    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
-    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd (SoLR Contingency), roles: [SC] }
-    network: { eui: 90B3D51F30020001, name: Regional Networks, roles: [ED, GT] }
-  devices:
-    esme-a: { eui: ${EUI_A}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
-    esme-b: { eui: ${EUI_B}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
-tags: [mp134b, zigbee]
+${world('esme-a', 'esme-b')}tags: [mp134b, zigbee]
 scenarios:
   - id: ZB-sc-role-switches-to-credit
     title: The SoLR Contingency party switches a failed supplier's ZigBee ESME to Credit
@@ -322,11 +326,11 @@ test.serial('a world device is given only the real meter with its EUI; a world n
   ]);
   const pools = rigRunPools(file);
   t.teardown(() => pools.close());
-  const world = (eui: string) => ({ alias: 'esme', type: 'ESME' as const, twin: false, fuel: 'electricity' as const, requires: [], eui });
-  const got = await pools.session.allocate([world(EUI_B)]);
+  const want = (eui: string) => ({ alias: 'esme', type: 'ESME' as const, twin: false, fuel: 'electricity' as const, requires: [], eui });
+  const got = await pools.session.allocate([want(EUI_B)]);
   t.is(got.get('esme')?.spec.id, 'esme-zb-b', 'the meter with the world\'s EUI, though esme-zb-a comes first in the rig');
   pools.session.free(got.values());
-  const e = await t.throwsAsync(pools.session.allocate([world('00DB0000000A0199')]));
+  const e = await t.throwsAsync(pools.session.allocate([want('00DB0000000A0199')]));
   t.is(
     e?.message,
     'rig zigbee-eui has no device free for esme (ESME): esme-zb-a is a real meter with EUI 00DB0000000A0101, not 00DB0000000A0199: give the world its EUI; ' +
@@ -353,13 +357,7 @@ test.serial('BR7 on a real meter: a future-dated switch falls due on its own clo
     scenarioFile,
     `world:
   start: now
-  parties:
-    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
-    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd (SoLR Contingency), roles: [SC] }
-    network: { eui: 90B3D51F30020001, name: Regional Networks, roles: [ED, GT] }
-  devices:
-    esme-b: { eui: ${EUI_B}, type: ESME, supplier: failing, network: network, state: { paymentMode: prepayment } }
-scenarios:
+${world('esme-b')}scenarios:
   - id: ZB-BR7-alert-after-revocation
     title: A real ESME's 8F66 for a switch falling due after the failed supplier's revocation reaches the SRP
     timeouts: { device: 5s }
