@@ -203,7 +203,8 @@ export class EmulatedPool implements DevicePool {
 export function allowedChangesOf(useCase: string | null, record: DeviceRecord | undefined, device: Eui, source?: Eui): readonly string[] {
   const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
   if (useCase === 'advance') {
-    return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution' })))];
+    // Whatever may be pending: a switch to prepayment (which writes the prepayment settings), a configuration, a tariff.
+    return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution', target: 'prepayment' })))];
   }
   if (useCase === 'solr-credit') {
     return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges('ECS02', { source: from, execution, target: 'credit' })))];

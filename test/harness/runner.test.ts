@@ -114,3 +114,20 @@ scenarios:
   t.true(live >= before + 3_600_000 - 1000 && live <= after + 3_600_000, `${new Date(live).toISOString()} is an hour from now`);
   t.is(new Date(await executionOf('start: 2026-01-05T09:00:00Z')).toISOString(), '2026-01-05T10:00:00.000Z');
 });
+
+test('a future-dated switch to prepayment falling due in an advance step writes the prepayment settings, as the switch may', async (t) => {
+  const run = await runScenarios(
+    load(`  - id: dated-prepayment
+    title: t
+    steps:
+      - request: { as: healthy, to: other-esme, mode: credit, expect: { code: I99, response: I0, device: success } }
+      - request: { as: healthy, to: other-esme, mode: prepayment, at: 1h, expect: { code: I99, response: I0, device: success } }
+      - advance: 2h
+      - expect-state: { device: other-esme, paymentMode: prepayment }
+`),
+    { pool: async () => new EmulatedPool() },
+  );
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  t.true(attempt.steps[2]!.diffs.find((d) => d.device === 'other-esme')!.changes.some((c) => c.path.startsWith('prepaymentSettings')));
+});
