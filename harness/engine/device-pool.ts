@@ -39,6 +39,11 @@ export interface DevicePool {
   snapshot(eui: Eui): unknown;
   /** Advances every device clock of the world. */
   advance(ms: number): void;
+  /**
+   * Brings the clocks of emulated devices up to `at` (never back): a live world keeps them in step with its
+   * DCC's real-time clock, so future-dated commands fall due on them as on a real meter, which keeps its own.
+   */
+  follow(at: Date): void;
   /** Timestamped log lines per device alias. */
   logs(): Record<string, string[]>;
   /**

@@ -63,15 +63,32 @@ function snapshots(world: WorldInstance): Map<Eui, Json> {
   return out;
 }
 
+/**
+ * What time passing during a step may change on a device: nothing in a world whose clock stands still between
+ * `advance` steps; in a live world (`start: now`) the clock, and what a pending change falling due writes. `solr`
+ * is the part the SoLR invariant excuses: only what time explains for certain, so on a meter whose pending
+ * changes cannot be read (a real one, read for its payment mode) a switch to prepayment during an SC step is
+ * still laid at the SC's door.
+ */
+function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json): { any: readonly string[]; solr: readonly string[] } {
+  if (!world.live) return { any: [], solr: [] };
+  const advance = world.pool.allowedChanges('advance', '', eui);
+  const pending = (before as { pending?: Record<string, { executeAt?: string } | null> }).pending;
+  if (pending === undefined) return { any: advance, solr: [] };
+  const clock = Date.parse((after as { clock?: string }).clock ?? '');
+  const fellDue = Object.values(pending).some((p) => p && Date.parse(p.executeAt ?? '') <= clock);
+  return fellDue ? { any: advance, solr: advance } : { any: ['clock'], solr: ['clock'] };
+}
+
 /** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
-function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[]): FieldChange[] {
+function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[], timeExplains: readonly string[]): FieldChange[] {
   // A Security Log entry is the meter refusing an attempt, not something the attempt changed.
-  const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog'];
+  const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog', ...timeExplains];
   const outside = unexpectedChanges(changes as never, allowed) as FieldChange[];
   const toPrepayment = changes.filter(
     (c) => (c.path === 'paymentMode' && c.after === 'prepayment') || (c.path.startsWith('pending.paymentMode') && c.path.endsWith('.mode') && c.after === 'prepayment'),
   );
-  return [...outside, ...toPrepayment];
+  return [...outside, ...(unexpectedChanges(toPrepayment as never, timeExplains) as FieldChange[])];
 }
 
 function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome): { diffs: DeviceDiff[]; violations: string[] } {
@@ -83,11 +100,10 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     if (a === undefined || b === undefined) continue;
     const changes = diffSnapshots(a, b) as FieldChange[];
     if (changes.length === 0) continue;
-    // In a live world a future-dated change may fall due during any step, as in an `advance`.
-    const allowed = [...(outcome.allowed.get(d.eui) ?? []), ...(world.live ? world.pool.allowedChanges('advance', '', d.eui) : [])];
-    const unexpected = unexpectedChanges(changes as never, allowed) as FieldChange[];
+    const time = timePassing(world, d.eui, a, b);
+    const unexpected = unexpectedChanges(changes as never, [...(outcome.allowed.get(d.eui) ?? []), ...time.any]) as FieldChange[];
     if (outcome.solrTouched.has(d.eui)) {
-      for (const v of solrViolations(world, d.eui, changes)) if (!unexpected.includes(v)) unexpected.push(v);
+      for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
     diffs.push({ device: d.alias, changes, unexpected });
     if (unexpected.length) {

@@ -53,6 +53,9 @@ export class TrafficLog {
 
 export class SettleTimeout extends InfrastructureError {}
 
+/** How often a live world's emulated device clocks catch up with its DCC's: the most they lag behind it. */
+const FOLLOW_EVERY_MS = 100;
+
 export interface WorldOptions {
   pool: DevicePool;
   defects?: readonly Defect[];
@@ -72,6 +75,9 @@ export class WorldInstance {
   readonly devices = new Map<string, DeviceHandle>();
   readonly traffic = new TrafficLog();
   readonly counters = new CounterSource();
+  private follower: NodeJS.Timeout | null = null;
+  /** What went wrong moving the device clocks in the background: reported at the next settle. */
+  private followFailure: Error | null = null;
 
   private constructor(
     readonly spec: World,
@@ -100,6 +106,7 @@ export class WorldInstance {
       else dcc.clock.freeze(start);
       const url = await dcc.listen(0);
       world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool);
+      if (live) world.keepDeviceClocksInStep();
       await world.populate(start);
       return world;
     } catch (e) {
@@ -200,6 +207,20 @@ export class WorldInstance {
     return this.spec.start === 'now';
   }
 
+  /**
+   * In a live world emulated devices keep real time too: their clocks follow the DCC's, so a future-dated
+   * command falls due on an emulated meter as on a real one, and the same scenario runs on either.
+   */
+  private keepDeviceClocksInStep(): void {
+    this.follower = setInterval(() => {
+      try {
+        this.pool.follow(this.dcc.clock.now());
+      } catch (e) {
+        this.followFailure ??= e as Error;
+      }
+    }, FOLLOW_EVERY_MS);
+  }
+
   /** The DCC's current time. */
   now(): Date {
     return this.dcc.clock.now();
@@ -210,6 +231,7 @@ export class WorldInstance {
    * (responses and alerts delivered to endpoints).
    */
   async settle(timeoutMs = 15_000): Promise<void> {
+    if (this.followFailure) throw new InfrastructureError(`the device clocks could not follow the DCC's: ${this.followFailure.message}`);
     const deadline = Date.now() + timeoutMs;
     for (let i = 0; i < 3; i++) {
       await new Promise((r) => setImmediate(r));
@@ -230,6 +252,7 @@ export class WorldInstance {
   }
 
   async close(): Promise<void> {
+    if (this.follower) clearInterval(this.follower);
     await this.dcc.close();
     await Promise.all([...this.parties.values()].map((p) => p.endpoint.close()));
   }

@@ -43,6 +43,7 @@ export class RigPool implements DevicePool {
   private s1sp: S1sp | null = null;
   private start = new Date(0);
   private advancedMs = 0;
+  private following = false;
   /** The first infrastructure failure of this world, raised at the engine's next synchronous question. */
   private broken: string | null = null;
   /** Device states were read in this turn of the event loop. */
@@ -255,6 +256,22 @@ export class RigPool implements DevicePool {
       throw e;
     }
     this.advancedMs += ms;
+  }
+
+  /**
+   * Emulated devices are moved to `at` in the background, one move at a time (a move in flight is caught up by
+   * the next); real meters keep their own time. The S1SP's clock moves with them.
+   */
+  follow(at: Date): void {
+    const behind = at.getTime() - (this.start.getTime() + this.advancedMs);
+    if (behind <= 0 || this.following) return;
+    this.advancedMs += behind;
+    const emulated = [...new Set(this.byEui.values())].filter((r) => r.emulated && r.control);
+    if (!emulated.length) return;
+    this.following = true;
+    void Promise.all(emulated.map((r) => r.control!.advance(behind)))
+      .catch((e: Error) => this.fail(`moving the clocks of emulated devices: ${e.message}`))
+      .finally(() => (this.following = false));
   }
 
   logs(): Record<string, string[]> {

@@ -60,7 +60,8 @@ export const worldSchema = z.strictObject({
   /**
    * The DCC's and the meters' clocks start here, and the DCC's stays there until a step moves it. `now`: the
    * DCC's clock runs in real time from the moment the world is made, as real meters' clocks do (they cannot be
-   * moved), so that a future-dated command (`at: 30s`) falls due on them while a step waits for its alert.
+   * moved), and emulated meters' clocks follow it, so that a future-dated command (`at: 30s`) falls due on any
+   * meter while a step waits for its alert.
    */
   start: z.union([z.literal('now'), z.iso.datetime({ offset: true, error: 'an ISO date-time with its offset, or now' })]).default('2026-01-05T09:00:00Z'),
   parties: z.record(alias, partySchema),

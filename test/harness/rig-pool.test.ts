@@ -59,3 +59,31 @@ test('a device that dies mid-scenario is an infrastructure error; the next scena
   t.is((second.snapshot(EUI) as { meterBalance: number }).meterBalance, 7);
   await second.close();
 });
+
+test('follow moves emulated rig devices up to the live DCC time in the background, never back', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-pool-'));
+  const file = join(dir, 'rig.yaml');
+  writeFileSync(file, `name: one\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: ${EUI}, keys: { seed: rig-pool } }\n`);
+  const pools = rigPools(file, { leaseDir: join(dir, 'leases'), logDir: join(dir, 'logs') });
+  t.teardown(() => pools.close());
+  const pool = await pools.pool();
+  await pool.plan([plan], start);
+  await pool.provisioner.provision(record, anchors);
+  const clock = () => (pool.snapshot(EUI) as { clock: string }).clock;
+  const at = (minutes: number) => new Date(start.getTime() + minutes * 60_000);
+  // As a live world does: follow the DCC's time every little while until the device has caught up.
+  const follow = async (to: Date) => {
+    for (let i = 0; i < 300 && clock() !== to.toISOString(); i++) {
+      pool.follow(to);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return clock();
+  };
+
+  t.is(await follow(at(1)), at(1).toISOString());
+  t.is(await follow(at(2)), at(2).toISOString());
+  pool.follow(at(1));
+  await new Promise((r) => setTimeout(r, 100));
+  t.is(clock(), at(2).toISOString(), 'an earlier time moves nothing');
+  await pool.close();
+});

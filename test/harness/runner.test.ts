@@ -115,6 +115,81 @@ scenarios:
   t.is(new Date(await executionOf('start: 2026-01-05T09:00:00Z')).toISOString(), '2026-01-05T10:00:00.000Z');
 });
 
+/** A live world of one failed supplier, its SRP (an SC party) and one ESME, with the given steps. */
+function liveWorld(esmeState: string, steps: string): ReturnType<typeof loadScenarioFile> {
+  return loadScenarioFile(
+    join(repoRoot, 'scenarios/runner-test.yaml'),
+    `world:
+  start: now
+  parties:
+    failing: { eui: 90B3D51F30010001, name: Failing Energy Ltd, roles: [IS, GS], srp: srp }
+    srp: { eui: 90B3D51F30050001, name: Shared Resources Ltd, roles: [SC] }
+  devices:
+    esme: { type: ESME, supplier: failing, state: ${esmeState} }
+scenarios:
+  - id: live
+    title: t
+    steps:
+${steps}`,
+  );
+}
+
+test('in a live world emulated meters keep real time too: a switch future-dated 2 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
+  const run = await runScenarios(
+    liveWorld(
+      '{ paymentMode: prepayment }',
+      `      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, at: 2s, expect: { code: I99, response: I0, device: success } }
+      - expect-state: { device: esme, paymentMode: prepayment }
+      - expect-alert: { at: srp, device: esme, code: 8F66, within: 10s }
+      - expect-state: { device: esme, paymentMode: credit }
+`,
+    ),
+    { pool: async () => new EmulatedPool() },
+  );
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  const fellDue = attempt.steps[3]!.diffs.find((d) => d.device === 'esme')!;
+  t.deepEqual(fellDue.unexpected, [], 'the switch falling due during the wait is time passing, not a violation');
+  t.true(fellDue.changes.some((c) => c.path === 'paymentMode' && c.after === 'credit'));
+});
+
+test('in a live world the SoLR invariant excuses what a pending change falling due during an SC step writes, and nothing else', async (t) => {
+  // The failed supplier's own switch to prepayment falls due while the SC's switch to Credit is held on the
+  // link: the prepayment settings it writes are time passing, not the SC's doing.
+  const fellDue = await runScenarios(
+    liveWorld(
+      '{ paymentMode: credit }',
+      `      - request: { as: failing, to: esme, mode: prepayment, at: 1s, expect: { code: I99, response: I0, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, delay: 2500ms }
+      - request: { as: srp, to: esme, mode: credit, expect: { code: I99, response: I0, device: success } }
+      - expect-state: { device: esme, paymentMode: credit }
+`,
+    ),
+    { pool: async () => new EmulatedPool() },
+  );
+  const attempt = fellDue.tests[0]!.attempts[0]!;
+  t.is(fellDue.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  t.true(attempt.steps[3]!.diffs[0]!.changes.some((c) => c.path.startsWith('prepaymentSettings')), 'the pending switch fell due during the SC step');
+
+  // With the clock ticking and nothing falling due, an SC switch to prepayment (a DCC that lets ECS03 through)
+  // is still a violation, and the clock's moving is not.
+  const violated = await runScenarios(
+    liveWorld(
+      '{ paymentMode: credit }',
+      `      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: prepayment, expect: { code: I99, response: I0, device: success } }
+`,
+    ),
+    { pool: async () => new EmulatedPool(), defects: ['sc-allowed-ecs03'] },
+  );
+  const step = violated.tests[0]!.attempts[0]!.steps[1]!;
+  t.is(step.verdict, 'fail');
+  t.regex(step.message!, /invariant violated: esme changed where it must not: .*paymentMode "credit" -> "prepayment"/);
+  t.notRegex(step.message!, /clock/);
+});
+
 test('a future-dated switch to prepayment falling due in an advance step writes the prepayment settings, as the switch may', async (t) => {
   const run = await runScenarios(
     load(`  - id: dated-prepayment
