@@ -106,8 +106,8 @@ export class WorldInstance {
       else dcc.clock.freeze(start);
       const url = await dcc.listen(0);
       world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool);
-      if (live) world.keepDeviceClocksInStep();
       await world.populate(start);
+      if (live) world.keepDeviceClocksInStep();
       return world;
     } catch (e) {
       if (world) await world.close();

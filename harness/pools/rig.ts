@@ -263,6 +263,7 @@ export class RigPool implements DevicePool {
    * the next); real meters keep their own time. The S1SP's clock moves with them.
    */
   follow(at: Date): void {
+    if (!this.s1sp) return; // not planned: the world's start is not known yet
     const behind = at.getTime() - (this.start.getTime() + this.advancedMs);
     if (behind <= 0 || this.following) return;
     this.advancedMs += behind;

@@ -60,17 +60,19 @@ test('a device that dies mid-scenario is an infrastructure error; the next scena
   await second.close();
 });
 
-test('follow moves emulated rig devices up to the live DCC time in the background, never back', async (t) => {
+test('follow moves emulated rig devices up to the live DCC time in the background, never back, and not before the world is planned', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'rig-pool-'));
   const file = join(dir, 'rig.yaml');
   writeFileSync(file, `name: one\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: ${EUI}, keys: { seed: rig-pool } }\n`);
   const pools = rigPools(file, { leaseDir: join(dir, 'leases'), logDir: join(dir, 'logs') });
   t.teardown(() => pools.close());
   const pool = await pools.pool();
+  pool.follow(new Date()); // before the world is planned: its start is not known, so nothing moves
   await pool.plan([plan], start);
   await pool.provisioner.provision(record, anchors);
   const clock = () => (pool.snapshot(EUI) as { clock: string }).clock;
   const at = (minutes: number) => new Date(start.getTime() + minutes * 60_000);
+  t.is(clock(), start.toISOString());
   // As a live world does: follow the DCC's time every little while until the device has caught up.
   const follow = async (to: Date) => {
     for (let i = 0; i < 300 && clock() !== to.toISOString(); i++) {
