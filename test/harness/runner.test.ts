@@ -134,14 +134,14 @@ ${steps}`,
   );
 }
 
-test('in a live world emulated meters keep real time too: a switch future-dated 2 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
+test('in a live world emulated meters keep real time too: a switch future-dated 4 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
   const run = await runScenarios(
     liveWorld(
       '{ paymentMode: prepayment }',
       `      - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: 2s, expect: { code: I99, response: I0, device: success } }
+      - request: { as: srp, to: esme, mode: credit, at: 4s, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: prepayment }
-      - expect-alert: { at: srp, device: esme, code: 8F66, within: 10s }
+      - expect-alert: { at: srp, device: esme, code: 8F66, within: 15s }
       - expect-state: { device: esme, paymentMode: credit }
 `,
     ),
@@ -160,9 +160,9 @@ test('in a live world the SoLR invariant excuses what a pending change falling d
   const fellDue = await runScenarios(
     liveWorld(
       '{ paymentMode: credit }',
-      `      - request: { as: failing, to: esme, mode: prepayment, at: 1s, expect: { code: I99, response: I0, device: success } }
+      `      - request: { as: failing, to: esme, mode: prepayment, at: 3s, expect: { code: I99, response: I0, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, delay: 2500ms }
+      - link-fault: { action: delay, delay: 5s }
       - request: { as: srp, to: esme, mode: credit, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: credit }
 `,
