@@ -66,18 +66,20 @@ function snapshots(world: WorldInstance): Map<Eui, Json> {
 /**
  * What time passing during a step may change on a device: nothing in a world whose clock stands still between
  * `advance` steps; in a live world (`start: now`) the clock, and what a pending change falling due writes. `solr`
- * is the part the SoLR invariant excuses: only what time explains for certain, so on a meter whose pending
- * changes cannot be read (a real one, read for its payment mode) a switch to prepayment during an SC step is
- * still laid at the SC's door.
+ * is the part the SoLR invariant excuses: only what time explains for certain. A pending change that was due
+ * explains whatever it writes; a change the step itself scheduled only its executing (its 8F66 alert: whether it
+ * was a switch to Credit is checked as for any change); on a meter whose pending changes cannot be read (a real
+ * one, read for its payment mode) nothing, so a switch to prepayment during an SC step is laid at the SC's door.
  */
-function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json): { any: readonly string[]; solr: readonly string[] } {
+function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json, stepAllowed: readonly string[]): { any: readonly string[]; solr: readonly string[] } {
   if (!world.live) return { any: [], solr: [] };
   const advance = world.pool.allowedChanges('advance', '', eui);
   const pending = (before as { pending?: Record<string, { executeAt?: string } | null> }).pending;
   if (pending === undefined) return { any: advance, solr: [] };
   const clock = Date.parse((after as { clock?: string }).clock ?? '');
-  const fellDue = Object.values(pending).some((p) => p && Date.parse(p.executeAt ?? '') <= clock);
-  return fellDue ? { any: advance, solr: advance } : { any: ['clock'], solr: ['clock'] };
+  if (Object.values(pending).some((p) => p && Date.parse(p.executeAt ?? '') <= clock)) return { any: advance, solr: advance };
+  if (stepAllowed.some((path) => path.startsWith('pending'))) return { any: advance, solr: ['clock', 'alertCounter'] };
+  return { any: ['clock'], solr: ['clock'] };
 }
 
 /** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
@@ -100,8 +102,9 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     if (a === undefined || b === undefined) continue;
     const changes = diffSnapshots(a, b) as FieldChange[];
     if (changes.length === 0) continue;
-    const time = timePassing(world, d.eui, a, b);
-    const unexpected = unexpectedChanges(changes as never, [...(outcome.allowed.get(d.eui) ?? []), ...time.any]) as FieldChange[];
+    const stepAllowed = outcome.allowed.get(d.eui) ?? [];
+    const time = timePassing(world, d.eui, a, b, stepAllowed);
+    const unexpected = unexpectedChanges(changes as never, [...stepAllowed, ...time.any]) as FieldChange[];
     if (outcome.solrTouched.has(d.eui)) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }

@@ -206,3 +206,21 @@ test('a future-dated switch to prepayment falling due in an advance step writes 
   t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
   t.true(attempt.steps[2]!.diffs.find((d) => d.device === 'other-esme')!.changes.some((c) => c.path.startsWith('prepaymentSettings')));
 });
+
+test('in a live world a switch an SC future-dates and that falls due within its own step is the switch executing, not a violation', async (t) => {
+  // The meter's answer is held on the link for 3 s; the switch, dated 1 s on, executes meanwhile.
+  const run = await runScenarios(
+    liveWorld(
+      '{ paymentMode: prepayment }',
+      `      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, direction: to-dcc, delay: 3s }
+      - request: { as: srp, to: esme, mode: credit, at: 1s, expect: { code: I99, response: I0, device: success } }
+      - expect-state: { device: esme, paymentMode: credit }
+`,
+    ),
+    { pool: async () => new EmulatedPool() },
+  );
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
+  t.true(attempt.steps[2]!.diffs[0]!.changes.some((c) => c.path === 'alertCounter'), 'the switch executed during the request step');
+});
