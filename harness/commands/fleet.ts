@@ -55,8 +55,7 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
     }
     const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
     if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
-    // runFleet makes no more shards than meters; someone who asked for more is told.
-    if (workers > args.meters && args.workers !== 'auto') process.stderr.write(`note: --workers ${workers} for ${args.meters} meter(s): ${args.meters} shard(s), as a shard needs at least one meter\n`);
+    for (const note of workerNotes(workers, args.meters, autoWorkers(), args.workers !== 'auto')) process.stderr.write(`note: ${note}\n`);
     const bar = new FleetProgressBar();
     // Ctrl-C stops the shards and removes their temporary stores (a Bulb-sized run leaves about 1 GB).
     const stop = stopOnSignals();
@@ -147,4 +146,14 @@ export function detailsText(r: FleetReport): string {
     r.passed ? 'PASS: every switch applied, every adversarial request refused, every other meter untouched' : 'FAIL',
   ];
   return lines.join('\n') + '\n';
+}
+
+/** What a user asking for `workers` on `meters` meters and `cores` cores should know before the run. */
+export function workerNotes(workers: number, meters: number, cores: number, asked: boolean): string[] {
+  const notes: string[] = [];
+  // runFleet makes no more shards than meters; someone who asked for more is told.
+  if (workers > meters && asked) notes.push(`--workers ${workers} for ${meters} meter(s): ${meters} shard(s), as a shard needs at least one meter`);
+  const shards = Math.min(workers, meters);
+  if (shards > cores) notes.push(`${shards} shards on ${cores} core(s): each sets up a DCC of its own, so shards beyond one per core lengthen the set-up and contend for the cores`);
+  return notes;
 }

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
 import { runFleet } from '../../harness/fleet/run.ts';
+import { workerNotes } from '../../harness/commands/fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
@@ -104,6 +105,7 @@ test('smets-hil fleet on a fleet with no prepayment meter says there was nothing
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /^outcomes: none$/m);
   t.regex(r.stdout, /^note: no meter of this fleet is in prepayment, so there was nothing to switch/m);
+  t.notRegex(r.stderr, /shards on/, 'one shard fits any machine');
 });
 
 test('smets-hil fleet makes no more shards than there are meters, and says so', async (t) => {
@@ -111,6 +113,13 @@ test('smets-hil fleet makes no more shards than there are meters, and says so', 
   t.is(r.code, 0, r.stderr);
   t.regex(r.stderr, /^note: --workers 8 for 3 meter\(s\): 3 shard\(s\), as a shard needs at least one meter$/m);
   t.regex(r.stdout, /^3 shard\(s\), /m);
+});
+
+test('fleet notes: shards are capped at one per meter, and more shards than cores cost set-up time', (t) => {
+  t.deepEqual(workerNotes(2, 100, 2, false), []);
+  t.deepEqual(workerNotes(8, 3, 2, true), ['--workers 8 for 3 meter(s): 3 shard(s), as a shard needs at least one meter', '3 shards on 2 core(s): each sets up a DCC of its own, so shards beyond one per core lengthen the set-up and contend for the cores']);
+  t.deepEqual(workerNotes(99, 10_000, 2, true), ['99 shards on 2 core(s): each sets up a DCC of its own, so shards beyond one per core lengthen the set-up and contend for the cores']);
+  t.deepEqual(workerNotes(4, 2, 4, true), ['--workers 4 for 2 meter(s): 2 shard(s), as a shard needs at least one meter']);
 });
 
 test('smets-hil fleet stopped with Ctrl-C in the middle of the event exits 130, its shards stopped and temporary stores removed', async (t) => {
