@@ -87,10 +87,14 @@ function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[], 
   // A Security Log entry is the meter refusing an attempt, not something the attempt changed.
   const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog', ...timeExplains];
   const outside = unexpectedChanges(changes as never, allowed) as FieldChange[];
-  const toPrepayment = changes.filter(
-    (c) => (c.path === 'paymentMode' && c.after === 'prepayment') || (c.path.startsWith('pending.paymentMode') && c.path.endsWith('.mode') && c.after === 'prepayment'),
-  );
+  const toPrepayment = changes.filter((c) => (c.path === 'paymentMode' || c.path.startsWith('pending.paymentMode')) && namesPrepayment(c.after));
   return [...outside, ...(unexpectedChanges(toPrepayment as never, timeExplains) as FieldChange[])];
+}
+
+/** A payment mode value that is, or (a pending change arriving whole) holds, a switch to prepayment. */
+function namesPrepayment(value: unknown): boolean {
+  if (value === 'prepayment') return true;
+  return typeof value === 'object' && value !== null && Object.entries(value).some(([k, v]) => (k === 'mode' ? v === 'prepayment' : namesPrepayment(v)));
 }
 
 function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome): { diffs: DeviceDiff[]; violations: string[] } {

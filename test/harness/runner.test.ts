@@ -224,3 +224,19 @@ test('in a live world a switch an SC future-dates and that falls due within its 
   t.is(run.tests[0]!.verdict, 'pass', attempt.message ?? JSON.stringify(attempt.steps.map((x) => x.message)));
   t.true(attempt.steps[2]!.diffs[0]!.changes.some((c) => c.path === 'alertCounter'), 'the switch executed during the request step');
 });
+
+test('the SoLR invariant catches a switch to prepayment the SC party future-dates (the pending change appears whole)', async (t) => {
+  const run = await runScenarios(
+    load(`  - id: sc-future-prepayment
+    title: t
+    steps:
+      - request: { as: failing, to: esme, mode: credit, expect: { code: I99, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: prepayment, at: 1h, expect: { response: I0, device: success } }
+`),
+    { pool: async () => new EmulatedPool(), defects: ['sc-allowed-ecs03'] },
+  );
+  const step = run.tests[0]!.attempts[0]!.steps[2]!;
+  t.is(step.verdict, 'fail');
+  t.regex(step.message!, /invariant violated: esme changed where it must not: pending\.paymentMode null -> .*"mode":"prepayment"/);
+});
