@@ -22,6 +22,7 @@ export class UserEndpoint {
   readonly deliveries: Delivery[] = [];
   behaviour: EndpointBehaviour = { kind: 'accept' };
   private readonly waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void }[] = [];
+  private readonly claimed = new WeakSet<Delivery>();
   private readonly hung = new Set<ServerResponse>();
   /** Sees every delivery (the harness records traffic per step). */
   onDelivery: ((d: Delivery) => void) | null = null;
@@ -86,6 +87,21 @@ export class UserEndpoint {
         }
       }
     });
+  }
+
+  /**
+   * Like waitFor, for a delivery no earlier claim took, which this one then takes: an alert answers one
+   * expectation, so a step cannot pass on an alert an earlier step already counted.
+   */
+  async claim(match: (d: Delivery) => boolean, timeoutMs = 10_000, what = 'a delivery'): Promise<Delivery> {
+    const d = await this.waitFor((x) => !this.claimed.has(x) && match(x), timeoutMs, what);
+    this.claimed.add(d);
+    return d;
+  }
+
+  /** Whether a delivery no claim took matches. */
+  hasUnclaimed(match: (d: Delivery) => boolean): boolean {
+    return this.deliveries.some((d) => !this.claimed.has(d) && match(d));
   }
 
   /** The first delivery (already here or still to come) that matches, or a rejection after `timeoutMs`. */

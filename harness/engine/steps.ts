@@ -177,18 +177,22 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   const settleDispatch = async (reply: DccReply, counter: bigint, isLast: boolean) => {
     if (replyCode(reply) !== 'I99') return;
     const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, counter) })).some((r) => r.outcome === 'quarantined');
-    if (quarantined) {
-      if (isLast && step.expect.dccAlert) {
-        try {
-          await sender.endpoint.waitFor(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`);
-        } catch (e) {
-          fail((e as Error).message);
-        }
+    const expectDccAlert = async () => {
+      if (!isLast || !step.expect.dccAlert) return;
+      try {
+        await sender.endpoint.claim(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`);
+      } catch (e) {
+        fail(`${(e as Error).message}${quarantined ? '' : ' (the request was not quarantined)'}`);
       }
+    };
+    if (quarantined) {
+      if (isLast && (step.expect.response || step.expect.device)) fail('expected a response from the device, but the DCC quarantined the request (it was never sent)');
+      await expectDccAlert();
       return;
     }
     const d = await awaitResponse(world, step.as, counter, ctx.deviceTimeoutMs, `the response to ${title}`);
     if (isLast) checkAsync(step, d);
+    await expectDccAlert();
     if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
     const succeeded = d.response ? deviceVerdict(d.response) === 'success' : false;
     allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source));
@@ -379,12 +383,13 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
       d.response?.body.kind === 'DeviceAlertMessage' && d.response.body.alertCode === a.code && (!deviceEui || d.response.header.responseId?.originator === deviceEui);
     const title = `${a.at} ${a.absent ? 'receives no' : 'receives a'} ${a.code} alert${a.device ? ` from ${a.device}` : ''}`;
     await world.settle();
+    // Alerts a positive expect-alert counted are spent; any other that arrived, in this step or before, counts.
     if (a.absent) {
-      await new Promise((r) => setTimeout(r, Math.min(durationMs(a.within), 2000)));
-      if (party.endpoint.deliveries.some(match)) fail(`${title}: one arrived`);
+      await new Promise((r) => setTimeout(r, durationMs(a.within)));
+      if (party.endpoint.hasUnclaimed(match)) fail(`${title}: one arrived`);
     } else {
       try {
-        await party.endpoint.waitFor(match, durationMs(a.within), `${a.code} alert`);
+        await party.endpoint.claim(match, durationMs(a.within), `${a.code} alert`);
       } catch (e) {
         fail(`${title}: ${(e as Error).message}`);
       }

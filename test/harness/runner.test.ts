@@ -240,3 +240,64 @@ test('the SoLR invariant catches a switch to prepayment the SC party future-date
   t.is(step.verdict, 'fail');
   t.regex(step.message!, /invariant violated: esme changed where it must not: pending\.paymentMode null -> .*"mode":"prepayment"/);
 });
+
+test('a request step expecting a DCC alert fails when nothing was quarantined, and one expecting the device answer fails when the request was', async (t) => {
+  const run = await runScenarios(
+    load(`  - id: alert-expected
+    title: t
+    timeouts: { device: 1s }
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, expect: { code: I99, dccAlert: AD1 } }
+  - id: answer-expected
+    title: t
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp, quarantine: 1 }
+      - request: { as: srp, to: esme, mode: credit, repeat: 2, expect: { code: I99, response: I0, device: success } }
+  - id: quarantined
+    title: t
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp, quarantine: 1 }
+      - request: { as: srp, to: esme, mode: credit, repeat: 2, expect: { code: I99, dccAlert: AD1 } }
+`),
+    { pool: async () => new EmulatedPool() },
+  );
+  const message = (i: number) => run.tests[i]!.attempts[0]!.message ?? '';
+  t.deepEqual(run.tests.map((x) => x.verdict), ['fail', 'fail', 'pass'], JSON.stringify(run.tests.map((x) => x.attempts[0]!.message)));
+  t.regex(message(0), /no DCC alert AD1 .* \(the request was not quarantined\)/);
+  t.regex(message(1), /expected a response from the device, but the DCC quarantined the request/);
+});
+
+test('expect-alert counts each alert once: an alert an earlier step counted does not pass a later one', async (t) => {
+  const run = await runScenarios(
+    load(`  - id: spent-alert
+    title: t
+    steps:
+      - request: { as: healthy, to: other-gsme, mode: credit, at: 1h, expect: { code: I99, response: I0 } }
+      - advance: 2h
+      - expect-alert: { at: healthy, device: other-gsme, code: 8F66 }
+      - request: { as: healthy, to: other-gsme, mode: prepayment, at: 1h, expect: { code: I99, response: I0 } }
+      - expect-alert: { at: healthy, device: other-gsme, code: 8F66, within: 1s }
+`),
+    { pool: async () => new EmulatedPool() },
+  );
+  const steps = run.tests[0]!.attempts[0]!.steps;
+  t.is(steps[2]!.verdict, 'pass');
+  t.is(steps[4]!.verdict, 'fail');
+  t.regex(steps[4]!.message!, /no 8F66 alert/);
+});
+
+test('expect-alert absent waits its whole window: an alert arriving late in it is seen', async (t) => {
+  const run = await runScenarios(
+    liveWorld(
+      '{ paymentMode: prepayment }',
+      `      - request: { as: failing, to: esme, mode: credit, at: 3s, expect: { code: I99, response: I0 } }
+      - expect-alert: { at: failing, device: esme, code: 8F66, absent: true, within: 6s }
+`,
+    ),
+    { pool: async () => new EmulatedPool() },
+  );
+  const step = run.tests[0]!.attempts[0]!.steps[1]!;
+  t.is(step.verdict, 'fail');
+  t.regex(step.message!, /failing receives no 8F66 alert from esme: one arrived/);
+});
