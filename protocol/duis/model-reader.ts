@@ -6,6 +6,7 @@
 import { refuse } from './errors.ts';
 import { NS } from './namespaces.ts';
 import { elementChildren, qualifiedName, textContent, type XmlElement } from './xml-tree.ts';
+import { quoted } from './simple-types.ts';
 
 export class ChildReader {
   private readonly children: XmlElement[];
@@ -63,7 +64,7 @@ export class ChildReader {
   private describeNext(): string {
     const next = this.children[this.index];
     if (!next) return 'the end of the element';
-    return next.uri === this.ns ? next.local : `${qualifiedName(next)} in namespace ${JSON.stringify(next.uri)}`;
+    return next.uri === this.ns ? next.local : `${qualifiedName(next)} in namespace ${quoted(next.uri, 100)}`;
   }
 
   private where(): XmlElement {

@@ -20,7 +20,7 @@ import {
   type ServiceReference,
   type ServiceReferenceVariant,
 } from './service-references.ts';
-import { collapse, dateTimeInstant, isDateTime, readBoolean, readDateTime, readDecimal, readInt } from './simple-types.ts';
+import { collapse, dateTimeInstant, isDateTime, quoted, readBoolean, readDateTime, readDecimal, readInt } from './simple-types.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
 import { parseXmlOrThrow, type XmlParseOptions } from './xml-parser.ts';
 import { attributeValue, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
@@ -104,7 +104,7 @@ export function readRequest(doc: XmlDocument): DuisRequest {
 export function readEnvelope<H, B>(doc: XmlDocument, rootName: 'Request' | 'Response', header: (el: XmlElement) => H, body: (el: XmlElement) => B): { schemaVersion: string; header: H; body: B } {
   const root = doc.root;
   if (root.uri !== NS.sr || root.local !== rootName) {
-    refuse('structure', `the root must be ${rootName} in ${NS.sr}, found ${qualifiedName(root)} in ${JSON.stringify(root.uri)}`, root);
+    refuse('structure', `the root must be ${rootName} in ${NS.sr}, found ${qualifiedName(root)} in ${quoted(root.uri, 100)}`, root);
   }
   const schemaVersion = readSchemaVersion(root);
   const top = new ChildReader(root);
@@ -135,7 +135,7 @@ function readHeader(el: XmlElement): RequestHeader {
   const cvEl = r.required('CommandVariant');
   const cvText = collapse(simpleText(cvEl));
   const cv = /^\+?0*[1-9]$/.test(cvText) ? Number(cvText) : NaN;
-  if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${JSON.stringify(cvText)} is not 1..9`, cvEl);
+  if (!isCommandVariant(cv)) refuse('value', `CommandVariant ${quoted(cvText)} is not 1..9`, cvEl);
   const { serviceReference, serviceReferenceVariant } = readServiceReferences(r);
   r.end();
   const header: RequestHeader = { requestId, commandVariant: cv, serviceReference, serviceReferenceVariant };
@@ -148,10 +148,10 @@ function readHeader(el: XmlElement): RequestHeader {
 export function readServiceReferences(r: ChildReader): { serviceReference: ServiceReference; serviceReferenceVariant: ServiceReferenceVariant } {
   const srEl = r.required('ServiceReference');
   const sr = simpleText(srEl);
-  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${JSON.stringify(sr)} is not one DUIS defines`, srEl);
+  if (!isServiceReference(sr)) refuse('value', `ServiceReference ${quoted(sr)} is not one DUIS defines`, srEl);
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
-  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${JSON.stringify(srv)} is not one DUIS defines`, srvEl);
+  if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${quoted(srv)} is not one DUIS defines`, srvEl);
   return { serviceReference: sr, serviceReferenceVariant: srv };
 }
 
@@ -281,7 +281,7 @@ function bodyElement(body: RequestBody, parent: XmlElement): XmlElement {
 
 function executionElements(executionDateTime: string | undefined): XmlElement[] {
   if (executionDateTime === undefined) return [];
-  if (!isDateTime(executionDateTime)) refuse('value', `ExecutionDateTime ${JSON.stringify(executionDateTime)} is not an xs:dateTime`);
+  if (!isDateTime(executionDateTime)) refuse('value', `ExecutionDateTime ${quoted(executionDateTime)} is not an xs:dateTime`);
   return [srText('ExecutionDateTime', executionDateTime)];
 }
 

@@ -12,7 +12,7 @@ import { checkServiceReferences, readEnvelope, readServiceReferences, toDocument
 import { formatRequestId, formatResponseId, parseRequestId, parseResponseId, type RequestId, type ResponseId } from './request-id.ts';
 import { type DccAlertCode, isDccAlertCode, isResponseCode, type ResponseCode } from './response-codes.ts';
 import type { ServiceReference, ServiceReferenceVariant } from './service-references.ts';
-import { isDateTime, readDateTime, readHexBinary, readInteger, readUnsignedInt } from './simple-types.ts';
+import { isDateTime, quoted, readDateTime, readHexBinary, readInteger, readUnsignedInt } from './simple-types.ts';
 import { escapeText } from './canonical.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
 import type { XmlParseOptions } from './xml-parser.ts';
@@ -112,7 +112,7 @@ function readHeader(el: XmlElement): ResponseHeader {
   const responseId = r.optional('ResponseID');
   const codeEl = r.required('ResponseCode');
   const code = simpleText(codeEl);
-  if (!isResponseCode(code)) refuse('value', `ResponseCode ${JSON.stringify(code)} is not one DUIS defines`, codeEl);
+  if (!isResponseCode(code)) refuse('value', `ResponseCode ${quoted(code)} is not one DUIS defines`, codeEl);
   const dateEl = r.required('ResponseDateTime');
   const header: ResponseHeader = { responseCode: code, responseDateTime: readDateTime(simpleText(dateEl), dateEl) };
   r.end();
@@ -196,7 +196,7 @@ function readDccAlert(el: XmlElement): DccAlertMessageBody {
   const r = new ChildReader(el);
   const codeEl = r.required('DCCAlertCode');
   const code = simpleText(codeEl);
-  if (!isDccAlertCode(code)) refuse('value', `DCCAlertCode ${JSON.stringify(code)} is not one DUIS defines`, codeEl);
+  if (!isDccAlertCode(code)) refuse('value', `DCCAlertCode ${quoted(code)} is not one DUIS defines`, codeEl);
   const throttling = readThrottling(r);
   const alertEl = r.required('DCCAlert');
   r.end();
@@ -241,7 +241,7 @@ export function responseTree(response: DuisResponse): XmlElement {
   if (h.requestId) header.push(srText('RequestID', formatRequestId(h.requestId)));
   if (h.responseId) header.push(srText('ResponseID', formatResponseId(h.responseId)));
   if (!isResponseCode(h.responseCode)) refuse('value', `ResponseCode ${h.responseCode} is not one DUIS defines`);
-  if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${JSON.stringify(h.responseDateTime)} is not an xs:dateTime`);
+  if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${quoted(h.responseDateTime)} is not an xs:dateTime`);
   header.push(srText('ResponseCode', h.responseCode), srText('ResponseDateTime', h.responseDateTime));
   const body = srElement('Body');
   const content = bodyElement(response.body, body);
@@ -262,7 +262,7 @@ export function canonicalResponseText(response: DuisResponse): string | undefine
   if (!h.requestId || h.responseId || body.kind !== 'ResponseMessage' || body.content?.kind === 'opaque') return undefined;
   const requestId = formatRequestId(h.requestId);
   if (!isResponseCode(h.responseCode)) refuse('value', `ResponseCode ${h.responseCode} is not one DUIS defines`);
-  if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${JSON.stringify(h.responseDateTime)} is not an xs:dateTime`);
+  if (!isDateTime(h.responseDateTime)) refuse('value', `ResponseDateTime ${quoted(h.responseDateTime)} is not an xs:dateTime`);
   checkServiceReferences(body);
   if (!/^[0-9]+(\.[0-9]+)?$/.test(response.schemaVersion)) refuse('value', `schemaVersion ${response.schemaVersion} is not a decimal`);
   const c = body.content;

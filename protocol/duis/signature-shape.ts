@@ -21,6 +21,7 @@ import { decodeBase64 } from './base64.ts';
 import { type DuisErrorCode, refuse } from './errors.ts';
 import { ALGORITHM, NS } from './namespaces.ts';
 import { isXmlWhitespace, qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { quoted } from './simple-types.ts';
 
 export interface SignatureParts {
   signature: XmlElement;
@@ -99,7 +100,7 @@ function dsChildren<const N extends readonly string[]>(
     }
     const want = expected[found.length];
     if (want === undefined || c.uri !== NS.ds || c.local !== want) {
-      const what = c.uri === NS.ds ? c.local : `${qualifiedName(c)} in namespace ${JSON.stringify(c.uri)}`;
+      const what = c.uri === NS.ds ? c.local : `${qualifiedName(c)} in namespace ${quoted(c.uri, 100)}`;
       refuse(code, want === undefined ? `unexpected ${what} in ${parent.local}` : `expected ds:${want} in ${parent.local}, found ${what}`, c);
     }
     found.push(c);

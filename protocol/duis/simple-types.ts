@@ -5,23 +5,33 @@
  */
 import { refuse, type Where } from './errors.ts';
 
-const TRIM = /^[ \t\r\n]+|[ \t\r\n]+$/g;
+const isSpace = (c: number) => c === 0x20 || c === 0x09 || c === 0x0d || c === 0x0a;
 
+/** The text without surrounding XML whitespace. A scan, not a regex: an anchored-at-end regex rescans every run of spaces, quadratic in a long one. */
 export function collapse(text: string): string {
-  return text.replace(TRIM, '');
+  let start = 0;
+  let end = text.length;
+  while (start < end && isSpace(text.charCodeAt(start))) start++;
+  while (end > start && isSpace(text.charCodeAt(end - 1))) end--;
+  return start === 0 && end === text.length ? text : text.slice(start, end);
+}
+
+/** A value from the document as an error message shows it: quoted, and cut short (a refusal must not echo 500 KB). */
+export function quoted(value: string, max = 50): string {
+  return value.length > max ? `${JSON.stringify(value.slice(0, max))}... (${value.length} characters)` : JSON.stringify(value);
 }
 
 export function readBoolean(text: string, where: Where): boolean {
   const t = collapse(text);
   if (t === 'true' || t === '1') return true;
   if (t === 'false' || t === '0') return false;
-  return refuse('value', `${JSON.stringify(t)} is not an xs:boolean`, where);
+  return refuse('value', `${quoted(t)} is not an xs:boolean`, where);
 }
 
 /** An xs:integer restricted to [min, max]. */
 export function readInteger(text: string, where: Where, min: bigint, max: bigint, type = 'integer'): bigint {
   const t = collapse(text);
-  if (!/^[+-]?[0-9]{1,40}$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:${type}`, where);
+  if (!/^[+-]?[0-9]{1,40}$/.test(t)) refuse('value', `${quoted(t)} is not an xs:${type}`, where);
   const n = BigInt(t);
   if (n < min || n > max) refuse('value', `${t} is outside the xs:${type} range ${min}..${max}`, where);
   return n;
@@ -44,7 +54,7 @@ const DATE_TIME = /^(-?[0-9]{4,})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([
 /** Checks an xs:dateTime and returns it as written (collapsed): DUIS date-times round-trip byte for byte. */
 export function readDateTime(text: string, where: Where): string {
   const t = collapse(text);
-  if (!isDateTime(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:dateTime`, where);
+  if (!isDateTime(t)) refuse('value', `${quoted(t)} is not an xs:dateTime`, where);
   return t;
 }
 
@@ -89,13 +99,13 @@ export function formatDateTime(date: Date): string {
 
 export function readDecimal(text: string, where: Where): string {
   const t = collapse(text);
-  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not an xs:decimal`, where);
+  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${quoted(t)} is not an xs:decimal`, where);
   return t;
 }
 
 /** xs:hexBinary, returned upper-case. */
 export function readHexBinary(text: string, where: Where): string {
   const t = collapse(text);
-  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(t)) refuse('value', `${JSON.stringify(t.slice(0, 50))} is not xs:hexBinary`, where);
+  if (!/^(?:[0-9A-Fa-f]{2})*$/.test(t)) refuse('value', `${quoted(t)} is not xs:hexBinary`, where);
   return t.toUpperCase();
 }

@@ -10,6 +10,7 @@ import { type DuisRequest, readRequest } from './request.ts';
 import { type DuisResponse, readResponse } from './response.ts';
 import { parseXmlOrThrow, type XmlParseOptions } from './xml-parser.ts';
 import { qualifiedName, type XmlDocument } from './xml-tree.ts';
+import { quoted } from './simple-types.ts';
 
 export type DuisMessage = { kind: 'request'; request: DuisRequest } | { kind: 'response'; response: DuisResponse };
 
@@ -19,6 +20,6 @@ export function validateStructure(input: string | Uint8Array | XmlDocument, opti
     const root = doc.root;
     if (root.uri === NS.sr && root.local === 'Request') return { kind: 'request', request: readRequest(doc) };
     if (root.uri === NS.sr && root.local === 'Response') return { kind: 'response', response: readResponse(doc) };
-    return refuse('structure', `${qualifiedName(root)} in ${JSON.stringify(root.uri)} is neither sr:Request nor sr:Response`, root);
+    return refuse('structure', `${qualifiedName(root)} in ${quoted(root.uri, 100)} is neither sr:Request nor sr:Response`, root);
   });
 }

@@ -25,6 +25,7 @@ import { ALGORITHM, NS } from './namespaces.ts';
 import { parseXmlOrThrow, type XmlLimits } from './xml-parser.ts';
 import { locateSignature, readSignature } from './signature-shape.ts';
 import { qualifiedName, type XmlDocument, type XmlElement } from './xml-tree.ts';
+import { quoted } from './simple-types.ts';
 
 /** A private key and the IssuerSerial of its XML Signing certificate. */
 export interface XmlSigner {
@@ -90,7 +91,7 @@ export function verifyXmlOrThrow<S>(input: string | Uint8Array, keys: Keystore |
   const parts = readSignature(locateSignature(document));
   const identity = { issuer: parts.issuer, serial: parts.serial };
   const resolution = resolve(identity);
-  if (!resolution) refuse('signer-unknown', `no certificate known for issuer ${JSON.stringify(parts.issuer)} serial ${parts.serial}`);
+  if (!resolution) refuse('signer-unknown', `no certificate known for issuer ${quoted(parts.issuer, 200)} serial ${parts.serial}`);
   if ('refused' in resolution) refuse('signer-refused', resolution.refused);
   const digest = createHash('sha256').update(canonicalizeDocument(document.root, { omit: parts.signature })).digest();
   if (!timingSafeEqual(digest, parts.digestValue)) refuse('digest-mismatch', 'the signed content does not match its DigestValue (changed after signing)');
