@@ -54,7 +54,7 @@ const EMPTY = new Uint8Array(0);
 
 function readSystemTitle(r: ByteReader, what: string): Eui {
   const at = r.offset;
-  const len = r.berLength(`${what} length`);
+  const len = readMinimalLength(r, `${what} length`);
   if (len !== 8) fail('bad-length', `${what} must be 8 octets, got ${len}`, at);
   return euiFromBytes(r.take(8, what));
 }
@@ -80,7 +80,7 @@ function readOctets(r: ByteReader, what: string): Uint8Array {
 function readGeneralSigning(r: ByteReader): GeneralSigning {
   r.expect(GENERAL_SIGNING_TAG, 'General-Signing tag');
   const txAt = r.offset;
-  const txLen = r.berLength('transaction-id length');
+  const txLen = readMinimalLength(r, 'transaction-id length');
   if (txLen !== 9) fail('bad-length', `transaction-id must be 9 octets, got ${txLen}`, txAt);
   const flagAt = r.offset;
   const flag = r.u8('CRA flag');
@@ -90,7 +90,7 @@ function readGeneralSigning(r: ByteReader): GeneralSigning {
   const originator = readSystemTitle(r, 'originator system title');
   const recipient = readSystemTitle(r, 'recipient system title');
   const dtAt = r.offset;
-  const dtLen = r.berLength('date-time length');
+  const dtLen = readMinimalLength(r, 'date-time length');
   if (dtLen !== 0 && dtLen !== 12) fail('bad-length', `date-time must be absent or 12 octets, got ${dtLen}`, dtAt);
   const dateTime = dtLen === 0 ? null : Uint8Array.from(r.take(12, 'date-time'));
   const oiAt = r.offset;
@@ -101,7 +101,7 @@ function readGeneralSigning(r: ByteReader): GeneralSigning {
   // An unsigned Pre-Command ends after its content (the RTDS form); a zero signature length is read the same.
   if (r.atEnd()) return { cra, counter, originator, recipient, dateTime, messageCode, supplementary: Uint8Array.from(other.subarray(2)), content, signature: null };
   const sigAt = r.offset;
-  const sigLen = r.berLength('signature length');
+  const sigLen = readMinimalLength(r, 'signature length');
   if (sigLen !== 0 && sigLen !== 64) fail('bad-length', `signature must be absent or 64 octets, got ${sigLen}`, sigAt);
   const signature = sigLen === 0 ? null : Uint8Array.from(r.take(64, 'signature'));
   return {
@@ -168,7 +168,7 @@ export function decodeGeneralCiphering(bytes: Uint8Array): Decoded<GeneralCipher
     // transaction-id, originator and recipient system titles, date-time, other-information: all empty in GBCS.
     for (const what of ['transaction-id', 'originator system title', 'recipient system title', 'date-time', 'other-information']) {
       const at = r.offset;
-      const len = r.berLength(`${what} length`);
+      const len = readMinimalLength(r, `${what} length`);
       if (len !== 0) fail('bad-length', `General-Ciphering ${what} must be empty in a GBCS Command, got ${len} octets`, at);
     }
     const kiAt = r.offset;

@@ -88,4 +88,24 @@ test('non-minimal BER lengths are refused, so accepted frames re-encode exactly'
   const d = decodeGeneralSigning(long);
   t.false(d.ok);
   if (!d.ok) t.is(d.error.code, 'bad-length');
+
+  // Every other length of the header too: a long form would decode, verify, and re-encode to other bytes.
+  const lengths: [string, number, number][] = [
+    ['transaction-id', 1, 0x09],
+    ['originator system title', 1 + 10, 0x08],
+    ['recipient system title', 1 + 10 + 9, 0x08],
+    ['date-time', 1 + 10 + 9 + 9, 0x00],
+  ];
+  for (const [what, offset, value] of lengths) {
+    t.is(pre[offset], value, what);
+    for (const form of [[0x81, value], [0x84, 0, 0, 0, value]]) {
+      const bytes = Buffer.concat([pre.subarray(0, offset), Buffer.from(form), pre.subarray(offset + 1)]);
+      const r = decodeGeneralSigning(bytes);
+      t.false(r.ok, `${what} written ${Buffer.from(form).toString('hex')}`);
+      if (!r.ok) t.regex(r.error.message, /non-minimal BER length/, what);
+    }
+  }
+  const ciphering = decodeGeneralCiphering(Buffer.of(0xdd, 0x81, 0x00, 0, 0, 0, 0, 0, 0x02, 0x11, 0x00));
+  t.false(ciphering.ok);
+  if (!ciphering.ok) t.regex(ciphering.error.message, /transaction-id length: non-minimal BER length/);
 });
