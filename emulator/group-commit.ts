@@ -23,7 +23,7 @@ export class StoreCommitError extends Error {
 
 export class GroupCommit {
   private group: Group | null = null;
-  private readonly afterCommit = new Set<() => void>();
+  private readonly afterGroupEnds = new Set<() => void>();
 
   /** `onRollback` runs when a group is lost: whoever memoises what it read must forget it. */
   constructor(
@@ -33,6 +33,9 @@ export class GroupCommit {
 
   /** Runs `step` atomically inside the open group (opening one if needed) and returns what it returns. */
   write<T>(step: () => T): T {
+    // SQLite rolled the open group back (a full disk, an I/O error): a SAVEPOINT now would start and commit a
+    // transaction of its own, changing the store for a caller the group's failure is about to be reported to.
+    if (this.group && !this.db.inTransaction) throw new StoreCommitError('the DCC store could not commit: SQLite rolled the transaction back');
     this.open();
     // A savepoint of our own: better-sqlite3's db.transaction(step) builds a new wrapper on every call, which
     // cost more than the statements of a typical step.
@@ -56,9 +59,12 @@ export class GroupCommit {
     return this.group?.committed ?? Promise.resolve();
   }
 
-  /** Runs `f` after the open group commits (now, if none is open); not at all if the commit fails. */
-  whenDurable(f: () => void): void {
-    if (this.group) this.afterCommit.add(f);
+  /**
+   * Runs `f` once the open group is over (now, if none is open): committed, or lost, so that what `f` reads is
+   * what the store holds. The outbox looks for due messages this way; a lost group must not swallow its look.
+   */
+  afterGroup(f: () => void): void {
+    if (this.group) this.afterGroupEnds.add(f);
     else f();
   }
 
@@ -67,8 +73,8 @@ export class GroupCommit {
     const g = this.group;
     if (!g) return;
     this.group = null;
-    const after = [...this.afterCommit];
-    this.afterCommit.clear();
+    const after = [...this.afterGroupEnds];
+    this.afterGroupEnds.clear();
     try {
       // SQLite rolls a whole transaction back on some errors (a full disk, an I/O error): then there is
       // nothing to commit, and the group's work is lost, so it must not be reported done.
@@ -78,6 +84,7 @@ export class GroupCommit {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
       this.onRollback();
       g.reject(new StoreCommitError(`the DCC store could not commit: ${(e as Error).message}`));
+      for (const f of after) f();
       return;
     }
     g.resolve();

@@ -158,7 +158,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   );
 
   app.get('/admin/v1/parties', async () => dcc.registry.parties());
-  app.post('/admin/v1/parties', (req, reply) => guard(reply, () => dcc.registry.putParty(req.body as never), 201));
+  app.post('/admin/v1/parties', (req, reply) => guard(reply, () => dcc.putParty(req.body as never), 201));
   app.get<{ Params: { eui: string } }>('/admin/v1/parties/:eui', (req, reply) =>
     guard(reply, () => {
       const party = dcc.registry.party(pathEui(req.params.eui));

@@ -2,7 +2,8 @@
  * At-least-once delivery of DCC-signed responses and alerts to Users' endpoints, from a durable outbox. One
  * queue per endpoint, delivered in order with exponential backoff; a slow or dead endpoint holds up only its
  * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
- * delivery after restart, never none.
+ * delivery after restart, never none. A message for a User with no endpoint yet waits, kept, until one is
+ * registered (`route`).
  */
 import type { Db } from './store.ts';
 
@@ -31,8 +32,8 @@ export interface OutboxOptions {
 /** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
 export interface OutboxCommits {
   write<T>(step: () => T): T;
-  /** Runs `f` once what has been written is committed. */
-  whenDurable(f: () => void): void;
+  /** Runs `f` once what has been written is committed, or lost (then `f` sees only what is committed). */
+  afterGroup(f: () => void): void;
 }
 
 async function httpPost(url: string, body: string, signal: AbortSignal): Promise<number> {
@@ -41,9 +42,14 @@ async function httpPost(url: string, body: string, signal: AbortSignal): Promise
   return res.status;
 }
 
+/** The endpoint of a message whose recipient has none yet. */
+export const NO_ENDPOINT_YET = '';
+
 export class Outbox {
   private readonly active = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
+  /** When the armed timer fires (Date.now() time). */
+  private timerDue = Infinity;
   private stopped = false;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -61,7 +67,7 @@ export class Outbox {
     options: OutboxOptions = {},
     commits?: OutboxCommits,
   ) {
-    this.commits = commits ?? { write: (step) => db.transaction(step)(), whenDurable: (f) => f() };
+    this.commits = commits ?? { write: (step) => db.transaction(step)(), afterGroup: (f) => f() };
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -70,10 +76,16 @@ export class Outbox {
 
   /** Queues a message; call inside the transaction that records what it reports. */
   enqueue(m: { endpoint: string; recipient: string; kind: OutboxKind; requestRow: number | null; body: string }): number {
+    const waiting = m.endpoint === NO_ENDPOINT_YET ? `${m.recipient} has no endpoint registered: kept until it has one` : null;
     const info = this.db
-      .prepare('INSERT INTO outbox (endpoint, recipient, kind, request_row, body, created_at, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(m.endpoint, m.recipient, m.kind, m.requestRow, m.body, new Date().toISOString(), 0);
+      .prepare('INSERT INTO outbox (endpoint, recipient, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.endpoint, m.recipient, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
     return Number(info.lastInsertRowid);
+  }
+
+  /** Sends what waits for `recipient` (queued while it had no endpoint) to `endpoint`; call inside a write, then kick. */
+  route(recipient: string, endpoint: string): void {
+    this.db.prepare('UPDATE outbox SET endpoint = ?, last_error = NULL WHERE recipient = ? AND endpoint = ? AND delivered_at IS NULL').run(endpoint, recipient, NO_ENDPOINT_YET);
   }
 
   /** Starts delivering what is queued (including what a previous run left behind). */
@@ -84,8 +96,7 @@ export class Outbox {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
+    this.disarm();
     await Promise.allSettled([...this.active.values()]);
   }
 
@@ -94,7 +105,7 @@ export class Outbox {
    * it reports is durable.
    */
   kick(): void {
-    this.commits.whenDurable(this.kickNow);
+    this.commits.afterGroup(this.kickNow);
   }
 
   private deliverDue(): void {
@@ -102,7 +113,7 @@ export class Outbox {
     // Called once a commit is done: every message queued so far is durable, and none after this may go out
     // before the next kick (the same connection sees rows a later group has not committed yet).
     this.horizon = (this.db.prepare('SELECT max(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
-    const endpoints = this.db.prepare('SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL').all() as { endpoint: string }[];
+    const endpoints = this.db.prepare('SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL AND endpoint != ?').all(NO_ENDPOINT_YET) as { endpoint: string }[];
     for (const { endpoint } of endpoints) {
       if (!this.active.has(endpoint)) {
         const run = this.drain(endpoint).finally(() => {
@@ -116,8 +127,9 @@ export class Outbox {
     this.schedule();
   }
 
+  /** Messages not yet delivered that have somewhere to go (those waiting for an endpoint are not counted). */
   pending(): number {
-    return (this.db.prepare('SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL').get() as { n: number }).n;
+    return (this.db.prepare('SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND endpoint != ?').get(NO_ENDPOINT_YET) as { n: number }).n;
   }
 
   /** Resolves when nothing is left to deliver (tests, graceful shutdown). */
@@ -126,15 +138,32 @@ export class Outbox {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /**
+   * Arms the timer for the earliest retry among endpoints not being drained: each queue is delivered in order,
+   * so only its first message counts (a drain in progress, or messages behind one in backoff, would make the
+   * timer fire at once, again and again). An armed timer that fires later than needed is brought forward.
+   */
   private schedule(): void {
-    if (this.stopped || this.timer) return;
-    const next = this.db.prepare('SELECT min(next_attempt_at) AS t FROM outbox WHERE delivered_at IS NULL').get() as { t: number | null };
-    if (next.t === null) return;
-    const delay = Math.max(0, next.t - Date.now());
+    if (this.stopped) return;
+    const heads = this.db
+      .prepare('SELECT endpoint, next_attempt_at AS t FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE delivered_at IS NULL AND endpoint != ? GROUP BY endpoint)')
+      .all(NO_ENDPOINT_YET) as { endpoint: string; t: number }[];
+    let due = Infinity;
+    for (const h of heads) if (!this.active.has(h.endpoint)) due = Math.min(due, h.t);
+    if (due === Infinity || due >= this.timerDue) return;
+    this.disarm();
+    this.timerDue = due;
     this.timer = setTimeout(() => {
       this.timer = null;
+      this.timerDue = Infinity;
       this.kick();
-    }, delay);
+    }, Math.max(0, due - Date.now()));
+  }
+
+  private disarm(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.timerDue = Infinity;
   }
 
   private async drain(endpoint: string): Promise<void> {

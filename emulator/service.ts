@@ -41,9 +41,9 @@ import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './
 import type { EligibilityTable } from './access/srv-matrix.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
-import { Outbox, type OutboxOptions } from './outbox.ts';
+import { NO_ENDPOINT_YET, Outbox, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
-import { type DeviceRecord, type Party, Registry } from './registry.ts';
+import { type DeviceRecord, type Party, type PartyInput, Registry } from './registry.ts';
 import { SolrEvents } from './solr.ts';
 import type { Db } from './store.ts';
 import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
@@ -197,6 +197,18 @@ export class DccService {
   /** Resolves once everything the DCC has written so far is committed (before an answer leaves the DCC). */
   durable(): Promise<void> {
     return this.commits.durable();
+  }
+
+  /** Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one. */
+  putParty(input: PartyInput): Party {
+    const party = this.commits.write(() => {
+      const p = this.registry.putParty(input);
+      const endpoint = this.endpointOf(p);
+      if (endpoint) this.outbox.route(p.eui, endpoint);
+      return p;
+    });
+    this.outbox.kick();
+    return party;
   }
 
   /** Registers a transform for another SRV (SMETS2+ CV 4/1). */
@@ -457,7 +469,7 @@ export class DccService {
       }
       const changed = this.db
         .prepare("UPDATE requests SET outcome = ?, response_code = ?, reason = ?, terminal_at = ? WHERE id = ? AND outcome IS NULL")
-        .run(outcome, code, reply.kind === 'response' ? 'device response delivered to the User' : reply.reason, now.toISOString(), rowId);
+        .run(outcome, code, reply.kind === 'response' ? 'the device answered; its response is queued for the User' : reply.reason, now.toISOString(), rowId);
       if (changed.changes === 1 && party) this.queueResponse(party, request, code, now, rowId, content);
     });
     this.outbox.kick();
@@ -566,15 +578,14 @@ export class DccService {
     return this.options.callback ?? party.endpoint;
   }
 
+  /** A response is kept for its User even while it has no endpoint: it goes out once the User registers one. */
   private queueResponse(party: Party, request: Answered, code: ResponseCode, now: Date, rowId: number, content?: ResponseContent): void {
-    const endpoint = this.endpointOf(party);
-    if (!endpoint) return;
+    const endpoint = this.endpointOf(party) ?? NO_ENDPOINT_YET;
     this.outbox.enqueue({ endpoint, recipient: party.eui, kind: 'response', requestRow: rowId, body: this.signedResponse(request, code, now, content) });
   }
 
   private queueQuarantineAlert(party: Party, request: DuisRequest, now: Date, rowId: number): void {
-    const endpoint = this.endpointOf(party);
-    if (!endpoint) return;
+    const endpoint = this.endpointOf(party) ?? NO_ENDPOINT_YET;
     const model: DuisResponse = {
       schemaVersion: request.schemaVersion,
       header: { responseId: { originator: this.options.keys.dccEui, target: party.eui, counter: this.nextDccCounter() }, responseCode: 'I0', responseDateTime: formatDateTime(now) },

@@ -68,3 +68,39 @@ test('the HTTP answer, the Command to the meter and the delivery each come after
   t.is(seenAtDelivery.length, 1, 'one response (the E21 for the silent meter) was delivered');
   t.deepEqual(seenAtDelivery[0], [{ request_id: requestId, outcome: 'no-response' }], 'it arrived only once the outcome it reports was committed');
 });
+
+test('a response for a User with no endpoint is kept, and delivered once the User registers one', async (t) => {
+  const devices: DevicePort = { ...unreachableDevices(), sendSmets1: async () => ({ kind: 'no-response', reason: 'this meter never answers' }) };
+  const bodies: string[] = [];
+  const endpoint = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      bodies.push(Buffer.concat(chunks).toString('utf8'));
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  const dcc = await startTestDcc(devices);
+  t.teardown(async () => {
+    await dcc.close();
+    endpoint.close();
+  });
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null });
+  await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
+  const request = supplier.request({ target: SMETS1_ESME, srv: '1.6', cv: 1, body: credit });
+  t.is((await supplier.post('serviceS', request)).response?.header.responseCode, 'I99');
+  await dcc.dcc.service.settled();
+
+  const [kept] = await dcc.admin.deliveries(SUPPLIER);
+  t.like(kept, { kind: 'response', delivered: false, undeliverable: false });
+  t.regex(kept!.lastError ?? '', /has no endpoint registered: kept until it has one/);
+  t.is(dcc.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) })[0]?.outcome, 'no-response');
+
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/` });
+  await dcc.dcc.service.settled();
+  t.is(bodies.length, 1);
+  t.true(bodies[0]!.includes(formatRequestId(request.header.requestId)) && bodies[0]!.includes('E21'), 'the E21 for the silent meter');
+  t.like((await dcc.admin.deliveries(SUPPLIER))[0], { delivered: true, lastError: null });
+});

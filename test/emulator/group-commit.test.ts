@@ -60,21 +60,31 @@ test('a failing step rolls back alone; the rest of its group commits', async (t)
   t.deepEqual((db.prepare('SELECT key FROM meta ORDER BY key').all() as { key: string }[]).map((r) => r.key), ['a', 'c']);
 });
 
-test('a group SQLite rolled back is reported as not durable, and what waited on it never runs', async (t) => {
+test('a group SQLite rolled back is reported as not durable, and what waited for the group runs on what is committed', async (t) => {
   const { db, seen, put } = stores(t);
   let forgotten = 0;
   const commits = new GroupCommit(db, () => forgotten++);
   commits.write(() => put('a'));
-  let ran = false;
-  commits.whenDurable(() => (ran = true));
+  let sawThen = -1;
+  commits.afterGroup(() => (sawThen = (db.prepare('SELECT count(*) AS n FROM meta').get() as { n: number }).n));
   db.exec('ROLLBACK'); // what SQLite does on its own after a full disk or an I/O error
   await t.throwsAsync(commits.durable(), { instanceOf: StoreCommitError, message: /rolled the transaction back/ });
-  t.false(ran);
+  t.is(sawThen, 0, 'it ran once the group was lost, and saw none of it');
   t.is(forgotten, 1, 'memos of what the lost group wrote are dropped');
   t.is(seen(), 0);
   commits.write(() => put('b'));
   await commits.durable();
   t.is(seen(), 1, 'the next group commits normally');
+});
+
+test('after SQLite rolled a group back, a write in the same turn is refused and changes nothing', async (t) => {
+  const { db, seen, put } = stores(t);
+  const commits = new GroupCommit(db);
+  commits.write(() => put('a'));
+  db.exec('ROLLBACK'); // what SQLite does on its own after a full disk or an I/O error
+  t.throws(() => commits.write(() => put('c')), { instanceOf: StoreCommitError });
+  await t.throwsAsync(commits.durable(), { instanceOf: StoreCommitError });
+  t.is(seen(), 0, 'neither write reached the store');
 });
 
 test('flush() commits the open group at once (before the store closes)', (t) => {
@@ -112,4 +122,19 @@ test('the outbox delivers a message only once the group that queued it has commi
   await outbox.idle();
   await outbox.stop();
   commits.flush();
+});
+
+test('a lost group does not swallow the outbox look it carried: a committed message still goes out', async (t) => {
+  const { db, put } = stores(t);
+  const commits = new GroupCommit(db);
+  const posted: string[] = [];
+  const outbox = new Outbox(db, { post: async (_url, body) => (posted.push(body), 200) }, commits);
+  outbox.enqueue({ endpoint: 'http://user', recipient: 'X', kind: 'response', requestRow: null, body: 'committed' }); // no group open: committed at once
+  commits.write(() => put('a'));
+  outbox.start(); // its look waits for the open group
+  db.exec('ROLLBACK'); // ... which SQLite then loses
+  await t.throwsAsync(commits.durable(), { instanceOf: StoreCommitError });
+  await Promise.race([outbox.idle(), new Promise((r) => setTimeout(r, 1_000))]);
+  t.deepEqual(posted, ['committed']);
+  await outbox.stop();
 });

@@ -1,6 +1,6 @@
 /** The DCC's delivery outbox: at-least-once, in order per endpoint, retried with backoff, one slow endpoint never holding up another. */
 import test from 'ava';
-import { Outbox } from '../../emulator/outbox.ts';
+import { NO_ENDPOINT_YET, Outbox } from '../../emulator/outbox.ts';
 import { openStore } from '../../emulator/store.ts';
 
 function harness(post: (url: string, body: string) => Promise<number>) {
@@ -72,4 +72,75 @@ test('messages queued before a restart are delivered by the next outbox on the s
   await second.idle();
   t.deepEqual(delivered, ['kept']);
   await second.stop();
+});
+
+test("one endpoint's long backoff does not hold up another's first retry", async (t) => {
+  const db = openStore(null);
+  const failures = new Map<string, number>();
+  const deliveredAt = new Map<string, number>();
+  const t0 = Date.now();
+  // A fails once and then waits 2 s; B fails once and may retry after 20 ms.
+  const outbox = new Outbox(db, {
+    initialBackoffMs: 20,
+    maxBackoffMs: 20,
+    post: async (url) => {
+      const n = failures.get(url) ?? 0;
+      if (n < 1) {
+        failures.set(url, n + 1);
+        if (url === 'http://a') setImmediate(() => db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE endpoint = 'http://a'").run(Date.now() + 2_000));
+        return 503;
+      }
+      deliveredAt.set(url, Date.now() - t0);
+      return 200;
+    },
+  });
+  outbox.enqueue({ endpoint: 'http://a', recipient: 'X', kind: 'response', requestRow: null, body: 'a' });
+  outbox.start();
+  await new Promise((r) => setTimeout(r, 50)); // A has failed and is in its long backoff, its timer armed
+  outbox.enqueue({ endpoint: 'http://b', recipient: 'X', kind: 'response', requestRow: null, body: 'b' });
+  outbox.kick();
+  await new Promise((r) => setTimeout(r, 500));
+  t.true(deliveredAt.has('http://b'), 'B was retried and delivered while A was still waiting');
+  t.false(deliveredAt.has('http://a'));
+  await outbox.stop();
+});
+
+test('a delivery in flight does not make the outbox rescan its store in a loop', async (t) => {
+  const db = openStore(null);
+  let scans = 0;
+  const prepare = db.prepare.bind(db);
+  db.prepare = ((sql: string) => {
+    if (sql.startsWith('SELECT DISTINCT endpoint')) scans++;
+    return prepare(sql);
+  }) as typeof db.prepare;
+  let release!: () => void;
+  const outbox = new Outbox(db, { post: () => new Promise<number>((r) => (release = () => r(200))) });
+  outbox.enqueue({ endpoint: 'http://slow', recipient: 'X', kind: 'response', requestRow: null, body: 'x' });
+  outbox.enqueue({ endpoint: 'http://slow', recipient: 'X', kind: 'response', requestRow: null, body: 'y' });
+  outbox.start();
+  await new Promise((r) => setTimeout(r, 300));
+  t.true(scans <= 2, `${scans} scans while one POST was in flight`);
+  release();
+  await new Promise((r) => setTimeout(r, 20));
+  release();
+  await outbox.idle();
+  await outbox.stop();
+});
+
+test('a message for a recipient with no endpoint waits, kept, and goes out once one is routed to it', async (t) => {
+  const got: string[] = [];
+  const { db, outbox } = harness(async (url, body) => {
+    got.push(`${url} ${body}`);
+    return 200;
+  });
+  outbox.enqueue({ endpoint: NO_ENDPOINT_YET, recipient: '90B3D51F30010001', kind: 'response', requestRow: null, body: 'kept' });
+  outbox.start();
+  await outbox.idle(); // nothing it can deliver
+  t.deepEqual(got, []);
+  t.regex((db.prepare('SELECT last_error FROM outbox').get() as { last_error: string }).last_error, /has no endpoint registered: kept until it has one/);
+  outbox.route('90B3D51F30010001', 'http://now-known');
+  outbox.kick();
+  await outbox.idle();
+  t.deepEqual(got, ['http://now-known kept']);
+  await outbox.stop();
 });
