@@ -3,7 +3,7 @@
  * meter through a Command, the User's endpoint through a delivery) can rely on the DCC having committed it.
  * A second connection to the DCC's store file sees only what is committed, as a DCC restarted after a crash would.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,25 @@ import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
 const SUPPLIER = parseEui('90B3D51F30010001');
 const SMETS1_ESME = parseEui('00DB0000000000C1');
 const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
+
+/** A test DCC on `devices`, and a User endpoint that hands each delivery's body to `onDelivery`. */
+async function dccWithEndpoint(t: ExecutionContext, devices: DevicePort, onDelivery: (body: string) => void) {
+  const endpoint = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      onDelivery(Buffer.concat(chunks).toString('utf8'));
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
+  const dcc = await startTestDcc(devices);
+  t.teardown(async () => {
+    await dcc.close();
+    endpoint.close();
+  });
+  return { dcc, endpointUrl: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/` };
+}
 
 test('the HTTP answer, the Command to the meter and the delivery each come after the commit that records them', async (t) => {
   let stateDir = '';
@@ -37,21 +56,8 @@ test('the HTTP answer, the Command to the meter and the delivery each come after
   };
   // The User's endpoint looks at the store the moment a delivery arrives.
   const seenAtDelivery: { request_id: string; outcome: string | null }[][] = [];
-  const endpoint = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      seenAtDelivery.push(committedRows());
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
-  const dcc = await startTestDcc(devices);
-  t.teardown(async () => {
-    await dcc.close();
-    endpoint.close();
-  });
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, devices, () => seenAtDelivery.push(committedRows()));
   stateDir = dcc.stateDir;
-  const endpointUrl = `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/`;
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
   await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
@@ -72,20 +78,7 @@ test('the HTTP answer, the Command to the meter and the delivery each come after
 test('a response for a User with no endpoint is kept, and delivered once the User registers one', async (t) => {
   const devices: DevicePort = { ...unreachableDevices(), sendSmets1: async () => ({ kind: 'no-response', reason: 'this meter never answers' }) };
   const bodies: string[] = [];
-  const endpoint = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      bodies.push(Buffer.concat(chunks).toString('utf8'));
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => endpoint.listen(0, '127.0.0.1', resolve));
-  const dcc = await startTestDcc(devices);
-  t.teardown(async () => {
-    await dcc.close();
-    endpoint.close();
-  });
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, devices, (body) => bodies.push(body));
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null });
   await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
@@ -98,7 +91,7 @@ test('a response for a User with no endpoint is kept, and delivered once the Use
   t.regex(kept!.lastError ?? '', /has no endpoint registered: kept until it has one/);
   t.is(dcc.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) })[0]?.outcome, 'no-response');
 
-  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: `http://127.0.0.1:${(endpoint.address() as AddressInfo).port}/` });
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
   await dcc.dcc.service.settled();
   t.is(bodies.length, 1);
   t.true(bodies[0]!.includes(formatRequestId(request.header.requestId)) && bodies[0]!.includes('E21'), 'the E21 for the silent meter');
