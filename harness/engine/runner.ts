@@ -44,15 +44,33 @@ export interface RunOptions {
 
 class StepTimeout extends InfrastructureError {}
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/** `p`, or a StepTimeout after `ms` saying `message`. What `p` yields after that goes to `late` (to be closed). */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string, late?: (value: T) => unknown): Promise<T> {
   let timer: NodeJS.Timeout;
+  let timedOut = false;
   return Promise.race([
-    p.finally(() => clearTimeout(timer)),
+    p.then(
+      (value) => {
+        clearTimeout(timer);
+        if (timedOut) void Promise.resolve(late?.(value)).catch(() => {});
+        return value;
+      },
+      (e: unknown) => {
+        clearTimeout(timer);
+        throw e;
+      },
+    ),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new StepTimeout(`${what} did not finish within ${ms} ms`)), ms);
+      timer = setTimeout(() => {
+        timedOut = true;
+        reject(new StepTimeout(message));
+      }, ms);
     }),
   ]);
 }
+
+/** How long closing a world or a pool may take before the run goes on without it. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 function snapshots(world: WorldInstance): Map<Eui, Json> {
   const out = new Map<Eui, Json>();
@@ -120,28 +138,48 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
   return { diffs, violations };
 }
 
-async function runAttempt(s: LoadedScenario, attempt: number, options: RunOptions, listener: RunListener | undefined): Promise<AttemptRecord> {
+/**
+ * One attempt at a scenario, within `timeoutMs`: setting up and every step are bounded by what is left of it,
+ * and when it runs out the attempt stops where it is, keeping the steps it finished, and closes its world and
+ * pool, so nothing of it goes on sending to devices while the next attempt or scenario runs.
+ */
+async function runAttempt(s: LoadedScenario, attempt: number, options: RunOptions, listener: RunListener | undefined, timeoutMs: number): Promise<AttemptRecord> {
   const started = Date.now();
   const record: AttemptRecord = { attempt, verdict: 'pass', startedAt: new Date(started).toISOString(), durationMs: 0, steps: [] };
   const stepTimeout = s.timeouts.step !== undefined ? durationMs(s.timeouts.step) : (options.stepTimeoutMs ?? 60_000);
   const deviceTimeout = s.timeouts.device !== undefined ? durationMs(s.timeouts.device) : (options.deviceTimeoutMs ?? 10_000);
+  const scenarioOverran = `scenario ${s.id} did not finish within ${timeoutMs} ms`;
+  const left = () => Math.max(0, started + timeoutMs - Date.now());
   let world: WorldInstance | null = null;
   let pool: DevicePool | null = null;
   try {
-    pool = await options.pool();
-    world = await WorldInstance.create(s.world, {
-      pool,
-      deviceTimeoutMs: deviceTimeout,
-      ...(options.defects ? { defects: options.defects } : {}),
-      ...(options.scAllowedSrvs ? { scAllowedSrvs: options.scAllowedSrvs } : {}),
-    });
+    pool = await withTimeout(options.pool(), left(), `${scenarioOverran} (getting its devices)`, (p) => p.close());
+    world = await withTimeout(
+      WorldInstance.create(s.world, {
+        pool,
+        deviceTimeoutMs: deviceTimeout,
+        ...(options.defects ? { defects: options.defects } : {}),
+        ...(options.scAllowedSrvs ? { scAllowedSrvs: options.scAllowedSrvs } : {}),
+      }),
+      left(),
+      `${scenarioOverran} (setting up its world)`,
+      (w) => w.close(), // the pool is closed below
+    );
     world.traffic.take();
     for (const [index, step] of s.steps.entries()) {
+      if (left() === 0) {
+        record.verdict = 'error';
+        record.message = `${scenarioOverran} (step ${index + 1} not started)`;
+        break;
+      }
       const t0 = Date.now();
       const before = snapshots(world);
       const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
       try {
-        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), stepTimeout, `step ${index + 1} (${stepRecord.kind})`);
+        const budget = left();
+        const limit = Math.min(stepTimeout, budget);
+        const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
+        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), limit, overran);
         stepRecord.title = outcome.title;
         await world.settle();
         const { diffs, violations } = diffStep(world, before, snapshots(world), outcome);
@@ -169,12 +207,12 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
     }
   } catch (e) {
     record.verdict = 'error';
-    record.message = `setting up the world failed: ${(e as Error).message}`;
+    record.message = e instanceof StepTimeout ? e.message : `setting up the world failed: ${(e as Error).message}`;
   } finally {
-    if (world) await world.close().catch(() => {});
+    if (world) await withTimeout(world.close(), CLOSE_TIMEOUT_MS, 'closing the world').catch(() => {});
     if (pool) {
       for (const [alias, lines] of Object.entries(pool.logs())) deviceLogSink.push([`${s.id}${attempt > 1 ? `#${attempt}` : ''}/${alias}`, lines]);
-      await pool.close().catch(() => {});
+      await withTimeout(pool.close(), CLOSE_TIMEOUT_MS, 'closing the device pool').catch(() => {});
     }
   }
   record.durationMs = Date.now() - started;
@@ -204,12 +242,7 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
     const maxAttempts = s.retry?.attempts ?? 1;
     const scenarioTimeout = s.timeouts.scenario !== undefined ? durationMs(s.timeouts.scenario) : (options.scenarioTimeoutMs ?? 300_000);
     for (let n = 1; n <= maxAttempts; n++) {
-      let a: AttemptRecord;
-      try {
-        a = await withTimeout(runAttempt(s, n, options, listener), scenarioTimeout, `scenario ${s.id}`);
-      } catch (e) {
-        a = { attempt: n, verdict: 'error', startedAt: new Date().toISOString(), durationMs: scenarioTimeout, steps: [], message: (e as Error).message };
-      }
+      const a = await runAttempt(s, n, options, listener, scenarioTimeout);
       attempts.push(a);
       // Retry only infrastructure errors the scenario says are worth retrying; a product failure is final.
       const retryable = a.verdict === 'error' && s.retry !== undefined && new RegExp(s.retry.when).test(a.message ?? '');

@@ -163,6 +163,9 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   if (!row) throw new InfrastructureError(`SRV ${srv} is not in the eligibility table`);
   const critical = row.critical && device.plan.type !== 'SMETS1';
   const cv = step.cv === 'auto' ? (row.nonDevice ? 8 : critical ? 4 : 1) : step.cv;
+  if (step.expect.transform && !(cv === 4 && step.cv === 'auto')) {
+    throw new InfrastructureError(`expect.transform is the answer to a CV 4 transform request, and this request goes as CV ${cv} (only a critical SRV to a SMETS2+ device, with cv auto, is transformed)`);
+  }
   const title = `${step.as} sends SRV ${srv}${srv === '1.6' ? ` (${typeof step.mode === 'object' ? 'prepayment' : (step.mode ?? 'credit')}${step.at ? `, ${step.at === 'cancel' ? 'cancel' : `at ${step.at}`}` : ''})` : ''} to ${step.to}${step.tamper ? `, tampered: ${JSON.stringify(step.tamper)}` : ''}${step.repeat > 1 ? ` x${step.repeat}` : ''}`;
   const out = outcome(title);
   const signKeyAlias = step.signWith ?? (sender.roles.includes('SC') ? failedSupplierFor(world, step.as, device.supplier) : step.as);

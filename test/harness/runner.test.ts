@@ -134,14 +134,14 @@ ${steps}`,
   );
 }
 
-test('in a live world emulated meters keep real time too: a switch future-dated 4 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
+test('in a live world emulated meters keep real time too: a switch future-dated 6 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
   const run = await runScenarios(
     liveWorld(
       '{ paymentMode: prepayment }',
       `      - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: 4s, expect: { code: I99, response: I0, device: success } }
+      - request: { as: srp, to: esme, mode: credit, at: 6s, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: prepayment }
-      - expect-alert: { at: srp, device: esme, code: 8F66, within: 15s }
+      - expect-alert: { at: srp, device: esme, code: 8F66, within: 20s }
       - expect-state: { device: esme, paymentMode: credit }
 `,
     ),
@@ -160,9 +160,9 @@ test('in a live world the SoLR invariant excuses what a pending change falling d
   const fellDue = await runScenarios(
     liveWorld(
       '{ paymentMode: credit }',
-      `      - request: { as: failing, to: esme, mode: prepayment, at: 3s, expect: { code: I99, response: I0, device: success } }
+      `      - request: { as: failing, to: esme, mode: prepayment, at: 6s, expect: { code: I99, response: I0, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, delay: 5s }
+      - link-fault: { action: delay, delay: 8s }
       - request: { as: srp, to: esme, mode: credit, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: credit }
 `,
@@ -208,13 +208,13 @@ test('a future-dated switch to prepayment falling due in an advance step writes 
 });
 
 test('in a live world a switch an SC future-dates and that falls due within its own step is the switch executing, not a violation', async (t) => {
-  // The meter's answer is held on the link for 3 s; the switch, dated 1 s on, executes meanwhile.
+  // The meter's answer is held on the link for 5 s; the switch, dated 2 s on, executes meanwhile.
   const run = await runScenarios(
     liveWorld(
       '{ paymentMode: prepayment }',
       `      - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, direction: to-dcc, delay: 3s }
-      - request: { as: srp, to: esme, mode: credit, at: 1s, expect: { code: I99, response: I0, device: success } }
+      - link-fault: { action: delay, direction: to-dcc, delay: 5s }
+      - request: { as: srp, to: esme, mode: credit, at: 2s, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: credit }
 `,
     ),
@@ -300,4 +300,45 @@ test('expect-alert absent waits its whole window: an alert arriving late in it i
   const step = run.tests[0]!.attempts[0]!.steps[1]!;
   t.is(step.verdict, 'fail');
   t.regex(step.message!, /failing receives no 8F66 alert from esme: one arrived/);
+});
+
+test('a scenario that runs out of time stops where it is: the steps it finished are kept, and its devices are let go before the run goes on', async (t) => {
+  let closedAt = 0;
+  const run = await runScenarios(
+    load(`  - id: slow
+    title: t
+    timeouts: { scenario: 8s }
+    steps:
+      - expect-alert: { at: healthy, code: 8F66, absent: true, within: 300ms }
+      - expect-alert: { at: healthy, code: 8F66, absent: true, within: 30s }
+      - request: { as: healthy, to: other-esme, mode: credit, expect: { code: I99 } }
+`),
+    {
+      pool: async () => {
+        const pool = new EmulatedPool();
+        const close = pool.close.bind(pool);
+        pool.close = () => ((closedAt = Date.now()), close());
+        return pool;
+      },
+    },
+  );
+  const returnedAt = Date.now();
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'error');
+  t.deepEqual(attempt.steps.map((s) => s.verdict), ['pass', 'error'], 'the finished step is kept; the third never started');
+  t.regex(attempt.message!, /^step 2 .*: scenario slow did not finish within 8000 ms$/);
+  t.true(closedAt > 0 && closedAt <= returnedAt, 'its device pool was closed before the run went on');
+});
+
+test('a transform expectation on a request that is not transformed is an error in the scenario, not a silent pass', async (t) => {
+  const run = await runScenarios(
+    load(`  - id: smets1-transform
+    title: t
+    steps:
+      - request: { as: failing, to: smets1-elec, mode: credit, expect: { transform: E99, code: I99 } }
+`),
+    { pool: async () => new EmulatedPool() },
+  );
+  t.is(run.tests[0]!.verdict, 'error');
+  t.regex(run.tests[0]!.attempts[0]!.message!, /expect\.transform is the answer to a CV 4 transform request, and this request goes as CV 1/);
 });
