@@ -78,6 +78,17 @@ function expandOutline(s: Scenario): { id: string; row?: Record<string, string |
 }
 
 /** Aliases a step names, with the path to each, for "unknown party/device" errors. */
+type AliasUse = { kind: 'party' | 'device' | 'any'; name: string };
+
+function knownAs(world: World, a: AliasUse): boolean {
+  return a.kind === 'party' ? a.name in world.parties : a.kind === 'device' ? a.name in world.devices : a.name in world.parties || a.name in world.devices;
+}
+
+/** The aliases a use of this kind may name, for an error message. */
+function aliasesOfKind(world: World, kind: AliasUse['kind']): string {
+  return (kind === 'party' ? Object.keys(world.parties) : kind === 'device' ? Object.keys(world.devices) : [...Object.keys(world.parties), ...Object.keys(world.devices)]).join(', ');
+}
+
 function aliasesIn(step: Step): { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] {
   const [kind, body] = Object.entries(step)[0] as [string, Record<string, unknown>];
   const out: { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] = [];
@@ -204,15 +215,28 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
   spec.scenarios.forEach((scenario, si) => {
     if (ids.has(scenario.id)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'id']), `scenario id ${scenario.id} appears twice`));
     ids.add(scenario.id);
+    const variables = Object.keys(scenario.outline ?? {});
     scenario.steps.forEach((step, i) => {
       for (const a of aliasesIn(step)) {
-        const known = a.kind === 'party' ? a.name in world.parties : a.kind === 'device' ? a.name in world.devices : a.name in world.parties || a.name in world.devices;
-        const outlined = /\$\{[a-z]+\}/.test(a.name);
-        if (!known && !outlined) {
-          problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${a.kind} ${a.name} is not in the world (${a.kind === 'party' ? Object.keys(world.parties).join(', ') : Object.keys(world.devices).join(', ')})`));
+        const line = source.lineOf(['scenarios', si, 'steps', i, ...a.path]);
+        const variable = /^\$\{([a-z]+)\}$/.exec(a.name)?.[1];
+        if (variable !== undefined) {
+          if (!variables.includes(variable)) problems.push(new ScenarioFileError(file, line, `${a.name} is not a variable of this scenario's outline (${variables.length ? variables.join(', ') : 'it has none'})`));
+        } else if (!knownAs(world, a)) {
+          problems.push(new ScenarioFileError(file, line, `${a.kind} ${a.name} is not in the world (${aliasesOfKind(world, a.kind)})`));
         }
       }
     });
+    // Outline values must name aliases of the right kind too, once substituted.
+    for (const e of expandOutline(scenario)) {
+      if (!e.row) continue;
+      e.scenario.steps.forEach((step, i) => {
+        for (const a of aliasesIn(step)) {
+          // A variable left unsubstituted names no outline column: reported above.
+          if (!knownAs(world, a) && !a.name.startsWith('${')) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${e.id}: ${a.kind} ${a.name} (from the outline) is not in the world (${aliasesOfKind(world, a.kind)})`));
+        }
+      });
+    }
     for (const e of expandOutline(scenario)) {
       out.push({
         id: e.id,
@@ -229,15 +253,6 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
       });
     }
   });
-  // Outline values must name real aliases too, once substituted.
-  for (const s of out.filter((x) => x.row)) {
-    s.steps.forEach((step) => {
-      for (const a of aliasesIn(step)) {
-        const known = a.name in world.parties || a.name in world.devices;
-        if (!known) problems.push(new ScenarioFileError(file, null, `${s.id}: ${a.kind} ${a.name} (from the outline) is not in the world`));
-      }
-    });
-  }
   if (problems.length) throw new ScenarioLoadError(problems);
   return out;
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { DEVICE_TYPES, deviceKind, FUELS, SMI_STATUSES } from '../../emulator/registry.ts';
 import { USER_ROLES } from '../../protocol/smki/roles.ts';
+import { DCC_ALERT_CODES } from '../../protocol/duis/response-codes.ts';
 
 /** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
 export const duration = z.union([
@@ -23,6 +24,8 @@ export function durationMs(d: z.infer<typeof duration>): number {
 const alias = z.string().regex(/^[a-z][a-z0-9-]*$|^\$\{[a-z]+\}$/, 'a lower-case name such as esme-1 (or an outline ${variable})');
 const eui = z.string().regex(/^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/, 'an EUI-64');
 const srv = z.string().regex(/^\d+(\.\d+){1,2}$|^\$\{[a-z]+\}$/, 'an SRV such as "1.6" (quote it in YAML)');
+/** A device alert code as GBCS writes it: four hex digits in capitals (8F66). */
+const deviceAlertCode = z.string().regex(/^[0-9A-F]{4}$/, 'a device alert code: four hex digits in capitals, such as 8F66');
 const responseCode = z.string().regex(/^(I0|I99|E\d+|W\d+|HTTP \d{3})$/, 'a DUIS response code (I0, I99, E2...) or "HTTP 401"');
 
 export const partySchema = z.strictObject({
@@ -93,7 +96,7 @@ const expectation = z.strictObject({
   /** The device's own verdict in its GBCS response. */
   device: z.enum(['success', 'failure']).optional(),
   /** A DCC alert to the requester (AD1 for quarantine). */
-  dccAlert: z.string().optional(),
+  dccAlert: z.enum(DCC_ALERT_CODES, { error: 'a DCC alert code DUIS defines (AD1, N1...)' }).optional(),
 });
 
 /** How a request is spoiled, to prove the control that should catch it. */
@@ -163,7 +166,7 @@ export const stepSchema = z.union([
     }),
   }),
   z.strictObject({
-    'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: z.string(), within: duration.default('5s'), absent: z.boolean().default(false) }),
+    'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: deviceAlertCode, within: duration.default('5s'), absent: z.boolean().default(false) }),
   }),
   /** Sends every SRV of the eligibility table except these, expecting one code for all (BR3). */
   z.strictObject({ 'every-other-srv': z.strictObject({ as: alias, to: alias, except: z.array(srv).default(['1.6']), expect: responseCode }) }),

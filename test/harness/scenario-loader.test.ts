@@ -68,3 +68,13 @@ test('tag filters: a comma means any, a plus means all', (t) => {
   t.false(matchesTags(['BR5', 'smets2'], 'BR5+smets1'));
   t.true(matchesTags(['x'], undefined));
 });
+
+test('outline variables and alert codes are checked on load, not when the scenario runs', (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n`), ['L6: ${device} is not a variable of this scenario\'s outline (it has none)']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${meter}", expect: { code: E3 } }\n    outline:\n      device: [esme]\n`), ['L6: ${meter} is not a variable of this scenario\'s outline (device)']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, healthy]\n`), [
+    'L6: s1[device=healthy]: device healthy (from the outline) is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)',
+  ]);
+  t.deepEqual(problems(`${head}      - expect-alert: { at: failing, code: 8f66, absent: true }\n`), ['L6: scenarios.0.steps.0.expect-alert.code: a device alert code: four hex digits in capitals, such as 8F66']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, expect: { dccAlert: AD2 } }\n`), ['L6: scenarios.0.steps.0.request.expect.dccAlert: a DCC alert code DUIS defines (AD1, N1...)']);
+});
