@@ -70,6 +70,17 @@ export function nameToString(rdns: Certificate['tbsCertificate']['issuer']): str
   return parts.reverse().join(',');
 }
 
+/** Reads one part of a certificate or CRL; what the ASN.1 library throws on a malformed part becomes `fail`'s error, naming the part. */
+export function readPart<T>(what: string, read: () => T, fail: (message: string) => Error): T {
+  try {
+    return read();
+  } catch (e) {
+    throw fail(`${what} is malformed: ${(e as Error).message}`);
+  }
+}
+
+const certificatePart = <T>(what: string, read: () => T): T => readPart(what, read, (m) => new CertificateError(m));
+
 export function readCertificate(input: string | Uint8Array): CertificateInfo {
   const der = typeof input === 'string' ? pemToDer(input) : Buffer.from(input);
   let cert: Certificate;
@@ -96,13 +107,17 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
   let isCa = false;
   for (const ext of tbs.extensions ?? []) {
     if (ext.extnID === id_ce_keyUsage) {
-      const ku = AsnConvert.parse(ext.extnValue, KeyUsage);
+      const ku = certificatePart('its keyUsage extension', () => {
+        const parsed = AsnConvert.parse(ext.extnValue, KeyUsage);
+        parsed.toNumber(); // a value of the wrong ASN.1 type fails only here
+        return parsed;
+      });
       const flags = ku.toNumber();
       if (flags & (KeyUsageFlags.keyCertSign | KeyUsageFlags.cRLSign)) isCa = true;
       else if (flags === KeyUsageFlags.digitalSignature) keyUsage = 'digitalSignature';
       else if (flags === KeyUsageFlags.keyAgreement) keyUsage = 'keyAgreement';
     } else if (ext.extnID === id_ce_subjectAltName) {
-      const san = AsnConvert.parse(ext.extnValue, SubjectAlternativeName);
+      const san = certificatePart('its subjectAltName extension', () => AsnConvert.parse(ext.extnValue, SubjectAlternativeName));
       for (const gn of san) {
         if (gn.otherName?.typeId === OID_HW_MODULE_NAME) {
           eui = hwModuleSerial(new Uint8Array(gn.otherName.value)) ?? eui;
@@ -110,7 +125,7 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
       }
     }
   }
-  const node = new NodeX509(der);
+  const node = certificatePart('its public key', () => new NodeX509(der));
   const kind = isCa ? 'ca' : tbs.subject.length === 0 ? 'device' : 'organisation';
   return {
     kind,

@@ -5,7 +5,7 @@
 import type { KeyObject, webcrypto } from 'node:crypto';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { CRLNumber, CRLReason, CertificateList, id_ce_cRLNumber, id_ce_cRLReasons } from '@peculiar/asn1-x509';
-import { nameToString } from './certificate.ts';
+import { nameToString, readPart } from './certificate.ts';
 import { keyIdentifierHex } from './key-id.ts';
 import { ECDSA_SHA256, provider, spki, x509 } from './x509-lib.ts';
 
@@ -110,25 +110,29 @@ export function readCrl(input: string | Uint8Array): CrlInfo {
     throw new CrlError(`not a CRL: ${(e as Error).message}`);
   }
   const der = Buffer.from(crl.rawData);
-  const asn = AsnConvert.parse(der, CertificateList);
+  const asn = crlPart('its structure', () => AsnConvert.parse(der, CertificateList));
   if (!crl.nextUpdate) throw new CrlError('CRL has no nextUpdate (RFC 5280 requires it; entries would be misread)');
-  const numberExt = crl.getExtension(id_ce_cRLNumber);
-  const akiExt = crl.getExtension(x509.AuthorityKeyIdentifierExtension);
+  const numberExt = crlPart('its extensions', () => crl.getExtension(id_ce_cRLNumber));
+  const akiExt = crlPart('its extensions', () => crl.getExtension(x509.AuthorityKeyIdentifierExtension));
   return {
     issuer: nameToString(asn.tbsCertList.issuer),
-    number: numberExt ? BigInt(AsnConvert.parse(numberExt.value, CRLNumber).value) : null,
+    number: numberExt ? crlPart('its cRLNumber', () => BigInt(AsnConvert.parse(numberExt.value, CRLNumber).value)) : null,
     thisUpdate: crl.thisUpdate,
     nextUpdate: crl.nextUpdate,
     authorityKeyId: akiExt?.keyId ? Buffer.from(akiExt.keyId, 'hex') : null,
-    entries: crl.entries.map((e) => ({
-      serial: BigInt('0x' + e.serialNumber).toString(10),
-      revocationDate: e.revocationDate,
-      reason: REASON_BY_CODE.get(e.reason ?? 0) ?? 'unspecified',
-    })),
+    entries: crl.entries.map((e, i) =>
+      crlPart(`its entry ${i + 1}`, () => ({
+        serial: BigInt('0x' + e.serialNumber).toString(10),
+        revocationDate: e.revocationDate,
+        reason: REASON_BY_CODE.get(e.reason ?? 0) ?? 'unspecified',
+      })),
+    ),
     der,
     pem: crlPem(der),
   };
 }
+
+const crlPart = <T>(what: string, read: () => T): T => readPart(what, read, (m) => new CrlError(m));
 
 /** OpenSSL wants the "X509 CRL" PEM label; @peculiar/x509 writes "CRL". */
 function crlPem(der: Buffer): string {

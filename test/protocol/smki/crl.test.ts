@@ -59,3 +59,15 @@ test('an empty CRL is well formed', async (t) => {
 test('readCrl refuses what is not a CRL with a CrlError', (t) => {
   t.throws(() => readCrl(Buffer.from('300100', 'hex')), { name: 'CrlError' });
 });
+
+test('a CRL with a malformed extension is refused with a CrlError naming the part, not a library error', async (t) => {
+  const { oca } = await hierarchy();
+  const der = Buffer.from((await oca.issueCrl({ thisUpdate: hoursAfter(T0, 3), nextUpdate: hoursAfter(T0, 27), number: 7n, entries: [entries[0]!] })).der);
+  const retagged = (extension: string, at: number, tag: number) => {
+    const out = Buffer.from(der);
+    out[der.indexOf(Buffer.from(extension, 'hex')) + at] = tag;
+    return out;
+  };
+  t.throws(() => readCrl(retagged('0603551d1404', 7, 0x04)), { name: 'CrlError', message: /^its cRLNumber is malformed/ }); // INTEGER written as OCTET STRING
+  t.throws(() => readCrl(retagged('0603551d1504', 7, 0x02)), { name: 'CrlError', message: /^its entry 1 is malformed/ }); // ENUMERATED reason written as INTEGER
+});

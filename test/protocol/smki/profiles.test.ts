@@ -1,5 +1,5 @@
 import test from 'ava';
-import { readCertificate } from '../../../protocol/smki/certificate.ts';
+import { pemToDer, readCertificate } from '../../../protocol/smki/certificate.ts';
 import { inspectCertificate } from '../../../protocol/smki/certificate-details.ts';
 import { keyIdentifier } from '../../../protocol/smki/key-id.ts';
 import { generateKeyPair } from '../../../protocol/smki/keys.ts';
@@ -154,4 +154,14 @@ test('the serial of an issued certificate is a positive 16-octet integer', async
     t.true(hex.length === 31 || hex.length === 32, hex);
     t.false(/^[89a-f]/.test(hex.padStart(32, '0')), 'top bit clear: no sign octet in DER');
   }
+});
+
+test('a certificate with a malformed extension is refused with a CertificateError naming it, not a library error', (t) => {
+  const der = pemToDer(readFixture('keystore', '00db1234567890a0-ds.pem'));
+  const keyUsage = der.indexOf(Buffer.from('0603551d0f', 'hex'));
+  let value = keyUsage + 5;
+  if (der[value] === 0x01) value += 3; // the critical flag
+  const damaged = Buffer.from(der);
+  damaged[value + 2] = 0x04; // the BIT STRING inside written as an OCTET STRING
+  t.throws(() => readCertificate(damaged), { name: 'CertificateError', message: /^its keyUsage extension is malformed/ });
 });
