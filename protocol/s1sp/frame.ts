@@ -21,7 +21,7 @@ import { ByteReader, ByteWriter } from '../gbcs/bytes.ts';
 import { type Decoded, decodeResult, fail } from '../gbcs/errors.ts';
 import { timedCrypto } from '../smki/crypto-tally.ts';
 import { type Eui, euiFromBytes, euiToBytes } from '../smki/eui.ts';
-import { decodeOperation, decodeReadResult, encodeOperation, encodeReadResult } from './operation-codec.ts';
+import { decodeOperation, decodeReadResult, encodeOperation, encodeReadResult, isOperationName } from './operation-codec.ts';
 import { type MeterOperation, type ReadResult } from './operations.ts';
 
 export const S1SP_MAGIC = 0x5331;
@@ -166,7 +166,9 @@ export function decodeS1sp(bytes: Uint8Array): Decoded<DecodedS1sp> {
       let extra: Pick<S1spAlert, 'instructionId' | 'operation'> = {};
       if (!b.atEnd()) {
         const instructionId = b.u64('instruction id');
+        const opAt = b.offset;
         const op = Buffer.from(b.lengthPrefixed('operation')).toString('latin1');
+        if (op && !isOperationName(op)) fail('bad-value', `S1SP alert operation ${JSON.stringify(op.slice(0, 40))} is not one S1SP carries`, opAt);
         extra = { instructionId, ...(op ? { operation: op as MeterOperation['op'] } : {}) };
       }
       frame = { ...header, type, code, ...extra };

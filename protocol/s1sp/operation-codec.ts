@@ -21,6 +21,11 @@ const OP_CODE: Record<MeterOperation['op'], number> = {
   supply: 0x0a,
   read: 0x0b,
 };
+/** Whether `name` is an operation S1SP carries (an alert names the one it reports on). */
+export function isOperationName(name: string): name is MeterOperation['op'] {
+  return Object.hasOwn(OP_CODE, name);
+}
+
 const OP_BY_CODE = new Map(Object.entries(OP_CODE).map(([k, v]) => [v, k as MeterOperation['op']]));
 const PERIODS: RecoveryPeriod[] = ['hourly', 'daily', 'weekly'];
 const SUPPLY: SupplyAction[] = ['enable', 'disable', 'arm'];

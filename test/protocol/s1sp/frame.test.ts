@@ -54,6 +54,17 @@ test('responses and alerts carry an integrity check that detects corruption', (t
   t.true(!c.ok || !checkReply(c.value));
 });
 
+test('an alert naming an operation S1SP does not carry is refused, even with a good check value', (t) => {
+  const alert = encodeReply({ type: 'alert', id: 1n, from: METER, to: S1SP, time: 1, code: 0x8f66, instructionId: 7n, operation: 'no-such-op\0<script>' as never });
+  const d = decodeS1sp(alert);
+  t.false(d.ok);
+  if (!d.ok) {
+    t.is(d.error.code, 'bad-value');
+    t.regex(d.error.message, /S1SP alert operation "no-such-op\\u0000<script>" is not one S1SP carries/);
+  }
+  t.false(decodeS1sp(encodeReply({ type: 'alert', id: 1n, from: METER, to: S1SP, time: 1, code: 0x8f66, instructionId: 7n, operation: 'constructor' as never })).ok);
+});
+
 test('any flipped bit in a signed instruction is refused or fails verification', (t) => {
   const bytes = encodeInstruction(instruction(OPERATIONS[1]!), key.privateKey);
   fc.assert(
