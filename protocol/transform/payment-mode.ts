@@ -22,6 +22,7 @@ export function executionFromDuis(executionDateTime: string | undefined): Execut
     throw new TransformError(`ExecutionDateTime ${JSON.stringify(executionDateTime)} is not a date-time`);
   }
   if (at === CANCEL_INSTANT) return { kind: 'never' };
+  if (!Number.isFinite(new Date(at).getTime())) throw new TransformError(`ExecutionDateTime ${JSON.stringify(executionDateTime)} is beyond any meter's clock`);
   return { kind: 'at', at: new Date(at) };
 }
 
@@ -42,12 +43,19 @@ export function preCommandForRequest(request: DuisRequest, variant: MeterVariant
   if (request.header.serviceReferenceVariant !== '1.6' || request.body.kind !== 'UpdatePaymentMode') {
     throw new TransformError(`expected an SRV 1.6 UpdatePaymentMode request, got SRV ${request.header.serviceReferenceVariant} (${request.body.kind === 'opaque' ? request.body.name : request.body.kind})`);
   }
-  return buildPaymentModePreCommand({
-    variant,
-    change: paymentModeChangeFromDuis(request.body),
-    counter: request.header.requestId.counter,
-    originator: request.header.requestId.user,
-    recipient: request.header.requestId.target,
-    issuerEventId: zigbeeUtcTime(dccTime),
-  });
+  const change = paymentModeChangeFromDuis(request.body);
+  try {
+    return buildPaymentModePreCommand({
+      variant,
+      change,
+      counter: request.header.requestId.counter,
+      originator: request.header.requestId.user,
+      recipient: request.header.requestId.target,
+      issuerEventId: zigbeeUtcTime(dccTime),
+    });
+  } catch (e) {
+    // The one value a request brings that a meter's date-time format may not hold (a GSME's ends in 2136).
+    if (e instanceof RangeError && change.execution.kind === 'at') throw new TransformError(`ExecutionDateTime ${change.execution.at.toISOString()} does not fit the ${variant}'s date-time: ${e.message}`);
+    throw e;
+  }
 }
