@@ -627,16 +627,16 @@ export class DccService {
       header: { responseId: { originator: alert.device, target: alert.recipient, counter: alert.counter }, responseCode: 'I0', responseDateTime: formatDateTime(now) },
       body: { kind: 'DeviceAlertMessage', alertCode, gbcsPayload: frame },
     };
-    const endpoint = recipient ? this.endpointOf(recipient) : null;
     this.commits.write(() => {
       this.outbox.enqueue({
-        endpoint: endpoint ?? '',
+        // A recipient without an endpoint yet gets the alert once it registers one, as it would a response.
+        endpoint: (recipient && this.endpointOf(recipient)) ?? NO_ENDPOINT_YET,
         recipient: recipient?.eui ?? alert.recipient,
         kind: 'device-alert',
         requestRow: null,
         body: signResponse(model, this.options.keys.xmlSigner),
       });
-      if (!endpoint) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
+      if (!recipient) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
     });
     this.outbox.kick();
   }

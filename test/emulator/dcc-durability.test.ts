@@ -9,6 +9,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { formatRequestId, type RequestBody } from '../../protocol/duis/index.ts';
+import { encodeReply } from '../../protocol/s1sp/frame.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePort } from '../../emulator/ports.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
@@ -75,7 +76,7 @@ test('the HTTP answer, the Command to the meter and the delivery each come after
   t.deepEqual(seenAtDelivery[0], [{ request_id: requestId, outcome: 'no-response' }], 'it arrived only once the outcome it reports was committed');
 });
 
-test('a response for a User with no endpoint is kept, and delivered once the User registers one', async (t) => {
+test('a response and an alert for a User with no endpoint are kept, and delivered once the User registers one', async (t) => {
   const devices: DevicePort = { ...unreachableDevices(), sendSmets1: async () => ({ kind: 'no-response', reason: 'this meter never answers' }) };
   const bodies: string[] = [];
   const { dcc, endpointUrl } = await dccWithEndpoint(t, devices, (body) => bodies.push(body));
@@ -86,14 +87,21 @@ test('a response for a User with no endpoint is kept, and delivered once the Use
   t.is((await supplier.post('serviceS', request)).response?.header.responseCode, 'I99');
   await dcc.dcc.service.settled();
 
-  const [kept] = await dcc.admin.deliveries(SUPPLIER);
-  t.like(kept, { kind: 'response', delivered: false, undeliverable: false });
-  t.regex(kept!.lastError ?? '', /has no endpoint registered: kept until it has one/);
+  dcc.dcc.service.routeAlert(SMETS1_ESME, encodeReply({ type: 'alert', id: 9n, from: SMETS1_ESME, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
+  await dcc.dcc.service.settled();
+
+  const kept = await dcc.admin.deliveries(SUPPLIER);
+  t.deepEqual(kept.map((d) => d.kind), ['response', 'device-alert']);
+  for (const d of kept) {
+    t.like(d, { delivered: false, undeliverable: false });
+    t.regex(d.lastError ?? '', /has no endpoint registered: kept until it has one/);
+  }
   t.is(dcc.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) })[0]?.outcome, 'no-response');
 
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
   await dcc.dcc.service.settled();
-  t.is(bodies.length, 1);
+  t.is(bodies.length, 2);
   t.true(bodies[0]!.includes(formatRequestId(request.header.requestId)) && bodies[0]!.includes('E21'), 'the E21 for the silent meter');
-  t.like((await dcc.admin.deliveries(SUPPLIER))[0], { delivered: true, lastError: null });
+  t.true(bodies[1]!.includes('8F66'), 'then the alert');
+  t.true((await dcc.admin.deliveries(SUPPLIER)).every((d) => d.delivered && d.lastError === null));
 });
