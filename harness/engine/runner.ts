@@ -176,8 +176,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       const before = snapshots(world);
       const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
       try {
-        const budget = left();
-        const limit = Math.min(stepTimeout, budget);
+        const limit = Math.min(stepTimeout, left());
         const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
         const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), limit, overran);
         stepRecord.title = outcome.title;

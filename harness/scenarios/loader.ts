@@ -77,7 +77,7 @@ function expandOutline(s: Scenario): { id: string; row?: Record<string, string |
   });
 }
 
-/** Aliases a step names, with the path to each, for "unknown party/device" errors. */
+/** A party or device a step names ('any': either). */
 type AliasUse = { kind: 'party' | 'device' | 'any'; name: string };
 
 function knownAs(world: World, a: AliasUse): boolean {
@@ -89,10 +89,11 @@ function aliasesOfKind(world: World, kind: AliasUse['kind']): string {
   return (kind === 'party' ? Object.keys(world.parties) : kind === 'device' ? Object.keys(world.devices) : [...Object.keys(world.parties), ...Object.keys(world.devices)]).join(', ');
 }
 
-function aliasesIn(step: Step): { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] {
+/** Aliases a step names, with the path to each, for "unknown party/device" errors. */
+function aliasesIn(step: Step): (AliasUse & { path: (string | number)[] })[] {
   const [kind, body] = Object.entries(step)[0] as [string, Record<string, unknown>];
-  const out: { kind: 'party' | 'device' | 'any'; name: string; path: (string | number)[] }[] = [];
-  const add = (k: 'party' | 'device' | 'any', key: string) => {
+  const out: (AliasUse & { path: (string | number)[] })[] = [];
+  const add = (k: AliasUse['kind'], key: string) => {
     const v = body[key];
     if (typeof v === 'string') out.push({ kind: k, name: v, path: [kind, key] });
     if (Array.isArray(v)) v.forEach((x, i) => typeof x === 'string' && out.push({ kind: k, name: x, path: [kind, key, i] }));
@@ -227,17 +228,16 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
         }
       }
     });
-    // Outline values must name aliases of the right kind too, once substituted.
     for (const e of expandOutline(scenario)) {
-      if (!e.row) continue;
-      e.scenario.steps.forEach((step, i) => {
-        for (const a of aliasesIn(step)) {
-          // A variable left unsubstituted names no outline column: reported above.
-          if (!knownAs(world, a) && !a.name.startsWith('${')) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${e.id}: ${a.kind} ${a.name} (from the outline) is not in the world (${aliasesOfKind(world, a.kind)})`));
-        }
-      });
-    }
-    for (const e of expandOutline(scenario)) {
+      // Outline values must name aliases of the right kind too, once substituted.
+      if (e.row) {
+        e.scenario.steps.forEach((step, i) => {
+          for (const a of aliasesIn(step)) {
+            // A variable left unsubstituted names no outline column: reported above.
+            if (!knownAs(world, a) && !a.name.startsWith('${')) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${e.id}: ${a.kind} ${a.name} (from the outline) is not in the world (${aliasesOfKind(world, a.kind)})`));
+          }
+        });
+      }
       out.push({
         id: e.id,
         title: e.scenario.title,
