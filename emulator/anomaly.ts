@@ -52,6 +52,9 @@ export class AdtError extends Error {
   override readonly name = 'AdtError';
 }
 
+/** A threshold and the scope of the file it comes from (the supplier the file names, '' for an unscoped file). */
+export type ScopedThreshold = AdtThreshold & { scope: string };
+
 export type AnomalyVerdict = { kind: 'ok' } | { kind: 'warning'; count: number; threshold: AdtThreshold } | { kind: 'quarantine'; count: number; threshold: AdtThreshold };
 
 export class AnomalyDetection {
@@ -111,12 +114,16 @@ export class AnomalyDetection {
     return files;
   }
 
-  /** The threshold that governs `party` sending `srv` to a device of `supplier`: a scoped file first, then an unscoped one. */
-  threshold(party: Eui, srv: string, supplier: Eui | null): AdtThreshold | undefined {
+  /**
+   * The threshold that governs `party` sending `srv` to a device of `supplier`: a scoped file first, then an
+   * unscoped one. Requests are counted per file scope, so each file's thresholds meet only the requests it governs.
+   */
+  threshold(party: Eui, srv: string, supplier: Eui | null): ScopedThreshold | undefined {
     const files = this.activeFiles(party);
     const scoped = supplier ? files.find((f) => f.supplier === supplier) : undefined;
-    const unscoped = files.find((f) => f.supplier === null);
-    return (scoped ?? unscoped)?.thresholds.find((t) => t.srv === srv);
+    const file = scoped ?? files.find((f) => f.supplier === null);
+    const threshold = file?.thresholds.find((t) => t.srv === srv);
+    return threshold && { ...threshold, scope: file!.supplier ?? '' };
   }
 
   /** Does a file from this party's officers name `supplier` with a threshold for `srv`? (BR4 for SC parties.) */
@@ -125,13 +132,13 @@ export class AnomalyDetection {
   }
 
   /** Counts one more request in the threshold's current window and says whether it breaches. Call inside the caller's transaction. */
-  count(party: Eui, srv: string, threshold: AdtThreshold | undefined, now: Date): AnomalyVerdict {
+  count(party: Eui, srv: string, threshold: ScopedThreshold | undefined, now: Date): AnomalyVerdict {
     if (!threshold) return { kind: 'ok' };
     const periodMs = threshold.periodSeconds * 1000;
     const windowStart = new Date(Math.floor(now.getTime() / periodMs) * periodMs).toISOString();
     const { count } = this.db
-      .prepare('INSERT INTO adt_counts (party, srv, window_start, count) VALUES (?, ?, ?, 1) ON CONFLICT (party, srv, window_start) DO UPDATE SET count = count + 1 RETURNING count')
-      .get(party, srv, windowStart) as { count: number };
+      .prepare('INSERT INTO adt_counts (party, scope, srv, window_start, count) VALUES (?, ?, ?, ?, 1) ON CONFLICT (party, scope, srv, window_start) DO UPDATE SET count = count + 1 RETURNING count')
+      .get(party, threshold.scope, srv, windowStart) as { count: number };
     if (count > threshold.quarantine) return { kind: 'quarantine', count, threshold };
     if (count > threshold.warning) return { kind: 'warning', count, threshold };
     return { kind: 'ok' };

@@ -336,7 +336,7 @@ export class DccService {
     }
     const requestId = formatRequestId(request.header.requestId);
     return this.commits.write(() => {
-      const bytes = this.preCommands.issue(requestId, request.header.requestId.user, device.eui, apdu, now);
+      const bytes = this.preCommands.issue(requestId, request.header.requestId.user, device.eui, decision.srv.srv, apdu, now);
       const content: ResponseContent = { kind: 'PreCommand', gbcsVersion: this.options.gbcsVersion ?? '4.0', gbcsPayload: bytes };
       return this.finish(url, request, decision.role, now, { code: 'I0', outcome: 'transformed', reason: `Pre-Command ${formatMessageCode(apdu.messageCode)} issued` }, null, content).reply;
     });
@@ -354,12 +354,12 @@ export class DccService {
       if (!d.ok) return this.refuse(url, request, { code: 'E12', check: 'correlation', reason: 'the Signed Pre-Command does not decode' }, decision.role, now);
       apdu = d.value;
     } else {
-      const c = correlate(this.preCommands.get(requestId), request.header.requestId.user, body.gbcsPayload);
+      const c = correlate(this.preCommands.get(requestId), request.header.requestId.user, decision.srv.srv, body.gbcsPayload);
       if (!c.ok) return this.refuse(url, request, c, decision.role, now);
       apdu = c.apdu;
     }
     if (decision.role === 'SC' && !this.has('sc-allowed-ecs03')) {
-      const bad = solrContentCheck(apdu, { codeOnly: this.has('content-check-message-code-only') });
+      const bad = solrContentCheck(apdu, { codeOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now) });
       if (bad) return this.refuse(url, request, bad, decision.role, now);
     }
     const deviceKa = this.deviceKaKey(device);
@@ -371,7 +371,7 @@ export class DccService {
   private sendCommandVariant1(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
     if (device.type === 'SMETS1') {
       if (decision.role === 'SC' && !this.has('skip-smets1-content-check') && !this.has('sc-allowed-ecs03')) {
-        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only') });
+        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now) });
         if (bad) return this.refuse(url, request, bad, decision.role, now);
       }
       return this.dispatch(url, request, decision, device, now, null);
@@ -389,6 +389,11 @@ export class DccService {
       return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
     }
     return this.dispatch(url, request, decision, device, now, command);
+  }
+
+  /** When the Authority's instruction that lets this SC party act on this device ends (null: open-ended, or none). */
+  private instructionEnds(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): Date | null {
+    return this.solr.authorising(decision.party.eui, device.supplier, device.eui, now)?.endsAt ?? null;
   }
 
   /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change), else the directory. */
@@ -426,6 +431,9 @@ export class DccService {
           reason: `${verdict.count} requests for SRV ${srv.srv} in ${verdict.threshold.periodSeconds} s exceed the quarantine threshold ${verdict.threshold.quarantine}`,
         });
         this.queueQuarantineAlert(party, request, now, r.rowId);
+        // Quarantined, not executed: the Pre-Command is spent all the same, so the same Signed Pre-Command
+        // posted again (a CV 5 reuses its CV 4's RequestID, so no counter check stops it) is refused.
+        if (preCommandRequestId) this.preCommands.markUsed(preCommandRequestId, r.rowId);
         return r.reply;
       }
       const r = this.finishPending(url, request, role, now, command);

@@ -25,8 +25,8 @@ CREATE TABLE IF NOT EXISTS adt_files (
   id INTEGER PRIMARY KEY, party TEXT NOT NULL, submitted_by TEXT NOT NULL, submitted_at TEXT NOT NULL,
   supplier TEXT, body TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS adt_counts (
-  party TEXT NOT NULL, srv TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (party, srv, window_start));
+  party TEXT NOT NULL, scope TEXT NOT NULL, srv TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (party, scope, srv, window_start));
 CREATE TABLE IF NOT EXISTS counters (user TEXT PRIMARY KEY, last TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
   id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT, srv TEXT NOT NULL,
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS requests (
 CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests (request_id);
 CREATE INDEX IF NOT EXISTS requests_open ON requests (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS precommands (
-  request_id TEXT PRIMARY KEY, user TEXT NOT NULL, device TEXT NOT NULL, bytes BLOB NOT NULL,
+  request_id TEXT PRIMARY KEY, user TEXT NOT NULL, device TEXT NOT NULL, srv TEXT, bytes BLOB NOT NULL,
   issued_at TEXT NOT NULL, used_by INTEGER);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL,
@@ -64,9 +64,28 @@ export function openStore(path: string | null): Db {
   // NORMAL survives a killed process (the WAL is fsynced at checkpoints; the OS keeps what was written).
   db.pragma('synchronous = NORMAL');
   db.pragma('foreign_keys = ON');
-  db.exec(SCHEMA);
+  db.transaction(() => {
+    db.exec(SCHEMA);
+    upgrade(db);
+  })();
   cacheStatements(db);
   return db;
+}
+
+/**
+ * Brings a store made by an earlier version to the current schema.
+ * - Pre-Commands record the SRV they were issued for: an older one has none, and a CV 5 for it is refused.
+ * - ADT counts are kept per file scope (the supplier a party's file names, '' for its unscoped file): an older
+ *   store's counts, kept per party and SRV only, carry on as the unscoped file's.
+ */
+function upgrade(db: Db): void {
+  const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+  if (!columns('precommands').includes('srv')) db.exec('ALTER TABLE precommands ADD COLUMN srv TEXT');
+  if (!columns('adt_counts').includes('scope')) {
+    db.exec('ALTER TABLE adt_counts RENAME TO adt_counts_unscoped');
+    db.exec(SCHEMA); // the current adt_counts
+    db.exec("INSERT INTO adt_counts SELECT party, '', srv, window_start, count FROM adt_counts_unscoped; DROP TABLE adt_counts_unscoped");
+  }
 }
 
 /**

@@ -3,7 +3,8 @@
  *
  * CV 4: the DCC transforms the Service Request into the GBCS Pre-Command, keeps it (single use) and returns it.
  * CV 5: the Signed Pre-Command must be byte-identical, apart from its signature, to the Pre-Command this DCC
- * issued for that RequestID, and unused (correlation). For the SoLR Contingency role it must also decode to
+ * issued for that RequestID and Service Reference Variant, and unused (correlation): access, anomaly detection
+ * and the audit log all go by the CV 5 header's SRV, so it must be the one the Pre-Command was made for. For the SoLR Contingency role it must also decode to
  * ECS02 / GCS02 with a credit payload (MP134B BR5): the failed supplier's key that signs it could sign anything.
  *
  * [model] For an SC request on a SMETS2+ device the Pre-Command's originator is the device's registered (failed)
@@ -14,7 +15,8 @@ import type { DuisRequest } from '../protocol/duis/index.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../protocol/gbcs/apdu.ts';
 import { parsePaymentModeCommand, PAYMENT_MODE_CODES, type MeterVariant } from '../protocol/gbcs/usecases/payment-mode.ts';
 import { commandForRequest } from '../protocol/transform/device-services.ts';
-import { preCommandForRequest } from '../protocol/transform/payment-mode.ts';
+import { executionFromDuis, preCommandForRequest } from '../protocol/transform/payment-mode.ts';
+import type { Execution } from '../protocol/gbcs/datetime.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import type { UserRole } from '../protocol/smki/roles.ts';
 import type { Refusal } from './access/checks.ts';
@@ -46,24 +48,34 @@ export function preCommandOriginator(role: UserRole, user: Eui, device: DeviceRe
 export class PreCommands {
   constructor(private readonly db: Db) {}
 
-  issue(requestId: string, user: Eui, device: Eui, apdu: GeneralSigning, now: Date): Buffer {
+  issue(requestId: string, user: Eui, device: Eui, srv: string, apdu: GeneralSigning, now: Date): Buffer {
     const bytes = encodeGeneralSigning(apdu);
     this.db
-      .prepare('INSERT INTO precommands (request_id, user, device, bytes, issued_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING')
-      .run(requestId, user, device, bytes, now.toISOString());
+      .prepare('INSERT INTO precommands (request_id, user, device, srv, bytes, issued_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING')
+      .run(requestId, user, device, srv, bytes, now.toISOString());
     return bytes;
   }
 
-  get(requestId: string): { user: Eui; device: Eui; bytes: Buffer; usedBy: number | null } | undefined {
-    const row = this.db.prepare('SELECT user, device, bytes, used_by FROM precommands WHERE request_id = ?').get(requestId) as
-      | { user: string; device: string; bytes: Buffer; used_by: number | null }
+  get(requestId: string): IssuedPreCommand | undefined {
+    const row = this.db.prepare('SELECT user, device, srv, bytes, used_by FROM precommands WHERE request_id = ?').get(requestId) as
+      | { user: string; device: string; srv: string | null; bytes: Buffer; used_by: number | null }
       | undefined;
-    return row && { user: row.user as Eui, device: row.device as Eui, bytes: row.bytes, usedBy: row.used_by };
+    return row && { user: row.user as Eui, device: row.device as Eui, srv: row.srv, bytes: row.bytes, usedBy: row.used_by };
   }
 
+  /** The Pre-Command is spent: by the Command it became, or by the quarantine that stopped that Command. */
   markUsed(requestId: string, requestRow: number): void {
     this.db.prepare('UPDATE precommands SET used_by = ? WHERE request_id = ? AND used_by IS NULL').run(requestRow, requestId);
   }
+}
+
+export interface IssuedPreCommand {
+  user: Eui;
+  device: Eui;
+  /** null for a Pre-Command kept by an earlier version, which did not record it. */
+  srv: string | null;
+  bytes: Buffer;
+  usedBy: number | null;
 }
 
 export type Correlated = { ok: true; apdu: GeneralSigning } | ({ ok: false } & Refusal);
@@ -71,10 +83,11 @@ export type Correlated = { ok: true; apdu: GeneralSigning } | ({ ok: false } & R
 const CORRELATION = 'correlation';
 
 /** CV 5 correlation: the signed payload against the Pre-Command issued for this RequestID. */
-export function correlate(issued: { user: Eui; device: Eui; bytes: Buffer; usedBy: number | null } | undefined, user: Eui, signedPayload: Uint8Array): Correlated {
+export function correlate(issued: IssuedPreCommand | undefined, user: Eui, srv: string, signedPayload: Uint8Array): Correlated {
   const refuse = (reason: string): Correlated => ({ ok: false, code: 'E12', check: CORRELATION, reason });
   if (!issued) return refuse('no Pre-Command was issued for this RequestID');
   if (issued.user !== user) return refuse('the Pre-Command for this RequestID was issued to another User');
+  if (issued.srv !== srv) return refuse(`the Pre-Command for this RequestID was issued for SRV ${issued.srv ?? '(not recorded: transform again)'}, not ${srv}`);
   if (issued.usedBy !== null) return refuse('this Pre-Command has already been used');
   const d = decodeGeneralSigning(signedPayload);
   if (!d.ok) return refuse(`the Signed Pre-Command does not decode: ${d.error.toString()}`);
@@ -84,11 +97,32 @@ export function correlate(issued: { user: Eui; device: Eui; bytes: Buffer; usedB
   return { ok: true, apdu: d.value };
 }
 
+/** What the content checks need besides the request: the end of the Authority's instruction that lets SC act. */
+export interface ContentCheckOptions {
+  /** null: the instruction is open-ended (or, as a seeded defect, none is checked). */
+  instructionEnds?: Date | null;
+}
+
+/**
+ * MP134B BR5/BR6 on when the switch happens: a cancellation (the 3000-12-31 sentinel) is not a switch to Credit,
+ * and would drop whatever change is pending on the meter, whoever scheduled it; a switch dated at or after the
+ * end of the Authority's instruction would act when the role may no longer act.
+ */
+function executionRefusal(execution: Execution, options: ContentCheckOptions): Refusal | null {
+  const refuse = (reason: string): Refusal => ({ code: 'E2', check: 'solr-content', reason });
+  if (execution.kind === 'never') return refuse('the SoLR Contingency role may only switch to Credit: cancelling a pending change is not allowed');
+  const ends = options.instructionEnds;
+  if (execution.kind === 'at' && ends && execution.at >= ends) {
+    return refuse(`the switch to Credit is dated ${execution.at.toISOString()}, not before the Authority's instruction ends (${ends.toISOString()})`);
+  }
+  return null;
+}
+
 /**
  * MP134B BR5 for SMETS2+: the Signed Pre-Command must be a switch to Credit. `codeOnly` is a seeded defect
  * (content check reading only the message code) for negative-control runs.
  */
-export function solrContentCheck(apdu: GeneralSigning, options: { codeOnly?: boolean } = {}): Refusal | null {
+export function solrContentCheck(apdu: GeneralSigning, options: ContentCheckOptions & { codeOnly?: boolean } = {}): Refusal | null {
   const refuse = (reason: string): Refusal => ({ code: 'E2', check: 'solr-content', reason });
   const credit = apdu.messageCode === PAYMENT_MODE_CODES.ECS02 || apdu.messageCode === PAYMENT_MODE_CODES.GCS02;
   if (!credit) return refuse(`the SoLR Contingency role may only send ECS02/GCS02 (switch to Credit), got message code 0x${apdu.messageCode.toString(16).padStart(4, '0')}`);
@@ -96,15 +130,20 @@ export function solrContentCheck(apdu: GeneralSigning, options: { codeOnly?: boo
   const parsed = parsePaymentModeCommand(apdu);
   if (!parsed.ok) return refuse(`the Signed Pre-Command is not a canonical switch to Credit: ${parsed.error.message}`);
   if (parsed.value.change.target.mode !== 'credit') return refuse('the Signed Pre-Command does not switch to Credit');
-  return null;
+  return executionRefusal(parsed.value.change.execution, options);
 }
 
 /** MP134B BR5 for SMETS1: the Service Request itself must be UpdatePaymentMode to Credit. */
-export function smets1ContentCheck(request: DuisRequest, options: { serviceOnly?: boolean } = {}): Refusal | null {
+export function smets1ContentCheck(request: DuisRequest, options: ContentCheckOptions & { serviceOnly?: boolean } = {}): Refusal | null {
   const body = request.body;
   if (body.kind !== 'UpdatePaymentMode') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only send UpdatePaymentMode' };
   if (options.serviceOnly) return null;
   if (body.paymentMode.mode !== 'Credit') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only switch a SMETS1 meter to Credit' };
-  return null;
+  let execution: Execution;
+  try {
+    execution = executionFromDuis(body.executionDateTime);
+  } catch (e) {
+    return { code: 'E2', check: 'solr-content', reason: (e as Error).message };
+  }
+  return executionRefusal(execution, options);
 }
-

@@ -146,7 +146,7 @@ function apduOf(bytes: Uint8Array): GeneralSigning {
 
 /** What the DCC's CV 5 checks let through for this payload, as the service runs them. */
 function checks(i: Issued, payload: Uint8Array): { passed: boolean; reason: string } {
-  const c = correlate({ user: i.user, device: DEVICES[i.scenario.device].eui, bytes: i.preCommand, usedBy: null }, i.user, payload);
+  const c = correlate({ user: i.user, device: DEVICES[i.scenario.device].eui, srv: '1.6', bytes: i.preCommand, usedBy: null }, i.user, '1.6', payload);
   if (!c.ok) return { passed: false, reason: c.reason.replace(/: .*/, '') };
   if (i.scenario.as === 'sc') {
     const bad = solrContentCheck(c.apdu);

@@ -4,8 +4,9 @@
  * instruction (BR6), device scope and ADT files (BR4), and the SC transform (Pre-Command originator).
  */
 import test from 'ava';
+import { generateKeyPairSync } from 'node:crypto';
 import { decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import type { RequestBody, ServiceReferenceVariant } from '../../protocol/duis/index.ts';
+import { type RequestBody, serviceReferenceOf, type ServiceReferenceVariant } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { AdminError } from '../../harness/admin-client.ts';
 import { SRV_BODY_ELEMENT } from '../../harness/agents/srv-bodies.ts';
@@ -27,8 +28,10 @@ interface World {
   sc: UserAgent;
 }
 
-async function world(): Promise<World> {
-  const t = await startTestDcc(unreachableDevices());
+/** `dispatching`: the DCC knows every device's Key Agreement key, so Signed Pre-Commands get as far as dispatch. */
+async function world(o: { supported?: readonly string[]; dispatching?: boolean } = {}): Promise<World> {
+  const ka = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
+  const t = await startTestDcc(unreachableDevices(o.supported), o.dispatching ? { extra: { deviceKeyDirectory: () => ka } } : {});
   const a = t.admin;
   await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: t.endpoint.url, srp: SRP });
   await a.party({ eui: OTHER_SUPPLIER, name: 'Other Energy', roles: ['IS'], endpoint: t.endpoint.url });
@@ -216,4 +219,69 @@ test('BR3: the SC list is configurable - with 7.2 added, the SC role gets past e
   t.is(code(disable), 'I0', 'eligible now: the DCC transforms it');
   const enable = await sc.post('serviceT', sc.request({ target: ESME, srv: '7.1', cv: 4, body: { kind: 'opaque', name: 'EnableSupply', element: { uri: 'http://www.dccinterface.co.uk/ServiceUserGateway', prefix: 'sr', local: 'EnableSupply', attributes: [], namespaces: [], children: [], parent: null } } as never }));
   t.is(code(enable), 'E2');
+});
+
+test('anomaly detection: a quarantined Signed Pre-Command is spent - posted again once the ADT period is over, it is refused (E12), not executed', async (t) => {
+  const w = await world({ dispatching: true });
+  t.teardown(() => w.t.close());
+  const a = w.t.admin;
+  await instructSolr(w, { adt: false });
+  await a.officer(SRP, { id: 'sro-1', kind: 'SRO', name: 'Officer' });
+  await a.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 0, quarantine: 1, periodSeconds: 60 }] });
+  t.is(code((await w.sc.critical({ target: ESME, srv: '1.6', body: credit })).send!), 'I99');
+  const second = await w.sc.critical({ target: ESME, srv: '1.6', body: credit });
+  t.is(code(second.send!), 'I99', 'quarantined requests are acknowledged');
+  const id = second.requestId;
+  const quarantined = (await a.requests({ user: SRP })).filter((r) => r.cv === 5 && r.outcome === 'quarantined');
+  t.is(quarantined.length, 1);
+  await a.clock({ advanceMs: 61_000 });
+  const again = await w.sc.post('serviceS', second.signedXml!);
+  t.is(code(again), 'E12');
+  const rows = (await a.requests({ user: SRP })).filter((r) => r.cv === 5 && r.requestId === quarantined[0]!.requestId);
+  t.deepEqual(rows.map((r) => [r.outcome, r.dispatched]), [['quarantined', false], ['refused', false]]);
+  t.regex(rows[1]!.reason ?? '', /already been used/);
+  t.truthy(id);
+});
+
+test('correlation: a Signed Pre-Command sent under another SRV than the one it was transformed for is refused (E12)', async (t) => {
+  const w = await world({ supported: ['1.6', '1.5'], dispatching: true });
+  t.teardown(() => w.t.close());
+  const cv4 = w.supplier.request({ target: ESME, srv: '1.6', cv: 4, body: prepay });
+  const transformed = await w.supplier.post('serviceT', cv4);
+  t.is(code(transformed), 'I0');
+  const content = transformed.response!.body.kind === 'ResponseMessage' ? transformed.response!.body.content : undefined;
+  if (content?.kind !== 'PreCommand') return t.fail('no Pre-Command');
+  const header = { ...cv4.header, commandVariant: 5 as const, serviceReference: serviceReferenceOf('1.5'), serviceReferenceVariant: '1.5' as ServiceReferenceVariant };
+  const relabelled = await w.supplier.post('serviceS', { ...cv4, header, body: { kind: 'SignedPreCommand', gbcsPayload: w.supplier.signPreCommand(content.gbcsPayload) } });
+  t.is(code(relabelled), 'E12');
+  const audit = (await w.t.admin.requests({ user: SUPPLIER })).filter((r) => r.cv === 5);
+  t.deepEqual(audit.map((r) => [r.srv, r.check, r.dispatched]), [['1.5', 'correlation', false]]);
+  t.regex(audit[0]!.reason ?? '', /issued for SRV 1\.6, not 1\.5/);
+});
+
+test("anomaly detection counts per ADT file: requests to one failed supplier's meters do not count against another supplier's file", async (t) => {
+  const w = await world({ dispatching: true });
+  t.teardown(() => w.t.close());
+  const a = w.t.admin;
+  const SECOND = parseEui('90B3D51F30010003');
+  const SECOND_ESME = parseEui('00DB0000000000C1');
+  await a.party({ eui: SECOND, name: 'Second Failing Energy', roles: ['IS'], endpoint: w.t.endpoint.url, srp: SRP });
+  await a.device({ eui: SECOND_ESME, type: 'ESME', supplier: SECOND });
+  const now = Date.parse((await a.now()).now);
+  for (const failed of [SUPPLIER, SECOND]) await a.solr({ failedSupplier: failed, contingencyParty: SRP, startsAt: new Date(now - 1000).toISOString() });
+  await a.officer(SRP, { id: 'sro-1', kind: 'SRO', name: 'Officer' });
+  await a.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 50, quarantine: 100, periodSeconds: 86400 }] });
+  await a.adt(SRP, { submittedBy: 'sro-1', supplier: SECOND, thresholds: [{ srv: '1.6', warning: 1, quarantine: 2, periodSeconds: 86400 }] });
+  for (let i = 0; i < 3; i++) t.is(code((await w.sc.critical({ target: ESME, srv: '1.6', body: credit })).send!), 'I99');
+  const secondDs = (await a.gbcsSigner(SECOND)).privateKey;
+  for (let i = 0; i < 3; i++) t.is(code((await w.sc.critical({ target: SECOND_ESME, srv: '1.6', body: credit }, { signWith: secondDs })).send!), 'I99');
+  const outcomes = (await a.requests({ user: SRP })).filter((r) => r.cv === 5).map((r) => [r.target, r.outcome === 'quarantined']);
+  t.deepEqual(outcomes, [
+    [ESME, false],
+    [ESME, false],
+    [ESME, false],
+    [SECOND_ESME, false],
+    [SECOND_ESME, false],
+    [SECOND_ESME, true],
+  ]);
 });
