@@ -29,6 +29,12 @@ export interface OutboxOptions {
   post?: (url: string, body: string, signal: AbortSignal) => Promise<number>;
 }
 
+/**
+ * Where a message should go now, if no longer where it was queued: asked at each delivery attempt (the DCC moves
+ * a failed supplier's waiting alerts to its SRP this way, MP134B BR7). null leaves it where it is.
+ */
+export type Reroute = (m: { kind: OutboxKind; recipient: string }) => { recipient: string; endpoint: string } | null;
+
 /** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
 export interface OutboxCommits {
   write<T>(step: () => T): T;
@@ -66,6 +72,7 @@ export class Outbox {
     private readonly db: Db,
     options: OutboxOptions = {},
     commits?: OutboxCommits,
+    private readonly reroute: Reroute = () => null,
   ) {
     this.commits = commits ?? { write: (step) => db.transaction(step)(), afterGroup: (f) => f() };
     this.initialBackoffMs = options.initialBackoffMs ?? 200;
@@ -170,7 +177,15 @@ export class Outbox {
     const nextDue = this.db.prepare('SELECT * FROM outbox WHERE endpoint = ? AND delivered_at IS NULL AND id <= ? ORDER BY id LIMIT 1');
     while (!this.stopped) {
       const row = nextDue.get(endpoint, this.horizon) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
-      if (!row || row.next_attempt_at > Date.now()) return;
+      if (!row) return;
+      const to = this.reroute(row);
+      if (to) {
+        // Ids order every queue: at its new endpoint it goes out before whatever was queued after it.
+        this.commits.write(() => this.db.prepare('UPDATE outbox SET recipient = ?, endpoint = ?, next_attempt_at = 0, last_error = NULL WHERE id = ?').run(to.recipient, to.endpoint, row.id));
+        this.kick();
+        continue;
+      }
+      if (row.next_attempt_at > Date.now()) return;
       const ac = new AbortController();
       const timeout = setTimeout(() => ac.abort(), this.timeoutMs);
       let error: string | null = null;

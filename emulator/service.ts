@@ -41,7 +41,7 @@ import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './
 import type { EligibilityTable } from './access/srv-matrix.ts';
 import type { Clock } from './clock.ts';
 import { GroupCommit } from './group-commit.ts';
-import { NO_ENDPOINT_YET, Outbox, type OutboxOptions } from './outbox.ts';
+import { NO_ENDPOINT_YET, Outbox, type OutboxKind, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, Registry } from './registry.ts';
 import { SolrEvents } from './solr.ts';
@@ -156,7 +156,7 @@ export class DccService {
       this.solr.forget();
       this.anomaly.forget();
     });
-    this.outbox = new Outbox(options.db, options.outbox, this.commits);
+    this.outbox = new Outbox(options.db, options.outbox, this.commits, (m) => this.rerouteAlert(m));
     this.defects = new Set(options.defects ?? []);
     this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;
   }
@@ -647,6 +647,22 @@ export class DccService {
       if (!recipient) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
     });
     this.outbox.kick();
+  }
+
+  /**
+   * BR7 for an alert that was already waiting (its addressee's endpoint down, say) when the addressee failed or
+   * lost its certificate: at its next delivery attempt it moves to the SRP, as a new alert would go there.
+   */
+  private rerouteAlert(m: { kind: OutboxKind; recipient: string }): { recipient: string; endpoint: string } | null {
+    if (m.kind !== 'device-alert') return null;
+    const addressee = this.registry.party(m.recipient as Eui);
+    if (!addressee) return null;
+    const now = this.now();
+    const to = this.alertRecipient(addressee, now);
+    // Never back and forth between two parties that are each other's SRP.
+    if (!to || to.eui === addressee.eui || this.alertRecipient(to, now)?.eui === addressee.eui) return null;
+    const endpoint = this.endpointOf(to);
+    return endpoint ? { recipient: to.eui, endpoint } : null;
   }
 
   private alertRecipient(addressee: Party, now: Date): Party | undefined {

@@ -105,3 +105,34 @@ test('a response and an alert for a User with no endpoint are kept, and delivere
   t.true(bodies[1]!.includes('8F66'), 'then the alert');
   t.true((await dcc.admin.deliveries(SUPPLIER)).every((d) => d.delivered && d.lastError === null));
 });
+
+test("BR7: an alert already waiting for a supplier whose endpoint is down moves to the supplier's SRP once the supplier fails", async (t) => {
+  const SRP = parseEui('90B3D51F30050001');
+  const bodies: string[] = [];
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, unreachableDevices(), (body) => bodies.push(body));
+  const a = dcc.admin;
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: 'http://127.0.0.1:9/down', srp: SRP });
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: endpointUrl });
+  await a.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  dcc.dcc.service.routeAlert(SMETS1_ESME, encodeReply({ type: 'alert', id: 9n, from: SMETS1_ESME, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
+  const waited = await until(async () => (await a.deliveries(SUPPLIER))[0]?.attempts ?? 0);
+  t.true(waited >= 1, 'the supplier, healthy, gets it first: its endpoint is down');
+
+  const now = Date.parse((await a.now()).now);
+  await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(now).toISOString() });
+  t.true((await until(async () => bodies.length)) >= 1, 'the SRP got the alert');
+  t.true(bodies[0]!.includes('8F66'));
+  t.deepEqual(await a.deliveries(SUPPLIER), []);
+  t.like((await a.deliveries(SRP))[0], { kind: 'device-alert', delivered: true });
+});
+
+/** Polls `f` until it gives a truthy value, for at most 10 s. */
+async function until<T>(f: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await f();
+    if (v || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
