@@ -1,6 +1,6 @@
 /**
  * Persistence of the DCC's SMKI state: certificates it issued (with the private keys it generated for emulated
- * parties) and revocations. The CA hierarchy itself is derived from a seed kept in the store, so a restarted DCC
+ * parties), revocations and the last CRL number. The CA hierarchy itself is derived from a seed kept in the store, so a restarted DCC
  * reopens the same CAs and every stored certificate still verifies.
  */
 import { createPrivateKey } from 'node:crypto';
@@ -19,7 +19,8 @@ export async function openSmki(db: Db, clock: () => Date, policy?: IssuingPolicy
   let seed = getMeta(db, 'smki-seed');
   if (!seed) setMeta(db, 'smki-seed', (seed = randomBytes(16).toString('hex')));
   const hierarchy = await createSmkiHierarchy({ at: CA_EPOCH, seed });
-  const smki = await SmkiService.create({ clock, hierarchy, ...(policy ? { policy } : {}) });
+  const crlNumbers = { last: BigInt(getMeta(db, 'crl-number') ?? '0'), keep: (n: bigint) => setMeta(db, 'crl-number', n.toString()) };
+  const smki = await SmkiService.create({ clock, hierarchy, crlNumbers, ...(policy ? { policy } : {}) });
   restoreSmki(db, smki);
   return smki;
 }

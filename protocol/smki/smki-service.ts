@@ -73,6 +73,11 @@ export interface SmkiServiceOptions {
   policy?: IssuingPolicy;
   /** CRL nextUpdate - thisUpdate; default one day. */
   crlLifetimeMs?: number;
+  /**
+   * The last cRLNumber issued and where to keep each new one, for a service that outlives its process: RFC 5280
+   * 5.2.3 wants the numbers to increase for as long as the CA issues CRLs. Default: from 0, kept in memory.
+   */
+  crlNumbers?: { last: bigint; keep(n: bigint): void };
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -80,7 +85,7 @@ const DAY_MS = 24 * 3600 * 1000;
 export class SmkiService {
   readonly directory = new CertificateDirectory();
   readonly register = new RevocationRegister();
-  private crlNumber = 0n;
+  private crlNumber: bigint;
   private latest: CrlInfo | null = null;
 
   private constructor(
@@ -88,12 +93,15 @@ export class SmkiService {
     readonly policy: IssuingPolicy,
     private readonly clock: Clock,
     private readonly crlLifetimeMs: number,
-  ) {}
+    private readonly crlNumbers: SmkiServiceOptions['crlNumbers'],
+  ) {
+    this.crlNumber = crlNumbers?.last ?? 0n;
+  }
 
   static async create(options: SmkiServiceOptions): Promise<SmkiService> {
     const hierarchy =
       options.hierarchy ?? (await createSmkiHierarchy({ at: options.clock(), ...(options.seed === undefined ? {} : { seed: options.seed }) }));
-    return new SmkiService(hierarchy, options.policy ?? ISSUING_POLICY, options.clock, options.crlLifetimeMs ?? DAY_MS);
+    return new SmkiService(hierarchy, options.policy ?? ISSUING_POLICY, options.clock, options.crlLifetimeMs ?? DAY_MS, options.crlNumbers);
   }
 
   /** Loads a ZAZ1 keystore (JSON text, parsed JSON or Keystore): parties, certificates and keys, trusted as imported. */
@@ -259,6 +267,7 @@ export class SmkiService {
       .effective(this.hierarchy.oca.name, thisUpdate)
       .map((r) => ({ serial: r.serial, revocationDate: r.effectiveAt, reason: r.reason }));
     this.crlNumber += 1n;
+    this.crlNumbers?.keep(this.crlNumber);
     this.latest = await this.hierarchy.oca.issueCrl({
       thisUpdate,
       nextUpdate: new Date(thisUpdate.getTime() + this.crlLifetimeMs),
