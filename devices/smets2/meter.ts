@@ -191,8 +191,14 @@ export class Smets2Meter extends Meter {
     }
     const highest = this.highestCounter(apdu.originator);
     if (highest !== undefined && apdu.counter <= highest && !defects.has('meter-skips-counter-check')) return reject('8F60', `counter ${apdu.counter} is not above ${highest}`);
+    // No use case this meter runs has a date-time or supplementary remote party fields in its Command header.
+    if (apdu.dateTime !== null) return reject('8F1E', `${useCase.codec.name} Command carries a date-time`, 'malformed');
+    if (apdu.supplementary.length > 0) return reject('8F1E', `${useCase.codec.name} Command carries ${apdu.supplementary.length} octets after its message code`, 'malformed');
     const parsed = useCase.codec.parse(apdu);
     if (!parsed.ok) return reject('8F1E', `${useCase.codec.name} content: ${parsed.error.toString()}`, 'malformed');
+    // A payment-mode payload says which ESME it is built for (a twin's names its second element's register).
+    const builtFor = (parsed.value as { variant?: string }).variant;
+    if (builtFor !== undefined && builtFor !== this.variant) return reject('8F1E', `${useCase.codec.name} content is built for a ${builtFor} meter, not this ${this.variant}`, 'malformed');
 
     // The trust anchor cell's EUI string is shared by the fleet; the one decoded from the frame is not.
     const source = this.anchors.cell(role)?.eui ?? apdu.originator;

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { decodeGeneralCiphering, encodeGeneralCiphering, encodeGeneralSigning } from '../../../protocol/gbcs/apdu.ts';
+import { dlmsDateTime } from '../../../protocol/gbcs/datetime.ts';
 import { signApdu, wrapCommand } from '../../../protocol/gbcs/security.ts';
 import { ECS02, ECS03, GCS02, GCS03 } from '../../../protocol/gbcs/usecases/catalogue.ts';
 import { ECS17b } from '../../../protocol/gbcs/usecases/reads.ts';
@@ -9,7 +10,7 @@ import { generateKeyPair } from '../../../protocol/smki/keys.ts';
 import { diffSnapshots, unexpectedChanges } from '../../../devices/snapshot.ts';
 import { type MeterVariant } from '../../../devices/meter.ts';
 import { type Smets2Meter } from '../../../devices/smets2/meter.ts';
-import { answer, apduOf, build, keys, meter, pki, TWIN_EUI } from '../support.ts';
+import { answer, apduOf, build, keys, meter, pki, send, TWIN_EUI } from '../support.ts';
 
 const now = { kind: 'now' } as const;
 const credit = (variant: MeterVariant) => ({ variant, change: { target: { mode: 'credit' as const }, execution: now } });
@@ -108,6 +109,18 @@ const ATTACKS: { name: string; attack: Attack; code: string; answered: 'denied' 
       const prepayment = build.preCommand(v === 'gsme' ? GCS03 : ECS03, { variant: v, change: { target: { mode: 'prepayment', suspendDebtDisabled: false, suspendDebtEmergency: false, disablementThreshold: 0 }, execution: now } }, { device: m.eui, counter: 101n });
       return build.wrap({ ...prepayment, messageCode: codecFor(v).code }, true, { device: m.eui });
     },
+    code: '8F1E',
+    answered: 'malformed',
+  },
+  {
+    name: 'a signed, MACed Command with a date-time in its header',
+    attack: (m, v) => build.wrap({ ...build.preCommand(codecFor(v), credit(v), { device: m.eui, counter: 101n }), dateTime: dlmsDateTime(new Date('2031-05-05T00:00:00Z')) }, true, { device: m.eui }),
+    code: '8F1E',
+    answered: 'malformed',
+  },
+  {
+    name: 'a signed, MACed Command with octets after its message code',
+    attack: (m, v) => build.wrap({ ...build.preCommand(codecFor(v), credit(v), { device: m.eui, counter: 101n }), supplementary: Uint8Array.of(0xde, 0xad) }, true, { device: m.eui }),
     code: '8F1E',
     answered: 'malformed',
   },
@@ -222,3 +235,16 @@ test('a command whose MAC verifies but whose inner APDU was altered is refused',
   t.false(answer(m, m.process(good))?.outcome.success);
   t.deepEqual(unexpectedChanges(diffSnapshots(before, m.snapshot()), ['securityLog']), []);
 });
+
+for (const [own, other] of [['esme', 'esme-twin'], ['esme-twin', 'esme']] as const) {
+  test(`${own}: a payment-mode switch built for ${other} is refused (8F1E, malformed) and changes nothing but the Security Log`, (t) => {
+    const { meter: m } = meter(own, { paymentMode: 'prepayment' });
+    const before = m.snapshot();
+    const a = send(m, ECS02, { variant: other, change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { counter: 10n });
+    t.false(a?.outcome.success);
+    if (a?.outcome.family === 'esme') t.is(a.outcome.results[0], DataAccessResult.typeUnmatched);
+    const after = m.snapshot();
+    t.deepEqual(unexpectedChanges(diffSnapshots(before, after), ['securityLog']), []);
+    t.is((after.securityLog as { code: string }[])[0]?.code, '8F1E');
+  });
+}
