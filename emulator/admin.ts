@@ -13,7 +13,7 @@ import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-servi
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
 import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord, roleMismatch } from './registry.ts';
-import { BadInput, NotFound } from './schemas.ts';
+import { BadInput, describeZodError, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
 import { type SolrEvent, solrInstructionInput } from './solr.ts';
@@ -123,9 +123,15 @@ export class DccAdmin {
 
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
-    const initial = initialStateInput.parse((body as { initialState?: unknown } | null)?.initialState ?? {});
-    const { initialState: _ignored, ...rest } = (body ?? {}) as Record<string, unknown>;
+    const { initialState, ...rest } = (body ?? {}) as Record<string, unknown>;
     const input = deviceInput.parse(rest);
+    // Without one, the host's own default applies (`dcc serve`: prepayment).
+    const parsedInitial = initialState === undefined ? undefined : initialStateInput.safeParse(initialState);
+    if (parsedInitial && !parsedInitial.success) throw new BadInput(describeZodError(parsedInitial.error, 'initialState'));
+    const initial = parsedInitial?.data;
+    if (initial && this.dcc.registry.device(input.eui)) {
+      throw new BadInput(`initialState: device ${input.eui} is already registered, and a meter's state changes only by commands (initialState applies when a device is first registered)`);
+    }
     // Its supplier's keys become the meter's trust anchor, and the supplier the party its requests come from.
     const { supplier, networkOperator } = DEVICE_PARTY_ROLES[input.fuel];
     this.registeredAs('supplier', input.supplier, [supplier.role], supplier.what);

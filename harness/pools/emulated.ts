@@ -110,27 +110,35 @@ export class EmulatedPool implements DevicePool {
 
   private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState) {
     if (!this.connection) await this.connect(this.startAt());
-    const plan = this.plans.get(record.eui)?.initial ?? requested ?? this.defaultInitial;
-    const initial = { paymentMode: plan.paymentMode ?? 'credit', ...(plan.meterBalance !== undefined ? { meterBalance: plan.meterBalance } : {}) } as const;
-    this.records.set(record.eui, record);
-    let meter: Meter;
-    if (record.type === 'SMETS1') {
-      meter = new Smets1Meter({ eui: record.eui, variant: record.fuel === 'gas' ? 'gsme' : 'esme', clock: this.clock, initial, s1sp: { eui: EMULATED_S1SP, publicKey: this.s1spKey.publicKey } });
-    } else {
-      const cell = (k: { eui: Eui; ds: import('node:crypto').KeyObject | null; ka: import('node:crypto').KeyObject | null }) => ({ eui: k.eui, ...(k.ds ? { ds: k.ds } : {}), ...(k.ka ? { ka: k.ka } : {}) });
-      const trust = new TrustAnchors({
+    const cell = (k: { eui: Eui; ds: import('node:crypto').KeyObject | null; ka: import('node:crypto').KeyObject | null }) => ({ eui: k.eui, ...(k.ds ? { ds: k.ds } : {}), ...(k.ka ? { ka: k.ka } : {}) });
+    const trust = () =>
+      new TrustAnchors({
         supplier: cell(anchors.supplier),
         accessControlBroker: cell(anchors.acb),
         ...(anchors.networkOperator ? { networkOperator: cell(anchors.networkOperator) } : {}),
       });
-      meter = new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust, defects: this.defects });
+    const before = this.records.get(record.eui);
+    const meterNow = this.meters.get(record.eui);
+    this.records.set(record.eui, record);
+    if (meterNow && before && sameDevice(before, record)) {
+      // A registration update (supplier, network operator, SMI status) is not a new meter: its state, counters
+      // included, stay; only the keys it trusts follow the registration.
+      if (meterNow instanceof Smets2Meter) meterNow.setTrustAnchors(trust());
+      this.note(record.eui, `registration updated: supplier ${record.supplier}, ${record.smiStatus}`);
+    } else {
+      const plan = this.plans.get(record.eui)?.initial ?? requested ?? this.defaultInitial;
+      const initial = { paymentMode: plan.paymentMode ?? 'credit', ...(plan.meterBalance !== undefined ? { meterBalance: plan.meterBalance } : {}) } as const;
+      const meter: Meter =
+        record.type === 'SMETS1'
+          ? new Smets1Meter({ eui: record.eui, variant: record.fuel === 'gas' ? 'gsme' : 'esme', clock: this.clock, initial, s1sp: { eui: EMULATED_S1SP, publicKey: this.s1spKey.publicKey } })
+          : new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust(), defects: this.defects });
+      const saved = this.store?.load(record.eui);
+      if (saved) meter.importState(saved);
+      meterNow?.setOutput(null);
+      this.meters.set(record.eui, meter);
+      this.connection!.host.add(this.store ? persisted(meter, this.store) : meter);
+      this.note(record.eui, saved ? `restored ${record.type}, ${meter.paymentMode}` : `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
     }
-    const saved = this.store?.load(record.eui);
-    if (saved) meter.importState(saved);
-    this.meters.get(record.eui)?.setOutput(null);
-    this.meters.set(record.eui, meter);
-    this.connection!.host.add(this.store ? persisted(meter, this.store) : meter);
-    this.note(record.eui, saved ? `restored ${record.type}, ${meter.paymentMode}` : `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
     if (record.type === 'SMETS1') return null;
     const keys = this.keys.keysFor(record.eui);
     return { ds: keys.ds.publicKey, ka: keys.ka.publicKey };
@@ -268,4 +276,9 @@ export function supportedSrvs(device: DeviceRecord): ReadonlySet<string> {
   if (device.type === 'SMETS1') return new Set(['1.6']);
   const family = device.type === 'GSME' ? 'gsme' : 'esme';
   return new Set(supportedUseCases(family).flatMap((name) => useCaseByName(name)?.srv ?? []));
+}
+
+/** The same physical kind of meter: a registration update keeps it; anything else is a new meter under that EUI. */
+function sameDevice(a: DeviceRecord, b: DeviceRecord): boolean {
+  return a.type === b.type && a.twin === b.twin && a.fuel === b.fuel;
 }

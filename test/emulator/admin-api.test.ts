@@ -178,3 +178,30 @@ test.serial('a registered party POSTed again changes only what the body names: a
   }
   t.deepEqual(await list('/parties'), before, 'nothing changed');
 });
+
+test('re-posting a hosted device updates its registration and keeps its meter (state, counters and all); initialState only applies to a new one', async (t) => {
+  const { EmulatedPool } = await import('../../harness/pools/emulated.ts');
+  const { AdminError } = await import('../../harness/admin-client.ts');
+  const pool = new EmulatedPool({ defaultInitial: { paymentMode: 'prepayment' } });
+  const d = await startTestDcc(pool.port, { provisioner: pool.provisioner, persistent: false });
+  t.teardown(async () => {
+    await d.close();
+    await pool.close();
+  });
+  const supplier = '90B3D51F30010001' as Eui;
+  const esme = '00DB0000000000A1' as Eui;
+  const other = '00DB0000000000A2' as Eui;
+  await d.admin.party({ eui: supplier, name: 'Supplier', roles: ['IS', 'GS'] });
+  await d.admin.device({ eui: esme, type: 'ESME', supplier, initialState: { paymentMode: 'prepayment', meterBalance: 1234 } });
+  await d.admin.device({ eui: other, type: 'ESME', supplier });
+  t.like(pool.port.state(esme), { paymentMode: 'prepayment', meterBalance: 1234 });
+  t.like(pool.port.state(other), { paymentMode: 'prepayment' }, "without initialState the host's default applies");
+  await d.admin.device({ eui: esme, type: 'ESME', supplier, smiStatus: 'suspended' });
+  t.like(pool.port.state(esme), { paymentMode: 'prepayment', meterBalance: 1234 });
+  const e = await t.throwsAsync(d.admin.device({ eui: esme, type: 'ESME', supplier, initialState: { paymentMode: 'credit' } }), { instanceOf: AdminError });
+  t.is(e?.status, 400);
+  t.regex(e?.message ?? '', /initialState: .* already registered/);
+  t.like(pool.port.state(esme), { paymentMode: 'prepayment', meterBalance: 1234 });
+  const devices = (await (await fetch(`${d.url}/admin/v1/devices`)).json()) as { eui: string; smiStatus: string }[];
+  t.is(devices.find((x) => x.eui === esme)?.smiStatus, 'suspended', 'the refused re-registration changed nothing');
+});
