@@ -72,6 +72,9 @@ const revocationRequest = z.strictObject({
   orderedBy: z.string().optional(),
 });
 
+/** Where the admin API may put the DCC's clock: a GSME's ZigBee UTCTime starts in 2000, and well inside its end. */
+const CLOCK_RANGE = { from: Date.UTC(2000, 0, 1), to: Date.UTC(2100, 0, 1) };
+
 /** One of the two: a union would report only "Invalid input" for a misspelt key or for both given. */
 const clockRequest = z
   .strictObject({ set: z.iso.datetime({ offset: true }).optional(), advanceMs: z.number().int().min(0).optional() })
@@ -150,7 +153,11 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       const clock = dcc.options.clock;
       if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
       const body = parseBody(clockRequest, req.body);
-      if (body.set !== undefined) clock.set(new Date(body.set));
+      const to = body.set !== undefined ? Date.parse(body.set) : dcc.now().getTime() + body.advanceMs!;
+      if (!(to >= CLOCK_RANGE.from && to < CLOCK_RANGE.to)) {
+        throw new BadInput(`${body.set !== undefined ? 'set' : 'advanceMs'}: the DCC's clock stays from 2000-01-01 to before 2100-01-01 (the meters' date-times hold no more); this would take it to ${Number.isFinite(new Date(to).getTime()) ? new Date(to).toISOString() : 'no valid date'}`);
+      }
+      if (body.set !== undefined) clock.set(new Date(to));
       else clock.advance(body.advanceMs!);
       admin.persistClock();
       return { now: dcc.now().toISOString() };

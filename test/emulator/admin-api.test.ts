@@ -43,6 +43,10 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
     ['/clock', { advanceMs: -5 }, /^advanceMs: /],
     ['/clock', { set: 'garbage' }, /^set: /],
+    ['/clock', { advanceMs: Number.MAX_SAFE_INTEGER }, /^advanceMs: the DCC's clock stays from 2000-01-01 .* no valid date$/],
+    ['/clock', { advanceMs: 8.64e15 }, /^advanceMs: the DCC's clock stays/],
+    ['/clock', { set: '0000-01-01T00:00:00Z' }, /^set: the DCC's clock stays/],
+    ['/clock', { set: '2100-01-01T00:00:00Z' }, /^set: the DCC's clock stays .* 2100-01-01T00:00:00.000Z$/],
     ['/clock', { set: '2026-02-01T00:00:00Z', advanceMs: 5 }, /^body: give one of set \(an ISO date-time\) and advanceMs$/],
     // A misspelt key must not be dropped: this one would have revoked at once instead of at the PMA's date.
     ['/revocations', { serial: '1', effectiveat: '2027-01-01T00:00:00Z' }, /^body: Unrecognized key: "effectiveat"$/],
