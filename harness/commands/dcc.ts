@@ -13,6 +13,7 @@ import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { readText, writableDirectory } from './inputs.ts';
+import { MAX_TIMER_MS } from '../scenarios/schema.ts';
 
 interface ServeArgs {
   port: number;
@@ -51,6 +52,7 @@ const serve: CommandModule<object, ServeArgs> = {
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new CliExit(EXIT.usage, `--port ${args.port}: a TCP port, 0 to 65535`);
     for (const [name, v] of [['device-timeout', args.deviceTimeout], ['max-concurrent', args.maxConcurrent], ['request-timeout', args.requestTimeout]] as const) {
       if (!Number.isInteger(v) || v < 1) throw new CliExit(EXIT.usage, `--${name} ${v}: a positive integer`);
+      if (name !== 'max-concurrent' && v > MAX_TIMER_MS) throw new CliExit(EXIT.usage, `--${name} ${v}: at most ${MAX_TIMER_MS} ms (the longest a timer waits)`);
     }
     if (args.callback !== undefined && !(URL.canParse(args.callback) && /^https?:$/.test(new URL(args.callback).protocol))) {
       throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);

@@ -125,12 +125,18 @@ function personHolder(name: string | undefined): Holder {
   return { ...currentHolder(name), pid: 0 };
 }
 
+/** The longest lease: a bench device held longer is one nobody else can use. */
+const MAX_LEASE_MS = 7 * 86_400_000;
+
 function durationArg(text: string): number {
+  let ms: number;
   try {
-    return durationMs(text);
+    ms = durationMs(text);
   } catch {
     throw new CliExit(EXIT.usage, `--ttl ${text}: a duration such as 30m or 2h`);
   }
+  if (!(ms > 0 && ms <= MAX_LEASE_MS)) throw new CliExit(EXIT.usage, `--ttl ${text}: a lease lasts more than 0 and at most 7d`);
+  return ms;
 }
 
 function devicesOf(rig: Rig, ids: string[]): string[] {
@@ -186,9 +192,9 @@ const lease: CommandModule<object, RigArgs> = {
   describe: 'lease rig devices (for a person: the lease lasts its TTL unless renewed or released)',
   builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', requiresArg: true, default: '2h' }) as unknown as Argv<RigArgs>,
   handler: (args) => {
+    const ttl = durationArg(args.ttl);
     const rig = rigOf(args.rig);
     const store = storeFor(args, rig);
-    const ttl = durationArg(args.ttl);
     let refused = 0;
     for (const id of devicesOf(rig, args.devices)) {
       const r = store.acquire(rig.name, id, personHolder(args.holder), ttl);
@@ -208,9 +214,9 @@ const renew: CommandModule<object, RigArgs> = {
   describe: 'extend your leases',
   builder: (y: Argv) => leaseOptions(y).positional('devices', { type: 'string', array: true }).option('ttl', { type: 'string', requiresArg: true, default: '2h' }) as unknown as Argv<RigArgs>,
   handler: (args) => {
+    const ttl = durationArg(args.ttl);
     const rig = rigOf(args.rig);
     const store = storeFor(args, rig);
-    const ttl = durationArg(args.ttl);
     let lost = 0;
     for (const id of devicesOf(rig, args.devices)) {
       const ok = store.renew(rig.name, id, personHolder(args.holder), ttl);

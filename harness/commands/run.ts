@@ -21,7 +21,7 @@ import type { MeterDefect } from '../../devices/smets2/meter.ts';
 import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
-import { durationMs } from '../scenarios/schema.ts';
+import { durationMs, MAX_TIMER_MS } from '../scenarios/schema.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { writableDirectory, writableFile } from './inputs.ts';
 
@@ -90,7 +90,9 @@ interface RunArgs extends SelectArgs {
 function parseDuration(text: string | undefined, option: string): number | undefined {
   if (text === undefined) return undefined;
   if (!/^\d+(ms|s|m|h)$/.test(text)) throw new CliExit(EXIT.usage, `--${option} ${text}: a duration such as 90s, 10m or 2h`);
-  return durationMs(text);
+  const ms = durationMs(text);
+  if (ms <= 0 || ms > MAX_TIMER_MS) throw new CliExit(EXIT.usage, `--${option} ${text}: a time limit above 0 and at most 24 days (the longest a timer waits)`);
+  return ms;
 }
 
 /** herdsman's errors on stderr; its other levels are for a bench engineer's own debugging. */

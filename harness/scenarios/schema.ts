@@ -21,6 +21,12 @@ export function durationMs(d: z.infer<typeof duration>): number {
   return Number(m[1]) * unit;
 }
 
+/** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** A time limit: more than nothing, and no longer than a timer can wait. */
+export const timeLimit = duration.refine((d) => durationMs(d) > 0 && durationMs(d) <= MAX_TIMER_MS, 'a time limit above 0 and at most 24 days');
+
 const alias = z.string().regex(/^[a-z][a-z0-9-]*$|^\$\{[a-z]+\}$/, 'a lower-case name such as esme-1 (or an outline ${variable})');
 const eui = z.string().regex(/^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/, 'an EUI-64');
 const srv = z.string().regex(/^\d+(\.\d+){1,2}$|^\$\{[a-z]+\}$/, 'an SRV such as "1.6" (quote it in YAML)');
@@ -214,7 +220,7 @@ export const scenarioSchema = z.strictObject({
   'defeated-by': z.array(z.string()).default([]),
   /** Retry only when an infrastructure error matches this pattern (never on product failures). */
   retry: z.strictObject({ when: z.string(), attempts: z.number().int().min(2).max(5) }).optional(),
-  timeouts: z.strictObject({ scenario: duration.optional(), step: duration.optional(), device: duration.optional() }).default({}),
+  timeouts: z.strictObject({ scenario: timeLimit.optional(), step: timeLimit.optional(), device: timeLimit.optional() }).default({}),
   steps: z.array(stepSchema).min(1),
 });
 

@@ -42,6 +42,10 @@ test('usage errors exit 2: unknown defect, bad report spec, invalid scenario fil
   const invalid = await runCli(['run', bad, '--no-history']);
   t.is(invalid.code, 2);
   t.regex(invalid.stderr, /bad\.yaml:6: scenarios\.0\.steps\.0\.advance: a duration/);
+  writeFileSync(bad, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: x\n    title: t\n    timeouts: { scenario: -5m }\n    steps:\n      - advance: 1h\n`);
+  const negative = await runCli(['run', bad, '--no-history']);
+  t.is(negative.code, 2);
+  t.regex(negative.stderr, /bad\.yaml:5: scenarios\.0\.timeouts\.scenario: a time limit above 0 and at most 24 days/);
   t.is((await runCli(['run', '--tags', 'no-such-tag', '--no-history'])).code, 2);
   const grep = await runCli(['list', '--grep', '(']);
   t.is(grep.code, 2);
@@ -87,6 +91,12 @@ test('an option whose check refuses the value is a usage error with its message,
     [['device', 'serve', '--type', 'esme', '--pty', '--baud', '0'], '--baud 0: a positive integer'],
     [['device', 'serve', '--type', 'gsme', '--pty', '--twin'], '--twin is for --type esme (only an ESME has a second element)'],
     [['device', 'serve', '--type', 'esme', '--pty', '--fuel', 'gas'], '--fuel is for --type smets1 (an ESME is electricity, a GSME gas)'],
+    // A timer asked for more than 2^31 - 1 ms fires at once: a generous limit would fail a correct meter.
+    [['run', '--no-history', '--scenario-timeout', '600h'], '--scenario-timeout 600h: a time limit above 0 and at most 24 days (the longest a timer waits)'],
+    [['run', '--no-history', '--step-timeout', '0ms'], '--step-timeout 0ms: a time limit above 0 and at most 24 days (the longest a timer waits)'],
+    [['dcc', 'serve', '--port', '0', '--device-timeout', '99999999999'], '--device-timeout 99999999999: at most 2147483647 ms (the longest a timer waits)'],
+    [['rig', 'lease', 'esme-1', '--rig', 'rigs/emulated-serial.yaml', '--lease-dir', join(scratch, 'leases'), '--ttl', '9999999999h'], '--ttl 9999999999h: a lease lasts more than 0 and at most 7d'],
+    [['rig', 'renew', 'esme-1', '--rig', 'rigs/emulated-serial.yaml', '--lease-dir', join(scratch, 'leases'), '--ttl', '0s'], '--ttl 0s: a lease lasts more than 0 and at most 7d'],
   ] as const) {
     const r = await runCli([...args]);
     t.is(r.code, 2, r.stderr);
