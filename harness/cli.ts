@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 interface OptionTable {
-  getOptions(): { string: string[]; number: string[]; array: string[]; narg: Record<string, unknown> };
+  getOptions(): { string: string[]; number: string[]; boolean: string[]; array: string[]; narg: Record<string, unknown> };
 }
 
 /** Options that name the command's input and read it through readInput (so "-" is standard input). */
@@ -59,6 +59,11 @@ const OPTIONS_READING_STDIN: ReadonlySet<string> = new Set(['from']);
  */
 function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): void {
   const o = y.getOptions();
+  // yargs makes a list of an option given twice, which the command then reads as one value (a TypeError, or a
+  // --grep of "a,b"): a script that appends options must hear which one it repeated.
+  for (const key of [...o.string, ...o.number, ...o.boolean]) {
+    if (!o.array.includes(key) && Array.isArray(argv[key])) throw new CliExit(EXIT.usage, `--${key} is given more than once`);
+  }
   for (const key of o.string) {
     // Options, unlike positional arguments, are what requiresArg sets narg on.
     const option = key in o.narg;

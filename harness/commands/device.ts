@@ -35,14 +35,14 @@ const serve: CommandModule<object, ServeArgs> = {
   describe: 'run an emulated meter on the device end of a serial line',
   builder: (y: Argv) =>
     y
-      .option('type', { requiresArg: true, choices: ['esme', 'gsme', 'smets1'] as const, demandOption: true, describe: 'the meter to emulate' })
+      .option('type', { type: 'string', requiresArg: true, choices: ['esme', 'gsme', 'smets1'] as const, demandOption: true, describe: 'the meter to emulate' })
       .option('serial', { type: 'string', requiresArg: true, describe: 'serial line to serve on (e.g. /dev/ttyUSB0, /dev/pts/3)' })
       .option('pty', { type: 'boolean', default: false, describe: 'make a pty pair with socat and serve on one end; the other is reported as "peer"' })
       .option('baud', { type: 'number', requiresArg: true, default: 115200, describe: 'line speed' })
       .option('eui', { type: 'string', requiresArg: true, default: '00DB000000000001', describe: "the meter's EUI-64 until a harness provisions another" })
       .option('seed', { type: 'string', requiresArg: true, default: 'smets-hil', describe: "the meter's DS and KA keys derive from this seed and its EUI" })
       .option('twin', { type: 'boolean', default: false, describe: 'ESME: a twin-element meter' })
-      .option('fuel', { requiresArg: true, choices: ['electricity', 'gas'] as const, describe: 'SMETS1: electricity (default) or gas' })
+      .option('fuel', { type: 'string', requiresArg: true, choices: ['electricity', 'gas'] as const, describe: 'SMETS1: electricity (default) or gas' })
       .option('anchors', { type: 'string', requiresArg: true, describe: 'trust anchors JSON (supplier, acb, networkOperator, s1sp: EUIs and base64 SPKI or PEM keys); a harness may provision them over the line instead' })
       .option('state', { type: 'string', requiresArg: true, describe: 'keep the meter (definition and state) in this file across restarts' })
       .option('clock', { type: 'string', requiresArg: true, describe: "the meter's clock at start (ISO-8601; default now)" })

@@ -209,7 +209,7 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
   builder: (y: Argv) =>
     y
       .option('from', { type: 'string', requiresArg: true, demandOption: true, describe: 'DUIS request XML file, or - for stdin' })
-      .option('device', { requiresArg: true, choices: ['esme', 'esme-twin', 'gsme'] as const, demandOption: true, describe: 'the target device' })
+      .option('device', { type: 'string', requiresArg: true, choices: ['esme', 'esme-twin', 'gsme'] as const, demandOption: true, describe: 'the target device' })
       .option('at', { type: 'string', requiresArg: true, default: RTDS_CLOCK, describe: "the DCC's clock (sets the GSME Issuer Event ID)" }) as Argv<{
       from: string;
       device: MeterVariant;

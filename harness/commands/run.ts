@@ -61,7 +61,7 @@ function selectOptions<T>(y: Argv<T>) {
   return y
     .positional('paths', { type: 'string', array: true, default: [] as string[], describe: 'scenario files or folders (default: the MP134B PIT pack)' })
     .option('tags', { type: 'string', requiresArg: true, describe: 'run scenarios with any of these tags (BR5,smets1); + joins tags that must all be present (BR5+smets1)' })
-    .option('level', { requiresArg: true, choices: LEVELS, default: 'pit' as Level, describe: 'smoke, pit (smoke and pit) or nightly (all)' })
+    .option('level', { type: 'string', requiresArg: true, choices: LEVELS, default: 'pit' as Level, describe: 'smoke, pit (smoke and pit) or nightly (all)' })
     .option('grep', { type: 'string', requiresArg: true, describe: 'only scenario ids matching this regular expression' });
 }
 

@@ -91,6 +91,11 @@ test('an option whose check refuses the value is a usage error with its message,
     [['device', 'serve', '--type', 'esme', '--pty', '--baud', '0'], '--baud 0: a positive integer'],
     [['device', 'serve', '--type', 'gsme', '--pty', '--twin'], '--twin is for --type esme (only an ESME has a second element)'],
     [['device', 'serve', '--type', 'esme', '--pty', '--fuel', 'gas'], '--fuel is for --type smets1 (an ESME is electricity, a GSME gas)'],
+    // yargs lists an option given twice; read as one value it was a TypeError, or a --grep of "a,b".
+    [['list', '--tags', 'BR5', '--tags', 'smets1'], '--tags is given more than once'],
+    [['list', '--level', 'smoke', '--level', 'nightly'], '--level is given more than once'],
+    [['list', '--grep', 'BR1', '--grep', 'smets1'], '--grep is given more than once'],
+    [['history', '--db', 'a.sqlite', '--db', 'b.sqlite'], '--db is given more than once'],
     // A timer asked for more than 2^31 - 1 ms fires at once: a generous limit would fail a correct meter.
     [['run', '--no-history', '--scenario-timeout', '600h'], '--scenario-timeout 600h: a time limit above 0 and at most 24 days (the longest a timer waits)'],
     [['run', '--no-history', '--step-timeout', '0ms'], '--step-timeout 0ms: a time limit above 0 and at most 24 days (the longest a timer waits)'],
