@@ -72,6 +72,9 @@ const revocationRequest = z.strictObject({
   orderedBy: z.string().optional(),
 });
 
+/** Ending an Authority instruction: now (no body, or `{}`), or at a later time. */
+const solrEndRequest = z.strictObject({ endsAt: z.iso.datetime({ offset: true }).optional() });
+
 /** Where the admin API may put the DCC's clock: a GSME's ZigBee UTCTime starts in 2000, and well inside its end. */
 const CLOCK_RANGE = { from: Date.UTC(2000, 0, 1), to: Date.UTC(2100, 0, 1) };
 
@@ -234,9 +237,16 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   app.post('/admin/v1/solr-events', (req, reply) => guard(reply, () => admin.instructSolr(req.body), 201));
   app.post<{ Params: { id: string } }>('/admin/v1/solr-events/:id/end', (req, reply) =>
     guard(reply, () => {
-      const e = dcc.solr.end(Number(req.params.id), dcc.now());
-      if (!e) throw new NotFound(`no SoLR event ${req.params.id}`);
-      return e;
+      if (!/^[1-9]\d{0,15}$/.test(req.params.id)) throw new BadInput(`id: ${JSON.stringify(req.params.id.slice(0, 20))} is not an event id (a positive integer)`);
+      const body = parseBody(solrEndRequest, req.body ?? {});
+      const id = Number(req.params.id);
+      const event = dcc.solr.get(id);
+      if (!event) throw new NotFound(`no SoLR event ${id}`);
+      const now = dcc.now();
+      const at = body.endsAt === undefined ? now : new Date(body.endsAt);
+      if (at < now) throw new BadInput(`endsAt: ${at.toISOString()} has passed (the DCC's time is ${now.toISOString()}); an instruction ends now or later`);
+      if (event.endsAt && event.endsAt <= at) throw new BadInput(`endsAt: event ${id} already ends at ${event.endsAt.toISOString()}; an end can only be brought forward`);
+      return dcc.solr.end(id, at);
     }),
   );
 

@@ -113,6 +113,37 @@ test.serial('an Authority instruction must name a registered supplier and a regi
   t.is((await list('/solr-events')).length, solrEvents.length + 1, 'the good instruction was recorded');
 });
 
+test.serial('an instruction ends now, or at a later time that brings its end forward; a bad id, body or time changes nothing', async (t) => {
+  await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
+  await call('POST', '/parties', { eui: '00000000000000A2', name: 'SRP', roles: ['SC'] });
+  const made = await fetch(`${w.url}/admin/v1/solr-events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ failedSupplier: '00000000000000A1', contingencyParty: '00000000000000A2', startsAt: '2026-01-01T00:00:00Z' }),
+  });
+  const { id } = (await made.json()) as { id: number };
+  const endsAt = async () => (await list('/solr-events')).find((e) => (e as { id: number }).id === id) as { endsAt: string | null };
+  for (const [path, body, status, message] of [
+    ['0x1', {}, 400, /^id: "0x1" is not an event id/],
+    [`${id}.0`, {}, 400, /^id: /],
+    ['99999', {}, 404, /^no SoLR event 99999$/],
+    [`${id}`, { endAt: '2026-01-02T00:00:00Z' }, 400, /^body: Unrecognized key: "endAt"$/],
+    [`${id}`, { endsAt: '2025-12-31T00:00:00Z' }, 400, /^endsAt: 2025-12-31T00:00:00.000Z has passed/],
+  ] as const) {
+    const r = await call('POST', `/solr-events/${path}/end`, body);
+    t.is(r.status, status, `${path} ${JSON.stringify(body)}`);
+    t.regex(r.error, message);
+  }
+  t.is((await endsAt()).endsAt, null, 'nothing ended it');
+  t.is((await call('POST', `/solr-events/${id}/end`, { endsAt: '2026-01-02T00:00:00Z' })).status, 200);
+  t.is((await endsAt()).endsAt, '2026-01-02T00:00:00.000Z', 'ends when asked, not now');
+  const later = await call('POST', `/solr-events/${id}/end`, { endsAt: '2026-01-03T00:00:00Z' });
+  t.is(later.status, 400);
+  t.regex(later.error, /already ends at 2026-01-02T00:00:00.000Z; an end can only be brought forward/);
+  t.is((await call('POST', `/solr-events/${id}/end`)).status, 200);
+  t.is((await endsAt()).endsAt, '2026-01-01T00:00:00.000Z', 'no body: ends now');
+});
+
 test.serial('a party or certificate that does not exist gets 404; a certificate SMKI cannot issue as asked, 400', async (t) => {
   await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
   const parties = await list('/parties');
