@@ -12,7 +12,8 @@ import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
-import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord, roleMismatch } from './registry.ts';
+import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord, type Party, roleMismatch } from './registry.ts';
+import { type AdtFile, adtFileInput } from './anomaly.ts';
 import { BadInput, describeZodError, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
@@ -101,7 +102,27 @@ export class DccAdmin {
     const input = solrInstructionInput.parse(body);
     this.registeredAs('failedSupplier', input.failedSupplier, ['IS', 'GS'], 'a supplier (IS or GS)');
     this.registeredAs('contingencyParty', input.contingencyParty, ['SC'], 'SC (SoLR Contingency)');
+    input.devices?.forEach((eui, i) => {
+      const device = this.dcc.registry.device(eui);
+      if (!device) throw new BadInput(`devices.${i}: no device ${eui} is registered`);
+      if (device.supplier !== input.failedSupplier) throw new BadInput(`devices.${i}: device ${eui} is registered to ${device.supplier}, not to the failed supplier`);
+      if (input.devices!.indexOf(eui) !== i) throw new BadInput(`devices.${i}: device ${eui} is listed twice`);
+    });
     return this.dcc.solr.instruct(input, this.dcc.now());
+  }
+
+  /**
+   * An ADT file from a party's officers: the supplier it is scoped to must be a registered supplier (for an SC
+   * party it is required, BR4), and each SRV one the DCC knows, else the file opens nothing and counts nothing.
+   */
+  submitAdt(party: Party, body: unknown): AdtFile {
+    const input = adtFileInput.parse(body);
+    if (input.supplier === undefined && party.roles.includes('SC')) throw new BadInput('supplier: an ADT file of a SoLR Contingency party names the supplier whose devices it covers (BR4)');
+    if (input.supplier !== undefined) this.registeredAs('supplier', input.supplier, ['IS', 'GS'], 'a supplier (IS or GS)');
+    input.thresholds.forEach((t, i) => {
+      if (!this.dcc.options.eligibility.get(t.srv)) throw new BadInput(`thresholds.${i}.srv: ${t.srv} is not a Service Reference Variant this DCC knows`);
+    });
+    return this.dcc.anomaly.submit(party.eui, input, this.dcc.now());
   }
 
   /** Refuses (400 on `field`) a party that is not registered or acts in none of `roles`. */

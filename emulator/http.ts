@@ -213,9 +213,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
         const eui = pathEui(req.params.eui);
         const party = dcc.registry.party(eui);
         if (!party) throw new NotFound(`no party ${eui}`);
-        const body = req.body as { supplier?: unknown };
-        if (party.roles.includes('SC') && body?.supplier === undefined) throw new BadInput('an ADT file of a SoLR Contingency party names the supplier whose devices it covers (BR4)');
-        return dcc.anomaly.submit(eui, req.body as never, dcc.now());
+        return admin.submitAdt(party, req.body);
       },
       201,
     ),

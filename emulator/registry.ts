@@ -16,10 +16,13 @@ export type PartyStatus = (typeof PARTY_STATUSES)[number];
 const partyFields = {
   eui,
   name: z.string().min(1).max(200),
-  roles: z.array(z.enum(USER_ROLES)).min(1),
+  roles: z
+    .array(z.enum(USER_ROLES))
+    .min(1)
+    .refine((r) => new Set(r).size === r.length, 'a role is listed more than once'),
   status: z.enum(PARTY_STATUSES),
-  /** Where the DCC POSTs this User's asynchronous responses and alerts. */
-  endpoint: z.url().nullable(),
+  /** Where the DCC POSTs this User's asynchronous responses and alerts (fetch speaks nothing but http(s)). */
+  endpoint: z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' }).nullable(),
   /** The party's Shared Resource Provider: where its alerts go once it has failed (BR7). */
   srp: eui.nullable(),
 };
@@ -142,6 +145,8 @@ export class Registry {
     const update = partyUpdate.parse(input);
     const current = this.party(update.eui);
     const p: Party = current ? { ...current, ...update } : partyInput.parse(input);
+    if (p.srp === p.eui) throw new BadInput('srp: a party is not its own Shared Resource Provider');
+    if (current && update.roles) this.checkRolesKeepDevices(p);
     this.partyMemo.clear();
     this.db
       .prepare(
@@ -151,6 +156,17 @@ export class Registry {
       )
       .run(p.eui, p.name, JSON.stringify(p.roles), p.status, p.endpoint, p.srp, new Date().toISOString());
     return p;
+  }
+
+  /** A party's new roles must still fit every device it is registered to supply or operate. */
+  private checkRolesKeepDevices(p: Party): void {
+    for (const d of this.db.prepare('SELECT * FROM devices WHERE supplier = ? OR network_operator = ?').all(p.eui, p.eui) as DeviceRow[]) {
+      const device = deviceFromRow(d);
+      const { supplier, networkOperator } = DEVICE_PARTY_ROLES[device.fuel];
+      const need = device.supplier === p.eui ? supplier : networkOperator;
+      const mismatch = roleMismatch(p.eui, p.roles, [need.role], need.what);
+      if (mismatch) throw new BadInput(`roles: ${mismatch}, which device ${device.eui} needs (${device.supplier === p.eui ? 'its supplier' : 'its network operator'})`);
+    }
   }
 
   party(e: Eui): Party | undefined {

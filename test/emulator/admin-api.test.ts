@@ -41,6 +41,9 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     ['/parties', { eui: 'zz', name: 'x', roles: ['IS'] }, /^eui: not an EUI-64/],
     ['/parties', [1], /^body: /],
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
+    ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS', 'IS'] }, /^roles: a role is listed more than once$/],
+    ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS'], endpoint: 'ftp://x' }, /^endpoint: an http:\/\/ or https:\/\/ URL$/],
+    ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS'], srp: '0011223344556677' }, /^srp: a party is not its own Shared Resource Provider$/],
     ['/clock', { advanceMs: -5 }, /^advanceMs: /],
     ['/clock', { set: 'garbage' }, /^set: /],
     ['/clock', { advanceMs: Number.MAX_SAFE_INTEGER }, /^advanceMs: the DCC's clock stays from 2000-01-01 .* no valid date$/],
@@ -142,6 +145,36 @@ test.serial('an instruction ends now, or at a later time that brings its end for
   t.regex(later.error, /already ends at 2026-01-02T00:00:00.000Z; an end can only be brought forward/);
   t.is((await call('POST', `/solr-events/${id}/end`)).status, 200);
   t.is((await endsAt()).endsAt, '2026-01-01T00:00:00.000Z', 'no body: ends now');
+});
+
+test.serial('what an ADT file, an instruction or a role change names must exist and fit: else 400, and nothing changes', async (t) => {
+  await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
+  await call('POST', '/parties', { eui: '00000000000000A2', name: 'SRP', roles: ['SC'] });
+  await call('POST', '/parties', { eui: '00000000000000A3', name: 'Networks', roles: ['ED', 'GT'] });
+  await call('POST', '/parties', { eui: '00000000000000A4', name: 'Other Supplier', roles: ['IS', 'GS'] });
+  await call('POST', '/devices', { eui: '000000000000AD01', type: 'GSME', supplier: '00000000000000A1' });
+  await call('POST', '/devices', { eui: '000000000000AD02', type: 'ESME', supplier: '00000000000000A4' });
+  await call('POST', '/parties/00000000000000A2/officers', { id: 'sro', kind: 'SRO', name: 'SRO' });
+  const before = { parties: await list('/parties'), events: await list('/solr-events') };
+  const adt = (supplier: string, srv = '1.6') => ({ submittedBy: 'sro', supplier, thresholds: [{ srv, warning: 1, quarantine: 2, periodSeconds: 60 }] });
+  const instruction = (devices: string[]) => ({ failedSupplier: '00000000000000A1', contingencyParty: '00000000000000A2', startsAt: '2026-01-01T00:00:00Z', devices });
+  for (const [path, body, message] of [
+    ['/parties/00000000000000A2/adt', adt('00000000000000EE'), /^supplier: no party 00000000000000EE is registered$/],
+    ['/parties/00000000000000A2/adt', adt('00000000000000A3'), /^supplier: 00000000000000A3 acts as ED, GT, not as a supplier/],
+    ['/parties/00000000000000A2/adt', adt('00000000000000A1', '9.9.9'), /^thresholds\.0\.srv: 9\.9\.9 is not a Service Reference Variant this DCC knows$/],
+    ['/parties/00000000000000A2/adt', { submittedBy: 'sro', thresholds: [{ srv: '1.6', warning: 1, quarantine: 2, periodSeconds: 60 }] }, /^supplier: an ADT file of a SoLR Contingency party names the supplier/],
+    ['/solr-events', instruction(['00000000000000FF']), /^devices\.0: no device 00000000000000FF is registered$/],
+    ['/solr-events', instruction(['000000000000AD02']), /^devices\.0: device 000000000000AD02 is registered to 00000000000000A4, not to the failed supplier$/],
+    ['/solr-events', instruction(['000000000000AD01', '000000000000AD01']), /^devices\.1: device 000000000000AD01 is listed twice$/],
+    ['/parties', { eui: '00000000000000A1', roles: ['IS'] }, /^roles: 00000000000000A1 acts as IS, not as a gas supplier \(GS\), which device [0-9A-F]{16} needs \(its supplier\)$/],
+  ] as const) {
+    const r = await call('POST', path, body);
+    t.is(r.status, 400, `${path} ${JSON.stringify(body)}`);
+    t.regex(r.error, message);
+  }
+  t.deepEqual(await list('/parties'), before.parties);
+  t.deepEqual(await list('/solr-events'), before.events);
+  t.is((await call('POST', '/parties/00000000000000A2/adt', adt('00000000000000A1'))).status, 201, 'a good file is taken');
 });
 
 test.serial('a party or certificate that does not exist gets 404; a certificate SMKI cannot issue as asked, 400', async (t) => {
