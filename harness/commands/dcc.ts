@@ -7,12 +7,12 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createDcc } from '../../emulator/bootstrap.ts';
-import { validateAgainstXsd } from '../../protocol/duis/index.ts';
+import { SchemaLoadError, validateAgainstXsd } from '../../protocol/duis/index.ts';
 import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { readText, writableDirectory } from './inputs.ts';
+import { isoDateTimeArg, readText, writableDirectory } from './inputs.ts';
 import { MAX_TIMER_MS } from '../scenarios/schema.ts';
 
 interface ServeArgs {
@@ -57,13 +57,10 @@ const serve: CommandModule<object, ServeArgs> = {
     if (args.callback !== undefined && !(URL.canParse(args.callback) && /^https?:$/.test(new URL(args.callback).protocol))) {
       throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);
     }
-    if (args.xsd !== undefined) readText(args.xsd, 'the DUIS XSD');
+    if (args.xsd !== undefined) await usableSchema(args.xsd);
     const zaz1 = args.zaz1 ? readText(args.zaz1, 'the ZAZ1 keystore') : undefined;
     let start: Date | undefined;
-    if (args.clock) {
-      start = new Date(args.clock);
-      if (Number.isNaN(start.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
-    }
+    if (args.clock) start = isoDateTimeArg(args.clock, 'clock');
     const store = args.stateDir ? openMeterStore(writableDirectory(args.stateDir, 'state-dir')) : undefined;
     let dccNow: () => Date = () => start ?? new Date();
     // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
@@ -116,6 +113,17 @@ function openMeterStore(dir: string): MeterStore {
     return new MeterStore(path);
   } catch (e) {
     throw new CliExit(EXIT.infrastructure, `cannot open the meter store ${path}: ${(e as Error).message}`);
+  }
+}
+
+/** Compiles the XSD once at start: a file that is no schema would otherwise answer every DUIS request with 500. */
+async function usableSchema(xsd: string): Promise<void> {
+  readText(xsd, 'the DUIS XSD');
+  try {
+    await validateAgainstXsd('<probe/>', xsd);
+  } catch (e) {
+    if (e instanceof SchemaLoadError) throw new CliExit(EXIT.usage, `--xsd ${xsd}: ${e.message}`);
+    throw e;
   }
 }
 

@@ -14,6 +14,7 @@ import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { herdsmanErrorsToStderr } from './run.ts';
+import { isoDateTimeArg } from './inputs.ts';
 
 interface ServeArgs {
   type: 'esme' | 'gsme' | 'smets1';
@@ -63,10 +64,7 @@ const serve: CommandModule<object, ServeArgs> = {
       throw e;
     }
     let clock: Date | undefined;
-    if (args.clock) {
-      clock = new Date(args.clock);
-      if (Number.isNaN(clock.getTime())) throw new CliExit(EXIT.usage, `--clock ${args.clock}: not an ISO-8601 date-time`);
-    }
+    if (args.clock) clock = isoDateTimeArg(args.clock, 'clock');
     try {
       await serveDevice({
         type: args.type === 'esme' ? 'ESME' : args.type === 'gsme' ? 'GSME' : 'SMETS1',

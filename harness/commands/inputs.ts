@@ -86,3 +86,13 @@ export function writableFile(path: string, option: string): string {
   if (existing?.isDirectory()) throw new CliExit(EXIT.usage, `--${option} ${path}: is a directory`);
   return path;
 }
+
+/**
+ * A `--clock` value: an ISO-8601 date-time with its zone (Z or an offset), as the DCC and the meters keep time.
+ * `new Date` alone would take "March 7" as a local-time date in 2001.
+ */
+export function isoDateTimeArg(text: string, option: string): Date {
+  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? new Date(text) : null;
+  if (!at || Number.isNaN(at.getTime())) throw new CliExit(EXIT.usage, `--${option} ${text}: not an ISO-8601 date-time such as 2026-01-05T09:00:00Z`);
+  return at;
+}

@@ -1,8 +1,14 @@
 /** `smets-hil dcc serve` refuses option values it could not serve with, before it listens. */
 import test from 'ava';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { runCli } from '../helpers/cli.ts';
 
-test('dcc serve: a bad port, limit, timeout, callback URL or XSD path is a usage error naming it', async (t) => {
+const notASchema = join(mkdtempSync(join(tmpdir(), 'smets-hil-xsd-')), 'duis.xsd');
+writeFileSync(notASchema, 'this is not a schema\n');
+
+test('dcc serve: a bad port, limit, timeout, callback URL, clock or XSD is a usage error naming it', async (t) => {
   for (const [args, message] of [
     [['--port', '99999'], /^--port 99999: a TCP port, 0 to 65535/],
     [['--max-concurrent', '0'], /^--max-concurrent 0: a positive integer/],
@@ -11,6 +17,9 @@ test('dcc serve: a bad port, limit, timeout, callback URL or XSD path is a usage
     [['--callback', 'not a url'], /^--callback not a url: an http:\/\/ or https:\/\/ URL/],
     [['--callback', 'ftp://example.invalid/'], /^--callback ftp:\/\/example\.invalid\/: an http:\/\/ or https:\/\/ URL/],
     [['--xsd', '/nonexistent/duis.xsd'], /^cannot read the DUIS XSD \/nonexistent\/duis\.xsd: ENOENT/],
+    // Taken, it answered every DUIS request with 500.
+    [['--xsd', notASchema], /^--xsd .*duis\.xsd: libxml2 could not use the schema/],
+    [['--frozen', '--clock', 'March 7'], /^--clock March 7: not an ISO-8601 date-time such as 2026-01-05T09:00:00Z/],
   ] as const) {
     const port = args[0] === '--port' ? [] : ['--port', '0'];
     const r = await runCli(['dcc', 'serve', ...port, ...args], { timeoutMs: 20_000 });
