@@ -130,6 +130,15 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
     });
   }
 
+  // The admin API reads JSON; an XML or text body would reach its schemas as a Buffer or a string (400 listing
+  // a Buffer's methods, or "expected object, received string").
+  app.addHook('preValidation', (req, reply, done) => {
+    if (req.method !== 'POST' || !req.url.startsWith('/admin/') || req.body === undefined) return done();
+    const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+    if (type === 'application/json') return done();
+    void reply.code(415).send({ error: `the admin API takes application/json, not ${type || 'a body without a Content-Type'}` });
+  });
+
   const guard = async <T>(reply: FastifyReply, run: () => T | Promise<T>, status = 200): Promise<FastifyReply> => {
     try {
       const result = await run();

@@ -65,6 +65,16 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
   t.deepEqual(await w.admin.now(), before.clock);
 });
 
+test.serial('a body that is not JSON gets 415 and changes nothing', async (t) => {
+  const before = await list('/parties');
+  for (const [type, body] of [['application/xml', '<a/>'], ['text/plain', 'eui=0011223344556677']] as const) {
+    const r = await fetch(`${w.url}/admin/v1/parties`, { method: 'POST', headers: { 'content-type': type }, body });
+    t.is(r.status, 415, type);
+    t.deepEqual(await r.json(), { error: `the admin API takes application/json, not ${type}` });
+  }
+  t.deepEqual(await list('/parties'), before);
+});
+
 test.serial("a device's kind is whole and stays, and its supplier and network operator are registered in roles that fit its fuel", async (t) => {
   await call('POST', '/parties', { eui: '00000000000000A1', name: 'Supplier', roles: ['IS', 'GS'] });
   await call('POST', '/parties', { eui: '00000000000000A3', name: 'Electricity only', roles: ['IS'] });
