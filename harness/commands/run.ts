@@ -139,11 +139,11 @@ export const runCommand: CommandModule<object, RunArgs> = {
   describe: 'run scenarios (default: the MP134B PIT pack on emulated meters) and report verdicts',
   builder: (y: Argv) =>
     selectOptions(y)
-      .option('report', { type: 'string', array: true, default: [] as string[], describe: 'FORMAT=FILE, FORMAT json, junit or html (repeatable)' })
+      .option('report', { type: 'string', array: true, requiresArg: true, default: [] as string[], describe: 'FORMAT=FILE, FORMAT json, junit or html (repeatable)' })
       .option('evidence', { type: 'string', requiresArg: true, describe: 'write an evidence bundle (reports, device logs, traffic, SHA-256 manifest) under this folder' })
       .option('history', { type: 'boolean', default: true, describe: 'record the run in the run history (--no-history to skip)' })
       .option('history-db', { type: 'string', requiresArg: true, describe: 'run history database (default .smets-hil/history.sqlite)' })
-      .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect into the mock DCC or the meters (negative controls; see README)' })
+      .option('defect', { type: 'string', array: true, requiresArg: true, default: [] as string[], describe: 'seed a defect into the mock DCC or the meters (negative controls; see README)' })
       .option('timeout', { type: 'string', requiresArg: true, describe: 'whole-run limit (scenarios not started by then are skipped)' })
       .option('scenario-timeout', { type: 'string', requiresArg: true, describe: 'per-scenario limit (default 5m)' })
       .option('step-timeout', { type: 'string', requiresArg: true, describe: 'per-step limit (default 60s)' })

@@ -29,7 +29,9 @@ export function parseReportSpec(text: string): ReportSpec {
   if (!(REPORT_FORMATS as readonly string[]).includes(format)) {
     throw new ReportSpecError(`--report ${JSON.stringify(text)}: unknown format ${JSON.stringify(format)}; use one of ${REPORT_FORMATS.join(', ')}`);
   }
-  return { format: format as ReportFormat, file: text.slice(eq + 1) };
+  const file = text.slice(eq + 1);
+  if (file === '-') throw new ReportSpecError(`--report ${JSON.stringify(text)}: a report is written to a file; "-" (standard output) is not one`);
+  return { format: format as ReportFormat, file };
 }
 
 export function renderReport(run: RunRecord, format: ReportFormat): string {
