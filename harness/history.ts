@@ -101,6 +101,12 @@ export class History {
         db.close();
         throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);
       }
+      // Another program's database (a lease store, say) must not gain our tables.
+      const foreign = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('runs', 'test_verdicts')").all() as { name: string }[]).map((r) => r.name);
+      if (version === 0 && foreign.length > 0) {
+        db.close();
+        throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
+      }
       db.exec(SCHEMA);
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     }
@@ -185,6 +191,13 @@ export function summarizeTestHistory(rows: readonly TestVerdictRow[]): TestHisto
   const passedAfterRetry = rows.filter((r) => r.verdict === 'pass' && r.attempts > 1).length;
   const flaky = (counts.pass > 0 && counts.fail + counts.error > 0) || passedAfterRetry > 0;
   return { runs: rows.length, counts, flips, passedAfterRetry, flaky };
+}
+
+/** Opens the history file `run` will record into (creating it), so a file that cannot be one stops the run before it starts. */
+export function checkHistoryFile(db: string | undefined, cwd = process.cwd()): string {
+  const file = db !== undefined ? resolve(cwd, db) : defaultHistoryPath(cwd);
+  History.open(file).close();
+  return file;
 }
 
 /** What `smets-hil run` calls after a run: records it into the history file (default under cwd); returns its path. */

@@ -12,7 +12,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { ALL_DEFECTS, isDefect, splitDefects } from '../defects.ts';
 import type { DevicePool } from '../engine/device-pool.ts';
 import { runScenarios } from '../engine/runner.ts';
-import { recordRun } from '../history.ts';
+import { checkHistoryFile, recordRun } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { type RigPools, rigPools } from '../pools/rig.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
@@ -171,6 +171,13 @@ export const runCommand: CommandModule<object, RunArgs> = {
     for (const r of reports) writableFile(r.file, 'report');
     if (args.evidence) writableDirectory(args.evidence, 'evidence');
     if (args.history && args.historyDb) writableFile(args.historyDb, 'history-db');
+    if (args.history) {
+      try {
+        checkHistoryFile(args.historyDb);
+      } catch (e) {
+        throw new CliExit(EXIT.usage, `${args.historyDb === undefined ? 'the run history' : `--history-db ${args.historyDb}`}: ${(e as Error).message}`);
+      }
+    }
     const { pool, target, close } = await poolFactory(args);
     const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
     let run;

@@ -3,6 +3,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import Database from 'better-sqlite3';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
@@ -115,11 +116,17 @@ test('an option whose check refuses the value is a usage error with its message,
 test('run: a report, evidence folder or history that cannot be written is refused before the run', async (t) => {
   const file = join(scratch, 'a-file');
   writeFileSync(file, 'x');
+  const garbage = join(scratch, 'garbage.sqlite');
+  writeFileSync(garbage, 'garbage');
+  const foreign = join(scratch, 'foreign.sqlite');
+  new Database(foreign).exec('CREATE TABLE leases (device TEXT)').close();
   for (const [args, message] of [
     [['--report', `json=${join(file, 'out.json')}`, '--no-history'], /^--report .*a-file\/out\.json: cannot write it \(/],
     [['--report', `junit=${scratch}`, '--no-history'], /^--report .*: is a directory/],
     [['--evidence', join(file, 'evidence'), '--no-history'], /^--evidence .*a-file\/evidence: cannot write there \(/],
     [['--history-db', join(file, 'history.sqlite')], /^--history-db .*a-file\/history\.sqlite: cannot write it \(/],
+    [['--history-db', garbage], /^--history-db .*garbage\.sqlite: file is not a database$/m],
+    [['--history-db', foreign], /^--history-db .*foreign\.sqlite: .* is not a smets-hil run history: it holds the tables leases$/m],
   ] as const) {
     const r = await runCli(['run', '--tags', 'BR2', ...args]);
     t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
@@ -129,13 +136,13 @@ test('run: a report, evidence folder or history that cannot be written is refuse
 });
 
 test('run: an output lost after the run does not lose the others, and the run exits 3 saying which', async (t) => {
-  const history = join(scratch, 'not-a-database.sqlite');
-  writeFileSync(history, 'garbage');
-  const json = join(scratch, 'kept.json');
-  const r = await runCli(['run', '--tags', 'BR2', '--history-db', history, '--report', `json=${json}`]);
+  // /dev/full takes the check (it can be opened for writing) and fails the write itself.
+  const history = join(scratch, 'kept.sqlite');
+  const r = await runCli(['run', '--tags', 'BR2', '--history-db', history, '--report', 'json=/dev/full']);
   t.is(r.code, 3, r.stdout + r.stderr);
-  t.regex(r.stderr, /^cannot write the run history: file is not a database\n$/);
-  t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 3);
+  t.regex(r.stderr, /^cannot write report \/dev\/full: ENOSPC/);
+  const h = await runCli(['history', '--db', history, '--json']);
+  t.is((JSON.parse(h.stdout) as unknown[]).length, 1, 'the history has the run');
 });
 
 test('list: the pack at the pit level, filtered by tags', async (t) => {
