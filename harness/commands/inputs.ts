@@ -37,7 +37,9 @@ export function readText(path: string, what: string): string {
 
 /** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
 export function readHexArgument(arg: string): Buffer {
-  const text = isStdin(arg) || (existsSync(arg) && !/^[0-9A-Fa-f\s]+$/.test(arg)) ? readText(arg, 'hex file') : arg;
+  // What is not hex and exists, or looks like a path, is a file: a path that does not exist says so, not "bad hex".
+  const file = isStdin(arg) || (!/^[0-9A-Fa-f\s]+$/.test(arg) && (existsSync(arg) || /[/\\.]/.test(arg)));
+  const text = file ? readText(arg, 'hex file') : arg;
   return fromHex(text);
 }
 

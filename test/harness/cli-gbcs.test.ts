@@ -116,4 +116,8 @@ test('gbcs precommand refuses a request that is not SRV 1.6', async (t) => {
 test('usage errors exit 2', async (t) => {
   t.is((await runCli(['gbcs', 'precommand', '--from', 'x.xml', '--device', 'toaster'])).code, 2);
   t.is((await runCli(['no-such-command'])).code, 2);
+  // A path that does not exist is said to be missing, not decoded as hex that is bad.
+  const missing = await runCli(['gbcs', 'decode', '/nonexistent/frame.hex']);
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /^cannot read hex file \/nonexistent\/frame\.hex: ENOENT/);
 });
