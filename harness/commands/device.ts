@@ -14,7 +14,7 @@ import { serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { herdsmanErrorsToStderr } from './run.ts';
-import { isoDateTimeArg } from './inputs.ts';
+import { isoDateTimeArg, readText } from './inputs.ts';
 
 interface ServeArgs {
   type: 'esme' | 'gsme' | 'smets1';
@@ -65,6 +65,7 @@ const serve: CommandModule<object, ServeArgs> = {
     }
     let clock: Date | undefined;
     if (args.clock) clock = isoDateTimeArg(args.clock, 'clock');
+    if (args.anchors) readText(args.anchors, 'the trust anchors file'); // a missing file is the user's to fix (exit 2)
     try {
       await serveDevice({
         type: args.type === 'esme' ? 'ESME' : args.type === 'gsme' ? 'GSME' : 'SMETS1',

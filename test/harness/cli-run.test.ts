@@ -94,6 +94,7 @@ test('an option whose check refuses the value is a usage error with its message,
     [['device', 'serve', '--type', 'esme', '--pty', '--baud', '0'], '--baud 0: a positive integer'],
     [['device', 'serve', '--type', 'gsme', '--pty', '--twin'], '--twin is for --type esme (only an ESME has a second element)'],
     [['device', 'serve', '--type', 'esme', '--pty', '--fuel', 'gas'], '--fuel is for --type smets1 (an ESME is electricity, a GSME gas)'],
+    [['device', 'serve', '--type', 'esme', '--pty', '--anchors', '/nonexistent/anchors.json'], 'cannot read the trust anchors file /nonexistent/anchors.json: ENOENT'],
     [['run', '--no-history', '--report', 'json=-'], '--report "json=-": a report is written to a file; "-" (standard output) is not one'],
     // yargs lists an option given twice; read as one value it was a TypeError, or a --grep of "a,b".
     [['list', '--tags', 'BR5', '--tags', 'smets1'], '--tags is given more than once'],
