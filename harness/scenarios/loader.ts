@@ -276,7 +276,9 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
     } else files.push(p);
   };
   for (const p of paths) visit(p);
-  return files;
+  // A file named twice (itself and through its folder) is one file, not a scenario id clashing with itself.
+  const seen = new Set<string>();
+  return files.filter((f) => !seen.has(resolve(f)) && seen.add(resolve(f)));
 }
 
 /** Loads every scenario under the paths; all files' problems are reported together. */

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import test from 'ava';
-import { loadScenarioFile, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
+import { loadScenarioFile, loadScenarios, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
 const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
@@ -77,4 +77,10 @@ test('outline variables and alert codes are checked on load, not when the scenar
   ]);
   t.deepEqual(problems(`${head}      - expect-alert: { at: failing, code: 8f66, absent: true }\n`), ['L6: scenarios.0.steps.0.expect-alert.code: a device alert code: four hex digits in capitals, such as 8F66']);
   t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, expect: { dccAlert: AD2 } }\n`), ['L6: scenarios.0.steps.0.request.expect.dccAlert: a DCC alert code DUIS defines (AD1, N1...)']);
+});
+
+test('a file named twice (itself and through its folder) loads once', (t) => {
+  const folder = join(repoRoot, 'scenarios/mp134b');
+  const once = loadScenarios([folder]);
+  t.deepEqual(loadScenarios([folder, join(folder, 'br7-alerts.yaml'), `${folder}/`]).map((s) => s.id), once.map((s) => s.id));
 });
