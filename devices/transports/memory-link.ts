@@ -50,6 +50,12 @@ export class MemoryLink implements Link {
     }
     this.setState('opening');
     await Promise.resolve();
+    // Closed, or the connection cut, while opening: that stands, as on a serial line.
+    if ((this.st as LinkState) === 'closed') throw new LinkError('closed', `${this.name}: closed while opening`);
+    if ((this.st as LinkState) === 'failed' || this.pair.severed) {
+      if (this.st !== 'failed') this.setState('failed', new LinkError('open-failed', `${this.name}: the connection is down`));
+      throw new LinkError('open-failed', `${this.name}: the connection went down while opening`);
+    }
     this.setState('open');
   }
 
@@ -112,6 +118,7 @@ export class MemoryLinkPair {
 
   /** @internal */
   carry(direction: Direction, frame: Uint8Array): void {
+    if (this.severed) return; // nothing crosses a cut connection
     const index = this.sent[direction]++;
     const to = direction === 'to-device' ? this.device : this.dcc;
     const outcome = faultOutcome(this.faults.match(direction, frame, index), frame);
