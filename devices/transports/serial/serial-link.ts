@@ -15,7 +15,8 @@
 import { randomInt } from 'node:crypto';
 import type { SerialPort as SerialPortStream } from 'serialport';
 import { type Link, LinkError, type LinkState } from '../link.ts';
-import { decodeFrame, encodeFrame, type FrameDecodeError, type FrameTypeName, MAX_PAYLOAD } from './frame.ts';
+import { CRC_LENGTH, decodeFrame, encodeFrame, type FrameDecodeError, type FrameTypeName, HEADER_LENGTH, MAX_PAYLOAD } from './frame.ts';
+import { BoundedSlipDecoder, type SlipJunk } from './slip-decoder.ts';
 import { Listeners } from '../listeners.ts';
 
 export interface SerialLinkOptions {
@@ -53,7 +54,7 @@ export interface SerialTraceEvent {
   session?: number;
   seq?: number;
   length: number;
-  note?: 'retransmit' | 'duplicate' | FrameDecodeError;
+  note?: 'retransmit' | 'duplicate' | FrameDecodeError | SlipJunk;
 }
 
 interface Pending {
@@ -114,7 +115,7 @@ export class SerialLink implements Link {
     if (this.st === 'open') return;
     if (this.st === 'opening') throw new LinkError('open-failed', `${this.name}: already opening`);
     this.setState('opening');
-    const { SlipDecoder, SlipEncoder } = await import('@serialport/parser-slip-encoder');
+    const { SlipEncoder } = await import('@serialport/parser-slip-encoder');
     let port: SerialPortStream;
     try {
       port = await openPort(this.o.path, this.baudRate, this.o.binding);
@@ -130,12 +131,18 @@ export class SerialLink implements Link {
     }
     // A leading END flushes whatever line noise came before a frame (RFC 1055 allows it).
     const encoder = new SlipEncoder({ bluetoothQuirk: true });
-    const decoder = new SlipDecoder({ readableObjectMode: true });
     encoder.on('data', (chunk: Buffer) => {
       if (this.port === port && port.isOpen) port.write(chunk);
     });
-    decoder.on('data', (frame: Buffer) => {
-      if (this.port === port) this.receive(frame);
+    const decoder = new BoundedSlipDecoder(HEADER_LENGTH + MAX_PAYLOAD + CRC_LENGTH, {
+      frame: (frame) => {
+        if (this.port === port) this.receive(frame);
+      },
+      junk: (length, reason) => {
+        if (this.port !== port) return;
+        this.stats.corrupt++;
+        this.trace({ dir: 'rx', type: 'junk', length, note: reason });
+      },
     });
     port.on('data', (chunk: Buffer) => decoder.write(chunk));
     port.on('close', (err?: Error & { disconnected?: boolean }) => this.portGone(port, err));
