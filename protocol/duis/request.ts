@@ -122,7 +122,10 @@ export function readSchemaVersion(root: XmlElement): string {
     const hint = a.uri === NS.xsi && (a.local === 'schemaLocation' || a.local === 'noNamespaceSchemaLocation');
     if (!hint && (a.uri !== '' || a.local !== 'schemaVersion')) refuse('structure', `unexpected attribute ${qualifiedName(a)}`, root);
   }
-  return readDecimal(version, `/${root.local}/@schemaVersion`);
+  const decimal = readDecimal(version, `/${root.local}/@schemaVersion`);
+  // The DCC answers in the version the request names: one its responses cannot carry is refused here.
+  if (decimal.startsWith('-')) refuse('value', `schemaVersion ${quoted(decimal)} is negative`, `/${root.local}/@schemaVersion`);
+  return decimal;
 }
 
 function readHeader(el: XmlElement): RequestHeader {

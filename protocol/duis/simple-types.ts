@@ -97,10 +97,19 @@ export function formatDateTime(date: Date): string {
   return iso.slice(0, 22) + 'Z';
 }
 
+/**
+ * xs:decimal, returned in its canonical form (XSD 1.1 Part 2, 3.3.3.2: no sign unless negative, no leading or
+ * trailing zeros but one digit either side of a point that is kept): "+5.40" and "05.4" are the 5.4 that a
+ * response built from the value must write, and an answer must never fail for how a request spelt it.
+ */
 export function readDecimal(text: string, where: Where): string {
   const t = collapse(text);
-  if (!/^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$/.test(t)) refuse('value', `${quoted(t)} is not an xs:decimal`, where);
-  return t;
+  const m = /^([+-]?)([0-9]*)(?:\.([0-9]*))?$/.exec(t);
+  if (!m || (m[2] === '' && (m[3] ?? '') === '')) refuse('value', `${quoted(t)} is not an xs:decimal`, where);
+  const whole = m[2]!.replace(/^0+(?=.)/, '') || '0';
+  const fraction = (m[3] ?? '').replace(/0+$/, '');
+  const magnitude = fraction ? `${whole}.${fraction}` : whole;
+  return m[1] === '-' && magnitude !== '0' ? `-${magnitude}` : magnitude;
 }
 
 /** xs:hexBinary, returned upper-case. */

@@ -6,7 +6,7 @@
 import test from 'ava';
 import { generateKeyPairSync } from 'node:crypto';
 import { decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import { type RequestBody, serviceReferenceOf, type ServiceReferenceVariant } from '../../protocol/duis/index.ts';
+import { buildRequest, type RequestBody, serviceReferenceOf, type ServiceReferenceVariant, signXml } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { AdminError } from '../../harness/admin-client.ts';
 import { SRV_BODY_ELEMENT } from '../../harness/agents/srv-bodies.ts';
@@ -284,4 +284,21 @@ test("anomaly detection counts per ADT file: requests to one failed supplier's m
     [SECOND_ESME, false],
     [SECOND_ESME, true],
   ]);
+});
+
+test('a request whose schemaVersion is spelt "+5.4" or "5." is answered (in canonical form), refusals included, never a 500', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const signer = await w.t.admin.xmlSigner(SUPPLIER);
+  for (const [spelt, target, want] of [
+    ['+5.4', ESME, 'I0'],
+    ['5.', parseEui('00DB0000000000FF'), 'E19'],
+  ] as const) {
+    const xml = buildRequest(w.supplier.request({ target, srv: '1.6', cv: 4, body: credit })).replace('schemaVersion="5.4"', `schemaVersion="${spelt}"`);
+    const signed = signXml(xml, signer);
+    if (!signed.ok) return t.fail(signed.error.toString());
+    const r = await w.supplier.post('serviceT', signed.value);
+    t.is(code(r), want, spelt);
+    t.regex(r.text, new RegExp(`schemaVersion="${spelt === '+5.4' ? '5\\.4' : '5'}"`));
+  }
 });

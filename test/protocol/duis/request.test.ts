@@ -45,6 +45,13 @@ const expectedSrv16: Record<string, { counter: bigint; target: typeof ESME; body
   },
 };
 
+test('schemaVersion reads as its canonical decimal, the form a response built from it writes', (t) => {
+  const credit = template('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML');
+  for (const [spelt, canonical] of [['+5.4', '5.4'], ['05.40', '5.4'], ['5.', '5'], ['.5', '0.5']] as const) {
+    t.is(parsed(credit.replace(' schemaVersion="5.4"', ` schemaVersion="${spelt}"`)).schemaVersion, canonical, spelt);
+  }
+});
+
 for (const [name, want] of Object.entries(expectedSrv16)) {
   test(`${name} reads as the SRV 1.6 model`, (t) => {
     const r = parsed(template(name));
@@ -155,6 +162,7 @@ const structureCases: [string, string, DuisErrorCode, RegExp][] = [
   ['a counter with a leading zero', credit.replace(':1002<', ':01002<'), 'value', /RequestID/],
   ['an impossible ExecutionDateTime', credit.replace('<sr:Credit/>', '').replace('<sr:UpdatePaymentMode>', '<sr:UpdatePaymentMode><sr:ExecutionDateTime>2030-02-30T00:00:00Z</sr:ExecutionDateTime><sr:Credit/>'), 'value', /xs:dateTime/],
   ['schemaVersion missing', credit.replace(' schemaVersion="5.4"', ''), 'structure', /schemaVersion/],
+  ['a negative schemaVersion', credit.replace(' schemaVersion="5.4"', ' schemaVersion="-5.4"'), 'value', /schemaVersion "-5.4" is negative/],
   ['a Response root', credit.replace(/sr:Request/g, 'sr:Response'), 'structure', /root must be Request/],
 ];
 const prepayment = template('ECS03_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML');
