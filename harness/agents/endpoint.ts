@@ -5,7 +5,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type DuisResponse, type SignerResolver, verifyResponse } from '../../protocol/duis/index.ts';
+import { type DuisResponse, type RequestId, type SignerResolver, verifyResponse } from '../../protocol/duis/index.ts';
 
 export interface Delivery {
   at: Date;
@@ -125,7 +125,12 @@ export class UserEndpoint {
   }
 }
 
-/** Matches a delivery by RequestID counter (responses) or alert code (device and DCC alerts). */
+/** Matches a delivery by RequestID (responses) or alert code (device and DCC alerts). */
+export const byRequestId = (id: RequestId) => (d: Delivery) => {
+  const got = d.response?.header.requestId;
+  return got !== undefined && got.counter === id.counter && got.user === id.user && got.target === id.target;
+};
+/** By counter alone: for tests whose counters are unique among what they wait for. */
 export const byRequestCounter = (counter: bigint) => (d: Delivery) => d.response?.header.requestId?.counter === counter;
 export const byDeviceAlert = (code: string) => (d: Delivery) => d.response?.body.kind === 'DeviceAlertMessage' && d.response.body.alertCode === code;
 export const byDccAlert = (code: string) => (d: Delivery) => d.response?.body.kind === 'DCCAlertMessage' && d.response.body.dccAlertCode === code;

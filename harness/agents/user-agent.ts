@@ -9,7 +9,10 @@ import {
   type CommandVariant,
   type DuisRequest,
   type DuisResponse,
+  formatRequestId,
+  parseRequest,
   type RequestBody,
+  type RequestId,
   type ServiceReferenceVariant,
   serviceReferenceOf,
   signRequest,
@@ -111,6 +114,12 @@ export class UserAgent {
     if (res.status !== 200) return { status: res.status, text, response: null, problem: null };
     const verified = verifyResponse(text, this.options.dccVerifier);
     if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
+    // A genuine DCC signature on the answer to another request (a replayed reply) must not pass for this one's.
+    const sent = typeof request === 'string' ? requestIdIn(xml) : request.header.requestId;
+    const answered = verified.value.response.header.requestId;
+    if (sent && answered && formatRequestId(answered) !== formatRequestId(sent)) {
+      return { status: res.status, text, response: null, problem: `DCC reply rejected: it answers RequestID ${formatRequestId(answered)}, not ${formatRequestId(sent)}` };
+    }
     return { status: res.status, text, response: verified.value.response, problem: null };
   }
 
@@ -148,4 +157,10 @@ export class UserAgent {
     const send = await this.post('serviceS', signedXml);
     return { transform, send, preCommand, signedXml, requestId: cv4.header.requestId };
   }
+}
+
+/** The RequestID of a request given as XML, when it reads as one (a deliberately broken one may not). */
+function requestIdIn(xml: string): RequestId | null {
+  const r = parseRequest(xml);
+  return r.ok ? r.value.header.requestId : null;
 }

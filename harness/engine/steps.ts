@@ -11,6 +11,7 @@ import {
   type DuisResponse,
   formatDateTime,
   type RequestBody,
+  type RequestId,
   type ServiceReferenceVariant,
 } from '../../protocol/duis/index.ts';
 import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
@@ -22,7 +23,7 @@ import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts'
 import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { AdminError } from '../admin-client.ts';
-import { byDccAlert, byRequestCounter, type Delivery } from '../agents/endpoint.ts';
+import { byDccAlert, byRequestId, type Delivery } from '../agents/endpoint.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import type { DccReply } from '../agents/user-agent.ts';
 import { durationMs, type RequestStep, type Step } from '../scenarios/schema.ts';
@@ -131,9 +132,9 @@ function tamperPreCommand(step: RequestStep, world: WorldInstance, device: Devic
   }
 }
 
-async function awaitResponse(world: WorldInstance, sender: string, counter: bigint, timeoutMs: number, what: string): Promise<Delivery> {
+async function awaitResponse(world: WorldInstance, sender: string, id: RequestId, timeoutMs: number, what: string): Promise<Delivery> {
   try {
-    return await world.party(sender).endpoint.waitFor(byRequestCounter(counter), timeoutMs, what);
+    return await world.party(sender).endpoint.waitFor(byRequestId(id), timeoutMs, what);
   } catch (e) {
     throw new InfrastructureError((e as Error).message);
   }
@@ -193,7 +194,7 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
       await expectDccAlert();
       return;
     }
-    const d = await awaitResponse(world, step.as, counter, ctx.deviceTimeoutMs, `the response to ${title}`);
+    const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`);
     if (isLast) checkAsync(step, d);
     await expectDccAlert();
     if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);

@@ -5,12 +5,15 @@
  */
 import test from 'ava';
 import { generateKeyPairSync } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dccResolver } from '../../harness/agents/dcc-verifier.ts';
 import { decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { buildRequest, type RequestBody, serviceReferenceOf, type ServiceReferenceVariant, signXml } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { AdminError } from '../../harness/admin-client.ts';
 import { SRV_BODY_ELEMENT } from '../../harness/agents/srv-bodies.ts';
-import type { UserAgent } from '../../harness/agents/user-agent.ts';
+import { UserAgent } from '../../harness/agents/user-agent.ts';
 import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
@@ -301,4 +304,34 @@ test('a request whose schemaVersion is spelt "+5.4" or "5." is answered (in cano
     t.is(code(r), want, spelt);
     t.regex(r.text, new RegExp(`schemaVersion="${spelt === '+5.4' ? '5\\.4' : '5'}"`));
   }
+});
+
+test("the User agent refuses a genuine DCC-signed reply to another request (a replayed answer), and signs no Pre-Command from it", async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const genuine = await w.supplier.post('serviceT', w.supplier.request({ target: ESME, srv: '1.6', cv: 4, body: credit }));
+  t.is(code(genuine), 'I0');
+  // A stand-in DCC that answers every request with that reply.
+  const posts: string[] = [];
+  const replaying = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      posts.push(body);
+      res.setHeader('content-type', 'application/xml');
+      res.end(genuine.text);
+    });
+  });
+  await new Promise<void>((resolve) => replaying.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => replaying.close());
+  const identity = await w.t.admin.identity();
+  const agent = new UserAgent(
+    { eui: SUPPLIER, name: 'supplier', xml: await w.t.admin.xmlSigner(SUPPLIER), gbcsSigner: (await w.t.admin.gbcsSigner(SUPPLIER)).privateKey },
+    { dccUrl: `http://127.0.0.1:${(replaying.address() as AddressInfo).port}`, counters: w.t.counters, dccVerifier: dccResolver([identity.xmlSigningCertificate!]) },
+  );
+  const r = await agent.critical({ target: ESME, srv: '1.6', body: prepay });
+  t.is(r.transform.response, null);
+  t.regex(r.transform.problem ?? '', /^DCC reply rejected: it answers RequestID \S+, not \S+$/);
+  t.is(r.send, null, 'no Signed Pre-Command went out');
+  t.is(posts.length, 1);
 });
