@@ -104,17 +104,20 @@ class ShardWorker {
   private readonly worker: Worker;
   private waiter: ((m: FromWorker) => void) | null = null;
   private failure: Error | null = null;
+  private closed = false;
   onBatch: ((m: Extract<FromWorker, { type: 'batch-done' }>) => void) | null = null;
 
   constructor(readonly index: number) {
     this.worker = new Worker(ENTRY);
     this.worker.on('message', (m: FromWorker) => {
       if (m.type === 'batch-done') return this.onBatch?.(m);
+      if (m.type === 'closed') this.closed = true;
       if (m.type === 'error') this.fail(new Error(`shard ${index}: ${m.message}`));
       else this.waiter?.(m);
     });
     this.worker.on('error', (e) => this.fail(e));
-    this.worker.on('exit', (code) => code !== 0 && this.fail(new Error(`shard ${index} exited with code ${code}`)));
+    // Ending before it said `closed` is a failure whatever the code: with 0, the run would wait for it for ever.
+    this.worker.on('exit', (code) => this.closed || this.fail(new Error(`shard ${index} ended with code ${code} before the run was over`)));
   }
 
   private failListeners: ((e: Error) => void)[] = [];
