@@ -1,5 +1,6 @@
 /**
- * How the DCC knows each fleet meter's Key Agreement public key (for the ACB MAC) without 1.7 M SMKI Device
+ * How the DCC knows each fleet meter's Key Agreement public key (for the ACB MAC), and the SoLR Contingency
+ * party each switched meter's Digital Signing key (to verify its signed response), without 1.7 M SMKI Device
  * certificates (issuing one takes ~4 ms: two hours for a Bulb-sized fleet).
  *
  * In the real system a Device certificate is issued once, at manufacture, and the DCC looks it up per command.
@@ -14,7 +15,7 @@ import { createHash, type KeyObject, sign, verify } from 'node:crypto';
 import { deviceKeyLabel } from '../../devices/smets2/keys.ts';
 import { type Eui, euiToBytes } from '../../protocol/smki/eui.ts';
 import { deriveKeyPair, deriveScalar, publicPointOfScalar, type KeyPair } from '../../protocol/smki/keys.ts';
-import { euiOf, type FleetPlan, indexOf } from './plan.ts';
+import { euiOf, type FleetPlan, indexOf, type MeterSpec } from './plan.ts';
 
 const BLOCK = 4096;
 const POINT = 64;
@@ -25,6 +26,7 @@ export function keyFeedSigner(seed: string): KeyPair {
 }
 
 export interface KeyFeed {
+  usage: 'ds' | 'ka';
   from: number;
   to: number;
   /** x || y per index (zeros for SMETS1 meters, which hold no GBCS keys). */
@@ -34,8 +36,9 @@ export interface KeyFeed {
   attestations: Buffer[];
 }
 
-function blockDigest(feed: Pick<KeyFeed, 'from' | 'points' | 'present'>, b: number, to: number): Buffer {
+function blockDigest(feed: Pick<KeyFeed, 'usage' | 'from' | 'points' | 'present'>, b: number, to: number): Buffer {
   const h = createHash('sha256');
+  h.update(feed.usage); // a KA feed must not pass for a DS one
   const start = feed.from + b * BLOCK;
   for (let i = start; i < Math.min(start + BLOCK, to); i++) {
     const o = i - feed.from;
@@ -46,19 +49,22 @@ function blockDigest(feed: Pick<KeyFeed, 'from' | 'points' | 'present'>, b: numb
   return h.digest();
 }
 
-/** The manufacturer's side: public points of the SMETS2+ meters in [from, to), attested per block. */
-export function buildKeyFeed(plan: FleetPlan, from: number, to: number, signer: KeyObject): KeyFeed {
+/**
+ * The manufacturer's side: public points (of `usage`) of the SMETS2+ meters in [from, to) that `wanted` keeps
+ * (default all), attested per block.
+ */
+export function buildKeyFeed(plan: FleetPlan, from: number, to: number, signer: KeyObject, usage: 'ds' | 'ka' = 'ka', wanted: (m: MeterSpec) => boolean = () => true): KeyFeed {
   const n = to - from;
   const points = Buffer.alloc(n * POINT);
   const present = new Uint8Array(n);
   for (let i = from; i < to; i++) {
     const m = plan.meter(i);
-    if (m.type === 'SMETS1') continue;
-    const point = publicPointOfScalar(deriveScalar(plan.options.seed, deviceKeyLabel(m.eui, 'ka')));
+    if (m.type === 'SMETS1' || !wanted(m)) continue;
+    const point = publicPointOfScalar(deriveScalar(plan.options.seed, deviceKeyLabel(m.eui, usage)));
     point.copy(points, (i - from) * POINT, 1);
     present[i - from] = 1;
   }
-  const feed = { from, to, points, present, attestations: [] as Buffer[] };
+  const feed = { usage, from, to, points, present, attestations: [] as Buffer[] };
   for (let b = 0; b * BLOCK < n; b++) feed.attestations.push(sign('sha256', blockDigest(feed, b, to), { key: signer, dsaEncoding: 'ieee-p1363' }));
   return feed;
 }
@@ -67,9 +73,13 @@ export function buildKeyFeed(plan: FleetPlan, from: number, to: number, signer: 
 export class DeviceKeyDirectory {
   private readonly feeds: KeyFeed[] = [];
 
-  constructor(private readonly feedKey: KeyObject) {}
+  constructor(
+    private readonly feedKey: KeyObject,
+    readonly usage: 'ds' | 'ka' = 'ka',
+  ) {}
 
   load(feed: KeyFeed): void {
+    if (feed.usage !== this.usage) throw new Error(`a ${feed.usage} key feed offered to a directory of ${this.usage} keys`);
     feed.attestations.forEach((sig, b) => {
       if (!verify('sha256', blockDigest(feed, b, feed.to), { key: this.feedKey, dsaEncoding: 'ieee-p1363' }, sig)) {
         throw new Error(`device key feed block ${b} of [${feed.from}, ${feed.to}) does not verify`);
@@ -78,8 +88,8 @@ export class DeviceKeyDirectory {
     this.feeds.push(feed);
   }
 
-  /** The device's KA public key as an uncompressed point (a fresh copy), or null when the directory has none. */
-  keyAgreement(eui: Eui): Buffer | null {
+  /** The device's public key as an uncompressed point (a fresh copy), or null when the directory has none. */
+  point(eui: Eui): Buffer | null {
     const i = indexOf(eui);
     const feed = this.feeds.find((f) => i >= f.from && i < f.to);
     if (!feed || !feed.present[i - feed.from]) return null;

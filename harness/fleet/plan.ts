@@ -133,14 +133,35 @@ export const ADVERSARIAL_KINDS = ['prepayment', 'other-srv', 'altered', 'other-s
 export interface JobList {
   meter: Int32Array;
   kind: Uint8Array;
+  /** An adversarial job's place among the whole fleet's (-1 for a switch): it picks the kind and its variant. */
+  ordinal: Int32Array;
   switches: number;
   adversarial: number;
+}
+
+/** How many adversarial requests go with a shard's switches. */
+function adversarialFor(plan: FleetPlan, switches: number): number {
+  const share = plan.options.adversarialShare;
+  return Math.round((switches * share) / (1 - share));
+}
+
+/** The adversarial requests of the shards before shard k: where shard k's count from. */
+function adversarialBefore(plan: FleetPlan, k: number): number {
+  let n = 0;
+  for (let s = 0; s < k; s++) {
+    const [from, to] = plan.shard(s).failed;
+    let switches = 0;
+    for (let i = from; i < to; i++) if (plan.meter(i).prepay) switches++;
+    n += adversarialFor(plan, switches);
+  }
+  return n;
 }
 
 /**
  * Jobs of one shard: a switch for every failed-supplier prepayment meter in its range, in EUI order, with the
  * adversarial requests spread evenly among them. Adversarial requests aimed at the failed supplier go to its
- * Credit meters (distinct ones while they last), so every meter has one expected end state.
+ * Credit meters (distinct ones while they last), so every meter has one expected end state. Their kinds take
+ * turns across the whole fleet, not per shard: many small shards would each send only the first kinds.
  */
 export function shardJobs(plan: FleetPlan, range: ShardRange): JobList {
   const switches: number[] = [];
@@ -154,28 +175,36 @@ export function shardJobs(plan: FleetPlan, range: ShardRange): JobList {
       if (m.type !== 'SMETS1') creditSmets2.push(i);
     }
   }
-  const share = plan.options.adversarialShare;
-  const adversarial = Math.round((switches.length * share) / (1 - share));
+  const adversarial = adversarialFor(plan, switches.length);
+  const first = adversarialBefore(plan, range.shard);
   const healthy = range.healthy[1] - range.healthy[0];
   const picks = { credit: 0, smets2: 0, healthy: 0 };
   const pick = (list: number[], key: 'credit' | 'smets2'): number | undefined => (list.length ? list[(picks[key]++ * 7919) % list.length] : undefined);
   const advMeter: number[] = [];
   const advKind: number[] = [];
+  const advOrdinal: number[] = [];
+  const targetFor = (kind: JobKind): number | undefined => {
+    if (kind === 'altered') return pick(creditSmets2, 'smets2');
+    if (kind === 'other-supplier') return healthy > 0 ? range.healthy[0] + (picks.healthy++ % healthy) : undefined;
+    return pick(credit, 'credit');
+  };
   for (let j = 0; j < adversarial; j++) {
-    let kind: JobKind = ADVERSARIAL_KINDS[j % ADVERSARIAL_KINDS.length]!;
-    let target = kind === 'altered' ? pick(creditSmets2, 'smets2') : kind === 'other-supplier' ? undefined : pick(credit, 'credit');
-    if (target === undefined) {
-      // No suitable Credit meter in this shard (tiny fleets): aim at a healthy supplier's meter instead.
-      kind = 'other-supplier';
-      if (healthy === 0) continue;
+    // A kind this shard has no target for (tiny shards) gives its turn to the next kind that has one.
+    let kind: JobKind | undefined;
+    let target: number | undefined;
+    for (let k = 0; k < ADVERSARIAL_KINDS.length && target === undefined; k++) {
+      kind = ADVERSARIAL_KINDS[(first + j + k) % ADVERSARIAL_KINDS.length]!;
+      target = targetFor(kind);
     }
-    if (kind === 'other-supplier') target = range.healthy[0] + (picks.healthy++ % healthy);
-    advMeter.push(target!);
+    if (target === undefined || kind === undefined) continue;
+    advMeter.push(target);
     advKind.push(JOB_KINDS.indexOf(kind));
+    advOrdinal.push(first + j);
   }
   const total = switches.length + advMeter.length;
   const meter = new Int32Array(total);
   const kind = new Uint8Array(total);
+  const ordinal = new Int32Array(total).fill(-1);
   let s = 0;
   let a = 0;
   for (let p = 0; p < total; p++) {
@@ -184,11 +213,12 @@ export function shardJobs(plan: FleetPlan, range: ShardRange): JobList {
     if (due) {
       meter[p] = advMeter[a]!;
       kind[p] = advKind[a]!;
+      ordinal[p] = advOrdinal[a]!;
       a++;
     } else {
       meter[p] = switches[s++]!;
       kind[p] = 0;
     }
   }
-  return { meter, kind, switches: switches.length, adversarial: advMeter.length };
+  return { meter, kind, ordinal, switches: switches.length, adversarial: advMeter.length };
 }

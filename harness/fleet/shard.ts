@@ -16,7 +16,7 @@ import type { DeviceInput } from '../../emulator/registry.ts';
 import type { Defect } from '../../emulator/service.ts';
 import { cryptoTally } from '../../protocol/smki/crypto-tally.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
-import { deriveKeyPair } from '../../protocol/smki/keys.ts';
+import { deriveKeyPair, publicKeyFromPoint } from '../../protocol/smki/keys.ts';
 import { dccResolver } from '../agents/dcc-verifier.ts';
 import { EMULATED_S1SP } from '../pools/emulated.ts';
 import { FleetDevices } from './devices.ts';
@@ -116,6 +116,8 @@ export class FleetShard {
     const devices = new FleetDevices({ plan, range, start: new Date(), s1sp: { eui: EMULATED_S1SP, key: s1sp.privateKey, publicKey: s1sp.publicKey } });
     const feedSigner = keyFeedSigner(seed);
     const directory = new DeviceKeyDirectory(feedSigner.publicKey);
+    // The switched meters' Digital Signing keys, for the SoLR Contingency party to verify their responses.
+    const signingKeys = new DeviceKeyDirectory(feedSigner.publicKey, 'ds');
     let user: FleetUser | null = null;
     const strays = { other: 0 };
     const dcc = await createDcc({
@@ -123,7 +125,7 @@ export class FleetShard {
       devices: devices.port,
       outbox: { post: async (url, body) => (url === SRP_ENDPOINT && user ? user.receive(body) : ((strays.other += 1), 200)) },
       deviceTimeoutMs: 60_000,
-      deviceKeyDirectory: (device) => directory.keyAgreement(device.eui),
+      deviceKeyDirectory: (device) => directory.point(device.eui),
       ...(options.defects?.length ? { defects: options.defects } : {}),
     });
     try {
@@ -147,6 +149,7 @@ export class FleetShard {
       service.registry.putDevices(inventory(...range.healthy));
       directory.load(buildKeyFeed(plan, ...range.failed, feedSigner.privateKey));
       directory.load(buildKeyFeed(plan, ...range.healthy, feedSigner.privateKey));
+      signingKeys.load(buildKeyFeed(plan, ...range.failed, feedSigner.privateKey, 'ds', (m) => m.prepay));
 
       const anchorsOf = (supplier: Eui) => trustAnchors(admin.trustAnchors({ eui: supplier, type: 'ESME', twin: false, fuel: 'electricity', supplier, networkOperator: null, smiStatus: 'commissioned' }));
       const anchors = { failed: anchorsOf(failed), healthy: anchorsOf(healthy) };
@@ -157,6 +160,10 @@ export class FleetShard {
         service,
         { eui: srp, xml: { privateKey: xml.privateKey!, issuer: xml.certificate.issuer, serial: xml.certificate.serial }, failedSupplierDs: failedDs.privateKey! },
         dccResolver([identity.xmlSigningCertificate!]),
+        (eui) => {
+          const point = signingKeys.point(eui);
+          return point && publicKeyFromPoint(point);
+        },
       );
       return new FleetShard(plan, options, dcc, devices, user, anchors, strays);
     } catch (e) {
@@ -223,7 +230,7 @@ export class FleetShard {
     const counter = this.counterBase + BigInt(job) * BigInt(this.plan.options.workers) + BigInt(this.options.shard);
     this.devices.follow(this.dcc.service.now());
     try {
-      return await this.user.run(kind, meter, counter);
+      return await this.user.run(kind, meter, counter, this.jobs.ordinal[job]!);
     } catch (e) {
       return { kind: 'failed', reason: (e as Error).stack ?? String(e) };
     }

@@ -21,11 +21,13 @@ import {
   type XmlSigner,
 } from '../../protocol/duis/index.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import { signApdu } from '../../protocol/gbcs/security.ts';
+import { signApdu, verifyApdu } from '../../protocol/gbcs/security.ts';
+import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
+import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import { buildPaymentModeContent } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
-import type { JobKind, MeterSpec } from './plan.ts';
+import { ADVERSARIAL_KINDS, type JobKind, type MeterSpec } from './plan.ts';
 
 export interface FleetUserKeys {
   eui: Eui;
@@ -39,6 +41,12 @@ export type Outcome =
   | { kind: 'executed'; code: string }
   | { kind: 'refused'; code: string; stage: 'transform' | 'send' }
   | { kind: 'failed'; reason: string };
+
+/**
+ * The refusal each adversarial kind must get: the code of the control it tests. Refused any other way (HTTP 503,
+ * a replay's 409, another check's code), the control was not what stopped it, and the job fails.
+ */
+const EXPECTED_REFUSAL: Record<Exclude<JobKind, 'switch'>, string> = { prepayment: 'E2', 'other-srv': 'E2', altered: 'E12', 'other-supplier': 'E4' };
 
 /** SRVs the SoLR Contingency role may not send (E2), one per adversarial "other SRV" request in turn. */
 const OTHER_SRVS: readonly ServiceReferenceVariant[] = ['2.1', '1.5', '7.2', '4.3', '2.2', '6.15.1'] as ServiceReferenceVariant[];
@@ -54,8 +62,6 @@ type Posted = { ok: true; response: DuisResponse } | { ok: false; outcome: Outco
 export class FleetUser {
   /** Jobs waiting for their asynchronous response, by RequestID (registered before the request is sent). */
   private readonly waiting = new Map<string, (r: DuisResponse | string) => void>();
-  private otherSrv = 0;
-  private altered = 0;
   /** Deliveries nobody was waiting for, or that did not verify: each one a problem for the run. */
   stray = 0;
 
@@ -63,6 +69,8 @@ export class FleetUser {
     private readonly dcc: DccService,
     private readonly keys: FleetUserKeys,
     private readonly dccVerifier: SignerResolver<unknown>,
+    /** A switched meter's Digital Signing key, as SMKI's Device certificate has it (null: none known). */
+    private readonly deviceSigningKey: (device: Eui) => KeyObject | null,
     private readonly asyncTimeoutMs = 120_000,
   ) {}
 
@@ -88,7 +96,14 @@ export class FleetUser {
     return 200;
   }
 
-  async run(kind: JobKind, meter: MeterSpec, counter: bigint): Promise<Outcome> {
+  /** `ordinal`: an adversarial job's place among the fleet's, which picks its variant (which SRV, which alteration). */
+  async run(kind: JobKind, meter: MeterSpec, counter: bigint, ordinal = -1): Promise<Outcome> {
+    const o = await this.send(kind, meter, counter, Math.floor(Math.max(ordinal, 0) / ADVERSARIAL_KINDS.length));
+    if (kind === 'switch' || o.kind !== 'refused' || o.code === EXPECTED_REFUSAL[kind]) return o;
+    return { kind: 'failed', reason: `${kind} was refused with ${o.code} at ${o.stage}, not ${EXPECTED_REFUSAL[kind]}: the control it tests did not decide it` };
+  }
+
+  private async send(kind: JobKind, meter: MeterSpec, counter: bigint, turn: number): Promise<Outcome> {
     const smets1 = meter.type === 'SMETS1';
     switch (kind) {
       case 'switch':
@@ -97,9 +112,9 @@ export class FleetUser {
       case 'prepayment':
         return smets1 ? this.commandVariant1(meter.eui, counter, '1.6', PREPAYMENT) : this.critical(meter, counter, PREPAYMENT);
       case 'altered':
-        return this.critical(meter, counter, CREDIT, this.altered++ % 2 === 0 ? 'to-prepayment' : 'counter');
+        return this.critical(meter, counter, CREDIT, turn % 2 === 0 ? 'to-prepayment' : 'counter');
       case 'other-srv': {
-        const srv = OTHER_SRVS[this.otherSrv++ % OTHER_SRVS.length]!;
+        const srv = OTHER_SRVS[turn % OTHER_SRVS.length]!;
         const body: RequestBody = {
           kind: 'opaque',
           name: SRV_BODY_ELEMENT[srv] as never,
@@ -180,7 +195,30 @@ export class FleetUser {
     const code = delivered.header.responseCode;
     const content = delivered.body.kind === 'ResponseMessage' ? delivered.body.content : undefined;
     if (code !== 'I0' || content?.kind !== 'GBCSPayload') return { kind: 'failed', reason: `the device's answer came back as ${code}` };
-    return { kind: 'executed', code };
+    const problem = this.deviceAnswerProblem(request.header.requestId.target, request.header.requestId.counter, content.gbcsPayload);
+    return problem ? { kind: 'failed', reason: problem } : { kind: 'executed', code };
+  }
+
+  /**
+   * What is wrong with the meter's answer inside the DCC's delivery, if anything: a SMETS2+ meter's response
+   * must be signed with its own key, answer this command (originator, counter) and report success; a SMETS1
+   * answer comes from the S1SP (the DCC's delivery signature covers it) and must say the switch was done.
+   */
+  private deviceAnswerProblem(device: Eui, counter: bigint, payload: Uint8Array): string | null {
+    const d = decodeGeneralSigning(payload);
+    if (!d.ok) {
+      const s = decodeS1sp(payload);
+      if (!s.ok || s.value.frame.type !== 'response') return `the device's answer is neither a GBCS response nor an S1SP one`;
+      return s.value.frame.status === 'executed' ? null : `the S1SP answered ${s.value.frame.status}`;
+    }
+    const r = d.value;
+    if (r.cra !== 'response' || r.originator !== device || r.counter !== counter) return `the meter's response does not answer this command (${r.cra} from ${r.originator}, counter ${r.counter})`;
+    const key = this.deviceSigningKey(device);
+    if (!key) return `no Digital Signing key is known for ${device}`;
+    if (!verifyApdu(r, key)) return `the meter's response signature does not verify`;
+    const content = parseResponseContent(r.content);
+    if (!content.ok || !content.value.success) return `the meter's response reports failure`;
+    return null;
   }
 
   private awaitDelivery(key: string): { promise: Promise<DuisResponse | string>; cancel(): void } {

@@ -5,11 +5,12 @@
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
 import { runFleet } from '../../harness/fleet/run.ts';
+import { FleetShard } from '../../harness/fleet/shard.ts';
 import { workerNotes } from '../../harness/commands/fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
@@ -142,4 +143,66 @@ test('smets-hil fleet stopped with Ctrl-C in the middle of the event exits 130, 
   t.is(await exited, 130, stderr);
   t.regex(stderr, /interrupted: the shards were stopped and their temporary stores removed\n$/);
   t.deepEqual(readdirSync(tmp).filter((f) => f.startsWith('smets-hil-fleet-')), []);
+});
+
+test('an adversarial request refused by some other control than the one it tests turns the run red (eligibility off: "other SRV" gets E4, not E2)', async (t) => {
+  const report = await runFleet({ ...options({ meters: 1000, workers: 1, adversarialShare: 0.3 }), defects: ['skip-eligibility'] });
+  t.false(report.passed);
+  t.true(report.tally.failed > 0);
+  t.true(report.tally.problems.some((p) => /^other-srv on .*: other-srv was refused with E4 at (transform|send), not E2/.test(p)), report.tally.problems.join('\n'));
+});
+
+test('kinds of adversarial request take turns across the fleet, not per shard: small shards do not all send only the first kinds', (t) => {
+  const kindsOf = (o: Partial<FleetOptions>) => {
+    const plan = new FleetPlan(options({ meters: 2000, adversarialShare: 0.05, ...o }));
+    const kinds = new Set<string>();
+    for (let k = 0; k < plan.options.workers; k++) for (const kind of shardJobs(plan, plan.shard(k)).kind) if (kind !== 0) kinds.add(JOB_KINDS[kind]!);
+    return [...kinds].sort();
+  };
+  t.deepEqual(kindsOf({ workers: 2 }), ['altered', 'other-srv', 'other-supplier', 'prepayment']);
+  // Eight shards of about two adversarial requests each (per shard, each sent prepayment and other-srv only);
+  // other-supplier needs a healthy supplier's meter, which most of these shards have none of.
+  t.deepEqual(kindsOf({ workers: 8 }), ['altered', 'other-srv', 'prepayment']);
+});
+
+test("a meter's response whose signature does not verify is not counted as a switch", async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'fleet-response-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const shard = await FleetShard.create({ fleet: options({ meters: 400, workers: 1, adversarialShare: 0 }), shard: 0, stateDir });
+  t.teardown(() => shard.close());
+  const port = shard.devices.port;
+  const send = port.sendCommand;
+  port.sendCommand = async (device, command, timeoutMs) => {
+    const r = await send(device, command, timeoutMs);
+    if (r.kind !== 'response') return r;
+    const frame = Uint8Array.from(r.frame);
+    frame[frame.length - 1]! ^= 1; // the last octet of the meter's signature
+    return { ...r, frame };
+  };
+  shard.instruct(10n ** 15n);
+  const tally = await shard.runBatch(0, shard.jobs.meter.length);
+  const smets2 = [...shard.jobs.meter].filter((i) => shard.plan.meter(i).type !== 'SMETS1').length;
+  t.true(smets2 > 0);
+  t.is(tally.failed, smets2);
+  t.is(tally.executed, tally.switches - smets2);
+  t.regex(tally.problems[0] ?? '', /the meter's response signature does not verify/);
+});
+
+test('a shard that ends early, even with exit code 0, fails the run instead of leaving it waiting', async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fleet-exit0-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const preload = join(tmp, 'exit0.mjs');
+  writeFileSync(preload, "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) setTimeout(() => process.exit(0), 1500).unref();\n");
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', preload, join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  t.is(r.code, 3, r.stderr.slice(-2000));
+  t.regex(r.stderr, /shard 0 ended with code 0 before the run was over/);
 });
