@@ -163,9 +163,14 @@ export class Registry {
     for (const d of this.db.prepare('SELECT * FROM devices WHERE supplier = ? OR network_operator = ?').all(p.eui, p.eui) as DeviceRow[]) {
       const device = deviceFromRow(d);
       const { supplier, networkOperator } = DEVICE_PARTY_ROLES[device.fuel];
-      const need = device.supplier === p.eui ? supplier : networkOperator;
-      const mismatch = roleMismatch(p.eui, p.roles, [need.role], need.what);
-      if (mismatch) throw new BadInput(`roles: ${mismatch}, which device ${device.eui} needs (${device.supplier === p.eui ? 'its supplier' : 'its network operator'})`);
+      const needs = [
+        ...(device.supplier === p.eui ? [{ as: 'its supplier', ...supplier }] : []),
+        ...(device.networkOperator === p.eui ? [{ as: 'its network operator', ...networkOperator }] : []),
+      ];
+      for (const need of needs) {
+        const mismatch = roleMismatch(p.eui, p.roles, [need.role], need.what);
+        if (mismatch) throw new BadInput(`roles: ${mismatch}, which device ${device.eui} needs (${need.as})`);
+      }
     }
   }
 

@@ -164,6 +164,8 @@ test.serial('what an ADT file, an instruction or a role change names must exist 
   await call('POST', '/parties', { eui: '00000000000000A4', name: 'Other Supplier', roles: ['IS', 'GS'] });
   await call('POST', '/devices', { eui: '000000000000AD01', type: 'GSME', supplier: '00000000000000A1' });
   await call('POST', '/devices', { eui: '000000000000AD02', type: 'ESME', supplier: '00000000000000A4' });
+  await call('POST', '/parties', { eui: '00000000000000A5', name: 'Supplier and Distributor', roles: ['IS', 'ED'] });
+  await call('POST', '/devices', { eui: '000000000000AD03', type: 'ESME', supplier: '00000000000000A5', networkOperator: '00000000000000A5' });
   await call('POST', '/parties/00000000000000A2/officers', { id: 'sro', kind: 'SRO', name: 'SRO' });
   const before = { parties: await list('/parties'), events: await list('/solr-events') };
   const adt = (supplier: string, srv = '1.6') => ({ submittedBy: 'sro', supplier, thresholds: [{ srv, warning: 1, quarantine: 2, periodSeconds: 60 }] });
@@ -177,6 +179,7 @@ test.serial('what an ADT file, an instruction or a role change names must exist 
     ['/solr-events', instruction(['000000000000AD02']), /^devices\.0: device 000000000000AD02 is registered to 00000000000000A4, not to the failed supplier$/],
     ['/solr-events', instruction(['000000000000AD01', '000000000000AD01']), /^devices\.1: device 000000000000AD01 is listed twice$/],
     ['/parties', { eui: '00000000000000A1', roles: ['IS'] }, /^roles: 00000000000000A1 acts as IS, not as a gas supplier \(GS\), which device [0-9A-F]{16} needs \(its supplier\)$/],
+    ['/parties', { eui: '00000000000000A5', roles: ['IS'] }, /^roles: 00000000000000A5 acts as IS, not as an electricity distributor \(ED\), which device 000000000000AD03 needs \(its network operator\)$/],
   ] as const) {
     const r = await call('POST', path, body);
     t.is(r.status, 400, `${path} ${JSON.stringify(body)}`);
