@@ -29,7 +29,7 @@ export interface KeyFeed {
   usage: 'ds' | 'ka';
   from: number;
   to: number;
-  /** x || y per index (zeros for SMETS1 meters, which hold no GBCS keys). */
+  /** x || y per index (zeros for SMETS1 meters, which hold no GBCS keys, and for meters the feed leaves out). */
   points: Buffer;
   present: Uint8Array;
   /** One signature per block of BLOCK indices. */

@@ -145,7 +145,7 @@ function adversarialFor(plan: FleetPlan, switches: number): number {
   return Math.round((switches * share) / (1 - share));
 }
 
-/** The adversarial requests of the shards before shard k: where shard k's count from. */
+/** How many adversarial requests the shards before shard k have: where shard k's ordinals start. */
 function adversarialBefore(plan: FleetPlan, k: number): number {
   let n = 0;
   for (let s = 0; s < k; s++) {
