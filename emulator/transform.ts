@@ -103,17 +103,21 @@ export interface ContentCheckOptions {
   instructionEnds?: Date | null;
 }
 
+/** A refusal by the SoLR content check (BR5): E2, the code DUIS has for what the role may not send. */
+function contentRefusal(reason: string): Refusal {
+  return { code: 'E2', check: 'solr-content', reason };
+}
+
 /**
  * MP134B BR5/BR6 on when the switch happens: a cancellation (the 3000-12-31 sentinel) is not a switch to Credit,
  * and would drop whatever change is pending on the meter, whoever scheduled it; a switch dated at or after the
  * end of the Authority's instruction would act when the role may no longer act.
  */
 function executionRefusal(execution: Execution, options: ContentCheckOptions): Refusal | null {
-  const refuse = (reason: string): Refusal => ({ code: 'E2', check: 'solr-content', reason });
-  if (execution.kind === 'never') return refuse('the SoLR Contingency role may only switch to Credit: cancelling a pending change is not allowed');
+  if (execution.kind === 'never') return contentRefusal('the SoLR Contingency role may only switch to Credit: cancelling a pending change is not allowed');
   const ends = options.instructionEnds;
   if (execution.kind === 'at' && ends && execution.at >= ends) {
-    return refuse(`the switch to Credit is dated ${execution.at.toISOString()}, not before the Authority's instruction ends (${ends.toISOString()})`);
+    return contentRefusal(`the switch to Credit is dated ${execution.at.toISOString()}, not before the Authority's instruction ends (${ends.toISOString()})`);
   }
   return null;
 }
@@ -123,27 +127,26 @@ function executionRefusal(execution: Execution, options: ContentCheckOptions): R
  * (content check reading only the message code) for negative-control runs.
  */
 export function solrContentCheck(apdu: GeneralSigning, options: ContentCheckOptions & { codeOnly?: boolean } = {}): Refusal | null {
-  const refuse = (reason: string): Refusal => ({ code: 'E2', check: 'solr-content', reason });
   const credit = apdu.messageCode === PAYMENT_MODE_CODES.ECS02 || apdu.messageCode === PAYMENT_MODE_CODES.GCS02;
-  if (!credit) return refuse(`the SoLR Contingency role may only send ECS02/GCS02 (switch to Credit), got message code 0x${apdu.messageCode.toString(16).padStart(4, '0')}`);
+  if (!credit) return contentRefusal(`the SoLR Contingency role may only send ECS02/GCS02 (switch to Credit), got message code 0x${apdu.messageCode.toString(16).padStart(4, '0')}`);
   if (options.codeOnly) return null;
   const parsed = parsePaymentModeCommand(apdu);
-  if (!parsed.ok) return refuse(`the Signed Pre-Command is not a canonical switch to Credit: ${parsed.error.message}`);
-  if (parsed.value.change.target.mode !== 'credit') return refuse('the Signed Pre-Command does not switch to Credit');
+  if (!parsed.ok) return contentRefusal(`the Signed Pre-Command is not a canonical switch to Credit: ${parsed.error.message}`);
+  if (parsed.value.change.target.mode !== 'credit') return contentRefusal('the Signed Pre-Command does not switch to Credit');
   return executionRefusal(parsed.value.change.execution, options);
 }
 
 /** MP134B BR5 for SMETS1: the Service Request itself must be UpdatePaymentMode to Credit. */
 export function smets1ContentCheck(request: DuisRequest, options: ContentCheckOptions & { serviceOnly?: boolean } = {}): Refusal | null {
   const body = request.body;
-  if (body.kind !== 'UpdatePaymentMode') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only send UpdatePaymentMode' };
+  if (body.kind !== 'UpdatePaymentMode') return contentRefusal('the SoLR Contingency role may only send UpdatePaymentMode');
   if (options.serviceOnly) return null;
-  if (body.paymentMode.mode !== 'Credit') return { code: 'E2', check: 'solr-content', reason: 'the SoLR Contingency role may only switch a SMETS1 meter to Credit' };
+  if (body.paymentMode.mode !== 'Credit') return contentRefusal('the SoLR Contingency role may only switch a SMETS1 meter to Credit');
   let execution: Execution;
   try {
     execution = executionFromDuis(body.executionDateTime);
   } catch (e) {
-    return { code: 'E2', check: 'solr-content', reason: (e as Error).message };
+    return contentRefusal((e as Error).message);
   }
   return executionRefusal(execution, options);
 }
