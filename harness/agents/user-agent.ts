@@ -99,8 +99,11 @@ export class UserAgent {
     return signRequest(request, signer);
   }
 
-  /** Posts XML (signed by the caller or by this agent) to a DCC URL and checks the DCC's signature on the reply. */
-  async post(url: DccUrl, request: DuisRequest | string): Promise<DccReply> {
+  /**
+   * Posts XML (signed by the caller or by this agent) to a DCC URL and checks the DCC's signature on the reply,
+   * and that it answers `sent` (XML is read for its RequestID unless the caller, who built it, says which).
+   */
+  async post(url: DccUrl, request: DuisRequest | string, sent: RequestId | null = typeof request === 'string' ? requestIdIn(request) : request.header.requestId): Promise<DccReply> {
     const xml = typeof request === 'string' ? request : this.sign(request);
     this.options.onTraffic?.({ direction: 'user->dcc', user: this.identity.eui, url, payload: xml });
     const res = await fetch(`${this.options.dccUrl}/api/v1/${url}`, {
@@ -115,7 +118,6 @@ export class UserAgent {
     const verified = verifyResponse(text, this.options.dccVerifier);
     if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
     // A genuine DCC signature on the answer to another request (a replayed reply) must not pass for this one's.
-    const sent = typeof request === 'string' ? requestIdIn(xml) : request.header.requestId;
     const answered = verified.value.response.header.requestId;
     if (sent && answered && formatRequestId(answered) !== formatRequestId(sent)) {
       return { status: res.status, text, response: null, problem: `DCC reply rejected: it answers RequestID ${formatRequestId(answered)}, not ${formatRequestId(sent)}` };
@@ -140,7 +142,7 @@ export class UserAgent {
     options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner } = {},
   ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; signedXml: string | null; requestId: DuisRequest['header']['requestId'] }> {
     const cv4 = this.request({ ...spec, cv: 4 });
-    const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner));
+    const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner), cv4.header.requestId);
     const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
     if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
       return { transform, send: null, preCommand: null, signedXml: null, requestId: cv4.header.requestId };
@@ -154,7 +156,7 @@ export class UserAgent {
     }
     const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
     const signedXml = this.sign(cv5, options.xmlSigner);
-    const send = await this.post('serviceS', signedXml);
+    const send = await this.post('serviceS', signedXml, cv4.header.requestId);
     return { transform, send, preCommand, signedXml, requestId: cv4.header.requestId };
   }
 }
