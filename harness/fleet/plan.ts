@@ -66,6 +66,7 @@ function mix32(x: number): number {
 export class FleetPlan {
   readonly healthy: number;
   private readonly seedWord: number;
+  private adversarialList: AdversarialList | undefined;
 
   constructor(readonly options: FleetOptions) {
     if (!Number.isInteger(options.meters) || options.meters < 1) throw new RangeError('meters must be a positive integer');
@@ -80,6 +81,11 @@ export class FleetPlan {
 
   get total(): number {
     return this.options.meters + this.healthy;
+  }
+
+  /** The fleet's adversarial requests (made on first use, a pass over the failed supplier's meters). */
+  adversarial(): AdversarialList {
+    return (this.adversarialList ??= fleetAdversarial(this));
   }
 
   private uniform(index: number, salt: number): number {
@@ -139,67 +145,80 @@ export interface JobList {
   adversarial: number;
 }
 
-/** How many adversarial requests go with a shard's switches. */
+/** How many adversarial requests go with this many switches. */
 function adversarialFor(plan: FleetPlan, switches: number): number {
   const share = plan.options.adversarialShare;
   return Math.round((switches * share) / (1 - share));
 }
 
-/** How many adversarial requests the shards before shard k have: where shard k's ordinals start. */
-function adversarialBefore(plan: FleetPlan, k: number): number {
-  let n = 0;
-  for (let s = 0; s < k; s++) {
-    const [from, to] = plan.shard(s).failed;
-    let switches = 0;
-    for (let i = from; i < to; i++) if (plan.meter(i).prepay) switches++;
-    n += adversarialFor(plan, switches);
+/** The whole fleet's adversarial requests, indexed by ordinal: the meter each aims at and its kind. */
+export interface AdversarialList {
+  meter: Int32Array;
+  kind: Uint8Array;
+}
+
+/**
+ * The fleet's adversarial requests, chosen over the whole fleet so that the same options (the number of workers
+ * aside) send the same requests to the same meters however the fleet is sharded. Kinds take turns by ordinal;
+ * a kind with no target in the fleet gives its turn to the next. Requests aimed at the failed supplier go to its
+ * Credit meters (distinct ones while they last), so every meter has one expected end state.
+ */
+function fleetAdversarial(plan: FleetPlan): AdversarialList {
+  const { meters } = plan.options;
+  const credit = new Int32Array(meters);
+  const creditSmets2 = new Int32Array(meters);
+  let credits = 0;
+  let smets2 = 0;
+  let switches = 0;
+  for (let i = 0; i < meters; i++) {
+    const m = plan.meter(i);
+    if (m.prepay) switches++;
+    else {
+      credit[credits++] = i;
+      if (m.type !== 'SMETS1') creditSmets2[smets2++] = i;
+    }
   }
-  return n;
+  const picks = { credit: 0, smets2: 0, healthy: 0 };
+  // A prime stride spreads the picks through the fleet's EUI range rather than bunching them at its start.
+  const pick = (list: Int32Array, length: number, key: 'credit' | 'smets2'): number | undefined => (length ? list[(picks[key]++ * 7919) % length] : undefined);
+  const targetFor = (kind: JobKind): number | undefined => {
+    if (kind === 'altered') return pick(creditSmets2, smets2, 'smets2');
+    if (kind === 'other-supplier') return meters + (picks.healthy++ % plan.healthy);
+    return pick(credit, credits, 'credit');
+  };
+  const count = adversarialFor(plan, switches);
+  const list: AdversarialList = { meter: new Int32Array(count), kind: new Uint8Array(count) };
+  for (let j = 0; j < count; j++) {
+    let kind: JobKind | undefined;
+    let target: number | undefined;
+    for (let k = 0; k < ADVERSARIAL_KINDS.length && target === undefined; k++) {
+      kind = ADVERSARIAL_KINDS[(j + k) % ADVERSARIAL_KINDS.length]!;
+      target = targetFor(kind);
+    }
+    // other-supplier always has a target (the healthy supplier has at least one meter), so every turn is taken.
+    list.meter[j] = target!;
+    list.kind[j] = JOB_KINDS.indexOf(kind!);
+  }
+  return list;
 }
 
 /**
  * Jobs of one shard: a switch for every failed-supplier prepayment meter in its range, in EUI order, with the
- * adversarial requests spread evenly among them. Adversarial requests aimed at the failed supplier go to its
- * Credit meters (distinct ones while they last), so every meter has one expected end state. Their kinds take
- * turns across the whole fleet, not per shard: many small shards would each send only the first kinds.
+ * fleet's adversarial requests aimed at meters in its ranges spread evenly among them.
  */
 export function shardJobs(plan: FleetPlan, range: ShardRange): JobList {
   const switches: number[] = [];
-  const credit: number[] = [];
-  const creditSmets2: number[] = [];
-  for (let i = range.failed[0]; i < range.failed[1]; i++) {
-    const m = plan.meter(i);
-    if (m.prepay) switches.push(i);
-    else {
-      credit.push(i);
-      if (m.type !== 'SMETS1') creditSmets2.push(i);
-    }
-  }
-  const adversarial = adversarialFor(plan, switches.length);
-  const first = adversarialBefore(plan, range.shard);
-  const healthy = range.healthy[1] - range.healthy[0];
-  const picks = { credit: 0, smets2: 0, healthy: 0 };
-  const pick = (list: number[], key: 'credit' | 'smets2'): number | undefined => (list.length ? list[(picks[key]++ * 7919) % list.length] : undefined);
+  for (let i = range.failed[0]; i < range.failed[1]; i++) if (plan.meter(i).prepay) switches.push(i);
+  const fleet = plan.adversarial();
+  const within = (i: number) => (i >= range.failed[0] && i < range.failed[1]) || (i >= range.healthy[0] && i < range.healthy[1]);
   const advMeter: number[] = [];
   const advKind: number[] = [];
   const advOrdinal: number[] = [];
-  const targetFor = (kind: JobKind): number | undefined => {
-    if (kind === 'altered') return pick(creditSmets2, 'smets2');
-    if (kind === 'other-supplier') return healthy > 0 ? range.healthy[0] + (picks.healthy++ % healthy) : undefined;
-    return pick(credit, 'credit');
-  };
-  for (let j = 0; j < adversarial; j++) {
-    // A kind this shard has no target for (tiny shards) gives its turn to the next kind that has one.
-    let kind: JobKind | undefined;
-    let target: number | undefined;
-    for (let k = 0; k < ADVERSARIAL_KINDS.length && target === undefined; k++) {
-      kind = ADVERSARIAL_KINDS[(first + j + k) % ADVERSARIAL_KINDS.length]!;
-      target = targetFor(kind);
-    }
-    if (target === undefined || kind === undefined) continue;
-    advMeter.push(target);
-    advKind.push(JOB_KINDS.indexOf(kind));
-    advOrdinal.push(first + j);
+  for (let j = 0; j < fleet.meter.length; j++) {
+    if (!within(fleet.meter[j]!)) continue;
+    advMeter.push(fleet.meter[j]!);
+    advKind.push(fleet.kind[j]!);
+    advOrdinal.push(j);
   }
   const total = switches.length + advMeter.length;
   const meter = new Int32Array(total);

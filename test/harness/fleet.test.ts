@@ -160,9 +160,25 @@ test('kinds of adversarial request take turns across the fleet, not per shard: s
     return [...kinds].sort();
   };
   t.deepEqual(kindsOf({ workers: 2 }), ['altered', 'other-srv', 'other-supplier', 'prepayment']);
-  // Eight shards of about two adversarial requests each (per shard, each sent prepayment and other-srv only);
-  // other-supplier needs a healthy supplier's meter, which most of these shards have none of.
-  t.deepEqual(kindsOf({ workers: 8 }), ['altered', 'other-srv', 'prepayment']);
+  // Eight shards of about two adversarial requests each: shard by shard, each sent prepayment and other-srv only.
+  t.deepEqual(kindsOf({ workers: 8 }), ['altered', 'other-srv', 'other-supplier', 'prepayment']);
+});
+
+test('the same seed sends the same adversarial requests to the same meters whatever the number of workers', (t) => {
+  const requests = (workers: number) => {
+    const plan = new FleetPlan(options({ meters: 3000, workers }));
+    const sent: string[] = [];
+    let switches = 0;
+    for (let k = 0; k < workers; k++) {
+      const jobs = shardJobs(plan, plan.shard(k));
+      switches += jobs.switches;
+      for (let j = 0; j < jobs.meter.length; j++) if (jobs.kind[j] !== 0) sent.push(`${jobs.ordinal[j]} ${JOB_KINDS[jobs.kind[j]!]} ${plan.meter(jobs.meter[j]!).eui}`);
+    }
+    return { switches, adversarial: sent.sort() };
+  };
+  const one = requests(1);
+  t.true(one.adversarial.length > 100);
+  for (const workers of [2, 3, 7, 16]) t.deepEqual(requests(workers), one, `${workers} workers`);
 });
 
 test("a meter's response whose signature does not verify is not counted as a switch", async (t) => {
