@@ -146,6 +146,8 @@ export class Registry {
     const current = this.party(update.eui);
     const p: Party = current ? { ...current, ...update } : partyInput.parse(input);
     if (p.srp === p.eui) throw new BadInput('srp: a party is not its own Shared Resource Provider');
+    // A mistyped SRP would surface only when an alert finds no route (BR7), so it is refused here instead.
+    if (p.srp && p.srp !== current?.srp && !this.party(p.srp)) throw new BadInput(`srp: no party ${p.srp} is registered (register the Shared Resource Provider first)`);
     if (current && update.roles) this.checkRolesKeepDevices(p);
     this.partyMemo.clear();
     this.db

@@ -134,7 +134,8 @@ export class WorldInstance {
         });
       const eui = euiOf(alias);
       // Every field named: on a DCC that outlives the run, the party may be registered from an earlier world.
-      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, srp: p.srp ? euiOf(p.srp) : null, status: p.status });
+      // The SRP is named once every party is registered (the DCC refuses an SRP it does not know).
+      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, srp: null, status: p.status });
       const certificates = new Map<string, { serial: string; issuer: string }>();
       const xml = await admin.certificate(eui, 'xml-signing');
       certificates.set('xml-signing', { serial: xml.serial, issuer: xml.issuer });
@@ -164,6 +165,9 @@ export class WorldInstance {
         },
       );
       this.parties.set(alias, { alias, eui, roles: p.roles, agent, endpoint, gbcsDs, certificates });
+    }
+    for (const [alias, p] of Object.entries(this.spec.parties)) {
+      if (p.srp) await admin.party({ eui: euiOf(alias), name: p.name ?? alias, roles: p.roles, endpoint: this.parties.get(alias)!.endpoint.url, srp: euiOf(p.srp), status: p.status });
     }
     const plans: DevicePlan[] = Object.entries(this.spec.devices).map(([alias, d]) => ({
       alias,

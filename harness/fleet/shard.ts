@@ -131,9 +131,9 @@ export class FleetShard {
     try {
       const { service, admin } = dcc;
       const { failed, healthy, srp } = FLEET_PARTIES;
+      service.registry.putParty({ eui: srp, name: 'Shared Resources Ltd (SoLR Contingency)', roles: ['SC'], endpoint: SRP_ENDPOINT });
       service.registry.putParty({ eui: failed, name: 'Failing Energy Ltd', roles: ['IS', 'GS'], endpoint: 'http://failed.fleet.invalid/smartdcc/duis', srp });
       service.registry.putParty({ eui: healthy, name: 'Healthy Energy plc', roles: ['IS', 'GS'], endpoint: 'http://healthy.fleet.invalid/smartdcc/duis' });
-      service.registry.putParty({ eui: srp, name: 'Shared Resources Ltd (SoLR Contingency)', roles: ['SC'], endpoint: SRP_ENDPOINT });
       const xml = await admin.issuePartyCertificate(srp, 'xml-signing', 'SC');
       const failedDs = await admin.issuePartyCertificate(failed, 'organisation-ds', 'IS');
       for (const [eui, product] of [[failed, 'organisation-ka'], [healthy, 'organisation-ds'], [healthy, 'organisation-ka']] as const) await admin.issuePartyCertificate(eui, product, 'IS');

@@ -62,9 +62,9 @@ test('kill -9 with a full outbox and outcomes of every kind: nothing accepted is
   // The Users' systems are down: everything the DCC sends them waits in its outbox.
   endpoint.behaviour = { kind: 'refuse', status: 503 };
 
+  await admin.party({ eui: SRP, name: 'SRP (SoLR Contingency)', roles: ['SC'], endpoint: callback });
   await admin.party({ eui: FAILING, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: callback, srp: SRP });
   await admin.party({ eui: HEALTHY, name: 'Healthy Energy', roles: ['IS', 'GS'], endpoint: callback });
-  await admin.party({ eui: SRP, name: 'SRP (SoLR Contingency)', roles: ['SC'], endpoint: callback });
   const failingDs = await admin.gbcsSigner(FAILING);
   const healthyDs = await admin.gbcsSigner(HEALTHY);
   await admin.certificate(FAILING, 'organisation-ka');

@@ -99,9 +99,9 @@ test.before(async () => {
   };
   const t = await startTestDcc(port, { provisioner: pool.provisioner, persistent: false });
   const a = t.admin;
+  await a.party({ eui: SRP, name: 'SRP (SoLR Contingency)', roles: ['SC'], endpoint: null });
   await a.party({ eui: FAILING, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: null, srp: SRP });
   await a.party({ eui: HEALTHY, name: 'Healthy Energy', roles: ['IS', 'GS'], endpoint: null });
-  await a.party({ eui: SRP, name: 'SRP (SoLR Contingency)', roles: ['SC'], endpoint: null });
   const failingDs = await a.gbcsSigner(FAILING);
   const healthyDs = await a.gbcsSigner(HEALTHY);
   await a.certificate(FAILING, 'organisation-ka');

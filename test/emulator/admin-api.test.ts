@@ -240,6 +240,7 @@ test('a store written before kinds were checked (a GSME held as electricity) rea
 
 test.serial('a registered party POSTed again changes only what the body names: a failed supplier keeps its status and SRP', async (t) => {
   const failing = '00000000000000B1';
+  t.is((await call('POST', '/parties', { eui: '00000000000000B2', name: 'SRP', roles: ['SC'] })).status, 201);
   t.is((await call('POST', '/parties', { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://a.invalid/duis', srp: '00000000000000B2', status: 'failed' })).status, 201);
   t.is((await call('POST', '/parties', { eui: failing, endpoint: 'http://b.invalid/duis' })).status, 201);
   t.like(await get(`/parties/${failing}`), { eui: failing, name: 'Failing', roles: ['IS'], endpoint: 'http://b.invalid/duis', srp: '00000000000000B2', status: 'failed' });
@@ -251,6 +252,9 @@ test.serial('a registered party POSTed again changes only what the body names: a
     [{ eui: '00000000000000B9', endpoint: 'http://c.invalid/duis' }, /^name: /], // a new party needs its name and roles
     [{ eui: failing, roles: [] }, /^roles: /],
     [{ eui: failing, statsu: 'active' }, /^body: Unrecognized key: "statsu"$/],
+    // A mistyped SRP: its alerts would find no route once the supplier fails (BR7).
+    [{ eui: failing, srp: '00000000000000B3' }, /^srp: no party 00000000000000B3 is registered \(register the Shared Resource Provider first\)$/],
+    [{ eui: '00000000000000B8', name: 'New', roles: ['IS'], srp: '00000000000000B3' }, /^srp: no party 00000000000000B3 is registered/],
   ];
   for (const [body, message] of refused) {
     const r = await call('POST', '/parties', body);

@@ -36,9 +36,9 @@ async function world(o: { supported?: readonly string[]; dispatching?: boolean }
   const ka = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey;
   const t = await startTestDcc(unreachableDevices(o.supported), o.dispatching ? { extra: { deviceKeyDirectory: () => ka } } : {});
   const a = t.admin;
+  await a.party({ eui: SRP, name: 'SRP Ltd (SoLR Contingency)', roles: ['SC'], endpoint: t.endpoint.url });
   await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: t.endpoint.url, srp: SRP });
   await a.party({ eui: OTHER_SUPPLIER, name: 'Other Energy', roles: ['IS'], endpoint: t.endpoint.url });
-  await a.party({ eui: SRP, name: 'SRP Ltd (SoLR Contingency)', roles: ['SC'], endpoint: t.endpoint.url });
   await a.device({ eui: ESME, type: 'ESME', supplier: SUPPLIER });
   await a.device({ eui: OTHER_ESME, type: 'ESME', supplier: OTHER_SUPPLIER });
   const supplierDs = await a.gbcsSigner(SUPPLIER);
@@ -210,8 +210,8 @@ test('BR3: the SC list is configurable - with 7.2 added, the SC role gets past e
   const tdcc = await startTestDcc(unreachableDevices(['1.6', '7.1', '7.2']), { extra: { scAllowedSrvs: ['1.6', '7.2'] } });
   t.teardown(() => tdcc.close());
   const a = tdcc.admin;
-  await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: tdcc.endpoint.url, srp: SRP });
   await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: tdcc.endpoint.url });
+  await a.party({ eui: SUPPLIER, name: 'Failing Energy', roles: ['IS', 'GS'], endpoint: tdcc.endpoint.url, srp: SRP });
   await a.device({ eui: ESME, type: 'ESME', supplier: SUPPLIER });
   const sc = tdcc.agent(SRP, 'sc', await a.xmlSigner(SRP));
   const now = Date.parse((await a.now()).now);

@@ -111,8 +111,8 @@ test("BR7: an alert already waiting for a supplier whose endpoint is down moves 
   const bodies: string[] = [];
   const { dcc, endpointUrl } = await dccWithEndpoint(t, unreachableDevices(), (body) => bodies.push(body));
   const a = dcc.admin;
-  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: 'http://127.0.0.1:9/down', srp: SRP });
   await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: endpointUrl });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: 'http://127.0.0.1:9/down', srp: SRP });
   await a.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   await a.certificate(SUPPLIER, 'xml-signing');
   dcc.dcc.service.routeAlert(SMETS1_ESME, encodeReply({ type: 'alert', id: 9n, from: SMETS1_ESME, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
