@@ -165,8 +165,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
       step: parseDuration(args.stepTimeout, 'step-timeout'),
       device: parseDuration(args.deviceTimeout, 'device-timeout'),
     };
-    const scenarios = select(args);
-    if (scenarios.length === 0) throw new CliExit(EXIT.usage, 'no scenario matches the paths, tags, level and grep given');
+    const scenarios = selectSome(args);
     // Where the results go is checked before the run: a run is not made for output that cannot be kept.
     for (const r of reports) writableFile(r.file, 'report');
     if (args.evidence) writableDirectory(args.evidence, 'evidence');
@@ -232,12 +231,19 @@ export const runCommand: CommandModule<object, RunArgs> = {
   },
 };
 
+/** The scenarios selected; none is a usage error for list as for run (a mistyped tag must not look like an empty pack). */
+function selectSome(args: SelectArgs): LoadedScenario[] {
+  const scenarios = select(args);
+  if (scenarios.length === 0) throw new CliExit(EXIT.usage, 'no scenario matches the paths, tags, level and grep given');
+  return scenarios;
+}
+
 export const listCommand: CommandModule<object, SelectArgs> = {
   command: 'list [paths..]',
   describe: 'list the scenarios a run would execute',
   builder: (y: Argv) => selectOptions(y) as unknown as Argv<SelectArgs>,
   handler: (args) => {
-    const scenarios = select(args);
+    const scenarios = selectSome(args);
     const width = Math.max(...scenarios.map((s) => s.id.length), 2);
     for (const s of scenarios) process.stdout.write(`${s.id.padEnd(width)}  ${s.level.padEnd(7)}  [${s.tags.join(',')}]  ${s.title}\n`);
     process.stdout.write(`${scenarios.length} scenario(s)\n`);

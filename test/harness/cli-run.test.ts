@@ -48,6 +48,9 @@ test('usage errors exit 2: unknown defect, bad report spec, invalid scenario fil
   t.is(negative.code, 2);
   t.regex(negative.stderr, /bad\.yaml:5: scenarios\.0\.timeouts\.scenario: a time limit above 0 and at most 24 days/);
   t.is((await runCli(['run', '--tags', 'no-such-tag', '--no-history'])).code, 2);
+  const none = await runCli(['list', '--tags', 'no-such-tag']);
+  t.is(none.code, 2, 'list, as run: a mistyped tag is not an empty pack');
+  t.regex(none.stderr, /no scenario matches the paths, tags, level and grep given/);
   const grep = await runCli(['list', '--grep', '(']);
   t.is(grep.code, 2);
   t.regex(grep.stderr, /^--grep \(: Invalid regular expression/);
