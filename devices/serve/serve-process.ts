@@ -4,7 +4,6 @@
  * line on stdout; the first is {"event":"ready",...} with the serial path, the peer end (with --pty) and the
  * meter's identity (EUI, type and public keys).
  */
-import { readFileSync } from 'node:fs';
 import { type Eui } from '../../protocol/smki/eui.ts';
 import { openPtyPair, type PtyPair } from '../transports/serial/pty-pair.ts';
 import { SerialLink } from '../transports/serial/serial-link.ts';
@@ -22,7 +21,7 @@ export interface ServeOptions {
   seed: string;
   twin?: boolean;
   fuel?: 'electricity' | 'gas';
-  anchorsFile?: string;
+  anchors?: WireAnchors;
   statePath?: string;
   clock?: Date;
   /** Exit when standard input closes (set by a parent that wants its emulators gone when it is). */
@@ -31,9 +30,16 @@ export interface ServeOptions {
   emit?: (event: Record<string, unknown>) => void;
 }
 
-export function readAnchorsFile(path: string): WireAnchors {
-  const parsed = anchorsSchema.safeParse(JSON.parse(readFileSync(path, 'utf8')));
-  if (!parsed.success) throw new Error(`${path}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+/** Trust anchors from the text of an anchors file; a RangeError says what is wrong with it. */
+export function parseAnchors(text: string): WireAnchors {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new RangeError(`not JSON (${(e as Error).message})`);
+  }
+  const parsed = anchorsSchema.safeParse(json);
+  if (!parsed.success) throw new RangeError(parsed.error.issues.map((i) => `${i.path.join('.') || 'the file'}: ${i.message}`).join('; '));
   return parsed.data;
 }
 
@@ -57,7 +63,7 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
       seed: o.seed,
       ...(o.twin !== undefined ? { twin: o.twin } : {}),
       ...(o.fuel ? { fuel: o.fuel } : {}),
-      ...(o.anchorsFile ? { anchors: readAnchorsFile(o.anchorsFile) } : {}),
+      ...(o.anchors ? { anchors: o.anchors } : {}),
       ...(o.statePath ? { statePath: o.statePath } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       log: emit,

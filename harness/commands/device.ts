@@ -10,7 +10,8 @@ import { durationMs, loadRig, type Rig, RigFileError, rigPath } from '../../devi
 import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } from '../../devices/rig/leases.ts';
 import { RigSession } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
-import { serveDevice } from '../../devices/serve/serve-process.ts';
+import type { WireAnchors } from '../../devices/serve/control.ts';
+import { parseAnchors, serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { herdsmanErrorsToStderr } from './run.ts';
@@ -65,7 +66,16 @@ const serve: CommandModule<object, ServeArgs> = {
     }
     let clock: Date | undefined;
     if (args.clock) clock = isoDateTimeArg(args.clock, 'clock');
-    if (args.anchors) readText(args.anchors, 'the trust anchors file'); // a missing file is the user's to fix (exit 2)
+    // A missing or malformed anchors file is the user's to fix (exit 2), not a failure to serve.
+    let anchors: WireAnchors | undefined;
+    if (args.anchors) {
+      try {
+        anchors = parseAnchors(readText(args.anchors, 'the trust anchors file'));
+      } catch (e) {
+        if (e instanceof RangeError) throw new CliExit(EXIT.usage, `--anchors ${args.anchors}: ${e.message}`);
+        throw e;
+      }
+    }
     try {
       await serveDevice({
         type: args.type === 'esme' ? 'ESME' : args.type === 'gsme' ? 'GSME' : 'SMETS1',
@@ -76,7 +86,7 @@ const serve: CommandModule<object, ServeArgs> = {
         seed: args.seed,
         twin: args.twin,
         ...(args.fuel ? { fuel: args.fuel } : {}),
-        ...(args.anchors ? { anchorsFile: args.anchors } : {}),
+        ...(anchors ? { anchors } : {}),
         ...(args.state ? { statePath: args.state } : {}),
         ...(clock ? { clock } : {}),
         exitWithStdin: args.exitWithStdin,

@@ -9,6 +9,10 @@ import { repoRoot } from '../helpers/fixtures.ts';
 
 const scratch = mkdtempSync(join(tmpdir(), 'smets-hil-cli-run-'));
 test.after.always(() => rmSync(scratch, { recursive: true, force: true }));
+const notJsonAnchors = join(scratch, 'anchors-not-json.json');
+writeFileSync(notJsonAnchors, '{ supplier: ');
+const incompleteAnchors = join(scratch, 'anchors-incomplete.json');
+writeFileSync(incompleteAnchors, '{}');
 
 test('run: all pass -> exit 0, and the JSON report has the summary and one entry per test', async (t) => {
   const json = join(scratch, 'pass.json');
@@ -98,6 +102,9 @@ test('an option whose check refuses the value is a usage error with its message,
     [['device', 'serve', '--type', 'gsme', '--pty', '--twin'], '--twin is for --type esme (only an ESME has a second element)'],
     [['device', 'serve', '--type', 'esme', '--pty', '--fuel', 'gas'], '--fuel is for --type smets1 (an ESME is electricity, a GSME gas)'],
     [['device', 'serve', '--type', 'esme', '--pty', '--anchors', '/nonexistent/anchors.json'], 'cannot read the trust anchors file /nonexistent/anchors.json: ENOENT'],
+    // A malformed anchors file is the user's to fix, not a failure to serve (exit 3).
+    [['device', 'serve', '--type', 'esme', '--pty', '--anchors', notJsonAnchors], `--anchors ${notJsonAnchors}: not JSON (Expected property name or '}' in JSON at position 2)`],
+    [['device', 'serve', '--type', 'esme', '--pty', '--anchors', incompleteAnchors], `--anchors ${incompleteAnchors}: supplier: Invalid input: expected object, received undefined; acb: Invalid input: expected object, received undefined`],
     [['run', '--no-history', '--report', 'json=-'], '--report "json=-": a report is written to a file; "-" (standard output) is not one'],
     // yargs lists an option given twice; read as one value it was a TypeError, or a --grep of "a,b".
     [['list', '--tags', 'BR5', '--tags', 'smets1'], '--tags is given more than once'],
