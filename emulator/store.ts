@@ -8,6 +8,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
+const ADT_COUNTS = `CREATE TABLE IF NOT EXISTS adt_counts (
+  party TEXT NOT NULL, scope TEXT NOT NULL, srv TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (party, scope, srv, window_start));`;
+
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS parties (
@@ -24,9 +28,7 @@ CREATE TABLE IF NOT EXISTS officers (
 CREATE TABLE IF NOT EXISTS adt_files (
   id INTEGER PRIMARY KEY, party TEXT NOT NULL, submitted_by TEXT NOT NULL, submitted_at TEXT NOT NULL,
   supplier TEXT, body TEXT NOT NULL, active INTEGER NOT NULL DEFAULT 1);
-CREATE TABLE IF NOT EXISTS adt_counts (
-  party TEXT NOT NULL, scope TEXT NOT NULL, srv TEXT NOT NULL, window_start TEXT NOT NULL, count INTEGER NOT NULL,
-  PRIMARY KEY (party, scope, srv, window_start));
+${ADT_COUNTS}
 CREATE TABLE IF NOT EXISTS counters (user TEXT PRIMARY KEY, last TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS requests (
   id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT, srv TEXT NOT NULL,
@@ -83,7 +85,7 @@ function upgrade(db: Db): void {
   if (!columns('precommands').includes('srv')) db.exec('ALTER TABLE precommands ADD COLUMN srv TEXT');
   if (!columns('adt_counts').includes('scope')) {
     db.exec('ALTER TABLE adt_counts RENAME TO adt_counts_unscoped');
-    db.exec(SCHEMA); // the current adt_counts
+    db.exec(ADT_COUNTS);
     db.exec("INSERT INTO adt_counts SELECT party, '', srv, window_start, count FROM adt_counts_unscoped; DROP TABLE adt_counts_unscoped");
   }
 }
