@@ -412,7 +412,8 @@ export abstract class Meter {
         if (s.meterBalance > s.prepayment.emergencyCreditThreshold) return { status: 'refused', reason: 'meter balance above the emergency credit threshold' };
         const w = this.w();
         w.emergencyCreditActive = true;
-        w.emergencyCreditBalance = s.prepayment.emergencyCreditLimit;
+        // The limit is an unsigned 32-bit setting; the balance, like every balance, is a signed 32-bit register.
+        w.emergencyCreditBalance = clampInt32(s.prepayment.emergencyCreditLimit);
         return done;
       }
       case 'tariff':

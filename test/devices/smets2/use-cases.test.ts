@@ -133,6 +133,17 @@ test('reads answer in the clear with the meter values', (t) => {
   t.true(price.ok && price.value.every((x) => x.status === 0x86), 'Price attributes are not modelled');
 });
 
+test('an emergency credit limit above 2^31 - 1 (GCS05 takes any unsigned 32-bit value) is reported, once activated, as the largest signed 32-bit balance', (t) => {
+  const { meter: gsme } = meter('gsme', { paymentMode: 'prepayment', meterBalance: 0 });
+  const config = { execution: now, emergencyCreditLimit: 0x80000000, emergencyCreditThreshold: 100_000, debtRecoveryRateCap: 100_000, lowCreditThreshold: 5_000_000, maxMeterBalance: 25_000_000, maxCreditThreshold: 25_000_000, calendar: GSME_CALENDAR };
+  t.true(send(gsme, GCS05, config, { counter: 1n })?.outcome.success);
+  t.true(send(gsme, GCS06, {}, { counter: 2n })?.outcome.success);
+  t.like(gsme.snapshot().emergencyCredit, { active: true, balance: 0x7fffffff, limit: 0x80000000 });
+  const read = send(gsme, GCS14, {}, { counter: 3n });
+  const records = decodeReadAttributesResponse(readComponents(read!.apdu.content, 'response')[1]!.payload);
+  t.true(records.ok && records.value.some((x) => x.id === 0x0002 && 'value' in x && x.value === 0x7fffffff), JSON.stringify(records));
+});
+
 test('product refusals consume the counter but change nothing else, and answer with a failure', (t) => {
   const { meter: m } = meter('esme', { paymentMode: 'credit' });
   const before = m.snapshot();
