@@ -17,6 +17,11 @@ export interface HostedDevice {
 export interface DeviceHostOptions {
   /** Supplies a device the host does not hold yet (created lazily, then kept). */
   resolve?: (eui: Eui) => HostedDevice | undefined;
+  /**
+   * A device that throws on a frame (a defect of the emulator, not of the frame) is reported here, and the host
+   * serves on: the frame goes unanswered, as a real meter's fault would leave it. By default, on stderr.
+   */
+  onDeviceError?: (eui: Eui, error: Error) => void;
 }
 
 export interface DeviceHostStats {
@@ -25,21 +30,25 @@ export interface DeviceHostStats {
   unroutable: number;
   sent: number;
   sendFailures: number;
+  /** Frames a device threw on. */
+  deviceErrors: number;
 }
 
 export class DeviceHost {
   private readonly devices = new Map<Eui, HostedDevice>();
   private readonly resolve: ((eui: Eui) => HostedDevice | undefined) | undefined;
+  private readonly onDeviceError: (eui: Eui, error: Error) => void;
   private unsubscribe: (() => void) | null = null;
   /** One function for every device (a closure per meter would cost memory in a fleet). */
   private readonly sink = (frame: Uint8Array) => this.send(frame);
-  readonly stats: DeviceHostStats = { delivered: 0, unroutable: 0, sent: 0, sendFailures: 0 };
+  readonly stats: DeviceHostStats = { delivered: 0, unroutable: 0, sent: 0, sendFailures: 0, deviceErrors: 0 };
 
   constructor(
     readonly link: Link,
     o: DeviceHostOptions = {},
   ) {
     this.resolve = o.resolve;
+    this.onDeviceError = o.onDeviceError ?? ((eui, e) => process.stderr.write(`device ${eui} failed on a frame (left unanswered): ${e.stack ?? e.message}\n`));
   }
 
   add(device: HostedDevice): this {
@@ -83,7 +92,13 @@ export class DeviceHost {
       device = this.devices.values().next().value!;
     }
     this.stats.delivered++;
-    device.handleFrame(frame);
+    try {
+      device.handleFrame(frame);
+    } catch (e) {
+      // Thrown back into the link, it would take down the process hosting every other meter (a whole fleet).
+      this.stats.deviceErrors++;
+      this.onDeviceError(device.eui, e instanceof Error ? e : new Error(String(e)));
+    }
   }
 
   private lazy(eui: Eui): HostedDevice | undefined {

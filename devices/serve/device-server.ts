@@ -89,14 +89,17 @@ export class DeviceServer {
       },
       handleFrame(frame) {
         self.log({ event: 'frame', octets: frame.length });
-        self.meter.handleFrame(frame);
-        self.afterChange();
+        try {
+          self.meter.handleFrame(frame);
+        } finally {
+          self.afterChange(); // the state file keeps what the meter holds, a counter spent before a throw too
+        }
       },
       setOutput(sink) {
         self.sink = sink;
       },
     };
-    this.host = new DeviceHost(o.link);
+    this.host = new DeviceHost(o.link, { onDeviceError: (eui, e) => this.log({ event: 'device-error', eui, error: e.message }) });
     const saved = o.statePath ? readSavedState(o.statePath) : null;
     if (saved) {
       try {

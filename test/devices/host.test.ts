@@ -49,3 +49,16 @@ test('a lone meter receives frames too broken to address, and logs them', async 
   t.like((esme.snapshot().securityLog as object[])[0], { code: '8F1E' });
   await c.close();
 });
+
+test('a device that throws on a frame is reported and the host serves on: the other meters still answer', async (t) => {
+  const esme = meter('esme').meter;
+  const faulty = { eui: eui('00DB0000000000FF'), setOutput: () => {}, handleFrame: () => { throw new Error('emulator defect'); } };
+  const reported: string[] = [];
+  const c = await connectInMemory([esme, faulty], { host: { onDeviceError: (e, error) => reported.push(`${e}: ${error.message}`) } });
+  await c.transport.sendRaw(build.command(ECS04a, { amount: 1 }, { device: faulty.eui, counter: 1n }));
+  await c.transport.request(build.command(ECS04a, { amount: 3 }, { device: ESME_EUI, counter: 1n }));
+  t.deepEqual(reported, ['00DB0000000000FF: emulator defect']);
+  t.is(c.host.stats.deviceErrors, 1);
+  t.is(esme.meterBalance, 3);
+  await c.close();
+});
