@@ -47,7 +47,8 @@ const expectedSrv16: Record<string, { counter: bigint; target: typeof ESME; body
 
 test('schemaVersion reads as its canonical decimal, the form a response built from it writes', (t) => {
   const credit = template('ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_REQUEST_DUIS.XML');
-  for (const [spelt, canonical] of [['+5.4', '5.4'], ['05.40', '5.4'], ['5.', '5'], ['.5', '0.5']] as const) {
+  const zeros = '0'.repeat(5000);
+  for (const [spelt, canonical] of [['+5.4', '5.4'], ['05.40', '5.4'], ['5.', '5'], ['.5', '0.5'], ['5.000', '5'], ['5.0400', '5.04'], [`5.${zeros}1${zeros}`, `5.${zeros}1`]] as const) {
     t.is(parsed(credit.replace(' schemaVersion="5.4"', ` schemaVersion="${spelt}"`)).schemaVersion, canonical, spelt);
   }
 });
