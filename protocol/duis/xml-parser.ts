@@ -86,6 +86,8 @@ export function parseXmlOrThrow(input: string | Uint8Array, options: XmlParseOpt
     if (input.length > limits.maxBytes) refuse('too-large', `document exceeds ${limits.maxBytes} bytes`);
     text = decodeUtf8(input);
   }
+  // One byte order mark is taken off above; saxes would silently skip a second, which is not well-formed XML.
+  if (text.charCodeAt(0) === 0xfeff) refuse('malformed', 'a second byte order mark before the document');
   return new TreeBuilder(limits, options.comments ?? 'refuse').parse(text);
 }
 
@@ -165,7 +167,12 @@ class TreeBuilder {
     for (const name in tag.attributes) {
       const a = tag.attributes[name]!;
       if (++count > this.limits.maxAttributes) refuse('too-many-attributes', `element ${tag.name} has more than ${this.limits.maxAttributes} attributes`);
-      if (a.uri === NS.xmlns) namespaces.push({ prefix: a.prefix === 'xmlns' ? a.local : '', uri: a.value });
+      if (a.uri === NS.xmlns) {
+        // saxes resolves names against the trimmed value; a namespace name is never trimmed (" urn:x" is not
+        // "urn:x"), and a URI has no spaces anyway, so such a declaration is refused rather than half-honoured.
+        if (a.value !== a.value.trim()) refuse('malformed', `namespace declaration ${name}="${a.value}" has white space around its URI`);
+        namespaces.push({ prefix: a.prefix === 'xmlns' ? a.local : '', uri: a.value });
+      }
       else attributes.push({ prefix: a.prefix, local: a.local, uri: a.uri, value: a.value });
     }
     if (namespaces.length > 1) namespaces.sort(compareDeclarations);

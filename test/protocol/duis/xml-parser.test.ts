@@ -70,6 +70,10 @@ test('a UTF-8 byte order mark is accepted; other encodings are refused', (t) => 
   refusedWith(t, '<?xml version="1.0" encoding="ISO-8859-1"?><a/>', 'encoding');
   refusedWith(t, '<?xml version="1.0" encoding="UTF-16"?><a/>', 'encoding');
   t.true(parseXml('<?xml version="1.0" encoding="utf-8"?><a/>').ok);
+  t.true(parseXml('\ufeff<a/>').ok);
+  // saxes would skip a second mark; content before the prolog is not well-formed.
+  refusedWith(t, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from('<a/>')]), 'malformed');
+  refusedWith(t, '\ufeff\ufeff<a/>', 'malformed');
 });
 
 const refusals: [string, string, DuisErrorCode][] = [
@@ -85,6 +89,9 @@ const refusals: [string, string, DuisErrorCode][] = [
   ['duplicate expanded attribute name', '<a xmlns:p="urn:u" xmlns:q="urn:u" p:x="1" q:x="2"/>', 'malformed'],
   ['unbound prefix', '<p:a/>', 'malformed'],
   ['xml prefix rebound', '<a xmlns:xml="urn:other"/>', 'malformed'],
+  // saxes binds the trimmed URI, the tree would keep the spaces: a signature could be found where none is.
+  ['namespace URI with white space around it', '<p:a xmlns:p=" urn:u "/>', 'malformed'],
+  ['default namespace URI with a trailing space', '<a xmlns="urn:u "/>', 'malformed'],
   ['two roots', '<a/><b/>', 'malformed'],
   ['no root', '', 'malformed'],
   ['unclosed element', '<a><b></a>', 'malformed'],
