@@ -206,6 +206,15 @@ export const STEP_KINDS = stepSchema.options.map((o) => Object.keys(o.shape)[0]!
 export type RequestStep = z.infer<typeof requestStep>;
 export type World = z.infer<typeof worldSchema>;
 
+/** A regular expression's source, compiled at load: a bad one would otherwise surface only after an error, mid-run. */
+const regexSource = z.string().superRefine((source, ctx) => {
+  try {
+    new RegExp(source);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `not a regular expression (${(e as Error).message})` });
+  }
+});
+
 export const scenarioSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore'),
   title: z.string().min(1),
@@ -219,7 +228,7 @@ export const scenarioSchema = z.strictObject({
    */
   'defeated-by': z.array(z.string()).default([]),
   /** Retry only when an infrastructure error matches this pattern (never on product failures). */
-  retry: z.strictObject({ when: z.string(), attempts: z.number().int().min(2).max(5) }).optional(),
+  retry: z.strictObject({ when: regexSource, attempts: z.number().int().min(2).max(5) }).optional(),
   timeouts: z.strictObject({ scenario: timeLimit.optional(), step: timeLimit.optional(), device: timeLimit.optional() }).default({}),
   steps: z.array(stepSchema).min(1),
 });
