@@ -279,20 +279,25 @@ export class RigSession {
     if (this.renewTimer) clearInterval(this.renewTimer);
     // Idle sessions let the process exit; closing must keep it alive until the emulators are gone.
     this.setRef(true);
-    await Promise.all(
+    // Everything is closed even if a step fails (a lease store that cannot be written, say): a link host or
+    // emulator left running would keep the process alive for ever. The first failure is reported after.
+    const released = await Promise.allSettled(
       [...this.runtimes.values()].map(async (r) => {
         await r.transport?.close().catch(() => undefined);
         r.control?.dispose();
-        await r.emulator?.stop();
-        this.store.release(this.rig.name, r.spec.id, this.holder);
-        r.log.line('released');
+        try {
+          await r.emulator?.stop();
+        } finally {
+          this.store.release(this.rig.name, r.spec.id, this.holder);
+          r.log.line('released');
+        }
       }),
     );
     this.runtimes.clear();
-    await this.host?.close();
-    await this.recorder?.close();
-    await this.logs.close();
+    const closed = await Promise.allSettled([this.host?.close(), this.recorder?.close(), this.logs.close()]);
     process.removeListener('exit', this.exitHook);
+    const failed = [...released, ...closed].find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (failed) throw failed.reason;
   }
 
   private candidates(want: DeviceWant): RigDevice[] {

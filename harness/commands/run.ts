@@ -180,6 +180,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     const { pool, target, close } = await poolFactory(args);
     const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
     let run;
+    let unreleased: string | undefined;
     try {
       run = await runScenarios(scenarios, {
         pool,
@@ -194,8 +195,14 @@ export const runCommand: CommandModule<object, RunArgs> = {
         ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
       });
     } finally {
-      // A rig's devices are released and its ZigBee network stopped (it would keep the process alive).
-      await close?.();
+      // A rig's devices are released and its ZigBee network stopped (it would keep the process alive). A
+      // release that fails does not cost the run its results: they are written, and the run exits 3.
+      try {
+        await close?.();
+      } catch (e) {
+        unreleased = `cannot release the run's devices: ${(e as Error).message}`;
+        if (!run) process.stderr.write(unreleased + '\n');
+      }
     }
     process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
     // Each output is written even if another cannot be (the disk may fill during the run); any lost one is an
@@ -225,6 +232,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
         recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
       });
     }
+    if (unreleased) lost.push(unreleased);
     if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
     const code = exitCodeFor(run.summary);
     if (code !== EXIT.ok) throw new CliExit(code, '');

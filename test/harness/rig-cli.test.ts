@@ -91,3 +91,19 @@ test('a lease, log or recording directory that cannot be used ends rig commands 
     t.notRegex(r.stdout, /tests:/);
   }
 });
+
+test('run --rig whose devices cannot be released at the end keeps the results it has: reports written, exit 3, and the process ends', async (t) => {
+  const { LeaseStore } = await import('../../devices/rig/leases.ts');
+  const { default: Database } = await import('better-sqlite3');
+  const leaseDir = join(dir, 'leases-failing-release');
+  new LeaseStore(leaseDir).close();
+  const db = new Database(join(leaseDir, 'leases.sqlite'));
+  // A lease store that cannot be written when the run gives its devices back (a full disk, a lock held too long).
+  db.exec("CREATE TRIGGER fail_release BEFORE DELETE ON leases BEGIN SELECT RAISE(ABORT, 'disk full (simulated)'); END;");
+  db.close();
+  const json = join(dir, 'release-fails.json');
+  const r = await runCli(['run', ...rig, '--tags', 'BR2', '--no-history', '--report', `json=${json}`], { env: { SMETS_HIL_LEASE_DIR: leaseDir }, timeoutMs: 120_000 });
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stderr, /cannot release the run's devices: disk full \(simulated\)/);
+  t.deepEqual(JSON.parse(readFileSync(json, 'utf8')).summary, { total: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
+});
