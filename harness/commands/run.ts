@@ -18,7 +18,7 @@ import { type RigPools, rigPools } from '../pools/rig.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks, type ZigbeeRigLinksOptions } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
-import { ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
+import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
 import { durationMs, MAX_TIMER_MS } from '../scenarios/schema.ts';
@@ -154,6 +154,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     let reports;
     try {
       reports = args.report.map(parseReportSpec);
+      checkDistinctReportFiles(reports);
     } catch (e) {
       if (e instanceof ReportSpecError) throw new CliExit(EXIT.usage, e.message);
       throw e;

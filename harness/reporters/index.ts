@@ -34,6 +34,17 @@ export function parseReportSpec(text: string): ReportSpec {
   return { format: format as ReportFormat, file };
 }
 
+/** Refuses two reports written to one file: the second would silently replace the first. */
+export function checkDistinctReportFiles(specs: readonly ReportSpec[], cwd = process.cwd()): void {
+  const seen = new Map<string, ReportSpec>();
+  for (const spec of specs) {
+    const path = resolve(cwd, spec.file);
+    const earlier = seen.get(path);
+    if (earlier) throw new ReportSpecError(`--report ${earlier.format}=${earlier.file} and --report ${spec.format}=${spec.file} name the same file`);
+    seen.set(path, spec);
+  }
+}
+
 export function renderReport(run: RunRecord, format: ReportFormat): string {
   return RENDERERS[format](run);
 }

@@ -106,6 +106,8 @@ test('an option whose check refuses the value is a usage error with its message,
     [['device', 'serve', '--type', 'esme', '--pty', '--anchors', notJsonAnchors], `--anchors ${notJsonAnchors}: not JSON (Expected property name or '}' in JSON at position 2)`],
     [['device', 'serve', '--type', 'esme', '--pty', '--anchors', incompleteAnchors], `--anchors ${incompleteAnchors}: supplier: Invalid input: expected object, received undefined; acb: Invalid input: expected object, received undefined`],
     [['run', '--no-history', '--report', 'json=-'], '--report "json=-": a report is written to a file; "-" (standard output) is not one'],
+    // The second would silently replace the first.
+    [['run', '--no-history', '--report', 'json=out/result', '--report', 'junit=out/../out/result'], '--report json=out/result and --report junit=out/../out/result name the same file'],
     // yargs lists an option given twice; read as one value it was a TypeError, or a --grep of "a,b".
     [['list', '--tags', 'BR5', '--tags', 'smets1'], '--tags is given more than once'],
     [['list', '--level', 'smoke', '--level', 'nightly'], '--level is given more than once'],
