@@ -9,7 +9,8 @@
  */
 import { cryptoBoundLimit, type CryptoRates, measureCryptoRates, PER_SWITCH } from '../harness/fleet/crypto-rates.ts';
 import { FLEET_DEFAULTS } from '../harness/fleet/plan.ts';
-import { autoWorkers, FleetInterrupted, runFleet, stopOnSignals } from '../harness/fleet/run.ts';
+import { autoWorkers, FleetInterrupted, runFleet } from '../harness/fleet/run.ts';
+import { stopOnSignals } from '../harness/stop-signals.ts';
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -1,7 +1,7 @@
 /**
  * smets-hil command line. Each command group lives in harness/commands/<group>.ts and exports a yargs
  * CommandModule; this file only assembles them. Exit codes: 0 success, 1 a check failed (invalid input,
- * failed scenario), 2 usage error, 3 infrastructure error, 130 interrupted (fleet, on Ctrl-C).
+ * failed scenario), 2 usage error, 3 infrastructure error, 130 interrupted (run and fleet, on Ctrl-C or SIGTERM).
  */
 import yargs, { type CommandModule } from 'yargs';
 import { RigSetupError } from '../devices/rig/rig-files.ts';
@@ -12,7 +12,21 @@ import { CliExit, EXIT } from './cli-exit.ts';
 
 export { CliExit, EXIT };
 
+/**
+ * Output piped into a reader that has gone (`| head`) ends in EPIPE: the command goes on without its console
+ * output, so a run still writes its reports and history and exits with its own code, not a crash's.
+ */
+const tolerating = new WeakSet<NodeJS.WriteStream>();
+function toleratePipeClosed(stream: NodeJS.WriteStream): void {
+  if (tolerating.has(stream)) return;
+  tolerating.add(stream);
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  toleratePipeClosed(process.stdout);
   const parser = yargs(argv.map((a) => (a === '-' ? STDIN : a)))
     .scriptName('smets-hil')
     .strict()

@@ -11,7 +11,8 @@ import { CliExit, EXIT } from '../cli-exit.ts';
 import { writableDirectory } from './inputs.ts';
 import { FLEET_DEFAULTS } from '../fleet/plan.ts';
 import { FleetProgressBar } from '../fleet/progress.ts';
-import { autoWorkers, FleetInterrupted, type FleetReport, runFleet, stopOnSignals } from '../fleet/run.ts';
+import { autoWorkers, FleetInterrupted, type FleetReport, runFleet } from '../fleet/run.ts';
+import { stopOnSignals } from '../stop-signals.ts';
 import { textTable } from '../reporters/text-table.ts';
 
 interface FleetArgs {

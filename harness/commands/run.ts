@@ -18,11 +18,12 @@ import { type RigPools, rigPools } from '../pools/rig.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks, type ZigbeeRigLinksOptions } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
-import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
-import { exitCodeFor } from '../results.ts';
+import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, type ReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
+import { exitCodeFor, type RunRecord } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
 import { durationMs, MAX_TIMER_MS } from '../scenarios/schema.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { stopOnSignals } from '../stop-signals.ts';
 import { writableDirectory, writableFile } from './inputs.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -180,65 +181,79 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
     const { pool, target, close } = await poolFactory(args);
     const reporter = new ConsoleReporter({ total: scenarios.length, steps: args.steps });
-    let run;
-    let unreleased: string | undefined;
+    // Ctrl-C or a CI job's SIGTERM ends the step under way and skips the rest; what ran is still reported.
+    const stop = stopOnSignals();
+    stop.signal.addEventListener('abort', () => process.stderr.write('\ninterrupted: ending the step under way, then writing the results of what ran\n'), { once: true });
     try {
-      run = await runScenarios(scenarios, {
-        pool,
-        target,
-        listener: reporter,
-        defects: splitDefects(args.defect.filter(isDefect)).dcc,
-        version: version(),
-        options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
-        ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
-        ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
-        ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),
-        ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
-      });
+      let run;
+      let unreleased: string | undefined;
+      try {
+        run = await runScenarios(scenarios, {
+          signal: stop.signal,
+          pool,
+          target,
+          listener: reporter,
+          defects: splitDefects(args.defect.filter(isDefect)).dcc,
+          version: version(),
+          options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
+          ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
+          ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
+          ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),
+          ...(timeouts.device !== undefined ? { deviceTimeoutMs: timeouts.device } : {}),
+        });
+      } finally {
+        // A rig's devices are released and its ZigBee network stopped (it would keep the process alive). A
+        // release that fails does not cost the run its results: they are written, and the run exits 3.
+        try {
+          await close?.();
+        } catch (e) {
+          unreleased = `cannot release the run's devices: ${(e as Error).message}`;
+          if (!run) process.stderr.write(unreleased + '\n');
+        }
+      }
+      process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
+      const lost = await writeOutputs(run, reports, args);
+      if (unreleased) lost.push(unreleased);
+      if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
+      if (stop.signal.aborted) throw new CliExit(EXIT.interrupted, 'interrupted: the scenarios not started are reported as skipped');
+      const code = exitCodeFor(run.summary);
+      if (code !== EXIT.ok) throw new CliExit(code, '');
     } finally {
-      // A rig's devices are released and its ZigBee network stopped (it would keep the process alive). A
-      // release that fails does not cost the run its results: they are written, and the run exits 3.
-      try {
-        await close?.();
-      } catch (e) {
-        unreleased = `cannot release the run's devices: ${(e as Error).message}`;
-        if (!run) process.stderr.write(unreleased + '\n');
-      }
+      stop.dispose(); // a second signal, until the results are written, is absorbed
     }
-    process.stdout.write('\n' + renderVerdictTable(run, { color: process.stdout.isTTY === true && !process.env.NO_COLOR }) + '\n');
-    // Each output is written even if another cannot be (the disk may fill during the run); any lost one is an
-    // infrastructure failure of the run.
-    const lost: string[] = [];
-    const keep = async (what: string, write: () => Promise<void> | void) => {
-      try {
-        await write();
-      } catch (e) {
-        lost.push(`cannot write ${what}: ${(e as Error).message}`);
-      }
-    };
-    for (const spec of reports) {
-      await keep(`report ${spec.file}`, async () => {
-        for (const path of await writeReports(run, [spec])) process.stdout.write(`report: ${path}\n`);
-      });
-    }
-    let evidenceDir: string | undefined;
-    if (args.evidence) {
-      await keep(`the evidence bundle under ${args.evidence}`, async () => {
-        evidenceDir = await writeEvidenceBundle(run, args.evidence!);
-        process.stdout.write(`evidence: ${evidenceDir}\n`);
-      });
-    }
-    if (args.history) {
-      await keep('the run history', () => {
-        recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
-      });
-    }
-    if (unreleased) lost.push(unreleased);
-    if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
-    const code = exitCodeFor(run.summary);
-    if (code !== EXIT.ok) throw new CliExit(code, '');
   },
 };
+
+/** Writes the reports, evidence and history of a run, each even if another cannot be; returns what was lost. */
+async function writeOutputs(run: RunRecord, reports: readonly ReportSpec[], args: RunArgs): Promise<string[]> {
+  // The disk may fill during the run; any output lost is an infrastructure failure of the run.
+  const lost: string[] = [];
+  const keep = async (what: string, write: () => Promise<void> | void) => {
+    try {
+      await write();
+    } catch (e) {
+      lost.push(`cannot write ${what}: ${(e as Error).message}`);
+    }
+  };
+  for (const spec of reports) {
+    await keep(`report ${spec.file}`, async () => {
+      for (const path of await writeReports(run, [spec])) process.stdout.write(`report: ${path}\n`);
+    });
+  }
+  let evidenceDir: string | undefined;
+  if (args.evidence) {
+    await keep(`the evidence bundle under ${args.evidence}`, async () => {
+      evidenceDir = await writeEvidenceBundle(run, args.evidence!);
+      process.stdout.write(`evidence: ${evidenceDir}\n`);
+    });
+  }
+  if (args.history) {
+    await keep('the run history', () => {
+      recordRun(run, { ...(args.historyDb ? { db: args.historyDb } : {}), ...(evidenceDir ? { evidenceDir } : {}) });
+    });
+  }
+  return lost;
+}
 
 /** The scenarios selected; none is a usage error for list as for run (a mistyped tag must not look like an empty pack). */
 function selectSome(args: SelectArgs): LoadedScenario[] {

@@ -40,31 +40,51 @@ export interface RunOptions {
   deviceTimeoutMs?: number;
   options?: Record<string, unknown>;
   version?: string;
+  /**
+   * Interrupts the run (Ctrl-C, SIGTERM): the step under way ends in error, its world and pool are closed, and
+   * the scenarios not started are skipped; the run record comes back as usual, for the reports to be written.
+   */
+  signal?: AbortSignal;
 }
 
 class StepTimeout extends InfrastructureError {}
 
-/** `p`, or a StepTimeout after `ms` saying `message`. What `p` yields after that goes to `late` (to be closed). */
-function withTimeout<T>(p: Promise<T>, ms: number, message: string, late?: (value: T) => unknown): Promise<T> {
+const INTERRUPTED = 'the run was interrupted';
+
+/**
+ * `p`, or a StepTimeout after `ms` saying `message` (or once `signal` aborts, saying the run was interrupted).
+ * What `p` yields after that goes to `late` (to be closed).
+ */
+function withTimeout<T>(p: Promise<T>, ms: number, message: string, late?: (value: T) => unknown, signal?: AbortSignal): Promise<T> {
   let timer: NodeJS.Timeout;
   let timedOut = false;
+  let onAbort: (() => void) | undefined;
+  const done = () => {
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  };
   return Promise.race([
     p.then(
       (value) => {
-        clearTimeout(timer);
+        done();
         if (timedOut) void Promise.resolve(late?.(value)).catch(() => {});
         return value;
       },
       (e: unknown) => {
-        clearTimeout(timer);
+        done();
         throw e;
       },
     ),
     new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
+      const give = (why: string) => {
         timedOut = true;
-        reject(new StepTimeout(message));
-      }, ms);
+        done();
+        reject(new StepTimeout(why));
+      };
+      if (signal?.aborted) return give(INTERRUPTED);
+      timer = setTimeout(() => give(message), ms);
+      onAbort = () => give(INTERRUPTED);
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
   ]);
 }
@@ -153,7 +173,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
   let world: WorldInstance | null = null;
   let pool: DevicePool | null = null;
   try {
-    pool = await withTimeout(options.pool(), left(), `${scenarioOverran} (getting its devices)`, (p) => p.close());
+    pool = await withTimeout(options.pool(), left(), `${scenarioOverran} (getting its devices)`, (p) => p.close(), options.signal);
     world = await withTimeout(
       WorldInstance.create(s.world, {
         pool,
@@ -164,12 +184,13 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       left(),
       `${scenarioOverran} (setting up its world)`,
       (w) => w.close(), // the pool is closed below
+      options.signal,
     );
     world.traffic.take();
     for (const [index, step] of s.steps.entries()) {
-      if (left() === 0) {
+      if (left() === 0 || options.signal?.aborted) {
         record.verdict = 'error';
-        record.message = `${scenarioOverran} (step ${index + 1} not started)`;
+        record.message = `${options.signal?.aborted ? INTERRUPTED : scenarioOverran} (step ${index + 1} not started)`;
         break;
       }
       const t0 = Date.now();
@@ -178,7 +199,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       try {
         const limit = Math.min(stepTimeout, left());
         const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
-        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), limit, overran);
+        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), limit, overran, undefined, options.signal);
         stepRecord.title = outcome.title;
         await world.settle();
         const { diffs, violations } = diffStep(world, before, snapshots(world), outcome);
@@ -230,8 +251,10 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
     const t0 = Date.now();
     // The first scenario always starts: a run cannot have run out of time before doing anything, and a
     // millisecond tick between `started` and here must not decide it.
-    if (options.runTimeoutMs !== undefined && tests.length > 0 && t0 - started >= options.runTimeoutMs) {
-      const skipped: TestRecord = { id: s.id, title: s.title, file: s.file, tags: s.tags, level: s.level, verdict: 'skip', attempts: [], durationMs: 0, skipReason: 'the run timed out before this scenario started' };
+    const timedOut = options.runTimeoutMs !== undefined && tests.length > 0 && t0 - started >= options.runTimeoutMs;
+    if (timedOut || options.signal?.aborted) {
+      const skipReason = timedOut ? 'the run timed out before this scenario started' : `${INTERRUPTED} before this scenario started`;
+      const skipped: TestRecord = { id: s.id, title: s.title, file: s.file, tags: s.tags, level: s.level, verdict: 'skip', attempts: [], durationMs: 0, skipReason };
       tests.push(skipped);
       listener?.onTestEnd?.(skipped);
       continue;
@@ -244,7 +267,7 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
       const a = await runAttempt(s, n, options, listener, scenarioTimeout);
       attempts.push(a);
       // Retry only infrastructure errors the scenario says are worth retrying; a product failure is final.
-      const retryable = a.verdict === 'error' && s.retry !== undefined && new RegExp(s.retry.when).test(a.message ?? '');
+      const retryable = a.verdict === 'error' && !options.signal?.aborted && s.retry !== undefined && new RegExp(s.retry.when).test(a.message ?? '');
       if (!retryable) break;
     }
     const verdict: Verdict = attempts[attempts.length - 1]!.verdict;

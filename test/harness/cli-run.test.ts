@@ -165,3 +165,46 @@ test('list: the pack at the pit level, filtered by tags', async (t) => {
   t.regex(r.stdout, /\n\d+ scenario\(s\)\n$/);
   t.notRegex(r.stdout, /BR3-every-other-srv-refused/);
 });
+
+test('run stopped by SIGTERM (a CI job timeout) or Ctrl-C keeps what ran: reports and history written, the rest skipped, exit 130', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const json = join(scratch, 'interrupted.json');
+  const db = join(scratch, 'interrupted.sqlite');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'run', '--tags', 'BR4', '--report', `json=${json}`, '--history-db', db], { cwd: repoRoot });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/\[\s*2\/\d+\]/.test(stdout)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the run ended before it was interrupted: ${stdout}${stderr}`)));
+  });
+  child.kill('SIGTERM');
+  child.kill('SIGTERM'); // a second signal is absorbed until the results are written
+  t.is(await exited, 130, stderr);
+  t.regex(stderr, /interrupted: the scenarios not started are reported as skipped\n$/);
+  const report = JSON.parse(readFileSync(json, 'utf8')) as { summary: { total: number; passed: number; failed: number; skipped: number }; tests: { verdict: string; message?: string }[] };
+  t.true(report.summary.passed >= 1, JSON.stringify(report.summary));
+  t.true(report.summary.skipped >= 1, JSON.stringify(report.summary));
+  t.is(report.summary.failed, 0, JSON.stringify(report.tests.filter((x) => x.verdict === 'fail')));
+  for (const x of report.tests.filter((x) => x.verdict === 'skip')) t.is(x.message, 'the run was interrupted before this scenario started');
+  for (const x of report.tests.filter((x) => x.verdict === 'error')) t.regex(x.message ?? '', /the run was interrupted/);
+  const history = new Database(db, { readonly: true });
+  t.is((history.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n, 1, 'the run is in the history');
+  history.close();
+});
+
+test('run whose standard output is closed by its reader (| head) still writes its reports and exits with its own code', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const json = join(scratch, 'epipe.json');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'run', '--tags', 'BR2', '--no-history', '--report', `json=${json}`], { cwd: repoRoot });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.stderr.resume();
+  // The reader goes away after the first chunk, as `head -1` does.
+  child.stdout.once('data', () => child.stdout.destroy());
+  t.is(await exited, 0);
+  t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 3);
+});
