@@ -9,6 +9,7 @@
  *            -> anomaly detection (quarantine, AD1) -> ACB MAC -> device
  */
 import type { KeyObject } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import {
   type DuisRequest,
   type DuisResponse,
@@ -40,7 +41,7 @@ import { AnomalyDetection } from './anomaly.ts';
 import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './access/checks.ts';
 import type { EligibilityTable } from './access/srv-matrix.ts';
 import type { Clock } from './clock.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, StoreCommitError } from './group-commit.ts';
 import { NO_ENDPOINT_YET, Outbox, type OutboxKind, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, Registry } from './registry.ts';
@@ -143,6 +144,8 @@ export class DccService {
   private readonly deviceTimeoutMs: number;
   private readonly transformers = new Map<string, Transformer>([['1.6', transformPaymentMode], ...DEVICE_SERVICE_SRVS.map((srv): [string, Transformer] => [srv, transformDeviceService])]);
   private readonly inFlight = new Set<Promise<void>>();
+  /** Aborted by stop(): a device's answer still waiting to be recorded is then left to the restart (E21). */
+  private readonly stopping = new AbortController();
   private dccCounter = BigInt(Date.now()) * 1000n;
   private unsubscribeAlerts: (() => void) | null = null;
 
@@ -181,6 +184,7 @@ export class DccService {
   }
 
   async stop(): Promise<void> {
+    this.stopping.abort();
     this.unsubscribeAlerts?.();
     await Promise.allSettled([...this.inFlight]);
     await this.outbox.stop();
@@ -461,7 +465,30 @@ export class DccService {
     } catch (e) {
       reply = { kind: 'comms-failure', reason: (e as Error).message };
     }
-    const now = this.now();
+    await this.recordReply(rowId, request, reply, this.now());
+  }
+
+  /**
+   * Records a device's answer and queues its response for the User. The device has acted on the Command, so a
+   * record that SQLite loses (a full disk, an I/O error) is written again, with growing pauses, until the store
+   * takes it; only a DCC stopping meanwhile leaves the request to its restart, which answers it E21.
+   */
+  private async recordReply(rowId: number, request: DuisRequest, reply: DeviceReply, now: Date): Promise<void> {
+    for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 10_000)) {
+      try {
+        this.writeReply(rowId, request, reply, now);
+        await this.commits.durable();
+        this.outbox.kick();
+        return;
+      } catch (e) {
+        if (!(e instanceof StoreCommitError)) throw e;
+        const stopped = await delay(pauseMs, false, { signal: this.stopping.signal }).catch(() => true);
+        if (stopped) return;
+      }
+    }
+  }
+
+  private writeReply(rowId: number, request: DuisRequest, reply: DeviceReply, now: Date): void {
     const party = this.registry.party(request.header.requestId.user);
     this.commits.write(() => {
       let code: ResponseCode;
@@ -480,7 +507,6 @@ export class DccService {
         .run(outcome, code, reply.kind === 'response' ? 'the device answered; its response is queued for the User' : reply.reason, now.toISOString(), rowId);
       if (changed.changes === 1 && party) this.queueResponse(party, request, code, now, rowId, content);
     });
-    this.outbox.kick();
   }
 
   /** A request still open at start-up was sent before a crash and never answered: E21, exactly once. */

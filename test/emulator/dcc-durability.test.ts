@@ -136,3 +136,33 @@ async function until<T>(f: () => Promise<T>): Promise<T> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+test("a device's answer whose record SQLite loses (a full disk) is recorded again once the store takes writes: the User still gets the meter's response", async (t) => {
+  let lose = true;
+  let db: Database.Database | undefined;
+  const devices: DevicePort = {
+    ...unreachableDevices(),
+    sendSmets1: async (_device, instruction) => {
+      // Right after the DCC writes what the meter answered, and before that group commits, SQLite rolls it back.
+      if (lose) {
+        lose = false;
+        setImmediate(() => db!.inTransaction && db!.exec('ROLLBACK'));
+      }
+      return { kind: 'response', frame: encodeReply({ type: 'response', id: instruction.counter, from: SMETS1_ESME, to: SUPPLIER, time: 1, status: 'executed' }) };
+    },
+  };
+  const delivered: string[] = [];
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, devices, (body) => delivered.push(body));
+  db = dcc.dcc.service.options.db;
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
+  await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
+  const request = supplier.request({ target: SMETS1_ESME, srv: '1.6', cv: 1, body: credit });
+  t.is((await supplier.post('serviceS', request)).response?.header.responseCode, 'I99');
+  for (let i = 0; i < 200 && delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.false(lose, 'the record of the answer was lost once');
+  const [row] = dcc.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) });
+  t.like(row, { outcome: 'device-responded', responseCode: 'I0' });
+  t.is(delivered.length, 1, 'the response reached the User');
+  t.regex(delivered[0]!, /ResponseCode="I0"|<[^>]*ResponseCode>I0</);
+});
