@@ -12,8 +12,9 @@ import { zigbeeUtcTime } from '../protocol/gbcs/datetime.ts';
 import { checkReply, decodeS1sp, encodeInstruction, type S1spAlert, type S1spStatus } from '../protocol/s1sp/frame.ts';
 import { type MeterOperation, type ReadResult } from '../protocol/s1sp/operations.ts';
 import { type Eui } from '../protocol/smki/eui.ts';
-import type { UpdatePaymentModeBody } from '../protocol/duis/request.ts';
-import { DUIS_CANCEL_DATETIME, type Execution } from '../protocol/gbcs/datetime.ts';
+import type { DuisRequest, UpdatePaymentModeBody } from '../protocol/duis/request.ts';
+import { encodeOperation } from '../protocol/s1sp/operation-codec.ts';
+import { paymentModeChangeFromDuis, TransformError } from '../protocol/transform/payment-mode.ts';
 
 /** Carries one instruction and resolves with the meter's response frame (a Transport satisfies it). */
 export interface InstructionChannel {
@@ -107,15 +108,27 @@ export class S1sp {
   }
 }
 
-/** The SMETS1 operation for a DUIS SRV 1.6 Update Payment Mode body. */
+/**
+ * The SMETS1 operation for a DUIS SRV 1.6 Update Payment Mode body, read as the SMETS2+ transform reads it (a
+ * date-time without zone is UTC, whatever the host's zone), so what the DCC's checks saw is what the meter runs.
+ */
 export function operationFromUpdatePaymentMode(body: UpdatePaymentModeBody): MeterOperation {
-  const at = body.executionDateTime;
-  const execution: Execution =
-    at === undefined ? { kind: 'now' } : at === DUIS_CANCEL_DATETIME || Date.parse(at) === Date.parse(DUIS_CANCEL_DATETIME) ? { kind: 'never' } : { kind: 'at', at: new Date(at) };
-  const m = body.paymentMode;
-  const target =
-    m.mode === 'Credit'
-      ? ({ mode: 'credit' } as const)
-      : ({ mode: 'prepayment', suspendDebtDisabled: m.suspendDebtDisabled, suspendDebtEmergency: m.suspendDebtEmergency, disablementThreshold: m.disablementThreshold } as const);
-  return { op: 'payment-mode', target, execution };
+  return { op: 'payment-mode', ...paymentModeChangeFromDuis(body) };
+}
+
+/**
+ * The S1SP instruction a request becomes, built (and encoded) before the DCC accepts it: a request the S1SP
+ * cannot carry is refused then (E11), not answered I99 and failed later as a communication failure.
+ */
+export function smets1Operation(request: DuisRequest): MeterOperation {
+  if (request.header.serviceReferenceVariant !== '1.6' || request.body.kind !== 'UpdatePaymentMode') {
+    throw new TransformError(`the S1SP carries SRV 1.6 Update Payment Mode, not SRV ${request.header.serviceReferenceVariant} (${request.body.kind === 'opaque' ? request.body.name : request.body.kind})`);
+  }
+  const op = operationFromUpdatePaymentMode(request.body);
+  try {
+    encodeOperation(op);
+  } catch (e) {
+    throw new TransformError(`the S1SP cannot carry this instruction: ${(e as Error).message}`);
+  }
+  return op;
 }

@@ -1,4 +1,6 @@
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
+import { repoRoot } from '../helpers/fixtures.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { deriveKeyPair } from '../../protocol/smki/keys.ts';
 import { SimClock } from '../../devices/clock.ts';
@@ -52,6 +54,21 @@ test('DUIS Update Payment Mode maps to the operation, including the cancellation
     operationFromUpdatePaymentMode({ kind: 'UpdatePaymentMode', paymentMode: { mode: 'Prepayment', suspendDebtDisabled: true, suspendDebtEmergency: false, disablementThreshold: 5 } }),
     { op: 'payment-mode', target: { mode: 'prepayment', suspendDebtDisabled: true, suspendDebtEmergency: false, disablementThreshold: 5 }, execution: { kind: 'now' } },
   );
+});
+
+test('a date-time without zone is UTC whatever the host is set to, as the DCC checks it (not the local time of the host)', (t) => {
+  // The host's zone is fixed when a process starts (a test worker cannot change it), so each zone gets a process.
+  const script = `import { operationFromUpdatePaymentMode } from './emulator/s1sp.ts';
+    const op = (at) => operationFromUpdatePaymentMode({ kind: 'UpdatePaymentMode', executionDateTime: at, paymentMode: { mode: 'Credit' } }).execution;
+    console.log(JSON.stringify([op('2026-07-01T10:30:00'), op('3000-12-30T19:00:00')]));`;
+  for (const TZ of ['America/New_York', 'Asia/Tokyo', 'Europe/London']) {
+    const out = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: repoRoot, env: { ...process.env, TZ }, encoding: 'utf8' });
+    // Five hours before the cancel sentinel in New York's time is not the sentinel: the SC role may not cancel.
+    t.deepEqual(JSON.parse(out), [
+      { kind: 'at', at: '2026-07-01T10:30:00.000Z' },
+      { kind: 'at', at: '3000-12-30T19:00:00.000Z' },
+    ], TZ);
+  }
 });
 
 test('infrastructure failures surface as such: a lost answer is a TransportError, a corrupted one an S1spReplyError', async (t) => {
