@@ -49,6 +49,8 @@ import { SolrEvents } from './solr.ts';
 import type { Db } from './store.ts';
 import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
+import { TransformError } from '../protocol/transform/payment-mode.ts';
+import { smets1Operation } from './s1sp.ts';
 
 /**
  * Seeded defects: each switches one control off or weakens it, for negative-control runs that must turn the
@@ -377,6 +379,12 @@ export class DccService {
       if (decision.role === 'SC' && !this.has('skip-smets1-content-check') && !this.has('sc-allowed-ecs03')) {
         const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now) });
         if (bad) return this.refuse(url, request, bad, decision.role, now);
+      }
+      try {
+        smets1Operation(request);
+      } catch (e) {
+        if (!(e instanceof TransformError)) throw e;
+        return this.refuse(url, request, { code: 'E11', check: 'transform', reason: e.message }, decision.role, now);
       }
       return this.dispatch(url, request, decision, device, now, null);
     }

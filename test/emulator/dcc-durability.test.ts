@@ -166,3 +166,19 @@ test("a device's answer whose record SQLite loses (a full disk) is recorded agai
   t.is(delivered.length, 1, 'the response reached the User');
   t.regex(delivered[0]!, /ResponseCode="I0"|<[^>]*ResponseCode>I0</);
 });
+
+test('an SRV 1.6 the S1SP cannot carry to a SMETS1 meter (a date past its clock) is refused at once (E11), not accepted and then failed as a communication failure', async (t) => {
+  let reached = 0;
+  const devices: DevicePort = { ...unreachableDevices(), sendSmets1: async () => (reached++, { kind: 'no-response', reason: 'not expected' }) };
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, devices, () => {});
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
+  await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
+  for (const at of ['2200-01-01T00:00:00Z', '1999-12-31T23:00:00Z']) {
+    const request = supplier.request({ target: SMETS1_ESME, srv: '1.6', cv: 1, body: { ...credit, executionDateTime: at } });
+    const answer = await supplier.post('serviceS', request);
+    t.is(answer.response?.header.responseCode, 'E11', `${at}: ${answer.text}`);
+  }
+  await dcc.dcc.service.settled();
+  t.is(reached, 0, 'nothing was sent to the S1SP');
+});
