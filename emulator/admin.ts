@@ -7,7 +7,7 @@ import type { KeyObject } from 'node:crypto';
 import type { CertificateProduct } from '../protocol/smki/certificate-products.ts';
 import { derToPem } from '../protocol/smki/certificate.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
-import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
+import { checkIssuingPolicy, IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
@@ -78,6 +78,15 @@ export class DccAdmin {
     if (!party) throw new NotFound(`no party ${eui}: register it first`);
     const asRole = role ?? party.roles[0]!;
     if (!party.roles.includes(asRole)) throw new IssuingPolicyError(`${eui} does not act in role ${asRole}`, asRole, product, null);
+    // A refusal a business requirement makes is about the party, whatever role it asks in: an SC party that also
+    // acts as a supplier still gets no Digital Signing certificate (MP134B BR2).
+    for (const other of party.roles) {
+      try {
+        checkIssuingPolicy({ requester: other, product }, this.smki.policy);
+      } catch (e) {
+        if (e instanceof IssuingPolicyError && e.requirement) throw e;
+      }
+    }
     const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
     persistCertificate(this.db, issued, { eui, role: asRole });
     return issued;

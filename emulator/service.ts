@@ -45,6 +45,7 @@ import { GroupCommit, StoreCommitError } from './group-commit.ts';
 import { NO_ENDPOINT_YET, Outbox, type OutboxKind, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, Registry } from './registry.ts';
+import { BadInput } from './schemas.ts';
 import { SolrEvents } from './solr.ts';
 import type { Db } from './store.ts';
 import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
@@ -207,6 +208,7 @@ export class DccService {
 
   /** Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one. */
   putParty(input: PartyInput): Party {
+    if (input.roles?.includes('SC')) this.refuseScWithGbcsCertificates(input.eui as Eui);
     const party = this.commits.write(() => {
       const p = this.registry.putParty(input);
       const endpoint = this.endpointOf(p);
@@ -215,6 +217,18 @@ export class DccService {
     });
     this.outbox.kick();
     return party;
+  }
+
+  /**
+   * MP134B BR2: the SC role holds no Digital Signing (nor GBCS Key Agreement) certificate. A party that holds a
+   * valid one (issued in another role) cannot take the SC role until they are revoked.
+   */
+  private refuseScWithGbcsCertificates(eui: Eui): void {
+    const now = this.now();
+    const held = this.options.smki
+      .find({ eui })
+      .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && countsAsValid(this.options.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)));
+    if (held.length) throw new BadInput(`roles: a party in the SC role holds no GBCS Organisation certificate (MP134B BR2), and ${eui} holds ${held.map((e) => `${e.product} ${e.certificate.serial}`).join(', ')}: revoke them first`);
   }
 
   /** Registers a transform for another SRV (SMETS2+ CV 4/1). */

@@ -68,6 +68,22 @@ test('BR2: SMKI issues the SC party XML Signing certificates and refuses it Digi
   t.is((err?.body as { requirement?: string }).requirement, 'MP134B BR2');
   const xml = await w.t.admin.certificate(SRP, 'xml-signing');
   t.regex(xml.certificate, /BEGIN CERTIFICATE/);
+
+  // Not round the policy by another role of the same party: asked as IS, or before SC is added to its roles.
+  const both = '90B3D51F300500A1';
+  await w.t.admin.party({ eui: both, name: 'Supplier and SRP', roles: ['IS', 'SC'] });
+  const asSupplier = await t.throwsAsync(w.t.admin.certificate(both, 'organisation-ds', 'IS'), { instanceOf: AdminError });
+  t.is((asSupplier?.body as { requirement?: string }).requirement, 'MP134B BR2');
+  await t.throwsAsync(w.t.admin.certificate(both, 'organisation-ds'), { instanceOf: AdminError, message: /HTTP 403/ });
+  const later = '90B3D51F300500A2';
+  await w.t.admin.party({ eui: later, name: 'Supplier first', roles: ['IS'] });
+  const ds = await w.t.admin.certificate(later, 'organisation-ds');
+  const becomeSc = await t.throwsAsync(w.t.admin.party({ eui: later, name: 'Supplier first', roles: ['IS', 'SC'] }), { instanceOf: AdminError });
+  t.is(becomeSc?.status, 400);
+  t.regex(becomeSc?.message ?? '', new RegExp(`roles: a party in the SC role holds no GBCS Organisation certificate \\(MP134B BR2\\), and ${later} holds organisation-ds ${ds.serial}: revoke them first`));
+  t.deepEqual(w.t.dcc.service.registry.party(parseEui(later))?.roles, ['IS'], 'nothing changed');
+  await w.t.admin.revoke(ds.serial);
+  await w.t.admin.party({ eui: later, name: 'Supplier first', roles: ['IS', 'SC'] });
 });
 
 test('gateway: unsigned, tampered, wrongly signed and replayed requests are refused before any check', async (t) => {
