@@ -9,6 +9,7 @@ import { derToPem } from '../protocol/smki/certificate.ts';
 import { type Eui, parseEui } from '../protocol/smki/eui.ts';
 import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
 import { SmkiServiceError } from '../protocol/smki/smki-service.ts';
+import { RevocationError } from '../protocol/smki/revocation-register.ts';
 import { USER_ROLES } from '../protocol/smki/roles.ts';
 import { AdtError } from './anomaly.ts';
 import type { UrlKind } from './access/checks.ts';
@@ -146,7 +147,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       await dcc.durable();
       return reply.code(status).send(result);
     } catch (e) {
-      if (e instanceof BadInput || e instanceof z.ZodError || e instanceof AdtError || e instanceof SmkiServiceError) {
+      // A revocation of a certificate already revoked, or dated in the past, is the operator's to correct.
+      if (e instanceof BadInput || e instanceof z.ZodError || e instanceof AdtError || e instanceof SmkiServiceError || e instanceof RevocationError) {
         return reply.code(400).send({ error: e instanceof z.ZodError ? describeZodError(e) : e.message });
       }
       if (e instanceof IssuingPolicyError) return reply.code(403).send({ error: e.message, requirement: e.requirement });

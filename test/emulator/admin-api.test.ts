@@ -290,3 +290,17 @@ test('re-posting a hosted device updates its registration and keeps its meter (s
   const devices = (await (await fetch(`${d.url}/admin/v1/devices`)).json()) as { eui: string; smiStatus: string }[];
   t.is(devices.find((x) => x.eui === esme)?.smiStatus, 'suspended', 'the refused re-registration changed nothing');
 });
+
+test.serial('a revocation of a certificate already revoked, or dated in the past, gets 400 saying so, not 500', async (t) => {
+  const eui = '00000000000000C1';
+  t.is((await call('POST', '/parties', { eui, name: 'Revoked twice', roles: ['IS'] })).status, 201);
+  const cert = await w.admin.certificate(eui, 'xml-signing');
+  t.is((await call('POST', '/revocations', { serial: cert.serial })).status, 201);
+  const again = await call('POST', '/revocations', { serial: cert.serial });
+  t.is(again.status, 400);
+  t.regex(again.error, /already revoked/);
+  const other = await w.admin.certificate(eui, 'xml-signing');
+  const past = await call('POST', '/revocations', { serial: other.serial, effectiveAt: '2025-01-01T00:00:00Z' });
+  t.is(past.status, 400);
+  t.regex(past.error, /cannot backdate a revocation/);
+});
