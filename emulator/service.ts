@@ -417,9 +417,9 @@ export class DccService {
     return this.dispatch(url, request, decision, device, now, command);
   }
 
-  /** When the Authority's instruction that lets this SC party act on this device ends (null: open-ended, or none). */
+  /** When the Authority's instructions that let this SC party act on this device end (null: open-ended, or none). */
   private instructionEnds(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): Date | null {
-    return this.solr.authorising(decision.party.eui, device.supplier, device.eui, now)?.endsAt ?? null;
+    return this.solr.authorisedUntil(decision.party.eui, device.supplier, device.eui, now) ?? null;
   }
 
   /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change), else the directory. */

@@ -92,7 +92,23 @@ export class SolrEvents {
 
   /** The event that lets `party` act on a device of `supplier` at `at`, if any. */
   authorising(party: Eui, supplier: Eui, device: Eui, at: Date): SolrEvent | undefined {
-    return this.activeFor(party, at).find((e) => e.failedSupplier === supplier && (e.devices === null || e.devices.includes(device)));
+    return this.allAuthorising(party, supplier, device, at)[0];
+  }
+
+  /**
+   * Until when `party` may act on the device, by the instructions in force at `at` that let it: the latest end
+   * among them (the Authority extends a contingency by a new instruction), null if one is open-ended, undefined
+   * if none lets it act.
+   */
+  authorisedUntil(party: Eui, supplier: Eui, device: Eui, at: Date): Date | null | undefined {
+    const events = this.allAuthorising(party, supplier, device, at);
+    if (events.length === 0) return undefined;
+    if (events.some((e) => e.endsAt === null)) return null;
+    return new Date(Math.max(...events.map((e) => e.endsAt!.getTime())));
+  }
+
+  private allAuthorising(party: Eui, supplier: Eui, device: Eui, at: Date): SolrEvent[] {
+    return this.activeFor(party, at).filter((e) => e.failedSupplier === supplier && (e.devices === null || e.devices.includes(device)));
   }
 }
 

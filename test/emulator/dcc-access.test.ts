@@ -351,3 +351,19 @@ test("the User agent refuses a genuine DCC-signed reply to another request (a re
   t.is(r.send, null, 'no Signed Pre-Command went out');
   t.is(posts.length, 1);
 });
+
+test('BR6: with two Authority instructions in force (a contingency extended by a new one), a switch may be dated up to the later end', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const a = w.t.admin;
+  const meter = parseEui('00DB0000000000C7');
+  await a.device({ eui: meter, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const now = Date.parse((await a.now()).now);
+  const day = 86_400_000;
+  for (const ends of [day, 20 * day]) await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(now - 1000).toISOString(), endsAt: new Date(now + ends).toISOString() });
+  await a.officer(SRP, { id: 'sro-1', kind: 'SRO', name: 'Senior Officer' });
+  await a.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1000, quarantine: 2000, periodSeconds: 86400 }] });
+  const switchAt = (offset: number) => w.sc.post('serviceS', w.sc.request({ target: meter, srv: '1.6', cv: 1, body: { ...credit, executionDateTime: new Date(now + offset).toISOString() } }));
+  t.is(code(await switchAt(10 * day)), 'I99', 'within the later instruction');
+  t.is(code(await switchAt(30 * day)), 'E2', 'after both end');
+});
