@@ -30,7 +30,7 @@ import {
 import { decodeGeneralSigning, encodeGeneralCiphering, type GeneralSigning } from '../protocol/gbcs/apdu.ts';
 import { formatMessageCode } from '../protocol/gbcs/message-codes.ts';
 import { parseFutureDatedAlert } from '../protocol/gbcs/usecases/alerts.ts';
-import { decodeS1sp } from '../protocol/s1sp/frame.ts';
+import { checkReply, decodeS1sp } from '../protocol/s1sp/frame.ts';
 import { wrapCommand, wrapNonCriticalCommand } from '../protocol/gbcs/security.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import type { AgreementPublic } from '../protocol/smki/keys.ts';
@@ -792,6 +792,8 @@ function readDeviceAlert(frame: Uint8Array, supplierOf: (device: Eui) => Eui | u
   }
   const s = decodeS1sp(frame);
   if (s.ok && s.value.frame.type === 'alert') {
+    // The S1SP's check covers the whole alert: a damaged one must not reach a supplier as its meter's word.
+    if (!checkReply(s.value)) return { problem: `SMETS1 alert from ${s.value.frame.from} fails its integrity check` };
     const a = s.value.frame;
     const supplier = supplierOf(a.from);
     if (!supplier) return { problem: `SMETS1 alert from unregistered meter ${a.from}` };

@@ -182,3 +182,23 @@ test('an SRV 1.6 the S1SP cannot carry to a SMETS1 meter (a date past its clock)
   await dcc.dcc.service.settled();
   t.is(reached, 0, 'nothing was sent to the S1SP');
 });
+
+test('a SMETS1 alert that fails its integrity check is logged as unreadable and reaches no supplier', async (t) => {
+  const delivered: string[] = [];
+  const { dcc, endpointUrl } = await dccWithEndpoint(t, unreachableDevices(), (body) => delivered.push(body));
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: endpointUrl });
+  await dcc.admin.device({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await dcc.admin.certificate(SUPPLIER, 'xml-signing'); // a supplier without one counts as failed (BR7)
+  const service = dcc.dcc.service;
+  const alert = encodeReply({ type: 'alert', id: 9n, from: SMETS1_ESME, to: SUPPLIER, time: 1, code: 0x8f66, instructionId: 7n, operation: 'payment-mode' });
+  const damaged = Buffer.from(alert);
+  damaged[damaged.length - 1]! ^= 0x01;
+  service.routeAlert(SMETS1_ESME, damaged);
+  await service.settled();
+  t.deepEqual(delivered, []);
+  const rejections = service.db.prepare('SELECT reason FROM rejections').all() as { reason: string }[];
+  t.deepEqual(rejections.map((r) => r.reason), [`unreadable alert: SMETS1 alert from ${SMETS1_ESME} fails its integrity check`]);
+  service.routeAlert(SMETS1_ESME, alert);
+  for (let i = 0; i < 200 && delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.is(delivered.length, 1, 'the intact alert is delivered');
+});
