@@ -8,6 +8,7 @@ import type { CertificateProduct } from '../protocol/smki/certificate-products.t
 import { derToPem } from '../protocol/smki/certificate.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import { checkIssuingPolicy, IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
+import { countsAsValid } from '../protocol/smki/revocation-register.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
@@ -171,11 +172,19 @@ export class DccAdmin {
     return { ...record, hosted: this.provisioner !== null };
   }
 
+  /**
+   * The party's keys a device is given to trust: per usage, its oldest certificate that counts as valid now (the
+   * one DCC Boxed's meters trust, where a supplier holds two), so a revoked or expired key is not handed to a
+   * new meter; else its newest (a failed supplier's revoked key stays the one its meters trust: the SC role's
+   * Pre-Commands are signed with it).
+   */
   private partyKeys(eui: Eui, remoteRole: number): PartyKeys {
-    const pick = (usage: 'digitalSignature' | 'keyAgreement') =>
-      this.smki
-        .find({ eui, usage, role: remoteRole })
-        .sort((a, b) => a.certificate.notBefore.getTime() - b.certificate.notBefore.getTime())[0]?.certificate.publicKey ?? null;
+    const now = this.dcc.now();
+    const pick = (usage: 'digitalSignature' | 'keyAgreement') => {
+      const oldestFirst = this.smki.find({ eui, usage, role: remoteRole }).sort((a, b) => a.certificate.notBefore.getTime() - b.certificate.notBefore.getTime());
+      const valid = oldestFirst.find((e) => countsAsValid(this.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)));
+      return (valid ?? oldestFirst[oldestFirst.length - 1])?.certificate.publicKey ?? null;
+    };
     return { eui, ds: pick('digitalSignature'), ka: pick('keyAgreement') };
   }
 

@@ -304,3 +304,23 @@ test.serial('a revocation of a certificate already revoked, or dated in the past
   t.is(past.status, 400);
   t.regex(past.error, /cannot backdate a revocation/);
 });
+
+test('a meter provisioned after its supplier replaced a revoked Digital Signing certificate trusts the replacement, not the revoked key', async (t) => {
+  const { createDcc } = await import('../../emulator/bootstrap.ts');
+  const given: { supplier: { ds: import('node:crypto').KeyObject | null } }[] = [];
+  const dcc = await createDcc({ stateDir: null, devices: unreachableDevices(), start: new Date('2026-01-01T00:00:00Z'), freezeClock: true, provisioner: { provision: async (_r, anchors) => (given.push(anchors), null) } });
+  t.teardown(() => dcc.close());
+  const supplier = '90B3D51F300100C1' as Eui;
+  dcc.service.putParty({ eui: supplier, name: 'Supplier', roles: ['IS'] });
+  const first = await dcc.admin.issuePartyCertificate(supplier, 'organisation-ds');
+  dcc.clock.set(new Date('2026-02-01T00:00:00Z'));
+  dcc.admin.revoke(first.certificate.serial, undefined, undefined, undefined);
+  const replacement = await dcc.admin.issuePartyCertificate(supplier, 'organisation-ds');
+  await dcc.admin.registerDevice({ eui: '00DB0000000000C1', type: 'ESME', supplier });
+  t.true(given[0]?.supplier.ds?.equals(replacement.certificate.publicKey), 'the valid key, not the revoked one');
+  // When every key of the supplier is revoked (it failed), its meters still trust its newest: the SC role's
+  // Pre-Commands are signed with it.
+  dcc.admin.revoke(replacement.certificate.serial, undefined, undefined, undefined);
+  await dcc.admin.registerDevice({ eui: '00DB0000000000C2', type: 'ESME', supplier });
+  t.true(given[1]?.supplier.ds?.equals(replacement.certificate.publicKey));
+});
