@@ -12,8 +12,12 @@ import { type IssuedCertificate, SmkiService } from '../protocol/smki/smki-servi
 import { type Db, getMeta, setMeta } from './store.ts';
 import { randomBytes } from 'node:crypto';
 
-/** notBefore of the CA certificates: fixed, so the hierarchy is byte-identical on every start. */
-const CA_EPOCH = new Date('2015-01-01T00:00:00Z');
+/**
+ * notBefore of the CA certificates: fixed, so the hierarchy is the same on every start (its keys come from the
+ * store's seed), and no later than the earliest time the DCC's clock may be set to (emulator/http.ts), so SMKI
+ * never issues a certificate its own CA does not cover.
+ */
+const CA_EPOCH = new Date('2000-01-01T00:00:00Z');
 
 export async function openSmki(db: Db, clock: () => Date, policy?: IssuingPolicy): Promise<SmkiService> {
   let seed = getMeta(db, 'smki-seed');

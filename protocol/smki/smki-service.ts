@@ -128,8 +128,14 @@ export class SmkiService {
       { requester: requester.role, product, ...(request.remotePartyRole === undefined ? {} : { remotePartyRole: request.remotePartyRole }) },
       this.policy,
     );
-    const { publicKey, privateKey } = await this.subjectKey(request);
     const notBefore = this.clock();
+    // A certificate from a CA not yet (or no longer) valid would fail its own chain; the gateway checks only the
+    // end entity's dates, so it would authenticate there all the same.
+    const ca = product === 'device-ds' || product === 'device-ka' ? this.hierarchy.dca : this.hierarchy.oca;
+    if (notBefore < ca.certificate.notBefore || notBefore > ca.certificate.notAfter) {
+      throw new SmkiServiceError(`SMKI issues nothing at ${notBefore.toISOString()}: its ${ca.purpose} CA is valid from ${ca.certificate.notBefore.toISOString()} to ${ca.certificate.notAfter.toISOString()}`);
+    }
+    const { publicKey, privateKey } = await this.subjectKey(request);
     const common = { publicKey, notBefore, ...(request.commonName === undefined ? {} : { commonName: request.commonName }) };
     const validity = request.notAfter ? { notAfter: request.notAfter } : {};
     let certificate: CertificateInfo;

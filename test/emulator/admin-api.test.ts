@@ -324,3 +324,18 @@ test('a meter provisioned after its supplier replaced a revoked Digital Signing 
   await dcc.admin.registerDevice({ eui: '00DB0000000000C2', type: 'ESME', supplier });
   t.true(given[1]?.supplier.ds?.equals(replacement.certificate.publicKey));
 });
+
+test('SMKI issues from the earliest time the clock may be set to, certificates its own chain accepts; before its CAs are valid it issues none', async (t) => {
+  const { createDcc } = await import('../../emulator/bootstrap.ts');
+  const dcc = await createDcc({ stateDir: null, devices: unreachableDevices(), start: new Date('2000-01-01T00:00:00Z'), freezeClock: true });
+  t.teardown(() => dcc.close());
+  const party = '90B3D51F300100C9' as Eui;
+  dcc.service.putParty({ eui: party, name: 'Early', roles: ['IS'] });
+  const xml = await dcc.admin.issuePartyCertificate(party, 'xml-signing');
+  t.like(dcc.smki.verify(xml.certificate, dcc.clock.now()), { ok: true });
+  // A hierarchy made later than the clock (an older store's, or another's) issues nothing then, and says why.
+  const { createSmkiHierarchy } = await import('../../protocol/smki/hierarchy.ts');
+  const { SmkiService } = await import('../../protocol/smki/smki-service.ts');
+  const smki = await SmkiService.create({ clock: () => new Date('2010-06-01T00:00:00Z'), hierarchy: await createSmkiHierarchy({ at: new Date('2015-01-01T00:00:00Z'), seed: 'early' }) });
+  await t.throwsAsync(smki.issue({ requester: { eui: party, role: 'IS' }, product: 'xml-signing' }), { message: /^SMKI issues nothing at 2010-06-01T00:00:00.000Z: its organisation CA is valid from 2015-01-01T00:00:00.000Z to / });
+});
