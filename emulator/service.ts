@@ -208,7 +208,8 @@ export class DccService {
 
   /** Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one. */
   putParty(input: PartyInput): Party {
-    if (input.roles?.includes('SC')) this.refuseScWithGbcsCertificates(input.eui as Eui);
+    // Checked before the body is parsed (the registry parses it): only a list of roles naming SC is looked at.
+    if (Array.isArray(input.roles) && input.roles.includes('SC')) this.refuseScWithGbcsCertificates(input.eui as Eui);
     const party = this.commits.write(() => {
       const p = this.registry.putParty(input);
       const endpoint = this.endpointOf(p);

@@ -42,6 +42,7 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     ['/parties', [1], /^body: /],
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS', 'IS'] }, /^roles: a role is listed more than once$/],
+    ['/parties', { eui: '0011223344556677', name: 'x', roles: 5 }, /^roles: /],
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS'], endpoint: 'ftp://x' }, /^endpoint: an http:\/\/ or https:\/\/ URL$/],
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS'], srp: '0011223344556677' }, /^srp: a party is not its own Shared Resource Provider$/],
     ['/clock', { advanceMs: -5 }, /^advanceMs: /],
