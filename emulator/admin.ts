@@ -8,7 +8,6 @@ import type { CertificateProduct } from '../protocol/smki/certificate-products.t
 import { derToPem } from '../protocol/smki/certificate.ts';
 import type { Eui } from '../protocol/smki/eui.ts';
 import { checkIssuingPolicy, IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
-import { countsAsValid } from '../protocol/smki/revocation-register.ts';
 import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
@@ -182,7 +181,7 @@ export class DccAdmin {
     const now = this.dcc.now();
     const pick = (usage: 'digitalSignature' | 'keyAgreement') => {
       const oldestFirst = this.smki.find({ eui, usage, role: remoteRole }).sort((a, b) => a.certificate.notBefore.getTime() - b.certificate.notBefore.getTime());
-      const valid = oldestFirst.find((e) => countsAsValid(this.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)));
+      const valid = oldestFirst.find((e) => this.smki.validAt(e, now));
       return (valid ?? oldestFirst[oldestFirst.length - 1])?.certificate.publicKey ?? null;
     };
     return { eui, ds: pick('digitalSignature'), ka: pick('keyAgreement') };

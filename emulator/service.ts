@@ -228,7 +228,7 @@ export class DccService {
     const now = this.now();
     const held = this.options.smki
       .find({ eui })
-      .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && countsAsValid(this.options.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)));
+      .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && this.options.smki.validAt(e, now));
     if (held.length) throw new BadInput(`roles: a party in the SC role holds no GBCS Organisation certificate (MP134B BR2), and ${eui} holds ${held.map((e) => `${e.product} ${e.certificate.serial}`).join(', ')}: revoke them first`);
   }
 
@@ -723,7 +723,7 @@ export class DccService {
 
   private hasValidXmlCertificate(eui: Eui, at: Date): boolean {
     const certs = this.options.smki.find({ eui, role: RemotePartyRole.xmlSigning });
-    return certs.some((e) => countsAsValid(this.options.smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, at)));
+    return certs.some((e) => this.options.smki.validAt(e, at));
   }
 
   // ------------------------------------------------------------------ audit

@@ -231,6 +231,11 @@ export class SmkiService {
     return this.statusOf(entry.certificate, entry.checkValidity, at);
   }
 
+  /** Whether a directory entry's certificate counts as valid at `at` (see countsAsValid), without looking it up again. */
+  validAt(entry: DirectoryEntry, at: Date): boolean {
+    return countsAsValid(this.statusOf(entry.certificate, entry.checkValidity, at));
+  }
+
   private statusOf(certificate: CertificateInfo, checkValidity: boolean, at: Date): CertificateStatus {
     const revocation = this.register.status(certificate, at);
     if (revocation.state === 'revoked') return revocation;
