@@ -121,6 +121,7 @@ export class WorldInstance {
     const identity = await admin.identity();
     const verifier = dccResolver([identity.xmlSigningCertificate!]);
     const euiOf = (alias: string) => (this.spec.parties[alias]?.eui ? parseEui(this.spec.parties[alias]!.eui!) : aliasEui(alias, 'party'));
+    const withSrp: Parameters<DccAdminClient['party']>[0][] = [];
     for (const [alias, p] of Object.entries(this.spec.parties)) {
       const endpoint = new UserEndpoint(verifier);
       await endpoint.listen();
@@ -135,7 +136,9 @@ export class WorldInstance {
       const eui = euiOf(alias);
       // Every field named: on a DCC that outlives the run, the party may be registered from an earlier world.
       // The SRP is named once every party is registered (the DCC refuses an SRP it does not know).
-      await admin.party({ eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, srp: null, status: p.status });
+      const registration = { eui, name: p.name ?? alias, roles: p.roles, endpoint: endpoint.url, srp: null, status: p.status };
+      await admin.party(registration);
+      if (p.srp) withSrp.push({ ...registration, srp: euiOf(p.srp) });
       const certificates = new Map<string, { serial: string; issuer: string }>();
       const xml = await admin.certificate(eui, 'xml-signing');
       certificates.set('xml-signing', { serial: xml.serial, issuer: xml.issuer });
@@ -166,9 +169,7 @@ export class WorldInstance {
       );
       this.parties.set(alias, { alias, eui, roles: p.roles, agent, endpoint, gbcsDs, certificates });
     }
-    for (const [alias, p] of Object.entries(this.spec.parties)) {
-      if (p.srp) await admin.party({ eui: euiOf(alias), name: p.name ?? alias, roles: p.roles, endpoint: this.parties.get(alias)!.endpoint.url, srp: euiOf(p.srp), status: p.status });
-    }
+    for (const registration of withSrp) await admin.party(registration);
     const plans: DevicePlan[] = Object.entries(this.spec.devices).map(([alias, d]) => ({
       alias,
       eui: d.eui ? parseEui(d.eui) : aliasEui(alias, 'device'),

@@ -108,9 +108,10 @@ export function readDecimal(text: string, where: Where): string {
   if (!m || (m[2] === '' && (m[3] ?? '') === '')) refuse('value', `${quoted(t)} is not an xs:decimal`, where);
   const whole = m[2]!.replace(/^0+(?=.)/, '') || '0';
   // Trailing zeros dropped by a scan, not /0+$/: unanchored, that regex is quadratic on a long run of zeros.
-  let end = (m[3] ?? '').length;
-  while (end > 0 && m[3]!.charCodeAt(end - 1) === 0x30) end--;
-  const fraction = (m[3] ?? '').slice(0, end);
+  const digits = m[3] ?? '';
+  let end = digits.length;
+  while (end > 0 && digits.charCodeAt(end - 1) === 0x30) end--;
+  const fraction = digits.slice(0, end);
   const magnitude = fraction ? `${whole}.${fraction}` : whole;
   return m[1] === '-' && magnitude !== '0' ? `-${magnitude}` : magnitude;
 }
