@@ -46,6 +46,7 @@ import { type Component, isTimed, readComponents } from '../../protocol/gbcs/use
 import { buildResponse } from '../../protocol/gbcs/usecases/responses.ts';
 import { type DeviceFamily } from '../../protocol/gbcs/message-codes.ts';
 import { type MeterOperation } from '../../protocol/s1sp/operations.ts';
+import { deriveKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
 import { type CommandContext, Meter, type MeterOptions, type OperationOutcome, type PendingChange, type SecurityCode } from '../meter.ts';
 import { SimClock } from '../clock.ts';
 import { type Json } from '../snapshot.ts';
@@ -62,9 +63,14 @@ export const METER_DEFECTS = {
   'meter-skips-signature-check': 'the meter executes critical commands whatever their signature',
   'meter-skips-counter-check': 'the meter executes replayed commands (originator counter not checked)',
   'meter-skips-mac-check': "the meter executes commands whose ACB MAC does not verify",
+  'meter-signs-with-uncertified-key': 'the meter signs its answers with a key its SMKI Device certificate does not hold',
+  'meter-macs-with-uncertified-key': 'the meter MACs its answers with a Key Agreement key its SMKI Device certificate does not hold',
 } as const;
 export type MeterDefect = keyof typeof METER_DEFECTS;
 const NO_DEFECTS: ReadonlySet<MeterDefect> = Object.freeze(new Set<MeterDefect>());
+/** The key pair the "uncertified key" defects authenticate answers with: no certificate holds it. */
+let uncertified: KeyPair | undefined;
+const uncertifiedKey = (): KeyPair => (uncertified ??= deriveKeyPair('smets-hil/seeded-defects', 'uncertified'));
 
 export interface Smets2MeterOptions extends MeterOptions {
   /** Where this meter's own DS and KA keys come from (seed-derived for fleets). */
@@ -215,7 +221,8 @@ export class Smets2Meter extends Meter {
   }
 
   private sign(apdu: GeneralSigning): Uint8Array {
-    return encodeGeneralSigning(signApdu(apdu, this.keys.ds.privateKey));
+    const key = this.env.defects.has('meter-signs-with-uncertified-key') ? uncertifiedKey().privateKey : this.keys.ds.privateKey;
+    return encodeGeneralSigning(signApdu(apdu, key));
   }
 
   private rejection(command: GeneralSigning, why: Rejection): Uint8Array {
@@ -236,7 +243,8 @@ export class Smets2Meter extends Meter {
     // Non-critical: General-Ciphering with a MAC for the originator (signature length 00, as RTDS has it).
     const payload = Buffer.concat([encodeGeneralSigning(response), Uint8Array.of(0)]);
     const header = { securityControl: GBCS_SECURITY_CONTROL, invocationCounter: 0 };
-    const mac = computeMac(header, payload, response, macKey(response, this.keys.ka, peerKa));
+    const ownKa = this.env.defects.has('meter-macs-with-uncertified-key') ? uncertifiedKey() : this.keys.ka;
+    const mac = computeMac(header, payload, response, macKey(response, ownKa, peerKa));
     return encodeGeneralCiphering({ ...header, payload, mac });
   }
 

@@ -15,14 +15,13 @@ import {
   type ServiceReferenceVariant,
 } from '../../protocol/duis/index.ts';
 import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
 import type { GeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
-import { decodeFrame } from '../../protocol/gbcs/frame.ts';
-import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
-import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { AdminError } from '../admin-client.ts';
+import { checkDeviceAnswer, type DeviceAnswer } from '../agents/device-answer.ts';
 import { byDccAlert, byRequestId, type Delivery } from '../agents/endpoint.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import type { DccReply } from '../agents/user-agent.ts';
@@ -140,19 +139,22 @@ async function awaitResponse(world: WorldInstance, sender: string, id: RequestId
   }
 }
 
-/** The device's own answer inside a DUIS response: a GBCS response (SMETS2+) or an S1SP response (SMETS1). */
-function deviceVerdict(response: DuisResponse): 'success' | 'failure' | null {
+/**
+ * The device's own answer inside a DUIS response, as the sender checks it (agents/device-answer.ts), or null when
+ * the response carries none. The meter's keys come from its SMKI Device certificates; a MACed answer is checked
+ * with the Key Agreement key of the party the command came from (`source`).
+ */
+function deviceAnswer(world: WorldInstance, response: DuisResponse, device: Eui, counter: bigint, source: Eui): DeviceAnswer | null {
   const b = response.body;
   if (b.kind !== 'ResponseMessage' || b.content?.kind !== 'GBCSPayload') return null;
-  const payload = b.content.gbcsPayload;
-  const d = decodeFrame(payload);
-  if (d.ok) {
-    const o = parseResponseContent(d.value.apdu.content);
-    return o.ok ? (o.value.success ? 'success' : 'failure') : 'failure';
-  }
-  const s = decodeS1sp(payload);
-  if (s.ok && s.value.frame.type === 'response') return ['executed', 'scheduled', 'cancelled'].includes(s.value.frame.status) ? 'success' : 'failure';
-  return null;
+  return checkDeviceAnswer(b.content.gbcsPayload, { device, counter }, () => {
+    const smki = world.dcc.service.options.smki;
+    const deviceKeys = (usage: 'digitalSignature' | 'keyAgreement') =>
+      smki.find({ eui: device, usage }).filter((e) => e.certificate.kind === 'device').map((e) => e.certificate.publicKey);
+    const own = [...world.parties.values()].find((p) => p.eui === source)?.gbcsKa ?? null;
+    const ka = deviceKeys('keyAgreement').at(-1);
+    return { ds: deviceKeys('digitalSignature'), mac: own && ka ? { own, device: ka } : null };
+  });
 }
 
 export async function runRequest(step: RequestStep, ctx: StepContext): Promise<StepOutcome> {
@@ -195,10 +197,12 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
       return;
     }
     const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`);
-    if (isLast) checkAsync(step, d);
+    const answer = d.response ? deviceAnswer(world, d.response, device.eui, counter, source) : null;
+    if (answer && !answer.ok) fail(`the device's answer fails the sender's checks: ${answer.problem}`);
+    if (isLast) checkAsync(step, d, answer);
     await expectDccAlert();
     if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
-    const succeeded = d.response ? deviceVerdict(d.response) === 'success' : false;
+    const succeeded = answer?.ok === true && answer.success;
     allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source));
   };
 
@@ -266,13 +270,13 @@ function requestIdOf(user: string, target: string, counter: bigint): string {
   return `${dash(user)}:${dash(target)}:${counter}`;
 }
 
-function checkAsync(step: RequestStep, d: Delivery): void {
+function checkAsync(step: RequestStep, d: Delivery, answer: DeviceAnswer | null): void {
   if (!d.response) fail(`the DCC's asynchronous response did not verify: ${d.problem}`);
   if (step.expect.response && d.response.header.responseCode !== step.expect.response) {
     fail(`the asynchronous response: expected ${step.expect.response}, got ${d.response.header.responseCode}`);
   }
   if (step.expect.device) {
-    const v = deviceVerdict(d.response);
+    const v = answer?.ok ? (answer.success ? 'success' : 'failure') : null;
     if (v !== step.expect.device) fail(`the device's answer: expected ${step.expect.device}, got ${v ?? 'no GBCS response'}`);
   }
 }

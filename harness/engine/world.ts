@@ -3,11 +3,10 @@
  * parties registered with their certificates from the DCC's SMKI, the devices planned in the device pool and
  * registered (and provisioned) through the admin API, and a User agent per party.
  */
-import type { KeyObject } from 'node:crypto';
 import { createDcc, type RunningDcc } from '../../emulator/bootstrap.ts';
 import type { Defect } from '../../emulator/service.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
-import { createHash } from 'node:crypto';
+import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
 import { DccAdminClient } from '../admin-client.ts';
 import { dccResolver } from '../agents/dcc-verifier.ts';
 import { UserEndpoint } from '../agents/endpoint.ts';
@@ -25,6 +24,8 @@ export interface PartyHandle {
   endpoint: UserEndpoint;
   /** Organisation Digital Signing private key (GBCS), for roles that may hold one. */
   gbcsDs: KeyObject | null;
+  /** Organisation Key Agreement private key: meters MAC their answers to this party's non-critical commands with it. */
+  gbcsKa: KeyObject | null;
   /** Serials of the party's certificates by product, for revocation steps. */
   certificates: Map<string, { serial: string; issuer: string }>;
 }
@@ -143,14 +144,15 @@ export class WorldInstance {
       const xml = await admin.certificate(eui, 'xml-signing');
       certificates.set('xml-signing', { serial: xml.serial, issuer: xml.issuer });
       let gbcsDs: KeyObject | null = null;
+      let gbcsKa: KeyObject | null = null;
       if (p.roles.some((r) => r === 'IS' || r === 'GS' || r === 'ED' || r === 'GT')) {
         const ds = await admin.gbcsSigner(eui);
         gbcsDs = ds.privateKey;
         certificates.set('organisation-ds', { serial: ds.certificate.serial, issuer: ds.certificate.issuer });
         const ka = await admin.certificate(eui, 'organisation-ka');
         certificates.set('organisation-ka', { serial: ka.serial, issuer: ka.issuer });
+        gbcsKa = ka.privateKey ? createPrivateKey(ka.privateKey) : null;
       }
-      const { createPrivateKey } = await import('node:crypto');
       const agent = new UserAgent(
         { eui, name: alias, xml: { privateKey: createPrivateKey(xml.privateKey!), issuer: xml.issuer, serial: xml.serial }, ...(gbcsDs ? { gbcsSigner: gbcsDs } : {}) },
         {
@@ -167,7 +169,7 @@ export class WorldInstance {
             }),
         },
       );
-      this.parties.set(alias, { alias, eui, roles: p.roles, agent, endpoint, gbcsDs, certificates });
+      this.parties.set(alias, { alias, eui, roles: p.roles, agent, endpoint, gbcsDs, gbcsKa, certificates });
     }
     for (const registration of withSrp) await admin.party(registration);
     const plans: DevicePlan[] = Object.entries(this.spec.devices).map(([alias, d]) => ({

@@ -21,11 +21,10 @@ import {
   type XmlSigner,
 } from '../../protocol/duis/index.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import { signApdu, verifyApdu } from '../../protocol/gbcs/security.ts';
-import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
-import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
+import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
+import { checkDeviceAnswer } from '../agents/device-answer.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import { ADVERSARIAL_KINDS, type JobKind, type MeterSpec } from './plan.ts';
 
@@ -199,26 +198,15 @@ export class FleetUser {
     return problem ? { kind: 'failed', reason: problem } : { kind: 'executed', code };
   }
 
-  /**
-   * What is wrong with the meter's answer inside the DCC's delivery, if anything: a SMETS2+ meter's response
-   * must be signed with its own key, answer this command (originator, counter) and report success; a SMETS1
-   * answer comes from the S1SP (the DCC's delivery signature covers it) and must say the switch was done.
-   */
+  /** What is wrong with the device's answer inside the DCC's delivery, if anything: it must say the switch was done. */
   private deviceAnswerProblem(device: Eui, counter: bigint, payload: Uint8Array): string | null {
-    const d = decodeGeneralSigning(payload);
-    if (!d.ok) {
-      const s = decodeS1sp(payload);
-      if (!s.ok || s.value.frame.type !== 'response') return `the device's answer is neither a GBCS response nor an S1SP one`;
-      return s.value.frame.status === 'executed' ? null : `the S1SP answered ${s.value.frame.status}`;
-    }
-    const r = d.value;
-    if (r.cra !== 'response' || r.originator !== device || r.counter !== counter) return `the meter's response does not answer this command (${r.cra} from ${r.originator}, counter ${r.counter})`;
-    const key = this.deviceSigningKey(device);
-    if (!key) return `no Digital Signing key is known for ${device}`;
-    if (!verifyApdu(r, key)) return `the meter's response signature does not verify`;
-    const content = parseResponseContent(r.content);
-    if (!content.ok || !content.value.success) return `the meter's response reports failure`;
-    return null;
+    const a = checkDeviceAnswer(payload, { device, counter }, () => {
+      const key = this.deviceSigningKey(device);
+      return { ds: key ? [key] : [], mac: null };
+    });
+    if (!a.ok) return a.problem;
+    if (a.from === 's1sp') return a.status === 'executed' ? null : `the S1SP answered ${a.status}`;
+    return a.success ? null : `the meter's response reports failure`;
   }
 
   private awaitDelivery(key: string): { promise: Promise<DuisResponse | string>; cancel(): void } {

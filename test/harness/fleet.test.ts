@@ -201,7 +201,7 @@ test("a meter's response whose signature does not verify is not counted as a swi
   t.true(smets2 > 0);
   t.is(tally.failed, smets2);
   t.is(tally.executed, tally.switches - smets2);
-  t.regex(tally.problems[0] ?? '', /the meter's response signature does not verify/);
+  t.regex(tally.problems[0] ?? '', /the signature on the meter's answer does not verify/);
 });
 
 test('a shard that ends early, even with exit code 0, fails the run instead of leaving it waiting', async (t) => {

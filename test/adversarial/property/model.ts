@@ -20,7 +20,7 @@ import { useCasesForSrv } from '../../../protocol/gbcs/message-codes.ts';
 import { DEVICE_SERVICE_SRVS } from '../../../protocol/transform/device-services.ts';
 import type { AnyDefect } from '../../../harness/defects.ts';
 import { splitDefects } from '../../../harness/defects.ts';
-import { runStep } from '../../../harness/engine/steps.ts';
+import { ProductFailure, runStep } from '../../../harness/engine/steps.ts';
 import { WorldInstance } from '../../../harness/engine/world.ts';
 import { EmulatedPool } from '../../../harness/pools/emulated.ts';
 import { stepSchema, type World, worldSchema } from '../../../harness/scenarios/schema.ts';
@@ -190,7 +190,13 @@ export async function runSequence(actions: readonly Action[], options: { defects
     for (const [i, action] of actions.entries()) {
       if (action.kind === 'fail' && model.failed) continue;
       const before = snap();
-      await runStep(stepSchema.parse(stepOf(action)), { world, deviceTimeoutMs });
+      try {
+        await runStep(stepSchema.parse(stepOf(action)), { world, deviceTimeoutMs });
+      } catch (e) {
+        // The step's own checks (a device answer its sender cannot believe) found the product at fault.
+        if (e instanceof ProductFailure) return { ok: false, stats, problem: `action ${i + 1} of ${actions.length} (${describe(action)}): ${e.message}` };
+        throw e;
+      }
       await world.settle();
       const after = snap();
       const effect = action.kind === 'request' ? expectedEffect(model, action) : NONE;
