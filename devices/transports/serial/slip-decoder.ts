@@ -36,7 +36,9 @@ export class BoundedSlipDecoder {
   write(chunk: Uint8Array): void {
     for (const octet of chunk) {
       if (octet === END) {
-        if (!this.skipping && this.length > 0) this.on.frame(Buffer.from(this.buf.subarray(0, this.length)));
+        // ESC END is no escape SLIP defines: the frame it would end is given up, not delivered short of its last octet.
+        if (this.escaped && !this.skipping) this.on.junk(this.length + 1, 'bad-escape');
+        else if (!this.skipping && this.length > 0) this.on.frame(Buffer.from(this.buf.subarray(0, this.length)));
         this.length = 0;
         this.escaped = false;
         this.skipping = false;

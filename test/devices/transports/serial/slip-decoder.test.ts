@@ -50,3 +50,10 @@ test('an escape SLIP does not define spoils its frame only', (t) => {
   t.deepEqual(junk, ['bad-escape']);
   t.deepEqual(frames, ['03c0']);
 });
+
+test('a frame whose last octet is a lone ESC is given up, not delivered one octet short', (t) => {
+  const { d, frames, junk } = decoder(16);
+  d.write(Uint8Array.of(0xc0, 0x01, 0x02, 0xdb, 0xc0, 0x03, 0xc0));
+  t.deepEqual(junk, ['bad-escape']);
+  t.deepEqual(frames, ['03']);
+});
