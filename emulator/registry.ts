@@ -36,6 +36,10 @@ export const partyInput = z.strictObject({
 /** An update to a registered party: the fields it names (null clears endpoint or srp); the others stay. */
 const partyUpdate = z.strictObject(partyFields).partial({ name: true, roles: true, status: true, endpoint: true, srp: true });
 export type PartyInput = z.input<typeof partyInput> | z.input<typeof partyUpdate>;
+/** A party's registration or update as the registry reads it (its EUI in canonical form). */
+export function readPartyUpdate(input: PartyInput): z.output<typeof partyUpdate> {
+  return partyUpdate.parse(input);
+}
 export interface Party {
   eui: Eui;
   name: string;
@@ -142,7 +146,7 @@ export class Registry {
    * supplier to change its endpoint must not make it active again, nor drop the SRP its alerts go to (BR7).
    */
   putParty(input: PartyInput): Party {
-    const update = partyUpdate.parse(input);
+    const update = readPartyUpdate(input);
     const current = this.party(update.eui);
     const p: Party = current ? { ...current, ...update } : partyInput.parse(input);
     if (p.srp === p.eui) throw new BadInput('srp: a party is not its own Shared Resource Provider');

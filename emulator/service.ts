@@ -44,7 +44,7 @@ import type { Clock } from './clock.ts';
 import { GroupCommit, StoreCommitError } from './group-commit.ts';
 import { NO_ENDPOINT_YET, Outbox, type OutboxKind, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
-import { type DeviceRecord, type Party, type PartyInput, Registry } from './registry.ts';
+import { type DeviceRecord, type Party, type PartyInput, readPartyUpdate, Registry } from './registry.ts';
 import { BadInput } from './schemas.ts';
 import { SolrEvents } from './solr.ts';
 import type { Db } from './store.ts';
@@ -208,8 +208,9 @@ export class DccService {
 
   /** Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one. */
   putParty(input: PartyInput): Party {
-    // Checked before the body is parsed (the registry parses it): only a list of roles naming SC is looked at.
-    if (Array.isArray(input.roles) && input.roles.includes('SC')) this.refuseScWithGbcsCertificates(input.eui as Eui);
+    // Read as the registry reads it: the certificates are looked up under the canonical EUI, however it was spelled.
+    const update = readPartyUpdate(input);
+    if (update.roles?.includes('SC')) this.refuseScWithGbcsCertificates(update.eui);
     const party = this.commits.write(() => {
       const p = this.registry.putParty(input);
       const endpoint = this.endpointOf(p);

@@ -40,6 +40,7 @@ test.serial('bad bodies get 400 naming the field, and change nothing', async (t)
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['XX'] }, /^roles\.0: /],
     ['/parties', { eui: 'zz', name: 'x', roles: ['IS'] }, /^eui: not an EUI-64/],
     ['/parties', [1], /^body: /],
+    ['/parties', null, /^body: Invalid input: expected object, received null$/],
     ['/devices', { eui: '0011223344556677', type: 'ESME' }, /supplier: /],
     ['/parties', { eui: '0011223344556677', name: 'x', roles: ['IS', 'IS'] }, /^roles: a role is listed more than once$/],
     ['/parties', { eui: '0011223344556677', name: 'x', roles: 5 }, /^roles: /],

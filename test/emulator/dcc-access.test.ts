@@ -82,6 +82,12 @@ test('BR2: SMKI issues the SC party XML Signing certificates and refuses it Digi
   t.is(becomeSc?.status, 400);
   t.regex(becomeSc?.message ?? '', new RegExp(`roles: a party in the SC role holds no GBCS Organisation certificate \\(MP134B BR2\\), and ${later} holds organisation-ds ${ds.serial}: revoke them first`));
   t.deepEqual(w.t.dcc.service.registry.party(parseEui(later))?.roles, ['IS'], 'nothing changed');
+  // However the EUI is spelled: the registry reads these as the same party.
+  for (const spelling of [later.toLowerCase(), later.match(/../g)!.join('-')]) {
+    const again = await t.throwsAsync(w.t.admin.party({ eui: spelling, name: 'Supplier first', roles: ['IS', 'SC'] }), { instanceOf: AdminError });
+    t.is(again?.status, 400, spelling);
+  }
+  t.deepEqual(w.t.dcc.service.registry.party(parseEui(later))?.roles, ['IS'], 'nothing changed');
   await w.t.admin.revoke(ds.serial);
   await w.t.admin.party({ eui: later, name: 'Supplier first', roles: ['IS', 'SC'] });
 });
