@@ -87,9 +87,12 @@ export class DccAdmin {
         if (e instanceof IssuingPolicyError && e.requirement) throw e;
       }
     }
-    const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
-    persistCertificate(this.db, issued, { eui, role: asRole });
-    return issued;
+    const issue = async () => {
+      const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
+      persistCertificate(this.db, issued, { eui, role: asRole });
+      return issued;
+    };
+    return product === 'organisation-ds' || product === 'organisation-ka' ? this.dcc.issuingGbcsCertificate(eui, issue) : issue();
   }
 
   certificatesOf(eui: Eui): { name: string; product: string; serial: string; issuer: string; status: string }[] {

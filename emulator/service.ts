@@ -140,6 +140,8 @@ export class DccService {
   readonly solr: SolrEvents;
   readonly anomaly: AnomalyDetection;
   readonly outbox: Outbox;
+  /** Parties a GBCS Organisation certificate is being issued to, and how many issues are under way. */
+  private readonly gbcsIssuing = new Map<Eui, number>();
   /** Writes of one event-loop turn share a COMMIT; replies, Commands and deliveries wait for it (group-commit.ts). */
   private readonly commits: GroupCommit;
   private readonly preCommands: PreCommands;
@@ -226,11 +228,27 @@ export class DccService {
    * valid one (issued in another role) cannot take the SC role until they are revoked.
    */
   private refuseScWithGbcsCertificates(eui: Eui): void {
+    if (this.gbcsIssuing.has(eui)) throw new BadInput(`roles: a GBCS Organisation certificate is being issued to ${eui}, and a party in the SC role holds none (MP134B BR2)`);
     const now = this.now();
     const held = this.options.smki
       .find({ eui })
       .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && this.options.smki.validAt(e, now));
     if (held.length) throw new BadInput(`roles: a party in the SC role holds no GBCS Organisation certificate (MP134B BR2), and ${eui} holds ${held.map((e) => `${e.product} ${e.certificate.serial}`).join(', ')}: revoke them first`);
+  }
+
+  /**
+   * Issues a GBCS Organisation certificate to `eui` through `issue`; until it is stored the party may not take the
+   * SC role (BR2), as the check of its roles was made before the issue's await.
+   */
+  async issuingGbcsCertificate<T>(eui: Eui, issue: () => Promise<T>): Promise<T> {
+    this.gbcsIssuing.set(eui, (this.gbcsIssuing.get(eui) ?? 0) + 1);
+    try {
+      return await issue();
+    } finally {
+      const left = this.gbcsIssuing.get(eui)! - 1;
+      if (left) this.gbcsIssuing.set(eui, left);
+      else this.gbcsIssuing.delete(eui);
+    }
   }
 
   /** Registers a transform for another SRV (SMETS2+ CV 4/1). */

@@ -90,6 +90,14 @@ test('BR2: SMKI issues the SC party XML Signing certificates and refuses it Digi
   t.deepEqual(w.t.dcc.service.registry.party(parseEui(later))?.roles, ['IS'], 'nothing changed');
   await w.t.admin.revoke(ds.serial);
   await w.t.admin.party({ eui: later, name: 'Supplier first', roles: ['IS', 'SC'] });
+
+  // Nor by adding SC while a Digital Signing certificate is being issued: one of the two is refused.
+  for (let i = 0xb0; i < 0xb5; i++) {
+    const racing = `90B3D51F300500${i.toString(16).toUpperCase()}`;
+    await w.t.admin.party({ eui: racing, name: 'Racing supplier', roles: ['IS'] });
+    const [issued, sc] = await Promise.allSettled([w.t.admin.certificate(racing, 'organisation-ds'), w.t.admin.party({ eui: racing, name: 'Racing supplier', roles: ['IS', 'SC'] })]);
+    t.false(issued.status === 'fulfilled' && sc.status === 'fulfilled', `${racing}: an SC party holding a valid Digital Signing certificate`);
+  }
 });
 
 test('gateway: unsigned, tampered, wrongly signed and replayed requests are refused before any check', async (t) => {
