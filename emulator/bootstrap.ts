@@ -18,6 +18,7 @@ import type { OutboxOptions } from './outbox.ts';
 import type { DevicePort } from './ports.ts';
 import { type DccKeys, type DccOptions, type Defect, DccService } from './service.ts';
 import { openSmki, persistCertificate } from './smki-store.ts';
+import { lockStateDir } from './state-lock.ts';
 import { type Db, getMeta, openStore } from './store.ts';
 
 export interface DccConfig {
@@ -99,6 +100,16 @@ async function ownIdentity(db: Db, smki: SmkiService): Promise<Identity> {
 }
 
 export async function createDcc(config: DccConfig): Promise<RunningDcc> {
+  const unlock = config.stateDir ? lockStateDir(config.stateDir) : () => {};
+  try {
+    return await startDcc(config, unlock);
+  } catch (e) {
+    unlock();
+    throw e;
+  }
+}
+
+async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningDcc> {
   const db = openStore(config.stateDir ? join(config.stateDir, 'dcc.sqlite') : null);
   const clock = new AdjustableClock(Number(getMeta(db, 'clock-offset-ms') ?? 0));
   if (config.start) clock.set(config.start);
@@ -144,6 +155,7 @@ export async function createDcc(config: DccConfig): Promise<RunningDcc> {
       await http.close();
       await service.stop();
       db.close();
+      unlock();
     },
   };
 }

@@ -1,0 +1,49 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { StateDirInUse } from '../../emulator/state-lock.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startDccProcess } from '../helpers/dcc-process.ts';
+import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+
+function stateDir(t: { teardown(f: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dcc-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a second DCC on a state directory in use is refused, and the first keeps serving; once it closes the directory is free', async (t) => {
+  const dir = stateDir(t);
+  const first = await startTestDcc(unreachableDevices(), { stateDir: dir });
+  await first.admin.party({ eui: '00000000000000A1', name: 'Supplier', roles: ['IS'] });
+  const refused = await t.throwsAsync(startTestDcc(unreachableDevices(), { stateDir: dir }), { instanceOf: StateDirInUse });
+  t.regex(refused?.message ?? '', new RegExp(`in use by the DCC of process ${process.pid}`));
+  t.is((await first.admin.identity()).xmlSigningCertificate !== undefined, true, 'the first DCC still answers');
+  await first.close();
+  t.false(existsSync(join(dir, 'dcc.lock')), 'closing gives the lock back');
+  const next = await startTestDcc(unreachableDevices(), { stateDir: dir });
+  t.teardown(() => next.close());
+  t.truthy(next.dcc.service.registry.party('00000000000000A1' as never), 'the next DCC reads what the first stored');
+});
+
+test('the lock of a DCC that was killed (its process gone) is taken over', async (t) => {
+  const dir = stateDir(t);
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  writeFileSync(join(dir, 'dcc.lock'), `${gone}\n`);
+  const dcc = await startTestDcc(unreachableDevices(), { stateDir: dir });
+  t.is(readFileSync(join(dir, 'dcc.lock'), 'utf8').trim(), String(process.pid));
+  await dcc.close();
+  t.false(existsSync(join(dir, 'dcc.lock')));
+});
+
+test('dcc serve on a state directory another dcc serve is using exits 3 and names the process', async (t) => {
+  const dir = stateDir(t);
+  const first = await startDccProcess(['--state-dir', dir]);
+  t.teardown(() => first.stop());
+  const second = await runCli(['dcc', 'serve', '--port', '0', '--state-dir', dir]);
+  t.is(second.code, 3, second.stderr);
+  t.regex(second.stderr, new RegExp(`in use by the DCC of process ${first.child.pid}`));
+  t.is((await fetch(`${first.url}/admin/v1/health`)).status, 200, 'the first DCC is untouched');
+});
