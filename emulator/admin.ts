@@ -67,9 +67,12 @@ export class DccAdmin {
     if (this.provisioner) for (const d of this.dcc.registry.devices()) await this.provision(d);
   }
 
+  /** Stores where the clock stands: its offset from real time, and the instant it is held at when frozen. */
   persistClock(): void {
     const clock = this.dcc.options.clock;
-    if (clock instanceof AdjustableClock) setMeta(this.db, 'clock-offset-ms', String(clock.offset));
+    if (!(clock instanceof AdjustableClock)) return;
+    setMeta(this.db, 'clock-offset-ms', String(clock.offset));
+    setMeta(this.db, 'clock-frozen-at', clock.frozen ? clock.now().toISOString() : '');
   }
 
   /** Issues (and persists) a certificate for a party; the issuing policy refuses what its role may not hold. */

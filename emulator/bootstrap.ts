@@ -3,6 +3,7 @@
  * certificates and revocations reloaded), the DCC's own identity (XML Signing 137 and ACB DS/KA certificates from
  * its SMKI, or with a ZAZ1 keystore the DCC Boxed ones), the service, the admin functions and the HTTP server.
  */
+import { isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { xmlSignerFromEntry } from '../protocol/duis/index.ts';
@@ -111,7 +112,10 @@ export async function createDcc(config: DccConfig): Promise<RunningDcc> {
 
 async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningDcc> {
   const db = openStore(config.stateDir ? join(config.stateDir, 'dcc.sqlite') : null);
+  // The clock resumes where the store left it: a held clock at the instant it was held at, not moved by the downtime.
   const clock = new AdjustableClock(Number(getMeta(db, 'clock-offset-ms') ?? 0));
+  const heldAt = getMeta(db, 'clock-frozen-at');
+  if (heldAt) clock.set(new Date(heldAt));
   if (config.start) clock.set(config.start);
   if (config.freezeClock) clock.freeze(config.start ?? clock.now());
   // Seeded defect: SMKI's policy lets the SC role hold every Organisation certificate (BR2 undone).
@@ -134,6 +138,7 @@ async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningD
     ...(config.deviceKeyDirectory ? { deviceKeyDirectory: config.deviceKeyDirectory } : {}),
   });
   const admin = new DccAdmin(service, smki, identity.acbEui, config.provisioner ?? null);
+  if (config.start || config.freezeClock || heldAt) admin.persistClock();
   if (config.zaz1) registerZaz1(service, config.callback);
   await admin.restoreDevices();
   service.start();
@@ -149,7 +154,7 @@ async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningD
     async listen(port, host = '127.0.0.1') {
       await http.listen({ port, host });
       const address = http.server.address();
-      return `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+      return listenUrl(host, typeof address === 'object' && address ? address.port : port);
     },
     async close() {
       await http.close();
@@ -158,6 +163,11 @@ async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningD
       unlock();
     },
   };
+}
+
+/** The URL of a server listening on `host`: an IPv6 literal goes in brackets, or the URL does not parse. */
+export function listenUrl(host: string, port: number): string {
+  return `http://${isIPv6(host) ? `[${host}]` : host}:${port}`;
 }
 
 /**

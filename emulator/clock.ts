@@ -33,7 +33,20 @@ export class AdjustableClock implements Clock {
     else this.offsetMs += ms;
   }
 
+  get frozen(): boolean {
+    return this.frozenAt !== null;
+  }
+
   get offset(): number {
     return (this.frozenAt ?? Date.now() + this.offsetMs) - Date.now();
   }
+}
+
+/** The span the DCC's clock may be set to: the meters' date-times hold no more, and SMKI's CAs start in 2000. */
+export const CLOCK_RANGE = { from: Date.UTC(2000, 0, 1), to: Date.UTC(2100, 0, 1) };
+
+/** Why the clock may not be set to `to` (ms since the epoch), or null when it may. */
+export function clockRangeProblem(to: number): string | null {
+  if (to >= CLOCK_RANGE.from && to < CLOCK_RANGE.to) return null;
+  return `the DCC's clock stays from 2000-01-01 to before 2100-01-01 (the meters' date-times hold no more); this would take it to ${Number.isFinite(new Date(to).getTime()) ? new Date(to).toISOString() : 'no valid date'}`;
 }

@@ -13,7 +13,7 @@ import { RevocationError } from '../protocol/smki/revocation-register.ts';
 import { USER_ROLES } from '../protocol/smki/roles.ts';
 import { AdtError } from './anomaly.ts';
 import type { UrlKind } from './access/checks.ts';
-import { AdjustableClock } from './clock.ts';
+import { AdjustableClock, clockRangeProblem } from './clock.ts';
 import type { DccAdmin } from './admin.ts';
 import { BadInput, describeZodError, euiSchema, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
@@ -77,7 +77,6 @@ const revocationRequest = z.strictObject({
 const solrEndRequest = z.strictObject({ endsAt: z.iso.datetime({ offset: true }).optional() });
 
 /** Where the admin API may put the DCC's clock: a GSME's ZigBee UTCTime starts in 2000, and well inside its end. */
-const CLOCK_RANGE = { from: Date.UTC(2000, 0, 1), to: Date.UTC(2100, 0, 1) };
 
 /** One of the two: a union would report only "Invalid input" for a misspelt key or for both given. */
 const clockRequest = z
@@ -168,9 +167,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
       const body = parseBody(clockRequest, req.body);
       const to = body.set !== undefined ? Date.parse(body.set) : dcc.now().getTime() + body.advanceMs!;
-      if (!(to >= CLOCK_RANGE.from && to < CLOCK_RANGE.to)) {
-        throw new BadInput(`${body.set !== undefined ? 'set' : 'advanceMs'}: the DCC's clock stays from 2000-01-01 to before 2100-01-01 (the meters' date-times hold no more); this would take it to ${Number.isFinite(new Date(to).getTime()) ? new Date(to).toISOString() : 'no valid date'}`);
-      }
+      const outOfRange = clockRangeProblem(to);
+      if (outOfRange) throw new BadInput(`${body.set !== undefined ? 'set' : 'advanceMs'}: ${outOfRange}`);
       if (body.set !== undefined) clock.set(new Date(to));
       else clock.advance(body.advanceMs!);
       admin.persistClock();

@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { createDcc } from '../../emulator/bootstrap.ts';
+import { clockRangeProblem } from '../../emulator/clock.ts';
 import { SchemaLoadError, validateAgainstXsd } from '../../protocol/duis/index.ts';
 import { DEFECTS, type Defect } from '../../emulator/service.ts';
 import { MeterStore } from '../pools/meter-store.ts';
@@ -60,7 +61,11 @@ const serve: CommandModule<object, ServeArgs> = {
     if (args.xsd !== undefined) await usableSchema(args.xsd);
     const zaz1 = args.zaz1 ? readText(args.zaz1, 'the ZAZ1 keystore') : undefined;
     let start: Date | undefined;
-    if (args.clock) start = isoDateTimeArg(args.clock, 'clock');
+    if (args.clock) {
+      start = isoDateTimeArg(args.clock, 'clock');
+      const outOfRange = clockRangeProblem(start.getTime());
+      if (outOfRange) throw new CliExit(EXIT.usage, `--clock ${args.clock}: ${outOfRange}`);
+    }
     const store = args.stateDir ? openMeterStore(writableDirectory(args.stateDir, 'state-dir')) : undefined;
     let dccNow: () => Date = () => start ?? new Date();
     // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
@@ -91,6 +96,8 @@ const serve: CommandModule<object, ServeArgs> = {
     } catch (e) {
       clearInterval(follow);
       await dcc.close();
+      await pool.close();
+      store?.close();
       throw new CliExit(EXIT.infrastructure, `cannot listen on ${args.host}:${args.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
     process.stdout.write(`listening on ${url}\n`);

@@ -1,0 +1,49 @@
+/** The DCC's clock across restarts, and the range it may be set to. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test from 'ava';
+import { listenUrl } from '../../emulator/bootstrap.ts';
+import { runCli } from '../helpers/cli.ts';
+import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+
+function stateDir(t: { teardown(f: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'dcc-clock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a clock set at start resumes from there after a restart, not from real time', async (t) => {
+  const dir = stateDir(t);
+  const first = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { start: new Date('2015-01-01T00:00:00Z') } });
+  await first.close();
+  const again = await startTestDcc(unreachableDevices(), { stateDir: dir });
+  t.teardown(() => again.close());
+  const now = new Date((await again.admin.now()).now).getTime();
+  t.true(now >= Date.parse('2015-01-01T00:00:00Z') && now < Date.parse('2015-01-02T00:00:00Z'), new Date(now).toISOString());
+});
+
+test('a frozen clock comes back at the instant it was held at: the downtime does not move it', async (t) => {
+  const dir = stateDir(t);
+  const first = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true } });
+  await first.admin.clock({ advanceMs: 1000 });
+  await first.close();
+  await new Promise((r) => setTimeout(r, 50)); // downtime
+  const again = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { freezeClock: true } });
+  t.teardown(() => again.close());
+  t.is((await again.admin.now()).now, '2015-01-01T00:00:01.000Z');
+});
+
+test('dcc serve --clock outside the range the DCC keeps is a usage error', async (t) => {
+  for (const at of ['2150-01-01T00:00:00Z', '1990-01-01T00:00:00Z']) {
+    const r = await runCli(['dcc', 'serve', '--port', '0', '--clock', at]);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, /--clock .*: the DCC's clock stays from 2000-01-01 to before 2100-01-01/);
+  }
+});
+
+test('the URL a DCC listening on an IPv6 address logs is one a client can use', (t) => {
+  t.is(listenUrl('::1', 8079), 'http://[::1]:8079');
+  t.is(new URL(listenUrl('::1', 8079)).port, '8079');
+  t.is(listenUrl('127.0.0.1', 8079), 'http://127.0.0.1:8079');
+});
