@@ -33,7 +33,7 @@ export interface OutboxOptions {
  * Where a message should go now, if no longer where it was queued: asked at each delivery attempt (the DCC moves
  * a failed supplier's waiting alerts to its SRP this way, MP134B BR7). null leaves it where it is.
  */
-export type Reroute = (m: { kind: OutboxKind; recipient: string }) => { recipient: string; endpoint: string } | null;
+export type Reroute = (m: { kind: OutboxKind; recipient: string; endpoint: string }) => { recipient: string; endpoint: string } | null;
 
 /** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
 export interface OutboxCommits {

@@ -164,7 +164,7 @@ export class DccService {
       this.solr.forget();
       this.anomaly.forget();
     });
-    this.outbox = new Outbox(options.db, options.outbox, this.commits, (m) => this.rerouteAlert(m));
+    this.outbox = new Outbox(options.db, options.outbox, this.commits, (m) => this.rerouteAlert(m) ?? this.rerouteToCurrentEndpoint(m));
     this.defects = new Set(options.defects ?? []);
     this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;
   }
@@ -185,6 +185,13 @@ export class DccService {
     const open = this.db.prepare('SELECT id FROM requests WHERE outcome IS NULL').all() as { id: number }[];
     for (const { id } of open) this.settleLost(id);
     this.unsubscribeAlerts = this.options.devices.onAlert((device, frame) => this.routeAlert(device, frame));
+    // What waits goes where each User's messages go now: a callback given at this start takes what was kept.
+    this.commits.write(() => {
+      for (const p of this.registry.parties()) {
+        const endpoint = this.endpointOf(p);
+        if (endpoint) this.outbox.route(p.eui, endpoint);
+      }
+    });
     this.outbox.start();
   }
 
@@ -731,6 +738,13 @@ export class DccService {
     if (!to || to.eui === addressee.eui || this.alertRecipient(to, now)?.eui === addressee.eui) return null;
     const endpoint = this.endpointOf(to);
     return endpoint ? { recipient: to.eui, endpoint } : null;
+  }
+
+  /** A User that has replaced its endpoint (or a callback given since) gets there what still waits at the old one. */
+  private rerouteToCurrentEndpoint(m: { recipient: string; endpoint: string }): { recipient: string; endpoint: string } | null {
+    const party = this.registry.party(m.recipient as Eui);
+    const endpoint = party && this.endpointOf(party);
+    return endpoint && endpoint !== m.endpoint ? { recipient: m.recipient, endpoint } : null;
   }
 
   private alertRecipient(addressee: Party, now: Date): Party | undefined {

@@ -1,7 +1,13 @@
 /** The DCC's delivery outbox: at-least-once, in order per endpoint, retried with backoff, one slow endpoint never holding up another. */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { NO_ENDPOINT_YET, Outbox } from '../../emulator/outbox.ts';
 import { openStore } from '../../emulator/store.ts';
+import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
 
 function harness(post: (url: string, body: string) => Promise<number>) {
   const db = openStore(null);
@@ -143,4 +149,50 @@ test('a message for a recipient with no endpoint waits, kept, and goes out once 
   await outbox.idle();
   t.deepEqual(got, ['http://now-known kept']);
   await outbox.stop();
+});
+
+/** An HTTP endpoint that records what is POSTed to it. */
+async function recordingEndpoint(t: { teardown(f: () => void): void }): Promise<{ url: string; received: string[] }> {
+  const received: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => (body += d.toString()));
+    req.on('end', () => {
+      received.push(body);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/smartdcc/duis`, received };
+}
+
+test("a User that replaces a dead endpoint gets there, in order, what waited at the old one", async (t) => {
+  const w = await startTestDcc(unreachableDevices(), { persistent: false });
+  t.teardown(() => w.close());
+  const user = '90B3D51F30010001';
+  await w.admin.party({ eui: user, name: 'Moving supplier', roles: ['IS'], endpoint: 'http://127.0.0.1:1/gone' });
+  for (const body of ['<one/>', '<two/>']) w.dcc.service.outbox.enqueue({ endpoint: 'http://127.0.0.1:1/gone', recipient: user, kind: 'response', requestRow: null, body });
+  w.dcc.service.outbox.kick();
+  await new Promise((r) => setTimeout(r, 300)); // tried (and refused) at the old endpoint
+  const now = await recordingEndpoint(t);
+  await w.admin.party({ eui: user, name: 'Moving supplier', roles: ['IS'], endpoint: now.url });
+  await w.dcc.service.settled();
+  t.deepEqual(now.received, ['<one/>', '<two/>']);
+});
+
+test('a DCC restarted with a callback delivers there what it kept for a User that had no endpoint', async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'outbox-callback-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const first = await startTestDcc(unreachableDevices(), { stateDir });
+  await first.admin.party({ eui: '90B3D51F30010001', name: 'No endpoint yet', roles: ['IS'] });
+  first.dcc.service.outbox.enqueue({ endpoint: NO_ENDPOINT_YET, recipient: '90B3D51F30010001', kind: 'response', requestRow: null, body: '<kept/>' });
+  await first.dcc.service.durable();
+  await first.close();
+
+  const { url, received } = await recordingEndpoint(t);
+  const second = await startTestDcc(unreachableDevices(), { stateDir, extra: { callback: url } });
+  t.teardown(() => second.close());
+  await second.dcc.service.settled();
+  t.deepEqual(received, ['<kept/>']);
 });
