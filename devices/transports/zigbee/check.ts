@@ -94,7 +94,9 @@ export function checkOptionsFrom(argv: string[], env: NodeJS.ProcessEnv): Zigbee
   const adapter = (values.adapter ?? env.SMETS_HIL_ZIGBEE_ADAPTER ?? 'zstack') as NonNullable<ZigbeeNetworkOptions['adapter']>;
   const codes = values['install-code'] ?? (env.SMETS_HIL_ZIGBEE_INSTALL_CODE ? [env.SMETS_HIL_ZIGBEE_INSTALL_CODE] : []);
   const dataDir = values.data ?? env.SMETS_HIL_ZIGBEE_DATA;
-  const joinSeconds = Number(values['join-seconds'] ?? env.SMETS_HIL_ZIGBEE_JOIN_SECONDS ?? 120);
+  const joinText = values['join-seconds'] ?? env.SMETS_HIL_ZIGBEE_JOIN_SECONDS ?? '120';
+  const joinSeconds = Number(joinText);
+  if (!Number.isFinite(joinSeconds) || joinSeconds <= 0) throw new Error(`--join-seconds (SMETS_HIL_ZIGBEE_JOIN_SECONDS) is a positive number of seconds, not '${joinText}'`);
   const hex = values['command-hex'] ?? env.SMETS_HIL_ZIGBEE_COMMAND_HEX;
   return {
     port,
@@ -117,7 +119,13 @@ async function main(): Promise<void> {
   o.log = (level, m) => {
     if (level !== 'debug') console.error(`[${level}] ${m}`);
   };
-  console.log(JSON.stringify(await checkZigbeeMeter(o), null, 2));
+  const report = await checkZigbeeMeter(o);
+  console.log(JSON.stringify(report, null, 2));
+  // Joined, but the command was not answered: the check failed.
+  if (report.command?.error) {
+    console.error(`FAILED: the command was not answered: ${report.command.error}`);
+    process.exitCode = 1;
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) {

@@ -30,6 +30,7 @@ import {
   unwrapFrame,
   wrapFrame,
 } from './tunnel.ts';
+import { ZclError } from './zcl.ts';
 import { Listeners } from '../listeners.ts';
 
 export interface ZigbeeLinkOptions {
@@ -51,7 +52,7 @@ export interface ZigbeeLinkStats {
   framesReceived: number;
   /** Of those, frames through a tunnel the meter opened. */
   framesReceivedInbound: number;
-  /** Tunneling commands for another tunnel (a stale one) or that did not decode. */
+  /** Tunneling commands for another tunnel (a stale one) or that did not decode, and malformed Transfer Data payloads. */
   ignored: number;
   tunnelsOpened: number;
 }
@@ -82,6 +83,8 @@ export class ZigbeeLink implements Link {
   private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
   private readonly openMs: number;
   private readonly sendMs: number;
+  /** Counts close() calls: an open() that sees it change while it waited was closed and must not finish. */
+  private closes = 0;
 
   constructor(o: ZigbeeLinkOptions) {
     this.eui = parseEui(o.device);
@@ -117,18 +120,29 @@ export class ZigbeeLink implements Link {
 
   async open(): Promise<void> {
     if (this.st === 'open') return;
+    const closes = this.closes;
+    const closedWhileOpening = () => new LinkError('closed', `${this.name}: closed while opening`);
     this.set('opening');
     try {
-      if (!this.net) this.net = await ZigbeeNetwork.acquire(this.ownNetwork!);
+      if (!this.net) {
+        const n = await ZigbeeNetwork.acquire(this.ownNetwork!);
+        if (this.closes !== closes) {
+          await n.release();
+          throw closedWhileOpening();
+        }
+        this.net = n;
+      }
       const net = this.net;
       this.detach();
       this.subscriptions = [net.onZcl((m) => this.onZcl(m)), net.onLeave((eui) => eui === this.eui && this.fail(new LinkError('disconnected', `${this.name}: the meter left the HAN`))), net.onDown((e) => this.fail(e))];
       const deadline = Date.now() + this.openMs;
-      this.ref = await net.awaitDevice(this.eui, { timeoutMs: this.openMs });
+      const ref = await net.awaitDevice(this.eui, { timeoutMs: this.openMs });
+      if (this.closes !== closes) throw closedWhileOpening();
+      this.ref = ref;
       const tsn = this.nextTsn();
       const request = encodeTunnelCommand({ name: 'request-tunnel', protocolId: GBCS_PROTOCOL_ID, manufacturerCode: MANUFACTURER_CODE_NOT_USED, flowControl: false, maxIncomingTransferSize: GBCS_MAX_TRANSFER_SIZE }, { tsn });
       const answer = await net.request(
-        this.ref,
+        ref,
         TUNNELING_CLUSTER,
         request,
         (z) => {
@@ -140,9 +154,16 @@ export class ZigbeeLink implements Link {
       const r = tryDecode(answer)!.command;
       if (r.name !== 'request-tunnel-response') throw new Error('unreachable');
       if (r.status !== TunnelStatus.SUCCESS) throw new LinkError('open-failed', `${this.name}: the meter refused the tunnel: ${tunnelStatusText(r.status)}`);
+      if (this.closes !== closes) {
+        // Closed while the meter was opening it: the tunnel is nobody's, close it (best effort, as in close()).
+        await net.sendZcl(ref, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'close-tunnel', tunnelId: r.tunnelId }, { tsn: this.nextTsn() }), 2000).catch(() => undefined);
+        throw closedWhileOpening();
+      }
       this.tunnel = { id: r.tunnelId, maxOut: r.maxIncomingTransferSize };
       this.stats.tunnelsOpened++;
     } catch (e) {
+      // close() has already put the link in 'closed' and given the network back.
+      if (this.closes !== closes) throw closedWhileOpening();
       const err = e instanceof LinkError && e.kind === 'open-failed' ? e : new LinkError('open-failed', `${this.name}: ${(e as Error).message}`);
       this.detach();
       this.set('failed', err);
@@ -156,6 +177,7 @@ export class ZigbeeLink implements Link {
   }
 
   async close(): Promise<void> {
+    this.closes++;
     const t = this.tunnel;
     const ref = this.ref;
     this.tunnel = null;
@@ -222,7 +244,15 @@ export class ZigbeeLink implements Link {
   }
 
   private deliver(data: Buffer): void {
-    const f = unwrapFrame(data);
+    let f: Buffer | null;
+    try {
+      f = unwrapFrame(data);
+    } catch (e) {
+      // A malformed payload (a GET-RESPONSE cut short) is the meter's fault, not a reason to drop the link.
+      if (!(e instanceof ZclError)) throw e;
+      this.stats.ignored++;
+      return;
+    }
     if (!f) return;
     this.stats.framesReceived++;
     this.frameListeners.emit(f);

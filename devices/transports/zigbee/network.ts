@@ -120,9 +120,11 @@ export class ZigbeeNetwork {
   private controller: HerdsmanController | null = null;
   private herdsman: HerdsmanModule | null = null;
   private readonly allowed = new Set<Eui>();
-  private readonly zclListeners = new Listeners<[m: ZclIn]>();
-  private readonly leaveListeners = new Listeners<[eui: Eui]>();
-  private readonly downListeners = new Listeners<[e: LinkError]>();
+  // Emitted from herdsman's event handlers: a listener that throws is logged, never thrown into herdsman (whose
+  // async handlers would turn it into an unhandled rejection that ends the process).
+  private readonly zclListeners = new Listeners<[m: ZclIn]>((e) => this.listenerFailed(e));
+  private readonly leaveListeners = new Listeners<[eui: Eui]>((e) => this.listenerFailed(e));
+  private readonly downListeners = new Listeners<[e: LinkError]>((e) => this.listenerFailed(e));
   private readonly joinWaiters = new Set<() => void>();
   /** Links waiting for a meter to join: the join window closes when the last one is done. */
   private joining = 0;
@@ -190,6 +192,12 @@ export class ZigbeeNetwork {
 
   private log(level: ZigbeeLogLevel, message: string): void {
     this.o.log?.(level, message);
+  }
+
+  private listenerFailed(e: unknown): void {
+    const message = `${this.name}: a listener failed on a network event: ${(e as Error)?.stack ?? String(e)}`;
+    if (this.o.log) this.log('error', message);
+    else process.stderr.write(`${message}\n`);
   }
 
   private async boot(): Promise<void> {

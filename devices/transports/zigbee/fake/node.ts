@@ -479,6 +479,18 @@ export class EmulatedMeterNode {
     this.send(t.hubEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'transfer-data', direction: 'client-to-server', tunnelId: t.id, data }, { tsn: this.nextTsn() }));
   }
 
+  /**
+   * A Transfer Data whose payload is `data` as is, not GBCS-framed, through the meter's own tunnel when it has one
+   * open, else the hub's: how tests send a malformed one. False when there is no tunnel to send it through.
+   */
+  sendRawTransferData(data: Uint8Array): boolean {
+    const own = this.ownTunnel;
+    if (own) return this.send(own.hubEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'transfer-data', direction: 'client-to-server', tunnelId: own.id, data: Buffer.from(data) }, { tsn: this.nextTsn() }));
+    const t = this.tunnel;
+    if (!t) return false;
+    return this.send(t.clientEndpoint, TUNNELING_CLUSTER, encodeTunnelCommand({ name: 'transfer-data', direction: 'server-to-client', tunnelId: t.id, data: Buffer.from(data) }, { tsn: this.nextTsn() }));
+  }
+
   /** The meter closes its tunnel on its own (an idle timeout), telling the hub unless `notify` is false. */
   closeTunnel(notify = true): void {
     const t = this.tunnel;

@@ -4,6 +4,9 @@
  * code, a tunnel opens,
  * the payment mode reads, and an SRV 1.6 command built with the serve PKI executes.
  */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { ECS02 } from '../../../../protocol/gbcs/usecases/catalogue.ts';
 import { parseEui } from '../../../../protocol/smki/eui.ts';
@@ -41,4 +44,30 @@ test('check.ts against serve.ts: join with an install code, tunnel, payment mode
 test('without a coordinator named, the check is not run', (t) => {
   t.is(checkOptionsFrom([], {}), null);
   t.throws(() => checkOptionsFrom(['--port', '/dev/ttyACM0'], {}), { message: /name the meter/ });
+});
+
+test('from the command line: exit code 1 when the meter joined but did not answer the command', async (t) => {
+  const eui = parseEui('00DB1234567890A8');
+  const served = await serveFakeZigbee({ eui, meters: [testEsme(eui, 'credit')] });
+  try {
+    // 01 02 is no GBCS command: the check cannot have it answered.
+    const args = ['--import', 'tsx', 'devices/transports/zigbee/check.ts', '--port', served.path, '--meter', eui, '--join-seconds', '60', '--command-hex', '0102'];
+    const r = await promisify(execFile)(process.execPath, args, { cwd: join(import.meta.dirname, '../../../..'), timeout: 120_000 }).then(
+      (out) => ({ code: 0, ...out }),
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
+    const report = JSON.parse(r.stdout) as { tunnelId: number | null; command?: { error?: string } };
+    t.not(report.tunnelId, null, 'the meter joined and the tunnel opened');
+    t.truthy(report.command?.error);
+    t.is(r.code, 1, r.stderr);
+  } finally {
+    await served.stop();
+  }
+});
+
+test('a --join-seconds that is not a positive number is refused', (t) => {
+  for (const bad of ['abc', '0', '-5', ''])
+    t.throws(() => checkOptionsFrom(['--port', '/dev/ttyACM0', '--meter', EUI, `--join-seconds=${bad}`], {}), { message: /positive number of seconds/ }, bad);
+  t.throws(() => checkOptionsFrom(['--port', '/dev/ttyACM0', '--meter', EUI], { SMETS_HIL_ZIGBEE_JOIN_SECONDS: 'soon' }), { message: /positive number/ });
+  t.is(checkOptionsFrom(['--port', '/dev/ttyACM0', '--meter', EUI, '--join-seconds', '90'], {})?.joinTimeoutMs, 90_000);
 });

@@ -8,7 +8,7 @@ import test from 'ava';
 import { ECS02 } from '../../../../protocol/gbcs/usecases/catalogue.ts';
 import { parseResponseContent } from '../../../../protocol/gbcs/usecases/responses.ts';
 import { DeviceHost } from '../../../../devices/host.ts';
-import { type LinkError, type LinkState } from '../../../../devices/transports/link.ts';
+import { LinkError, type LinkState } from '../../../../devices/transports/link.ts';
 import { Transport } from '../../../../devices/transports/transport.ts';
 import { FakeZStackCoordinator } from '../../../../devices/transports/zigbee/fake/coordinator.ts';
 import { EmulatedMeterNode } from '../../../../devices/transports/zigbee/fake/node.ts';
@@ -20,7 +20,9 @@ import { verifyApdu } from '../../../../protocol/gbcs/security.ts';
 const NETWORK = { panId: 0x4748, extendedPanId: [0x53, 0x4d, 0x45, 0x54, 0x53, 0x48, 0x49, 0x4c], channel: 20, networkKey: Array.from({ length: 16 }, (_, i) => 0xa0 + i) };
 
 const esme = meter('esme', { paymentMode: 'prepayment' });
-const node = new EmulatedMeterNode({ eui: ESME_EUI, prepayment: () => esme.meter.snapshot() });
+/** What the node logs goes here while a test listens (it logs each tunnel it opens). */
+let nodeLog: ((line: string) => void) | null = null;
+const node = new EmulatedMeterNode({ eui: ESME_EUI, prepayment: () => esme.meter.snapshot(), log: (line) => nodeLog?.(line) });
 const stranger = new EmulatedMeterNode({ eui: '00DB1234567890EE' });
 const host = new DeviceHost(node.link).add(esme.meter);
 let fake: FakeZStackCoordinator;
@@ -131,6 +133,61 @@ test.serial('a Transfer Data Error from the meter (no such tunnel) fails the lin
   t.is(seen.at(-1)?.error?.kind, 'disconnected');
   t.regex(seen.at(-1)?.error?.message ?? '', /Transfer Data Error \(no such tunnel\)/);
   await link.close();
+});
+
+test.serial('a malformed Transfer Data from the meter (a GET-RESPONSE without its count) is counted and ignored: the link carries on', async (t) => {
+  const link = new ZigbeeLink({ device: ESME_EUI, network: net });
+  const transport = new Transport(link, { timeouts: { responseMs: 10_000 } });
+  await transport.open();
+  t.true(node.sendRawTransferData(Uint8Array.of(0x02)));
+  t.true(await until(() => link.stats.ignored === 1));
+  await node.openOwnTunnel();
+  t.true(node.sendRawTransferData(Uint8Array.of(0x02)), 'and through the tunnel the meter opened');
+  t.true(await until(() => link.stats.ignored === 2));
+  node.closeOwnTunnel();
+  t.true(await until(() => link.inboundTunnelId === null));
+  t.is(link.state, 'open');
+  const reply = await transport.request(build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: ESME_EUI, counter: 102n }));
+  t.true(parseResponseContent(apduOf(reply.frame).content).ok);
+  await transport.close();
+});
+
+test.serial('a network listener that throws is reported, not thrown into herdsman: the listeners after it still get the frame', async (t) => {
+  const off = net.onZcl(() => {
+    throw new Error('a broken listener (this test expects its report on stderr)');
+  });
+  try {
+    const link = new ZigbeeLink({ device: ESME_EUI, network: net });
+    const transport = new Transport(link, { timeouts: { responseMs: 10_000 } });
+    await transport.open();
+    const reply = await transport.request(build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'now' } } }, { device: ESME_EUI, counter: 103n }));
+    t.true(parseResponseContent(apduOf(reply.frame).content).ok);
+    await transport.close();
+  } finally {
+    off();
+  }
+});
+
+test.serial('a link closed while the meter opens its tunnel stays closed: open() rejects (closed) and that tunnel is closed again', async (t) => {
+  const link = new ZigbeeLink({ device: ESME_EUI, network: net });
+  const seen = failures(link);
+  let closing: Promise<void> | undefined;
+  // Closed at the moment the meter has opened the tunnel, before its Request Tunnel Response reaches the link.
+  nodeLog = (line) => {
+    if (/tunnel \d+ opened/.test(line)) closing ??= link.close();
+  };
+  try {
+    const e = await t.throwsAsync(link.open(), { instanceOf: LinkError });
+    t.is(e?.kind, 'closed');
+    await closing;
+  } finally {
+    nodeLog = null;
+  }
+  t.truthy(closing, 'closed while opening');
+  t.is(link.state, 'closed');
+  t.is(link.tunnelId, null);
+  t.deepEqual(seen.map((s) => s.state), ['opening', 'closed']);
+  t.true(await until(() => node.tunnelId === null), 'the link closed the tunnel the meter opened for it');
 });
 
 test.serial('the coordinator going away fails an open link (disconnected)', async (t) => {
