@@ -34,6 +34,7 @@ export class LinkHost {
   private readonly links = new Map<string, RemoteSerialLink>();
   private nextLink = 0;
   private alive = true;
+  private closing: Promise<void> | null = null;
   readonly exited: Promise<void>;
 
   private constructor(
@@ -41,6 +42,8 @@ export class LinkHost {
     readonly socketPath: string,
   ) {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    // IPC errors (a send or disconnect racing the host's exit) show as the host exiting; unheard, they would crash us.
+    child.on('error', () => undefined);
     child.on('message', (m) => this.message(m as HostEvent | { n: number; ok: boolean; value?: unknown; error?: HostError }));
     void this.exited.then(() => {
       this.alive = false;
@@ -96,11 +99,15 @@ export class LinkHost {
     (this.child.stderr as { ref?: () => void } | null)?.ref?.();
   }
 
-  async close(): Promise<void> {
-    if (this.alive) this.child.disconnect();
-    const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(t);
+  /** Idempotent: overlapping calls share one close. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.alive && this.child.connected) this.child.disconnect();
+      const t = setTimeout(() => this.child.kill('SIGKILL'), 5000);
+      await this.exited;
+      clearTimeout(t);
+    })();
+    return this.closing;
   }
 
   /** @internal */
@@ -144,6 +151,8 @@ export class LinkHost {
 export class RemoteSerialLink implements Link {
   readonly name: string;
   private st: LinkState = 'closed';
+  /** Opens asked of the host and not yet answered: the state says 'opening' only once the host has begun. */
+  private openings = 0;
   private readonly frameListeners = new Listeners<[frame: Uint8Array]>();
   private readonly controlListeners = new Listeners<[message: Uint8Array]>();
   private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
@@ -171,11 +180,17 @@ export class RemoteSerialLink implements Link {
 
   async open(): Promise<void> {
     if (this.st === 'open') return;
-    await this.host.request({ op: 'open', link: this.id, options: { ...this.options, name: this.name } });
+    this.openings++;
+    try {
+      await this.host.request({ op: 'open', link: this.id, options: { ...this.options, name: this.name } });
+    } finally {
+      this.openings--;
+    }
   }
 
   async close(): Promise<void> {
-    if (this.st === 'closed') return;
+    // Closed right after open() was called, the host may not have said 'opening' yet: it must still be told.
+    if (this.st === 'closed' && this.openings === 0) return;
     await this.host.request({ op: 'close', link: this.id }).catch(() => undefined);
     if ((this.st as LinkState) !== 'closed') this.setState('closed');
   }

@@ -4,7 +4,8 @@
  * Reliability is stop-and-wait: one DATA or CONTROL frame outstanding per direction, retransmitted until the far
  * end acknowledges it or the retry limit is reached; the receiver acknowledges every good frame and delivers a
  * frame only once (a retransmission whose ACK was lost has the session and seq it already delivered). Frames
- * that fail the CRC are dropped and counted: the sender's retransmission repairs them.
+ * that fail the CRC are dropped and counted: the sender's retransmission repairs them. Frames with our own
+ * session are our own, echoed by the line: dropped unacknowledged, so an echo never passes for a meter.
  *
  * A far end that stops acknowledging (cable pulled, device off) fails the link with LinkError 'disconnected', as
  * does the port going away under us (a pty whose other side died, a USB adapter unplugged). Nothing here needs
@@ -45,6 +46,8 @@ export interface SerialLinkStats {
   acksReceived: number;
   /** ACKs for a frame that is not the one outstanding (late, or of an older session). */
   staleAcks: number;
+  /** Our own DATA and CONTROL frames heard back from a line that echoes: dropped, never acknowledged. */
+  echoes: number;
 }
 
 /** What happened on the wire, for device logs and debugging. */
@@ -54,7 +57,7 @@ export interface SerialTraceEvent {
   session?: number;
   seq?: number;
   length: number;
-  note?: 'retransmit' | 'duplicate' | FrameDecodeError | SlipJunk;
+  note?: 'retransmit' | 'duplicate' | 'echo' | FrameDecodeError | SlipJunk;
 }
 
 interface Pending {
@@ -91,7 +94,7 @@ export class SerialLink implements Link {
   private readonly controlListeners = new Listeners<[message: Uint8Array]>();
   private readonly stateListeners = new Listeners<[state: LinkState, error?: LinkError]>();
   private readonly traceListeners = new Listeners<[e: SerialTraceEvent]>();
-  readonly stats: SerialLinkStats = { framesSent: 0, framesDelivered: 0, retransmissions: 0, duplicates: 0, corrupt: 0, acksSent: 0, acksReceived: 0, staleAcks: 0 };
+  readonly stats: SerialLinkStats = { framesSent: 0, framesDelivered: 0, retransmissions: 0, duplicates: 0, corrupt: 0, acksSent: 0, acksReceived: 0, staleAcks: 0, echoes: 0 };
   private readonly baudRate: number;
   private readonly ackTimeoutMs: number;
   private readonly retries: number;
@@ -254,6 +257,13 @@ export class SerialLink implements Link {
       this.txSeq = (this.txSeq + 1) & 0xff;
       o.resolve();
       this.pump();
+      return;
+    }
+    if (f.session === this.session) {
+      // Our own frame, echoed by the line (a loopback plug, an RS-485 adapter, a tty with echo on). Acknowledged,
+      // its echoed ACK would pass for the far end's: a line with no meter on it would look healthy.
+      this.stats.echoes++;
+      this.trace({ dir: 'rx', type: f.type, session: f.session, seq: f.seq, length: f.payload.length, note: 'echo' });
       return;
     }
     // Acknowledge every good frame, a retransmission too: its first ACK may be the one that was lost.

@@ -32,6 +32,8 @@ export class MockWire {
   /** Bytes to insert before the next frame in a direction (line noise). */
   noise: Record<WireDirection, Buffer[]> = { 'a->b': [], 'b->a': [] };
   cut = false;
+  /** Each port also hears what it writes, as through a loopback plug or an RS-485 adapter's echo. */
+  echo = false;
   readonly seen: WireFrame[] = [];
   private readonly ports = new Map<string, MockPortBinding>();
   private readonly counts = new Map<string, number>();
@@ -65,7 +67,8 @@ export class MockWire {
   private carry(direction: WireDirection, buffer: Buffer): void {
     if (this.cut) return;
     const peer = this.ports.get(direction === 'a->b' ? this.pathB : this.pathA);
-    if (!peer?.isOpen) return;
+    const self = this.ports.get(direction === 'a->b' ? this.pathA : this.pathB);
+    if (!peer?.isOpen && !this.echo) return;
     const out: Buffer[] = [];
     // SLIP frames end with END (0xC0), which never occurs inside one; version and type octets are never escaped.
     let start = 0;
@@ -96,6 +99,8 @@ export class MockWire {
     }
     if (start < buffer.length) out.push(buffer.subarray(start));
     const bytes = Buffer.concat(out);
-    if (bytes.length) peer.emitData(bytes);
+    if (!bytes.length) return;
+    if (peer?.isOpen) peer.emitData(bytes);
+    if (this.echo && self?.isOpen) self.emitData(Buffer.from(bytes));
   }
 }

@@ -214,3 +214,37 @@ test('the example in the wire-format document is what the link sends', async (t)
   t.is(line('wire'), `C0 ${hex(data).replace('DF C0 01', 'DF DB DC 01')} C0`);
   await p.close();
 });
+
+test('a line that echoes, with no meter on it: the link never acknowledges its own frames, and fails (disconnected)', async (t) => {
+  const wire = new MockWire();
+  wire.echo = true;
+  const a = wire.link('a', { retries: 2 });
+  const got: Uint8Array[] = [];
+  a.onFrame((f) => got.push(f));
+  await a.open();
+  // A CONTROL ping acknowledged is the health check for a real meter: an echo must not pass it.
+  const e = await t.throwsAsync(a.sendControl(Buffer.from('{"op":"ping","id":0}')), { instanceOf: LinkError });
+  t.is(e?.kind, 'disconnected');
+  t.is(a.state, 'failed');
+  t.deepEqual(got, []);
+  t.is(a.stats.acksSent, 0);
+  t.is(a.stats.echoes, 3, 'each of the three attempts heard back');
+  await a.close();
+});
+
+test('a line that echoes both ways, with a device on it: frames cross once each, the echoes dropped', async (t) => {
+  const wire = new MockWire();
+  wire.echo = true;
+  const p = await openPair(wire);
+  await p.a.send(Buffer.from('to b'));
+  await p.b.send(Buffer.from('to a'));
+  await until(() => p.got.a.length === 1 && p.got.b.length === 1);
+  t.deepEqual([p.got.a.map(String), p.got.b.map(String)], [['to a'], ['to b']]);
+  t.is(p.a.stats.echoes, 1);
+  t.is(p.b.stats.echoes, 1);
+  t.is(p.a.stats.retransmissions + p.b.stats.retransmissions, 0);
+  // Each end hears its own ACK of the other's frame: not the ACK it waits for.
+  await until(() => p.a.stats.staleAcks + p.b.stats.staleAcks === 2);
+  t.deepEqual([p.a.stats.staleAcks, p.b.stats.staleAcks], [1, 1]);
+  await p.close();
+});
