@@ -2,7 +2,7 @@
  * The in-memory Link pair: the reference every other link is measured against, with fault injection so tests
  * can make the wire drop, delay, duplicate or corrupt chosen frames in either direction, or cut the connection.
  * Frames are copied on send and delivered asynchronously, in order per direction (a delayed frame arrives
- * later than frames sent after it).
+ * later than frames sent after it). A send while the far end is closed is refused as 'disconnected'.
  */
 import { type Direction, faultOutcome, type FaultRule, FaultRules } from './faults.ts';
 import { type Link, LinkError, type LinkState } from './link.ts';
@@ -65,6 +65,8 @@ export class MemoryLink implements Link {
 
   async send(frame: Uint8Array): Promise<void> {
     if (this.st !== 'open') throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
+    // Nobody on the far end takes it: an infrastructure failure, as a serial line reports once its retries run out.
+    if (this.pair.peerOf(this).state === 'closed') throw new LinkError('disconnected', `${this.name}: the far end is closed`);
     this.pair.carry(this.direction, Uint8Array.from(frame));
     if ((this.st as LinkState) !== 'open') throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
   }
@@ -114,6 +116,11 @@ export class MemoryLinkPair {
     this.faults = new FaultInjector(this);
     for (const r of o.faults ?? []) this.faults.add(r);
     this.latencyMs = o.latencyMs ?? 0;
+  }
+
+  /** @internal */
+  peerOf(end: MemoryLink): MemoryLink {
+    return end === this.dcc ? this.device : this.dcc;
   }
 
   /** @internal */

@@ -111,8 +111,14 @@ export class Transport {
     try {
       await withTimeout(this.link.open(), this.timeouts.openMs, () => new TransportError('timeout', `${this.link.name}: link did not open within ${this.timeouts.openMs} ms`, 'open'));
     } catch (e) {
+      if ((this.st as TransportState) === 'closed') throw new TransportError('closed', `${this.link.name}: transport closed while opening`, undefined, e);
       this.st = 'failed';
       throw e instanceof TransportError ? e : new TransportError('link-failed', `${this.link.name}: ${(e as Error).message}`, 'open', e);
+    }
+    if ((this.st as TransportState) === 'closed') {
+      // close() has let go of the link, which opened all the same: close it again, or it stays open unused.
+      await this.link.close();
+      throw new TransportError('closed', `${this.link.name}: transport closed while opening`);
     }
     this.st = 'open';
   }

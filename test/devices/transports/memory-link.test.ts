@@ -1,6 +1,11 @@
 import test from 'ava';
+import { ECS04a } from '../../../protocol/gbcs/usecases/meter-balance.ts';
+import { connectInMemory } from '../../../devices/connect.ts';
 import { linkContract } from '../../../devices/transports/contract.ts';
+import { LinkError } from '../../../devices/transports/link.ts';
 import { createMemoryLinkPair } from '../../../devices/transports/memory-link.ts';
+import { TransportError } from '../../../devices/transports/transport.ts';
+import { build, ESME_EUI, meter } from '../support.ts';
 
 linkContract(test, {
   name: 'memory link',
@@ -31,4 +36,21 @@ test('memory link: a connection cut while both ends open leaves them failed, and
   await t.throwsAsync(pair.dcc.send(Uint8Array.of(1, 2, 3)));
   await new Promise((r) => setTimeout(r, 10));
   t.deepEqual(got, []);
+});
+
+test('memory link: a closed far end is an infrastructure failure (disconnected), not a frame silently lost', async (t) => {
+  const esme = meter('esme').meter;
+  const adjust = (amount: number, counter: bigint) => build.command(ECS04a, { amount }, { device: ESME_EUI, counter });
+  const balance = esme.meterBalance;
+  const c = await connectInMemory([esme], { transport: { timeouts: { responseMs: 5000 } } });
+  await c.host.stop();
+  const e = await t.throwsAsync(c.transport.request(adjust(1, 1n)), { instanceOf: TransportError });
+  t.is(e?.kind, 'disconnected');
+  t.is(esme.meterBalance, balance);
+  await t.throwsAsync(c.pair.device.send(Uint8Array.of(1)), { instanceOf: LinkError, message: /link is closed/ });
+  // The device back: the same DCC end carries frames again.
+  await c.host.start();
+  await c.transport.request(adjust(2, 2n));
+  t.is(esme.meterBalance, balance + 2);
+  await c.close();
 });

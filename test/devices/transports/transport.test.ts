@@ -102,3 +102,17 @@ test('responses are matched, strays ignored, alerts and unrecognised frames coun
   t.deepEqual(alerts, []);
   await tr.close();
 });
+
+test('closed while the link opens: open rejects (closed), and a link that opened all the same is closed again', async (t) => {
+  let opened!: () => void;
+  const link = new StubLink(() => new Promise<void>((r) => (opened = r)));
+  const tr = new Transport(link);
+  const opening = tr.open();
+  await tr.close();
+  opened();
+  const e = await t.throwsAsync(opening, { instanceOf: TransportError });
+  t.is(e?.kind, 'closed');
+  t.is(tr.state, 'closed');
+  t.is(link.state, 'closed', 'not left open with nobody listening');
+  await t.throwsAsync(tr.request(command(1n)), { instanceOf: TransportError, message: /transport is closed/ });
+});
