@@ -3,23 +3,58 @@
  * sign, verify and ECDH rates measured in the same run on as many threads as the fleet uses (before and after
  * the event, averaged, so load from elsewhere weighs on both sides alike). Prints the ratio of the switches per
  * second achieved to the crypto-bound limit: what all cores could do if a switch cost nothing but 6 signs,
- * 6 verifies and 2 ECDH. A benchmark, not a test: nothing here fails on time.
+ * 6 verifies and 2 ECDH (the issue's figure), with the operations this run counted per switch beside it (SMETS2+
+ * and SMETS1 switches mixed, adversarial requests' included). A benchmark, not a test: nothing here fails on time.
  *
- *   npm run bench [-- --meters 100000] [-- --workers 2] [-- --probe-seconds 3]
+ *   npm run bench [-- --meters 100000] [-- --workers 2] [-- --probe-seconds 3]   (or --meters=100000, ...)
  */
+import { totalmem } from 'node:os';
+import { parseArgs } from 'node:util';
+import { memoryRefusal } from '../harness/commands/fleet.ts';
 import { cryptoBoundLimit, type CryptoRates, measureCryptoRates, PER_SWITCH } from '../harness/fleet/crypto-rates.ts';
 import { FLEET_DEFAULTS } from '../harness/fleet/plan.ts';
 import { autoWorkers, FleetInterrupted, runFleet } from '../harness/fleet/run.ts';
 import { stopOnSignals } from '../harness/stop-signals.ts';
 
-function arg(name: string): string | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? process.argv[i + 1] : undefined;
+const USAGE = 'usage: npm run bench [-- --meters 100000] [-- --workers auto|N] [-- --probe-seconds 3]';
+
+/** Ends the bench with a usage error: before the probe, so a bad option costs nothing. */
+function refuse(message: string): never {
+  process.stderr.write(`${message}\n${USAGE}\n`);
+  process.exit(2);
 }
 
-const meters = Number(arg('meters') ?? 100_000);
-const workers = arg('workers') && arg('workers') !== 'auto' ? Number(arg('workers')) : autoWorkers();
-const probeSeconds = Number(arg('probe-seconds') ?? 3);
+/** The options, `--name value` or `--name=value`; anything else, or a value that is not one, is refused. */
+function benchOptions(): { meters: number; workers: number; probeSeconds: number } {
+  const spec = { type: 'string', multiple: true } as const;
+  let values: Partial<Record<'meters' | 'workers' | 'probe-seconds', string[]>>;
+  try {
+    ({ values } = parseArgs({ options: { meters: spec, workers: spec, 'probe-seconds': spec }, strict: true, allowPositionals: false }));
+  } catch (e) {
+    refuse((e as Error).message);
+  }
+  const one = (name: keyof typeof values, fallback: string): string => {
+    const given = values[name] ?? [fallback];
+    if (given.length > 1) refuse(`--${name} is given more than once`);
+    const text = given[0]!.trim();
+    if (text === '') refuse(`--${name} needs a value`);
+    return text;
+  };
+  const m = one('meters', '100000');
+  const meters = Number(m);
+  if (!Number.isSafeInteger(meters) || meters < 1) refuse(`--meters ${m}: a positive integer`);
+  const w = one('workers', 'auto');
+  const workers = w === 'auto' ? autoWorkers() : Number(w);
+  if (!Number.isSafeInteger(workers) || workers < 1) refuse(`--workers ${w}: auto or a positive integer`);
+  const p = one('probe-seconds', '3');
+  const probeSeconds = Number(p);
+  if (!(Number.isFinite(probeSeconds) && probeSeconds > 0)) refuse(`--probe-seconds ${p}: a number of seconds above 0`);
+  const tooLarge = memoryRefusal({ meters, workers, prepayShare: FLEET_DEFAULTS.prepayShare, adversarialShare: FLEET_DEFAULTS.adversarialShare }, totalmem());
+  if (tooLarge) refuse(tooLarge);
+  return { meters, workers, probeSeconds };
+}
+
+const { meters, workers, probeSeconds } = benchOptions();
 
 const k = (v: number) => Math.round(v).toLocaleString('en-GB');
 const log = (s: string) => process.stderr.write(s + '\n');
@@ -60,16 +95,20 @@ const wall = mean(before.wall, after.wall);
 const cpu = mean(before.cpu, after.cpu);
 
 const s = report.summary;
-const switchesPerSecond = s.commandsApplied / s.seconds;
 const limit = cryptoBoundLimit(wall);
+const switched = s.commandsApplied;
+const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
+// Everything from here on is per switch: with none applied there is nothing to divide by (NaN, Infinity).
+const none = report.tally.switches === 0 ? `no meter of these ${k(meters)} is in prepayment (give more --meters)` : `none of the ${k(report.tally.switches)} switches sent was applied`;
+const switchesPerSecond = switched / s.seconds;
 const ratio = switchesPerSecond / limit;
 // The same ratio on CPU time: switches per CPU second of the event against the limit per CPU second.
-const cpuRatio = s.commandsApplied / report.eventCpuSeconds / cryptoBoundLimit(cpu);
+const cpuRatio = switched / report.eventCpuSeconds / cryptoBoundLimit(cpu);
 // How much of the event's CPU time the counted operations take at the raw per-CPU-second rates.
 const cryptoCpuSeconds = s.cryptoOps.sign / cpu.sign + s.cryptoOps.verify / cpu.verify + s.cryptoOps.ecdh / cpu.ecdh;
-const perSwitch = (v: number) => (v / s.commandsApplied).toFixed(2);
+const counted = { sign: s.cryptoOps.sign / switched, verify: s.cryptoOps.verify / switched, ecdh: s.cryptoOps.ecdh / switched };
 // CPU milliseconds per switch: the limit's, the counted operations' as they ran and at raw rates, everything else.
-const ms = (seconds: number) => (seconds * 1000) / s.commandsApplied;
+const ms = (seconds: number) => (seconds * 1000) / switched;
 const limitMs = 1000 / cryptoBoundLimit(cpu);
 const cryptoMs = ms(report.cryptoSeconds);
 const otherMs = ms(report.eventCpuSeconds) - cryptoMs;
@@ -78,16 +117,22 @@ const rows: [string, string][] = [
   ['raw sign / verify / ECDH per second, all threads', triple(wall)],
   ['  before / after the fleet', `${triple(before.wall)}  |  ${triple(after.wall)}`],
   [`crypto-bound limit (${PER_SWITCH.sign} sign + ${PER_SWITCH.verify} verify + ${PER_SWITCH.ecdh} ECDH per switch)`, `${k(limit)} switches/s`],
-  ['fleet: switches applied / commands sent', `${k(s.commandsApplied)} / ${k(s.commandsSent)}`],
+  // Beside the limit's mix, the one this run had: SMETS2+ and SMETS1 switches together, and the adversarial
+  // requests' operations spread over the switches.
+  ...(switched ? [['  crypto ops counted per switch in this run (sign / verify / ECDH)', `${counted.sign.toFixed(2)} / ${counted.verify.toFixed(2)} / ${counted.ecdh.toFixed(2)}`] as [string, string]] : []),
+  ['fleet: switches applied / commands sent', `${k(switched)} / ${k(s.commandsSent)}`],
   ['fleet: event seconds', s.seconds.toFixed(1)],
-  ['fleet: switches per second', switchesPerSecond.toFixed(1)],
-  ['RATIO switches per second / crypto-bound limit', ratio.toFixed(3)],
-  ['  the same on CPU time (other processes do not count)', cpuRatio.toFixed(3)],
-  ['crypto ops counted per switch (sign / verify / ECDH)', `${perSwitch(s.cryptoOps.sign)} / ${perSwitch(s.cryptoOps.verify)} / ${perSwitch(s.cryptoOps.ecdh)}`],
-  ["share of the event's CPU time those ops take at raw rates", `${((cryptoCpuSeconds / report.eventCpuSeconds) * 100).toFixed(0)} %`],
-  ['CPU ms per switch: the limit / the ops as they ran / at raw rates', `${limitMs.toFixed(3)} / ${cryptoMs.toFixed(3)} / ${ms(cryptoCpuSeconds).toFixed(3)}`],
-  ['  the ratio a switch of nothing but its ops as they ran would reach', (limitMs / cryptoMs).toFixed(3)],
-  ['  CPU ms per switch outside those ops / the most it may be for 0.5', `${otherMs.toFixed(3)} / ${(2 * limitMs - cryptoMs).toFixed(3)}`],
+  ...(switched
+    ? ([
+        ['fleet: switches per second', switchesPerSecond.toFixed(1)],
+        ['RATIO switches per second / crypto-bound limit', ratio.toFixed(3)],
+        ['  the same on CPU time (other processes do not count)', cpuRatio.toFixed(3)],
+        ["share of the event's CPU time the counted ops take at raw rates", `${((cryptoCpuSeconds / report.eventCpuSeconds) * 100).toFixed(0)} %`],
+        ['CPU ms per switch: the limit / the ops as they ran / at raw rates', `${limitMs.toFixed(3)} / ${cryptoMs.toFixed(3)} / ${ms(cryptoCpuSeconds).toFixed(3)}`],
+        ['  the ratio a switch of nothing but its ops as they ran would reach', (limitMs / cryptoMs).toFixed(3)],
+        ['  CPU ms per switch outside those ops / the most it may be for 0.5', `${otherMs.toFixed(3)} / ${(2 * limitMs - cryptoMs).toFixed(3)}`],
+      ] as [string, string][])
+    : [['per-switch figures and the ratio', `none: ${none}`] as [string, string]]),
   ['event CPU seconds (all threads) / cores busy', `${report.eventCpuSeconds.toFixed(1)} / ${(report.eventCpuSeconds / s.seconds).toFixed(2)}`],
   ['peak RSS', `${(s.peakRssBytes / 2 ** 20).toFixed(0)} MiB`],
   ['invariant violations', k(s.invariantViolations)],
@@ -95,8 +140,8 @@ const rows: [string, string][] = [
 ];
 const w = Math.max(...rows.map((r) => r[0].length));
 process.stdout.write(rows.map(([a, b]) => `${a.padEnd(w)}  ${b}`).join('\n') + '\n');
-const round = (v: number, d: number) => Math.round(v * 10 ** d) / 10 ** d;
-process.stdout.write(
-  JSON.stringify({ bench: 'fleet', meters, workers, rates: wall, cpuRates: cpu, limit: Math.round(limit), switchesPerSecond: round(switchesPerSecond, 1), ratio: round(ratio, 3), cpuRatio: round(cpuRatio, 3), summary: s }) + '\n',
-);
+const figures = switched
+  ? { switchesPerSecond: round(switchesPerSecond, 1), ratio: round(ratio, 3), cpuRatio: round(cpuRatio, 3), countedPerSwitch: { sign: round(counted.sign, 2), verify: round(counted.verify, 2), ecdh: round(counted.ecdh, 2) } }
+  : { switchesPerSecond: 0, ratio: null, cpuRatio: null, countedPerSwitch: null };
+process.stdout.write(JSON.stringify({ bench: 'fleet', meters, workers, rates: wall, cpuRates: cpu, limit: Math.round(limit), limitPerSwitch: PER_SWITCH, ...figures, summary: s }) + '\n');
 if (!report.passed) process.exitCode = 1;

@@ -27,9 +27,17 @@ interface FleetArgs {
   'state-dir'?: string;
 }
 
-const share = (name: string) => (v: number) => {
-  if (!(v >= 0 && v <= 1)) throw new CliExit(EXIT.usage, `--${name} must be between 0 and 1`);
-  return v;
+/**
+ * A share, read from the option's text: as a number option, yargs would make `--prepay-share=` 0 (a run with
+ * nothing to do, and a PASS) before any check saw it, and hand a repeated one over as a list.
+ */
+const share = (name: string) => (v: unknown): number => {
+  if (Array.isArray(v)) throw new CliExit(EXIT.usage, `--${name} is given more than once`);
+  const text = String(v).trim();
+  if (text === '') throw new CliExit(EXIT.usage, `--${name} needs a value`);
+  const x = Number(text);
+  if (!(x >= 0 && x <= 1)) throw new CliExit(EXIT.usage, `--${name} must be between 0 and 1`);
+  return x;
 };
 
 export const fleetCommand: CommandModule<object, FleetArgs> = {
@@ -38,9 +46,9 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   builder: (y: Argv) =>
     y
       .option('meters', { type: 'number', requiresArg: true, demandOption: true, describe: "meters registered to the failed supplier (plus 1 in 500 of a healthy supplier's)" })
-      .option('prepay-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.prepayShare, coerce: share('prepay-share'), describe: 'share of meters in prepayment' })
-      .option('smets1-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.smets1Share, coerce: share('smets1-share'), describe: 'share of SMETS1 meters' })
-      .option('adversarial-share', { type: 'number', requiresArg: true, default: FLEET_DEFAULTS.adversarialShare, coerce: share('adversarial-share'), describe: 'share of commands that are adversarial (must all be refused)' })
+      .option('prepay-share', { type: 'string', requiresArg: true, default: FLEET_DEFAULTS.prepayShare, coerce: share('prepay-share'), describe: 'share of meters in prepayment' })
+      .option('smets1-share', { type: 'string', requiresArg: true, default: FLEET_DEFAULTS.smets1Share, coerce: share('smets1-share'), describe: 'share of SMETS1 meters' })
+      .option('adversarial-share', { type: 'string', requiresArg: true, default: FLEET_DEFAULTS.adversarialShare, coerce: share('adversarial-share'), describe: 'share of commands that are adversarial (must all be refused)' })
       .option('workers', { type: 'string', requiresArg: true, default: 'auto', describe: 'worker threads, one DCC shard each (auto: one per core)' })
       .option('seed', { type: 'string', requiresArg: true, default: FLEET_DEFAULTS.seed, describe: 'derives the fleet, its keys and the job order' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as one JSON line (the last line on stdout)' })
@@ -49,13 +57,10 @@ export const fleetCommand: CommandModule<object, FleetArgs> = {
   handler: async (args) => {
     if (!Number.isInteger(args.meters) || args.meters < 1) throw new CliExit(EXIT.usage, '--meters must be a positive integer');
     if (args['adversarial-share'] >= 1) throw new CliExit(EXIT.usage, '--adversarial-share must be below 1');
-    const needed = memoryNeeded(args.meters);
-    if (needed > totalmem()) {
-      const gib = (b: number) => (b / 2 ** 30).toFixed(1);
-      throw new CliExit(EXIT.usage, `--meters ${args.meters}: a fleet this size needs about ${gib(needed)} GiB of memory and this machine has ${gib(totalmem())} GiB; split it across machines (README: Splitting a larger run across machines)`);
-    }
     const workers = args.workers === 'auto' ? autoWorkers() : Number(args.workers);
     if (!Number.isInteger(workers) || workers < 1) throw new CliExit(EXIT.usage, '--workers must be auto or a positive integer');
+    const refusal = memoryRefusal({ meters: args.meters, workers, prepayShare: args['prepay-share'], adversarialShare: args['adversarial-share'] }, totalmem());
+    if (refusal) throw new CliExit(EXIT.usage, refusal);
     for (const note of workerNotes(workers, args.meters, autoWorkers(), args.workers !== 'auto')) process.stderr.write(`note: ${note}\n`);
     const bar = new FleetProgressBar();
     // Ctrl-C stops the shards and removes their temporary stores (a Bulb-sized run leaves about 1 GB).
@@ -110,10 +115,37 @@ function emptyStateDirectory(dir: string): string {
 
 /**
  * Peak memory a fleet run is expected to need, on the high side of what was measured (README: Fleet figures):
- * about 0.5 GB for the shards whatever their size, then about 0.7 KB per meter, taken here as 1 KiB.
+ * about 0.25 GB for the process, then about 90 MB per shard (each is a V8 isolate with a DCC of its own), taken
+ * here as 100 MiB, and about 0.7 KB per meter, taken as 1 KiB, and as much per command sent.
  */
-export function memoryNeeded(meters: number): number {
-  return 512 * 2 ** 20 + meters * 1024;
+export function memoryNeeded(meters: number, shards: number, commands: number): number {
+  return 256 * 2 ** 20 + shards * 100 * 2 ** 20 + (meters + commands) * 1024;
+}
+
+export interface FleetSize {
+  meters: number;
+  workers: number;
+  prepayShare: number;
+  adversarialShare: number;
+}
+
+/**
+ * Why a run of this size would not fit in `available` bytes, naming the option to change (undefined if it fits).
+ * The commands are estimated from the shares (the switches, and as many adversarial requests again as make up
+ * their share), so an adversarial share close to 1 is refused here instead of a shard failing to allocate them.
+ */
+export function memoryRefusal(f: FleetSize, available: number): string | undefined {
+  // As runFleet makes them: one shard per worker, at most one per meter.
+  const shards = Math.min(f.workers, f.meters);
+  const switches = f.meters * f.prepayShare;
+  const commands = Math.ceil(switches / (1 - f.adversarialShare));
+  const needed = memoryNeeded(f.meters, shards, commands);
+  if (needed <= available) return undefined;
+  const gib = (b: number) => (b / 2 ** 30).toFixed(1);
+  const about = `about ${gib(needed)} GiB of memory and this machine has ${gib(available)} GiB`;
+  if (memoryNeeded(f.meters, 1, switches) > available) return `--meters ${f.meters}: a fleet this size needs ${about}; split it across machines (README: Splitting a larger run across machines)`;
+  if (memoryNeeded(f.meters, 1, commands) > available) return `--adversarial-share ${f.adversarialShare}: about ${n(commands)} commands for ${n(f.meters)} meters need ${about}; give a smaller share`;
+  return `--workers ${f.workers}: ${shards} shards (about 100 MiB each) need ${about}; give fewer workers (one per core is the fastest)`;
 }
 
 export function summaryText(r: FleetReport): string {

@@ -179,8 +179,11 @@ function fleetAdversarial(plan: FleetPlan): AdversarialList {
     }
   }
   const picks = { credit: 0, smets2: 0, healthy: 0 };
-  // A prime stride spreads the picks through the fleet's EUI range rather than bunching them at its start.
-  const pick = (list: Int32Array, length: number, key: 'credit' | 'smets2'): number | undefined => (length ? list[(picks[key]++ * 7919) % length] : undefined);
+  // A large stride spreads the picks through the fleet's EUI range rather than bunching them at its start; one
+  // coprime with the list's length visits every entry before any twice (7919 alone would land every pick on the
+  // first when the length is a multiple of it).
+  const strides = { credit: coprimeStride(credits), smets2: coprimeStride(smets2) };
+  const pick = (list: Int32Array, length: number, key: 'credit' | 'smets2'): number | undefined => (length ? list[(picks[key]++ * strides[key]) % length] : undefined);
   const targetFor = (kind: JobKind): number | undefined => {
     if (kind === 'altered') return pick(creditSmets2, smets2, 'smets2');
     if (kind === 'other-supplier') return meters + (picks.healthy++ % plan.healthy);
@@ -200,6 +203,14 @@ function fleetAdversarial(plan: FleetPlan): AdversarialList {
     list.kind[j] = JOB_KINDS.indexOf(kind!);
   }
   return list;
+}
+
+/** The first stride from 7919 up that shares no factor with `length`, so n * stride mod length takes every value. */
+export function coprimeStride(length: number): number {
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  let stride = 7919;
+  while (length > 1 && gcd(stride, length) !== 1) stride++;
+  return stride;
 }
 
 /**

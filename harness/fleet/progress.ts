@@ -7,13 +7,17 @@ import type { FleetProgress } from './run.ts';
 
 export class FleetProgressBar {
   private bar: SingleBar | null = null;
-  private started = 0;
+
+  /** `now` is the clock FleetProgress.startedAt is read on (performance.now() in the coordinator's thread). */
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stderr,
+    private readonly now: () => number = () => performance.now(),
+  ) {}
 
   update(p: FleetProgress): void {
     if (!this.bar) {
-      this.started = performance.now();
       this.bar = new SingleBar({
-        stream: process.stderr,
+        stream: this.stream,
         format: 'SoLR event |{bar}| {percentage}% | {value}/{total} commands | {rate}/s | {executed} switched, {refused} refused | ETA {eta_formatted}',
         hideCursor: true,
         barsize: 30,
@@ -23,7 +27,8 @@ export class FleetProgressBar {
       });
       this.bar.start(p.total, 0, { rate: '0', executed: 0, refused: 0 });
     }
-    const seconds = (performance.now() - this.started) / 1000;
+    // Since the event started, not since this first update: the first batch's time counts too.
+    const seconds = (this.now() - p.startedAt) / 1000;
     this.bar.update(p.done, { rate: seconds > 0 ? (p.done / seconds).toFixed(0) : '0', executed: p.executed, refused: p.refused });
   }
 

@@ -49,6 +49,8 @@ export interface FleetReport {
 }
 
 export interface FleetProgress {
+  /** performance.now() when the Authority's instruction went out: the event's start, as `seconds` counts it. */
+  startedAt: number;
   done: number;
   total: number;
   executed: number;
@@ -96,7 +98,8 @@ class ShardWorker {
       if (m.type === 'error') this.fail(new Error(`shard ${index}: ${m.message}`));
       else this.waiter?.(m);
     });
-    this.worker.on('error', (e) => this.fail(e));
+    // An uncaught exception in the worker: say which shard, as its own `error` messages do.
+    this.worker.on('error', (e: unknown) => this.fail(new Error(`shard ${index}: ${e instanceof Error ? e.message : String(e)}`, { cause: e })));
     // Ending before it said `closed` is a failure whatever the code: with 0, the run would wait for it for ever.
     this.worker.on('exit', (code) => this.closed || this.fail(new Error(`shard ${index} ended with code ${code} before the run was over`)));
   }
@@ -168,7 +171,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetReport> {
     const cpu0 = process.cpuUsage();
     const counterBase = BigInt(Date.now()) * 1000n;
     await orStop(Promise.all(workers.map((w) => w.ask({ type: 'instruct', counterBase: counterBase.toString() }, 'instructed'))));
-    const tally = await orStop(runBatches(workers, ready.map((r) => r.jobs), o, total));
+    const tally = await orStop(runBatches(workers, ready.map((r) => r.jobs), o, total, start));
     const seconds = (performance.now() - start) / 1000;
     const cpu = process.cpuUsage(cpu0);
 
@@ -214,7 +217,7 @@ export async function runFleet(options: FleetRunOptions): Promise<FleetReport> {
 }
 
 /** Hands each worker its own job list in batches, two in flight per worker; resolves when all are done. */
-function runBatches(workers: ShardWorker[], jobs: number[], o: FleetRunOptions, total: number): Promise<Tally> {
+function runBatches(workers: ShardWorker[], jobs: number[], o: FleetRunOptions, total: number, startedAt: number): Promise<Tally> {
   const size = o.batchSize ?? Math.max(16, Math.min(256, Math.ceil(total / (workers.length * 40))));
   const tally = emptyTally();
   let done = 0;
@@ -235,7 +238,7 @@ function runBatches(workers: ShardWorker[], jobs: number[], o: FleetRunOptions, 
         open--;
         addTally(tally, m.tally);
         done += m.tally.switches + m.tally.adversarial;
-        o.onProgress?.({ done, total, executed: tally.executed, refused: tally.refused });
+        o.onProgress?.({ startedAt, done, total, executed: tally.executed, refused: tally.refused });
         send(k);
         if (open === 0) resolve(tally);
       };

@@ -48,8 +48,15 @@ test('the plan: shards cover the fleet by disjoint EUI ranges; every failed-supp
 
 test('2,000 meters on 2 shards: every switch applied, every adversarial request refused, no meter out of line', async (t) => {
   const o = options();
-  const report = await runFleet(o);
+  const progress: { startedAt: number; at: number; done: number }[] = [];
+  const report = await runFleet({ ...o, onProgress: (p) => progress.push({ startedAt: p.startedAt, at: performance.now(), done: p.done }) });
   const s = report.summary;
+  // Progress counts from the event's start, as `seconds` does: before the first batch was done, within the event.
+  t.true(progress.length > 1);
+  t.is(new Set(progress.map((p) => p.startedAt)).size, 1, 'one start for the whole event');
+  t.true(progress[0]!.startedAt < progress[0]!.at);
+  t.true(progress.at(-1)!.at - progress[0]!.startedAt <= s.seconds * 1000 + 1, 'the last update came within the event the summary times');
+  t.is(progress.at(-1)!.done, s.commandsSent);
   t.deepEqual(Object.keys(s).sort(), SUMMARY_FIELDS);
   t.deepEqual(Object.keys(s.cryptoOps).sort(), ['ecdh', 'sign', 'verify']);
   t.is(s.meters, 2000);
@@ -221,4 +228,23 @@ test('a shard that ends early, even with exit code 0, fails the run instead of l
   });
   t.is(r.code, 3, r.stderr.slice(-2000));
   t.regex(r.stderr, /shard 0 ended with code 0 before the run was over/);
+});
+
+test("a shard's uncaught exception fails the run naming the shard", async (t) => {
+  const tmp = mkdtempSync(join(tmpdir(), 'fleet-throw-'));
+  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const preload = join(tmp, 'throw.mjs');
+  writeFileSync(preload, "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) setTimeout(() => { throw new Error('boom from a worker'); }, 1500).unref();\n");
+  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', preload, join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr });
+    });
+  });
+  t.is(r.code, 3, r.stderr.slice(-2000));
+  t.regex(r.stderr, /^Error: shard 0: boom from a worker$/m);
 });
