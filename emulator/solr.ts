@@ -63,8 +63,10 @@ export class SolrEvents {
     return this.get(Number(info.lastInsertRowid))!;
   }
 
-  /** Ends an event early (the Authority withdraws its instruction). */
-  end(id: number, at: Date): SolrEvent | undefined {
+  /** Ends an event early (the Authority withdraws its instruction); one that has not started yet ends as it starts. */
+  end(id: number, requested: Date): SolrEvent | undefined {
+    const startsAt = this.get(id)?.startsAt;
+    const at = startsAt && requested < startsAt ? startsAt : requested;
     this.memo = null;
     this.db.prepare('UPDATE solr_events SET ends_at = ? WHERE id = ? AND (ends_at IS NULL OR ends_at > ?)').run(at.toISOString(), id, at.toISOString());
     return this.get(id);
@@ -85,9 +87,12 @@ export class SolrEvents {
     return this.all().filter((e) => e.contingencyParty === party && inForce(e, at));
   }
 
-  /** Has this supplier been declared failed by `at` (an instruction has started)? */
+  /**
+   * Has this supplier been declared failed by `at` (an instruction has started)? One withdrawn before its start
+   * (it ends as it starts) never took effect; one that ran and ended leaves the supplier failed.
+   */
   hasFailed(supplier: Eui, at: Date): boolean {
-    return this.all().some((e) => e.failedSupplier === supplier && e.startsAt <= at);
+    return this.all().some((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt));
   }
 
   /** The event that lets `party` act on a device of `supplier` at `at`, if any. */
