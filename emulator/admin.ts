@@ -12,7 +12,7 @@ import { RemotePartyRole, type UserRole } from '../protocol/smki/roles.ts';
 import type { IssuedCertificate, SmkiService } from '../protocol/smki/smki-service.ts';
 import { AdjustableClock } from './clock.ts';
 import { z } from 'zod';
-import { DEVICE_PARTY_ROLES, deviceInput, type DeviceRecord, type Party, roleMismatch } from './registry.ts';
+import { DEVICE_PARTY_ROLES, type DeviceRecord, type Party, roleMismatch } from './registry.ts';
 import { type AdtFile, adtFileInput } from './anomaly.ts';
 import { BadInput, describeZodError, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
@@ -160,7 +160,7 @@ export class DccAdmin {
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
     const { initialState, ...rest } = (body ?? {}) as Record<string, unknown>;
-    const input = deviceInput.parse(rest);
+    const input = this.dcc.registry.readDevice(rest);
     // Without one, the host's own default applies (`dcc serve`: prepayment).
     const parsedInitial = initialState === undefined ? undefined : initialStateInput.safeParse(initialState);
     if (parsedInitial && !parsedInitial.success) throw new BadInput(describeZodError(parsedInitial.error, 'initialState'));

@@ -193,7 +193,22 @@ export class Registry {
   }
 
   putDevice(input: DeviceInput): DeviceRecord {
-    return this.putParsedDevice(deviceInput.parse(input));
+    return this.putParsedDevice(this.readDevice(input));
+  }
+
+  /**
+   * A device registration as the registry reads it. For a registered EUI, the fields it leaves out keep their
+   * stored values, as a party's do: a change of supplier that names only the supplier does not recommission a
+   * decommissioned meter, drop its network operator, or (for a SMETS1 gas meter) change its fuel.
+   */
+  readDevice(input: unknown): DeviceRecord {
+    const named = (k: string) => typeof input === 'object' && input !== null && k in input;
+    const keep = (['twin', 'fuel', 'networkOperator', 'smiStatus'] as const).filter((k) => !named(k));
+    const id = eui.safeParse(typeof input === 'object' && input !== null ? (input as { eui?: unknown }).eui : undefined);
+    const stored = keep.length && id.success ? this.device(id.data) : undefined;
+    if (!stored) return deviceInput.parse(input);
+    const kept = Object.fromEntries(keep.filter((k) => k !== 'fuel' || stored.type === 'SMETS1').map((k) => [k, stored[k]]));
+    return deviceInput.parse({ ...(input as object), ...kept });
   }
 
   /** putDevice for a body already parsed with `deviceInput` (the admin API checks its parties in between). */
@@ -208,17 +223,26 @@ export class Registry {
     const put = this.db.prepare(PUT_DEVICE);
     let n = 0;
     this.deviceMemo.clear();
-    this.db.transaction(() => {
-      for (const input of inputs) {
-        this.put(put, deviceInput.parse(input));
-        n++;
-      }
-    })();
+    try {
+      this.db.transaction(() => {
+        for (const input of inputs) {
+          this.put(put, this.readDevice(input));
+          n++;
+        }
+      })();
+    } catch (e) {
+      // Rows read inside the transaction were rolled back with it.
+      this.deviceMemo.clear();
+      throw e;
+    }
     return n;
   }
 
   private put(statement: Database.Statement, d: DeviceRecord): void {
-    if (statement.run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus).changes === 0) {
+    const changes = statement.run(d.eui, d.type, JSON.stringify({ twin: d.twin, fuel: d.fuel }), d.supplier, d.networkOperator, d.smiStatus).changes;
+    // What was read of it before (a feed reads its earlier entries) is stale now.
+    this.deviceMemo.delete(d.eui);
+    if (changes === 0) {
       const known = this.device(d.eui)!;
       throw new BadInput(`type: ${d.eui} is registered as ${kindText(known)}, not ${kindText(d)}: a device's kind does not change (a new meter has its own EUI)`);
     }
