@@ -78,7 +78,8 @@ export function openStore(path: string | null): Db {
  * Brings a store made by an earlier version to the current schema.
  * - Pre-Commands record the SRV they were issued for: an older one has none, and a CV 5 for it is refused.
  * - ADT counts are kept per file scope (the supplier a party's file names, '' for its unscoped file): an older
- *   store's counts, kept per party and SRV only, carry on as the unscoped file's.
+ *   store's counts, kept per party and SRV only, carry on as those of each of the party's active files.
+ * - A GSME or SMETS1 meter stored with twin set has it cleared.
  */
 function upgrade(db: Db): void {
   const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
@@ -86,8 +87,16 @@ function upgrade(db: Db): void {
   if (!columns('adt_counts').includes('scope')) {
     db.exec('ALTER TABLE adt_counts RENAME TO adt_counts_unscoped');
     db.exec(ADT_COUNTS);
-    db.exec("INSERT INTO adt_counts SELECT party, '', srv, window_start, count FROM adt_counts_unscoped; DROP TABLE adt_counts_unscoped");
+    // Which of a party's files an old count belonged to is not known: each of its files takes all of it, so a
+    // party that had sent many (an SC party's files are all scoped) is quarantined early rather than late.
+    db.exec(`INSERT INTO adt_counts SELECT party, '', srv, window_start, count FROM adt_counts_unscoped;
+      INSERT INTO adt_counts SELECT DISTINCT c.party, f.supplier, c.srv, c.window_start, c.count FROM adt_counts_unscoped c
+        JOIN adt_files f ON f.party = c.party AND f.active = 1 AND f.supplier IS NOT NULL;
+      DROP TABLE adt_counts_unscoped`);
   }
+  // Only an ESME has a second element: the first version let any type carry twin, and such a row could then
+  // neither be updated (twin false is another kind) nor registered again as it was (twin true is refused).
+  db.exec(`UPDATE devices SET variant = json_set(variant, '$.twin', json('false')) WHERE type <> 'ESME' AND json_extract(variant, '$.twin')`);
 }
 
 /**
