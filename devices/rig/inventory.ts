@@ -7,10 +7,14 @@
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { readYamlSource, ScenarioFileError } from '../../harness/scenarios/yaml-source.ts';
+import { boundedDuration, durationMs, timerDuration } from './durations.ts';
 import { zigbeeCrossChecks, zigbeeTransportSchema } from './zigbee-params.ts';
 
+export { durationMs };
+
 const EUI = z.string().regex(/^[0-9A-Fa-f]{16}$/, 'an EUI-64: 16 hex digits');
-const DURATION = z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 30s, 10m or 2h');
+/** A run renews its leases every third of their TTL, but at most once a second: a shorter TTL lapses while held. */
+export const MIN_LEASE_TTL_MS = 3000;
 
 const serialTransport = z.strictObject({
   kind: z.literal('serial'),
@@ -41,14 +45,20 @@ const deviceSchema = z.strictObject({
   keys: keysSchema.optional(),
   capabilities: z.array(z.string().min(1)).default([]),
   tags: z.array(z.string().min(1)).default([]),
-  health: z.strictObject({ timeout: DURATION.default('5s') }).default({ timeout: '5s' }),
-  powerCycle: z.strictObject({ command: z.string().min(1), timeout: DURATION.default('60s') }).optional(),
+  health: z.strictObject({ timeout: timerDuration().default('5s') }).default({ timeout: '5s' }),
+  powerCycle: z.strictObject({ command: z.string().min(1), timeout: timerDuration().default('60s') }).optional(),
 });
 
 const rigSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash, underscore'),
   description: z.string().optional(),
-  leases: z.strictObject({ dir: z.string().optional(), ttl: DURATION.default('30m'), wait: DURATION.default('0s') }).default({ ttl: '30m', wait: '0s' }),
+  leases: z
+    .strictObject({
+      dir: z.string().optional(),
+      ttl: boundedDuration(MIN_LEASE_TTL_MS, 'a lease TTL of at least 3s (a run renews it every third of it, at most once a second) and at most 24 days').default('30m'),
+      wait: boundedDuration(0, 'a duration of at most 24 days').default('0s'),
+    })
+    .default({ ttl: '30m', wait: '0s' }),
   /** Per-device log files go here (default .smets-hil/rig-logs/<name>). */
   logs: z.string().optional(),
   /** Record every frame on every device link as JSON lines in this folder. */
@@ -67,16 +77,24 @@ function crossChecks(raw: unknown): Issue[] {
   const devices = (raw as { devices?: unknown } | null)?.devices;
   if (!Array.isArray(devices)) return issues;
   const ids = new Map<string, number>();
+  // One meter is one device: two entries for it would be leased, and driven, as two.
+  const euis = new Map<string, number>();
+  const paths = new Map<string, number>();
   devices.forEach((d: Record<string, unknown> | null, i) => {
     if (!d || typeof d !== 'object') return;
     const at = (...path: (string | number)[]) => ['devices', i, ...path];
     const add = (path: (string | number)[], message: string) => issues.push({ path, message });
-    const transport = (d.transport ?? {}) as { kind?: unknown };
+    const transport = (d.transport ?? {}) as { kind?: unknown; path?: unknown };
     const keys = d.keys as Record<string, unknown> | undefined;
-    if (typeof d.id === 'string') {
-      if (ids.has(d.id)) add(at('id'), `duplicate device id ${d.id} (also devices[${ids.get(d.id)}])`);
-      else ids.set(d.id, i);
-    }
+    const unique = (seen: Map<string, number>, value: unknown, path: (string | number)[], what: string, key = (v: string) => v) => {
+      if (typeof value !== 'string') return;
+      const first = seen.get(key(value));
+      if (first === undefined) seen.set(key(value), i);
+      else add(path, `duplicate ${what} ${value} (also devices[${first}])`);
+    };
+    unique(ids, d.id, at('id'), 'device id');
+    unique(euis, d.eui, at('eui'), 'EUI', (eui) => eui.toUpperCase());
+    if (transport.kind === 'serial') unique(paths, transport.path, at('transport', 'path'), 'serial path');
     if (d.type === 'SMETS1' && !d.fuel) add(at('type'), 'a SMETS1 device needs fuel: electricity or gas');
     if ((d.type === 'ESME' || d.type === 'GSME') && d.fuel && d.fuel !== (d.type === 'GSME' ? 'gas' : 'electricity')) add(at('fuel'), `an ${d.type} is ${d.type === 'GSME' ? 'gas' : 'electricity'}`);
     if (d.kind === 'hardware' && transport.kind === 'process-serial') add(at('transport', 'kind'), 'process-serial starts an emulator: a hardware device needs serial or zigbee');
@@ -122,10 +140,4 @@ export function loadRig(file: string, text?: string): Rig {
 /** A path in the rig file, relative to the file. */
 export function rigPath(rig: Rig, p: string): string {
   return resolve(rig.dir, p);
-}
-
-export function durationMs(text: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(text);
-  if (!m) throw new RangeError(`not a duration: ${text}`);
-  return Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
 }

@@ -9,6 +9,11 @@ import { createInterface } from 'node:readline';
 
 const BIN = fileURLToPath(new URL('../../bin/smets-hil.mjs', import.meta.url));
 
+/** This host cannot run the emulator (socat missing, say): no fault of the device's, which stays in service. */
+export class EmulatorUnavailableError extends Error {
+  override readonly name = 'EmulatorUnavailableError';
+}
+
 export interface EmulatorProcess {
   readonly pid: number;
   /** The pty end the harness opens. */
@@ -30,6 +35,8 @@ export async function startEmulatorProcess(o: {
   baud?: number;
   log: (line: string) => void;
   timeoutMs?: number;
+  /** Kills the emulator if it is still starting (its starter no longer wants it). */
+  signal?: AbortSignal;
 }): Promise<EmulatorProcess> {
   const args = [BIN, 'device', 'serve', '--pty', '--exit-with-stdin', '--type', o.type.toLowerCase(), '--eui', o.eui, '--seed', o.seed];
   if (o.fuel && o.type === 'SMETS1') args.push('--fuel', o.fuel);
@@ -37,8 +44,19 @@ export async function startEmulatorProcess(o: {
   const child: ChildProcess = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   child.stdin!.on('error', () => undefined);
-  createInterface({ input: child.stderr! }).on('line', (l) => o.log(`emulator stderr: ${l}`));
+  // Its last words say why it could not start; they go into the error as well as the device's log.
+  let lastStderr = '';
+  createInterface({ input: child.stderr! }).on('line', (l) => {
+    o.log(`emulator stderr: ${l}`);
+    if (l.trim()) lastStderr = l.trim();
+  });
+  const streamsClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  let unavailable: string | null = null;
   const lines = createInterface({ input: child.stdout! });
+  // Until it is ready it does not watch its stdin: stopping it then takes a signal.
+  const abort = () => child.kill('SIGTERM');
+  o.signal?.addEventListener('abort', abort, { once: true });
+  if (o.signal?.aborted) abort();
   const ready = await new Promise<Record<string, unknown>>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -54,12 +72,19 @@ export async function startEmulatorProcess(o: {
       }
       if (e.event === 'ready') {
         clearTimeout(timer);
+        o.signal?.removeEventListener('abort', abort);
         resolve(e);
       }
+      if (e.event === 'unavailable') unavailable = String(e.error);
     });
-    void exited.then((code) => {
+    void exited.then(async (code) => {
       clearTimeout(timer);
-      reject(new Error(`the emulator exited (${code}) before it was ready`));
+      // Its last lines may still be on their way when it has exited.
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([streamsClosed, new Promise((r) => (wait = setTimeout(r, 1000)))]);
+      clearTimeout(wait);
+      if (unavailable) reject(new EmulatorUnavailableError(`the emulator cannot run on this host: ${unavailable}`));
+      else reject(new Error(`the emulator exited (${code}) before it was ready${lastStderr ? `: ${lastStderr}` : ''}`));
     });
   });
   return {

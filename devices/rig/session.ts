@@ -8,6 +8,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Link } from '../transports/link.ts';
 import { LinkHost, type RemoteSerialLink } from '../transports/serial/remote-link.ts';
 import { Transport } from '../transports/transport.ts';
@@ -19,7 +20,7 @@ import { probe, powerCycle } from './health.ts';
 import { durationMs, loadRig, type Rig, type RigDevice, rigPath } from './inventory.ts';
 import type { ZigbeeRigParams } from './zigbee-params.ts';
 import { currentHolder, type Holder, type LeaseStore, LeaseStore as Store } from './leases.ts';
-import { type EmulatorProcess, type RefControl, startEmulatorProcess } from './process-device.ts';
+import { EmulatorUnavailableError, type EmulatorProcess, type RefControl, startEmulatorProcess } from './process-device.ts';
 import { FrameRecorder, RecordingLink } from './recording.ts';
 
 /** What a scenario asks of a device. */
@@ -109,6 +110,12 @@ export class RigSession {
   private renewTimer: NodeJS.Timeout | null = null;
   private readonly ttlMs: number;
   private closed = false;
+  /** Claims under way: close() waits for them, so nothing they lease or start outlives it. */
+  private readonly claiming = new Set<Promise<unknown>>();
+  /** Aborted by close(): emulators still starting are stopped rather than waited for. */
+  private readonly closing = new AbortController();
+  /** Whether this session opened its lease store (and so closes it). */
+  private readonly ownStore: boolean;
   private refs = 0;
   private syncId = -1;
   private readonly exitHook = () => this.killNow();
@@ -119,6 +126,7 @@ export class RigSession {
   ) {
     this.holder = o.holder ?? currentHolder();
     this.store = o.store ?? new Store(o.leaseDir ?? (rig.leases.dir ? rigPath(rig, rig.leases.dir) : undefined));
+    this.ownStore = !o.store;
     this.logs = new DeviceLogs(o.logDir ?? (rig.logs ? rigPath(rig, rig.logs) : join('.smets-hil', 'rig-logs', rig.name)));
     const recordDir = o.recordDir ?? (rig.record ? rigPath(rig, rig.record) : null);
     this.recorder = recordDir ? new FrameRecorder(join(recordDir, `${rig.name}-${new Date().toISOString().replaceAll(':', '')}.jsonl`)) : null;
@@ -158,22 +166,25 @@ export class RigSession {
       try {
         return await this.allocateOnce(wants);
       } catch (e) {
-        if (!(e instanceof RigUnavailableError) || !/ is leased to /.test(e.message) || Date.now() + 2000 > deadline) throw e;
-        await new Promise((r) => setTimeout(r, 2000));
+        if (this.closed || !(e instanceof RigUnavailableError) || !/ is leased to /.test(e.message) || Date.now() + 2000 > deadline) throw e;
+        // Closing the session ends the wait (the next attempt is then refused).
+        await sleep(2000, undefined, { signal: this.closing.signal }).catch(() => undefined);
       }
     }
   }
 
   private async allocateOnce(wants: readonly DeviceWant[]): Promise<Map<string, RigDeviceRuntime>> {
-    if (this.closed) throw new RigUnavailableError('the rig session is closed');
+    this.checkOpen();
+    const held = new Set(this.runtimes.keys());
     const taken = new Set<string>();
     const out = new Map<string, RigDeviceRuntime>();
     const reasons = new Map<string, string[]>();
     // Most constrained first, so a scarce device is not spent on a want that had alternatives.
     const order = [...wants].sort((a, b) => this.candidates(a).length - this.candidates(b).length);
-    await this.warmUp(order);
     try {
+      await this.warmUp(order);
       for (const want of order) {
+        this.checkOpen();
         const why: string[] = [];
         let chosen: RigDeviceRuntime | null = null;
         const ranked = this.candidates(want).sort((a, b) => Number(this.runtimes.has(b.id)) - Number(this.runtimes.has(a.id)));
@@ -198,10 +209,12 @@ export class RigSession {
       }
     } catch (e) {
       this.free(out.values());
+      await this.letGo(held, false);
       throw e;
     }
     if (reasons.size) {
       this.free(out.values());
+      await this.letGo(held, [...reasons.values()].some((why) => why.some((w) => / is leased to /.test(w))));
       const text = [...reasons].map(([alias, why]) => `${alias} (${describe(wants.find((w) => w.alias === alias)!)}): ${why.join('; ')}`).join(' | ');
       throw new RigUnavailableError(`rig ${this.rig.name} has no device free for ${text}`);
     }
@@ -230,6 +243,22 @@ export class RigSession {
     }
     const cold = [...picked].filter((d) => d.transport.kind === 'process-serial' && !this.runtimes.has(d.id));
     await Promise.all(cold.map((d) => this.claim(d, [])));
+  }
+
+  /**
+   * After a failed allocation: gives back the idle devices leased on the way and, when another run holds a device
+   * this one wants, every idle device, so that two runs never each hold what the other waits for.
+   */
+  private async letGo(held: ReadonlySet<string>, contended: boolean): Promise<void> {
+    // A closed session's devices are close()'s to give back.
+    if (this.closed) return;
+    const idle = [...this.runtimes.values()].filter((r) => !r.inUse && (contended || !held.has(r.spec.id)));
+    await Promise.allSettled(
+      idle.map((r) => {
+        r.log.line(`released: ${contended ? 'waiting for a device another run holds' : 'the allocation failed'}`);
+        return this.drop(r);
+      }),
+    );
   }
 
   free(runtimes: Iterable<RigDeviceRuntime>): void {
@@ -279,6 +308,10 @@ export class RigSession {
     if (this.renewTimer) clearInterval(this.renewTimer);
     // Idle sessions let the process exit; closing must keep it alive until the emulators are gone.
     this.setRef(true);
+    this.closing.abort();
+    // Claims under way see the session closed at their next step and give their device back; what they already
+    // started is torn down below, once they are done with it.
+    await Promise.allSettled([...this.claiming]);
     // Everything is closed even if a step fails (a lease store that cannot be written, say): a link host or
     // emulator left running would keep the process alive for ever. The first failure is reported after.
     const released = await Promise.allSettled(
@@ -294,7 +327,8 @@ export class RigSession {
       }),
     );
     this.runtimes.clear();
-    const closed = await Promise.allSettled([this.host?.close(), this.recorder?.close(), this.logs.close()]);
+    const host = this.host ?? (await this.hostStarting?.catch(() => null));
+    const closed = await Promise.allSettled([host?.close(), this.recorder?.close(), this.logs.close(), this.ownStore ? this.store.close() : undefined]);
     process.removeListener('exit', this.exitHook);
     const failed = [...released, ...closed].find((o): o is PromiseRejectedResult => o.status === 'rejected');
     if (failed) throw failed.reason;
@@ -305,7 +339,17 @@ export class RigSession {
   }
 
   /** A runtime for the device if it is (or can be) ours, up and healthy; otherwise notes why not. */
-  private async claim(spec: RigDevice, why: string[], recheck = false): Promise<RigDeviceRuntime | null> {
+  private claim(spec: RigDevice, why: string[], recheck = false): Promise<RigDeviceRuntime | null> {
+    const claiming: Promise<RigDeviceRuntime | null> = this.claimDevice(spec, why, recheck).finally(() => this.claiming.delete(claiming));
+    this.claiming.add(claiming);
+    return claiming;
+  }
+
+  private async claimDevice(spec: RigDevice, why: string[], recheck: boolean): Promise<RigDeviceRuntime | null> {
+    if (this.closed) {
+      why.push(`${spec.id}: the rig session is closed`);
+      return null;
+    }
     if (spec.transport.kind === 'zigbee' && !this.o.zigbee) {
       why.push(`${spec.id} is on ZigBee, and this run has no ZigBee link to reach it`);
       return null;
@@ -314,6 +358,17 @@ export class RigSession {
     if (r?.inUse) {
       why.push(`${spec.id} is in use by this run`);
       return null;
+    }
+    // A device kept from an earlier scenario is ours only while its lease is: it may have lapsed, or been taken
+    // (`rig release --force`). Then it is leased afresh, or reported held by whoever has it now.
+    if (r && !this.store.renew(this.rig.name, spec.id, this.holder, this.ttlMs)) {
+      r.log.line('lease lost: it expired or was taken');
+      await this.drop(r);
+      r = undefined;
+      if (this.closed) {
+        why.push(`${spec.id}: the rig session is closed`);
+        return null;
+      }
     }
     if (!r) {
       const health = this.store.health(this.rig.name, spec.id);
@@ -336,17 +391,20 @@ export class RigSession {
       try {
         await this.bringUp(r);
         const health = await probe(() => this.ping(r!), durationMs(spec.health.timeout));
+        this.checkOpen();
         if (health.healthy) {
           this.store.markHealth(this.rig.name, spec.id, true, null);
           return r;
         }
         throw new Error(health.reason ?? 'unhealthy');
       } catch (e) {
-        const reason = (e as Error).message;
-        if (e instanceof RigUnavailableError) {
-          // This run cannot reach the device (a missing driver, a coordinator it cannot use): not its health.
+        // Once closed, whatever failed (an emulator stopped while starting, say) failed because of that.
+        const reason = this.closed ? 'the rig session is closed' : (e as Error).message;
+        if (e instanceof RigUnavailableError || e instanceof EmulatorUnavailableError || this.closed) {
+          // This run cannot reach the device (a missing driver, a coordinator it cannot use, a host without socat)
+          // or no longer wants it (the session closed): not its health.
           r.log.line(`passed over: ${reason}`);
-          why.push(reason);
+          why.push(reason.startsWith(spec.id) ? reason : `${spec.id}: ${reason}`);
           await this.drop(r);
           return null;
         }
@@ -379,10 +437,11 @@ export class RigSession {
       const zigbee = await this.o.zigbee!(spec.transport, spec);
       const readable = zigbee as Link & { readPaymentMode?: () => Promise<string> };
       r.readState = readable.readPaymentMode ? async () => ({ paymentMode: await readable.readPaymentMode!() }) : null;
-      let link: Link = new FaultLink(zigbee, r.faults);
-      if (this.recorder) link = new RecordingLink(link, this.recorder, spec.id);
-      r.transport = new Transport(link, { timeouts: { openMs: 30_000 } });
+      r.transport = new Transport(this.deviceLink(zigbee, r), { timeouts: { openMs: 30_000 } });
+      // After each wait the session may have closed: what was started is then the claim's to stop (drop()).
+      this.checkOpen();
       await r.transport.open();
+      this.checkOpen();
       return;
     }
     if (spec.transport.kind === 'process-serial' && (!r.emulator || r.emulator.hasExited)) {
@@ -393,7 +452,9 @@ export class RigSession {
         ...(spec.fuel ? { fuel: spec.fuel } : {}),
         baud: spec.transport.baud,
         log: (l) => r.log.line(l),
+        signal: this.closing.signal,
       })) as EmulatorProcess & Partial<RefControl>;
+      this.checkOpen();
       r.serial = null;
       // A new process numbers its states from the start again.
       r.stateVersion = -1;
@@ -402,18 +463,31 @@ export class RigSession {
     if (r.serial && r.serial.state === 'open') return;
     this.hostStarting ??= LinkHost.start();
     this.host = await this.hostStarting;
+    this.checkOpen();
     if (this.refs === 0) this.host.unref();
     const path = spec.transport.kind === 'serial' ? spec.transport.path : r.emulator!.peer;
     const serial = this.host.link({ path, baudRate: spec.transport.baud, name: `serial:${spec.id}`, ...this.o.link });
     serial.onState((s, e) => r.log.line(`link ${s}${e ? `: ${e.message}` : ''}`));
-    let link: Link = new FaultLink(serial, r.faults);
-    if (this.recorder) link = new RecordingLink(link, this.recorder, spec.id);
+    const link = this.deviceLink(serial, r);
     r.control?.dispose();
     r.serial = serial;
     r.control = r.emulated ? new ControlClient(serial, 10_000) : null;
     r.control?.onState((_eui, state, version) => r.observe(state, version));
     r.transport = new Transport(link, { timeouts: { openMs: 10_000 } });
     await r.transport.open();
+    this.checkOpen();
+  }
+
+  /**
+   * The DCC's end of a device link: faults act above the recording, so the recording holds what crossed the
+   * line (a duplicated command twice, a dropped one not at all), as the meter saw it.
+   */
+  private deviceLink(link: Link, r: RigDeviceRuntime): Link {
+    return new FaultLink(this.recorder ? new RecordingLink(link, this.recorder, r.spec.id) : link, r.faults);
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new RigUnavailableError('the rig session is closed');
   }
 
   /** The inventory's power-cycle command; for an emulator process, a restart. */

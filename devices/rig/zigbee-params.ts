@@ -5,6 +5,7 @@
  * link factory (zigbee-links.ts) reads the parameters.
  */
 import { z } from 'zod';
+import { timerDuration } from './durations.ts';
 
 const HEX = (octets: number) => z.string({ error: `${octets * 2} hex digits (quoted)` }).regex(new RegExp(`^[0-9A-Fa-f]{${octets * 2}}$`), `${octets * 2} hex digits`);
 
@@ -30,7 +31,7 @@ export const zigbeeTransportSchema = z.strictObject({
     .string({ error: 'the install code in hex (quoted)' })
     .regex(/^([0-9A-Fa-f]{12}|[0-9A-Fa-f]{16}|[0-9A-Fa-f]{24}|[0-9A-Fa-f]{32})([0-9A-Fa-f]{4})?$/, 'hex: a 6, 8, 12 or 16-octet install code, with or without its 2-octet CRC')
     .optional(),
-  joinTimeout: z.string().regex(/^\d+(ms|s|m|h)$/, 'a duration such as 30s or 2m').optional(),
+  joinTimeout: timerDuration('a duration such as 30s or 2m').optional(),
 });
 
 export type ZigbeeRigParams = z.infer<typeof zigbeeTransportSchema>;

@@ -53,6 +53,11 @@ export interface DeviceServerOptions {
   reconnectMs?: number;
 }
 
+/** A state file that holds another meter than the one asked for (a usage error, not a failure to serve). */
+export class StateFileMismatchError extends Error {
+  override readonly name = 'StateFileMismatchError';
+}
+
 interface Definition {
   eui: Eui;
   type: DeviceType;
@@ -78,6 +83,8 @@ export class DeviceServer {
   /** The meter as the host sees it: its output goes out after its state. */
   private readonly hosted: HostedDevice;
   private sink: ((frame: Uint8Array) => void) | null = null;
+  /** The --eui this meter was first served as, kept in its state file. */
+  private readonly servedAs: NonNullable<SavedState['servedAs']>;
 
   constructor(private readonly o: DeviceServerOptions) {
     this.keys = new SeededKeySource(o.seed);
@@ -101,7 +108,9 @@ export class DeviceServer {
     };
     this.host = new DeviceHost(o.link, { onDeviceError: (eui, e) => this.log({ event: 'device-error', eui, error: e.message }) });
     const saved = o.statePath ? readSavedState(o.statePath) : null;
+    this.servedAs = saved?.servedAs ?? { eui: o.eui };
     if (saved) {
+      checkSavedMeter(o.statePath!, saved, o);
       try {
         this.create(saved.definition, new Date(saved.clock));
         this.meter.importState(saved.state);
@@ -235,7 +244,7 @@ export class DeviceServer {
   private save(): void {
     const path = this.o.statePath;
     if (!path) return;
-    const text = JSON.stringify({ definition: this.def, clock: new Date(this.meter.now()).toISOString(), state: this.meter.exportState() });
+    const text = JSON.stringify({ definition: this.def, servedAs: this.servedAs, clock: new Date(this.meter.now()).toISOString(), state: this.meter.exportState() });
     writeFileSync(`${path}.tmp`, text);
     renameSync(`${path}.tmp`, path);
   }
@@ -282,8 +291,26 @@ export class DeviceServer {
 
 interface SavedState {
   definition: Definition;
+  /** The --eui the emulator was first started with (a harness may since have provisioned another EUI). */
+  servedAs?: { eui: string };
   clock: string;
   state: string;
+}
+
+/**
+ * The saved meter is the one asked for: of the --type given (provisioning never changes it), and with the --eui
+ * given, either as it is now or as it was first served (a harness may have provisioned another since).
+ */
+function checkSavedMeter(path: string, saved: SavedState, o: { type: DeviceType; eui: Eui }): void {
+  const d = saved.definition;
+  // A definition that is not a meter's is create()'s to report.
+  if (typeof d.type === 'string' && d.type !== o.type) {
+    throw new StateFileMismatchError(`state file ${path} holds a ${d.type} (EUI ${d.eui}), not the ${o.type} asked for: give --type ${String(d.type).toLowerCase()}, or another state file`);
+  }
+  const euis = [d.eui, saved.servedAs?.eui].filter((e): e is string => typeof e === 'string').map((e) => e.toUpperCase());
+  if (euis.length && !euis.includes(o.eui.toUpperCase())) {
+    throw new StateFileMismatchError(`state file ${path} holds the ${d.type} with EUI ${d.eui}${saved.servedAs && saved.servedAs.eui !== d.eui ? ` (served as --eui ${saved.servedAs.eui})` : ''}, not --eui ${o.eui}: give its --eui, or another state file`);
+  }
 }
 
 /** The saved meter, or null when there is none yet; a file that is not one is an error naming it. */

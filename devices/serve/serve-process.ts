@@ -2,10 +2,11 @@
  * The device-emulator process: one emulated meter on one serial line, until told to stop. Used by
  * `smets-hil device serve` and by rigs that start their own emulators on pty pairs. Every event is one JSON
  * line on stdout; the first is {"event":"ready",...} with the serial path, the peer end (with --pty) and the
- * meter's identity (EUI, type and public keys).
+ * meter's identity (EUI, type and public keys), or {"event":"unavailable","error":...} when this host cannot
+ * serve at all (no socat for --pty).
  */
 import { type Eui } from '../../protocol/smki/eui.ts';
-import { openPtyPair, type PtyPair } from '../transports/serial/pty-pair.ts';
+import { openPtyPair, type PtyPair, SocatMissingError } from '../transports/serial/pty-pair.ts';
 import { SerialLink } from '../transports/serial/serial-link.ts';
 import { anchorsSchema, type DeviceType, type WireAnchors } from './control.ts';
 import { DeviceServer } from './device-server.ts';
@@ -49,7 +50,13 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
   let pty: PtyPair | null = null;
   let path = o.serial;
   if (o.pty) {
-    pty = await openPtyPair();
+    try {
+      pty = await openPtyPair();
+    } catch (e) {
+      // The parent (a rig) learns that this host cannot serve, which says nothing about the meter.
+      if (e instanceof SocatMissingError) emit({ event: 'unavailable', error: e.message });
+      throw e;
+    }
     path = pty.a;
   }
   if (!path) throw new Error('name a serial line (--serial PATH) or ask for a pty pair (--pty)');

@@ -11,6 +11,7 @@ import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } f
 import { RigSession } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
 import type { WireAnchors } from '../../devices/serve/control.ts';
+import { StateFileMismatchError } from '../../devices/serve/device-server.ts';
 import { parseAnchors, serveDevice } from '../../devices/serve/serve-process.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -92,6 +93,8 @@ const serve: CommandModule<object, ServeArgs> = {
         exitWithStdin: args.exitWithStdin,
       });
     } catch (e) {
+      // A state file of another meter is the user's to fix (exit 2), not a failure to serve.
+      if (e instanceof StateFileMismatchError) throw new CliExit(EXIT.usage, `device serve: ${e.message}`);
       throw new CliExit(EXIT.infrastructure, `device serve: ${(e as Error).message}`);
     }
   },

@@ -107,3 +107,22 @@ test('run --rig whose devices cannot be released at the end keeps the results it
   t.regex(r.stderr, /cannot release the run's devices: disk full \(simulated\)/);
   t.deepEqual(JSON.parse(readFileSync(json, 'utf8')).summary, { total: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
 });
+
+test('rig check: an emulator this host cannot run (no socat) leaves the device in service; one that fails to start says why', async (t) => {
+  const file = join(dir, 'emulated.yaml');
+  writeFileSync(file, 'name: emulated\nlogs: logs-emulated\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000E001 }\n');
+  const check = ['rig', 'check', 'esme-1', '--rig', file, '--lease-dir', join(dir, 'leases-emulated')];
+  // Neither socat nor anything else on the PATH.
+  const empty = mkdtempSync(join(dir, 'path-empty-'));
+  const missing = await runCli(check, { env: { PATH: empty } });
+  t.is(missing.code, 1, missing.stderr);
+  t.regex(missing.stdout, /^esme-1: UNREACHABLE \(left in service\): esme-1: the emulator cannot run on this host: socat is not installed/m);
+  const who = JSON.parse((await runCli(['rig', 'who', '--rig', file, '--lease-dir', join(dir, 'leases-emulated'), '--json'])).stdout) as { health: unknown }[];
+  t.deepEqual(who.map((d) => d.health), [null], 'not marked out of service');
+  // A socat that cannot make a pty pair: the emulator's own words reach the console.
+  const broken = mkdtempSync(join(dir, 'path-broken-'));
+  writeFileSync(join(broken, 'socat'), '#!/bin/sh\necho "socat: cannot open /dev/ptmx: Permission denied" >&2\nexit 1\n', { mode: 0o755 });
+  const failing = await runCli(check, { env: { PATH: broken } });
+  t.is(failing.code, 1, failing.stderr);
+  t.regex(failing.stdout, /^esme-1: OUT OF SERVICE: esme-1 failed its health check \(the emulator exited \(3\) before it was ready: device serve: .*socat: cannot open \/dev\/ptmx: Permission denied\)$/m);
+});

@@ -14,6 +14,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadRig, type RigDevice, RigFileError } from '../../devices/rig/inventory.ts';
+import { LeaseStore } from '../../devices/rig/leases.ts';
 import type { ZigbeeRigParams } from '../../devices/rig/zigbee-params.ts';
 import { RigSession, RigUnavailableError } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
@@ -180,7 +181,9 @@ test.serial('run --rig reaches ZigBee ESMEs through the link factory: one networ
   t.is(pools.zigbee.network, null);
   t.true(existsSync(join(zigbeeData, 'database.db')), "herdsman's database is kept in the rig's dataDir, relative to the rig file");
   t.true(await until(() => fake.connections === 1 && !connected()), 'herdsman let go of the coordinator');
-  t.is(pools.session.store.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
+  const leases = new LeaseStore(join(dir, 'leases-zigbee-bench'));
+  t.is(leases.holderOf('zigbee-bench', 'esme-zb-a'), null, 'lease released');
+  leases.close();
 });
 
 test.serial('a real ZigBee meter that answers success but whose Prepayment cluster still says prepayment fails the scenario', async (t) => {

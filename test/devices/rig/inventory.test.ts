@@ -58,3 +58,44 @@ test('YAML that does not parse, and a missing file, are reported with file (and 
   const missing = t.throws(() => loadRig('rigs/none.yaml'), { instanceOf: RigFileError });
   t.regex(missing!.message, /^rigs\/none\.yaml: cannot read: ENOENT/);
 });
+
+test('durations a timer cannot wait, and lease TTLs a run cannot keep renewed, are refused at their line', (t) => {
+  const rig = (leases: string, device: string) => `name: bench
+leases: ${leases}
+devices:
+  - { id: m1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000A001, ${device} }
+  - { id: z1, kind: hardware, type: ESME, transport: { kind: zigbee, coordinator: /dev/ttyACM0, joinTimeout: 0s }, eui: 00DB00000000A002, keys: { ds: a.pem, ka: b.pem } }
+`;
+  const problems = (leases: string, device: string) => {
+    const e = t.throws(() => loadRig('rigs/timers.yaml', rig(leases, device)), { instanceOf: RigFileError });
+    return e!.message;
+  };
+  for (const ttl of ['0s', '1s', '2999ms', '2000h']) {
+    t.regex(problems(`{ ttl: ${ttl} }`, 'tags: []'), /^rigs\/timers\.yaml:2: leases\.ttl: a lease TTL of at least 3s .* and at most 24 days$/m, ttl);
+  }
+  t.regex(problems('{ wait: 1000h }', 'tags: []'), /^rigs\/timers\.yaml:2: leases\.wait: a duration of at most 24 days$/m);
+  for (const timeout of ['0ms', '1000h']) {
+    const text = problems('{ ttl: 3s, wait: 0s }', `health: { timeout: ${timeout} }, powerCycle: { command: "true", timeout: ${timeout} }`);
+    t.regex(text, /^rigs\/timers\.yaml:4: devices\[0\]\.health\.timeout: a duration above 0 and at most 24 days/m, timeout);
+    t.regex(text, /^rigs\/timers\.yaml:4: devices\[0\]\.powerCycle\.timeout: a duration above 0 and at most 24 days/m, timeout);
+    t.regex(text, /^rigs\/timers\.yaml:5: devices\[1\]\.transport\.joinTimeout: a duration above 0/m);
+  }
+  // The bounds themselves are fine.
+  const ok = loadRig('rigs/timers.yaml', rig('{ ttl: 3s, wait: 0s }', 'health: { timeout: 596h }').replace('joinTimeout: 0s', 'joinTimeout: 1ms'));
+  t.is(ok.leases.ttl, '3s');
+});
+
+test('a meter listed twice (the same EUI, in any case, or the same serial line) is refused at the second, naming the first', (t) => {
+  const text = `name: bench
+devices:
+  - { id: m1, kind: hardware, type: SMETS1, fuel: gas, transport: { kind: serial, path: /dev/ttyUSB0 }, eui: 00DB00000000A0AB }
+  - { id: m2, kind: hardware, type: SMETS1, fuel: gas, transport: { kind: serial, path: /dev/ttyUSB0 }, eui: 00DB00000000A0CD }
+  - { id: m3, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00db00000000a0ab }
+  - { id: m4, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000A0EF }
+`;
+  const e = t.throws(() => loadRig('rigs/twice.yaml', text), { instanceOf: RigFileError });
+  t.deepEqual(e!.message.split('\n'), [
+    'rigs/twice.yaml:4: devices[1].transport.path: duplicate serial path /dev/ttyUSB0 (also devices[0])',
+    'rigs/twice.yaml:5: devices[2].eui: duplicate EUI 00db00000000a0ab (also devices[0])',
+  ]);
+});

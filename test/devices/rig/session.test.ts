@@ -1,12 +1,13 @@
 /**
  * A rig session's health checks: a device whose line does not answer is taken out of service and not allocated
- * (a power-cycle command runs first), until a check passes again.
+ * (a power-cycle command runs first), until a check passes again. Closing a session while its emulators start.
  */
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { LeaseStore } from '../../../devices/rig/leases.ts';
 import { RigSession, RigUnavailableError } from '../../../devices/rig/session.ts';
 import { requireSocat, startDeviceProcess } from '../transports/serial/support.ts';
 
@@ -53,4 +54,40 @@ test('a device that fails its health check is out of service until a check passe
   const got = await session.allocate([want]);
   t.is(got.get('meter')?.spec.id, 'esme-1');
   t.is((await got.get('meter')!.control!.ping()).eui, '00DB00000000F101');
+});
+
+/** Emulator processes (`device serve`) of this process still running (not gone, not a zombie). */
+function emulators(): number[] {
+  const children = readdirSync('/proc/self/task').flatMap((tid) => {
+    try {
+      return readFileSync(`/proc/self/task/${tid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return []; // a thread that ended meanwhile
+    }
+  });
+  return children.filter((pid) => {
+    try {
+      return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')) && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('device\0serve');
+    } catch {
+      return false; // gone
+    }
+  });
+}
+
+// Serial: alone, so the emulators counted are this test's.
+test.serial('closing a session while its emulators start leaves none running and no device leased', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-close-'));
+  const file = join(dir, 'rig.yaml');
+  writeFileSync(file, `name: closing\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000F201 }\n  - { id: esme-2, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000F202 }\n`);
+  const session = RigSession.open(file, { leaseDir: join(dir, 'leases'), logDir: join(dir, 'logs') });
+  session.ref();
+  // The emulators are starting (the run is stopped during a scenario's set-up, as by SIGTERM).
+  const allocation = session.allocate([want, { ...want, alias: 'other' }]);
+  t.is(emulators().length, 2);
+  await session.close();
+  await t.throwsAsync(allocation, { instanceOf: RigUnavailableError, message: /the rig session is closed/ });
+  t.deepEqual(emulators(), []);
+  const leases = new LeaseStore(join(dir, 'leases'));
+  t.teardown(() => leases.close());
+  t.deepEqual(leases.leases('closing'), []);
 });
