@@ -52,6 +52,7 @@ import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrC
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 import { TransformError } from '../protocol/transform/payment-mode.ts';
 import { smets1Operation } from './s1sp.ts';
+import { reloadRevocations } from './smki-store.ts';
 
 /**
  * Seeded defects: each switches one control off or weakens it, for negative-control runs that must turn the
@@ -163,6 +164,7 @@ export class DccService {
       this.registry.forget();
       this.solr.forget();
       this.anomaly.forget();
+      reloadRevocations(options.db, options.smki);
     });
     this.outbox = new Outbox(options.db, options.outbox, this.commits, (m) => this.rerouteAlert(m) ?? this.rerouteToCurrentEndpoint(m));
     this.defects = new Set(options.defects ?? []);

@@ -63,6 +63,20 @@ function restoreSmki(db: Db, smki: SmkiService): void {
       requester: owner.role === 'device' ? null : (owner as never),
     });
   }
+  restoreRevocations(db, smki);
+}
+
+/**
+ * SMKI's revocation register made what the store holds again: after a group commit SQLite rolled back, a
+ * revocation it lost must not stay in force in memory (refusing the retry as "already revoked", and lapsing at
+ * the next restart).
+ */
+export function reloadRevocations(db: Db, smki: SmkiService): void {
+  smki.register.clear();
+  restoreRevocations(db, smki);
+}
+
+function restoreRevocations(db: Db, smki: SmkiService): void {
   const revocations = db.prepare('SELECT serial, issuer, requested_at, effective_at, ordered_by FROM revocations').all() as {
     serial: string;
     issuer: string;
@@ -70,7 +84,7 @@ function restoreSmki(db: Db, smki: SmkiService): void {
     effective_at: string;
     ordered_by: string | null;
   }[];
-  // The register starts empty in a new process: replay every recorded revocation as it was ordered.
+  // Replay every recorded revocation as it was ordered, into an empty register.
   for (const r of revocations) {
     smki.register.revoke(
       { issuer: r.issuer, serial: r.serial },

@@ -71,6 +71,11 @@ export class RevocationRegister {
     return record;
   }
 
+  /** Forgets every revocation (a store that lost some replays those it kept). */
+  clear(): void {
+    this.records.clear();
+  }
+
   record(ref: CertificateRef): RevocationRecord | undefined {
     return this.records.get(keyOf(ref));
   }

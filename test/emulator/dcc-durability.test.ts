@@ -5,8 +5,10 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRequestId, type RequestBody } from '../../protocol/duis/index.ts';
 import { encodeReply } from '../../protocol/s1sp/frame.ts';
@@ -201,4 +203,30 @@ test('a SMETS1 alert that fails its integrity check is logged as unreadable and 
   service.routeAlert(SMETS1_ESME, alert);
   for (let i = 0; i < 200 && delivered.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
   t.is(delivered.length, 1, 'the intact alert is delivered');
+});
+
+test('a revocation whose commit SQLite loses is not in force in memory: the retry is taken, and it survives a restart', async (t) => {
+  const stateDir = mkdtempSync(join(tmpdir(), 'dcc-revocation-'));
+  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const w = await startTestDcc(unreachableDevices(), { stateDir });
+  let closed = false;
+  t.teardown(() => (closed ? undefined : w.close()));
+  await w.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS'] });
+  const cert = await w.admin.certificate(SUPPLIER, 'xml-signing');
+  const { service, admin, smki } = w.dcc;
+  const ref = { issuer: cert.issuer, serial: cert.serial };
+  // One turn of the event loop: a party update opens the group, the revocation joins it, SQLite loses it.
+  service.putParty({ eui: SUPPLIER, name: 'Supplier renamed' });
+  admin.revoke(cert.serial, undefined, undefined, undefined);
+  service.options.db.exec('ROLLBACK');
+  await t.throwsAsync(service.durable());
+  t.is(smki.status(ref, service.now()).state, 'valid', 'what the store lost is not in force');
+  t.notThrows(() => admin.revoke(cert.serial, undefined, undefined, undefined), 'the retry is taken');
+  await service.durable();
+  t.is(smki.status(ref, service.now()).state, 'revoked');
+  await w.close();
+  closed = true;
+  const again = await startTestDcc(unreachableDevices(), { stateDir });
+  t.teardown(() => again.close());
+  t.is(again.dcc.smki.status(ref, again.dcc.service.now()).state, 'revoked', 'the retried revocation was stored');
 });
