@@ -113,7 +113,10 @@ export class Transport {
     } catch (e) {
       if ((this.st as TransportState) === 'closed') throw new TransportError('closed', `${this.link.name}: transport closed while opening`, undefined, e);
       this.st = 'failed';
-      throw e instanceof TransportError ? e : new TransportError('link-failed', `${this.link.name}: ${(e as Error).message}`, 'open', e);
+      if (e instanceof TransportError) throw e;
+      // Links name themselves in their errors already ("serial:m2: cannot open ..."); the others get the name here.
+      const message = (e as Error).message;
+      throw new TransportError('link-failed', message.startsWith(`${this.link.name}: `) ? message : `${this.link.name}: ${message}`, 'open', e);
     }
     if ((this.st as TransportState) === 'closed') {
       // close() has let go of the link, which opened all the same: close it again, or it stays open unused.

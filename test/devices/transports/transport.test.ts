@@ -63,6 +63,17 @@ test('layered timeouts: opening, the link accepting the frame, the response', as
   t.is(response.inFlight, 0);
 });
 
+test("a link that fails to open is named once in the error, whether or not its own message names it", async (t) => {
+  for (const [message, expected] of [
+    ['stub: cannot open /dev/ttyUSB9', 'stub: cannot open /dev/ttyUSB9'],
+    ['cannot open /dev/ttyUSB9', 'stub: cannot open /dev/ttyUSB9'],
+  ] as const) {
+    const tr = new Transport(new StubLink(async () => Promise.reject(new LinkError('open-failed', message))));
+    const e = await t.throwsAsync(tr.open(), { instanceOf: TransportError });
+    t.is(e?.message, expected);
+  }
+});
+
 test('link failures are infrastructure errors: link-failed, disconnected', async (t) => {
   const refusing = new Transport(new StubLink(undefined, async () => Promise.reject(new LinkError('open-failed', 'port gone'))));
   await refusing.open();
