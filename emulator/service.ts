@@ -700,7 +700,10 @@ export class DccService {
     const now = this.now();
     const read = readDeviceAlert(frame, (eui) => this.registry.device(eui)?.supplier);
     if ('problem' in read) {
-      this.db.prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)').run(`device:${deviceEui}`, now.toISOString(), 0, `unreadable alert: ${read.problem}`, null);
+      // In the group, as every other write: outside it, a row could commit after SQLite rolled the group back.
+      this.commits.write(() =>
+        this.db.prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)').run(`device:${deviceEui}`, now.toISOString(), 0, `unreadable alert: ${read.problem}`, null),
+      );
       return;
     }
     const alert = read;
