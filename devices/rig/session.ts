@@ -93,8 +93,16 @@ export class RigDeviceRuntime {
   hardwareKeys(rig: Rig): { ds: KeyObject; ka: KeyObject } | null {
     const k = this.spec.keys;
     if (!k || !('ds' in k)) return null;
-    const load = (p: string) => createPublicKey(readFileSync(rigPath(rig, p)));
-    return { ds: load(k.ds), ka: load(k.ka) };
+    const load = (usage: 'ds' | 'ka') => {
+      const file = rigPath(rig, k[usage]);
+      try {
+        return createPublicKey(readFileSync(file));
+      } catch (e) {
+        const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message;
+        throw new Error(`${this.spec.id}: its ${usage === 'ds' ? 'Digital Signing' : 'Key Agreement'} certificate ${file} (keys.${usage} in ${rig.file}) cannot be read: ${why}`);
+      }
+    };
+    return { ds: load('ds'), ka: load('ka') };
   }
 }
 

@@ -136,7 +136,13 @@ export class RigPool implements DevicePool {
       this.note(record.eui, `real meter ${r.spec.id}: keys from its certificates`);
       r.state = undefined;
       await this.readRealState(r, record.eui);
-      return record.type === 'SMETS1' ? null : r.hardwareKeys(this.session.rig);
+      if (record.type === 'SMETS1') return null;
+      try {
+        return r.hardwareKeys(this.session.rig);
+      } catch (e) {
+        // The rig file names key files that are not there (or not keys): the rig's fault, not the meter's.
+        throw new InfrastructureError((e as Error).message);
+      }
     }
     const plan = this.plans.get(record.eui)?.initial ?? requested ?? {};
     const cell = (p: PartyKeys) => ({ eui: p.eui, ...(p.ds ? { ds: keyToWire(p.ds) } : {}), ...(p.ka ? { ka: keyToWire(p.ka) } : {}) });

@@ -1,6 +1,10 @@
 import test from 'ava';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DeviceLog } from '../../../devices/rig/device-log.ts';
 import { loadRig, RigFileError } from '../../../devices/rig/inventory.ts';
+import { RigDeviceRuntime } from '../../../devices/rig/session.ts';
 import { repoRoot } from '../../helpers/fixtures.ts';
 
 test('the rigs kept in version control are valid', (t) => {
@@ -98,4 +102,16 @@ devices:
     'rigs/twice.yaml:4: devices[1].transport.path: duplicate serial path /dev/ttyUSB0 (also devices[0])',
     'rigs/twice.yaml:5: devices[2].eui: duplicate EUI 00db00000000a0ab (also devices[0])',
   ]);
+});
+
+test("a real meter whose key files the rig names are missing is reported naming the device, the file and the rig line's key", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-keys-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'bench.yaml');
+  writeFileSync(file, 'name: bench\ndevices:\n  - { id: m1, kind: hardware, type: ESME, transport: { kind: serial, path: /dev/ttyUSB0 }, eui: 00DB00000000A001, keys: { ds: certs/m1-ds.pem, ka: certs/m1-ka.pem } }\n');
+  const rig = loadRig(file);
+  const runtime = new RigDeviceRuntime(rig.devices[0]!, new DeviceLog(join(dir, 'm1.log')));
+  t.teardown(() => runtime.log.close());
+  const e = t.throws(() => runtime.hardwareKeys(rig));
+  t.is(e?.message, `m1: its Digital Signing certificate ${join(dir, 'certs/m1-ds.pem')} (keys.ds in ${file}) cannot be read: no such file`);
 });
