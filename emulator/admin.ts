@@ -80,7 +80,8 @@ export class DccAdmin {
     const party = this.dcc.registry.party(eui);
     if (!party) throw new NotFound(`no party ${eui}: register it first`);
     const asRole = role ?? party.roles[0]!;
-    if (!party.roles.includes(asRole)) throw new IssuingPolicyError(`${eui} does not act in role ${asRole}`, asRole, product, null);
+    // Not a policy refusal (403): the request names a role the party does not have.
+    if (!party.roles.includes(asRole)) throw new BadInput(`role: ${eui} acts as ${party.roles.join(', ')}, not as ${asRole}`);
     // A refusal a business requirement makes is about the party, whatever role it asks in: an SC party that also
     // acts as a supplier still gets no Digital Signing certificate (MP134B BR2).
     for (const other of party.roles) {

@@ -68,6 +68,9 @@ test('BR2: SMKI issues the SC party XML Signing certificates and refuses it Digi
   t.is((err?.body as { requirement?: string }).requirement, 'MP134B BR2');
   const xml = await w.t.admin.certificate(SRP, 'xml-signing');
   t.regex(xml.certificate, /BEGIN CERTIFICATE/);
+  const notItsRole = await t.throwsAsync(w.t.admin.certificate(SRP, 'xml-signing', 'IS'), { instanceOf: AdminError });
+  t.is(notItsRole?.status, 400, 'a role the party does not have is a bad request, not a policy refusal');
+  t.regex(notItsRole?.message ?? '', /role: .* acts as SC, not as IS/);
 
   // Not round the policy by another role of the same party: asked as IS, or before SC is added to its roles.
   const both = '90B3D51F300500A1';
