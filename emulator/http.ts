@@ -5,6 +5,8 @@
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { type CertificateProduct, CERTIFICATE_PRODUCTS } from '../protocol/smki/certificate-products.ts';
+import { DuisFailure } from '../protocol/duis/errors.ts';
+import { formatRequestId, parseRequestId } from '../protocol/duis/request-id.ts';
 import { derToPem } from '../protocol/smki/certificate.ts';
 import { type Eui, parseEui } from '../protocol/smki/eui.ts';
 import { IssuingPolicyError } from '../protocol/smki/issuing-policy.ts';
@@ -56,7 +58,16 @@ function pathEui(text: string): Eui {
  * filter" (a script with an unset variable would otherwise get everything) or handed to SQLite as a list.
  */
 const filterText = z.string({ error: (i) => (Array.isArray(i.input) ? 'given more than once' : undefined) }).min(1, 'empty');
-const requestsQuery = z.strictObject({ requestId: filterText.optional(), user: filterText.pipe(euiSchema).optional() });
+/** A RequestID as the audit log keeps it (EUIs in upper case), so a lower-case one finds its request. */
+const requestIdFilter = filterText.transform((text, ctx) => {
+  try {
+    return formatRequestId(parseRequestId(text));
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: e instanceof DuisFailure ? e.error.message : (e as Error).message });
+    return z.NEVER;
+  }
+});
+const requestsQuery = z.strictObject({ requestId: requestIdFilter.optional(), user: filterText.pipe(euiSchema).optional() });
 const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional() });
 
 const certificateRequest = z.strictObject({

@@ -232,6 +232,7 @@ test.serial('audit and outbox filters: empty, repeated, misspelt or malformed on
     ['/requests?user=', 'user: empty'],
     ['/requests?user=zz', 'user: not an EUI-64'],
     ['/requests?reqestId=x', 'query: Unrecognized key: "reqestId"'],
+    ['/requests?requestId=none-such', 'requestId: RequestID "none-such" is not HH-..-HH:HH-..-HH:counter'],
     ['/deliveries?recipient=0011223344556677&recipient=x', 'recipient: given more than once'],
     ['/deliveries?recipient=%00', 'recipient: not an EUI-64'],
   ];
@@ -240,7 +241,13 @@ test.serial('audit and outbox filters: empty, repeated, misspelt or malformed on
     t.is(r.status, 400, path);
     t.true(r.error.startsWith(message), `${path}: ${r.error}`);
   }
-  t.deepEqual(await w.admin.requests({ requestId: 'none-such', user: '00-11-22-33-44-55-66-77' }), []);
+  t.deepEqual(await w.admin.requests({ requestId: '00-11-22-33-44-55-66-77:00-11-22-33-44-55-66-78:1', user: '00-11-22-33-44-55-66-77' }), []);
+  // The audit keeps RequestIDs with upper-case EUIs; one written in lower case finds its request all the same.
+  const id = '90-B3-D5-1F-30-01-00-0A:00-DB-00-00-00-00-00-AA:7';
+  w.dcc.service.options.db
+    .prepare('INSERT INTO requests (request_id, user, srv, cv, target, url, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    .run(id, '90B3D51F3001000A', '1.6', 1, '00DB0000000000AA', 'serviceS', '2026-01-01T00:00:00.000Z');
+  t.deepEqual((await w.admin.requests({ requestId: id.toLowerCase() })).map((r) => r.requestId), [id]);
   t.deepEqual(await w.admin.deliveries('0011223344556677'), []);
 });
 
