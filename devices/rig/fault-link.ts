@@ -5,7 +5,7 @@
  * duplicated command reaches the meter twice (a replay), a corrupted one arrives with a good link CRC.
  * Rig pools use it for scenario `link-fault` steps; tests use it to run the contract's fault tests on real links.
  */
-import { type Link, LinkError, type LinkState } from '../transports/link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from '../transports/link.ts';
 import { faultOutcome, type FaultRule, FaultRules } from '../transports/faults.ts';
 import { Listeners } from '../transports/listeners.ts';
 
@@ -67,16 +67,18 @@ export class FaultLink implements Link {
     await this.inner.close();
   }
 
-  async send(frame: Uint8Array): Promise<void> {
+  async send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
     if (this.failed) throw new LinkError('disconnected', `${this.name}: link is failed`);
     const outcome = faultOutcome(this.plan.next('to-device', frame), frame);
     if (outcome === 'disconnect') {
       this.sever();
       throw new LinkError('disconnected', `${this.name}: disconnected while sending`);
     }
-    for (const d of outcome) {
+    for (const [i, d] of outcome.entries()) {
+      // A delayed frame is already on its (slow) way. Only the first copy can be withdrawn: once it has gone, a
+      // duplicate behind it is sent regardless, or a withdrawal would deny a frame the device got.
       if (d.delayMs > 0) setTimeout(() => void this.inner.send(d.frame).catch(() => undefined), d.delayMs);
-      else await this.inner.send(d.frame);
+      else await this.inner.send(d.frame, i === 0 ? o : {});
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { readFileSync, type WriteStream } from 'node:fs';
 import { z } from 'zod';
-import { type Link, LinkError, type LinkState } from '../transports/link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from '../transports/link.ts';
 import { Listeners } from '../transports/listeners.ts';
 import { appendStream } from './rig-files.ts';
 
@@ -30,8 +30,17 @@ export class FrameRecorder {
   }
 
   record(device: string, dir: RecordedFrame['dir'], frame: Uint8Array, kind: RecordedFrame['kind'] = 'data'): void {
+    this.write(this.line(device, dir, frame, kind));
+  }
+
+  /** The line recording a frame seen now, for `write` to add later. */
+  line(device: string, dir: RecordedFrame['dir'], frame: Uint8Array, kind: RecordedFrame['kind'] = 'data'): string {
     const r: RecordedFrame = { at: this.now().toISOString(), device, dir, kind, hex: Buffer.from(frame).toString('hex') };
-    this.stream.write(JSON.stringify(r) + '\n');
+    return JSON.stringify(r) + '\n';
+  }
+
+  write(line: string): void {
+    this.stream.write(line);
   }
 
   close(): Promise<void> {
@@ -88,14 +97,29 @@ export function readRecording(path: string): RecordedFrame[] {
   return parseRecording(readFileSync(path, 'utf8'), path);
 }
 
-/** Records what crosses `inner` (the DCC's end of a device link) and otherwise is `inner`. */
+interface HeldLine {
+  line: string | null;
+  settled: boolean;
+}
+
+/**
+ * Records what crosses `inner` (the DCC's end of a device link) and otherwise is `inner`. Lines keep the order
+ * in which frames were handed to the link or came from it, but a frame sent is only written once its send
+ * settles: one withdrawn before it left (see Link.send) never crossed the link and is left out.
+ */
 export class RecordingLink implements Link {
+  /** Lines in order, written from the front as far as every send among them has settled (null: withdrawn). */
+  private readonly held: HeldLine[] = [];
+
   constructor(
     readonly inner: Link,
     private readonly recorder: FrameRecorder,
     private readonly device: string,
   ) {
-    inner.onFrame((f) => recorder.record(device, 'to-dcc', f));
+    inner.onFrame((f) => {
+      this.held.push({ line: recorder.line(device, 'to-dcc', f), settled: true });
+      this.flush();
+    });
   }
 
   get name(): string {
@@ -110,15 +134,31 @@ export class RecordingLink implements Link {
   close(): Promise<void> {
     return this.inner.close();
   }
-  async send(frame: Uint8Array): Promise<void> {
-    this.recorder.record(this.device, 'to-device', frame);
-    await this.inner.send(frame);
+  async send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
+    const sent: HeldLine = { line: this.recorder.line(this.device, 'to-device', frame), settled: false };
+    this.held.push(sent);
+    try {
+      await this.inner.send(frame, o);
+    } catch (e) {
+      if (e instanceof LinkError && e.kind === 'withdrawn') sent.line = null;
+      throw e;
+    } finally {
+      sent.settled = true;
+      this.flush();
+    }
   }
   onFrame(listener: (frame: Uint8Array) => void): () => void {
     return this.inner.onFrame(listener);
   }
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void {
     return this.inner.onState(listener);
+  }
+
+  private flush(): void {
+    while (this.held[0]?.settled) {
+      const { line } = this.held.shift()!;
+      if (line) this.recorder.write(line);
+    }
   }
 }
 

@@ -1,7 +1,8 @@
 /**
  * The contract every Link must meet, as a reusable ava suite: `linkContract(test, { name, create })` registers
  * the tests for a link implementation. It checks the link itself (frames intact, in order, both ways; closed
- * ends refuse), and a Transport with real emulated meters on the far end (matching, alerts, S1SP, timeouts).
+ * ends refuse; a withdrawn frame never arrives), and a Transport with real emulated meters on the far end
+ * (matching, alerts, S1SP, timeouts).
  * Links that can inject faults (the memory link can) also run the fault tests: duplicates never execute twice,
  * drops surface as timeouts, corruption never executes, a disconnect mid-command is an infrastructure error.
  *
@@ -170,6 +171,25 @@ export function linkContract(ava: TestFn, o: LinkContractOptions): void {
     const e = await t.throwsAsync(pair.dcc.send(Uint8Array.of(1)), { instanceOf: LinkError });
     t.is(e?.kind, 'closed');
     t.true(states.includes('open') && states.at(-1) === 'closed');
+    await pair.device.close();
+    await pair.dispose?.();
+  });
+
+  test(`${n}: a frame withdrawn before it leaves is refused (withdrawn) and never delivered; a frame sent stays sent`, async (t) => {
+    const pair = await o.create();
+    const got: Buffer[] = [];
+    pair.device.onFrame((f) => got.push(Buffer.from(f)));
+    await Promise.all([pair.dcc.open(), pair.device.open()]);
+    const e = await t.throwsAsync(pair.dcc.send(Uint8Array.of(1, 2, 3), { signal: AbortSignal.abort() }), { instanceOf: LinkError });
+    t.is(e?.kind, 'withdrawn');
+    // Aborting once the link has taken the frame withdraws nothing.
+    const late = new AbortController();
+    await pair.dcc.send(Uint8Array.of(4, 5, 6), { signal: late.signal });
+    late.abort();
+    await pair.dcc.send(Uint8Array.of(7));
+    for (let i = 0; i < 100 && got.length < 2; i++) await sleep(10);
+    t.deepEqual(got, [Buffer.of(4, 5, 6), Buffer.of(7)]);
+    await pair.dcc.close();
     await pair.device.close();
     await pair.dispose?.();
   });

@@ -17,14 +17,24 @@ export interface Link {
   /**
    * Resolves once the link has taken responsibility for the frame (for serial: acknowledged by the far end);
    * rejects with a LinkError when it cannot be delivered. A frame is delivered at most once.
+   *
+   * Aborting `signal` withdraws a frame the link still holds, never put on the wire: the send rejects with
+   * LinkError 'withdrawn' and the frame is never delivered. A frame already on its way cannot be withdrawn: its
+   * send settles as it would have. A serial link holds frames queued behind the one awaiting its ACK; the memory
+   * and ZigBee links pass each frame on at once, so for them only a signal aborted before the send withdraws.
    */
-  send(frame: Uint8Array): Promise<void>;
+  send(frame: Uint8Array, o?: SendOptions): Promise<void>;
   /** Every frame from the far end, in order. Returns an unsubscribe function. */
   onFrame(listener: (frame: Uint8Array) => void): () => void;
   onState(listener: (state: LinkState, error?: LinkError) => void): () => void;
 }
 
-export type LinkErrorKind = 'closed' | 'disconnected' | 'timeout' | 'open-failed' | 'corrupt';
+export interface SendOptions {
+  signal?: AbortSignal;
+}
+
+/** 'withdrawn': the sender took the frame back before it left (see send). */
+export type LinkErrorKind = 'closed' | 'disconnected' | 'timeout' | 'open-failed' | 'corrupt' | 'withdrawn';
 
 /** An infrastructure failure of the link (not of the product under test). */
 export class LinkError extends Error {

@@ -5,7 +5,7 @@
  * later than frames sent after it). A send while the far end is closed is refused as 'disconnected'.
  */
 import { type Direction, faultOutcome, type FaultRule, FaultRules } from './faults.ts';
-import { type Link, LinkError, type LinkState } from './link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from './link.ts';
 import { Listeners } from './listeners.ts';
 
 export { type Direction, type FaultAction, type FaultEvent, type FaultRule, flipMiddleBit } from './faults.ts';
@@ -63,8 +63,10 @@ export class MemoryLink implements Link {
     if (this.st !== 'closed') this.setState('closed');
   }
 
-  async send(frame: Uint8Array): Promise<void> {
+  /** The frame leaves at once (its delivery follows, asynchronously): only a signal aborted already withdraws it. */
+  async send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
     if (this.st !== 'open') throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
+    if (o.signal?.aborted) throw new LinkError('withdrawn', `${this.name}: frame withdrawn before it was sent`);
     // Nobody on the far end takes it: an infrastructure failure, as a serial line reports once its retries run out.
     if (this.pair.peerOf(this).state === 'closed') throw new LinkError('disconnected', `${this.name}: the far end is closed`);
     this.pair.carry(this.direction, Uint8Array.from(frame));

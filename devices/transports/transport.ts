@@ -7,7 +7,8 @@
  *   else that arrives (a duplicate, a late answer to a request that already timed out) is counted and ignored.
  * - Alerts (GBCS CRA 03, S1SP alerts) go to alert listeners.
  * - Timeouts: opening the link, the link accepting a frame, and the response after that, each bounded; every
- *   request may override the last two.
+ *   request may override the last two. A send timeout withdraws the frame if the link still holds it (the
+ *   device never gets it); a frame already on its way is no send timeout: the response clock starts instead.
  * - Errors: a TransportError (kind timeout | disconnected | link-failed | closed) is always infrastructure. A
  *   device that answers "no" answers with a response frame, which this class returns like any other.
  */
@@ -34,7 +35,10 @@ export class TransportError extends Error {
 export interface TransportTimeouts {
   /** Bringing the link up (default 5 s). */
   openMs: number;
-  /** The link taking responsibility for a frame (default 5 s). */
+  /**
+   * The link taking responsibility for a frame (default 5 s). A frame the link still holds then is withdrawn (a
+   * send timeout); one already on the wire (a serial frame awaiting its ACK) goes on to the response phase.
+   */
   sendMs: number;
   /** The response after the frame was sent (default 30 s). */
   responseMs: number;
@@ -150,38 +154,50 @@ export class Transport {
     const reply = new Promise<Reply>((resolve, reject) => this.waiting.set(key.key, { resolve, reject, timer: null }));
     // Keep an unobserved rejection from surfacing before the caller awaits it.
     reply.catch(() => undefined);
-    try {
-      await this.sendFrame(frame, o.sendTimeoutMs ?? this.timeouts.sendMs);
-    } catch (e) {
-      this.settle(key.key, e as TransportError);
-      return reply;
-    }
-    const w = this.waiting.get(key.key);
-    if (w) {
-      const ms = o.responseTimeoutMs ?? this.timeouts.responseMs;
+    const ms = o.responseTimeoutMs ?? this.timeouts.responseMs;
+    // From when the frame is out: acknowledged, or on its way at the send timeout (the response may come first).
+    const awaitResponse = () => {
+      const w = this.waiting.get(key.key);
+      if (!w || w.timer) return;
       w.timer = setTimeout(() => {
         this.stats.timeouts++;
         this.settle(key.key, new TransportError('timeout', `${this.link.name}: no response to ${key.key} within ${ms} ms`, 'response'));
       }, ms);
-    }
+    };
+    void this.sendFrame(frame, o.sendTimeoutMs ?? this.timeouts.sendMs, awaitResponse).then(awaitResponse, (e: TransportError) => this.settle(key.key, e));
     return reply;
   }
 
-  /** Sends a frame without waiting for anything (adversarial frames, acknowledgements). */
+  /**
+   * Sends a frame without waiting for anything (adversarial frames, acknowledgements). A frame already on its way
+   * at the send timeout is not withdrawn: this then waits for the link's verdict, which each link bounds.
+   */
   async sendRaw(frame: Uint8Array, o: Pick<RequestOptions, 'sendTimeoutMs'> = {}): Promise<void> {
     if (this.st !== 'open') throw new TransportError('closed', `${this.link.name}: transport is ${this.st}`);
     await this.sendFrame(frame, o.sendTimeoutMs ?? this.timeouts.sendMs);
   }
 
-  private async sendFrame(frame: Uint8Array, ms: number): Promise<void> {
+  /**
+   * Hands a frame to the link. At `ms` the frame is withdrawn if the link still holds it: the device never gets
+   * it, a send timeout. If it is already on its way, `onTheWay` is told and the link's verdict stands.
+   */
+  private async sendFrame(frame: Uint8Array, ms: number, onTheWay?: () => void): Promise<void> {
+    const withdraw = new AbortController();
+    const timer = setTimeout(() => {
+      withdraw.abort();
+      // Whether the link withdrew it is not known yet; if it did, the send timeout below ends the request.
+      onTheWay?.();
+    }, ms);
     try {
-      await withTimeout(this.link.send(frame), ms, () => new TransportError('timeout', `${this.link.name}: link did not accept the frame within ${ms} ms`, 'send'));
+      await this.link.send(frame, { signal: withdraw.signal });
     } catch (e) {
-      if (e instanceof TransportError) {
-        if (e.kind === 'timeout') this.stats.timeouts++;
-        throw e;
+      if (e instanceof LinkError && e.kind === 'withdrawn' && withdraw.signal.aborted) {
+        this.stats.timeouts++;
+        throw new TransportError('timeout', `${this.link.name}: link did not accept the frame within ${ms} ms (withdrawn, never sent)`, 'send', e);
       }
       throw toTransportError(this.link.name, e);
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -5,10 +5,11 @@
  * the parent uses RemoteSerialLink (remote-link.ts) over IPC. A crash of the native binding takes down only
  * this process: the parent sees its links fail, an infrastructure error.
  *
- * IPC (advanced serialisation): requests {n, op: open|close|send|control|stats, link, ...} answered with
- * {n, ok, error?, value?}; events {event: frame|ctl|state|trace, link, ...}. A unix socket serves synchronous
- * CONTROL exchanges (see exchangeSync in remote-link.ts): the parent blocks on a tiny client process while
- * this host sends the CONTROL messages and waits for their replies.
+ * IPC (advanced serialisation): requests {n, op: open|close|send|control|stats|withdraw, link, ...} answered
+ * with {n, ok, error?, value?} ('withdraw' takes back the frame of send request `of` while it is still queued);
+ * events {event: frame|ctl|state|trace, link, ...}. A unix socket serves synchronous CONTROL exchanges (see
+ * exchangeSync in remote-link.ts): the parent blocks on a tiny client process while this host sends the CONTROL
+ * messages and waits for their replies.
  */
 import { createServer } from 'node:net';
 import { LinkError } from '../link.ts';
@@ -19,7 +20,8 @@ export type HostRequest =
   | { n: number; op: 'close'; link: string }
   | { n: number; op: 'send'; link: string; frame: Uint8Array }
   | { n: number; op: 'control'; link: string; message: Uint8Array }
-  | { n: number; op: 'stats'; link: string };
+  | { n: number; op: 'stats'; link: string }
+  | { n: number; op: 'withdraw'; link: string; of: number };
 
 export type HostEvent =
   | { event: 'frame'; link: string; frame: Uint8Array }
@@ -38,6 +40,8 @@ export async function runLinkHost(socketPath: string): Promise<void> {
   const links = new Map<string, SerialLink>();
   const send = (m: unknown) => process.send?.(m);
   const waiters = new Map<string, (reply: unknown) => void>();
+  /** Sends not yet settled, by request number: the parent may withdraw them. */
+  const sending = new Map<number, AbortController>();
 
   const linkFor = (id: string, options?: Omit<SerialLinkOptions, 'binding'>): SerialLink => {
     let l = links.get(id);
@@ -69,8 +73,14 @@ export async function runLinkHost(socketPath: string): Promise<void> {
           return void answer(linkFor(r.link, r.options).open());
         case 'close':
           return void answer(links.get(r.link)?.close() ?? Promise.resolve());
-        case 'send':
-          return void answer(linkFor(r.link).send(r.frame));
+        case 'send': {
+          const l = linkFor(r.link);
+          const withdraw = new AbortController();
+          sending.set(r.n, withdraw);
+          return void answer(l.send(r.frame, { signal: withdraw.signal }).finally(() => sending.delete(r.n)));
+        }
+        case 'withdraw':
+          return void answer(Promise.resolve(sending.get(r.of)?.abort()));
         case 'control':
           return void answer(linkFor(r.link).sendControl(r.message));
         case 'stats':

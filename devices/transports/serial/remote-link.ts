@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Link, LinkError, type LinkErrorKind, type LinkState } from '../link.ts';
+import { type Link, LinkError, type LinkErrorKind, type LinkState, type SendOptions } from '../link.ts';
 import type { HostEvent, SyncExchangeReply, SyncExchangeRequest } from './link-host.ts';
 import type { SerialLinkOptions, SerialLinkStats } from './serial-link.ts';
 import { Listeners } from '../listeners.ts';
@@ -110,14 +110,16 @@ export class LinkHost {
     return this.closing;
   }
 
-  /** @internal */
-  request(req: Record<string, unknown>): Promise<unknown> {
+  /** @internal `signal` aborted, the host is asked to withdraw the request (a send: see Link.send). */
+  request(req: Record<string, unknown>, signal?: AbortSignal): Promise<unknown> {
     if (!this.alive) return Promise.reject(new LinkError('disconnected', 'the link host has exited'));
     const n = ++this.n;
+    const withdraw = () => void this.request({ op: 'withdraw', link: req.link, of: n }).catch(() => undefined);
+    signal?.addEventListener('abort', withdraw, { once: true });
     return new Promise((resolve, reject) => {
       this.waiting.set(n, { resolve, reject });
       this.child.send({ ...req, n });
-    });
+    }).finally(() => signal?.removeEventListener('abort', withdraw));
   }
 
   /**
@@ -195,9 +197,11 @@ export class RemoteSerialLink implements Link {
     if ((this.st as LinkState) !== 'closed') this.setState('closed');
   }
 
-  async send(frame: Uint8Array): Promise<void> {
+  /** Aborting `o.signal` asks the host to withdraw the frame; it answers the send 'withdrawn' if it could. */
+  async send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
     if (this.st !== 'open') throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
-    await this.host.request({ op: 'send', link: this.id, frame: Uint8Array.from(frame) });
+    if (o.signal?.aborted) throw new LinkError('withdrawn', `${this.name}: frame withdrawn before it was sent`);
+    await this.host.request({ op: 'send', link: this.id, frame: Uint8Array.from(frame) }, o.signal);
   }
 
   async sendControl(message: Uint8Array): Promise<void> {

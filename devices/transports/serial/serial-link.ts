@@ -15,7 +15,7 @@
  */
 import { randomInt } from 'node:crypto';
 import type { SerialPort as SerialPortStream } from 'serialport';
-import { type Link, LinkError, type LinkState } from '../link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from '../link.ts';
 import { CRC_LENGTH, decodeFrame, encodeFrame, type FrameDecodeError, type FrameTypeName, HEADER_LENGTH, MAX_PAYLOAD } from './frame.ts';
 import { BoundedSlipDecoder, type SlipJunk } from './slip-decoder.ts';
 import { Listeners } from '../listeners.ts';
@@ -167,8 +167,9 @@ export class SerialLink implements Link {
     if (port) await closePort(port);
   }
 
-  send(frame: Uint8Array): Promise<void> {
-    return this.enqueue('data', frame);
+  /** Aborting `o.signal` withdraws the frame while it waits in the queue; once on the wire it goes on. */
+  send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
+    return this.enqueue('data', frame, o.signal);
   }
 
   /** Sends a management message (emulated devices only; a real meter acknowledges and drops it). */
@@ -192,11 +193,34 @@ export class SerialLink implements Link {
     return this.traceListeners.add(listener);
   }
 
-  private enqueue(type: 'data' | 'control', payload: Uint8Array): Promise<void> {
+  private enqueue(type: 'data' | 'control', payload: Uint8Array, signal?: AbortSignal): Promise<void> {
     if (this.st !== 'open') return Promise.reject(new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`));
     if (payload.length === 0 || payload.length > MAX_PAYLOAD) return Promise.reject(new RangeError(`${this.name}: a frame carries 1..${MAX_PAYLOAD} octets, not ${payload.length}`));
+    const withdrawn = () => new LinkError('withdrawn', `${this.name}: frame withdrawn before it was sent`);
+    if (signal?.aborted) return Promise.reject(withdrawn());
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ type, payload: Uint8Array.from(payload), resolve, reject });
+      // Only a frame still queued can be taken back: one on the wire may already have reached the far end.
+      const withdraw = () => {
+        const i = this.queue.indexOf(p);
+        if (i < 0) return;
+        this.queue.splice(i, 1);
+        reject(withdrawn());
+      };
+      const settled = () => signal?.removeEventListener('abort', withdraw);
+      const p: Pending = {
+        type,
+        payload: Uint8Array.from(payload),
+        resolve: () => {
+          settled();
+          resolve();
+        },
+        reject: (e) => {
+          settled();
+          reject(e);
+        },
+      };
+      signal?.addEventListener('abort', withdraw, { once: true });
+      this.queue.push(p);
       this.pump();
     });
   }

@@ -12,7 +12,7 @@
  * zigbee-herdsman is loaded only when a link (or a ZigbeeNetwork) is started, never at import.
  */
 import { type Eui, parseEui } from '../../../protocol/smki/eui.ts';
-import { type Link, LinkError, type LinkState } from '../link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from '../link.ts';
 import { type ZclIn, type ZigbeeEndpointRef, ZigbeeNetwork, type ZigbeeNetworkOptions } from './network.ts';
 import { type PaymentMode } from './prepayment.ts';
 import {
@@ -195,9 +195,11 @@ export class ZigbeeLink implements Link {
     }
   }
 
-  async send(frame: Uint8Array): Promise<void> {
+  /** The frame goes to the coordinator at once, which cannot take it back: only a signal aborted already withdraws it. */
+  async send(frame: Uint8Array, o: SendOptions = {}): Promise<void> {
     const t = this.tunnel;
     if (this.st !== 'open' || !t || !this.ref || !this.net) throw new LinkError(this.st === 'failed' ? 'disconnected' : 'closed', `${this.name}: link is ${this.st}`);
+    if (o.signal?.aborted) throw new LinkError('withdrawn', `${this.name}: frame withdrawn before it was sent`);
     const data = wrapFrame(frame);
     if (data.length > t.maxOut) throw new LinkError('corrupt', `${this.name}: ${data.length} octets exceed the meter's MaximumIncomingTransferSize ${t.maxOut}`);
     const zcl = encodeTunnelCommand({ name: 'transfer-data', direction: 'client-to-server', tunnelId: t.id, data }, { tsn: this.nextTsn() });

@@ -8,9 +8,11 @@ import { checkDevice, powerCycle } from '../../../devices/rig/health.ts';
 import { LeaseStore } from '../../../devices/rig/leases.ts';
 import { FrameRecorder, readRecording, RecordingLink, ReplayLink } from '../../../devices/rig/recording.ts';
 import { RigSetupError } from '../../../devices/rig/rig-files.ts';
-import { Transport } from '../../../devices/transports/transport.ts';
+import { DeviceHost } from '../../../devices/host.ts';
+import { Transport, TransportError } from '../../../devices/transports/transport.ts';
 import { ECS04a } from '../../../protocol/gbcs/usecases/meter-balance.ts';
 import { build, ESME_EUI, meter } from '../support.ts';
+import { MockWire } from '../transports/serial/mock-wire.ts';
 
 const temp = (p: string) => mkdtempSync(join(tmpdir(), p));
 
@@ -103,4 +105,34 @@ test('frames are recorded as JSON lines and a replay answers like the recorded d
   const other = build.command(ECS04a, { amount: 99 }, { device: ESME_EUI, counter: 9n });
   await t.throwsAsync(offline.request(other));
   t.is(replay.divergences.length, 1);
+});
+
+test('a command withdrawn at its send timeout is not recorded; the rest keep their order and replay', async (t) => {
+  const path = join(temp('recording-'), 'frames.jsonl');
+  const recorder = new FrameRecorder(path);
+  const wire = new MockWire();
+  // The meter's first two ACKs are lost: the first command stays on the wire, its answer back before its ACK.
+  wire.rule = (f) => (f.direction === 'b->a' && f.type === 'ack' && f.index < 2 ? 'drop' : 'pass');
+  const { meter: m } = meter('esme');
+  const host = new DeviceHost(wire.link('b', { ackTimeoutMs: 150 })).add(m);
+  await host.start();
+  const recorded = new Transport(new RecordingLink(wire.link('a', { ackTimeoutMs: 150 }), recorder, 'esme-1'), { timeouts: { sendMs: 100 } });
+  await recorded.open();
+  const [first, withdrawn, third] = [1n, 2n, 3n].map((c) => build.command(ECS04a, { amount: 10 }, { device: ESME_EUI, counter: c }));
+  const replies = [recorded.request(first!)];
+  const e = await t.throwsAsync(recorded.request(withdrawn!), { instanceOf: TransportError });
+  t.deepEqual([e?.kind, e?.phase], ['timeout', 'send']);
+  replies.push(recorded.request(third!, { sendTimeoutMs: 10_000 }));
+  const answers = (await Promise.all(replies)).map((r) => Buffer.from(r.frame));
+  await recorded.close();
+  await host.stop();
+  await recorder.close();
+  const frames = readRecording(path);
+  t.deepEqual(frames.map((f) => f.dir), ['to-device', 'to-dcc', 'to-device', 'to-dcc']);
+  t.false(frames.some((f) => f.hex === Buffer.from(withdrawn!).toString('hex')), 'the withdrawn command never crossed the link');
+
+  const offline = new Transport(new ReplayLink(frames, { device: 'esme-1', strict: true }));
+  await offline.open();
+  t.deepEqual(Buffer.from((await offline.request(first!)).frame), answers[0]);
+  t.deepEqual(Buffer.from((await offline.request(third!)).frame), answers[1]);
 });

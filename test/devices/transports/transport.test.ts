@@ -1,6 +1,6 @@
 import test from 'ava';
 import { ECS04a } from '../../../protocol/gbcs/usecases/meter-balance.ts';
-import { type Link, LinkError, type LinkState } from '../../../devices/transports/link.ts';
+import { type Link, LinkError, type LinkState, type SendOptions } from '../../../devices/transports/link.ts';
 import { Transport, TransportError } from '../../../devices/transports/transport.ts';
 import { classifyFrame } from '../../../devices/transports/frame-keys.ts';
 import { build, ESME_EUI, meter } from '../support.ts';
@@ -13,7 +13,7 @@ class StubLink implements Link {
   states = new Set<(s: LinkState, e?: LinkError) => void>();
   constructor(
     private readonly opening: () => Promise<void> = async () => undefined,
-    private readonly sending: (f: Uint8Array) => Promise<void> = async () => undefined,
+    private readonly sending: (f: Uint8Array, o: SendOptions) => Promise<void> = async () => undefined,
   ) {}
   async open() {
     await this.opening();
@@ -22,8 +22,8 @@ class StubLink implements Link {
   async close() {
     this.state = 'closed';
   }
-  send(f: Uint8Array) {
-    return this.sending(f);
+  send(f: Uint8Array, o: SendOptions = {}) {
+    return this.sending(f, o);
   }
   onFrame(l: (f: Uint8Array) => void) {
     this.frames.add(l);
@@ -43,6 +43,8 @@ class StubLink implements Link {
 }
 
 const never = () => new Promise<void>(() => undefined);
+/** A send the link holds (queued behind a stalled frame) until it is withdrawn. */
+const held = (_f: Uint8Array, o: SendOptions) => new Promise<void>((_, reject) => o.signal?.addEventListener('abort', () => reject(new LinkError('withdrawn', 'stub: withdrawn'))));
 const command = (counter: bigint) => build.command(ECS04a, { amount: 1 }, { device: ESME_EUI, counter });
 
 test('layered timeouts: opening, the link accepting the frame, the response', async (t) => {
@@ -50,7 +52,7 @@ test('layered timeouts: opening, the link accepting the frame, the response', as
   const e1 = await t.throwsAsync(open.open(), { instanceOf: TransportError });
   t.deepEqual([e1?.kind, e1?.phase, open.state], ['timeout', 'open', 'failed']);
 
-  const send = new Transport(new StubLink(undefined, never), { timeouts: { sendMs: 20 } });
+  const send = new Transport(new StubLink(undefined, held), { timeouts: { sendMs: 20 } });
   await send.open();
   const e2 = await t.throwsAsync(send.request(command(1n)), { instanceOf: TransportError });
   t.deepEqual([e2?.kind, e2?.phase], ['timeout', 'send']);
@@ -126,4 +128,55 @@ test('closed while the link opens: open rejects (closed), and a link that opened
   t.is(tr.state, 'closed');
   t.is(link.state, 'closed', 'not left open with nobody listening');
   await t.throwsAsync(tr.request(command(1n)), { instanceOf: TransportError, message: /transport is closed/ });
+});
+
+test('a send timeout withdraws a frame the link still holds: a send timeout, the device never gets it', async (t) => {
+  let signal: AbortSignal | undefined;
+  const tr = new Transport(
+    new StubLink(undefined, (f, o) => {
+      signal = o.signal;
+      return held(f, o);
+    }),
+    { timeouts: { sendMs: 20 } },
+  );
+  await tr.open();
+  const e = await t.throwsAsync(tr.request(command(1n)), { instanceOf: TransportError });
+  t.deepEqual([e?.kind, e?.phase], ['timeout', 'send']);
+  t.true(signal?.aborted, 'the link was asked to withdraw the frame');
+  t.deepEqual([tr.stats.timeouts, tr.inFlight], [1, 0]);
+});
+
+test('a frame already on its way at the send timeout is no send timeout: its response is returned', async (t) => {
+  const { meter: m } = meter('esme');
+  let acknowledge!: () => void;
+  // The frame reaches the meter, but the link cannot withdraw it and its acknowledgement comes late.
+  const link: StubLink = new StubLink(undefined, (f, o) => {
+    const answer = m.process(f);
+    o.signal?.addEventListener('abort', () => setImmediate(() => link.emit(answer!)));
+    return new Promise<void>((resolve) => (acknowledge = resolve));
+  });
+  const tr = new Transport(link, { timeouts: { sendMs: 20, responseMs: 60_000 } });
+  await tr.open();
+  const reply = await tr.request(command(7n));
+  t.is(classifyFrame(reply.frame)?.key, classifyFrame(command(7n))?.key);
+  acknowledge();
+  t.deepEqual([tr.stats.responses, tr.stats.timeouts, tr.inFlight], [1, 0, 0]);
+});
+
+test('a frame on its way that the link never settles: the response clock runs from the send timeout (no-response, not a send timeout)', async (t) => {
+  const tr = new Transport(new StubLink(undefined, never), { timeouts: { sendMs: 20, responseMs: 20 } });
+  await tr.open();
+  const e = await t.throwsAsync(tr.request(command(1n)), { instanceOf: TransportError });
+  t.deepEqual([e?.kind, e?.phase], ['timeout', 'response']);
+  t.deepEqual([tr.stats.timeouts, tr.inFlight], [1, 0]);
+});
+
+test('a frame on its way at the send timeout that the link then fails is that link failure', async (t) => {
+  // As a serial link whose retransmissions go unacknowledged: it gives up after the send timeout.
+  const giving = (_f: Uint8Array, o: SendOptions) =>
+    new Promise<void>((_, reject) => o.signal?.addEventListener('abort', () => setImmediate(() => reject(new LinkError('disconnected', 'no acknowledgement after 9 attempts')))));
+  const tr = new Transport(new StubLink(undefined, giving), { timeouts: { sendMs: 20, responseMs: 60_000 } });
+  await tr.open();
+  const e = await t.throwsAsync(tr.request(command(1n)), { instanceOf: TransportError });
+  t.is(e?.kind, 'disconnected');
 });

@@ -1,6 +1,6 @@
 /**
  * The parent's side of the link host over a real pty: a close that comes right after open() (before the host has
- * said 'opening'), and a host closed twice at once.
+ * said 'opening'), a host closed twice at once, and a queued frame withdrawn through the host.
  */
 import test from 'ava';
 import { LinkError } from '../../../../devices/transports/link.ts';
@@ -34,4 +34,31 @@ test('a link host closed twice at once (a session and an exit handler): both clo
   await t.notThrowsAsync(Promise.all([host.close(), host.close()]));
   await t.notThrowsAsync(host.close());
   await t.throwsAsync(host.link({ path: '/dev/null' }).open(), { instanceOf: LinkError, message: /link host has exited/ });
+});
+
+test('a frame queued in the link host is withdrawn when its signal aborts, and never crosses', async (t) => {
+  const [host, pty] = await Promise.all([LinkHost.start(), openPtyPair()]);
+  try {
+    // Nobody on the far end yet: the first frame goes unacknowledged (retransmitted each second), the next waits.
+    const a = host.link({ path: pty.a, ackTimeoutMs: 1000 });
+    const b = host.link({ path: pty.b });
+    const got: string[] = [];
+    b.onFrame((f) => got.push(Buffer.from(f).toString()));
+    await a.open();
+    const first = a.send(Buffer.from('first'));
+    const withdraw = new AbortController();
+    const queued = a.send(Buffer.from('withdrawn'), { signal: withdraw.signal });
+    withdraw.abort();
+    const e = await t.throwsAsync(queued, { instanceOf: LinkError });
+    t.is(e?.kind, 'withdrawn');
+    await b.open();
+    await first;
+    await a.send(Buffer.from('after'));
+    for (let i = 0; i < 200 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    t.deepEqual(got, ['first', 'after']);
+    await Promise.all([a.close(), b.close()]);
+  } finally {
+    await host.close();
+    await pty.close();
+  }
 });

@@ -1,7 +1,12 @@
 import test from 'ava';
 import { LinkError } from '../../../../devices/transports/link.ts';
 import { decodeFrame, encodeFrame, MAX_PAYLOAD } from '../../../../devices/transports/serial/frame.ts';
-import { MockWire } from './mock-wire.ts';
+import { ECS04a } from '../../../../protocol/gbcs/usecases/meter-balance.ts';
+import { DeviceHost } from '../../../../devices/host.ts';
+import { classifyFrame } from '../../../../devices/transports/frame-keys.ts';
+import { Transport, TransportError } from '../../../../devices/transports/transport.ts';
+import { build, ESME_EUI, meter } from '../../support.ts';
+import { MockWire, type WireFrame } from './mock-wire.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -247,4 +252,65 @@ test('a line that echoes both ways, with a device on it: frames cross once each,
   await until(() => p.a.stats.staleAcks + p.b.stats.staleAcks === 2);
   t.deepEqual([p.a.stats.staleAcks, p.b.stats.staleAcks], [1, 1]);
   await p.close();
+});
+
+test('a queued frame whose signal aborts is withdrawn and never crosses; the frame on the wire goes on regardless', async (t) => {
+  const wire = new MockWire();
+  // The first frame stays unacknowledged for an ACK timeout: the second waits in the queue behind it.
+  wire.rule = (f) => (f.direction === 'b->a' && f.type === 'ack' && f.index === 0 ? 'drop' : 'pass');
+  const p = await openPair(wire);
+  const [first, second] = [new AbortController(), new AbortController()];
+  const sending = p.a.send(Buffer.from('on the wire'), { signal: first.signal });
+  const queued = p.a.send(Buffer.from('queued'), { signal: second.signal });
+  first.abort();
+  second.abort();
+  const e = await t.throwsAsync(queued, { instanceOf: LinkError });
+  t.is(e?.kind, 'withdrawn');
+  await t.notThrowsAsync(sending);
+  const refused = await t.throwsAsync(p.a.send(Buffer.from('too late'), { signal: AbortSignal.abort() }), { instanceOf: LinkError });
+  t.is(refused?.kind, 'withdrawn');
+  await p.a.send(Buffer.from('after'));
+  await until(() => p.got.b.length === 2);
+  t.deepEqual(p.got.b.map(String), ['on the wire', 'after']);
+  t.is(p.a.stats.framesSent, 2);
+  await p.close();
+});
+
+/** A Transport over a mock serial wire to an emulated ESME, the meter's first two ACKs lost (and more, by `rule`). */
+async function stalledMeter(rule: (f: WireFrame) => boolean) {
+  const wire = new MockWire();
+  wire.rule = (f) => ((f.direction === 'b->a' && f.type === 'ack' && f.index < 2) || rule(f) ? 'drop' : 'pass');
+  const dcc = wire.link('a', { ackTimeoutMs: 150 });
+  const { meter: esme } = meter('esme');
+  const host = new DeviceHost(wire.link('b', { ackTimeoutMs: 150 })).add(esme);
+  await host.start();
+  // The first command stays on the wire, unacknowledged, for two ACK timeouts: longer than the send timeout.
+  const transport = new Transport(dcc, { timeouts: { sendMs: 100, responseMs: 10_000 } });
+  await transport.open();
+  const adjust = (amount: number, counter: bigint) => build.command(ECS04a, { amount }, { device: ESME_EUI, counter });
+  return { esme, transport, adjust, close: () => Promise.all([transport.close(), host.stop()]) };
+}
+
+test('a send timeout withdraws a command queued behind a stalled one: the meter never executes it', async (t) => {
+  const r = await stalledMeter(() => false);
+  const balance = r.esme.meterBalance;
+  const first = r.transport.request(r.adjust(1, 1n));
+  const e = await t.throwsAsync(r.transport.request(r.adjust(100, 2n)), { instanceOf: TransportError });
+  t.deepEqual([e?.kind, e?.phase], ['timeout', 'send'], 'a comms failure: the command did not reach the meter');
+  await t.notThrowsAsync(first);
+  // Anything the link still held would go before this command: the meter executes the first and this one only.
+  await r.transport.request(r.adjust(10, 3n), { sendTimeoutMs: 10_000 });
+  t.is(r.esme.meterBalance, balance + 11);
+  await r.close();
+});
+
+test('a command already on the wire at the send timeout is answered, not reported as a send timeout', async (t) => {
+  // The meter's first response is lost too: it arrives, retransmitted, after the send timeout.
+  const r = await stalledMeter((f) => f.direction === 'b->a' && f.type === 'data' && f.index === 0);
+  const balance = r.esme.meterBalance;
+  const reply = await r.transport.request(r.adjust(1, 1n));
+  t.is(classifyFrame(reply.frame)?.key, classifyFrame(r.adjust(1, 1n))?.key);
+  t.is(r.esme.meterBalance, balance + 1);
+  t.deepEqual([r.transport.stats.responses, r.transport.stats.timeouts], [1, 0]);
+  await r.close();
 });
