@@ -3,7 +3,7 @@
  * the counts adding up; a seeded DCC defect must turn the run red. No timing assertions: throughput is measured
  * by `npm run bench`, never tested.
  */
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -211,12 +211,13 @@ test("a meter's response whose signature does not verify is not counted as a swi
   t.regex(tally.problems[0] ?? '', /the signature on the meter's answer does not verify/);
 });
 
-test('a shard that ends early, even with exit code 0, fails the run instead of leaving it waiting', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'fleet-exit0-'));
+/** `fleet --meters 100000 --workers 1` with `worker` (module code) preloaded into every thread; its exit and stderr. */
+async function fleetWithWorkerPreload(t: ExecutionContext, worker: string): Promise<{ code: number | null; stderr: string }> {
+  const tmp = mkdtempSync(join(tmpdir(), 'fleet-preload-'));
   t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const preload = join(tmp, 'exit0.mjs');
-  writeFileSync(preload, "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) setTimeout(() => process.exit(0), 1500).unref();\n");
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+  const preload = join(tmp, 'preload.mjs');
+  writeFileSync(preload, `import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) ${worker}\n`);
+  return new Promise((resolve) => {
     const child = spawn(process.execPath, ['--import', preload, join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -226,25 +227,16 @@ test('a shard that ends early, even with exit code 0, fails the run instead of l
       resolve({ code, stderr });
     });
   });
+}
+
+test('a shard that ends early, even with exit code 0, fails the run instead of leaving it waiting', async (t) => {
+  const r = await fleetWithWorkerPreload(t, 'setTimeout(() => process.exit(0), 1500).unref();');
   t.is(r.code, 3, r.stderr.slice(-2000));
   t.regex(r.stderr, /shard 0 ended with code 0 before the run was over/);
 });
 
 test("a shard's uncaught exception fails the run naming the shard", async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'fleet-throw-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
-  const preload = join(tmp, 'throw.mjs');
-  writeFileSync(preload, "import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) setTimeout(() => { throw new Error('boom from a worker'); }, 1500).unref();\n");
-  const r = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, ['--import', preload, join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stderr });
-    });
-  });
+  const r = await fleetWithWorkerPreload(t, "setTimeout(() => { throw new Error('boom from a worker'); }, 1500).unref();");
   t.is(r.code, 3, r.stderr.slice(-2000));
   t.regex(r.stderr, /^Error: shard 0: boom from a worker$/m);
 });
