@@ -511,20 +511,35 @@ export abstract class Meter {
     return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
   }
 
-  /** Replaces this meter's state with an exported one and schedules its pending changes again. */
+  /**
+   * Replaces this meter's state with an exported one and schedules its pending changes again. A text that is not
+   * a meter's state (damaged in its store) is refused and leaves the meter as it was.
+   */
   importState(text: string): void {
-    const record = JSON.parse(text, (_k, v: unknown) => {
-      if (v && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
-      return v;
-    }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null };
-    for (const p of this.s.pending ?? []) p.timer.cancel();
-    const pending = (record.pending ?? []).map((p) => {
-      const op = p.op.execution?.kind === 'at' ? { ...p.op, execution: { kind: 'at', at: new Date(p.op.execution.at as unknown as string) } } : p.op;
-      const change = { ...p, op } as PendingChange;
-      change.timer = this.clock.schedule(change.at, () => this.runPending(change));
-      return change;
-    });
-    this.s = { ...record, pending: pending.length ? pending : null };
+    const before = this.s;
+    const scheduled: PendingChange[] = [];
+    try {
+      const record = JSON.parse(text, (_k, v: unknown) => {
+        if (v && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
+        return v;
+      }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null };
+      if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error('not an object');
+      const pending = (record.pending ?? []).map((p) => {
+        const op = p.op.execution?.kind === 'at' ? { ...p.op, execution: { kind: 'at', at: new Date(p.op.execution.at as unknown as string) } } : p.op;
+        const change = { ...p, op } as PendingChange;
+        change.timer = this.clock.schedule(change.at, () => this.runPending(change));
+        scheduled.push(change);
+        return change;
+      });
+      this.s = { ...record, pending: pending.length ? pending : null };
+      // What every reader of the meter needs must be there: a snapshot reads all of it.
+      this.snapshot();
+    } catch (e) {
+      for (const p of scheduled) p.timer.cancel();
+      this.s = before;
+      throw new Error(`${this.eui}: not a saved meter state (${(e as Error).message})`);
+    }
+    for (const p of before.pending ?? []) p.timer.cancel();
   }
 }
 

@@ -37,9 +37,10 @@ export interface DeviceTrustAnchors {
 export interface DeviceProvisioner {
   /**
    * Returns the device's DS and KA public keys (for its SMKI Device certificates), or null for SMETS1 meters.
-   * `initial` is the state an emulated device starts in, when the registration asked for one.
+   * `initial` is the state an emulated device starts in, when the registration asked for one; `dccNow` the DCC's
+   * time, which the meters' clocks start from.
    */
-  provision(record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
+  provision(record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
 }
 
 const initialStateInput = z.strictObject({ paymentMode: z.enum(['credit', 'prepayment']).optional(), meterBalance: z.number().int().optional() });
@@ -203,7 +204,7 @@ export class DccAdmin {
   }
 
   private async provision(record: DeviceRecord, initial?: InitialDeviceState): Promise<void> {
-    const keys = await this.provisioner!.provision(record, this.trustAnchors(record), initial);
+    const keys = await this.provisioner!.provision(record, this.trustAnchors(record), initial, this.dcc.now());
     if (!keys) return;
     for (const [product, publicKey] of [
       ['device-ds', keys.ds],

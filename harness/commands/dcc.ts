@@ -67,9 +67,9 @@ const serve: CommandModule<object, ServeArgs> = {
       if (outOfRange) throw new CliExit(EXIT.usage, `--clock ${args.clock}: ${outOfRange}`);
     }
     const store = args.stateDir ? openMeterStore(writableDirectory(args.stateDir, 'state-dir')) : undefined;
-    let dccNow: () => Date = () => start ?? new Date();
-    // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch.
-    const pool = new EmulatedPool({ ...(store ? { store } : {}), defaultInitial: { paymentMode: 'prepayment' }, startAt: () => dccNow() });
+    // Hosted meters start in prepayment mode: the meters a SoLR Contingency party is there to switch. Their clock
+    // starts from the DCC's, which the DCC hands over as it provisions them.
+    const pool = new EmulatedPool({ ...(store ? { store } : {}), defaultInitial: { paymentMode: 'prepayment' } });
     const dcc = await createDcc({
       stateDir: args.stateDir ?? null,
       devices: pool.port,
@@ -87,9 +87,18 @@ const serve: CommandModule<object, ServeArgs> = {
       store?.close();
       throw new CliExit(EXIT.infrastructure, `cannot start the DCC${args.stateDir ? ` on the state in ${args.stateDir}` : ''}: ${e.message}`);
     });
-    dccNow = () => dcc.clock.now();
-    // The meters' clock follows the DCC's, so future-dated commands execute when the DCC's time reaches them.
-    const follow = setInterval(() => pool.follow(dcc.clock.now()), 250);
+    // The meters' clock follows the DCC's, so future-dated commands execute when the DCC's time reaches them. A
+    // tick whose store write fails (disk full) is reported and tried again at the next one.
+    let failing = false;
+    const follow = setInterval(() => {
+      try {
+        pool.follow(dcc.clock.now());
+        failing = false;
+      } catch (e) {
+        if (!failing) process.stderr.write(`the hosted meters' state could not be stored (retrying): ${(e as Error).message}\n`);
+        failing = true;
+      }
+    }, 250);
     let url: string;
     try {
       url = await dcc.listen(args.port, args.host);

@@ -40,6 +40,8 @@ export class EmulatedPool implements DevicePool {
   private readonly keys: DeviceKeySource;
   private readonly plans = new Map<Eui, DevicePlan>();
   private readonly store: MeterStore | null;
+  /** Each hosted meter's state as last stored (so the follow tick writes only what changed). */
+  private readonly stored = new Map<Eui, string>();
   private readonly meters = new Map<Eui, Meter>();
   private readonly records = new Map<Eui, DeviceRecord>();
   private readonly log = new Map<Eui, string[]>();
@@ -51,16 +53,14 @@ export class EmulatedPool implements DevicePool {
   /** The state devices start in when neither a scenario plan nor their registration names one. */
   private readonly defaultInitial: InitialDeviceState;
   /** Where a pool that is not planned (a service) takes its meters' start time from on first use. */
-  private readonly startAt: () => Date;
 
   /** Seeded meter defects (negative controls only). */
   private readonly defects: ReadonlySet<MeterDefect>;
 
-  constructor(options: { store?: MeterStore; defaultInitial?: InitialDeviceState; startAt?: () => Date; defects?: readonly MeterDefect[] } = {}) {
+  constructor(options: { store?: MeterStore; defaultInitial?: InitialDeviceState; defects?: readonly MeterDefect[] } = {}) {
     this.store = options.store ?? null;
     this.defects = new Set(options.defects ?? []);
     this.defaultInitial = options.defaultInitial ?? {};
-    this.startAt = options.startAt ?? (() => new Date());
     const seed = this.store?.seed();
     this.keys = seed ? new SeededKeySource(seed) : new GeneratedKeySource();
     this.s1spKey = seed ? deriveKeyPair(seed, 'smets-hil/s1sp') : generateKeyPair();
@@ -74,7 +74,7 @@ export class EmulatedPool implements DevicePool {
       },
       state: (eui) => this.meters.get(eui)?.snapshot(),
     };
-    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState) => this.provision(record, anchors, initial) };
+    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date) => this.provision(record, anchors, initial, dccNow) };
   }
 
   async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
@@ -108,8 +108,9 @@ export class EmulatedPool implements DevicePool {
     for (const l of this.alertListeners) l(device ?? ('0000000000000000' as Eui), frame);
   }
 
-  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState) {
-    if (!this.connection) await this.connect(this.startAt());
+  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState, dccNow?: Date) {
+    // The meters' clock starts at the DCC's (restored with its store after a restart), not at the host's.
+    if (!this.connection) await this.connect(dccNow ?? new Date());
     const cell = (k: { eui: Eui; ds: import('node:crypto').KeyObject | null; ka: import('node:crypto').KeyObject | null }) => ({ eui: k.eui, ...(k.ds ? { ds: k.ds } : {}), ...(k.ka ? { ka: k.ka } : {}) });
     const trust = () =>
       new TrustAnchors({
@@ -133,10 +134,19 @@ export class EmulatedPool implements DevicePool {
           ? new Smets1Meter({ eui: record.eui, variant: record.fuel === 'gas' ? 'gsme' : 'esme', clock: this.clock, initial, s1sp: { eui: EMULATED_S1SP, publicKey: this.s1spKey.publicKey } })
           : new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust(), defects: this.defects });
       const saved = this.store?.load(record.eui);
-      if (saved) meter.importState(saved);
+      if (saved) {
+        try {
+          meter.importState(saved);
+        } catch (e) {
+          throw new Error(`the meter store ${this.store!.path} holds a damaged state for ${(e as Error).message}`);
+        }
+      } else {
+        // Stored from the start, so a restart before its first command brings back the state it was registered in.
+        this.save(record.eui, meter);
+      }
       meterNow?.setOutput(null);
       this.meters.set(record.eui, meter);
-      this.connection!.host.add(this.store ? persisted(meter, this.store) : meter);
+      this.connection!.host.add(this.store ? persisted(meter, (state) => this.save(meter.eui, meter, state)) : meter);
       this.note(record.eui, saved ? `restored ${record.type}, ${meter.paymentMode}` : `provisioned ${record.type}${record.twin ? ' (twin)' : ''} for supplier ${record.supplier}, ${initial.paymentMode}`);
     }
     if (record.type === 'SMETS1') return null;
@@ -179,8 +189,21 @@ export class EmulatedPool implements DevicePool {
 
   advance(ms: number): void {
     this.clock.advance(ms);
-    // Future-dated changes may have executed: keep the stored state in step.
-    if (this.store) for (const [eui, m] of this.meters) this.store.store(eui, m.exportState());
+    // Future-dated changes may have executed: keep the stored state in step (only what changed, in one write).
+    if (!this.store) return;
+    const changed = [...this.meters].map(([eui, m]) => [eui, m.exportState()] as const).filter(([eui, state]) => this.stored.get(eui) !== state);
+    if (changed.length === 0) return;
+    this.store.transaction(() => {
+      for (const [eui, state] of changed) this.store!.store(eui, state);
+    });
+    for (const [eui, state] of changed) this.stored.set(eui, state);
+  }
+
+  /** Stores a meter's state (exported now unless given) if it differs from what was last stored. */
+  private save(eui: Eui, meter: Meter, state = meter.exportState()): void {
+    if (!this.store || this.stored.get(eui) === state) return;
+    this.store.store(eui, state);
+    this.stored.set(eui, state);
   }
 
   logs(): Record<string, string[]> {
@@ -244,15 +267,34 @@ function flipLastBit(frame: Uint8Array): Uint8Array {
   return out;
 }
 
-/** The meter as the host sees it, saving its state after every frame it handles. */
-function persisted(meter: Meter, store: MeterStore) {
+/**
+ * The meter as the host sees it, storing its state after every frame it handles. What it sends in answer leaves
+ * only once that state is stored: if the store refuses the write (disk full, locked), the meter is put back as it
+ * was and the frame goes unanswered, as if it had never arrived, rather than answered and then forgotten.
+ */
+function persisted(meter: Meter, save: (state: string) => void) {
+  let sink: ((frame: Uint8Array) => void) | null = null;
   return {
     eui: meter.eui,
     handleFrame(frame: Uint8Array) {
-      meter.handleFrame(frame);
-      store.store(meter.eui, meter.exportState());
+      const before = meter.exportState();
+      const held: Uint8Array[] = [];
+      meter.setOutput((f) => held.push(f));
+      try {
+        meter.handleFrame(frame);
+        save(meter.exportState());
+      } catch (e) {
+        meter.importState(before);
+        throw e;
+      } finally {
+        meter.setOutput(sink);
+      }
+      for (const f of held) sink?.(f);
     },
-    setOutput: (sink: ((frame: Uint8Array) => void) | null) => meter.setOutput(sink),
+    setOutput: (s: ((frame: Uint8Array) => void) | null) => {
+      sink = s;
+      meter.setOutput(s);
+    },
   };
 }
 

@@ -13,7 +13,7 @@ export class MeterStore {
   private readonly db: Database.Database;
   private readonly save: Database.Statement<[string, string]>;
 
-  constructor(path: string) {
+  constructor(readonly path: string) {
     makeDirectory(dirname(path));
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
@@ -27,9 +27,14 @@ export class MeterStore {
   seed(): string {
     const row = this.db.prepare("SELECT value FROM meta WHERE key = 'seed'").get() as { value: string } | undefined;
     if (row) return row.value;
-    const seed = randomBytes(16).toString('hex');
-    this.set('seed', seed);
-    return seed;
+    // The first seed written stays (two first starts at once must not each key their meters differently).
+    this.db.prepare("INSERT OR IGNORE INTO meta (key, value) VALUES ('seed', ?)").run(randomBytes(16).toString('hex'));
+    return this.seed();
+  }
+
+  /** Runs `writes` as one transaction. */
+  transaction(writes: () => void): void {
+    this.db.transaction(writes)();
   }
 
   get(key: string): string | undefined {

@@ -27,3 +27,13 @@ test('a meter exported and imported into a new one has the same snapshot, counte
   t.is(restored.snapshot().paymentMode, 'credit');
   t.is(rig.meter.snapshot().paymentMode, 'prepayment', 'the original is untouched');
 });
+
+test('a damaged saved state is refused naming the meter, and leaves the meter as it was', (t) => {
+  const rig = meter('esme', { paymentMode: 'prepayment' });
+  const before = rig.meter.snapshot();
+  for (const damaged of ['{}', '{"paymentMode":"credit"', 'null', '[]']) {
+    const e = t.throws(() => rig.meter.importState(damaged));
+    t.regex(e?.message ?? '', new RegExp(`^${ESME_EUI}: not a saved meter state`), damaged);
+    t.deepEqual(rig.meter.snapshot(), before, damaged);
+  }
+});

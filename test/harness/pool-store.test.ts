@@ -1,0 +1,84 @@
+/**
+ * Hosted meters kept in a meter store (`dcc serve --state-dir`): what a restart brings back, and what a store
+ * that refuses a write does to a command.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { MeterStore } from '../../harness/pools/meter-store.ts';
+import { EmulatedPool } from '../../harness/pools/emulated.ts';
+import type { RequestBody } from '../../protocol/duis/index.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
+import { startTestDcc } from '../helpers/dcc.ts';
+
+const SUPPLIER = parseEui('90B3D51F30010001');
+const METER = parseEui('00DB0000000000C1');
+const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
+
+/** A DCC hosting its meters in `pool`, on `stateDir`, as `dcc serve` does. */
+async function hosted(t: ExecutionContext, stateDir: string, extra: { start?: Date; freezeClock?: boolean } = {}) {
+  const store = new MeterStore(join(stateDir, 'meters.sqlite'));
+  const pool = new EmulatedPool({ store, defaultInitial: { paymentMode: 'prepayment' } });
+  const dcc = await startTestDcc(pool.port, { stateDir, provisioner: pool.provisioner, extra: { deviceTimeoutMs: 2_000, ...extra } });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await dcc.close();
+    await pool.close();
+    store.close();
+  };
+  t.teardown(close);
+  return { dcc, pool, store, close };
+}
+
+function stateDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'pool-store-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+test('a meter registered in a state of its own comes back in it after a restart, though it never handled a command', async (t) => {
+  const dir = stateDir(t);
+  const first = await hosted(t, dir);
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, initialState: { paymentMode: 'credit', meterBalance: 1234 } });
+  await first.close();
+  const again = await hosted(t, dir);
+  t.like(await again.dcc.admin.deviceState<{ meterBalance: number }>(METER), { paymentMode: 'credit', state: { meterBalance: 1234 } });
+});
+
+test("after a restart the meters' clock starts from the DCC's restored clock, not from the host's", async (t) => {
+  const dir = stateDir(t);
+  const first = await hosted(t, dir, { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await first.close();
+  const again = await hosted(t, dir, { freezeClock: true });
+  const restored = Object.values(again.pool.logs()).flat().find((l) => l.includes('restored'));
+  t.regex(restored ?? '', /^2015-01-01T00:00:00\.000Z restored SMETS1/);
+});
+
+test('a command whose new state the store refuses leaves the meter as it was and unanswered; once the store takes writes again, it executes', async (t) => {
+  const dir = stateDir(t);
+  const { dcc, pool, store } = await hosted(t, dir);
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
+  await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
+  const write = store.store.bind(store);
+  let refuse = true;
+  store.store = (eui, state) => {
+    if (refuse) throw new Error('SQLITE_FULL: database or disk is full');
+    write(eui, state);
+  };
+  await supplier.post('serviceS', supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit }));
+  await dcc.dcc.service.settled();
+  t.is((pool.snapshot(METER) as { paymentMode: string }).paymentMode, 'prepayment', 'not executed: its state could not be kept');
+  t.not((await dcc.admin.requests({ user: SUPPLIER })).at(-1)?.responseCode, 'I0', 'and not answered as done');
+  refuse = false;
+  await supplier.post('serviceS', supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit }));
+  await dcc.dcc.service.settled();
+  t.is((pool.snapshot(METER) as { paymentMode: string }).paymentMode, 'credit');
+  t.is(JSON.parse(store.load(METER)!).paymentMode, 'credit', 'and stored');
+});
