@@ -32,6 +32,9 @@ import type { MeterStore } from './meter-store.ts';
 /** The S1SP's EUI in emulated worlds. */
 export const EMULATED_S1SP = parseEui('90B3D51F30060001');
 
+/** The most lines kept of each meter's log (its commands, answers and alerts, as hex). */
+export const DEVICE_LOG_LINES = 1000;
+
 export class EmulatedPool implements DevicePool {
   readonly target = 'emulated';
   readonly port: DevicePort;
@@ -100,6 +103,8 @@ export class EmulatedPool implements DevicePool {
     let lines = this.log.get(eui);
     if (!lines) this.log.set(eui, (lines = []));
     lines.push(`${this.clock.date().toISOString()} ${line}`);
+    // A scenario's evidence needs the recent lines; a service running for weeks must not keep every command.
+    if (lines.length > DEVICE_LOG_LINES) lines.splice(0, lines.length - DEVICE_LOG_LINES);
   }
 
   private alert(frame: Uint8Array): void {

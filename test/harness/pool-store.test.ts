@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { MeterStore } from '../../harness/pools/meter-store.ts';
-import { EmulatedPool } from '../../harness/pools/emulated.ts';
+import { DEVICE_LOG_LINES, EmulatedPool } from '../../harness/pools/emulated.ts';
 import type { RequestBody } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { startTestDcc } from '../helpers/dcc.ts';
@@ -81,4 +81,14 @@ test('a command whose new state the store refuses leaves the meter as it was and
   await dcc.dcc.service.settled();
   t.is((pool.snapshot(METER) as { paymentMode: string }).paymentMode, 'credit');
   t.is(JSON.parse(store.load(METER)!).paymentMode, 'credit', 'and stored');
+});
+
+test("a hosted meter's log keeps its latest lines only, however long the service runs", async (t) => {
+  const { dcc, pool } = await hosted(t, stateDir(t));
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
+  // Each registration update is a line of the meter's log.
+  for (let i = 0; i <= DEVICE_LOG_LINES; i++) await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, smiStatus: i % 2 ? 'suspended' : 'commissioned' });
+  const lines = Object.values(pool.logs()).flat();
+  t.is(lines.length, DEVICE_LOG_LINES);
+  t.regex(lines.at(-1) ?? '', /registration updated: supplier 90B3D51F30010001, commissioned$/, 'the latest kept');
 });
