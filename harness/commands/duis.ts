@@ -10,7 +10,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { loadKeystore, readBytes, readInput } from './inputs.ts';
+import { isStdin, loadKeystore, readBytes, readInput } from './inputs.ts';
 
 interface KeyedArgs {
   file: string;
@@ -64,6 +64,8 @@ const validate: CommandModule<object, ValidateArgs> = {
       .positional('files', { type: 'string', array: true, demandOption: true, describe: 'DUIS XML files' })
       .option('xsd', { type: 'string', requiresArg: true, describe: 'DUIS Schema XSD (its imports are read from beside it)' }) as unknown as Argv<ValidateArgs>,
   handler: async (argv) => {
+    // Read once, standard input is empty the second time: that would be reported as an invalid document.
+    if (argv.files.filter(isStdin).length > 1) throw new CliExit(EXIT.usage, 'standard input (-) is given more than once: it can be read only once');
     const duis = await import('../../protocol/duis/index.ts');
     const inputs: { name: string; xml: Buffer | null; unreadable?: string }[] = await Promise.all(
       argv.files.map(async (name) => {

@@ -6,11 +6,13 @@
  *   precommand --from  the DCC's transform of a DUIS SRV 1.6 request into the Pre-Command
  */
 import type { KeyObject } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
+import { loadRig } from '../../devices/rig/inventory.ts';
 import { parseRecording, type RecordedFrame, RecordingError } from '../../devices/rig/recording.ts';
 import { parseRequest } from '../../protocol/duis/index.ts';
 import { encodeGeneralCiphering, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
-import { toHex } from '../../protocol/gbcs/bytes.ts';
+import { HexError, toHex } from '../../protocol/gbcs/bytes.ts';
 import { decodeDlmsDateTime, fromZigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
 import { checkMac, checkSignature } from '../../protocol/gbcs/frame-checks.ts';
 import { decodeFrame, type Frame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
@@ -24,10 +26,26 @@ import type { Keystore } from '../../protocol/smki/keystore.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { rigS1spKey } from '../pools/rig.ts';
-import { loadKeystore, readHexArgument, readText } from './inputs.ts';
+import { isoDateTimeArg, loadKeystore, readHexArgument, readText } from './inputs.ts';
 
 /** The DCC reference data's clock; the GSME Issuer Event ID is taken from the transforming DCC's time. */
 const RTDS_CLOCK = '2015-01-01T00:00:00Z';
+
+/**
+ * The rig `--rig` names: its name, or its file (whose `name:` is read). A file path taken for a name would
+ * derive another S1SP key, and every instruction would look forged.
+ */
+function rigName(value: string): string {
+  if (existsSync(value) && statSync(value).isFile()) {
+    try {
+      return loadRig(value).name;
+    } catch (e) {
+      throw new CliExit(EXIT.usage, `--rig ${value}: ${(e as Error).message}`);
+    }
+  }
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(value) || /\.ya?ml$/.test(value)) throw new CliExit(EXIT.usage, `--rig ${value}: neither a rig's name nor a rig file`);
+  return value;
+}
 
 function decodeOrExit(hex: string) {
   let bytes: Buffer;
@@ -35,7 +53,7 @@ function decodeOrExit(hex: string) {
     bytes = readHexArgument(hex);
   } catch (e) {
     if (e instanceof CliExit) throw e;
-    throw new CliExit(EXIT.failed, JSON.stringify({ error: { code: 'bad-hex', message: (e as Error).message, offset: 0 } }));
+    throw new CliExit(EXIT.failed, JSON.stringify({ error: { code: 'bad-hex', message: (e as Error).message, offset: e instanceof HexError ? e.offset : 0 } }));
   }
   const d = decodeFrame(bytes);
   if (!d.ok) throw new CliExit(EXIT.failed, JSON.stringify({ error: d.error.toJSON() }));
@@ -116,7 +134,7 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
       .option('keystore', { type: 'string', requiresArg: true, describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
       .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
       .option('acb', { type: 'string', requiresArg: true, describe: 'EUI of the ACB whose KA key made the MACs' })
-      .option('rig', { type: 'string', requiresArg: true, describe: "the rig's name (its file's name:), to check S1SP instruction signatures" }) as Argv<{
+      .option('rig', { type: 'string', requiresArg: true, describe: "the rig (its name, or its file), to check S1SP instruction signatures" }) as Argv<{
       file: string;
       device?: string;
       keystore?: string;
@@ -137,7 +155,7 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
     const keys = {
       keystore: loadKeystore(args.keystore, args.cert),
       ...(args.acb === undefined ? {} : { acb: parseEuiOption(args.acb, '--acb') }),
-      ...(args.rig === undefined ? {} : { s1sp: rigS1spKey(args.rig).publicKey }),
+      ...(args.rig === undefined ? {} : { s1sp: rigS1spKey(rigName(args.rig)).publicKey }),
     };
     const lines: string[] = [];
     frames.forEach((f, index) => {
@@ -218,8 +236,8 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
   handler: (args) => {
     const parsed = parseRequest(readText(args.from, 'DUIS request'));
     if (!parsed.ok) throw new CliExit(EXIT.failed, `${args.from}: ${parsed.error.message}`);
-    const at = new Date(args.at);
-    if (Number.isNaN(at.getTime())) throw new CliExit(EXIT.usage, `--at ${args.at} is not a date-time`);
+    // With its zone, or the Pre-Command (its GSME Issuer Event ID) would depend on the machine's time zone.
+    const at = isoDateTimeArg(args.at, 'at');
     try {
       process.stdout.write(toHex(encodeGeneralSigning(preCommandForRequest(parsed.value, args.device, at))) + '\n');
     } catch (e) {

@@ -13,7 +13,7 @@ import { Keystore } from '../../protocol/smki/keystore.ts';
 export const STDIN = '<stdin>';
 
 /** Whether a file argument names standard input: STDIN, or "-" as library callers give it. */
-function isStdin(path: string): boolean {
+export function isStdin(path: string): boolean {
   return path === STDIN || path === '-';
 }
 
@@ -22,13 +22,21 @@ export function readBytes(path: string): Buffer {
   return isStdin(path) ? readFileSync(0) : readFileSync(path);
 }
 
-/** A file's bytes, or standard input's; one that cannot be read is a usage error naming it. */
+/** The largest input read whole: a string holds at most about 512 MiB, and no frame, request or recording needs more. */
+export const MAX_INPUT_BYTES = 256 * 2 ** 20;
+
+/** A file's bytes, or standard input's; one that cannot be read, or is too large to, is a usage error naming it. */
 export function readInput(path: string, what: string): Buffer {
+  let bytes: Buffer;
   try {
-    return readBytes(path);
+    if (!isStdin(path) && statSync(path).size > MAX_INPUT_BYTES) throw new CliExit(EXIT.usage, `${what} ${path} is ${statSync(path).size} bytes: more than the ${MAX_INPUT_BYTES} read at once`);
+    bytes = readBytes(path);
   } catch (e) {
+    if (e instanceof CliExit) throw e;
     throw new CliExit(EXIT.usage, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
+  if (bytes.length > MAX_INPUT_BYTES) throw new CliExit(EXIT.usage, `${what} ${path} is ${bytes.length} bytes: more than the ${MAX_INPUT_BYTES} read at once`);
+  return bytes;
 }
 
 export function readText(path: string, what: string): string {

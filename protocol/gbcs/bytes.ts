@@ -203,10 +203,23 @@ export function toHex(b: Uint8Array): string {
 }
 
 /** Parses hex, ignoring whitespace; throws on odd length or non-hex characters (input from users and files). */
+/** Text that is not hex: `offset` is the octet (white space aside) where it stops being hex. */
+export class HexError extends Error {
+  override readonly name = 'HexError';
+  constructor(
+    message: string,
+    readonly offset: number,
+  ) {
+    super(message);
+  }
+}
+
 export function fromHex(text: string): Buffer {
   const clean = text.replace(/\s+/g, '');
-  if (clean.length % 2 !== 0 || !/^[0-9A-Fa-f]*$/.test(clean)) {
-    throw new Error(`not a hex string (${clean.length} characters${/[^0-9A-Fa-f]/.test(clean) ? ', non-hex characters' : ', odd length'})`);
+  const bad = clean.search(/[^0-9A-Fa-f]/);
+  if (bad >= 0 || clean.length % 2 !== 0) {
+    const at = bad >= 0 ? bad : clean.length - 1;
+    throw new HexError(`not a hex string (${clean.length} characters${bad >= 0 ? `, non-hex characters from octet ${at >> 1}` : ', odd length'})`, at >> 1);
   }
   return Buffer.from(clean, 'hex');
 }

@@ -88,6 +88,13 @@ test('duis validate without --xsd validates structurally', async (t) => {
   t.regex(r.stdout, /^OK .*ECS42_7\.1_SUCCESS_REQUEST_DUIS\.XML\nINVALID .*bad-order\.xml: structure: \/Request\/Header\/ServiceReference: expected CommandVariant, found ServiceReference\n$/);
 });
 
+test('duis validate reads standard input once: - given twice is a usage error, not a valid document reported invalid', async (t) => {
+  const r = await runCli(['duis', 'validate', '-', '-'], { input: readFixture('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML') });
+  t.is(r.code, 2);
+  t.regex(r.stderr, /standard input \(-\) is given more than once/);
+  t.is(r.stdout, '');
+});
+
 test('usage errors exit 2', async (t) => {
   const noKeystore = await runCli(['duis', 'sign', template('ECS42_7.1_SUCCESS_REQUEST_DUIS.XML')]);
   t.is(noKeystore.code, 2);

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import { decodeGeneralCiphering, encodeGeneralSigning, decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { runCli } from '../helpers/cli.ts';
-import { deviceCertPath, fixturePath, rtdsFrame, rtdsFrames, zaz1KeystorePath } from '../helpers/fixtures.ts';
+import { deviceCertPath, fixturePath, repoRoot, rtdsFrame, rtdsFrames, zaz1KeystorePath } from '../helpers/fixtures.ts';
 
 const KEYS = ['--keystore', zaz1KeystorePath];
 const CERTS = ['00DB1234567890A0', '00DB1234567890A1'].flatMap((eui) => ['--cert', deviceCertPath(eui, 'ds'), '--cert', deviceCertPath(eui, 'ka')]);
@@ -120,4 +122,44 @@ test('usage errors exit 2', async (t) => {
   const missing = await runCli(['gbcs', 'decode', '/nonexistent/frame.hex']);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /^cannot read hex file \/nonexistent\/frame\.hex: ENOENT/);
+});
+
+test('gbcs decode: bad hex says from which octet it stops being hex', async (t) => {
+  for (const [input, offset] of [['DF00ZZ11', 2], ['DF0', 1], ['DF 00 11 0G', 3]] as const) {
+    const r = await runCli(['gbcs', 'decode', input]);
+    t.is(r.code, 1, input);
+    t.like(JSON.parse(r.stderr.trim()).error, { code: 'bad-hex', offset }, input);
+  }
+});
+
+test('gbcs precommand --at takes an ISO-8601 date-time with its zone: the Pre-Command must not depend on the machine', async (t) => {
+  const from = fixturePath('duis', 'GCS02_1.6_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML');
+  for (const at of ['2026-01-05T09:00:00', 'March 7', '1']) {
+    const r = await runCli(['gbcs', 'precommand', '--from', from, '--device', 'gsme', '--at', at]);
+    t.is(r.code, 2, at);
+    t.regex(r.stderr, /not an ISO-8601 date-time/);
+  }
+});
+
+test('gbcs recording --rig takes the rig by name or by its file, and refuses what is neither', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-rig-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const recording = join(dir, 'rec.jsonl');
+  writeFileSync(recording, '');
+  const byFile = await runCli(['gbcs', 'recording', recording, '--rig', join(repoRoot, 'rigs/emulated-serial.yaml')]);
+  t.is(byFile.code, 0, byFile.stderr);
+  const neither = await runCli(['gbcs', 'recording', recording, '--rig', 'rigs/missing.yaml']);
+  t.is(neither.code, 2);
+  t.regex(neither.stderr, /--rig rigs\/missing\.yaml: neither a rig's name nor a rig file/);
+});
+
+test('an input too large to read at once is a usage error naming it, not a stack trace', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'cli-large-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const large = join(dir, 'large.jsonl');
+  writeFileSync(large, '');
+  truncateSync(large, 600 * 2 ** 20); // sparse: no disk used
+  const r = await runCli(['gbcs', 'recording', large]);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /^recording .*large\.jsonl is 629145600 bytes: more than the 268435456 read at once/);
 });
