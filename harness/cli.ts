@@ -81,10 +81,17 @@ function refuseUnusableValues(argv: Record<string, unknown>, y: OptionTable): vo
   for (const key of o.string) {
     // Options, unlike positional arguments, are what requiresArg sets narg on.
     const option = key in o.narg;
-    if (!o.array.includes(key) && argv[key] === '') throw new CliExit(EXIT.usage, `${option ? `--${key}` : key.toUpperCase()} needs a value`);
-    // An option's "-" (`--xsd -`, `--evidence -`) would be read, or written, as a path named <stdin>; the few
-    // options that are a command's main input, read through readInput, take it as file arguments do.
-    if (option && argv[key] === STDIN && !OPTIONS_READING_STDIN.has(key)) throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
+    // A list option (`--cert A --cert B`) is checked value by value, as a single one is.
+    const values = o.array.includes(key) ? (Array.isArray(argv[key]) ? (argv[key] as unknown[]) : []) : [argv[key]];
+    if (option || !o.array.includes(key)) {
+      if (values.includes('')) throw new CliExit(EXIT.usage, `${option ? `--${key}` : key.toUpperCase()} needs a value`);
+    }
+    // An option's "-" (`--xsd -`, `--evidence -`, or `--xsd=-`, which reaches us as it is) would be read, or
+    // written, as a path named <stdin>; the few options that are a command's main input, read through
+    // readInput, take it as file arguments do.
+    if (option && !OPTIONS_READING_STDIN.has(key) && values.some((v) => v === STDIN || v === '-')) {
+      throw new CliExit(EXIT.usage, `--${key} -: "-" (standard input) is taken by file arguments, not by options`);
+    }
   }
   for (const key of o.number) {
     if (typeof argv[key] === 'number' && Number.isNaN(argv[key])) throw new CliExit(EXIT.usage, `--${key} must be a number`);

@@ -67,7 +67,7 @@ const decode: CommandModule<object, { hex: string; keystore?: string; cert: stri
     y
       .positional('hex', { type: 'string', demandOption: true })
       .option('keystore', { type: 'string', requiresArg: true, describe: 'ZAZ1-format keystore JSON' })
-      .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
+      .option('cert', { type: 'string', array: true, requiresArg: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
       .option('acb', { type: 'string', requiresArg: true, describe: 'EUI of the ACB whose KA key made the MAC' }) as Argv<{ hex: string; keystore?: string; cert: string[]; acb?: string }>,
   handler: (args) => {
     const frame = decodeOrExit(args.hex);
@@ -132,7 +132,7 @@ const recording: CommandModule<object, { file: string; device?: string; keystore
       .positional('file', { type: 'string', demandOption: true, describe: 'a recording, DIR/RIG-TIMESTAMP.jsonl' })
       .option('device', { type: 'string', requiresArg: true, describe: "only this device's frames (its id in the rig file)" })
       .option('keystore', { type: 'string', requiresArg: true, describe: 'ZAZ1-format keystore JSON, to check GBCS signatures and MACs' })
-      .option('cert', { type: 'string', array: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
+      .option('cert', { type: 'string', array: true, requiresArg: true, default: [] as string[], describe: 'PEM certificate (repeatable), e.g. device DS/KA' })
       .option('acb', { type: 'string', requiresArg: true, describe: 'EUI of the ACB whose KA key made the MACs' })
       .option('rig', { type: 'string', requiresArg: true, describe: "the rig (its name, or its file), to check S1SP instruction signatures" }) as Argv<{
       file: string;
@@ -198,7 +198,7 @@ const command: CommandModule<object, { hex: string; keystore: string; acb: strin
       .positional('hex', { type: 'string', demandOption: true })
       .option('keystore', { type: 'string', requiresArg: true, demandOption: true, describe: 'keystore holding the ACB KA private key' })
       .option('acb', { type: 'string', requiresArg: true, demandOption: true, describe: 'EUI of the ACB' })
-      .option('cert', { type: 'string', array: true, demandOption: true, describe: "the device's KA certificate (PEM)" }) as Argv<{
+      .option('cert', { type: 'string', array: true, requiresArg: true, demandOption: true, describe: "the device's KA certificate (PEM)" }) as Argv<{
       hex: string;
       keystore: string;
       acb: string;

@@ -122,6 +122,11 @@ test('usage errors exit 2', async (t) => {
   const missing = await runCli(['gbcs', 'decode', '/nonexistent/frame.hex']);
   t.is(missing.code, 2);
   t.regex(missing.stderr, /^cannot read hex file \/nonexistent\/frame\.hex: ENOENT/);
+  // A list option without its value, and an option's "-" however it is written, are refused like any other.
+  t.is((await runCli(['gbcs', 'decode', 'DF00', '--cert'])).code, 2);
+  const dash = await runCli(['gbcs', 'decode', 'DF00', '--keystore=-'], { input: readFileSync(zaz1KeystorePath, 'utf8') });
+  t.is(dash.code, 2);
+  t.regex(dash.stderr, /--keystore -: "-" \(standard input\) is taken by file arguments, not by options/);
 });
 
 test('gbcs decode: bad hex says from which octet it stops being hex', async (t) => {
