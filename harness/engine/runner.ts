@@ -109,24 +109,33 @@ function snapshots(world: WorldInstance): Map<Eui, Json> {
  * was a switch to Credit is checked as for any change); on a meter whose pending changes cannot be read (a real
  * one, read for its payment mode) nothing, so a switch to prepayment during an SC step is laid at the SC's door.
  */
-function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json, stepAllowed: readonly string[]): { any: readonly string[]; solr: readonly string[] } {
-  if (!world.live) return { any: [], solr: [] };
+/** What time passing explains for the SoLR invariant: the fields, and whether a switch to prepayment fell due. */
+interface TimeExplains {
+  fields: readonly string[];
+  prepayment: boolean;
+}
+
+function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json, stepAllowed: readonly string[]): { any: readonly string[]; solr: TimeExplains } {
+  if (!world.live) return { any: [], solr: { fields: [], prepayment: false } };
   const advance = world.pool.allowedChanges('advance', '', eui);
   const pending = (before as { pending?: Record<string, { executeAt?: string } | null> }).pending;
-  if (pending === undefined) return { any: advance, solr: [] };
+  if (pending === undefined) return { any: advance, solr: { fields: [], prepayment: false } };
   const clock = Date.parse((after as { clock?: string }).clock ?? '');
-  if (Object.values(pending).some((p) => p && Date.parse(p.executeAt ?? '') <= clock)) return { any: advance, solr: advance };
-  if (stepAllowed.some((path) => path.startsWith('pending'))) return { any: advance, solr: ['clock', 'alertCounter'] };
-  return { any: ['clock'], solr: ['clock'] };
+  const due = Object.entries(pending).filter(([, p]) => p && Date.parse(p.executeAt ?? '') <= clock);
+  // A switch to prepayment is excused only when the change falling due was one: a due switch to Credit, or a
+  // tariff, does not explain the meter going to prepayment.
+  if (due.length) return { any: advance, solr: { fields: advance, prepayment: due.some(([kind, p]) => kind === 'paymentMode' && namesPrepayment(p)) } };
+  if (stepAllowed.some((path) => path.startsWith('pending'))) return { any: advance, solr: { fields: ['clock', 'alertCounter'], prepayment: false } };
+  return { any: ['clock'], solr: { fields: ['clock'], prepayment: false } };
 }
 
 /** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
-function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[], timeExplains: readonly string[]): FieldChange[] {
+function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[], time: TimeExplains): FieldChange[] {
   // A Security Log entry is the meter refusing an attempt, not something the attempt changed.
-  const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog', ...timeExplains];
+  const allowed = [...world.pool.allowedChanges('solr-credit', '1.6', eui), 'securityLog', ...time.fields];
   const outside = unexpectedChanges(changes as never, allowed) as FieldChange[];
   const toPrepayment = changes.filter((c) => (c.path === 'paymentMode' || c.path.startsWith('pending.paymentMode')) && namesPrepayment(c.after));
-  return [...outside, ...(unexpectedChanges(toPrepayment as never, timeExplains) as FieldChange[])];
+  return [...outside, ...(time.prepayment ? [] : toPrepayment)];
 }
 
 /** A payment mode value that is, or (a pending change arriving whole) holds, a switch to prepayment. */

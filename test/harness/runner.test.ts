@@ -190,6 +190,25 @@ test('in a live world the SoLR invariant excuses what a pending change falling d
   t.notRegex(step.message!, /clock/);
 });
 
+test('in a live world a pending switch to Credit falling due during an SC step does not excuse the meter going to prepayment', async (t) => {
+  // The failed supplier's own switch to Credit falls due while the SC's switch to prepayment (a DCC that lets
+  // ECS03 through) is held on the link: time explains the Credit switch, not the prepayment one.
+  const run = await runScenarios(
+    liveWorld(
+      '{ paymentMode: credit }',
+      `      - request: { as: failing, to: esme, mode: credit, at: 6s, expect: { code: I99, response: I0, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, delay: 8s }
+      - request: { as: srp, to: esme, mode: prepayment, expect: { code: I99, response: I0, device: success } }
+`,
+    ),
+    { pool: async () => new EmulatedPool(), defects: ['sc-allowed-ecs03'] },
+  );
+  const step = run.tests[0]!.attempts[0]!.steps[3]!;
+  t.is(step.verdict, 'fail', JSON.stringify(run.tests[0]!.attempts[0]!.steps.map((x) => x.message)));
+  t.regex(step.message!, /invariant violated: esme changed where it must not: .*paymentMode "credit" -> "prepayment"/);
+});
+
 test('a future-dated switch to prepayment falling due in an advance step writes the prepayment settings, as the switch may', async (t) => {
   const run = await runScenarios(
     load(`  - id: dated-prepayment
