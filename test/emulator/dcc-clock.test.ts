@@ -1,20 +1,12 @@
 /** The DCC's clock across restarts, and the range it may be set to. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { listenUrl } from '../../emulator/bootstrap.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
-
-function stateDir(t: { teardown(f: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dcc-clock-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { scratchDir } from '../helpers/scratch.ts';
 
 test('a clock set at start resumes from there after a restart, not from real time', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'dcc-clock');
   const first = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { start: new Date('2015-01-01T00:00:00Z') } });
   await first.close();
   const again = await startTestDcc(unreachableDevices(), { stateDir: dir });
@@ -24,7 +16,7 @@ test('a clock set at start resumes from there after a restart, not from real tim
 });
 
 test('a frozen clock comes back at the instant it was held at: the downtime does not move it', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'dcc-clock');
   const first = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true } });
   await first.admin.clock({ advanceMs: 1000 });
   await first.close();

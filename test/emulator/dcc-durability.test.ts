@@ -5,16 +5,15 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatRequestId, type RequestBody } from '../../protocol/duis/index.ts';
 import { encodeReply } from '../../protocol/s1sp/frame.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePort } from '../../emulator/ports.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const SMETS1_ESME = parseEui('00DB0000000000C1');
@@ -206,8 +205,7 @@ test('a SMETS1 alert that fails its integrity check is logged as unreadable and 
 });
 
 test('a revocation whose commit SQLite loses is not in force in memory: the retry is taken, and it survives a restart', async (t) => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'dcc-revocation-'));
-  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = scratchDir(t, 'dcc-revocation');
   const w = await startTestDcc(unreachableDevices(), { stateDir });
   let closed = false;
   t.teardown(() => (closed ? undefined : w.close()));

@@ -1,13 +1,11 @@
 /** The DCC's delivery outbox: at-least-once, in order per endpoint, retried with backoff, one slow endpoint never holding up another. */
-import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import test from 'ava';
 import { NO_ENDPOINT_YET, Outbox } from '../../emulator/outbox.ts';
 import { openStore } from '../../emulator/store.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 function harness(post: (url: string, body: string) => Promise<number>) {
   const db = openStore(null);
@@ -182,8 +180,7 @@ test("a User that replaces a dead endpoint gets there, in order, what waited at 
 });
 
 test('a DCC restarted with a callback delivers there what it kept for a User that had no endpoint', async (t) => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'outbox-callback-'));
-  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = scratchDir(t, 'outbox-callback');
   const first = await startTestDcc(unreachableDevices(), { stateDir });
   await first.admin.party({ eui: '90B3D51F30010001', name: 'No endpoint yet', roles: ['IS'] });
   first.dcc.service.outbox.enqueue({ endpoint: NO_ENDPOINT_YET, recipient: '90B3D51F30010001', kind: 'response', requestRow: null, body: '<kept/>' });

@@ -1,21 +1,15 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { StateDirInUse } from '../../emulator/state-lock.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startDccProcess } from '../helpers/dcc-process.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
-
-function stateDir(t: { teardown(f: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'dcc-lock-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { scratchDir } from '../helpers/scratch.ts';
 
 test('a second DCC on a state directory in use is refused, and the first keeps serving; once it closes the directory is free', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'dcc-lock');
   const first = await startTestDcc(unreachableDevices(), { stateDir: dir });
   await first.admin.party({ eui: '00000000000000A1', name: 'Supplier', roles: ['IS'] });
   const refused = await t.throwsAsync(startTestDcc(unreachableDevices(), { stateDir: dir }), { instanceOf: StateDirInUse });
@@ -29,7 +23,7 @@ test('a second DCC on a state directory in use is refused, and the first keeps s
 });
 
 test('the lock of a DCC that was killed (its process gone) is taken over', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'dcc-lock');
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
   writeFileSync(join(dir, 'dcc.lock'), `${gone}\n`);
   const dcc = await startTestDcc(unreachableDevices(), { stateDir: dir });
@@ -39,7 +33,7 @@ test('the lock of a DCC that was killed (its process gone) is taken over', async
 });
 
 test('dcc serve on a state directory another dcc serve is using exits 3 and names the process', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'dcc-lock');
   const first = await startDccProcess(['--state-dir', dir]);
   t.teardown(() => first.stop());
   const second = await runCli(['dcc', 'serve', '--port', '0', '--state-dir', dir]);

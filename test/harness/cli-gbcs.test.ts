@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeGeneralCiphering, encodeGeneralSigning, decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { runCli } from '../helpers/cli.ts';
 import { deviceCertPath, fixturePath, repoRoot, rtdsFrame, rtdsFrames, zaz1KeystorePath } from '../helpers/fixtures.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const KEYS = ['--keystore', zaz1KeystorePath];
 const CERTS = ['00DB1234567890A0', '00DB1234567890A1'].flatMap((eui) => ['--cert', deviceCertPath(eui, 'ds'), '--cert', deviceCertPath(eui, 'ka')]);
@@ -147,8 +147,7 @@ test('gbcs precommand --at takes an ISO-8601 date-time with its zone: the Pre-Co
 });
 
 test('gbcs recording --rig takes the rig by name or by its file, and refuses what is neither', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cli-rig-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, 'cli-rig');
   const recording = join(dir, 'rec.jsonl');
   writeFileSync(recording, '');
   const byFile = await runCli(['gbcs', 'recording', recording, '--rig', join(repoRoot, 'rigs/emulated-serial.yaml')]);
@@ -159,8 +158,7 @@ test('gbcs recording --rig takes the rig by name or by its file, and refuses wha
 });
 
 test('an input too large to read at once is a usage error naming it, not a stack trace', async (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'cli-large-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, 'cli-large');
   const large = join(dir, 'large.jsonl');
   writeFileSync(large, '');
   truncateSync(large, 600 * 2 ** 20); // sparse: no disk used

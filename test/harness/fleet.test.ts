@@ -5,8 +5,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
 import { runFleet } from '../../harness/fleet/run.ts';
@@ -14,6 +13,7 @@ import { FleetShard } from '../../harness/fleet/shard.ts';
 import { workerNotes } from '../../harness/commands/fleet.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const SUMMARY_FIELDS = ['commandsApplied', 'commandsPerSecond', 'commandsSent', 'cryptoOps', 'invariantViolations', 'meters', 'peakRssBytes', 'refused', 'seconds'];
 
@@ -131,8 +131,7 @@ test('fleet notes: shards are capped at one per meter, and more shards than core
 });
 
 test('smets-hil fleet stopped with Ctrl-C in the middle of the event exits 130, its shards stopped and temporary stores removed', async (t) => {
-  const tmp = mkdtempSync(join(tmpdir(), 'fleet-interrupt-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = scratchDir(t, 'fleet-interrupt');
   const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'fleet', '--meters', '100000', '--workers', '1'], { cwd: repoRoot, env: { ...process.env, TMPDIR: tmp } });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -189,8 +188,7 @@ test('the same seed sends the same adversarial requests to the same meters whate
 });
 
 test("a meter's response whose signature does not verify is not counted as a switch", async (t) => {
-  const stateDir = mkdtempSync(join(tmpdir(), 'fleet-response-'));
-  t.teardown(() => rmSync(stateDir, { recursive: true, force: true }));
+  const stateDir = scratchDir(t, 'fleet-response');
   const shard = await FleetShard.create({ fleet: options({ meters: 400, workers: 1, adversarialShare: 0 }), shard: 0, stateDir });
   t.teardown(() => shard.close());
   const port = shard.devices.port;
@@ -213,8 +211,7 @@ test("a meter's response whose signature does not verify is not counted as a swi
 
 /** `fleet --meters 100000 --workers 1` with `worker` (module code) preloaded into every thread; its exit and stderr. */
 async function fleetWithWorkerPreload(t: ExecutionContext, worker: string): Promise<{ code: number | null; stderr: string }> {
-  const tmp = mkdtempSync(join(tmpdir(), 'fleet-preload-'));
-  t.teardown(() => rmSync(tmp, { recursive: true, force: true }));
+  const tmp = scratchDir(t, 'fleet-preload');
   const preload = join(tmp, 'preload.mjs');
   writeFileSync(preload, `import { isMainThread } from 'node:worker_threads';\nif (!isMainThread) ${worker}\n`);
   return new Promise((resolve) => {

@@ -2,8 +2,6 @@
  * Hosted meters kept in a meter store (`dcc serve --state-dir`): what a restart brings back, and what a store
  * that refuses a write does to a command.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
 import { MeterStore } from '../../harness/pools/meter-store.ts';
@@ -11,6 +9,7 @@ import { DEVICE_LOG_LINES, EmulatedPool } from '../../harness/pools/emulated.ts'
 import type { RequestBody } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { startTestDcc } from '../helpers/dcc.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const METER = parseEui('00DB0000000000C1');
@@ -33,14 +32,8 @@ async function hosted(t: ExecutionContext, stateDir: string, extra: { start?: Da
   return { dcc, pool, store, close };
 }
 
-function stateDir(t: ExecutionContext): string {
-  const dir = mkdtempSync(join(tmpdir(), 'pool-store-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
-
 test('a meter registered in a state of its own comes back in it after a restart, though it never handled a command', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'pool-store');
   const first = await hosted(t, dir);
   await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
   await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, initialState: { paymentMode: 'credit', meterBalance: 1234 } });
@@ -50,7 +43,7 @@ test('a meter registered in a state of its own comes back in it after a restart,
 });
 
 test("after a restart the meters' clock starts from the DCC's restored clock, not from the host's", async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'pool-store');
   const first = await hosted(t, dir, { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
   await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
   await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
@@ -61,7 +54,7 @@ test("after a restart the meters' clock starts from the DCC's restored clock, no
 });
 
 test('a command whose new state the store refuses leaves the meter as it was and unanswered; once the store takes writes again, it executes', async (t) => {
-  const dir = stateDir(t);
+  const dir = scratchDir(t, 'pool-store');
   const { dcc, pool, store } = await hosted(t, dir);
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
   await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
@@ -84,7 +77,7 @@ test('a command whose new state the store refuses leaves the meter as it was and
 });
 
 test("a hosted meter's log keeps its latest lines only, however long the service runs", async (t) => {
-  const { dcc, pool } = await hosted(t, stateDir(t));
+  const { dcc, pool } = await hosted(t, scratchDir(t, 'pool-store'));
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
   // Each registration update is a line of the meter's log.
   for (let i = 0; i <= DEVICE_LOG_LINES; i++) await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, smiStatus: i % 2 ? 'suspended' : 'commissioned' });

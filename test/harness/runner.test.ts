@@ -154,19 +154,23 @@ test('in a live world emulated meters keep real time too: a switch future-dated 
   t.true(fellDue.changes.some((c) => c.path === 'paymentMode' && c.after === 'credit'));
 });
 
+/**
+ * Steps in which the failed supplier's own switch to `pending`, dated 6 s ahead, falls due while the SC's switch
+ * to `sc` is held 8 s on the link (step 4 of them).
+ */
+function dueDuringScSwitch(pending: 'credit' | 'prepayment', sc: 'credit' | 'prepayment'): string {
+  return `      - request: { as: failing, to: esme, mode: ${pending}, at: 6s, expect: { code: I99, response: I0, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, delay: 8s }
+      - request: { as: srp, to: esme, mode: ${sc}, expect: { code: I99, response: I0, device: success } }
+`;
+}
+
 test('in a live world the SoLR invariant excuses what a pending change falling due during an SC step writes, and nothing else', async (t) => {
   // The failed supplier's own switch to prepayment falls due while the SC's switch to Credit is held on the
   // link: the prepayment settings it writes are time passing, not the SC's doing.
   const fellDue = await runScenarios(
-    liveWorld(
-      '{ paymentMode: credit }',
-      `      - request: { as: failing, to: esme, mode: prepayment, at: 6s, expect: { code: I99, response: I0, device: success } }
-      - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, delay: 8s }
-      - request: { as: srp, to: esme, mode: credit, expect: { code: I99, response: I0, device: success } }
-      - expect-state: { device: esme, paymentMode: credit }
-`,
-    ),
+    liveWorld('{ paymentMode: credit }', dueDuringScSwitch('prepayment', 'credit') + '      - expect-state: { device: esme, paymentMode: credit }\n'),
     { pool: async () => new EmulatedPool() },
   );
   const attempt = fellDue.tests[0]!.attempts[0]!;
@@ -193,17 +197,10 @@ test('in a live world the SoLR invariant excuses what a pending change falling d
 test('in a live world a pending switch to Credit falling due during an SC step does not excuse the meter going to prepayment', async (t) => {
   // The failed supplier's own switch to Credit falls due while the SC's switch to prepayment (a DCC that lets
   // ECS03 through) is held on the link: time explains the Credit switch, not the prepayment one.
-  const run = await runScenarios(
-    liveWorld(
-      '{ paymentMode: credit }',
-      `      - request: { as: failing, to: esme, mode: credit, at: 6s, expect: { code: I99, response: I0, device: success } }
-      - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, delay: 8s }
-      - request: { as: srp, to: esme, mode: prepayment, expect: { code: I99, response: I0, device: success } }
-`,
-    ),
-    { pool: async () => new EmulatedPool(), defects: ['sc-allowed-ecs03'] },
-  );
+  const run = await runScenarios(liveWorld('{ paymentMode: credit }', dueDuringScSwitch('credit', 'prepayment')), {
+    pool: async () => new EmulatedPool(),
+    defects: ['sc-allowed-ecs03'],
+  });
   const step = run.tests[0]!.attempts[0]!.steps[3]!;
   t.is(step.verdict, 'fail', JSON.stringify(run.tests[0]!.attempts[0]!.steps.map((x) => x.message)));
   t.regex(step.message!, /invariant violated: esme changed where it must not: .*paymentMode "credit" -> "prepayment"/);

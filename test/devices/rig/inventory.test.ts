@@ -1,11 +1,11 @@
 import test from 'ava';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeviceLog } from '../../../devices/rig/device-log.ts';
 import { loadRig, RigFileError } from '../../../devices/rig/inventory.ts';
 import { RigDeviceRuntime } from '../../../devices/rig/session.ts';
 import { repoRoot } from '../../helpers/fixtures.ts';
+import { scratchDir } from '../../helpers/scratch.ts';
 
 test('the rigs kept in version control are valid', (t) => {
   for (const f of ['rigs/emulated-serial.yaml', 'rigs/bench-example.yaml']) {
@@ -105,8 +105,7 @@ devices:
 });
 
 test("a real meter whose key files the rig names are missing is reported naming the device, the file and the rig line's key", (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'rig-keys-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const dir = scratchDir(t, 'rig-keys');
   const file = join(dir, 'bench.yaml');
   writeFileSync(file, 'name: bench\ndevices:\n  - { id: m1, kind: hardware, type: ESME, transport: { kind: serial, path: /dev/ttyUSB0 }, eui: 00DB00000000A001, keys: { ds: certs/m1-ds.pem, ka: certs/m1-ka.pem } }\n');
   const rig = loadRig(file);

@@ -1,19 +1,13 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import test from 'ava';
 import { MANIFEST, safeFileName, verifyEvidenceBundle, writeEvidenceBundle } from '../../../harness/reporters/evidence.ts';
 import { HOSTILE_XML, sampleRun } from './sample-run.ts';
-
-function tempRoot(t: { teardown(fn: () => void): void }): string {
-  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-evidence-'));
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { scratchDir } from '../../helpers/scratch.ts';
 
 test('a bundle holds the run, the reports, a log per device, traffic per test and a manifest sha256sum accepts', async (t) => {
-  const root = tempRoot(t);
+  const root = scratchDir(t, 'smets-hil-evidence');
   const dir = await writeEvidenceBundle(sampleRun(), root);
   t.is(dir, join(root, '20261101T072000Z-3f9c2a8e-6b1d-4e7a-9c55-0d2f1e3a4b5c'));
   t.deepEqual(readdirSync(dir).sort(), [MANIFEST, 'devices', 'report.html', 'report.json', 'report.junit.xml', 'run.json', 'traffic', 'verdicts.txt']);
@@ -25,7 +19,7 @@ test('a bundle holds the run, the reports, a log per device, traffic per test an
 });
 
 test('each device gets its own log, lines in order, never mixed with another device', async (t) => {
-  const rootDir = tempRoot(t);
+  const rootDir = scratchDir(t, 'smets-hil-evidence');
   const dir = await writeEvidenceBundle(sampleRun(), rootDir);
   const index = JSON.parse(readFileSync(join(dir, 'devices', 'index.json'), 'utf8'));
   t.deepEqual(index, {
@@ -39,7 +33,7 @@ test('each device gets its own log, lines in order, never mixed with another dev
 });
 
 test('traffic of every test is kept as JSON lines, one file per test, payloads byte for byte', async (t) => {
-  const dir = await writeEvidenceBundle(sampleRun(), tempRoot(t));
+  const dir = await writeEvidenceBundle(sampleRun(), scratchDir(t, 'smets-hil-evidence'));
   const files = readdirSync(join(dir, 'traffic')).sort();
   t.deepEqual(files, ['001-BR1-sc-credit-esme.jsonl', '002-BR5-altered-precommand_esme.jsonl', '003-BR5-altered-precommand_gsme.jsonl', '004-BR3-smets1-prepayment.jsonl', '005-BR7-nightly-soak.jsonl']);
   const lines = readFileSync(join(dir, 'traffic', files[1]!), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
@@ -49,7 +43,7 @@ test('traffic of every test is kept as JSON lines, one file per test, payloads b
 });
 
 test('verify reports a changed, a missing and an added file', async (t) => {
-  const dir = await writeEvidenceBundle(sampleRun(), tempRoot(t));
+  const dir = await writeEvidenceBundle(sampleRun(), scratchDir(t, 'smets-hil-evidence'));
   t.like(await verifyEvidenceBundle(dir), { ok: true, checked: 14, mismatched: [], missing: [], unlisted: [], invalid: [] });
 
   appendFileSync(join(dir, 'report.json'), ' ');
@@ -65,7 +59,7 @@ test('verify reports a changed, a missing and an added file', async (t) => {
 });
 
 test('verify refuses manifest entries that point outside the bundle, and a bundle without a manifest', async (t) => {
-  const dir = await writeEvidenceBundle(sampleRun(), tempRoot(t));
+  const dir = await writeEvidenceBundle(sampleRun(), scratchDir(t, 'smets-hil-evidence'));
   appendFileSync(join(dir, MANIFEST), `${'0'.repeat(64)}  ../outside.txt\nnot a manifest line\n`);
   const v = await verifyEvidenceBundle(dir);
   t.false(v.ok);
@@ -75,7 +69,7 @@ test('verify refuses manifest entries that point outside the bundle, and a bundl
 });
 
 test('a bundle is written once: the same run into the same folder is refused', async (t) => {
-  const rootDir = tempRoot(t);
+  const rootDir = scratchDir(t, 'smets-hil-evidence');
   await writeEvidenceBundle(sampleRun(), rootDir);
   await t.throwsAsync(writeEvidenceBundle(sampleRun(), rootDir), { code: 'EEXIST' });
 });
