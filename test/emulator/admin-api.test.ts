@@ -162,15 +162,8 @@ test.serial('an instruction ends now, or at a later time that brings its end for
 test.serial('an instruction withdrawn before it starts never takes effect: its supplier is not declared failed when the start passes', async (t) => {
   await call('POST', '/parties', { eui: '00000000000000B1', name: 'Supplier, not failing after all', roles: ['IS', 'GS'] });
   await call('POST', '/parties', { eui: '00000000000000B2', name: 'SRP', roles: ['SC'] });
-  const made = await fetch(`${w.url}/admin/v1/solr-events`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ failedSupplier: '00000000000000B1', contingencyParty: '00000000000000B2', startsAt: '2026-01-05T00:00:00Z' }),
-  });
-  const { id } = (await made.json()) as { id: number };
-  const ended = await fetch(`${w.url}/admin/v1/solr-events/${id}/end`, { method: 'POST' });
-  t.is(ended.status, 200);
-  t.is(((await ended.json()) as { endsAt: string }).endsAt, '2026-01-05T00:00:00.000Z', 'it ends as it would have started');
+  const { id } = await w.admin.solr({ failedSupplier: '00000000000000B1', contingencyParty: '00000000000000B2', startsAt: '2026-01-05T00:00:00Z' });
+  t.is(((await w.admin.endSolr(id)) as { endsAt: string }).endsAt, '2026-01-05T00:00:00.000Z', 'it ends as it would have started');
   const solr = w.dcc.service.solr;
   t.false(solr.hasFailed('00000000000000B1' as never, new Date('2026-01-10T00:00:00Z')));
   t.deepEqual(solr.activeFor('00000000000000B2' as never, new Date('2026-01-10T00:00:00Z')), []);
