@@ -45,17 +45,19 @@ export class SimClock {
     return { at, cancel: () => void (entry.run = null) };
   }
 
-  advance(ms: number): void {
+  /** Moves the clock on by `ms`; returns how many timers fired. */
+  advance(ms: number): number {
     if (!Number.isFinite(ms) || ms < 0) throw new RangeError('the clock only moves forward');
-    this.advanceTo(this.ms + ms);
+    return this.advanceTo(this.ms + ms);
   }
 
-  /** Moves to `at`, firing due timers in order with the clock reading each timer's own time. */
-  advanceTo(at: Date | number): void {
+  /** Moves to `at`, firing due timers in order with the clock reading each timer's own time; returns how many fired. */
+  advanceTo(at: Date | number): number {
     const target = typeof at === 'number' ? at : at.getTime();
     if (!Number.isFinite(target) || target < this.ms) throw new RangeError('the clock only moves forward');
     if (this.advancing) throw new Error('the clock cannot be advanced from inside a timer');
     this.advancing = true;
+    let fired = 0;
     try {
       for (let next = this.heap[0]; next && next.at <= target; next = this.heap[0]) {
         this.pop();
@@ -64,8 +66,10 @@ export class SimClock {
         const run = next.run;
         next.run = null;
         run();
+        fired++;
       }
       this.ms = target;
+      return fired;
     } finally {
       this.advancing = false;
     }

@@ -193,9 +193,10 @@ export class EmulatedPool implements DevicePool {
   }
 
   advance(ms: number): void {
-    this.clock.advance(ms);
+    const fired = this.clock.advance(ms);
     // Future-dated changes may have executed: keep the stored state in step (only what changed, in one write).
-    if (!this.store) return;
+    // A meter's state changes by the frames it handles (stored as it handles them) and its timers alone.
+    if (!this.store || fired === 0) return;
     const changed = [...this.meters].map(([eui, m]) => [eui, m.exportState()] as const).filter(([eui, state]) => this.stored.get(eui) !== state);
     if (changed.length === 0) return;
     this.store.transaction(() => {

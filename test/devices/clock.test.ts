@@ -23,3 +23,13 @@ test('the clock never moves backwards and cannot be advanced from a timer', (t) 
   clock.schedule(clock.now() + 1, () => clock.advance(1));
   t.throws(() => clock.advance(5), { message: /inside a timer/ });
 });
+
+test('an advance says how many timers fired, cancelled ones not counted', (t) => {
+  const clock = new SimClock(0);
+  clock.schedule(10, () => undefined);
+  clock.schedule(20, () => undefined).cancel();
+  clock.schedule(30, () => undefined);
+  t.is(clock.advance(5), 0);
+  t.is(clock.advance(20), 1);
+  t.is(clock.advanceTo(100), 1);
+});

@@ -76,6 +76,20 @@ test('a command whose new state the store refuses leaves the meter as it was and
   t.is(JSON.parse(store.load(METER)!).paymentMode, 'credit', 'and stored');
 });
 
+test('time passing with nothing falling due writes nothing to the meter store', async (t) => {
+  const { dcc, pool, store } = await hosted(t, scratchDir(t, 'pool-store'));
+  await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  let writes = 0;
+  const write = store.store.bind(store);
+  store.store = (eui, state) => {
+    writes++;
+    write(eui, state);
+  };
+  for (let i = 0; i < 10; i++) pool.advance(250);
+  t.is(writes, 0);
+});
+
 test("a hosted meter's log keeps its latest lines only, however long the service runs", async (t) => {
   const { dcc, pool } = await hosted(t, scratchDir(t, 'pool-store'));
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
