@@ -12,6 +12,7 @@ import { getHeapStatistics } from 'node:v8';
 import { SimClock } from '../devices/clock.ts';
 import { SeededKeySource } from '../devices/smets2/keys.ts';
 import { Smets2Meter } from '../devices/smets2/meter.ts';
+import { BenchOptions } from './options.ts';
 import { CommandBuilder, makeTestPki } from '../devices/testing/command-builder.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -19,12 +20,10 @@ if (!gc) {
   console.error('run with --expose-gc (npm run bench:devices does)');
   process.exit(2);
 }
-const args = process.argv.slice(2);
-const touchAt = args.indexOf('--touch');
-const touchArg = touchAt >= 0 ? Number(args[touchAt + 1]) : undefined;
-const n = Number(args.find((a, i) => /^\d+(e\d+)?$/.test(a) && !(touchAt >= 0 && i === touchAt + 1)) ?? 100_000);
-if (!Number.isInteger(n) || n < 1) throw new Error(`not a meter count: ${args.join(' ')}`);
-const touch = Math.min(n, touchArg ?? 2000);
+const options = new BenchOptions('usage: npm run bench:devices [-- 1000000] [-- --touch 10000]', ['touch'], [], { positionals: 1 });
+const n = options.positionals[0] === undefined ? 100_000 : options.integerFrom('meter count', options.positionals[0]);
+const touchArg = options.integer('touch', 2000);
+const touch = Math.min(n, touchArg);
 
 function heap(): number {
   for (let i = 0; i < 3; i++) gc!();

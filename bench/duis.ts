@@ -21,10 +21,10 @@ import {
 } from '../protocol/duis/index.ts';
 import { parseEui } from '../protocol/smki/eui.ts';
 import { Keystore } from '../protocol/smki/keystore.ts';
+import { BenchOptions } from './options.ts';
 
 const fixtures = process.env.SMETS_HIL_FIXTURES ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../shared/fixtures');
-const secondsArg = process.argv.indexOf('--seconds');
-const seconds = secondsArg > 0 ? Number(process.argv[secondsArg + 1]) : 10;
+const seconds = new BenchOptions('usage: npm run bench:duis [-- --seconds 10]', ['seconds']).seconds('seconds', 10);
 
 const keystore = Keystore.fromZaz1(readFileSync(resolve(fixtures, 'keystore/zaz1-keystore.json'), 'utf8'));
 const user = parseEui('90B3D51F30010000');

@@ -9,48 +9,25 @@
  *   npm run bench [-- --meters 100000] [-- --workers 2] [-- --probe-seconds 3]   (or --meters=100000, ...)
  */
 import { totalmem } from 'node:os';
-import { parseArgs } from 'node:util';
 import { memoryRefusal } from '../harness/commands/fleet.ts';
 import { cryptoBoundLimit, type CryptoRates, measureCryptoRates, PER_SWITCH } from '../harness/fleet/crypto-rates.ts';
 import { FLEET_DEFAULTS } from '../harness/fleet/plan.ts';
 import { autoWorkers, FleetInterrupted, runFleet } from '../harness/fleet/run.ts';
 import { stopOnSignals } from '../harness/stop-signals.ts';
+import { BenchOptions } from './options.ts';
 
 const USAGE = 'usage: npm run bench [-- --meters 100000] [-- --workers auto|N] [-- --probe-seconds 3]';
 
-/** Ends the bench with a usage error: before the probe, so a bad option costs nothing. */
-function refuse(message: string): never {
-  process.stderr.write(`${message}\n${USAGE}\n`);
-  process.exit(2);
-}
-
-/** The options, `--name value` or `--name=value`; anything else, or a value that is not one, is refused. */
+/** The options; anything wrong is refused before the probe, so a bad option costs nothing. */
 function benchOptions(): { meters: number; workers: number; probeSeconds: number } {
-  const spec = { type: 'string', multiple: true } as const;
-  let values: Partial<Record<'meters' | 'workers' | 'probe-seconds', string[]>>;
-  try {
-    ({ values } = parseArgs({ options: { meters: spec, workers: spec, 'probe-seconds': spec }, strict: true, allowPositionals: false }));
-  } catch (e) {
-    refuse((e as Error).message);
-  }
-  const one = (name: keyof typeof values, fallback: string): string => {
-    const given = values[name] ?? [fallback];
-    if (given.length > 1) refuse(`--${name} is given more than once`);
-    const text = given[0]!.trim();
-    if (text === '') refuse(`--${name} needs a value`);
-    return text;
-  };
-  const m = one('meters', '100000');
-  const meters = Number(m);
-  if (!Number.isSafeInteger(meters) || meters < 1) refuse(`--meters ${m}: a positive integer`);
-  const w = one('workers', 'auto');
+  const options = new BenchOptions(USAGE, ['meters', 'workers', 'probe-seconds']);
+  const meters = options.integer('meters', 100_000);
+  const w = options.text('workers', 'auto');
   const workers = w === 'auto' ? autoWorkers() : Number(w);
-  if (!Number.isSafeInteger(workers) || workers < 1) refuse(`--workers ${w}: auto or a positive integer`);
-  const p = one('probe-seconds', '3');
-  const probeSeconds = Number(p);
-  if (!(Number.isFinite(probeSeconds) && probeSeconds > 0)) refuse(`--probe-seconds ${p}: a number of seconds above 0`);
+  if (!Number.isSafeInteger(workers) || workers < 1) options.refuse(`--workers ${w}: auto or a whole number of at least 1`);
+  const probeSeconds = options.seconds('probe-seconds', 3);
   const tooLarge = memoryRefusal({ meters, workers, prepayShare: FLEET_DEFAULTS.prepayShare, adversarialShare: FLEET_DEFAULTS.adversarialShare }, totalmem());
-  if (tooLarge) refuse(tooLarge);
+  if (tooLarge) options.refuse(tooLarge);
   return { meters, workers, probeSeconds };
 }
 

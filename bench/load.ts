@@ -12,19 +12,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runLoad } from './load-driver.ts';
+import { BenchOptions } from './options.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const args = process.argv.slice(2);
-const opt = (name: string, fallback: string) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : fallback;
-};
-const json = args.includes('--json');
-const users = Number(opt('users', '32'));
-const requests = Number(opt('requests', '4000'));
-const seconds = Number(opt('seconds', '60'));
-const mix = opt('mix', 'switch') as 'switch' | 'transform';
-const maxConcurrent = Number(opt('max-concurrent', '16'));
+const options = new BenchOptions(
+  'usage: npm run bench:load [-- --users 32 --requests 4000 --seconds 60 --mix switch|transform --max-concurrent 16 --url URL --json]',
+  ['users', 'requests', 'seconds', 'mix', 'max-concurrent', 'url'],
+  ['json'],
+);
+const json = options.flag('json');
+const users = options.integer('users', 32);
+const requests = options.integer('requests', 4000);
+const seconds = options.seconds('seconds', 60);
+const mix = options.choice('mix', ['switch', 'transform'], 'switch');
+const maxConcurrent = options.integer('max-concurrent', 16);
+const given = options.optional('url');
+if (given !== undefined && !/^https?:$/.test(URL.canParse(given) ? new URL(given).protocol : '')) options.refuse(`--url ${given}: not an http(s) URL`);
 const log = (line: string) => !json && process.stderr.write(`${line}\n`);
 
 function serve(): Promise<{ url: string; child: ChildProcess }> {
@@ -42,9 +45,8 @@ function serve(): Promise<{ url: string; child: ChildProcess }> {
   });
 }
 
-const given = opt('url', '');
-const dcc = given ? null : await serve();
-const url = given || dcc!.url;
+const dcc = given === undefined ? await serve() : null;
+const url = given ?? dcc!.url;
 log(`DCC at ${url}${dcc ? ` (dcc serve, pid ${dcc.child.pid}, --max-concurrent ${maxConcurrent})` : ''}`);
 try {
   const r = await runLoad({ dccUrl: url, users, requests, maxSeconds: seconds, mix, log });
