@@ -152,8 +152,8 @@ function schemaValidator(xsd: string): (xml: string) => Promise<string | null> {
 }
 
 export const dccCommand: CommandModule = {
-  command: 'dcc <command>',
+  command: 'dcc',
   describe: 'the mock DCC service',
-  builder: (y: Argv) => y.command(serve).demandCommand(1),
+  builder: (y: Argv) => y.command(serve).demandCommand(1, 'name a dcc command: serve'),
   handler: () => {},
 };

@@ -101,9 +101,9 @@ const serve: CommandModule<object, ServeArgs> = {
 };
 
 export const deviceCommand: CommandModule = {
-  command: 'device <command>',
+  command: 'device',
   describe: 'emulated meters on serial lines (device serve)',
-  builder: (y: Argv) => y.command(serve as CommandModule).demandCommand(1),
+  builder: (y: Argv) => y.command(serve as CommandModule).demandCommand(1, 'name a device command: serve'),
   handler: () => undefined,
 };
 
@@ -316,7 +316,7 @@ const validate: CommandModule<object, RigArgs> = {
 };
 
 export const rigCommand: CommandModule = {
-  command: 'rig <command>',
+  command: 'rig',
   describe: 'shared rigs: who holds what, leases, health checks, inventory validation',
   builder: (y: Argv) =>
     y
@@ -326,6 +326,6 @@ export const rigCommand: CommandModule = {
       .command(release as CommandModule)
       .command(check as CommandModule)
       .command(validate as CommandModule)
-      .demandCommand(1),
+      .demandCommand(1, 'name a rig command: who, lease, renew, release, check or validate'),
   handler: () => undefined,
 };

@@ -115,7 +115,7 @@ const validate: CommandModule<object, ValidateArgs> = {
 };
 
 export const duisCommand: CommandModule = {
-  command: 'duis <command>',
+  command: 'duis',
   describe: 'DUIS XML: sign, verify and validate Service Requests and Responses',
   builder: (y) => y.command(sign).command(verify).command(validate).demandCommand(1, 'name a duis command: sign, verify or validate'),
   handler: () => {},

@@ -248,8 +248,8 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
 };
 
 export const gbcsCommand: CommandModule = {
-  command: 'gbcs <command>',
+  command: 'gbcs',
   describe: 'decode, wrap and build GBCS frames',
-  builder: (y: Argv) => y.command(decode).command(recording).command(command).command(precommand).demandCommand(1),
+  builder: (y: Argv) => y.command(decode).command(recording).command(command).command(precommand).demandCommand(1, 'name a gbcs command: decode, recording, command or precommand'),
   handler: () => {},
 };

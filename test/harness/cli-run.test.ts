@@ -126,6 +126,22 @@ test('an option whose check refuses the value is a usage error with its message,
   }
 });
 
+test('a command group named without its command, or with one it lacks, says which commands it has or which word is wrong', async (t) => {
+  for (const [args, message] of [
+    [['gbcs'], 'name a gbcs command: decode, recording, command or precommand'],
+    [['duis'], 'name a duis command: sign, verify or validate'],
+    [['dcc'], 'name a dcc command: serve'],
+    [['device'], 'name a device command: serve'],
+    [['rig'], 'name a rig command: who, lease, renew, release, check or validate'],
+    [['gbcs', 'foo'], 'Unknown argument: foo'],
+    [['duis', 'foo'], 'Unknown argument: foo'],
+  ] as const) {
+    const r = await runCli([...args]);
+    t.is(r.code, 2, r.stderr);
+    t.is(r.stderr, `${message}\nrun smets-hil --help for usage\n`);
+  }
+});
+
 test('run: a report, evidence folder or history that cannot be written is refused before the run', async (t) => {
   const file = join(scratch, 'a-file');
   writeFileSync(file, 'x');
