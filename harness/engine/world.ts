@@ -73,6 +73,8 @@ export function aliasEui(alias: string, kind: 'party' | 'device'): Eui {
 
 export class WorldInstance {
   readonly parties = new Map<string, PartyHandle>();
+  /** Every endpoint listening, kept from the moment it listens: a party whose set-up fails still has one to close. */
+  private readonly endpoints: UserEndpoint[] = [];
   readonly devices = new Map<string, DeviceHandle>();
   readonly traffic = new TrafficLog();
   readonly counters = new CounterSource();
@@ -126,6 +128,7 @@ export class WorldInstance {
     for (const [alias, p] of Object.entries(this.spec.parties)) {
       const endpoint = new UserEndpoint(verifier);
       await endpoint.listen();
+      this.endpoints.push(endpoint);
       endpoint.onDelivery = (d) =>
         this.traffic.add({
           direction: 'dcc->endpoint',
@@ -261,7 +264,7 @@ export class WorldInstance {
   async close(): Promise<void> {
     if (this.follower) clearInterval(this.follower);
     await this.dcc.close();
-    await Promise.all([...this.parties.values()].map((p) => p.endpoint.close()));
+    await Promise.all(this.endpoints.map((e) => e.close()));
   }
 }
 

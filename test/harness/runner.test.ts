@@ -368,3 +368,23 @@ test('a transform expectation on a request that is not transformed is an error i
   t.is(run.tests[0]!.verdict, 'error');
   t.regex(run.tests[0]!.attempts[0]!.message!, /expect\.transform is the answer to a CV 4 transform request, and this request goes as CV 1/);
 });
+
+// Serial (ava runs these before the others): it counts the thread's listening servers.
+test.serial("a world whose set-up fails closes every party's endpoint it opened: the run's process can end", async (t) => {
+  // Loads as a valid world would, then SMKI refuses the Digital Signing certificate of the IS+SC party midway
+  // through its set-up (the loader now refuses such a world: here it stands for any set-up failure).
+  const [scenario] = load(`  - id: setup-fails
+    title: t
+    steps:
+      - advance: 1h
+`);
+  const world = { ...scenario!.world, parties: { ...scenario!.world.parties, both: { roles: ['IS', 'SC'] as ('IS' | 'SC')[], status: 'active' as const } } };
+  const servers = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPServerWrap').length;
+  const before = servers();
+  const run = await runScenarios([{ ...scenario!, world }], { pool: async () => new EmulatedPool() });
+  t.is(run.tests[0]!.verdict, 'error');
+  t.regex(run.tests[0]!.attempts[0]!.message!, /setting up the world failed: .*SoLR Contingency \(SC\) party/);
+  // A closed server's handle goes a tick or so after close() resolves; a leaked one stays.
+  for (let i = 0; i < 50 && servers() > before; i++) await new Promise((r) => setTimeout(r, 100));
+  t.is(servers(), before, 'no server left listening');
+});
