@@ -6,9 +6,10 @@
 import { readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
+import { clockRangeProblem } from '../../emulator/clock.ts';
 import { DEVICE_PARTY_ROLES, roleMismatch } from '../../emulator/registry.ts';
 import type { UserRole } from '../../protocol/smki/roles.ts';
-import { type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
+import { durationMs, type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
 export interface LoadedScenario {
@@ -129,6 +130,11 @@ function checkWorld(source: YamlSource, world: World, worldPath: (string | numbe
   const problems: ScenarioFileError[] = [];
   for (const [name, p] of Object.entries(world.parties)) {
     if (p.srp && !(p.srp in world.parties)) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'srp']), `party ${name}: srp ${p.srp} is not a party of the world`));
+    // The world gives every IS, GS, ED and GT party its GBCS certificates, which SMKI refuses an SC party.
+    const gbcs = p.roles.filter((r) => r === 'IS' || r === 'GS' || r === 'ED' || r === 'GT');
+    if (p.roles.includes('SC') && gbcs.length) {
+      problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'roles']), `party ${name}: an SC party holds no GBCS Digital Signing certificate (MP134B BR2), which ${gbcs.join(' and ')} need: give it SC alone`));
+    }
   }
   for (const [name, d] of Object.entries(world.devices)) {
     const roles = DEVICE_PARTY_ROLES[d.fuel];
@@ -217,7 +223,14 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
     if (ids.has(scenario.id)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'id']), `scenario id ${scenario.id} appears twice`));
     ids.add(scenario.id);
     const variables = Object.keys(scenario.outline ?? {});
+    // Each scenario's world starts afresh: its advances must keep the clocks where the meters' date-times reach.
+    let clock = world.start === 'now' ? null : Date.parse(world.start);
     scenario.steps.forEach((step, i) => {
+      if (clock !== null && 'advance' in step) {
+        clock += durationMs(step.advance);
+        const problem = clockRangeProblem(clock);
+        if (problem) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, 'advance']), `advance: ${problem}`));
+      }
       for (const a of aliasesIn(step)) {
         const line = source.lineOf(['scenarios', si, 'steps', i, ...a.path]);
         const variable = /^\$\{([a-z]+)\}$/.exec(a.name)?.[1];

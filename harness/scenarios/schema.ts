@@ -4,6 +4,7 @@
  * Scenario outlines expand one scenario over a table of values (`${device}` in any string).
  */
 import { z } from 'zod';
+import { clockRangeProblem } from '../../emulator/clock.ts';
 import { DEVICE_TYPES, deviceKind, FUELS, SMI_STATUSES } from '../../emulator/registry.ts';
 import { USER_ROLES } from '../../protocol/smki/roles.ts';
 import { DCC_ALERT_CODES } from '../../protocol/duis/response-codes.ts';
@@ -14,18 +15,31 @@ export const duration = z.union([
   z.string().regex(/^[+-]?\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 15m, 2h or 7d'),
 ]);
 
+/** Milliseconds; NaN for text that is not a duration. */
 export function durationMs(d: z.infer<typeof duration>): number {
   if (typeof d === 'number') return d;
-  const m = /^([+-]?\d+)(ms|s|m|h|d)$/.exec(d)!;
+  const m = /^([+-]?\d+)(ms|s|m|h|d)$/.exec(d);
+  if (!m) return Number.NaN;
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
   return Number(m[1]) * unit;
+}
+
+/**
+ * A duration whose milliseconds pass `ok`. zod runs a refinement even on a value the union refused ("3 hours"):
+ * that one is left to the union's message.
+ */
+function durationWhere(ok: (ms: number) => boolean, message: string) {
+  return duration.refine((d) => {
+    const ms = durationMs(d);
+    return Number.isNaN(ms) || ok(ms);
+  }, message);
 }
 
 /** The longest a Node timer waits (2^31 - 1 ms, about 24.8 days): a longer one fires at once. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** A time limit: more than nothing, and no longer than a timer can wait. */
-export const timeLimit = duration.refine((d) => durationMs(d) > 0 && durationMs(d) <= MAX_TIMER_MS, 'a time limit above 0 and at most 24 days');
+export const timeLimit = durationWhere((ms) => ms > 0 && ms <= MAX_TIMER_MS, 'a time limit above 0 and at most 24 days');
 
 const alias = z.string().regex(/^[a-z][a-z0-9-]*$|^\$\{[a-z]+\}$/, 'a lower-case name such as esme-1 (or an outline ${variable})');
 const eui = z.string().regex(/^[0-9A-Fa-f]{16}$|^[0-9A-Fa-f]{2}(-[0-9A-Fa-f]{2}){7}$/, 'an EUI-64');
@@ -72,7 +86,15 @@ export const worldSchema = z.strictObject({
    * moved), and emulated meters' clocks follow it, so that a future-dated command (`at: 30s`) falls due on any
    * meter while a step waits for its alert.
    */
-  start: z.union([z.literal('now'), z.iso.datetime({ offset: true, error: 'an ISO date-time with its offset, or now' })]).default('2026-01-05T09:00:00Z'),
+  start: z
+    .union([z.literal('now'), z.iso.datetime({ offset: true, error: 'an ISO date-time with its offset, or now' })])
+    .superRefine((start, ctx) => {
+      const at = Date.parse(start);
+      // Not a date-time at all: the union says so.
+      const problem = start === 'now' || Number.isNaN(at) ? null : clockRangeProblem(at);
+      if (problem) ctx.addIssue({ code: 'custom', message: problem });
+    })
+    .default('2026-01-05T09:00:00Z'),
   parties: z.record(alias, partySchema),
   devices: z.record(alias, deviceSchema),
 });
@@ -153,14 +175,14 @@ export const stepSchema = z.union([
       party: alias,
       by: z.string(),
       supplier: alias.optional(),
-      thresholds: z.array(z.strictObject({ srv, warning: z.number().int().min(0), quarantine: z.number().int().min(1), period: duration.default('1d') })).min(1),
+      thresholds: z.array(z.strictObject({ srv, warning: z.number().int().min(0), quarantine: z.number().int().min(1), period: durationWhere((ms) => ms >= 1000, 'an ADT period of at least 1s').default('1d') })).min(1),
       expect: z.enum(['accepted', 'refused']).default('accepted'),
     }),
   }),
   /** The usual SoLR preparation in one step: the Authority's instruction, an SRO, an ADT file for SRV 1.6. */
   z.strictObject({ 'solr-contingency': z.strictObject({ failed: alias, contingency: alias, quarantine: z.number().int().min(1).default(10_000) }) }),
   z.strictObject({ request: requestStep }),
-  z.strictObject({ advance: duration }),
+  z.strictObject({ advance: durationWhere((ms) => ms > 0, 'a move forward: above 0 (the clocks never go back)') }),
   z.strictObject({ revoke: z.strictObject({ party: alias, certificate: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka', 'all']).default('all'), delay: duration.optional() }) }),
   z.strictObject({
     certificate: z.strictObject({
