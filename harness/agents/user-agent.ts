@@ -10,6 +10,7 @@ import {
   type DuisRequest,
   type DuisResponse,
   formatRequestId,
+  formatResponseId,
   parseRequest,
   type RequestBody,
   type RequestId,
@@ -21,6 +22,7 @@ import {
   type XmlSigner,
 } from '../../protocol/duis/index.ts';
 import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { formatMessageCode, useCaseByCode, useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 
@@ -31,7 +33,10 @@ export interface DccReply {
   text: string;
   /** The parsed DUIS response when the DCC answered with one and its signature verified. */
   response: DuisResponse | null;
-  /** Why a 200 answer was not accepted as a DCC response (bad signature, not DUIS). */
+  /**
+   * Why a 200 answer was not accepted as the DCC's response: bad signature, not DUIS, not the answer to the
+   * request sent, or (critical()) a Pre-Command other than the one asked for.
+   */
   problem: string | null;
 }
 
@@ -70,6 +75,17 @@ export interface RequestSpec {
   cv: CommandVariant;
   body: RequestBody;
   counter?: bigint;
+}
+
+export interface CriticalResult {
+  transform: DccReply;
+  send: DccReply | null;
+  /** The Pre-Command the DCC returned, when the agent signed it. */
+  preCommand: Buffer | null;
+  /** The Signed Pre-Command as sent in CV 5 (after any tamper): the command the device answers (checkDeviceAnswer). */
+  command: GeneralSigning | null;
+  signedXml: string | null;
+  requestId: DuisRequest['header']['requestId'];
 }
 
 export class UserAgent {
@@ -117,10 +133,14 @@ export class UserAgent {
     if (res.status !== 200) return { status: res.status, text, response: null, problem: null };
     const verified = verifyResponse(text, this.options.dccVerifier);
     if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
-    // A genuine DCC signature on the answer to another request (a replayed reply) must not pass for this one's.
-    const answered = verified.value.response.header.requestId;
-    if (sent && answered && formatRequestId(answered) !== formatRequestId(sent)) {
-      return { status: res.status, text, response: null, problem: `DCC reply rejected: it answers RequestID ${formatRequestId(answered)}, not ${formatRequestId(sent)}` };
+    // A genuine DCC signature on the answer to another request (a replayed reply), or on a message that answers
+    // none (an alert, which has a ResponseID instead), must not pass for this one's answer.
+    const { header, body } = verified.value.response;
+    const rejected = (why: string): DccReply => ({ status: res.status, text, response: null, problem: `DCC reply rejected: ${why}` });
+    if (sent) {
+      if (!header.requestId) return rejected(`it names no RequestID (a ${body.kind}${header.responseId ? ` with ResponseID ${formatResponseId(header.responseId)}` : ''}), not ${formatRequestId(sent)}`);
+      if (formatRequestId(header.requestId) !== formatRequestId(sent)) return rejected(`it answers RequestID ${formatRequestId(header.requestId)}, not ${formatRequestId(sent)}`);
+      if (body.kind !== 'ResponseMessage') return rejected(`it is a ${body.kind}, not a ResponseMessage answering ${formatRequestId(sent)}`);
     }
     return { status: res.status, text, response: verified.value.response, problem: null };
   }
@@ -136,29 +156,60 @@ export class UserAgent {
   /**
    * The two halves of a critical request: CV 4 to serviceT, then (if the DCC returned a Pre-Command) the
    * Signed Pre-Command as CV 5 to serviceS with the same RequestID. `tamper` may change the signed APDU first.
+   * Like a User's HSM, the agent signs only the Pre-Command it asked for: a command to the request's device,
+   * with its counter, of a use case of its SRV (for SRV 1.6, of the payment mode asked for), and from
+   * `originator` when given (whose key signs it: the User, or for the SoLR Contingency role the failed
+   * supplier; the agent cannot tell from a key). Any other comes back as a rejected transform reply.
    */
   async critical(
     spec: Omit<RequestSpec, 'cv'>,
-    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner } = {},
-  ): Promise<{ transform: DccReply; send: DccReply | null; preCommand: Buffer | null; signedXml: string | null; requestId: DuisRequest['header']['requestId'] }> {
+    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner; originator?: Eui } = {},
+  ): Promise<CriticalResult> {
     const cv4 = this.request({ ...spec, cv: 4 });
     const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner), cv4.header.requestId);
     const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
     if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
-      return { transform, send: null, preCommand: null, signedXml: null, requestId: cv4.header.requestId };
+      return { transform, send: null, preCommand: null, command: null, signedXml: null, requestId: cv4.header.requestId };
     }
     const preCommand = Buffer.from(content.gbcsPayload);
-    let signed = this.signPreCommand(preCommand, options.signWith);
-    if (options.tamper) {
-      const d = decodeGeneralSigning(signed);
-      if (!d.ok) throw new Error(d.error.toString());
-      signed = encodeGeneralSigning(options.tamper(d.value));
+    const wrong = preCommandProblem(preCommand, cv4, options.originator);
+    if (wrong) {
+      return { transform: { ...transform, response: null, problem: `Pre-Command refused: ${wrong}` }, send: null, preCommand: null, command: null, signedXml: null, requestId: cv4.header.requestId };
     }
-    const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
+    const d = decodeGeneralSigning(this.signPreCommand(preCommand, options.signWith));
+    if (!d.ok) throw new Error(d.error.toString());
+    const command = options.tamper ? options.tamper(d.value) : d.value;
+    const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: encodeGeneralSigning(command) } };
     const signedXml = this.sign(cv5, options.xmlSigner);
     const send = await this.post('serviceS', signedXml, cv4.header.requestId);
-    return { transform, send, preCommand, signedXml, requestId: cv4.header.requestId };
+    return { transform, send, preCommand, command, signedXml, requestId: cv4.header.requestId };
   }
+}
+
+/** Why a Pre-Command is not the one `request` asked for, or null when it is. */
+function preCommandProblem(preCommand: Uint8Array, request: DuisRequest, originator: Eui | undefined): string | null {
+  const d = decodeGeneralSigning(preCommand);
+  if (!d.ok) return `it does not decode: ${d.error.toString()}`;
+  const a = d.value;
+  const { requestId, serviceReferenceVariant: srv } = request.header;
+  if (a.cra !== 'command') return `it is a ${a.cra}, not a command`;
+  if (a.recipient !== requestId.target) return `it is addressed to ${a.recipient}, not to ${requestId.target}, the request's device`;
+  if (a.counter !== requestId.counter) return `its counter is ${a.counter}, not ${requestId.counter}, the RequestID's`;
+  if (originator && a.originator !== originator) return `its originator is ${a.originator}, not ${originator}`;
+  const codes = preCommandCodes(srv, request.body);
+  if (codes.length > 0 && !codes.includes(a.messageCode)) {
+    const name = useCaseByCode(a.messageCode)?.name ?? 'no use case this User knows';
+    return `its message code ${formatMessageCode(a.messageCode)} (${name}) is not one SRV ${srv} asks for (${codes.map(formatMessageCode).join(', ')})`;
+  }
+  return null;
+}
+
+/** The message codes of SRV `srv`'s critical use cases (for SRV 1.6 those of the mode asked for); none known: empty. */
+function preCommandCodes(srv: string, body: RequestBody): number[] {
+  const mode = body.kind === 'UpdatePaymentMode' ? (body.paymentMode.mode === 'Credit' ? ['ECS02', 'GCS02'] : ['ECS03', 'GCS03']) : null;
+  return useCasesForSrv(srv)
+    .filter((u) => u.critical && (!mode || mode.includes(u.name)))
+    .map((u) => u.code);
 }
 
 /** The RequestID of a request given as XML, when it reads as one (a deliberately broken one may not). */

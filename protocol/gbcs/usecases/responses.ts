@@ -86,8 +86,8 @@ export type ResponseOutcome =
   | { family: 'gsme'; success: boolean; clusterId: number; commandId: number; status: number | null; payload: Uint8Array };
 
 /**
- * Reads a response's content: for an ESME, the per-spec results (success when all are 0); for a GSME, the ZCL
- * command and, for a Default Response, its status (success when 0).
+ * Reads a response's content: for an ESME, the per-spec results (success when there are some and all are 0);
+ * for a GSME, the ZCL command and, for a Default Response, its status (success when 0).
  */
 export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutcome> {
   return decodeResult(() => {
@@ -96,7 +96,8 @@ export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutco
       const res: AccessResponse = readAccessResponse(r);
       r.expectEnd('ACCESS.response');
       const results = res.results.map((x) => x.result);
-      return { family: 'esme', success: results.every((x) => x === 0), results, data: res.data };
+      // Every command holds at least one request specification: an answer with no results reports nothing done.
+      return { family: 'esme', success: results.length > 0 && results.every((x) => x === 0), results, data: res.data };
     }
     const gbz = readGbz(r);
     r.expectEnd('GBZ response');
@@ -118,7 +119,7 @@ export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutco
 }
 
 export function describeOutcome(o: ResponseOutcome): string {
-  if (o.family === 'esme') return o.success ? 'success' : `failed: data-access-results ${o.results.join(',')}`;
+  if (o.family === 'esme') return o.success ? 'success' : `failed: data-access-results ${o.results.join(',') || '(none)'}`;
   if (o.status === null) return `success (cluster 0x${hex4(o.clusterId)} response 0x${o.commandId.toString(16)})`;
   return o.success ? 'success' : `failed: ZCL status 0x${o.status.toString(16).toUpperCase()}`;
 }
