@@ -40,6 +40,8 @@ export class SimClock {
 
   /** Runs `run` once the clock reaches `at` (or on the next advance, if `at` is already past). */
   schedule(at: number, run: () => void): ClockTimer {
+    // A NaN time compares with nothing: at the root of the heap it would hold back every later timer.
+    if (!Number.isFinite(at)) throw new RangeError('a timer needs a finite time');
     const entry: Entry = { at, seq: this.seq++, run };
     this.push(entry);
     return { at, cancel: () => void (entry.run = null) };

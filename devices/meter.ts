@@ -524,13 +524,18 @@ export abstract class Meter {
         return v;
       }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null };
       if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error('not an object');
+      // A pending change is a future-dated one, due at its execution time: one without that time is refused before
+      // anything is scheduled on the clock (which other meters may share).
       const pending = (record.pending ?? []).map((p) => {
-        const op = p.op.execution?.kind === 'at' ? { ...p.op, execution: { kind: 'at', at: new Date(p.op.execution.at as unknown as string) } } : p.op;
-        const change = { ...p, op } as PendingChange;
+        const execution = p.op.execution;
+        const at = execution?.kind === 'at' ? new Date(execution.at ?? NaN) : null;
+        if (!at || !Number.isFinite(p.at) || at.getTime() !== p.at) throw new Error('a pending change without a valid execution time');
+        return { ...p, op: { ...p.op, execution: { kind: 'at', at } } } as PendingChange;
+      });
+      for (const change of pending) {
         change.timer = this.clock.schedule(change.at, () => this.runPending(change));
         scheduled.push(change);
-        return change;
-      });
+      }
       this.s = { ...record, pending: pending.length ? pending : null };
       // What every reader of the meter needs must be there: a snapshot reads all of it.
       this.snapshot();

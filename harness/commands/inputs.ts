@@ -3,6 +3,7 @@ import { accessSync, constants, existsSync, readFileSync, type Stats, statSync }
 import { dirname, resolve } from 'node:path';
 import { makeDirectory } from '../../devices/directories.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
+import { isDateTime } from '../../protocol/duis/simple-types.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
 
@@ -99,10 +100,12 @@ export function writableFile(path: string, option: string): string {
 
 /**
  * A `--clock` value: an ISO-8601 date-time with its zone (Z or an offset), as the DCC and the meters keep time.
- * `new Date` alone would take "March 7" as a local-time date in 2001.
+ * `new Date` alone would take "March 7" as a local-time date in 2001, and rolls a day that does not exist over
+ * (2031-02-29 to 03-01, T24:00 to the next day): the calendar is checked as a DUIS date-time's is, without 24:00.
  */
 export function isoDateTimeArg(text: string, option: string): Date {
-  const at = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(text) ? new Date(text) : null;
+  const m = /^(\d{4}-\d{2}-\d{2}T(\d{2}):\d{2})(:\d{2}(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.exec(text);
+  const at = m && m[2] !== '24' && isDateTime(`${m[1]}${m[3] ?? ':00'}${m[4]}`) ? new Date(text) : null;
   if (!at || Number.isNaN(at.getTime())) throw new CliExit(EXIT.usage, `--${option} ${text}: not an ISO-8601 date-time such as 2026-01-05T09:00:00Z`);
   return at;
 }

@@ -94,9 +94,13 @@ export class EmulatedPool implements DevicePool {
     this.s1sp = new S1sp({ eui: EMULATED_S1SP, signingKey: this.s1spKey.privateKey, channel: this.connection.transport, now: () => this.clock.date(), firstId });
   }
 
-  /** Moves the meters' clock to `at` if it is later (a service keeps its meters in step with the DCC's clock). */
+  /**
+   * Moves the meters' clock to `at` if it is not earlier (a service keeps its meters in step with the DCC's clock).
+   * At the same time too: a change restored after a restart may already be due, and its timer fires only on an
+   * advance, which a frozen DCC clock would otherwise never give it.
+   */
   follow(at: Date): void {
-    if (at.getTime() > this.clock.now()) this.advance(at.getTime() - this.clock.now());
+    if (at.getTime() >= this.clock.now()) this.advance(at.getTime() - this.clock.now());
   }
 
   private note(eui: Eui, line: string): void {

@@ -69,7 +69,8 @@ export function isDateTime(t: string): boolean {
   if (year === 0 || month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) return false;
   if (Number(mi) > 59 || Number(s) > 59) return false;
   if (hour > 24 || (hour === 24 && (Number(mi) !== 0 || Number(s) !== 0 || (frac !== undefined && /[1-9]/.test(frac))))) return false;
-  if (tz && tz !== 'Z' && (Number(tz.slice(1, 3)) > 14 || Number(tz.slice(4)) > 59)) return false;
+  // xs:dateTime allows offsets from -14:00 to +14:00 only (so +14:59 and -14:30 are not time zones).
+  if (tz && tz !== 'Z' && (Number(tz.slice(4)) > 59 || Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4)) > 14 * 60)) return false;
   return true;
 }
 

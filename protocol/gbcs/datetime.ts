@@ -81,7 +81,10 @@ export function decodeDlmsDateTime(b: Uint8Array, offset: number): Date {
     fail('bad-value', `date-time fields out of range (${Buffer.from(b).toString('hex')})`, offset);
   }
   if (deviation !== 0x8000 && deviation !== 0) fail('unsupported', `date-time with a local deviation (${deviation})`, offset + 9);
-  const at = new Date(Date.UTC(year, month - 1, day, hour, minute, second, hundredths * 10));
+  // Not Date.UTC: it takes years 0-99 as 1900-1999, so an encoded year 0x0032 would decode as 1950.
+  const at = new Date(0);
+  at.setUTCFullYear(year, month - 1, day);
+  at.setUTCHours(hour, minute, second, hundredths * 10);
   if (at.getUTCDate() !== day) fail('bad-value', `no such day: ${year}-${month}-${day}`, offset);
   return at;
 }
