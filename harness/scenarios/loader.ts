@@ -8,8 +8,10 @@ import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { clockRangeProblem } from '../../emulator/clock.ts';
 import { DEVICE_PARTY_ROLES, roleMismatch } from '../../emulator/registry.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
 import type { UserRole } from '../../protocol/smki/roles.ts';
-import { durationMs, type Scenario, scenarioFileSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
+import { isDefect } from '../defects.ts';
+import { durationMs, type Scenario, scenarioFileSchema, scenarioSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
 export interface LoadedScenario {
@@ -55,26 +57,35 @@ function zodProblems(source: YamlSource, error: z.ZodError, prefix: (string | nu
   return out;
 }
 
-function expandOutline(s: Scenario): { id: string; row?: Record<string, string | number>; scenario: Scenario }[] {
+/**
+ * One scenario per row of its outline, each read again from the file's text with the row's values substituted
+ * (in keys too): a value that does not fit where it lands (a number as an SRV) is then a load error, as written
+ * out it would be. `raw` is the scenario as the file holds it; `s` is it read.
+ */
+function expandOutline(
+  s: Scenario,
+  raw: Record<string, unknown>,
+): { id: string; row?: Record<string, string | number>; scenario: Scenario | null; error?: z.ZodError }[] {
   if (!s.outline) return [{ id: s.id, scenario: s }];
   let rows: Record<string, string | number>[] = [{}];
   for (const [name, values] of Object.entries(s.outline)) rows = rows.flatMap((r) => values.map((v) => ({ ...r, [name]: v })));
   return rows.map((row) => {
+    const text = (v: string) => v.replace(/\$\{([a-z]+)\}/g, (m, name: string) => (name in row ? String(row[name]) : m));
     const substitute = (v: unknown): unknown => {
       if (typeof v === 'string') {
         const whole = /^\$\{([a-z]+)\}$/.exec(v);
-        if (whole && whole[1]! in row) return row[whole[1]!];
-        return v.replace(/\$\{([a-z]+)\}/g, (m, name: string) => (name in row ? String(row[name]) : m));
+        return whole && whole[1]! in row ? row[whole[1]!] : text(v);
       }
       if (Array.isArray(v)) return v.map(substitute);
-      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, substitute(x)]));
+      if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [text(k), substitute(x)]));
       return v;
     };
     const label = Object.entries(row)
       .map(([k, v]) => `${k}=${v}`)
       .join(',');
-    const { outline: _outline, ...rest } = s;
-    return { id: `${s.id}[${label}]`, row, scenario: substitute(rest) as Scenario };
+    const { outline: _outline, ...rest } = raw;
+    const parsed = scenarioSchema.safeParse(substitute(rest));
+    return { id: `${s.id}[${label}]`, row, scenario: parsed.success ? { ...parsed.data, id: s.id } : null, ...(parsed.success ? {} : { error: parsed.error }) };
   });
 }
 
@@ -136,6 +147,20 @@ function checkWorld(source: YamlSource, world: World, worldPath: (string | numbe
       problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'roles']), `party ${name}: an SC party holds no GBCS Digital Signing certificate (MP134B BR2), which ${gbcs.join(' and ')} need: give it SC alone`));
     }
   }
+  // Two aliases with one EUI (however written) would be one party or device to the DCC, which the steps
+  // would then take for two.
+  const euis = (kind: 'party' | 'device', entries: [string, { eui?: string | undefined }][]) => {
+    const first = new Map<string, string>();
+    for (const [name, x] of entries) {
+      if (!x.eui) continue;
+      const eui = parseEui(x.eui);
+      const other = first.get(eui);
+      if (other) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, kind === 'party' ? 'parties' : 'devices', name, 'eui']), `${kind} ${name}: EUI ${eui} is also ${kind} ${other}'s`));
+      else first.set(eui, name);
+    }
+  };
+  euis('party', Object.entries(world.parties));
+  euis('device', Object.entries(world.devices));
   for (const [name, d] of Object.entries(world.devices)) {
     const roles = DEVICE_PARTY_ROLES[d.fuel];
     const check = (field: 'supplier' | 'network', alias: string, need: { role: UserRole; what: string }) => {
@@ -222,6 +247,10 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
   spec.scenarios.forEach((scenario, si) => {
     if (ids.has(scenario.id)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'id']), `scenario id ${scenario.id} appears twice`));
     ids.add(scenario.id);
+    // A misspelt name would make the negative control that seeds it never run.
+    scenario['defeated-by'].forEach((name, i) => {
+      if (!isDefect(name)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'defeated-by', i]), `defeated-by: ${name} is not a seeded defect (README: Negative controls)`));
+    });
     const variables = Object.keys(scenario.outline ?? {});
     // Each scenario's world starts afresh: its advances must keep the clocks where the meters' date-times reach.
     let clock = world.start === 'now' ? null : Date.parse(world.start);
@@ -241,7 +270,12 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
         }
       }
     });
-    for (const e of expandOutline(scenario)) {
+    const raw = ((source.value as { scenarios: unknown[] }).scenarios[si] ?? {}) as Record<string, unknown>;
+    for (const e of expandOutline(scenario, raw)) {
+      if (!e.scenario) {
+        for (const p of zodProblems(source, e.error!, ['scenarios', si])) problems.push(new ScenarioFileError(file, p.line, `${e.id}: ${p.problem}`));
+        continue;
+      }
       // Outline values must name aliases of the right kind too, once substituted.
       if (e.row) {
         e.scenario.steps.forEach((step, i) => {
@@ -284,7 +318,9 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
       for (const name of readdirSync(p).sort()) {
         if (name === 'worlds' || name.startsWith('.')) continue;
         const child = join(p, name);
-        if (statSync(child).isDirectory() || name.endsWith('.yaml') || name.endsWith('.yml')) visit(child);
+        // A dangling link to a scenario file is reported by visit; one to anything else is not ours to read.
+        const isYaml = name.endsWith('.yaml') || name.endsWith('.yml');
+        if (isYaml || statSync(child, { throwIfNoEntry: false })?.isDirectory()) visit(child);
       }
     } else files.push(p);
   };

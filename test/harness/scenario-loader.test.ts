@@ -1,7 +1,9 @@
+import { copyFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadScenarioFile, loadScenarios, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
+import { scratchDir } from '../helpers/scratch.ts';
 
 const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
 const file = join(repoRoot, 'scenarios/mp134b/inline-test.yaml');
@@ -110,4 +112,40 @@ test('a file named twice (itself and through its folder) loads once', (t) => {
   const folder = join(repoRoot, 'scenarios/mp134b');
   const once = loadScenarios([folder]);
   t.deepEqual(loadScenarios([folder, join(folder, 'br7-alerts.yaml'), `${folder}/`]).map((s) => s.id), once.map((s) => s.id));
+});
+
+test('a defeated-by name that is no seeded defect is refused: its negative control would never run', (t) => {
+  t.deepEqual(problems(`${head}      - advance: 1h\n    defeated-by: [skip-eligibilty]\n`), ['L7: defeated-by: skip-eligibilty is not a seeded defect (README: Negative controls)']);
+  t.deepEqual(problems(`${head}      - advance: 1h\n    defeated-by: [skip-correlation]\n`), []);
+});
+
+test('two parties or two devices with one EUI, however written, are refused: the DCC would merge them', (t) => {
+  const world = `world:\n  parties:\n    a: { roles: [IS], eui: 90B3D51F30010001 }\n    b: { roles: [IS], eui: 90-b3-d5-1f-30-01-00-01 }\n  devices:\n    m1: { type: ESME, supplier: a, eui: 00DB000000000101 }\n    m2: { type: ESME, supplier: a, eui: 00db000000000101 }\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
+  t.deepEqual(problems(world), ["L4: party b: EUI 90B3D51F30010001 is also party a's", "L7: device m2: EUI 00DB000000000101 is also device m1's"]);
+});
+
+test("an outline row is read again once substituted, keys included: a value that does not fit where it lands is a load error", (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 1.6]\n`), [
+    'L6: s1[s=1.6]: scenarios.0.steps.0.request.srv: Invalid input: expected string, received number',
+  ]);
+  // A key was left as written: "${device}" reached the run, which had no such device.
+  const loaded = loadScenarioFile(file, `${head}      - request: { as: srp, to: "\${device}", changes: { "\${device}": [securityLog] } }\n    outline:\n      device: [esme, gsme]\n`);
+  t.deepEqual(
+    loaded.map((s) => { const step = s.steps[0]!; return 'request' in step ? Object.keys(step.request.changes ?? {}) : []; }),
+    [['esme'], ['gsme']],
+  );
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, changes: { "\${device}": [securityLog] } }\n    outline:\n      device: [esme, nowhere]\n`), [
+    'L6: s1[device=nowhere]: device nowhere (from the outline) is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)',
+  ]);
+});
+
+test('in a scenario folder, a dangling link to a scenario file is reported by name, and one to anything else is passed over', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-links');
+  copyFileSync(join(repoRoot, 'scenarios/mp134b/controls.yaml'), join(dir, 'controls.yaml'));
+  symlinkSync(join(dir, 'gone'), join(dir, 'gone-dir'));
+  // The world is named relative to the file: this copy's cannot be found, which is beside the point here.
+  t.throws(() => loadScenarios([dir]), { instanceOf: ScenarioLoadError, message: /controls\.yaml:\d+: world/ });
+  symlinkSync(join(dir, 'gone.yaml'), join(dir, 'broken.yaml'));
+  const e = t.throws(() => loadScenarios([dir]), { instanceOf: ScenarioLoadError });
+  t.true(e!.problems.some((p) => p.message === `${join(dir, 'broken.yaml')}: no such file or directory`), e!.message);
 });
