@@ -24,7 +24,7 @@ import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from 
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
-import { checkDeviceAnswer } from '../agents/device-answer.ts';
+import { checkDeviceAnswer, type ExpectedAnswer } from '../agents/device-answer.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import { ADVERSARIAL_KINDS, type JobKind, type MeterSpec } from './plan.ts';
 
@@ -140,6 +140,12 @@ export class FleetUser {
     if (reply.status !== 200) return { ok: false, outcome: { kind: 'refused', code: `HTTP ${reply.status}`, stage } };
     const v = verifyResponse(reply.body, this.dccVerifier);
     if (!v.ok) return { ok: false, outcome: { kind: 'failed', reason: `DCC reply does not verify: ${v.error.toString()}` } };
+    // A genuine DCC signature on another message (another request's answer, an alert) does not answer this one.
+    const { header, body } = v.value.response;
+    const sent = formatRequestId(request.header.requestId);
+    if (!header.requestId || formatRequestId(header.requestId) !== sent || body.kind !== 'ResponseMessage') {
+      return { ok: false, outcome: { kind: 'failed', reason: `DCC reply to ${sent} is a ${body.kind}${header.requestId ? ` for ${formatRequestId(header.requestId)}` : ' with no RequestID'}` } };
+    }
     return { ok: true, response: v.value.response };
   }
 
@@ -174,13 +180,16 @@ export class FleetUser {
       const target = { mode: 'prepayment', suspendDebtDisabled: false, suspendDebtEmergency: true, disablementThreshold: 0 } as const;
       apdu = { ...apdu, ...buildPaymentModeContent({ variant, change: { target, execution: { kind: 'now' } }, counter: apdu.counter }) };
     }
-    const signed = encodeGeneralSigning(signApdu(apdu, this.keys.failedSupplierDs));
-    const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: signed } };
-    return this.dispatched(cv5, () => this.post('send', cv5, 'send'));
+    const command = signApdu(apdu, this.keys.failedSupplierDs);
+    const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: encodeGeneralSigning(command) } };
+    return this.dispatched(cv5, () => this.post('send', cv5, 'send'), command);
   }
 
-  /** Sends a request that, if accepted (I99), is answered later through the endpoint. */
-  private async dispatched(request: DuisRequest, send: () => Promise<Posted>): Promise<Outcome> {
+  /**
+   * Sends a request that, if accepted (I99), is answered later through the endpoint. `command`: the command as
+   * signed here (critical), which the meter's answer must match; a CV 1 command the DCC built is not known here.
+   */
+  private async dispatched(request: DuisRequest, send: () => Promise<Posted>, command?: GeneralSigning): Promise<Outcome> {
     const later = this.awaitDelivery(formatRequestId(request.header.requestId));
     const r = await send();
     if (!r.ok || r.response.header.responseCode !== 'I99') {
@@ -194,14 +203,15 @@ export class FleetUser {
     const code = delivered.header.responseCode;
     const content = delivered.body.kind === 'ResponseMessage' ? delivered.body.content : undefined;
     if (code !== 'I0' || content?.kind !== 'GBCSPayload') return { kind: 'failed', reason: `the device's answer came back as ${code}` };
-    const problem = this.deviceAnswerProblem(request.header.requestId.target, request.header.requestId.counter, content.gbcsPayload);
+    const { target: device, counter } = request.header.requestId;
+    const problem = this.deviceAnswerProblem({ device, counter, execution: 'now', ...(command ? { command } : {}) }, content.gbcsPayload);
     return problem ? { kind: 'failed', reason: problem } : { kind: 'executed', code };
   }
 
   /** What is wrong with the device's answer inside the DCC's delivery, if anything: it must say the switch was done. */
-  private deviceAnswerProblem(device: Eui, counter: bigint, payload: Uint8Array): string | null {
-    const a = checkDeviceAnswer(payload, { device, counter }, () => {
-      const key = this.deviceSigningKey(device);
+  private deviceAnswerProblem(expected: ExpectedAnswer, payload: Uint8Array): string | null {
+    const a = checkDeviceAnswer(payload, expected, () => {
+      const key = this.deviceSigningKey(expected.device);
       return { ds: key ? [key] : [], mac: null };
     });
     if (!a.ok) return a.problem;

@@ -7,10 +7,14 @@ import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { deriveDeviceKeys } from '../../devices/smets2/keys.ts';
 import { FleetPlan, type FleetOptions, JOB_KINDS, shardJobs } from '../../harness/fleet/plan.ts';
 import { runFleet } from '../../harness/fleet/run.ts';
 import { FleetShard } from '../../harness/fleet/shard.ts';
 import { workerNotes } from '../../harness/commands/fleet.ts';
+import { decodeGeneralSigning, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
+import { useCaseByCode, useCaseByName } from '../../protocol/gbcs/message-codes.ts';
+import { signApdu } from '../../protocol/gbcs/security.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -207,6 +211,31 @@ test("a meter's response whose signature does not verify is not counted as a swi
   t.is(tally.failed, smets2);
   t.is(tally.executed, tally.switches - smets2);
   t.regex(tally.problems[0] ?? '', /the signature on the meter's answer does not verify/);
+});
+
+test("a meter's answer signed with its own key but for another use case is not counted as a switch", async (t) => {
+  const fleet = options({ meters: 400, workers: 1, adversarialShare: 0 });
+  const shard = await FleetShard.create({ fleet, shard: 0, stateDir: scratchDir(t, 'fleet-use-case') });
+  t.teardown(() => shard.close());
+  const port = shard.devices.port;
+  const send = port.sendCommand;
+  const prepayment: Record<string, string> = { ECS02: 'ECS03', GCS02: 'GCS03' };
+  port.sendCommand = async (device, command, timeoutMs) => {
+    const r = await send(device, command, timeoutMs);
+    const d = r.kind === 'response' ? decodeGeneralSigning(r.frame) : null;
+    const other = d?.ok && useCaseByName(prepayment[useCaseByCode(d.value.messageCode)?.name ?? ''] ?? '');
+    if (r.kind !== 'response' || !d?.ok || !other) return r;
+    // The meter's own signature, over an answer that says it did the switch to prepayment.
+    const forged = signApdu({ ...d.value, messageCode: other.code }, deriveDeviceKeys(fleet.seed, device.eui).ds.privateKey);
+    return { ...r, frame: encodeGeneralSigning(forged) };
+  };
+  shard.instruct(10n ** 15n);
+  const tally = await shard.runBatch(0, shard.jobs.meter.length);
+  const smets2 = [...shard.jobs.meter].filter((i) => shard.plan.meter(i).type !== 'SMETS1').length;
+  t.true(smets2 > 0);
+  t.is(tally.failed, smets2);
+  t.is(tally.executed, tally.switches - smets2);
+  t.regex(tally.problems[0] ?? '', /the meter's answer has message code .*, not the command's/);
 });
 
 /** `fleet --meters 100000 --workers 1` with `worker` (module code) preloaded into every thread; its exit and stderr. */
