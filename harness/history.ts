@@ -15,6 +15,14 @@ export function defaultHistoryPath(cwd = process.cwd()): string {
   return resolve(cwd, DEFAULT_HISTORY_FILE);
 }
 
+/** The history file `run` records into: the one given, or the default under cwd. */
+export function historyPath(db: string | undefined, cwd = process.cwd()): string {
+  return db !== undefined ? resolve(cwd, db) : defaultHistoryPath(cwd);
+}
+
+/** What SQLite keeps beside a database file (by appending these to its name): part of the history too. */
+export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
+
 const SCHEMA_VERSION = 1;
 
 const SCHEMA = `
@@ -195,14 +203,14 @@ export function summarizeTestHistory(rows: readonly TestVerdictRow[]): TestHisto
 
 /** Opens the history file `run` will record into (creating it), so a file that cannot be one stops the run before it starts. */
 export function checkHistoryFile(db: string | undefined, cwd = process.cwd()): string {
-  const file = db !== undefined ? resolve(cwd, db) : defaultHistoryPath(cwd);
+  const file = historyPath(db, cwd);
   History.open(file).close();
   return file;
 }
 
 /** What `smets-hil run` calls after a run: records it into the history file (default under cwd); returns its path. */
 export function recordRun(run: RunRecord, options: { db?: string; evidenceDir?: string; cwd?: string } = {}): string {
-  const file = options.db !== undefined ? resolve(options.cwd ?? process.cwd(), options.db) : defaultHistoryPath(options.cwd);
+  const file = historyPath(options.db, options.cwd);
   const history = History.open(file);
   try {
     history.record(run, options.evidenceDir !== undefined ? { evidenceDir: resolve(options.evidenceDir) } : {});

@@ -5,14 +5,14 @@
  *
  * `smets-hil list [PATH...]`: the scenarios that would run, after filters.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { readFileSync, realpathSync } from 'node:fs';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { ALL_DEFECTS, isDefect, splitDefects } from '../defects.ts';
 import type { DevicePool } from '../engine/device-pool.ts';
 import { runScenarios } from '../engine/runner.ts';
-import { checkHistoryFile, recordRun } from '../history.ts';
+import { checkHistoryFile, DEFAULT_HISTORY_FILE, historyPath, recordRun, SQLITE_SIDE_FILES } from '../history.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { type RigPools, rigPools } from '../pools/rig.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
@@ -169,6 +169,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     const scenarios = selectSome(args);
     // Where the results go is checked before the run: a run is not made for output that cannot be kept.
+    checkOutputsApart(reports, args);
     for (const r of reports) writableFile(r.file, 'report');
     if (args.evidence) writableDirectory(args.evidence, 'evidence');
     if (args.history && args.historyDb) writableFile(args.historyDb, 'history-db');
@@ -223,6 +224,40 @@ export const runCommand: CommandModule<object, RunArgs> = {
     }
   },
 };
+
+/** A path as writing it will reach it: symbolic links followed as far as the path exists, so two names for one file are one. */
+function realPath(path: string): string {
+  const full = resolve(path);
+  try {
+    return realpathSync(full);
+  } catch {
+    const parent = dirname(full);
+    return parent === full ? full : join(realPath(parent), basename(full));
+  }
+}
+
+/**
+ * Refuses outputs that would write over each other: a report on the run history (or the files SQLite keeps beside
+ * it) would destroy past runs, and a file where another output needs a folder fails only after the run. The
+ * evidence folder may hold other outputs: each bundle goes into a new folder of its own under it.
+ */
+function checkOutputsApart(reports: readonly ReportSpec[], args: RunArgs): void {
+  const outputs: { label: string; path: string; folder: boolean }[] = reports.map((r) => ({ label: `--report ${r.format}=${r.file}`, path: realPath(r.file), folder: false }));
+  if (args.evidence) outputs.push({ label: `--evidence ${args.evidence}`, path: realPath(args.evidence), folder: true });
+  if (args.history) {
+    const label = args.historyDb === undefined ? `the run history ${DEFAULT_HISTORY_FILE}` : `--history-db ${args.historyDb}`;
+    const db = realPath(historyPath(args.historyDb));
+    outputs.push({ label, path: db, folder: false });
+    for (const side of SQLITE_SIDE_FILES) outputs.push({ label: `${label} (its ${basename(db)}${side})`, path: db + side, folder: false });
+  }
+  outputs.forEach((a, i) => {
+    for (const b of outputs.slice(i + 1)) {
+      if (a.path === b.path) throw new CliExit(EXIT.usage, `${a.label} and ${b.label} name the same ${a.folder || b.folder ? 'path' : 'file'}`);
+      const [outer, inner] = b.path.startsWith(a.path + sep) ? [a, b] : a.path.startsWith(b.path + sep) ? [b, a] : [];
+      if (outer && inner && !outer.folder) throw new CliExit(EXIT.usage, `${outer.label} and ${inner.label} collide: the first is written as a file, the second inside it`);
+    }
+  });
+}
 
 /** Writes the reports, evidence and history of a run, each even if another cannot be; returns what was lost. */
 async function writeOutputs(run: RunRecord, reports: readonly ReportSpec[], args: RunArgs): Promise<string[]> {
