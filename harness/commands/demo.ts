@@ -24,11 +24,22 @@ export const demoCommand: CommandModule<object, { fixtures: string }> = {
     try {
       names = readdirSync(join(dir, 'rtds-1.6')).filter((n) => n.endsWith('.HEX')).sort();
     } catch {
-      throw new CliExit(EXIT.usage, `no reference frames under ${dir}/rtds-1.6 (pass --fixtures DIR)`);
+      names = [];
     }
-    const certs = readdirSync(join(dir, 'keystore')).filter((n) => n.endsWith('.pem')).map((n) => join(dir, 'keystore', n));
+    if (names.length === 0) throw new CliExit(EXIT.usage, `no reference frames (*.HEX) under ${dir}/rtds-1.6 (pass --fixtures DIR)`);
+    let certs: string[];
+    try {
+      certs = readdirSync(join(dir, 'keystore')).filter((n) => n.endsWith('.pem')).map((n) => join(dir, 'keystore', n));
+    } catch {
+      throw new CliExit(EXIT.usage, `no keystore folder ${dir}/keystore (zaz1-keystore.json and the RTDS device certificates; pass --fixtures DIR)`);
+    }
     const keystore = loadKeystore(join(dir, 'keystore', 'zaz1-keystore.json'), certs);
+    const acbRole = RemotePartyRole.accessControlBroker;
+    const acbEntry = keystore.all().find((e) => e.role === acbRole && e.usage === 'keyAgreement' && e.privateKey);
     let failures = 0;
+    // A check the keys at hand cannot make is not a pass: each is counted under what was missing for it.
+    const unchecked = new Map<string, number>();
+    const notChecked = (what: string) => unchecked.set(what, (unchecked.get(what) ?? 0) + 1);
     const rows = names.map((name) => {
       const frame = decodeFrame(Buffer.from(readFileSync(join(dir, 'rtds-1.6', name), 'utf8').trim(), 'hex'));
       if (!frame.ok) {
@@ -39,20 +50,34 @@ export const demoCommand: CommandModule<object, { fixtures: string }> = {
       const s = summarizeFrame(f);
       const sig = checkSignature(f, keystore);
       const mac = checkMac(f, keystore);
+      // A Command is MACed (and rebuilt) with the ACB's Key Agreement private key and the device's certificate.
+      const device = keystore.find(f.apdu.recipient, 'keyAgreement', { gbcs: true })[0];
+      const commandKeys = !acbEntry ? 'no Key Agreement private key of the Access Control Broker' : `no Key Agreement certificate for ${f.apdu.recipient}`;
+      if (sig === 'no-key') notChecked(`signature(s): no Digital Signing certificate for ${f.apdu.originator}`);
+      if (mac === 'no-key') notChecked(`MAC(s): ${f.apdu.cra === 'command' ? commandKeys : `no Key Agreement keys for ${f.apdu.originator} and ${f.apdu.recipient}`}`);
       let rebuilt = '';
       if (f.ciphering) {
-        const acb = keystore.signingKey(keystore.all().find((e) => e.role === RemotePartyRole.accessControlBroker)!.eui, 'keyAgreement', RemotePartyRole.accessControlBroker);
-        const device = keystore.find(f.apdu.recipient, 'keyAgreement')[0]!;
-        const same = encodeGeneralCiphering(wrapCommand(f.apdu, acb.privateKey!, device.publicKey)).equals(encodeGeneralCiphering(f.ciphering));
-        rebuilt = same ? 'rebuilt' : 'REBUILD DIFFERS';
-        if (!same) failures++;
+        if (!acbEntry || !device) {
+          rebuilt = 'NOT REBUILT';
+          notChecked(`command(s) not rebuilt: ${commandKeys}`);
+        } else {
+          const acb = keystore.signingKey(acbEntry.eui, 'keyAgreement', acbRole);
+          const same = encodeGeneralCiphering(wrapCommand(f.apdu, acb.privateKey!, device.publicKey)).equals(encodeGeneralCiphering(f.ciphering));
+          rebuilt = same ? 'rebuilt' : 'REBUILD DIFFERS';
+          if (!same) failures++;
+        }
       }
       if (sig === 'invalid' || mac === 'invalid') failures++;
       return [name.replace(/_GBCS\.HEX$/, ''), f.kind, `${formatMessageCode(f.apdu.messageCode)} ${s.useCase ?? ''} ${s.paymentMode ?? ''} ${s.execution ?? ''}`.trim(), `sig ${sig}`, `mac ${mac}`, rebuilt];
     });
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
-    process.stdout.write(`\n${rows.length} reference frames, ${failures} problem(s)\n`);
-    if (failures > 0) throw new CliExit(EXIT.failed, '');
+    const missing = [...unchecked.values()].reduce((a, b) => a + b, 0);
+    process.stdout.write(`\n${rows.length} reference frames, ${failures} problem(s)${missing ? `, ${missing} check(s) not made` : ''}\n`);
+    const why = missing ? `${missing} check(s) not made: their keys are not in ${dir}/keystore\n${[...unchecked].sort().map(([what, n]) => `  ${n} ${what}`).join('\n')}` : '';
+    // A frame that fails its check is a failure (exit 1); one the fixtures lack the keys to check means the
+    // fixtures given are incomplete, as a missing keystore is (exit 2).
+    if (failures > 0) throw new CliExit(EXIT.failed, why);
+    if (missing > 0) throw new CliExit(EXIT.usage, why);
   },
 };
