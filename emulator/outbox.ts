@@ -3,9 +3,10 @@
  * queue per endpoint, delivered in order with exponential backoff; a slow or dead endpoint holds up only its
  * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
  * delivery after restart, never none. A message for a User with no endpoint yet waits, kept, until one is
- * registered (`route`).
+ * registered (`route`) or the DCC sends it elsewhere (`reroute`, asked again every maxBackoffMs meanwhile).
  */
-import type { Db } from './store.ts';
+import { StoreCommitError } from './group-commit.ts';
+import { type Db, isSqliteError } from './store.ts';
 
 export type OutboxKind = 'response' | 'device-alert' | 'dcc-alert';
 
@@ -13,6 +14,8 @@ export interface OutboxMessage {
   id: number;
   endpoint: string;
   recipient: string;
+  /** A device alert: the User it is addressed to, whom the DCC may route it away from (BR7). */
+  addressee: string | null;
   kind: OutboxKind;
   requestRow: number | null;
   body: string;
@@ -30,10 +33,12 @@ export interface OutboxOptions {
 }
 
 /**
- * Where a message should go now, if no longer where it was queued: asked at each delivery attempt (the DCC moves
- * a failed supplier's waiting alerts to its SRP this way, MP134B BR7). null leaves it where it is.
+ * Where a message should go now, if no longer where it was queued: asked at each delivery attempt, and of a
+ * message waiting for an endpoint every maxBackoffMs and at `rerouteWaiting` (the DCC moves a failed supplier's
+ * alerts to its SRP this way, MP134B BR7). null, or where it is, leaves it there; NO_ENDPOINT_YET keeps it
+ * waiting for `recipient`, with `waiting` saying why.
  */
-export type Reroute = (m: { kind: OutboxKind; recipient: string; endpoint: string }) => { recipient: string; endpoint: string } | null;
+export type Reroute = (m: { kind: OutboxKind; recipient: string; endpoint: string; addressee: string | null }) => { recipient: string; endpoint: string; waiting?: string } | null;
 
 /** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
 export interface OutboxCommits {
@@ -51,11 +56,24 @@ async function httpPost(url: string, body: string, signal: AbortSignal): Promise
 /** The endpoint of a message whose recipient has none yet. */
 export const NO_ENDPOINT_YET = '';
 
+interface Destination {
+  recipient: string;
+  endpoint: string;
+  /** Why it waits, at NO_ENDPOINT_YET. */
+  waiting: string | null;
+}
+
+function noEndpointYet(recipient: string): string {
+  return `${recipient} has no endpoint registered: kept until it has one`;
+}
+
 export class Outbox {
   private readonly active = new Map<string, Promise<void>>();
   private timer: NodeJS.Timeout | null = null;
   /** When the armed timer fires (Date.now() time). */
   private timerDue = Infinity;
+  /** When messages waiting for an endpoint are next offered to `reroute` (Date.now() time). */
+  private waitingLookDue = 0;
   private stopped = false;
   private readonly initialBackoffMs: number;
   private readonly maxBackoffMs: number;
@@ -81,18 +99,54 @@ export class Outbox {
     this.post = options.post ?? httpPost;
   }
 
-  /** Queues a message; call inside the transaction that records what it reports. */
-  enqueue(m: { endpoint: string; recipient: string; kind: OutboxKind; requestRow: number | null; body: string }): number {
-    const waiting = m.endpoint === NO_ENDPOINT_YET ? `${m.recipient} has no endpoint registered: kept until it has one` : null;
+  /** Queues a message; call inside the transaction that records what it reports. `waiting`: why it has no endpoint. */
+  enqueue(m: { endpoint: string; recipient: string; addressee?: string; kind: OutboxKind; requestRow: number | null; body: string; waiting?: string }): number {
+    const waiting = m.endpoint === NO_ENDPOINT_YET ? (m.waiting ?? noEndpointYet(m.recipient)) : null;
     const info = this.db
-      .prepare('INSERT INTO outbox (endpoint, recipient, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.endpoint, m.recipient, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
+      .prepare('INSERT INTO outbox (endpoint, recipient, addressee, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.endpoint, m.recipient, m.addressee ?? null, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
     return Number(info.lastInsertRowid);
   }
 
   /** Sends what waits for `recipient` (queued while it had no endpoint) to `endpoint`; call inside a write, then kick. */
   route(recipient: string, endpoint: string): void {
     this.db.prepare('UPDATE outbox SET endpoint = ?, last_error = NULL WHERE recipient = ? AND endpoint = ? AND delivered_at IS NULL').run(endpoint, recipient, NO_ENDPOINT_YET);
+  }
+
+  /**
+   * Offers every message waiting for an endpoint to `reroute` (call inside a write, then kick): where one goes can
+   * change with no endpoint registered, as when a supplier whose alerts wait fails (BR7). Says whether any moved.
+   */
+  rerouteWaiting(): boolean {
+    const moves = this.waitingMoves();
+    for (const m of moves) this.move(m.id, m.to);
+    return moves.length > 0;
+  }
+
+  private waitingMoves(): { id: number; to: Destination }[] {
+    const waiting = this.db.prepare('SELECT id, recipient, addressee, kind, endpoint FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
+      id: number;
+      recipient: string;
+      addressee: string | null;
+      kind: OutboxKind;
+      endpoint: string;
+    }[];
+    return waiting.flatMap((m) => {
+      const to = this.destination(m);
+      return to ? [{ id: m.id, to }] : [];
+    });
+  }
+
+  /** Where `reroute` says `m` goes now, if not where it is. */
+  private destination(m: Parameters<Reroute>[0]): Destination | null {
+    const to = this.reroute(m);
+    if (!to || (to.recipient === m.recipient && to.endpoint === m.endpoint)) return null;
+    return { recipient: to.recipient, endpoint: to.endpoint, waiting: to.endpoint === NO_ENDPOINT_YET ? (to.waiting ?? noEndpointYet(to.recipient)) : null };
+  }
+
+  private move(id: number, to: Destination): void {
+    // Ids order every queue: at its new endpoint it goes out before whatever was queued after it.
+    this.db.prepare('UPDATE outbox SET recipient = ?, endpoint = ?, next_attempt_at = 0, last_error = ? WHERE id = ?').run(to.recipient, to.endpoint, to.waiting, id);
   }
 
   /** Starts delivering what is queued (including what a previous run left behind). */
@@ -117,6 +171,21 @@ export class Outbox {
 
   private deliverDue(): void {
     if (this.stopped) return;
+    // Waiting messages are looked at again now and then: where the DCC sends one may change with time alone (an
+    // instruction that starts, a certificate revoked with delay). What moves goes out at the kick after its commit.
+    if (Date.now() >= this.waitingLookDue) {
+      this.waitingLookDue = Date.now() + this.maxBackoffMs;
+      const moves = this.waitingMoves();
+      try {
+        if (moves.length) {
+          this.commits.write(() => moves.forEach((m) => this.move(m.id, m.to)));
+          this.kick();
+        }
+      } catch (e) {
+        // The store refuses writes now (a full disk): they are tried again at the next look.
+        if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
+      }
+    }
     // Called once a commit is done: every message queued so far is durable, and none after this may go out
     // before the next kick (the same connection sees rows a later group has not committed yet).
     this.horizon = (this.db.prepare('SELECT max(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
@@ -157,6 +226,7 @@ export class Outbox {
       .all(NO_ENDPOINT_YET) as { endpoint: string; t: number }[];
     let due = Infinity;
     for (const h of heads) if (!this.active.has(h.endpoint)) due = Math.min(due, h.t);
+    if (this.db.prepare('SELECT 1 FROM outbox WHERE endpoint = ? AND delivered_at IS NULL LIMIT 1').get(NO_ENDPOINT_YET)) due = Math.min(due, this.waitingLookDue);
     if (due === Infinity || due >= this.timerDue) return;
     this.disarm();
     this.timerDue = due;
@@ -178,10 +248,9 @@ export class Outbox {
     while (!this.stopped) {
       const row = nextDue.get(endpoint, this.horizon) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
       if (!row) return;
-      const to = this.reroute(row);
+      const to = this.destination(row);
       if (to) {
-        // Ids order every queue: at its new endpoint it goes out before whatever was queued after it.
-        this.commits.write(() => this.db.prepare('UPDATE outbox SET recipient = ?, endpoint = ?, next_attempt_at = 0, last_error = NULL WHERE id = ?').run(to.recipient, to.endpoint, row.id));
+        this.commits.write(() => this.move(row.id, to));
         this.kick();
         continue;
       }

@@ -17,7 +17,6 @@ import {
   formatRequestId,
   parseRequest,
   parseRequestId,
-  SCHEMA_VERSION,
   type ResponseCode,
   type ResponseContent,
   serviceReferenceOf,
@@ -47,8 +46,8 @@ import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, readPartyUpdate, Registry } from './registry.ts';
 import { BadInput } from './schemas.ts';
 import { SolrEvents } from './solr.ts';
-import type { Db } from './store.ts';
-import { correlate, PreCommands, preCommandOriginator, smets1ContentCheck, solrContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
+import { type Db, isSqliteError } from './store.ts';
+import { correlate, PreCommands, preCommandOriginator, sameIssue, scContentCheck, smets1ContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 import { TransformError } from '../protocol/transform/payment-mode.ts';
 import { smets1Operation } from './s1sp.ts';
@@ -157,7 +156,8 @@ export class DccService {
 
   constructor(readonly options: DccOptions) {
     this.registry = new Registry(options.db);
-    this.solr = new SolrEvents(options.db);
+    // An instruction (or its end) may change where a supplier's waiting alerts go (BR7).
+    this.solr = new SolrEvents(options.db, () => this.rerouteWaitingAlerts());
     this.anomaly = new AnomalyDetection(options.db);
     this.preCommands = new PreCommands(options.db);
     this.commits = new GroupCommit(options.db, () => {
@@ -193,6 +193,7 @@ export class DccService {
         const endpoint = this.endpointOf(p);
         if (endpoint) this.outbox.route(p.eui, endpoint);
       }
+      this.outbox.rerouteWaiting();
     });
     this.outbox.start();
   }
@@ -217,7 +218,10 @@ export class DccService {
     return this.commits.durable();
   }
 
-  /** Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one. */
+  /**
+   * Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one, and
+   * alerts waiting for a route go where it now sends them (a supplier that failed, or named its SRP, BR7).
+   */
   putParty(input: PartyInput): Party {
     // Read as the registry reads it: the certificates are looked up under the canonical EUI, however it was spelled.
     const update = readPartyUpdate(input);
@@ -226,6 +230,7 @@ export class DccService {
       const p = this.registry.putParty(input);
       const endpoint = this.endpointOf(p);
       if (endpoint) this.outbox.route(p.eui, endpoint);
+      this.outbox.rerouteWaiting();
       return p;
     });
     this.outbox.kick();
@@ -233,15 +238,17 @@ export class DccService {
   }
 
   /**
-   * MP134B BR2: the SC role holds no Digital Signing (nor GBCS Key Agreement) certificate. A party that holds a
-   * valid one (issued in another role) cannot take the SC role until they are revoked.
+   * MP134B BR2: the SC role holds no Digital Signing (nor GBCS Key Agreement) certificate. A party that holds one
+   * (issued in another role) cannot take the SC role until they are revoked: one not yet valid, or expired, counts
+   * too, as the DCC's clock may yet be set into its validity.
    */
   private refuseScWithGbcsCertificates(eui: Eui): void {
     if (this.gbcsIssuing.has(eui)) throw new BadInput(`roles: a GBCS Organisation certificate is being issued to ${eui}, and a party in the SC role holds none (MP134B BR2)`);
     const now = this.now();
-    const held = this.options.smki
+    const smki = this.options.smki;
+    const held = smki
       .find({ eui })
-      .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && this.options.smki.validAt(e, now));
+      .filter((e) => (e.product === 'organisation-ds' || e.product === 'organisation-ka') && smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now).state !== 'revoked');
     if (held.length) throw new BadInput(`roles: a party in the SC role holds no GBCS Organisation certificate (MP134B BR2), and ${eui} holds ${held.map((e) => `${e.product} ${e.certificate.serial}`).join(', ')}: revoke them first`);
   }
 
@@ -385,7 +392,7 @@ export class DccService {
     }
     const requestId = formatRequestId(request.header.requestId);
     return this.commits.write(() => {
-      const bytes = this.preCommands.issue(requestId, request.header.requestId.user, device.eui, decision.srv.srv, apdu, now);
+      const bytes = this.preCommands.issue(requestId, request.header.requestId.user, decision.role, device.eui, decision.srv.srv, apdu, now);
       const content: ResponseContent = { kind: 'PreCommand', gbcsVersion: this.options.gbcsVersion ?? '4.0', gbcsPayload: bytes };
       return this.finish(url, request, decision.role, now, { code: 'I0', outcome: 'transformed', reason: `Pre-Command ${formatMessageCode(apdu.messageCode)} issued` }, null, content).reply;
     });
@@ -403,12 +410,17 @@ export class DccService {
       if (!d.ok) return this.refuse(url, request, { code: 'E12', check: 'correlation', reason: 'the Signed Pre-Command does not decode' }, decision.role, now);
       apdu = d.value;
     } else {
-      const c = correlate(this.preCommands.get(requestId), request.header.requestId.user, decision.srv.srv, body.gbcsPayload);
+      const issued = this.preCommands.get(requestId);
+      const c = correlate(issued, request.header.requestId.user, decision.srv.srv, body.gbcsPayload);
       if (!c.ok) return this.refuse(url, request, c, decision.role, now);
+      // The SoLR content check below follows the role: the one the Pre-Command was issued to, not one that
+      // authorises the CV 5 since (a change of supplier).
+      const drifted = sameIssue(issued!, decision.role, preCommandOriginator(decision.role, request.header.requestId.user, device));
+      if (drifted) return this.refuse(url, request, drifted, decision.role, now);
       apdu = c.apdu;
     }
     if (decision.role === 'SC' && !this.has('sc-allowed-ecs03')) {
-      const bad = solrContentCheck(apdu, { codeOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now) });
+      const bad = scContentCheck(decision.srv.srv, apdu, { codeOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now), now });
       if (bad) return this.refuse(url, request, bad, decision.role, now);
     }
     const deviceKa = this.deviceKaKey(device);
@@ -420,7 +432,7 @@ export class DccService {
   private sendCommandVariant1(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
     if (device.type === 'SMETS1') {
       if (decision.role === 'SC' && !this.has('skip-smets1-content-check') && !this.has('sc-allowed-ecs03')) {
-        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now) });
+        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now), now });
         if (bad) return this.refuse(url, request, bad, decision.role, now);
       }
       try {
@@ -437,8 +449,9 @@ export class DccService {
     if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
     let command: Buffer;
     try {
-      // A non-critical command carries no User signature: the ACB's MAC is its authentication.
-      const apdu = t(request, device, request.header.requestId.user, now);
+      // A non-critical command carries no User signature: the ACB's MAC is its authentication. Its originator is
+      // a remote party the device knows: for SC the failed supplier, as for a Pre-Command.
+      const apdu = t(request, device, preCommandOriginator(decision.role, request.header.requestId.user, device), now);
       command = encodeGeneralCiphering(wrapNonCriticalCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
     } catch (e) {
       return this.refuse(url, request, { code: 'E11', check: 'transform', reason: (e as Error).message }, decision.role, now);
@@ -502,17 +515,20 @@ export class DccService {
     return reply;
   }
 
+  /** Keeps `p` until it settles; a failure nobody awaits is logged, not left to end the process (unhandled). */
   private track(p: Promise<void>): void {
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    p.catch((e: unknown) => process.stderr.write(`dcc: a dispatched request's outcome could not be recorded (its restart answers it E21): ${(e as Error).stack ?? String(e)}\n`)).finally(() => this.inFlight.delete(p));
   }
 
   private async deliver(rowId: number, request: DuisRequest, device: DeviceRecord, command: Buffer | null): Promise<void> {
     let reply: DeviceReply;
     try {
-      reply = command
-        ? await this.options.devices.sendCommand(device, command, this.deviceTimeoutMs)
-        : await this.options.devices.sendSmets1(device, { srv: request.header.serviceReferenceVariant, body: request.body, counter: request.header.requestId.counter, user: request.header.requestId.user }, this.deviceTimeoutMs);
+      reply = await this.withDeadline(() =>
+        command
+          ? this.options.devices.sendCommand(device, command, this.deviceTimeoutMs)
+          : this.options.devices.sendSmets1(device, { srv: request.header.serviceReferenceVariant, body: request.body, counter: request.header.requestId.counter, user: request.header.requestId.user }, this.deviceTimeoutMs),
+      );
     } catch (e) {
       reply = { kind: 'comms-failure', reason: (e as Error).message };
     }
@@ -520,9 +536,28 @@ export class DccService {
   }
 
   /**
+   * The DCC's own limit on a device port call: a port that never settles would leave the request open for good
+   * and stop() waiting on it. The port has its timeout once more (a rig reads the meter's state after the
+   * command), at least a second, before the DCC answers as for a silent device (E21).
+   */
+  private async withDeadline(send: () => Promise<DeviceReply>): Promise<DeviceReply> {
+    const deadlineMs = Math.min(2 ** 31 - 1, this.deviceTimeoutMs + Math.max(this.deviceTimeoutMs, 1_000));
+    let timer: NodeJS.Timeout | undefined;
+    const overrun = new Promise<DeviceReply>((resolve) => {
+      timer = setTimeout(() => resolve({ kind: 'no-response', reason: `the device port gave no answer within ${deadlineMs} ms` }), deadlineMs);
+    });
+    try {
+      return await Promise.race([send(), overrun]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Records a device's answer and queues its response for the User. The device has acted on the Command, so a
-   * record that SQLite loses (a full disk, an I/O error) is written again, with growing pauses, until the store
-   * takes it; only a DCC stopping meanwhile leaves the request to its restart, which answers it E21.
+   * record that SQLite loses (a full disk, an I/O error: at a statement or at the COMMIT) is written again, with
+   * growing pauses, until the store takes it; only a DCC stopping meanwhile leaves the request to its restart,
+   * which answers it E21.
    */
   private async recordReply(rowId: number, request: DuisRequest, reply: DeviceReply, now: Date): Promise<void> {
     for (let pauseMs = 100; ; pauseMs = Math.min(pauseMs * 2, 10_000)) {
@@ -532,7 +567,7 @@ export class DccService {
         this.outbox.kick();
         return;
       } catch (e) {
-        if (!(e instanceof StoreCommitError)) throw e;
+        if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
         const stopped = await delay(pauseMs, false, { signal: this.stopping.signal }).catch(() => true);
         if (stopped) return;
       }
@@ -562,7 +597,7 @@ export class DccService {
 
   /** A request still open at start-up was sent before a crash and never answered: E21, exactly once. */
   private settleLost(rowId: number): void {
-    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(rowId) as { request_id: string; user: string; srv: string; cv: number } | undefined;
+    const row = this.db.prepare('SELECT * FROM requests WHERE id = ?').get(rowId) as { request_id: string; user: string; srv: string; cv: number; schema_version: string } | undefined;
     if (!row) return;
     const now = this.now();
     this.db.transaction(() => {
@@ -572,7 +607,8 @@ export class DccService {
       const party = this.registry.party(row.user as Eui);
       if (changed.changes === 1 && party) {
         const srv = row.srv as ServiceReferenceVariant;
-        const answered: Answered = { schemaVersion: SCHEMA_VERSION, header: { requestId: parseRequestId(row.request_id), serviceReference: serviceReferenceOf(srv), serviceReferenceVariant: srv } };
+        // In the version the request named, as every answer is (a row kept by an earlier version reads 5.4).
+        const answered: Answered = { schemaVersion: row.schema_version, header: { requestId: parseRequestId(row.request_id), serviceReference: serviceReferenceOf(srv), serviceReferenceVariant: srv } };
         this.queueResponse(party, answered, 'E21', now, rowId);
       }
     })();
@@ -617,8 +653,8 @@ export class DccService {
       }
       const info = this.db
         .prepare(
-          `INSERT INTO requests (request_id, user, role, srv, cv, target, url, received_at, command, dispatched_at, outcome, response_code, reason, check_name, terminal_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO requests (request_id, user, role, srv, cv, target, url, received_at, command, dispatched_at, outcome, response_code, reason, check_name, terminal_at, schema_version)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           formatRequestId(h.requestId),
@@ -636,6 +672,7 @@ export class DccService {
           outcome?.reason ?? null,
           outcome?.check ?? null,
           outcome ? now.toISOString() : null,
+          request.schemaVersion,
         );
       return Number(info.lastInsertRowid);
     };
@@ -693,8 +730,9 @@ export class DccService {
   /**
    * A device alert goes to the User it is addressed to. [model] MP134B BR7: once that User is a failed supplier
    * (an Authority SoLR instruction has started) or its XML Signing certificate is revoked, the DCC routes the
-   * alert to the supplier's Shared Resource Provider instead, so the SoLR Contingency party keeps seeing its
-   * devices' alerts.
+   * alert to the supplier's Shared Resource Provider instead, or, if it names none, to the contingency party the
+   * Authority's instruction names, so the party acting for the supplier keeps seeing its devices' alerts. An
+   * alert with no route yet is kept (not sent to the failed supplier) until it has one.
    */
   routeAlert(deviceEui: Eui, frame: Uint8Array): void {
     const now = this.now();
@@ -715,34 +753,48 @@ export class DccService {
       header: { responseId: { originator: alert.device, target: alert.recipient, counter: alert.counter }, responseCode: 'I0', responseDateTime: formatDateTime(now) },
       body: { kind: 'DeviceAlertMessage', alertCode, gbcsPayload: frame },
     };
+    // Kept for a route: the addressee is registered, and its SRP or an instruction may yet name where its alerts go.
+    const kept = !recipient && addressee && !this.has('drop-alerts-after-revocation');
     this.commits.write(() => {
-      this.outbox.enqueue({
+      const id = this.outbox.enqueue({
         // A recipient without an endpoint yet gets the alert once it registers one, as it would a response.
         endpoint: (recipient && this.endpointOf(recipient)) ?? NO_ENDPOINT_YET,
         recipient: recipient?.eui ?? alert.recipient,
+        addressee: alert.recipient,
         kind: 'device-alert',
         requestRow: null,
         body: signResponse(model, this.options.keys.xmlSigner),
+        ...(kept ? { waiting: noAlertRoute(alert.recipient) } : {}),
       });
-      if (!recipient) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = last_insert_rowid()").run(`no route for alert ${alertCode} to ${alert.recipient}`);
+      if (!recipient && !kept) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = ?").run(`no route for alert ${alertCode} to ${alert.recipient}`, id);
     });
     this.outbox.kick();
   }
 
+  /** Offers the alerts waiting for an endpoint or a route to BR7's routing again, now: what it changes may move them. */
+  private rerouteWaitingAlerts(): void {
+    try {
+      if (this.commits.write(() => this.outbox.rerouteWaiting())) this.outbox.kick();
+    } catch (e) {
+      // A store refusing writes now: the outbox looks at waiting messages again within its longest backoff.
+      if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
+    }
+  }
+
   /**
-   * BR7 for an alert that was already waiting (its addressee's endpoint down, say) when the addressee failed or
-   * lost its certificate: at its next delivery attempt it moves to the SRP, as a new alert would go there.
+   * BR7 for an alert that was already queued (its addressee's endpoint down, or none yet) when the addressee
+   * failed or lost its certificate: it moves to the SRP (or the instruction's contingency party) as a new alert
+   * would go there, to wait for that party's endpoint if it has none; with no such party yet it waits, kept, and
+   * is not sent to the failed addressee. The route is always worked out from the addressee (one hop), so two
+   * parties that are each other's SRP do not pass an alert back and forth.
    */
-  private rerouteAlert(m: { kind: OutboxKind; recipient: string }): { recipient: string; endpoint: string } | null {
+  private rerouteAlert(m: { kind: OutboxKind; recipient: string; addressee: string | null }): { recipient: string; endpoint: string; waiting?: string } | null {
     if (m.kind !== 'device-alert') return null;
-    const addressee = this.registry.party(m.recipient as Eui);
+    const addressee = this.registry.party((m.addressee ?? m.recipient) as Eui);
     if (!addressee) return null;
-    const now = this.now();
-    const to = this.alertRecipient(addressee, now);
-    // Never back and forth between two parties that are each other's SRP.
-    if (!to || to.eui === addressee.eui || this.alertRecipient(to, now)?.eui === addressee.eui) return null;
-    const endpoint = this.endpointOf(to);
-    return endpoint ? { recipient: to.eui, endpoint } : null;
+    const to = this.alertRecipient(addressee, this.now());
+    if (!to) return this.has('drop-alerts-after-revocation') ? null : { recipient: addressee.eui, endpoint: NO_ENDPOINT_YET, waiting: noAlertRoute(addressee.eui) };
+    return { recipient: to.eui, endpoint: this.endpointOf(to) ?? NO_ENDPOINT_YET };
   }
 
   /** A User that has replaced its endpoint (or a callback given since) gets there what still waits at the old one. */
@@ -752,11 +804,13 @@ export class DccService {
     return endpoint && endpoint !== m.endpoint ? { recipient: m.recipient, endpoint } : null;
   }
 
+  /** Who gets an alert addressed to `addressee` now: itself, or for a failed supplier its SRP, else the contingency party. */
   private alertRecipient(addressee: Party, now: Date): Party | undefined {
     const failed = addressee.status === 'failed' || this.solr.hasFailed(addressee.eui, now) || !this.hasValidXmlCertificate(addressee.eui, now);
     if (!failed) return addressee;
-    if (this.has('drop-alerts-after-revocation') || !addressee.srp) return undefined;
-    return this.registry.party(addressee.srp);
+    if (this.has('drop-alerts-after-revocation')) return undefined;
+    const to = addressee.srp ?? this.solr.contingencyFor(addressee.eui, now);
+    return to ? this.registry.party(to) : undefined;
   }
 
   private hasValidXmlCertificate(eui: Eui, at: Date): boolean {
@@ -804,6 +858,10 @@ export class DccService {
       dispatched: r.command !== null,
     }));
   }
+}
+
+function noAlertRoute(addressee: string): string {
+  return `${addressee} may not have its alerts (failed, or without a valid XML Signing certificate) and names no SRP, and no Authority instruction names a contingency party: kept until one does (MP134B BR7)`;
 }
 
 function noDeviceKey(device: DeviceRecord): Refusal {

@@ -47,7 +47,11 @@ export class SolrEvents {
   /** Every event as last read (a few per run, consulted several times per request); every write clears it. */
   private memo: readonly SolrEvent[] | null = null;
 
-  constructor(private readonly db: Db) {}
+  /** `changed` runs after each instruction or end is written (what depends on who has failed looks again). */
+  constructor(
+    private readonly db: Db,
+    private readonly changed: () => void = () => {},
+  ) {}
 
   /** Drops what was read (the store's writes may have been rolled back). */
   forget(): void {
@@ -60,6 +64,7 @@ export class SolrEvents {
     const info = this.db
       .prepare('INSERT INTO solr_events (failed_supplier, contingency_party, scope, starts_at, ends_at, instructed_at, reference) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(v.failedSupplier, v.contingencyParty, JSON.stringify(v.devices ?? null), new Date(v.startsAt).toISOString(), v.endsAt ? new Date(v.endsAt).toISOString() : null, now.toISOString(), v.reference ?? null);
+    this.changed();
     return this.get(Number(info.lastInsertRowid))!;
   }
 
@@ -69,6 +74,7 @@ export class SolrEvents {
     const at = startsAt && requested < startsAt ? startsAt : requested;
     this.memo = null;
     this.db.prepare('UPDATE solr_events SET ends_at = ? WHERE id = ? AND (ends_at IS NULL OR ends_at > ?)').run(at.toISOString(), id, at.toISOString());
+    this.changed();
     return this.get(id);
   }
 
@@ -93,6 +99,16 @@ export class SolrEvents {
    */
   hasFailed(supplier: Eui, at: Date): boolean {
     return this.all().some((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt));
+  }
+
+  /**
+   * The contingency party of the latest instruction for `supplier` that has taken effect by `at` (as hasFailed
+   * counts them): where the failed supplier's alerts go when it names no SRP (BR7).
+   */
+  contingencyFor(supplier: Eui, at: Date): Eui | undefined {
+    return this.all()
+      .filter((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt))
+      .at(-1)?.contingencyParty;
   }
 
   /** The event that lets `party` act on a device of `supplier` at `at`, if any. */

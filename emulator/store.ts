@@ -34,16 +34,17 @@ CREATE TABLE IF NOT EXISTS requests (
   id INTEGER PRIMARY KEY, request_id TEXT NOT NULL, user TEXT NOT NULL, role TEXT, srv TEXT NOT NULL,
   cv INTEGER NOT NULL, target TEXT NOT NULL, url TEXT NOT NULL, received_at TEXT NOT NULL,
   command BLOB, dispatched_at TEXT,
-  outcome TEXT, response_code TEXT, reason TEXT, check_name TEXT, terminal_at TEXT);
+  outcome TEXT, response_code TEXT, reason TEXT, check_name TEXT, terminal_at TEXT,
+  schema_version TEXT NOT NULL DEFAULT '5.4');
 CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests (request_id);
 CREATE INDEX IF NOT EXISTS requests_open ON requests (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS precommands (
   request_id TEXT PRIMARY KEY, user TEXT NOT NULL, device TEXT NOT NULL, srv TEXT, bytes BLOB NOT NULL,
-  issued_at TEXT NOT NULL, used_by INTEGER);
+  issued_at TEXT NOT NULL, used_by INTEGER, role TEXT, originator TEXT);
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL,
   request_row INTEGER, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT);
+  next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT, addressee TEXT);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, id) WHERE delivered_at IS NULL;
 CREATE TABLE IF NOT EXISTS certificates (
   serial TEXT NOT NULL, issuer TEXT NOT NULL, owner TEXT NOT NULL, der BLOB NOT NULL, private_key TEXT,
@@ -76,14 +77,26 @@ export function openStore(path: string | null): Db {
 
 /**
  * Brings a store made by an earlier version to the current schema.
- * - Pre-Commands record the SRV they were issued for: an older one has none, and a CV 5 for it is refused.
+ * - Pre-Commands record the SRV, the User Role and the GBCS originator they were issued for: an older one lacks
+ *   them, and a CV 5 for it is refused (transform again).
+ * - Outbox messages record whom a device alert is addressed to (BR7 routes it from there): an older alert takes
+ *   the party it waits for.
+ * - Requests record the DUIS schema version they named, which an answer given after a restart is in: an older
+ *   row has none, and reads as 5.4, the version that DCC answered in then.
  * - ADT counts are kept per file scope (the supplier a party's file names, '' for its unscoped file): an older
  *   store's counts, kept per party and SRV only, carry on as those of each of the party's active files.
  * - A GSME or SMETS1 meter stored with twin set has it cleared.
  */
 function upgrade(db: Db): void {
   const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
-  if (!columns('precommands').includes('srv')) db.exec('ALTER TABLE precommands ADD COLUMN srv TEXT');
+  const precommands = columns('precommands');
+  for (const column of ['srv', 'role', 'originator']) if (!precommands.includes(column)) db.exec(`ALTER TABLE precommands ADD COLUMN ${column} TEXT`);
+  if (!columns('outbox').includes('addressee')) {
+    db.exec('ALTER TABLE outbox ADD COLUMN addressee TEXT');
+    // Who an alert was addressed to was not kept: the party it waits for now stands in for its addressee.
+    db.exec("UPDATE outbox SET addressee = recipient WHERE kind = 'device-alert'");
+  }
+  if (!columns('requests').includes('schema_version')) db.exec("ALTER TABLE requests ADD COLUMN schema_version TEXT NOT NULL DEFAULT '5.4'");
   if (!columns('adt_counts').includes('scope')) {
     db.exec('ALTER TABLE adt_counts RENAME TO adt_counts_unscoped');
     db.exec(ADT_COUNTS);
@@ -120,4 +133,9 @@ export function getMeta(db: Db, key: string): string | undefined {
 
 export function setMeta(db: Db, key: string, value: string): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
+}
+
+/** An error SQLite raised at a statement (a full disk, an I/O error), as opposed to one in the DCC's own code. */
+export function isSqliteError(e: unknown): boolean {
+  return e instanceof Database.SqliteError;
 }

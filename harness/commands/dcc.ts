@@ -10,6 +10,7 @@ import { createDcc } from '../../emulator/bootstrap.ts';
 import { clockRangeProblem } from '../../emulator/clock.ts';
 import { SchemaLoadError, validateAgainstXsd } from '../../protocol/duis/index.ts';
 import { DEFECTS, type Defect } from '../../emulator/service.ts';
+import { EligibilityError, EligibilityTable } from '../../emulator/access/srv-matrix.ts';
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -29,6 +30,7 @@ interface ServeArgs {
   deviceTimeout: number;
   maxConcurrent: number;
   requestTimeout: number;
+  scAllowedSrvs?: string;
 }
 
 const serve: CommandModule<object, ServeArgs> = {
@@ -47,7 +49,8 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
       .option('device-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: "how long to wait for a device's answer, in ms" })
       .option('max-concurrent', { type: 'number', requiresArg: true, default: 256, describe: 'DUIS requests in flight at once; beyond it HTTP 503 with Retry-After' })
-      .option('request-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' }) as unknown as Argv<ServeArgs>,
+      .option('request-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' })
+      .option('sc-allowed-srvs', { type: 'string', requiresArg: true, describe: 'SRVs the SoLR Contingency role may send, comma-separated (MP134B BR3; default 1.6 only), e.g. 1.6,2.2' }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new CliExit(EXIT.usage, `--port ${args.port}: a TCP port, 0 to 65535`);
@@ -59,6 +62,7 @@ const serve: CommandModule<object, ServeArgs> = {
       throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);
     }
     if (args.xsd !== undefined) await usableSchema(args.xsd);
+    const scAllowedSrvs = args.scAllowedSrvs === undefined ? undefined : scSrvList(args.scAllowedSrvs);
     const zaz1 = args.zaz1 ? readText(args.zaz1, 'the ZAZ1 keystore') : undefined;
     let start: Date | undefined;
     if (args.clock) {
@@ -77,6 +81,7 @@ const serve: CommandModule<object, ServeArgs> = {
       deviceTimeoutMs: args.deviceTimeout,
       http: { maxConcurrent: args.maxConcurrent, requestTimeoutMs: args.requestTimeout },
       defects: args.defect as Defect[],
+      ...(scAllowedSrvs ? { scAllowedSrvs } : {}),
       ...(zaz1 ? { zaz1 } : {}),
       ...(args.callback ? { callback: args.callback } : {}),
       ...(start ? { start } : {}),
@@ -122,6 +127,19 @@ const serve: CommandModule<object, ServeArgs> = {
     store?.close();
   },
 };
+
+/** --sc-allowed-srvs: SRVs of the eligibility table, else the DCC would refuse to start (or the role send nothing). */
+function scSrvList(text: string): string[] {
+  const srvs = text.split(',').map((s) => s.trim());
+  if (srvs.some((s) => s === '')) throw new CliExit(EXIT.usage, `--sc-allowed-srvs ${JSON.stringify(text)}: a comma-separated list of SRVs, such as 1.6,2.2`);
+  try {
+    EligibilityTable.load({ scAllowedSrvs: srvs });
+  } catch (e) {
+    if (e instanceof EligibilityError) throw new CliExit(EXIT.usage, `--sc-allowed-srvs ${text}: ${e.message}`);
+    throw e;
+  }
+  return srvs;
+}
 
 function openMeterStore(dir: string): MeterStore {
   const path = join(dir, 'meters.sqlite');

@@ -1,0 +1,146 @@
+/**
+ * MP134B BR7 for alerts already waiting when their supplier fails: they go where a new alert would (its SRP, or
+ * the contingency party the Authority names), wait there for an endpoint if need be, and are never handed to
+ * the failed supplier nor given up while a route may yet appear.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeReply } from '../../protocol/s1sp/frame.ts';
+import { parseEui } from '../../protocol/smki/eui.ts';
+import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
+
+const SUPPLIER = parseEui('90B3D51F30010001');
+const SRP = parseEui('90B3D51F30050001');
+const METER = parseEui('00DB0000000000C1');
+
+/** An endpoint that records the alert codes POSTed to it. */
+async function endpoint(t: ExecutionContext): Promise<{ url: string; got: string[] }> {
+  const got: string[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      got.push(/8F66/.test(Buffer.concat(chunks).toString()) ? '8F66' : 'other');
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => server.close());
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`, got };
+}
+
+async function dcc(t: ExecutionContext): Promise<TestDcc> {
+  const d = await startTestDcc(unreachableDevices());
+  t.teardown(() => d.close());
+  return d;
+}
+
+function alert(d: TestDcc, id: bigint): void {
+  d.dcc.service.routeAlert(METER, encodeReply({ type: 'alert', id, from: METER, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
+}
+
+async function fail(d: TestDcc, contingency = SRP): Promise<void> {
+  const now = Date.parse((await d.admin.now()).now);
+  await d.admin.solr({ failedSupplier: SUPPLIER, contingencyParty: contingency, startsAt: new Date(now).toISOString() });
+}
+
+/** Polls `f` until it gives a truthy value, for at most 10 s. */
+async function until<T>(f: () => Promise<T> | T): Promise<T> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const v = await f();
+    if (v || Date.now() > deadline) return v;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test('BR7: an alert kept for a supplier with no endpoint moves to its SRP once the supplier fails', async (t) => {
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null, srp: SRP });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  t.like((await a.deliveries(SUPPLIER))[0], { kind: 'device-alert', endpoint: '', delivered: false });
+
+  await fail(d);
+  t.is(await until(() => srp.got.length), 1, 'the SRP got the alert that waited');
+  t.deepEqual(await a.deliveries(SUPPLIER), []);
+});
+
+test('BR7: an alert waiting at a failed supplier whose SRP has no endpoint yet waits for the SRP, not for the supplier: it never reaches the failed supplier', async (t) => {
+  const supplier = await endpoint(t);
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: null });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: 'http://127.0.0.1:9/down', srp: SRP });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 9n);
+  t.true((await until(async () => (await a.deliveries(SUPPLIER))[0]?.attempts ?? 0)) >= 1, 'tried at the supplier, healthy then');
+
+  await fail(d);
+  const waiting = await until(async () => (await a.deliveries(SRP))[0]);
+  t.like(waiting, { kind: 'device-alert', endpoint: '', delivered: false }, 'kept for the SRP');
+  await a.party({ eui: SUPPLIER, endpoint: supplier.url } as never); // the failed supplier's systems come back
+  await a.party({ eui: SRP, endpoint: srp.url } as never);
+  await d.dcc.service.settled();
+  t.deepEqual(srp.got, ['8F66']);
+  t.deepEqual(supplier.got, []);
+});
+
+test("BR7: a failed supplier that names no SRP has its alerts routed to the Authority instruction's contingency party", async (t) => {
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: srp.url });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  await fail(d);
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  t.deepEqual(await a.deliveries(SUPPLIER), []);
+  t.like((await a.deliveries(SRP))[0], { kind: 'device-alert', delivered: true });
+  t.deepEqual(srp.got, ['8F66']);
+});
+
+test('BR7: an alert for a failed supplier with no route yet is kept, not given up, and reaches the SRP once the supplier names one', async (t) => {
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: srp.url, status: 'failed' });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  const kept = (await a.deliveries(SUPPLIER))[0];
+  t.like(kept, { kind: 'device-alert', endpoint: '', delivered: false, undeliverable: false });
+  t.regex(kept?.lastError ?? '', /names no SRP, and no Authority instruction names a contingency party: kept until one does/);
+
+  await a.party({ eui: SUPPLIER, srp: SRP } as never);
+  await d.dcc.service.settled();
+  t.deepEqual(srp.got, ['8F66']);
+  t.like((await a.deliveries(SRP))[0], { kind: 'device-alert', delivered: true });
+});
+
+test("BR7: an alert kept for a supplier with no endpoint moves to its SRP when the supplier's XML Signing certificate is revoked, an event the DCC learns of only by looking again", async (t) => {
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null, srp: SRP });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const xml = await a.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  await a.revoke((xml as { serial: string }).serial);
+  t.is(await until(() => srp.got.length), 1, 'the SRP got it');
+  t.deepEqual(await a.deliveries(SUPPLIER), []);
+});
