@@ -118,15 +118,22 @@ export class UserAgent {
   /**
    * Posts XML (signed by the caller or by this agent) to a DCC URL and checks the DCC's signature on the reply,
    * and that it answers `sent` (XML is read for its RequestID unless the caller, who built it, says which).
+   * `signal` abandons the exchange (the caller was stopped): the promise rejects with its reason.
    */
-  async post(url: DccUrl, request: DuisRequest | string, sent: RequestId | null = typeof request === 'string' ? requestIdIn(request) : request.header.requestId): Promise<DccReply> {
+  async post(
+    url: DccUrl,
+    request: DuisRequest | string,
+    sent: RequestId | null = typeof request === 'string' ? requestIdIn(request) : request.header.requestId,
+    signal?: AbortSignal,
+  ): Promise<DccReply> {
     const xml = typeof request === 'string' ? request : this.sign(request);
     this.options.onTraffic?.({ direction: 'user->dcc', user: this.identity.eui, url, payload: xml });
+    const timeout = AbortSignal.timeout(this.options.timeoutMs ?? 30_000);
     const res = await fetch(`${this.options.dccUrl}/api/v1/${url}`, {
       method: 'POST',
       headers: { 'content-type': 'application/xml' },
       body: xml,
-      signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+      signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
     });
     const text = await res.text();
     this.options.onTraffic?.({ direction: 'dcc->user', user: this.identity.eui, url, status: res.status, payload: text });
@@ -159,14 +166,15 @@ export class UserAgent {
    * Like a User's HSM, the agent signs only the Pre-Command it asked for: a command to the request's device,
    * with its counter, of a use case of its SRV (for SRV 1.6, of the payment mode asked for), and from
    * `originator` when given (whose key signs it: the User, or for the SoLR Contingency role the failed
-   * supplier; the agent cannot tell from a key). Any other comes back as a rejected transform reply.
+   * supplier; the agent cannot tell from a key). Any other comes back as a rejected transform reply. `signal`
+   * abandons both exchanges, as for post().
    */
   async critical(
     spec: Omit<RequestSpec, 'cv'>,
-    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner; originator?: Eui } = {},
+    options: { tamper?: (apdu: GeneralSigning) => GeneralSigning; signWith?: KeyObject; xmlSigner?: XmlSigner; originator?: Eui; signal?: AbortSignal } = {},
   ): Promise<CriticalResult> {
     const cv4 = this.request({ ...spec, cv: 4 });
-    const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner), cv4.header.requestId);
+    const transform = await this.post('serviceT', this.sign(cv4, options.xmlSigner), cv4.header.requestId, options.signal);
     const content = transform.response?.body.kind === 'ResponseMessage' ? transform.response.body.content : undefined;
     if (transform.response?.header.responseCode !== 'I0' || content?.kind !== 'PreCommand') {
       return { transform, send: null, preCommand: null, command: null, signedXml: null, requestId: cv4.header.requestId };
@@ -181,7 +189,7 @@ export class UserAgent {
     const command = options.tamper ? options.tamper(d.value) : d.value;
     const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: encodeGeneralSigning(command) } };
     const signedXml = this.sign(cv5, options.xmlSigner);
-    const send = await this.post('serviceS', signedXml, cv4.header.requestId);
+    const send = await this.post('serviceS', signedXml, cv4.header.requestId, options.signal);
     return { transform, send, preCommand, command, signedXml, requestId: cv4.header.requestId };
   }
 }

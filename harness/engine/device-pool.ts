@@ -48,9 +48,9 @@ export interface DevicePool {
   logs(): Record<string, string[]>;
   /**
    * Device fields a step may change. `kind` is the GBCS use case a request executed (ECS02, GCS40a...), null
-   * for a request the device answered with a failure, 'advance' for time passing (future-dated changes fall
-   * due), or 'solr-credit' for the only fields a SoLR Contingency switch to Credit may change. `source` is the
-   * remote party whose counter the command advances.
+   * for a request the device answered with a failure, 'advance' for time passing on a meter whose pending
+   * changes cannot be read (whatever may be pending falls due), or 'solr-credit' for the only fields a SoLR
+   * Contingency switch to Credit may change. `source` is the remote party whose counter the command advances.
    */
   allowedChanges(kind: string | null, srv: string, device: Eui, source?: Eui): readonly string[];
   /** Arms a fault on the device link (pools whose links cannot inject faults leave this out). */

@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
+import { expectedChanges } from '../../devices/expected-changes.ts';
 import { diffSnapshots, type Json, unexpectedChanges } from '../../devices/snapshot.ts';
 import type { Defect } from '../../emulator/service.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
@@ -92,6 +93,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string, late?: (valu
 /** How long closing a world or a pool may take before the run goes on without it. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
+/** How long a stopped step may take to end (a request under way is aborted at once; nothing else should take long). */
+const STOP_TIMEOUT_MS = 5_000;
+
 function snapshots(world: WorldInstance): Map<Eui, Json> {
   const out = new Map<Eui, Json>();
   for (const d of world.devices.values()) {
@@ -101,32 +105,95 @@ function snapshots(world: WorldInstance): Map<Eui, Json> {
   return out;
 }
 
-/**
- * What time passing during a step may change on a device: nothing in a world whose clock stands still between
- * `advance` steps; in a live world (`start: now`) the clock, and what a pending change falling due writes. `solr`
- * is the part the SoLR invariant excuses: only what time explains for certain. A pending change that was due
- * explains whatever it writes; a change the step itself scheduled only its executing (its 8F66 alert: whether it
- * was a switch to Credit is checked as for any change); on a meter whose pending changes cannot be read (a real
- * one, read for its payment mode) nothing, so a switch to prepayment during an SC step is laid at the SC's door.
- */
 /** What time passing explains for the SoLR invariant: the fields, and whether a switch to prepayment fell due. */
 interface TimeExplains {
   fields: readonly string[];
   prepayment: boolean;
 }
 
-function timePassing(world: WorldInstance, eui: Eui, before: Json, after: Json, stepAllowed: readonly string[]): { any: readonly string[]; solr: TimeExplains } {
-  if (!world.live) return { any: [], solr: { fields: [], prepayment: false } };
-  const advance = world.pool.allowedChanges('advance', '', eui);
-  const pending = (before as { pending?: Record<string, { executeAt?: string } | null> }).pending;
-  if (pending === undefined) return { any: advance, solr: { fields: [], prepayment: false } };
+/** A pending change as a meter's snapshot shows it (devices/meter.ts). */
+interface PendingEntry {
+  executeAt?: string;
+  useCase?: string;
+  change?: { mode?: string };
+}
+
+/**
+ * Pending changes the SoLR Contingency party scheduled, per device, as the meter showed them (`kind:entry`): when
+ * one falls due, what it writes comes under the SoLR invariant too.
+ */
+type ScScheduled = Map<Eui, Set<string>>;
+
+const pendingKey = (kind: string, entry: unknown) => `${kind}:${JSON.stringify(entry)}`;
+
+/** Records the pending changes that appeared or changed on a device in a step the SoLR Contingency party's traffic reached. */
+function noteScScheduled(scheduled: ScScheduled, eui: Eui, before: Json, after: Json): void {
+  const was = (before as { pending?: Record<string, unknown> }).pending ?? {};
+  for (const [kind, entry] of Object.entries((after as { pending?: Record<string, unknown> }).pending ?? {})) {
+    if (entry === null || JSON.stringify(entry) === JSON.stringify(was[kind] ?? null)) continue;
+    let set = scheduled.get(eui);
+    if (!set) scheduled.set(eui, (set = new Set()));
+    set.add(pendingKey(kind, entry));
+  }
+}
+
+/** What a pending change writes as it executes (null: a use case the harness does not know). */
+function executionWrites(entry: PendingEntry, target = entry.change?.mode): string[] | null {
+  try {
+    return expectedChanges(entry.useCase ?? '', { source: '', phase: 'execution', ...(target === 'credit' || target === 'prepayment' ? { target } : {}) });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What the clocks moving during a step may change on a device (`any`), and what of it the SoLR invariant excuses
+ * (`solr`). They move in an `advance` step, and in every step of a live world (`start: now`); elsewhere nothing.
+ * A pending change that falls due explains what its own execution writes (a switch to Credit writes no
+ * prepayment settings); one the SoLR Contingency party scheduled (`scDue`) only what a switch to Credit writes,
+ * and it brings the device under the SoLR invariant. A change the step itself scheduled may execute within it:
+ * its 8F66 alert (whether it was a switch to Credit is checked as for any change). On a meter whose pending
+ * changes cannot be read (a real one, read for its payment mode) whatever may be pending, and none of it for the
+ * SoLR invariant, so a switch to prepayment during an SC step is laid at the SC's door.
+ */
+function timePassing(
+  world: WorldInstance,
+  eui: Eui,
+  before: Json,
+  after: Json,
+  step: { allowed: readonly string[]; clockMoved: boolean },
+  scScheduled: ScScheduled,
+): { any: readonly string[]; solr: TimeExplains; scDue: boolean } {
+  if (!world.live && !step.clockMoved) return { any: [], solr: { fields: [], prepayment: false }, scDue: false };
+  const pending = (before as { pending?: Record<string, PendingEntry | null> }).pending;
+  const unknown = { any: world.pool.allowedChanges('advance', '', eui), solr: { fields: [], prepayment: false }, scDue: false };
+  if (pending === undefined) return unknown;
   const clock = Date.parse((after as { clock?: string }).clock ?? '');
-  const due = Object.entries(pending).filter(([, p]) => p && Date.parse(p.executeAt ?? '') <= clock);
-  // A switch to prepayment is excused only when the change falling due was one: a due switch to Credit, or a
-  // tariff, does not explain the meter going to prepayment.
-  if (due.length) return { any: advance, solr: { fields: advance, prepayment: due.some(([kind, p]) => kind === 'paymentMode' && namesPrepayment(p)) } };
-  if (stepAllowed.some((path) => path.startsWith('pending'))) return { any: advance, solr: { fields: ['clock', 'alertCounter'], prepayment: false } };
-  return { any: ['clock'], solr: { fields: ['clock'], prepayment: false } };
+  const any = new Set(['clock']);
+  const solr = new Set(['clock']);
+  let prepayment = false;
+  let scDue = false;
+  for (const [kind, entry] of Object.entries(pending)) {
+    if (!entry || !(Date.parse(entry.executeAt ?? '') <= clock)) continue;
+    const writes = executionWrites(entry);
+    if (!writes) return unknown;
+    for (const path of writes) any.add(path);
+    if (scScheduled.get(eui)?.has(pendingKey(kind, entry))) {
+      // The SC party may only switch a meter to Credit: that is all its change may write as it executes.
+      scDue = true;
+      for (const path of executionWrites({ ...entry, useCase: 'payment-mode' }, 'credit')!) solr.add(path);
+    } else {
+      for (const path of writes) solr.add(path);
+      // A switch to prepayment is excused only when the change falling due was one: a due switch to Credit, or
+      // a tariff, does not explain the meter going to prepayment.
+      if (kind === 'paymentMode' && namesPrepayment(entry)) prepayment = true;
+    }
+  }
+  if (step.allowed.some((path) => path.startsWith('pending'))) {
+    any.add('alertCounter');
+    solr.add('alertCounter');
+  }
+  return { any: [...any], solr: { fields: [...solr], prepayment }, scDue };
 }
 
 /** The SoLR invariant: payment mode may only become credit (now or pending), and nothing else may change. */
@@ -144,7 +211,7 @@ function namesPrepayment(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.entries(value).some(([k, v]) => (k === 'mode' ? v === 'prepayment' : namesPrepayment(v)));
 }
 
-function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome): { diffs: DeviceDiff[]; violations: string[] } {
+function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome, scScheduled: ScScheduled): { diffs: DeviceDiff[]; violations: string[] } {
   const diffs: DeviceDiff[] = [];
   const violations: string[] = [];
   for (const d of world.devices.values()) {
@@ -154,11 +221,12 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     const changes = diffSnapshots(a, b) as FieldChange[];
     if (changes.length === 0) continue;
     const stepAllowed = outcome.allowed.get(d.eui) ?? [];
-    const time = timePassing(world, d.eui, a, b, stepAllowed);
+    const time = timePassing(world, d.eui, a, b, { allowed: stepAllowed, clockMoved: outcome.clockMoved }, scScheduled);
     const unexpected = unexpectedChanges(changes as never, [...stepAllowed, ...time.any]) as FieldChange[];
-    if (outcome.solrTouched.has(d.eui)) {
+    if (outcome.solrTouched.has(d.eui) || time.scDue) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
+    if (outcome.solrTouched.has(d.eui)) noteScScheduled(scScheduled, d.eui, a, b);
     diffs.push({ device: d.alias, changes, unexpected });
     if (unexpected.length) {
       violations.push(`${d.alias} changed where it must not: ${unexpected.map((c) => `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join('; ')}`);
@@ -196,6 +264,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       options.signal,
     );
     world.traffic.take();
+    const scScheduled: ScScheduled = new Map();
     for (const [index, step] of s.steps.entries()) {
       if (left() === 0 || options.signal?.aborted) {
         record.verdict = 'error';
@@ -205,13 +274,16 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       const t0 = Date.now();
       const before = snapshots(world);
       const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
+      const stop = new AbortController();
+      let running: Promise<StepOutcome> | null = null;
       try {
         const limit = Math.min(stepTimeout, left());
         const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
-        const outcome = await withTimeout(runStep(step, { world, deviceTimeoutMs: deviceTimeout }), limit, overran, undefined, options.signal);
+        running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal });
+        const outcome = await withTimeout(running, limit, overran, undefined, options.signal);
         stepRecord.title = outcome.title;
         await world.settle();
-        const { diffs, violations } = diffStep(world, before, snapshots(world), outcome);
+        const { diffs, violations } = diffStep(world, before, snapshots(world), outcome, scScheduled);
         stepRecord.diffs = diffs;
         if (violations.length) {
           stepRecord.verdict = 'fail';
@@ -220,8 +292,14 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       } catch (e) {
         stepRecord.verdict = e instanceof ProductFailure ? 'fail' : 'error';
         stepRecord.message = e instanceof ProductFailure || e instanceof InfrastructureError ? e.message : `harness error: ${(e as Error).stack ?? e}`;
+        if (e instanceof StepTimeout && running) {
+          // Overran or interrupted: the step is stopped where it is (its loops and requests heed the signal), and
+          // waited for, so it sends nothing more while the world is compared and closed.
+          stop.abort(e);
+          await withTimeout(running.catch(() => undefined), STOP_TIMEOUT_MS, 'stopping the step').catch(() => {});
+        }
         await world.settle(2_000).catch(() => {});
-        const { diffs } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: new Set() });
+        const { diffs } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: new Set(), clockMoved: false }, scScheduled);
         stepRecord.diffs = diffs;
       }
       stepRecord.traffic = world.traffic.take();
@@ -238,7 +316,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
     record.verdict = 'error';
     record.message = e instanceof StepTimeout ? e.message : `setting up the world failed: ${(e as Error).message}`;
   } finally {
-    if (world) await withTimeout(world.close(), CLOSE_TIMEOUT_MS, 'closing the world').catch(() => {});
+    // The world cuts what it cannot close in time itself; the margin is for its endpoints to go after that.
+    if (world) await withTimeout(world.close(CLOSE_TIMEOUT_MS), 2 * CLOSE_TIMEOUT_MS, 'closing the world').catch(() => {});
     if (pool) {
       for (const [alias, lines] of Object.entries(pool.logs())) deviceLogSink.push([`${s.id}${attempt > 1 ? `#${attempt}` : ''}/${alias}`, lines]);
       await withTimeout(pool.close(), CLOSE_TIMEOUT_MS, 'closing the device pool').catch(() => {});

@@ -6,6 +6,7 @@
  * Failures are ProductFailure (the DCC or a meter did the wrong thing: verdict fail) or InfrastructureError (a
  * link, rig or the harness failed: verdict error).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CANCEL_EXECUTION_DATE_TIME,
   type DuisResponse,
@@ -21,7 +22,7 @@ import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import { useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { AdminError } from '../admin-client.ts';
-import { checkDeviceAnswer, type DeviceAnswer } from '../agents/device-answer.ts';
+import { checkDeviceAnswer, type DeviceAnswer, type ExpectedAnswer } from '../agents/device-answer.ts';
 import { byDccAlert, byRequestId, type Delivery } from '../agents/endpoint.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import type { DccReply } from '../agents/user-agent.ts';
@@ -37,15 +38,33 @@ export interface StepOutcome {
   allowed: Map<string, string[]>;
   /** Devices that SoLR Contingency traffic reached in this step (the SoLR invariant applies to them). */
   solrTouched: Set<string>;
+  /**
+   * The step moved the clocks: what pending changes falling due write may change too (the runner reads which
+   * fell due from the snapshots, as it does for time passing in a live world).
+   */
+  clockMoved: boolean;
 }
 
 export interface StepContext {
   world: WorldInstance;
   /** How long to wait for a device's answer to reach the User. */
   deviceTimeoutMs: number;
+  /** Stops the step (it overran its time, or the run was interrupted): it sends nothing more and waits no longer. */
+  signal?: AbortSignal;
 }
 
-const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set() });
+const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set(), clockMoved: false });
+
+/** `p`, or the stop's reason once `signal` aborts (what `p` was waiting for is left to end by its own time limit). */
+function unlessStopped<T>(p: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return p;
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
 
 function fail(message: string): never {
   throw new ProductFailure(message);
@@ -131,23 +150,27 @@ function tamperPreCommand(step: RequestStep, world: WorldInstance, device: Devic
   }
 }
 
-async function awaitResponse(world: WorldInstance, sender: string, id: RequestId, timeoutMs: number, what: string): Promise<Delivery> {
+async function awaitResponse(world: WorldInstance, sender: string, id: RequestId, timeoutMs: number, what: string, signal: AbortSignal | undefined): Promise<Delivery> {
+  signal?.throwIfAborted();
   try {
-    return await world.party(sender).endpoint.waitFor(byRequestId(id), timeoutMs, what);
+    return await unlessStopped(world.party(sender).endpoint.waitFor(byRequestId(id), timeoutMs, what), signal);
   } catch (e) {
+    if (signal?.aborted) throw e;
     throw new InfrastructureError((e as Error).message);
   }
 }
 
 /**
  * The device's own answer inside a DUIS response, as the sender checks it (agents/device-answer.ts), or null when
- * the response carries none. The meter's keys come from its SMKI Device certificates; a MACed answer is checked
- * with the Key Agreement key of the party the command came from (`source`).
+ * the response carries none. `expected` is what the sender knows of its command (for a critical one, the Signed
+ * Pre-Command it sent). The meter's keys come from its SMKI Device certificates; a MACed answer is checked with
+ * the Key Agreement key of the party the command came from (`source`).
  */
-function deviceAnswer(world: WorldInstance, response: DuisResponse, device: Eui, counter: bigint, source: Eui): DeviceAnswer | null {
+function deviceAnswer(world: WorldInstance, response: DuisResponse, expected: ExpectedAnswer, source: Eui): DeviceAnswer | null {
   const b = response.body;
   if (b.kind !== 'ResponseMessage' || b.content?.kind !== 'GBCSPayload') return null;
-  return checkDeviceAnswer(b.content.gbcsPayload, { device, counter }, () => {
+  const device = expected.device;
+  return checkDeviceAnswer(b.content.gbcsPayload, expected, () => {
     const smki = world.dcc.service.options.smki;
     const deviceKeys = (usage: 'digitalSignature' | 'keyAgreement') =>
       smki.find({ eui: device, usage }).filter((e) => e.certificate.kind === 'device').map((e) => e.certificate.publicKey);
@@ -175,39 +198,47 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   const signKey = typeof step.tamper === 'object' && 'sign-precommand-with' in step.tamper ? world.party(step.tamper['sign-precommand-with']).gbcsDs : world.party(signKeyAlias).gbcsDs;
   const xmlSigner = typeof step.tamper === 'object' && 'xml-signer' in step.tamper ? world.party(step.tamper['xml-signer']).agent.identity.xml : step.tamper === 'wrong-xml-signer' ? otherParty(world, step.as).agent.identity.xml : undefined;
 
+  // The GBCS originator of the command: the sender, or for SC the failed supplier the device trusts, whose key signs.
   const source = sender.roles.includes('SC') ? world.party(device.supplier).eui : sender.eui;
+  const execution = step.at === undefined ? 'now' : step.at === 'cancel' ? 'never' : 'at';
+  const { signal } = ctx;
+  /** The DCC alert the step expects of its last request, whatever the DCC answered it (`why`: what to add when none came). */
+  const expectDccAlert = async (isLast: boolean, why: string) => {
+    if (!isLast || !step.expect.dccAlert) return;
+    try {
+      await unlessStopped(sender.endpoint.claim(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`), signal);
+    } catch (e) {
+      if (signal?.aborted) throw e;
+      fail(`${(e as Error).message}${why ? ` (${why})` : ''}`);
+    }
+  };
   /**
    * Waits for the asynchronous outcome of a request the DCC accepted for dispatch (I99), so the device has
-   * settled before the next request and before snapshots are compared, and allows what it changed.
+   * settled before the next request and before snapshots are compared, and allows what it changed. `command`
+   * is the Signed Pre-Command sent, when the sender signed one.
    */
-  const settleDispatch = async (reply: DccReply, counter: bigint, isLast: boolean) => {
-    if (replyCode(reply) !== 'I99') return;
+  const settleDispatch = async (reply: DccReply, counter: bigint, isLast: boolean, command: GeneralSigning | null) => {
+    if (replyCode(reply) !== 'I99') return expectDccAlert(isLast, `the request was answered ${replyCode(reply)}`);
     const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, counter) })).some((r) => r.outcome === 'quarantined');
-    const expectDccAlert = async () => {
-      if (!isLast || !step.expect.dccAlert) return;
-      try {
-        await sender.endpoint.claim(byDccAlert(step.expect.dccAlert), ctx.deviceTimeoutMs, `DCC alert ${step.expect.dccAlert}`);
-      } catch (e) {
-        fail(`${(e as Error).message}${quarantined ? '' : ' (the request was not quarantined)'}`);
-      }
-    };
     if (quarantined) {
       if (isLast && (step.expect.response || step.expect.device)) fail('expected a response from the device, but the DCC quarantined the request (it was never sent)');
-      await expectDccAlert();
+      await expectDccAlert(isLast, '');
       return;
     }
-    const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`);
-    const answer = d.response ? deviceAnswer(world, d.response, device.eui, counter, source) : null;
+    const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`, signal);
+    const expected: ExpectedAnswer = { device: device.eui, counter, execution, ...(command ? { command } : {}) };
+    const answer = d.response ? deviceAnswer(world, d.response, expected, source) : null;
     if (answer && !answer.ok) fail(`the device's answer fails the sender's checks: ${answer.problem}`);
     if (isLast) checkAsync(step, d, answer);
-    await expectDccAlert();
+    await expectDccAlert(isLast, 'the request was not quarantined');
     if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
     const succeeded = answer?.ok === true && answer.success;
     allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source));
   };
 
-  let last: { final: DccReply; transform: DccReply | null; counter: bigint } | null = null;
+  let last: { final: DccReply; transform: DccReply | null; counter: bigint; command: GeneralSigning | null } | null = null;
   for (let i = 0; i < step.repeat; i++) {
+    signal?.throwIfAborted();
     const isLast = i === step.repeat - 1;
     const spec = { target: device.eui, srv, body: bodyFor(step, world) };
     if (cv === 4 && step.cv === 'auto') {
@@ -219,6 +250,8 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
           ...(xmlSigner ? { xmlSigner } : {}),
           ...(resign ? { tamper: resign } : {}),
           ...(step.tamper === 'unsigned-precommand' ? { tamper: (a: GeneralSigning) => ({ ...a, signature: null }) } : {}),
+          originator: source,
+          ...(signal ? { signal } : {}),
         })
         .catch((e: Error) => {
           if (/holds no GBCS Digital Signing key/.test(e.message)) throw new InfrastructureError(`${e.message} (name one with signWith)`);
@@ -226,25 +259,25 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
         });
       const counter = r.requestId.counter;
       if (step.tamper === 'replay-signed-precommand' && r.send && r.signedXml) {
-        await settleDispatch(r.send, counter, false);
-        last = { final: await sender.agent.post('serviceS', r.signedXml), transform: r.transform, counter };
+        await settleDispatch(r.send, counter, false, r.command);
+        last = { final: await sender.agent.post('serviceS', r.signedXml, undefined, signal), transform: r.transform, counter, command: r.command };
       } else {
-        last = { final: r.send ?? r.transform, transform: r.transform, counter };
+        last = { final: r.send ?? r.transform, transform: r.transform, counter, command: r.command };
       }
     } else {
       const request = sender.agent.request({ ...spec, cv: cv as never });
       const xml = sender.agent.sign(request, xmlSigner);
       const url = cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS';
-      const first = await sender.agent.post(url, xml);
+      const first = await sender.agent.post(url, xml, undefined, signal);
       const counter = request.header.requestId.counter;
       if (step.tamper === 'replay') {
-        await settleDispatch(first, counter, false);
-        last = { final: await sender.agent.post(url, xml), transform: null, counter };
+        await settleDispatch(first, counter, false, null);
+        last = { final: await sender.agent.post(url, xml, undefined, signal), transform: null, counter, command: null };
       } else {
-        last = { final: first, transform: null, counter };
+        last = { final: first, transform: null, counter, command: null };
       }
     }
-    await settleDispatch(last.final, last.counter, isLast);
+    await settleDispatch(last.final, last.counter, isLast, last.command);
   }
   if (!last) throw new InfrastructureError('repeat must be at least 1');
   if (last.transform) checkCode('the transform (CV 4)', last.transform, step.expect.transform);
@@ -352,11 +385,9 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
   if ('advance' in step) {
     const ms = durationMs(step.advance);
     world.advance(ms);
-    await world.settle();
-    const out = outcome(`time passes: ${step.advance}`);
-    // Every clock moved; future-dated changes that fell due may execute (they were allowed when scheduled).
-    for (const d of world.devices.values()) out.allowed.set(d.eui, [...world.pool.allowedChanges('advance', '', d.eui)]);
-    return out;
+    await unlessStopped(world.settle(), ctx.signal);
+    // Every clock moved: what the future-dated changes that fell due write may change (the runner works it out).
+    return { ...outcome(`time passes: ${step.advance}`), clockMoved: true };
   }
   if ('revoke' in step) {
     const r = step.revoke;
@@ -390,15 +421,16 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
     const match = (d: Delivery) =>
       d.response?.body.kind === 'DeviceAlertMessage' && d.response.body.alertCode === a.code && (!deviceEui || d.response.header.responseId?.originator === deviceEui);
     const title = `${a.at} ${a.absent ? 'receives no' : 'receives a'} ${a.code} alert${a.device ? ` from ${a.device}` : ''}`;
-    await world.settle();
+    await unlessStopped(world.settle(), ctx.signal);
     // Alerts a positive expect-alert counted are spent; any other that arrived, in this step or before, counts.
     if (a.absent) {
-      await new Promise((r) => setTimeout(r, durationMs(a.within)));
+      await sleep(durationMs(a.within), undefined, ctx.signal ? { signal: ctx.signal } : {});
       if (party.endpoint.hasUnclaimed(match)) fail(`${title}: one arrived`);
     } else {
       try {
-        await party.endpoint.claim(match, durationMs(a.within), `${a.code} alert`);
+        await unlessStopped(party.endpoint.claim(match, durationMs(a.within), `${a.code} alert`), ctx.signal);
       } catch (e) {
+        if (ctx.signal?.aborted) throw e;
         fail(`${title}: ${(e as Error).message}`);
       }
     }
@@ -406,6 +438,10 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
   }
   if ('expect-state' in step) {
     const s = step['expect-state'];
+    // A step that names nothing to check would pass whatever the meter's state: a mistake in the scenario.
+    if (Object.keys(s).every((k) => k === 'device' || s[k as keyof typeof s] === undefined)) {
+      throw new InfrastructureError(`expect-state for ${s.device} names nothing to check (give paymentMode, pending, supply, meterBalance or securityEvent)`);
+    }
     const snap = world.pool.snapshot(world.device(s.device).eui) as
       | { paymentMode?: string; supply?: string; meterBalance?: number; pending?: { paymentMode?: { change?: { mode?: string } } | null } }
       | undefined;
@@ -452,9 +488,11 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
     const sender = world.party(e.as);
     const device = world.device(e.to);
     for (const srv of srvs) {
+      ctx.signal?.throwIfAborted();
       const row = world.dcc.service.options.eligibility.get(srv)!;
       const cv = row.nonDevice ? 8 : row.critical && device.plan.type !== 'SMETS1' ? 4 : 1;
-      const r = await sender.agent.post(cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS', sender.agent.request({ target: device.eui, srv: srv as ServiceReferenceVariant, cv: cv as never, body: bodyFor({ srv } as RequestStep, world) }));
+      const request = sender.agent.request({ target: device.eui, srv: srv as ServiceReferenceVariant, cv: cv as never, body: bodyFor({ srv } as RequestStep, world) });
+      const r = await sender.agent.post(cv === 4 ? 'serviceT' : cv === 8 ? 'serviceD' : 'serviceS', request, undefined, ctx.signal);
       if (replyCode(r) !== e.expect) wrong.push(`${srv}: ${replyCode(r)}`);
     }
     if (wrong.length) fail(`expected ${e.expect} for every SRV but ${e.except.join(', ')}; got ${wrong.join('; ')}`);

@@ -261,10 +261,28 @@ export class WorldInstance {
     this.pool.advance(ms);
   }
 
-  async close(): Promise<void> {
+  /**
+   * Closes the DCC and every party's endpoint, whatever happens to the DCC's close: one that has not finished
+   * within `timeoutMs` (a dispatch still in hand) is left to finish by itself, so nothing of the world keeps the
+   * process alive.
+   */
+  async close(timeoutMs = 10_000): Promise<void> {
     if (this.follower) clearInterval(this.follower);
-    await this.dcc.close();
+    const closing = this.dcc.close();
+    // Every step has ended: a connection still open to the DCC is one its parties gave up on (a stopped step's
+    // request, or one opened for it and never used), which would hold the close until the client dropped it.
+    this.dcc.http.server.closeAllConnections();
+    let timer: NodeJS.Timeout | undefined;
+    const closed = await Promise.race([
+      closing.then(
+        () => true,
+        () => true,
+      ),
+      new Promise<false>((r) => (timer = setTimeout(() => r(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
     await Promise.all(this.endpoints.map((e) => e.close()));
+    if (closed) await closing;
   }
 }
 

@@ -244,7 +244,9 @@ export class EmulatedPool implements DevicePool {
 export function allowedChangesOf(useCase: string | null, record: DeviceRecord | undefined, device: Eui, source?: Eui): readonly string[] {
   const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
   if (useCase === 'advance') {
-    // Whatever may be pending: a switch to prepayment (which writes the prepayment settings), a configuration, a tariff.
+    // Time passing on a meter whose pending changes cannot be read (the engine allows what the changes that fell
+    // due write when it can see them): whatever may be pending, a switch to prepayment (which writes the
+    // prepayment settings), a configuration, a tariff.
     return [...new Set(['payment-mode', 'prepayment-configuration', 'tariff'].flatMap((op) => expectedChanges(op, { source: from, phase: 'execution', target: 'prepayment' })))];
   }
   if (useCase === 'solr-credit') {
