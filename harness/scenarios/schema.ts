@@ -207,7 +207,7 @@ export const stepSchema = z.union([
       meterBalance: z.number().int().optional(),
       /** A Security Log entry the meter must have written (8F1E format/MAC, 8F30 role, 8F53 signature, 8F60 replay). */
       securityEvent: z.enum(['8F1E', '8F30', '8F53', '8F60']).optional(),
-    }),
+    }).refine((e) => Object.keys(e).some((k) => k !== 'device'), 'names nothing to check: give paymentMode, pending, supply, meterBalance or securityEvent'),
   }),
   /** Arms a fault on the link to the devices for the next frames (emulated pools; proves the meters' own checks). */
   z.strictObject({

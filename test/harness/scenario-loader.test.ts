@@ -42,6 +42,8 @@ test('errors name the file, the line and what is wrong', (t) => {
     'L6: scenarios.0.steps.0.request.mode: credit, prepayment, or { prepayment: { suspendDebtDisabled, suspendDebtEmergency, disablementThreshold } }',
   ]);
   t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, colour: blue }\n`), ['L6: scenarios.0.steps.0.request: Unrecognized key: "colour"']);
+  // It passed having checked nothing.
+  t.deepEqual(problems(`${head}      - expect-state: { device: esme }\n`), ["L6: scenarios.0.steps.0.expect-state: names nothing to check: give paymentMode, pending, supply, meterBalance or securityEvent"]);
   t.regex(problems(`world: ${WORLD}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n  - id: s1\n    title: u\n    steps:\n      - advance: 1h\n`)[0]!, /^L7: scenario id s1 appears twice/);
   // Compiled only after an attempt's error, a bad pattern crashed the run hours in, its reports lost.
   t.deepEqual(problems(`${head}      - advance: 1h\n    retry: { when: "(", attempts: 2 }\n`), ['L7: scenarios.0.retry.when: not a regular expression (Invalid regular expression: /(/: Unterminated group)']);

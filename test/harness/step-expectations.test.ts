@@ -46,14 +46,27 @@ test.serial('a DCC alert a request step expects must come even when the request 
   t.regex(r.tests[0]!.attempts[0]!.message!, /no DCC alert AD1 .*\(the request was answered E3\)$/);
 });
 
-test.serial('an expect-state step that names nothing to check is an error in the scenario, not a pass', async (t) => {
-  const r = await run(`  - id: empty-state
+test.serial('an expect-state step that names nothing to check is refused on load, and by the engine if one reaches it', async (t) => {
+  t.throws(() => load(`  - id: empty-state
     title: t
     steps:
       - expect-state: { device: esme }
+`), { message: /expect-state: names nothing to check/ });
+  // A step built by code, past the loader.
+  const [scenario] = load(`  - id: w
+    title: t
+    steps:
+      - advance: 1h
 `);
-  t.is(r.tests[0]!.verdict, 'error');
-  t.regex(r.tests[0]!.attempts[0]!.message!, /^step 1 \(expect-state\): expect-state for esme names nothing to check/);
+  const pool = new EmulatedPool();
+  const world = await WorldInstance.create(scenario!.world, { pool });
+  try {
+    const empty = { 'expect-state': { device: 'esme' } } as Parameters<typeof runStep>[0];
+    await t.throwsAsync(runStep(empty, { world, deviceTimeoutMs: 2_000 }), { message: /^expect-state for esme names nothing to check/ });
+  } finally {
+    await world.close();
+    await pool.close();
+  }
 });
 
 test.serial("the User does not sign a Pre-Command whose originator is not the key owner's (for SC, the failed supplier's)", async (t) => {
