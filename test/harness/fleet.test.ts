@@ -15,6 +15,7 @@ import { workerNotes } from '../../harness/commands/fleet.ts';
 import { decodeGeneralSigning, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { useCaseByCode, useCaseByName } from '../../protocol/gbcs/message-codes.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
+import type { Eui } from '../../protocol/smki/eui.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { scratchDir } from '../helpers/scratch.ts';
@@ -191,18 +192,21 @@ test('the same seed sends the same adversarial requests to the same meters whate
   for (const workers of [2, 3, 7, 16]) t.deepEqual(requests(workers), one, `${workers} workers`);
 });
 
-test("a meter's response whose signature does not verify is not counted as a switch", async (t) => {
-  const stateDir = scratchDir(t, 'fleet-response');
-  const shard = await FleetShard.create({ fleet: options({ meters: 400, workers: 1, adversarialShare: 0 }), shard: 0, stateDir });
+const ANSWERS_FLEET = options({ meters: 400, workers: 1, adversarialShare: 0 });
+
+/**
+ * Runs a shard whose meters' SMETS2+ answers pass through `alter` (null: as they are) and checks that every one
+ * altered failed its switch, with `problem` as the reason, while the SMETS1 switches executed.
+ */
+async function switchesWithAlteredAnswers(t: ExecutionContext, alter: (device: Eui, frame: Uint8Array) => Uint8Array | null, problem: RegExp): Promise<void> {
+  const shard = await FleetShard.create({ fleet: ANSWERS_FLEET, shard: 0, stateDir: scratchDir(t, 'fleet-answers') });
   t.teardown(() => shard.close());
   const port = shard.devices.port;
   const send = port.sendCommand;
   port.sendCommand = async (device, command, timeoutMs) => {
     const r = await send(device, command, timeoutMs);
-    if (r.kind !== 'response') return r;
-    const frame = Uint8Array.from(r.frame);
-    frame[frame.length - 1]! ^= 1; // the last octet of the meter's signature
-    return { ...r, frame };
+    const frame = r.kind === 'response' ? alter(device.eui, r.frame) : null;
+    return frame ? { ...r, frame } : r;
   };
   shard.instruct(10n ** 15n);
   const tally = await shard.runBatch(0, shard.jobs.meter.length);
@@ -210,32 +214,34 @@ test("a meter's response whose signature does not verify is not counted as a swi
   t.true(smets2 > 0);
   t.is(tally.failed, smets2);
   t.is(tally.executed, tally.switches - smets2);
-  t.regex(tally.problems[0] ?? '', /the signature on the meter's answer does not verify/);
+  t.regex(tally.problems[0] ?? '', problem);
+}
+
+test("a meter's response whose signature does not verify is not counted as a switch", async (t) => {
+  await switchesWithAlteredAnswers(
+    t,
+    (_device, answer) => {
+      const frame = Uint8Array.from(answer);
+      frame[frame.length - 1]! ^= 1; // the last octet of the meter's signature
+      return frame;
+    },
+    /the signature on the meter's answer does not verify/,
+  );
 });
 
 test("a meter's answer signed with its own key but for another use case is not counted as a switch", async (t) => {
-  const fleet = options({ meters: 400, workers: 1, adversarialShare: 0 });
-  const shard = await FleetShard.create({ fleet, shard: 0, stateDir: scratchDir(t, 'fleet-use-case') });
-  t.teardown(() => shard.close());
-  const port = shard.devices.port;
-  const send = port.sendCommand;
   const prepayment: Record<string, string> = { ECS02: 'ECS03', GCS02: 'GCS03' };
-  port.sendCommand = async (device, command, timeoutMs) => {
-    const r = await send(device, command, timeoutMs);
-    const d = r.kind === 'response' ? decodeGeneralSigning(r.frame) : null;
-    const other = d?.ok && useCaseByName(prepayment[useCaseByCode(d.value.messageCode)?.name ?? ''] ?? '');
-    if (r.kind !== 'response' || !d?.ok || !other) return r;
-    // The meter's own signature, over an answer that says it did the switch to prepayment.
-    const forged = signApdu({ ...d.value, messageCode: other.code }, deriveDeviceKeys(fleet.seed, device.eui).ds.privateKey);
-    return { ...r, frame: encodeGeneralSigning(forged) };
-  };
-  shard.instruct(10n ** 15n);
-  const tally = await shard.runBatch(0, shard.jobs.meter.length);
-  const smets2 = [...shard.jobs.meter].filter((i) => shard.plan.meter(i).type !== 'SMETS1').length;
-  t.true(smets2 > 0);
-  t.is(tally.failed, smets2);
-  t.is(tally.executed, tally.switches - smets2);
-  t.regex(tally.problems[0] ?? '', /the meter's answer has message code .*, not the command's/);
+  await switchesWithAlteredAnswers(
+    t,
+    (device, answer) => {
+      const d = decodeGeneralSigning(answer);
+      const other = d.ok && useCaseByName(prepayment[useCaseByCode(d.value.messageCode)?.name ?? ''] ?? '');
+      if (!d.ok || !other) return null;
+      // The meter's own signature, over an answer that says it did the switch to prepayment.
+      return encodeGeneralSigning(signApdu({ ...d.value, messageCode: other.code }, deriveDeviceKeys(ANSWERS_FLEET.seed, device).ds.privateKey));
+    },
+    /the meter's answer has message code .*, not the command's/,
+  );
 });
 
 /** `fleet --meters 100000 --workers 1` with `worker` (module code) preloaded into every thread; its exit and stderr. */
