@@ -32,9 +32,9 @@ test.afterEach.always(() => {
 const thresholdWritten = (m: Internals) => (m.w().disablementThreshold = 4242);
 const wentToPrepayment = (m: Internals) => (m.w().paymentMode = 'prepayment');
 
-/** One failed supplier, its SRP (an SC party) and an ESME in the given payment mode, with these steps. */
-function world(start: string, esmeMode: 'credit' | 'prepayment', steps: string) {
-  return loadScenarioFile(
+/** Runs these steps in a world of one failed supplier, its SRP (an SC party) and an ESME in the given payment mode. */
+function runInWorld(start: string, esmeMode: 'credit' | 'prepayment', steps: string) {
+  const scenarios = loadScenarioFile(
     join(repoRoot, 'scenarios/runner-test.yaml'),
     `world:
   start: ${start}
@@ -49,21 +49,19 @@ scenarios:
     steps:
 ${steps}`,
   );
+  return runScenarios(scenarios, { pool: async () => new EmulatedPool() });
 }
 
 const messages = (run: Awaited<ReturnType<typeof runScenarios>>) => JSON.stringify(run.tests[0]!.attempts[0]!.steps.map((s) => s.message));
 
 test.serial('a future-dated switch to Credit falling due in an advance step may not write the prepayment settings', async (t) => {
   onScheduledCredit(thresholdWritten);
-  const run = await runScenarios(
-    world(
-      '2026-01-05T09:00:00Z',
-      'prepayment',
-      `      - request: { as: failing, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
+  const run = await runInWorld(
+    '2026-01-05T09:00:00Z',
+    'prepayment',
+    `      - request: { as: failing, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
       - advance: 2h
 `,
-    ),
-    { pool: async () => new EmulatedPool() },
   );
   const step = run.tests[0]!.attempts[0]!.steps[1]!;
   t.is(step.verdict, 'fail', messages(run));
@@ -72,16 +70,13 @@ test.serial('a future-dated switch to Credit falling due in an advance step may 
 
 test.serial('a switch to Credit the SC party scheduled is under the SoLR invariant when it falls due: the meter may not go to prepayment', async (t) => {
   onScheduledCredit(wentToPrepayment);
-  const run = await runScenarios(
-    world(
-      '2026-01-05T09:00:00Z',
-      'credit',
-      `      - solr-contingency: { failed: failing, contingency: srp }
+  const run = await runInWorld(
+    '2026-01-05T09:00:00Z',
+    'credit',
+    `      - solr-contingency: { failed: failing, contingency: srp }
       - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
       - advance: 2h
 `,
-    ),
-    { pool: async () => new EmulatedPool() },
   );
   const step = run.tests[0]!.attempts[0]!.steps[2]!;
   t.is(step.verdict, 'fail', messages(run));
@@ -90,15 +85,12 @@ test.serial('a switch to Credit the SC party scheduled is under the SoLR invaria
 
 test.serial('in a live world a switch to Credit falling due may not write the prepayment settings either', async (t) => {
   onScheduledCredit(thresholdWritten);
-  const run = await runScenarios(
-    world(
-      'now',
-      'prepayment',
-      `      - request: { as: failing, to: esme, mode: credit, at: 3s, expect: { code: I99, response: I0, device: success } }
+  const run = await runInWorld(
+    'now',
+    'prepayment',
+    `      - request: { as: failing, to: esme, mode: credit, at: 3s, expect: { code: I99, response: I0, device: success } }
       - expect-alert: { at: failing, device: esme, code: 8F66, within: 20s }
 `,
-    ),
-    { pool: async () => new EmulatedPool() },
   );
   t.is(run.tests[0]!.verdict, 'fail', messages(run));
   t.regex(run.tests[0]!.attempts[0]!.message!, /invariant violated: esme changed where it must not: prepaymentSettings\.disablementThreshold 0 -> 4242$/);
@@ -106,33 +98,27 @@ test.serial('in a live world a switch to Credit falling due may not write the pr
 
 test.serial('in a live world a switch to Credit the SC party scheduled is under the SoLR invariant when it falls due in a later step', async (t) => {
   onScheduledCredit(wentToPrepayment);
-  const run = await runScenarios(
-    world(
-      'now',
-      'credit',
-      `      - solr-contingency: { failed: failing, contingency: srp }
+  const run = await runInWorld(
+    'now',
+    'credit',
+    `      - solr-contingency: { failed: failing, contingency: srp }
       - request: { as: srp, to: esme, mode: credit, at: 3s, expect: { code: I99, response: I0, device: success } }
       - expect-alert: { at: srp, device: esme, code: 8F66, within: 20s }
 `,
-    ),
-    { pool: async () => new EmulatedPool() },
   );
   t.is(run.tests[0]!.verdict, 'fail', messages(run));
   t.regex(run.tests[0]!.attempts[0]!.message!, /invariant violated: esme changed where it must not: paymentMode "credit" -> "prepayment"$/);
 });
 
 test.serial('the same switches falling due on a sound meter are no violation', async (t) => {
-  const run = await runScenarios(
-    world(
-      '2026-01-05T09:00:00Z',
-      'prepayment',
-      `      - solr-contingency: { failed: failing, contingency: srp }
+  const run = await runInWorld(
+    '2026-01-05T09:00:00Z',
+    'prepayment',
+    `      - solr-contingency: { failed: failing, contingency: srp }
       - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
       - advance: 2h
       - expect-state: { device: esme, paymentMode: credit, pending: none }
 `,
-    ),
-    { pool: async () => new EmulatedPool() },
   );
   t.is(run.tests[0]!.verdict, 'pass', messages(run));
   t.true(run.tests[0]!.attempts[0]!.steps[2]!.diffs[0]!.changes.some((c) => c.path === 'paymentMode'), 'the switch fell due in the advance step');
