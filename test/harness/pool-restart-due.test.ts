@@ -2,37 +2,17 @@
  * A future-dated change that fell due while `dcc serve --state-dir` was down executes when the service is back,
  * also when its clock is frozen (`--frozen --clock`), and the store keeps the executed state.
  */
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { MeterStore } from '../../harness/pools/meter-store.ts';
-import { EmulatedPool } from '../../harness/pools/emulated.ts';
+import test from 'ava';
 import { parseEui } from '../../protocol/smki/eui.ts';
-import { startTestDcc } from '../helpers/dcc.ts';
+import { hostedPool } from '../helpers/hosted-pool.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const METER = parseEui('00DB0000000000C1');
 
-/** A DCC hosting its meters in `pool`, on `stateDir`, as `dcc serve` does. */
-async function hosted(t: ExecutionContext, stateDir: string, start: Date) {
-  const store = new MeterStore(join(stateDir, 'meters.sqlite'));
-  const pool = new EmulatedPool({ store, defaultInitial: { paymentMode: 'prepayment' } });
-  const dcc = await startTestDcc(pool.port, { stateDir, provisioner: pool.provisioner, extra: { deviceTimeoutMs: 2_000, start, freezeClock: true } });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await dcc.close();
-    await pool.close();
-    store.close();
-  };
-  t.teardown(close);
-  return { dcc, pool, store, close };
-}
-
 test('a change already due when a frozen DCC restarts executes at its first follow tick, and is stored executed', async (t) => {
   const dir = scratchDir(t, 'pool-restart-due');
-  const first = await hosted(t, dir, new Date('2030-01-01T00:00:00Z'));
+  const first = await hostedPool(t, dir, { start: new Date('2030-01-01T00:00:00Z'), freezeClock: true });
   await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: first.dcc.endpoint.url });
   await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   const supplier = first.dcc.agent(SUPPLIER, 'supplier', await first.dcc.admin.xmlSigner(SUPPLIER));
@@ -43,13 +23,13 @@ test('a change already due when a frozen DCC restarts executes at its first foll
   await first.close();
 
   // Back an hour after the change fell due, with the clock frozen there.
-  const again = await hosted(t, dir, new Date('2030-01-01T02:00:00Z'));
+  const again = await hostedPool(t, dir, { start: new Date('2030-01-01T02:00:00Z'), freezeClock: true });
   again.pool.follow(again.dcc.dcc.clock.now()); // what dcc serve's tick does
   t.like(again.pool.snapshot(METER), { clock: '2030-01-01T02:00:00.000Z', paymentMode: 'credit', pending: { paymentMode: null } });
   await again.close();
 
   // The store has it executed: a further restart finds nothing pending.
-  const third = await hosted(t, dir, new Date('2030-01-01T02:00:00Z'));
+  const third = await hostedPool(t, dir, { start: new Date('2030-01-01T02:00:00Z'), freezeClock: true });
   t.like(await third.dcc.admin.deviceState(METER), { paymentMode: 'credit' });
   t.like(third.pool.snapshot(METER), { paymentMode: 'credit', pending: { paymentMode: null } });
 });

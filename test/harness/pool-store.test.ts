@@ -2,60 +2,41 @@
  * Hosted meters kept in a meter store (`dcc serve --state-dir`): what a restart brings back, and what a store
  * that refuses a write does to a command.
  */
-import { join } from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { MeterStore } from '../../harness/pools/meter-store.ts';
-import { DEVICE_LOG_LINES, EmulatedPool } from '../../harness/pools/emulated.ts';
+import test from 'ava';
+import { DEVICE_LOG_LINES } from '../../harness/pools/emulated.ts';
 import type { RequestBody } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
-import { startTestDcc } from '../helpers/dcc.ts';
+import { hostedPool } from '../helpers/hosted-pool.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const METER = parseEui('00DB0000000000C1');
 const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
 
-/** A DCC hosting its meters in `pool`, on `stateDir`, as `dcc serve` does. */
-async function hosted(t: ExecutionContext, stateDir: string, extra: { start?: Date; freezeClock?: boolean } = {}) {
-  const store = new MeterStore(join(stateDir, 'meters.sqlite'));
-  const pool = new EmulatedPool({ store, defaultInitial: { paymentMode: 'prepayment' } });
-  const dcc = await startTestDcc(pool.port, { stateDir, provisioner: pool.provisioner, extra: { deviceTimeoutMs: 2_000, ...extra } });
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await dcc.close();
-    await pool.close();
-    store.close();
-  };
-  t.teardown(close);
-  return { dcc, pool, store, close };
-}
-
 test('a meter registered in a state of its own comes back in it after a restart, though it never handled a command', async (t) => {
   const dir = scratchDir(t, 'pool-store');
-  const first = await hosted(t, dir);
+  const first = await hostedPool(t, dir);
   await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
   await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, initialState: { paymentMode: 'credit', meterBalance: 1234 } });
   await first.close();
-  const again = await hosted(t, dir);
+  const again = await hostedPool(t, dir);
   t.like(await again.dcc.admin.deviceState<{ meterBalance: number }>(METER), { paymentMode: 'credit', state: { meterBalance: 1234 } });
 });
 
 test("after a restart the meters' clock starts from the DCC's restored clock, not from the host's", async (t) => {
   const dir = scratchDir(t, 'pool-store');
-  const first = await hosted(t, dir, { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
+  const first = await hostedPool(t, dir, { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
   await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
   await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   await first.close();
-  const again = await hosted(t, dir, { freezeClock: true });
+  const again = await hostedPool(t, dir, { freezeClock: true });
   const restored = Object.values(again.pool.logs()).flat().find((l) => l.includes('restored'));
   t.regex(restored ?? '', /^2015-01-01T00:00:00\.000Z restored SMETS1/);
 });
 
 test('a command whose new state the store refuses leaves the meter as it was and unanswered; once the store takes writes again, it executes', async (t) => {
   const dir = scratchDir(t, 'pool-store');
-  const { dcc, pool, store } = await hosted(t, dir);
+  const { dcc, pool, store } = await hostedPool(t, dir);
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
   await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   const supplier = dcc.agent(SUPPLIER, 'supplier', await dcc.admin.xmlSigner(SUPPLIER));
@@ -77,7 +58,7 @@ test('a command whose new state the store refuses leaves the meter as it was and
 });
 
 test('time passing with nothing falling due writes nothing to the meter store', async (t) => {
-  const { dcc, pool, store } = await hosted(t, scratchDir(t, 'pool-store'));
+  const { dcc, pool, store } = await hostedPool(t, scratchDir(t, 'pool-store'));
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
   await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   let writes = 0;
@@ -91,7 +72,7 @@ test('time passing with nothing falling due writes nothing to the meter store', 
 });
 
 test("a hosted meter's log keeps its latest lines only, however long the service runs", async (t) => {
-  const { dcc, pool } = await hosted(t, scratchDir(t, 'pool-store'));
+  const { dcc, pool } = await hostedPool(t, scratchDir(t, 'pool-store'));
   await dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: dcc.endpoint.url });
   // Each registration update is a line of the meter's log.
   for (let i = 0; i <= DEVICE_LOG_LINES; i++) await dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, smiStatus: i % 2 ? 'suspended' : 'commissioned' });
