@@ -21,7 +21,7 @@ export type EndpointBehaviour = { kind: 'accept' } | { kind: 'refuse'; status: n
 export class UserEndpoint {
   readonly deliveries: Delivery[] = [];
   behaviour: EndpointBehaviour = { kind: 'accept' };
-  private readonly waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void }[] = [];
+  private readonly waiters: { match: (d: Delivery) => boolean; resolve: (d: Delivery) => void; fail: (e: Error) => void }[] = [];
   private readonly claimed = new WeakSet<Delivery>();
   private readonly hung = new Set<ServerResponse>();
   /** Sees every delivery (the harness records traffic per step). */
@@ -47,6 +47,8 @@ export class UserEndpoint {
   }
 
   async close(): Promise<void> {
+    // A wait can end no other way now: its timer would otherwise keep the process alive until it fires.
+    for (const w of this.waiters.splice(0)) w.fail(new Error(`the endpoint ${this.url} closed while waiting`));
     for (const res of this.hung) res.destroy();
     this.hung.clear();
     if (!this.server) return;
@@ -118,6 +120,10 @@ export class UserEndpoint {
         resolve: (d: Delivery) => {
           clearTimeout(timer);
           resolve(d);
+        },
+        fail: (e: Error) => {
+          clearTimeout(timer);
+          reject(e);
         },
       };
       this.waiters.push(waiter);

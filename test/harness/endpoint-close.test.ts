@@ -1,0 +1,20 @@
+/**
+ * A User endpoint that closes ends the waits on it: a step stopped mid-wait (or a world closed under it) must not
+ * leave a timer that keeps the process alive until the wait's own time limit.
+ */
+import test from 'ava';
+import { UserEndpoint } from '../../harness/agents/endpoint.ts';
+
+test('closing an endpoint ends the waits on it at once, and leaves no timer behind', async (t) => {
+  const endpoint = new UserEndpoint(() => null);
+  await endpoint.listen();
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const waiting = endpoint.waitFor(() => false, 600_000, 'the response');
+  const claiming = endpoint.claim(() => false, 600_000, 'an alert');
+  t.is(timers(), before + 2);
+  await endpoint.close();
+  await t.throwsAsync(waiting, { message: /closed while waiting/ });
+  await t.throwsAsync(claiming, { message: /closed while waiting/ });
+  t.is(timers(), before);
+});
