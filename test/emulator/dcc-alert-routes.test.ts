@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { encodeReply } from '../../protocol/s1sp/frame.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
+import { until } from '../helpers/poll.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const SRP = parseEui('90B3D51F30050001');
@@ -45,26 +46,22 @@ async function fail(d: TestDcc, contingency = SRP): Promise<void> {
   await d.admin.solr({ failedSupplier: SUPPLIER, contingencyParty: contingency, startsAt: new Date(now).toISOString() });
 }
 
-/** Polls `f` until it gives a truthy value, for at most 10 s. */
-async function until<T>(f: () => Promise<T> | T): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await f();
-    if (v || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-test('BR7: an alert kept for a supplier with no endpoint moves to its SRP once the supplier fails', async (t) => {
+/** A supplier with no endpoint yet, whose SRP has one, and an alert of its meter kept for it. */
+async function alertKeptForSupplier(t: ExecutionContext) {
   const srp = await endpoint(t);
   const d = await dcc(t);
   const a = d.admin;
   await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
   await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null, srp: SRP });
   await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
-  await a.certificate(SUPPLIER, 'xml-signing');
+  const xml = await a.certificate(SUPPLIER, 'xml-signing');
   alert(d, 9n);
   await d.dcc.service.settled();
+  return { srp, d, a, xml };
+}
+
+test('BR7: an alert kept for a supplier with no endpoint moves to its SRP once the supplier fails', async (t) => {
+  const { srp, d, a } = await alertKeptForSupplier(t);
   t.like((await a.deliveries(SUPPLIER))[0], { kind: 'device-alert', endpoint: '', delivered: false });
 
   await fail(d);
@@ -131,15 +128,7 @@ test('BR7: an alert for a failed supplier with no route yet is kept, not given u
 });
 
 test("BR7: an alert kept for a supplier with no endpoint moves to its SRP when the supplier's XML Signing certificate is revoked, an event the DCC learns of only by looking again", async (t) => {
-  const srp = await endpoint(t);
-  const d = await dcc(t);
-  const a = d.admin;
-  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
-  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null, srp: SRP });
-  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
-  const xml = await a.certificate(SUPPLIER, 'xml-signing');
-  alert(d, 9n);
-  await d.dcc.service.settled();
+  const { srp, a, xml } = await alertKeptForSupplier(t);
   await a.revoke((xml as { serial: string }).serial);
   t.is(await until(() => srp.got.length), 1, 'the SRP got it');
   t.deepEqual(await a.deliveries(SUPPLIER), []);

@@ -10,20 +10,25 @@ import { formatRequestId, type RequestBody } from '../../protocol/duis/index.ts'
 import { encodeReply } from '../../protocol/s1sp/frame.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePort, DeviceReply } from '../../emulator/ports.ts';
-import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+import { startTestDcc, type TestDcc, unreachableDevices } from '../helpers/dcc.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const METER = parseEui('00DB0000000000C1');
 const credit: RequestBody = { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } };
 
-test('a device port that never settles: the DCC answers the request E21 itself, after its own deadline, and stops', async (t) => {
-  t.timeout(60_000);
-  const d = await startTestDcc({ ...unreachableDevices(), sendSmets1: () => new Promise<DeviceReply>(() => {}) }, { extra: { deviceTimeoutMs: 200 } });
+/** Registers the supplier and its SMETS1 meter on `d`; a Credit switch the supplier builds as it asks (CV 1), and its agent. */
+async function supplierOf(d: TestDcc) {
   await d.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: d.endpoint.url });
   await d.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
   const supplier = d.agent(SUPPLIER, 'supplier', await d.admin.xmlSigner(SUPPLIER));
-  const request = supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit });
+  return { supplier, request: supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit }) };
+}
+
+test('a device port that never settles: the DCC answers the request E21 itself, after its own deadline, and stops', async (t) => {
+  t.timeout(60_000);
+  const d = await startTestDcc({ ...unreachableDevices(), sendSmets1: () => new Promise<DeviceReply>(() => {}) }, { extra: { deviceTimeoutMs: 200 } });
+  const { supplier, request } = await supplierOf(d);
   t.is((await supplier.post('serviceS', request)).response?.header.responseCode, 'I99');
   await d.dcc.service.settled();
   const [row] = d.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) });
@@ -47,10 +52,7 @@ test("a device's answer whose record SQLite refuses at the statement (a full dis
   const d = await startTestDcc(devices);
   t.teardown(() => d.close());
   db = d.dcc.db;
-  await d.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: d.endpoint.url });
-  await d.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
-  const supplier = d.agent(SUPPLIER, 'supplier', await d.admin.xmlSigner(SUPPLIER));
-  const request = supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit });
+  const { supplier, request } = await supplierOf(d);
   t.is((await supplier.post('serviceS', request)).response?.header.responseCode, 'I99');
   await d.dcc.service.settled();
   t.like(d.dcc.service.requests({ requestId: formatRequestId(request.header.requestId) })[0], { outcome: 'device-responded', responseCode: 'I0' });
@@ -74,10 +76,7 @@ test('the E21 a restarted DCC sends for a Command whose answer was lost is in th
   );
   t.teardown(() => first.close());
   t.teardown(() => answer({ kind: 'no-response', reason: 'test over' }));
-  await first.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: first.endpoint.url });
-  await first.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
-  const supplier = first.agent(SUPPLIER, 'supplier', await first.admin.xmlSigner(SUPPLIER));
-  const request = supplier.request({ target: METER, srv: '1.6', cv: 1, body: credit });
+  const { supplier, request } = await supplierOf(first);
   request.schemaVersion = '5.3';
   const accepted = await supplier.post('serviceS', request);
   t.is(accepted.response?.schemaVersion, '5.3');

@@ -14,6 +14,7 @@ import { parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePort } from '../../emulator/ports.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { until } from '../helpers/poll.ts';
 
 const SUPPLIER = parseEui('90B3D51F30010001');
 const SMETS1_ESME = parseEui('00DB0000000000C1');
@@ -127,16 +128,6 @@ test("BR7: an alert already waiting for a supplier whose endpoint is down moves 
   t.deepEqual(await a.deliveries(SUPPLIER), []);
   t.like((await a.deliveries(SRP))[0], { kind: 'device-alert', delivered: true });
 });
-
-/** Polls `f` until it gives a truthy value, for at most 10 s. */
-async function until<T>(f: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const v = await f();
-    if (v || Date.now() > deadline) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 test("a device's answer whose record SQLite loses (a full disk) is recorded again once the store takes writes: the User still gets the meter's response", async (t) => {
   let lose = true;

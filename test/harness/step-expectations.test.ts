@@ -46,38 +46,38 @@ test.serial('a DCC alert a request step expects must come even when the request 
   t.regex(r.tests[0]!.attempts[0]!.message!, /no DCC alert AD1 .*\(the request was answered E3\)$/);
 });
 
+/** Runs `use` on the standard world, made for it and closed after: for steps built by code, past the loader. */
+async function inStandardWorld(use: (world: WorldInstance) => Promise<void>): Promise<void> {
+  const [scenario] = load(`  - id: w
+    title: t
+    steps:
+      - advance: 1h
+`);
+  const pool = new EmulatedPool();
+  const world = await WorldInstance.create(scenario!.world, { pool });
+  try {
+    await use(world);
+  } finally {
+    await world.close();
+    await pool.close();
+  }
+}
+
 test.serial('an expect-state step that names nothing to check is refused on load, and by the engine if one reaches it', async (t) => {
   t.throws(() => load(`  - id: empty-state
     title: t
     steps:
       - expect-state: { device: esme }
 `), { message: /expect-state: names nothing to check/ });
-  // A step built by code, past the loader.
-  const [scenario] = load(`  - id: w
-    title: t
-    steps:
-      - advance: 1h
-`);
-  const pool = new EmulatedPool();
-  const world = await WorldInstance.create(scenario!.world, { pool });
-  try {
+  // A step built by code, past the loader, is stopped by the engine.
+  await inStandardWorld(async (world) => {
     const empty = { 'expect-state': { device: 'esme' } } as Parameters<typeof runStep>[0];
     await t.throwsAsync(runStep(empty, { world, deviceTimeoutMs: 2_000 }), { message: /^expect-state for esme names nothing to check/ });
-  } finally {
-    await world.close();
-    await pool.close();
-  }
+  });
 });
 
 test.serial("the User does not sign a Pre-Command whose originator is not the key owner's (for SC, the failed supplier's)", async (t) => {
-  const [scenario] = load(`  - id: w
-    title: t
-    steps:
-      - advance: 1h
-`);
-  const pool = new EmulatedPool();
-  const world = await WorldInstance.create(scenario!.world, { pool });
-  try {
+  await inStandardWorld(async (world) => {
     // A DCC that names another supplier as the command's originator.
     const healthy = world.party('healthy').eui;
     world.dcc.service.addTransformer('1.6', (request, device, _originator, at) => transformPaymentMode(request, device, healthy, at));
@@ -90,10 +90,7 @@ test.serial("the User does not sign a Pre-Command whose originator is not the ke
     // Once the supplier has failed, its SRP signs with the failed supplier's key: the originator must be that supplier.
     await runStep(stepSchema.parse({ 'solr-contingency': { failed: 'failing', contingency: 'srp' } }), { world, deviceTimeoutMs: 2_000 });
     await refused('srp');
-  } finally {
-    await world.close();
-    await pool.close();
-  }
+  });
 });
 
 test.serial("a meter's answer that does not carry the message code of the command the User signed is not believed", async (t) => {
