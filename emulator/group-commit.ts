@@ -9,6 +9,7 @@
  * an outbox delivery) before `durable()` resolves. A crash before the COMMIT then loses only work nobody has
  * heard of, exactly as a crash before the request arrived would.
  */
+import Database from 'better-sqlite3';
 import type { Db } from './store.ts';
 
 interface Group {
@@ -19,6 +20,14 @@ interface Group {
 
 export class StoreCommitError extends Error {
   override readonly name = 'StoreCommitError';
+}
+
+/**
+ * The store refused a write: SQLite lost a group at its COMMIT (StoreCommitError) or refused a statement (a full
+ * disk, an I/O error), as opposed to an error in the DCC's own code. What it refused may be written again later.
+ */
+export function isStoreRefusal(e: unknown): boolean {
+  return e instanceof StoreCommitError || e instanceof Database.SqliteError;
 }
 
 export class GroupCommit {

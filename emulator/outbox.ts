@@ -5,8 +5,8 @@
  * delivery after restart, never none. A message for a User with no endpoint yet waits, kept, until one is
  * registered (`route`) or the DCC sends it elsewhere (`reroute`, asked again every maxBackoffMs meanwhile).
  */
-import { StoreCommitError } from './group-commit.ts';
-import { type Db, isSqliteError } from './store.ts';
+import { isStoreRefusal } from './group-commit.ts';
+import type { Db } from './store.ts';
 
 export type OutboxKind = 'response' | 'device-alert' | 'dcc-alert';
 
@@ -123,6 +123,22 @@ export class Outbox {
     return moves.length > 0;
   }
 
+  /**
+   * rerouteWaiting in a write of its own, and what moved sent: for a change the DCC learns of outside a write, or
+   * of time alone. A store refusing writes now leaves the messages where they are, for the next look.
+   */
+  rerouteWaitingNow(): void {
+    const moves = this.waitingMoves();
+    if (!moves.length) return;
+    try {
+      this.commits.write(() => moves.forEach((m) => this.move(m.id, m.to)));
+    } catch (e) {
+      if (!isStoreRefusal(e)) throw e;
+      return;
+    }
+    this.kick();
+  }
+
   private waitingMoves(): { id: number; to: Destination }[] {
     const waiting = this.db.prepare('SELECT id, recipient, addressee, kind, endpoint FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
       id: number;
@@ -175,16 +191,7 @@ export class Outbox {
     // instruction that starts, a certificate revoked with delay). What moves goes out at the kick after its commit.
     if (Date.now() >= this.waitingLookDue) {
       this.waitingLookDue = Date.now() + this.maxBackoffMs;
-      const moves = this.waitingMoves();
-      try {
-        if (moves.length) {
-          this.commits.write(() => moves.forEach((m) => this.move(m.id, m.to)));
-          this.kick();
-        }
-      } catch (e) {
-        // The store refuses writes now (a full disk): they are tried again at the next look.
-        if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
-      }
+      this.rerouteWaitingNow();
     }
     // Called once a commit is done: every message queued so far is durable, and none after this may go out
     // before the next kick (the same connection sees rows a later group has not committed yet).

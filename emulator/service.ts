@@ -40,13 +40,13 @@ import { AnomalyDetection } from './anomaly.ts';
 import { type AccessDecision, checkAccess, type Refusal, type UrlKind } from './access/checks.ts';
 import type { EligibilityTable } from './access/srv-matrix.ts';
 import type { Clock } from './clock.ts';
-import { GroupCommit, StoreCommitError } from './group-commit.ts';
+import { GroupCommit, isStoreRefusal } from './group-commit.ts';
 import { NO_ENDPOINT_YET, Outbox, type OutboxKind, type OutboxOptions } from './outbox.ts';
 import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, readPartyUpdate, Registry } from './registry.ts';
 import { BadInput } from './schemas.ts';
 import { SolrEvents } from './solr.ts';
-import { type Db, isSqliteError } from './store.ts';
+import type { Db } from './store.ts';
 import { correlate, PreCommands, preCommandOriginator, sameIssue, scContentCheck, smets1ContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 import { TransformError } from '../protocol/transform/payment-mode.ts';
@@ -157,7 +157,7 @@ export class DccService {
   constructor(readonly options: DccOptions) {
     this.registry = new Registry(options.db);
     // An instruction (or its end) may change where a supplier's waiting alerts go (BR7).
-    this.solr = new SolrEvents(options.db, () => this.rerouteWaitingAlerts());
+    this.solr = new SolrEvents(options.db, () => this.outbox.rerouteWaitingNow());
     this.anomaly = new AnomalyDetection(options.db);
     this.preCommands = new PreCommands(options.db);
     this.commits = new GroupCommit(options.db, () => {
@@ -567,7 +567,7 @@ export class DccService {
         this.outbox.kick();
         return;
       } catch (e) {
-        if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
+        if (!isStoreRefusal(e)) throw e;
         const stopped = await delay(pauseMs, false, { signal: this.stopping.signal }).catch(() => true);
         if (stopped) return;
       }
@@ -769,16 +769,6 @@ export class DccService {
       if (!recipient && !kept) this.db.prepare("UPDATE outbox SET delivered_at = 'undeliverable', last_error = ? WHERE id = ?").run(`no route for alert ${alertCode} to ${alert.recipient}`, id);
     });
     this.outbox.kick();
-  }
-
-  /** Offers the alerts waiting for an endpoint or a route to BR7's routing again, now: what it changes may move them. */
-  private rerouteWaitingAlerts(): void {
-    try {
-      if (this.commits.write(() => this.outbox.rerouteWaiting())) this.outbox.kick();
-    } catch (e) {
-      // A store refusing writes now: the outbox looks at waiting messages again within its longest backoff.
-      if (!(e instanceof StoreCommitError) && !isSqliteError(e)) throw e;
-    }
   }
 
   /**

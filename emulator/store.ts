@@ -134,8 +134,3 @@ export function getMeta(db: Db, key: string): string | undefined {
 export function setMeta(db: Db, key: string, value: string): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
 }
-
-/** An error SQLite raised at a statement (a full disk, an I/O error), as opposed to one in the DCC's own code. */
-export function isSqliteError(e: unknown): boolean {
-  return e instanceof Database.SqliteError;
-}
