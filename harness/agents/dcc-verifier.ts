@@ -1,5 +1,8 @@
-/** Verifying what the DCC signs: a resolver that accepts exactly the DCC's XML Signing certificate(s). */
-import type { SignerResolver } from '../../protocol/duis/index.ts';
+/**
+ * Verifying what the DCC signs: a resolver that accepts exactly the DCC's XML Signing certificate(s), and whether a
+ * reply it signed answers the request sent.
+ */
+import { type DuisResponse, formatRequestId, formatResponseId, type RequestId, type SignerResolver } from '../../protocol/duis/index.ts';
 import { type CertificateInfo, readCertificate } from '../../protocol/smki/certificate.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
 
@@ -21,4 +24,17 @@ export async function fetchDccResolver(dccUrl: string): Promise<SignerResolver<C
   const body = (await res.json()) as { xmlSigningCertificate: string | null };
   if (!body.xmlSigningCertificate) throw new Error('the DCC published no XML Signing certificate');
   return dccResolver([body.xmlSigningCertificate]);
+}
+
+/**
+ * Why a DCC-signed reply is not the answer to the request `sent`, or null when it is. A genuine DCC signature on
+ * the answer to another request (a replayed reply), or on a message that answers none (an alert, which has a
+ * ResponseID instead), must not pass for this one's answer.
+ */
+export function notTheAnswer(response: DuisResponse, sent: RequestId): string | null {
+  const { header, body } = response;
+  if (!header.requestId) return `it names no RequestID (a ${body.kind}${header.responseId ? ` with ResponseID ${formatResponseId(header.responseId)}` : ''}), not ${formatRequestId(sent)}`;
+  if (formatRequestId(header.requestId) !== formatRequestId(sent)) return `it answers RequestID ${formatRequestId(header.requestId)}, not ${formatRequestId(sent)}`;
+  if (body.kind !== 'ResponseMessage') return `it is a ${body.kind}, not a ResponseMessage answering ${formatRequestId(sent)}`;
+  return null;
 }

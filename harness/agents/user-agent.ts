@@ -9,8 +9,6 @@ import {
   type CommandVariant,
   type DuisRequest,
   type DuisResponse,
-  formatRequestId,
-  formatResponseId,
   parseRequest,
   type RequestBody,
   type RequestId,
@@ -25,6 +23,7 @@ import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from 
 import { formatMessageCode, useCaseByCode, useCasesForSrv } from '../../protocol/gbcs/message-codes.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
+import { notTheAnswer } from './dcc-verifier.ts';
 
 export type DccUrl = 'serviceT' | 'serviceS' | 'serviceD';
 
@@ -140,15 +139,8 @@ export class UserAgent {
     if (res.status !== 200) return { status: res.status, text, response: null, problem: null };
     const verified = verifyResponse(text, this.options.dccVerifier);
     if (!verified.ok) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${verified.error.toString()}` };
-    // A genuine DCC signature on the answer to another request (a replayed reply), or on a message that answers
-    // none (an alert, which has a ResponseID instead), must not pass for this one's answer.
-    const { header, body } = verified.value.response;
-    const rejected = (why: string): DccReply => ({ status: res.status, text, response: null, problem: `DCC reply rejected: ${why}` });
-    if (sent) {
-      if (!header.requestId) return rejected(`it names no RequestID (a ${body.kind}${header.responseId ? ` with ResponseID ${formatResponseId(header.responseId)}` : ''}), not ${formatRequestId(sent)}`);
-      if (formatRequestId(header.requestId) !== formatRequestId(sent)) return rejected(`it answers RequestID ${formatRequestId(header.requestId)}, not ${formatRequestId(sent)}`);
-      if (body.kind !== 'ResponseMessage') return rejected(`it is a ${body.kind}, not a ResponseMessage answering ${formatRequestId(sent)}`);
-    }
+    const wrong = sent && notTheAnswer(verified.value.response, sent);
+    if (wrong) return { status: res.status, text, response: null, problem: `DCC reply rejected: ${wrong}` };
     return { status: res.status, text, response: verified.value.response, problem: null };
   }
 

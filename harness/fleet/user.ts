@@ -24,6 +24,7 @@ import { decodeGeneralSigning, encodeGeneralSigning, type GeneralSigning } from 
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent } from '../../protocol/gbcs/usecases/payment-mode.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
+import { notTheAnswer } from '../agents/dcc-verifier.ts';
 import { checkDeviceAnswer, type ExpectedAnswer } from '../agents/device-answer.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import { ADVERSARIAL_KINDS, type JobKind, type MeterSpec } from './plan.ts';
@@ -140,12 +141,8 @@ export class FleetUser {
     if (reply.status !== 200) return { ok: false, outcome: { kind: 'refused', code: `HTTP ${reply.status}`, stage } };
     const v = verifyResponse(reply.body, this.dccVerifier);
     if (!v.ok) return { ok: false, outcome: { kind: 'failed', reason: `DCC reply does not verify: ${v.error.toString()}` } };
-    // A genuine DCC signature on another message (another request's answer, an alert) does not answer this one.
-    const { header, body } = v.value.response;
-    const sent = formatRequestId(request.header.requestId);
-    if (!header.requestId || formatRequestId(header.requestId) !== sent || body.kind !== 'ResponseMessage') {
-      return { ok: false, outcome: { kind: 'failed', reason: `DCC reply to ${sent} is a ${body.kind}${header.requestId ? ` for ${formatRequestId(header.requestId)}` : ' with no RequestID'}` } };
-    }
+    const wrong = notTheAnswer(v.value.response, request.header.requestId);
+    if (wrong) return { ok: false, outcome: { kind: 'failed', reason: `DCC reply rejected: ${wrong}` } };
     return { ok: true, response: v.value.response };
   }
 
