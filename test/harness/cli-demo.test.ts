@@ -27,6 +27,12 @@ test('demo: every reference frame decodes and every check passes on the shared f
   t.notRegex(r.stdout, /no-key|NOT REBUILT/);
 });
 
+test('demo: with no --fixtures it reads SMETS_HIL_FIXTURES, from any working directory', async (t) => {
+  const r = await runCli(['demo'], { cwd: scratch, env: { ...process.env, SMETS_HIL_FIXTURES: fixturesDir } });
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /\n16 reference frames, 0 problem\(s\)\n$/);
+});
+
 test('demo: signatures and MACs the fixtures lack the device certificates for are not a pass: counted, explained, exit 2', async (t) => {
   const none = partialCopy('no-certs', [`${RTDS_ESME.toLowerCase()}-ds.pem`, `${RTDS_ESME.toLowerCase()}-ka.pem`, `${RTDS_GSME.toLowerCase()}-ds.pem`, `${RTDS_GSME.toLowerCase()}-ka.pem`]);
   const r = await runCli(['demo', '--fixtures', none]);
