@@ -23,6 +23,9 @@ export class SimClock {
   private seq = 0;
   /** Binary min-heap on (at, seq): timers fire in time order, ties in the order they were set. */
   private heap: Entry[] = [];
+  /** Entries waiting to run, and cancelled ones still in the heap (dropped when they reach its root or on compaction). */
+  private live = 0;
+  private cancelled = 0;
   private advancing = false;
 
   constructor(start: Date | number = RTDS_DEVICE_TIME) {
@@ -44,7 +47,24 @@ export class SimClock {
     if (!Number.isFinite(at)) throw new RangeError('a timer needs a finite time');
     const entry: Entry = { at, seq: this.seq++, run };
     this.push(entry);
-    return { at, cancel: () => void (entry.run = null) };
+    this.live++;
+    return { at, cancel: () => this.cancel(entry) };
+  }
+
+  /**
+   * A meter that keeps replacing a far-future change cancels a timer each time: without compaction a long soak
+   * would hold every one of them. Once cancelled entries outnumber live ones the heap is rebuilt from the live.
+   */
+  private cancel(entry: Entry): void {
+    if (!entry.run) return;
+    entry.run = null;
+    this.live--;
+    this.cancelled++;
+    if (this.cancelled > 64 && this.cancelled > this.live) {
+      // A sorted array is a valid min-heap.
+      this.heap = this.heap.filter((e) => e.run).sort((a, b) => a.at - b.at || a.seq - b.seq);
+      this.cancelled = 0;
+    }
   }
 
   /** Moves the clock on by `ms`; returns how many timers fired. */
@@ -63,10 +83,14 @@ export class SimClock {
     try {
       for (let next = this.heap[0]; next && next.at <= target; next = this.heap[0]) {
         this.pop();
-        if (!next.run) continue;
+        if (!next.run) {
+          this.cancelled--;
+          continue;
+        }
         this.ms = Math.max(this.ms, next.at);
         const run = next.run;
         next.run = null;
+        this.live--;
         run();
         fired++;
       }
@@ -79,7 +103,12 @@ export class SimClock {
 
   /** Timers still waiting (cancelled ones excluded). */
   get pending(): number {
-    return this.heap.filter((e) => e.run).length;
+    return this.live;
+  }
+
+  /** Entries the clock holds: the pending timers and at most as many cancelled ones (plus a few). */
+  get retained(): number {
+    return this.heap.length;
   }
 
   private less(a: Entry, b: Entry): boolean {

@@ -33,3 +33,24 @@ test('an advance says how many timers fired, cancelled ones not counted', (t) =>
   t.is(clock.advance(20), 1);
   t.is(clock.advanceTo(100), 1);
 });
+
+test('cancelled timers are not kept: a soak replacing a far-future timer holds about as many entries as it has live timers', (t) => {
+  const clock = new SimClock(0);
+  const fired: number[] = [];
+  // Ten meters, each replacing its pending change 10,000 times, as a long soak of future-dated commands does.
+  const timers = Array.from({ length: 10 }, (_, m) => clock.schedule(1_000_000 + m, () => fired.push(m)));
+  for (let round = 0; round < 10_000; round++) {
+    const m = round % 10;
+    timers[m]!.cancel();
+    timers[m] = clock.schedule(1_000_000 + m, () => fired.push(m));
+  }
+  t.is(clock.pending, 10);
+  t.true(clock.retained <= 2 * 10 + 65, `${clock.retained} entries held for 10 live timers`);
+  // Compaction keeps time order and, at equal times, the order they were set.
+  const tie = clock.schedule(1_000_000, () => fired.push(99));
+  t.is(clock.advanceTo(2_000_000), 11);
+  t.deepEqual(fired, [0, 99, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+  t.is(clock.pending, 0);
+  tie.cancel(); // after it fired: nothing
+  t.is(clock.pending, 0);
+});
