@@ -3,14 +3,14 @@
  * reply it signed answers the request sent.
  */
 import { type DuisResponse, formatRequestId, formatResponseId, type RequestId, type SignerResolver } from '../../protocol/duis/index.ts';
-import { type CertificateInfo, readCertificate } from '../../protocol/smki/certificate.ts';
+import { type CertificateInfo, issuerNameKey, readCertificate } from '../../protocol/smki/certificate.ts';
 import { RemotePartyRole } from '../../protocol/smki/roles.ts';
 
 export function dccResolver(certificates: readonly (string | CertificateInfo)[]): SignerResolver<CertificateInfo> {
   const infos = certificates.map((c) => (typeof c === 'string' ? readCertificate(c) : c));
-  const norm = (s: string) => s.replace(/\s*,\s*/g, ',');
   return ({ issuer, serial }) => {
-    const info = infos.find((c) => c.serial === serial && norm(c.issuer) === norm(issuer));
+    const name = issuerNameKey(issuer);
+    const info = infos.find((c) => c.serial === serial && issuerNameKey(c.issuer) === name);
     if (!info) return null;
     if (info.role !== RemotePartyRole.dccXmlSigning) return { refused: `certificate ${serial} is not the DCC's XML Signing certificate` };
     return { publicKey: info.publicKey, signer: info, ...(info.eui ? { eui: info.eui } : {}) };

@@ -69,6 +69,8 @@ export function readSignature(signature: XmlElement): SignatureParts {
   return { signature, signedInfo, digestValue: digest, signatureValue: value, issuer, serial };
 }
 
+const MAX_ISSUER_NAME = 1024;
+
 function readKeyInfo(keyInfo: XmlElement): { issuer: string; serial: string } {
   noAttributes(keyInfo, 'key-info');
   const [x509Data] = dsChildren(keyInfo, ['X509Data'], 'key-info');
@@ -80,6 +82,8 @@ function readKeyInfo(keyInfo: XmlElement): { issuer: string; serial: string } {
   noAttributes(serialNumber, 'key-info');
   const issuer = simpleText(issuerName, 'key-info');
   if (issuer.trim() === '') refuse('key-info', 'X509IssuerName is empty', issuerName);
+  // SMKI issuer names are a few dozen characters; a longer one names no certificate and is not worth matching.
+  if (issuer.length > MAX_ISSUER_NAME) refuse('key-info', `X509IssuerName is ${issuer.length} characters, more than the ${MAX_ISSUER_NAME} an issuer name may have`, issuerName);
   // xs:integer collapses surrounding whitespace and allows "+" and leading zeros; SMKI serials are positive.
   const digits = simpleText(serialNumber, 'key-info').trim();
   if (!/^\+?[0-9]{1,60}$/.test(digits)) refuse('key-info', `X509SerialNumber ${JSON.stringify(digits.slice(0, 70))} is not a decimal serial`, serialNumber);

@@ -171,3 +171,15 @@ export function describeRole(info: CertificateInfo): string {
   if (info.role === null) return info.kind;
   return `${roleName(info.role) ?? 'unknown'} (${info.role})`;
 }
+
+/**
+ * An issuer name as DUIS KeyInfo and SMKI records are matched on: spaces around the commas between RDNs, and at
+ * the ends, do not count. Linear in the name's length (a backtracking pattern here let one request's
+ * X509IssuerName of spaces hold the DCC for seconds).
+ */
+export function issuerNameKey(name: string): string {
+  return name
+    .split(',')
+    .map((rdn) => rdn.trim())
+    .join(',');
+}

@@ -3,7 +3,7 @@
  * into parties by EUI-64, with the private key where we hold it (emulated parties, the ZAZ1 test keys).
  */
 import type { KeyObject } from 'node:crypto';
-import type { CertificateInfo, KeyUsageName } from './certificate.ts';
+import { type CertificateInfo, issuerNameKey, type KeyUsageName } from './certificate.ts';
 import { type CertificateProduct, productOf } from './certificate-products.ts';
 import type { Eui } from './eui.ts';
 import type { Requester } from './issuing-policy.ts';
@@ -48,7 +48,7 @@ export class DirectoryError extends Error {
   override readonly name = 'DirectoryError';
 }
 
-const issuerKey = (issuer: string, serial: string) => `${issuer.replace(/\s*,\s*/g, ',')}#${serial}`;
+const issuerKey = (issuer: string, serial: string) => `${issuerNameKey(issuer)}#${serial}`;
 
 export class CertificateDirectory {
   private readonly entries: DirectoryEntry[] = [];

@@ -6,7 +6,7 @@
  * most ZAZ1 certificates are past notAfter and the RTDS vectors are still signed with them.
  */
 import type { KeyObject } from 'node:crypto';
-import { type CertificateInfo, CertificateError, type KeyUsageName, readCertificate } from './certificate.ts';
+import { type CertificateInfo, CertificateError, issuerNameKey, type KeyUsageName, readCertificate } from './certificate.ts';
 import { type Eui, parseEui } from './eui.ts';
 import { privateKeyFromPem } from './keys.ts';
 import { RemotePartyRole } from './roles.ts';
@@ -133,8 +133,8 @@ export class Keystore {
 
   /** Entry by DUIS KeyInfo: issuer name (spaces after commas ignored) and decimal serial. */
   byIssuerSerial(issuer: string, serial: string): KeyEntry | undefined {
-    const norm = (s: string) => s.replace(/\s*,\s*/g, ',').trim();
-    return this.entries.find((e) => e.certificate.serial === serial && norm(e.certificate.issuer) === norm(issuer));
+    const name = issuerNameKey(issuer);
+    return this.entries.find((e) => e.certificate.serial === serial && issuerNameKey(e.certificate.issuer) === name);
   }
 
   /**

@@ -4,6 +4,7 @@
  * takes effect later, and until then the certificate still counts as valid. The register never reads a clock:
  * callers say when a revocation was requested and at what time they ask about a certificate.
  */
+import { issuerNameKey } from './certificate.ts';
 import type { RevocationReason } from './crl.ts';
 
 /** Certificates are identified by issuer (DUIS form) and decimal serial; a CertificateInfo fits. */
@@ -41,7 +42,7 @@ export interface RevokeOptions {
   orderedBy?: string;
 }
 
-const keyOf = (ref: CertificateRef) => `${ref.issuer.replace(/\s*,\s*/g, ',')}#${ref.serial}`;
+const keyOf = (ref: CertificateRef) => `${issuerNameKey(ref.issuer)}#${ref.serial}`;
 
 export class RevocationRegister {
   private readonly records = new Map<string, RevocationRecord>();
@@ -90,8 +91,8 @@ export class RevocationRegister {
 
   /** Revocations in effect at `at` for certificates of this issuer: what a CRL issued then lists. */
   effective(issuer: string, at: Date): RevocationRecord[] {
-    const name = issuer.replace(/\s*,\s*/g, ',');
-    return [...this.records.values()].filter((r) => r.issuer.replace(/\s*,\s*/g, ',') === name && r.effectiveAt <= at);
+    const name = issuerNameKey(issuer);
+    return [...this.records.values()].filter((r) => issuerNameKey(r.issuer) === name && r.effectiveAt <= at);
   }
 
   /** Revocations ordered but not yet in effect at `at`. */

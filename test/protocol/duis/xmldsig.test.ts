@@ -107,6 +107,26 @@ test('a resolver decides who may sign: unknown, refused (e.g. revoked) and accep
   t.is(r5.ok ? '' : r5.error.code, 'signature-invalid');
 });
 
+test('a KeyInfo issuer name too long to be an SMKI issuer is refused before any signer is looked up', (t) => {
+  const seen: string[] = [];
+  const resolver: SignerResolver<null> = ({ issuer }) => (seen.push(issuer), null);
+  // Spaces with no comma: what made the issuer-name match backtrack for seconds on a DCC.
+  for (const [issuer, code] of [[`CN=Z1${' '.repeat(1013)},OU=07`, 'signer-unknown'], [`CN=Z1${' '.repeat(100_000)}x`, 'key-info']] as const) {
+    const r = verifyXml(signed.replace('<ds:X509IssuerName>CN=Z1,OU=07<', `<ds:X509IssuerName>${issuer}<`), resolver);
+    t.is(r.ok ? '' : r.error.code, code, `${issuer.length} characters`);
+  }
+  t.deepEqual(seen.map((s) => s.length), [1024], 'only the name within the limit reached the resolver');
+});
+
+test('a keystore finds a signer by issuer name whatever the spaces around its commas and ends', (t) => {
+  const entry = keystore.xmlSigningKey(SUPPLIER);
+  const { serial } = entry.certificate;
+  for (const issuer of ['CN=Z1,OU=07', ' CN=Z1 ,  OU=07 ', 'CN=Z1,\tOU=07']) {
+    t.is(keystore.byIssuerSerial(issuer, serial)?.name, entry.name, JSON.stringify(issuer));
+  }
+  t.is(keystore.byIssuerSerial('CN=Z1 OU=07', serial), undefined, 'a space is no comma');
+});
+
 test('only XML Signing certificates may sign DUIS XML', (t) => {
   const gbcs = keystore.byName('Z1-supplier-ds')!;
   const byGbcsKey = signXml(buildRequest(creditRequest()), xmlSignerFromEntry(gbcs));
