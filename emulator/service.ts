@@ -75,6 +75,9 @@ export const DEFECTS = {
 } as const;
 export type Defect = keyof typeof DEFECTS;
 
+/** The longest refusal reason sent back or stored, in characters. */
+const MAX_REASON = 1000;
+
 export interface DccKeys {
   /** The DCC's XML Signing key (role 137) and its IssuerSerial: signs every DUIS response. */
   xmlSigner: XmlSigner;
@@ -334,7 +337,10 @@ export class DccService {
     return null;
   }
 
-  private reject(url: UrlKind, status: number, reason: string, request: DuisRequest | null, at: Date): HttpReply {
+  private reject(url: UrlKind, status: number, fullReason: string, request: DuisRequest | null, at: Date): HttpReply {
+    // A reason may quote what the sender wrote (an element name, a prefix): anyone could grow the store by
+    // a body's size per refusal. The start says what was wrong; the length says how much was left out.
+    const reason = fullReason.length > MAX_REASON ? `${fullReason.slice(0, MAX_REASON)}... (${fullReason.length} characters)` : fullReason;
     this.commits.write(() =>
       this.db
         .prepare('INSERT INTO rejections (url, received_at, http_status, reason, request_id) VALUES (?, ?, ?, ?, ?)')

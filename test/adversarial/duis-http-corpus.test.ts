@@ -96,6 +96,23 @@ for (const doc of corpus) {
   });
 }
 
+test.serial('a refusal quoting what the sender wrote is kept short, in the reply and in the rejections table', async (t) => {
+  const name = 'p'.repeat(200 * 1024);
+  for (const [what, body] of [
+    ['an unbound prefix', original.replace('<sr:Header>', `<${name}:X/><sr:Header>`)],
+    ['a processing instruction', original.replace('<sr:Header>', `<?${name}?><sr:Header>`)],
+  ] as const) {
+    const before = count('rejections');
+    const r = await post(PATHS[0], body);
+    refused(t, what, r);
+    t.true(r.text.length < 1100, `${what}: a ${r.text.length}-character reply`);
+    t.regex(r.text, /\.\.\. \(\d+ characters\)\n$/, `${what}: says how much was left out`);
+    t.is(count('rejections'), before + 1);
+    t.is(lastRejection()?.reason, r.text.trim(), `${what}: the table holds the reason given`);
+  }
+  await untouched(t, 'long names');
+});
+
 test.serial('wrong content types are refused with 415 or 400, before the DCC reads the body', async (t) => {
   const cases: [string | null, string][] = [
     ['text/plain', original],
