@@ -18,6 +18,7 @@ import { createHash, type KeyObject, sign as ecdsaSign, timingSafeEqual, verify 
 import { timedCrypto } from '../smki/crypto-tally.ts';
 import type { Eui } from '../smki/eui.ts';
 import { isXmlSigningRole, type KeyEntry, Keystore } from '../smki/keystore.ts';
+import { RemotePartyRole } from '../smki/roles.ts';
 import { encodeBase64 } from './base64.ts';
 import { canonicalizeDocument, canonicalizeExclusive, escapeText } from './canonical.ts';
 import { type Checked, checked, refuse } from './errors.ts';
@@ -54,16 +55,29 @@ export interface SignerIdentity {
 export type SignerResolution<S> = { publicKey: KeyObject; signer: S; eui?: Eui } | { refused: string } | null | undefined;
 export type SignerResolver<S> = (identity: SignerIdentity) => SignerResolution<S>;
 
-/** Looks signers up in a keystore; only XML Signing certificates (roles 135 and 137) may sign DUIS XML. */
-export function keystoreResolver(keystore: Keystore): SignerResolver<KeyEntry> {
+/**
+ * Looks signers up in a keystore; only XML Signing certificates (roles 135 and 137) may sign DUIS XML, and with
+ * `role` only that one: a Response comes from the DCC (137), a Request from a User (135).
+ */
+export function keystoreResolver(keystore: Keystore, role?: typeof RemotePartyRole.xmlSigning | typeof RemotePartyRole.dccXmlSigning): SignerResolver<KeyEntry> {
   return ({ issuer, serial }) => {
     const entry = keystore.byIssuerSerial(issuer, serial);
     if (!entry) return null;
     if (!isXmlSigningRole(entry.role)) {
       return { refused: `certificate ${issuer} #${serial} (${entry.name}) is not an XML Signing certificate` };
     }
+    if (role !== undefined && entry.role !== role) {
+      const who = role === RemotePartyRole.dccXmlSigning ? "a Response must be signed by the DCC's XML Signing key (role 137)" : "a Request must be signed by a User's XML Signing key (role 135)";
+      return { refused: `certificate ${issuer} #${serial} (${entry.name}) has role ${entry.role}: ${who}` };
+    }
     return { publicKey: entry.publicKey, signer: entry, eui: entry.eui };
   };
+}
+
+/** The XML Signing role a DUIS document's root calls for (none for other XML). */
+function signingRoleFor(root: XmlElement): typeof RemotePartyRole.xmlSigning | typeof RemotePartyRole.dccXmlSigning | undefined {
+  if (root.uri !== NS.sr) return undefined;
+  return root.local === 'Response' ? RemotePartyRole.dccXmlSigning : root.local === 'Request' ? RemotePartyRole.xmlSigning : undefined;
 }
 
 export interface VerifiedXml<S> {
@@ -87,7 +101,7 @@ export function verifyXml<S>(input: string | Uint8Array, keys: Keystore | Signer
 
 export function verifyXmlOrThrow<S>(input: string | Uint8Array, keys: Keystore | SignerResolver<S>, options: VerifyOptions = {}): VerifiedXml<unknown> {
   const document = parseXmlOrThrow(input, { comments: 'refuse', ...(options.limits ? { limits: options.limits } : {}) });
-  const resolve: SignerResolver<unknown> = keys instanceof Keystore ? keystoreResolver(keys) : keys;
+  const resolve: SignerResolver<unknown> = keys instanceof Keystore ? keystoreResolver(keys, signingRoleFor(document.root)) : keys;
   const parts = readSignature(locateSignature(document));
   const identity = { issuer: parts.issuer, serial: parts.serial };
   const resolution = resolve(identity);

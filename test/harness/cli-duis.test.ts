@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { verifyRequest } from '../../protocol/duis/index.ts';
 import { Keystore } from '../../protocol/smki/keystore.ts';
+import { ESME, SUPPLIER } from '../protocol/duis/support.ts';
 import { runCli } from '../helpers/cli.ts';
 import { fixturePath, readFixture, zaz1KeystorePath } from '../helpers/fixtures.ts';
 
@@ -49,6 +50,21 @@ test('duis verify exits non-zero with the reason for a tampered request and for 
   const fake = await runCli(['duis', 'verify', file('placeholder.xml', uncommented), ...KEYS]);
   t.is(fake.code, 1);
   t.regex(fake.stderr, /signature-shape: .*DigestValue is 32 bytes/);
+});
+
+test("duis verify refuses a Response signed by a User's key: responses come from the DCC", async (t) => {
+  const { signResponse, xmlSignerFromEntry } = await import('../../protocol/duis/index.ts');
+  const response = signResponse(
+    {
+      schemaVersion: '5.4',
+      header: { requestId: { user: SUPPLIER, target: ESME, counter: 1002n }, responseCode: 'I0', responseDateTime: '2030-01-01T00:00:00.00Z' },
+      body: { kind: 'ResponseMessage', serviceReference: '1.6', serviceReferenceVariant: '1.6', content: { kind: 'GBCSPayload', gbcsPayload: Buffer.of(0) } },
+    },
+    xmlSignerFromEntry(keystore.xmlSigningKey(SUPPLIER)),
+  );
+  const r = await runCli(['duis', 'verify', file('forged-response.xml', response), ...KEYS]);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stderr, /INVALID .*forged-response\.xml: signer-refused: .*a Response must be signed by the DCC's XML Signing key/);
 });
 
 test('duis sign replaces an existing signature rather than adding one', async (t) => {

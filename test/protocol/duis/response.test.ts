@@ -9,7 +9,9 @@ import {
   RESPONSE_CODES,
   responseCodeKind,
   SERVICE_REFERENCE_VARIANTS,
+  signRequest,
   signResponse,
+  verifyMessage,
   verifyResponse,
   xmlSignerFromEntry,
 } from '../../../protocol/duis/index.ts';
@@ -104,6 +106,18 @@ test('the DCC signs responses with its XML Signing key; they verify as coming fr
   const impostor = signResponse(responses['device response carrying its GBCS payload']!, xmlSignerFromEntry(keystore.xmlSigningKey(SUPPLIER)));
   const refused = verifyResponse(impostor, keystore, { signerEui: DCC_EUI });
   t.is(refused.ok ? 'accepted' : refused.error.code, 'signer-refused');
+});
+
+test("with a keystore, only the DCC's XML Signing key (role 137) signs a Response and only a User's (135) a Request, whoever is expected", (t) => {
+  const response = responses['device response carrying its GBCS payload']!;
+  const byUser = signResponse(response, xmlSignerFromEntry(keystore.xmlSigningKey(SUPPLIER)));
+  for (const r of [verifyResponse(byUser, keystore), verifyMessage(byUser, keystore)]) {
+    t.is(r.ok ? 'accepted' : r.error.code, 'signer-refused');
+    t.regex(r.ok ? '' : r.error.message, /has role 135: a Response must be signed by the DCC's XML Signing key \(role 137\)/);
+  }
+  const byDcc = signRequest({ schemaVersion: '5.4', header: { requestId: { user: DCC_EUI, target: ESME, counter: 1n }, commandVariant: 1, serviceReference: '1.6', serviceReferenceVariant: '1.6' }, body: { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } } }, xmlSignerFromEntry(keystore.xmlSigningKey(DCC_EUI)));
+  const request = verifyMessage(byDcc, keystore);
+  t.regex(request.ok ? 'accepted' : request.error.toString(), /^signer-refused: .*has role 137: a Request must be signed by a User's XML Signing key \(role 135\)/);
 });
 
 test('response structure is checked: header order, codes, and alert contents', (t) => {
