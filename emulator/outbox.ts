@@ -16,6 +16,8 @@ export interface OutboxMessage {
   recipient: string;
   /** A device alert: the User it is addressed to, whom the DCC may route it away from (BR7). */
   addressee: string | null;
+  /** A device alert: the device it came from (which contingency party may have it depends on it, BR7). */
+  device: string | null;
   kind: OutboxKind;
   requestRow: number | null;
   body: string;
@@ -38,7 +40,7 @@ export interface OutboxOptions {
  * alerts to its SRP this way, MP134B BR7). null, or where it is, leaves it there; NO_ENDPOINT_YET keeps it
  * waiting for `recipient`, with `waiting` saying why.
  */
-export type Reroute = (m: { kind: OutboxKind; recipient: string; endpoint: string; addressee: string | null }) => { recipient: string; endpoint: string; waiting?: string } | null;
+export type Reroute = (m: { kind: OutboxKind; recipient: string; endpoint: string; addressee: string | null; device: string | null }) => { recipient: string; endpoint: string; waiting?: string } | null;
 
 /** How the outbox writes: on its own (each write commits), or within the DCC's group commit. */
 export interface OutboxCommits {
@@ -100,11 +102,11 @@ export class Outbox {
   }
 
   /** Queues a message; call inside the transaction that records what it reports. `waiting`: why it has no endpoint. */
-  enqueue(m: { endpoint: string; recipient: string; addressee?: string; kind: OutboxKind; requestRow: number | null; body: string; waiting?: string }): number {
+  enqueue(m: { endpoint: string; recipient: string; addressee?: string; device?: string; kind: OutboxKind; requestRow: number | null; body: string; waiting?: string }): number {
     const waiting = m.endpoint === NO_ENDPOINT_YET ? (m.waiting ?? noEndpointYet(m.recipient)) : null;
     const info = this.db
-      .prepare('INSERT INTO outbox (endpoint, recipient, addressee, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.endpoint, m.recipient, m.addressee ?? null, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
+      .prepare('INSERT INTO outbox (endpoint, recipient, addressee, device, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(m.endpoint, m.recipient, m.addressee ?? null, m.device ?? null, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
     return Number(info.lastInsertRowid);
   }
 
@@ -140,10 +142,11 @@ export class Outbox {
   }
 
   private waitingMoves(): { id: number; to: Destination }[] {
-    const waiting = this.db.prepare('SELECT id, recipient, addressee, kind, endpoint FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
+    const waiting = this.db.prepare('SELECT id, recipient, addressee, device, kind, endpoint FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
       id: number;
       recipient: string;
       addressee: string | null;
+      device: string | null;
       kind: OutboxKind;
       endpoint: string;
     }[];

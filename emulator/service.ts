@@ -752,7 +752,7 @@ export class DccService {
     }
     const alert = read;
     const addressee = this.registry.party(alert.recipient);
-    const recipient = addressee ? this.alertRecipient(addressee, now) : undefined;
+    const recipient = addressee ? this.alertRecipient(addressee, alert.device, now) : undefined;
     const alertCode = alert.code;
     const model: DuisResponse = {
       schemaVersion: '5.4',
@@ -767,6 +767,7 @@ export class DccService {
         endpoint: (recipient && this.endpointOf(recipient)) ?? NO_ENDPOINT_YET,
         recipient: recipient?.eui ?? alert.recipient,
         addressee: alert.recipient,
+        device: alert.device,
         kind: 'device-alert',
         requestRow: null,
         body: signResponse(model, this.options.keys.xmlSigner),
@@ -784,11 +785,11 @@ export class DccService {
    * is not sent to the failed addressee. The route is always worked out from the addressee (one hop), so two
    * parties that are each other's SRP do not pass an alert back and forth.
    */
-  private rerouteAlert(m: { kind: OutboxKind; recipient: string; addressee: string | null }): { recipient: string; endpoint: string; waiting?: string } | null {
+  private rerouteAlert(m: { kind: OutboxKind; recipient: string; addressee: string | null; device: string | null }): { recipient: string; endpoint: string; waiting?: string } | null {
     if (m.kind !== 'device-alert') return null;
     const addressee = this.registry.party((m.addressee ?? m.recipient) as Eui);
     if (!addressee) return null;
-    const to = this.alertRecipient(addressee, this.now());
+    const to = this.alertRecipient(addressee, m.device as Eui | null, this.now());
     if (!to) return this.has('drop-alerts-after-revocation') ? null : { recipient: addressee.eui, endpoint: NO_ENDPOINT_YET, waiting: noAlertRoute(addressee.eui) };
     return { recipient: to.eui, endpoint: this.endpointOf(to) ?? NO_ENDPOINT_YET };
   }
@@ -800,12 +801,15 @@ export class DccService {
     return endpoint && endpoint !== m.endpoint ? { recipient: m.recipient, endpoint } : null;
   }
 
-  /** Who gets an alert addressed to `addressee` now: itself, or for a failed supplier its SRP, else the contingency party. */
-  private alertRecipient(addressee: Party, now: Date): Party | undefined {
+  /**
+   * Who gets an alert from `device` addressed to `addressee` now: itself, or for a failed supplier its SRP, else
+   * the contingency party an instruction covering the device names.
+   */
+  private alertRecipient(addressee: Party, device: Eui | null, now: Date): Party | undefined {
     const failed = addressee.status === 'failed' || this.solr.hasFailed(addressee.eui, now) || !this.hasValidXmlCertificate(addressee.eui, now);
     if (!failed) return addressee;
     if (this.has('drop-alerts-after-revocation')) return undefined;
-    const to = addressee.srp ?? this.solr.contingencyFor(addressee.eui, now);
+    const to = addressee.srp ?? this.solr.contingencyFor(addressee.eui, device, now);
     return to ? this.registry.party(to) : undefined;
   }
 
@@ -857,7 +861,7 @@ export class DccService {
 }
 
 function noAlertRoute(addressee: string): string {
-  return `${addressee} may not have its alerts (failed, or without a valid XML Signing certificate) and names no SRP, and no Authority instruction names a contingency party: kept until one does (MP134B BR7)`;
+  return `${addressee} may not have its alerts (failed, or without a valid XML Signing certificate) and names no SRP, and no Authority instruction covering the device names a contingency party: kept until one does (MP134B BR7)`;
 }
 
 function noDeviceKey(device: DeviceRecord): Refusal {

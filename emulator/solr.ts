@@ -103,11 +103,14 @@ export class SolrEvents {
 
   /**
    * The contingency party of the latest instruction for `supplier` that has taken effect by `at` (as hasFailed
-   * counts them): where the failed supplier's alerts go when it names no SRP (BR7).
+   * counts them) and covers `device`: where the failed supplier's alerts from that device go when it names no
+   * SRP (BR7). A device not known (an alert queued by a DCC that did not record it) is covered only by an
+   * instruction for all the supplier's devices.
    */
-  contingencyFor(supplier: Eui, at: Date): Eui | undefined {
+  contingencyFor(supplier: Eui, device: Eui | null, at: Date): Eui | undefined {
     return this.all()
       .filter((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt))
+      .filter((e) => e.devices === null || (device !== null && e.devices.includes(device)))
       .at(-1)?.contingencyParty;
   }
 

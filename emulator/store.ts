@@ -44,7 +44,7 @@ CREATE TABLE IF NOT EXISTS precommands (
 CREATE TABLE IF NOT EXISTS outbox (
   id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, recipient TEXT NOT NULL, kind TEXT NOT NULL,
   request_row INTEGER, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
-  next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT, addressee TEXT);
+  next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT, addressee TEXT, device TEXT);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, id) WHERE delivered_at IS NULL;
 CREATE TABLE IF NOT EXISTS certificates (
   serial TEXT NOT NULL, issuer TEXT NOT NULL, owner TEXT NOT NULL, der BLOB NOT NULL, private_key TEXT,
@@ -96,6 +96,8 @@ function upgrade(db: Db): void {
     // Who an alert was addressed to was not kept: the party it waits for now stands in for its addressee.
     db.exec("UPDATE outbox SET addressee = recipient WHERE kind = 'device-alert'");
   }
+  // Which device an alert came from was not kept: only an instruction for all its supplier's devices covers it.
+  if (!columns('outbox').includes('device')) db.exec('ALTER TABLE outbox ADD COLUMN device TEXT');
   if (!columns('requests').includes('schema_version')) db.exec("ALTER TABLE requests ADD COLUMN schema_version TEXT NOT NULL DEFAULT '5.4'");
   if (!columns('adt_counts').includes('scope')) {
     db.exec('ALTER TABLE adt_counts RENAME TO adt_counts_unscoped');

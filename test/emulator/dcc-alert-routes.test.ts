@@ -37,8 +37,8 @@ async function dcc(t: ExecutionContext): Promise<TestDcc> {
   return d;
 }
 
-function alert(d: TestDcc, id: bigint): void {
-  d.dcc.service.routeAlert(METER, encodeReply({ type: 'alert', id, from: METER, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
+function alert(d: TestDcc, id: bigint, meter = METER): void {
+  d.dcc.service.routeAlert(meter, encodeReply({ type: 'alert', id, from: meter, to: parseEui('90B3D51F30000005'), time: 1, code: 0x8f66 }));
 }
 
 async function fail(d: TestDcc, contingency = SRP): Promise<void> {
@@ -119,7 +119,7 @@ test('BR7: an alert for a failed supplier with no route yet is kept, not given u
   await d.dcc.service.settled();
   const kept = (await a.deliveries(SUPPLIER))[0];
   t.like(kept, { kind: 'device-alert', endpoint: '', delivered: false, undeliverable: false });
-  t.regex(kept?.lastError ?? '', /names no SRP, and no Authority instruction names a contingency party: kept until one does/);
+  t.regex(kept?.lastError ?? '', /names no SRP, and no Authority instruction covering the device names a contingency party: kept until one does/);
 
   await a.party({ eui: SUPPLIER, srp: SRP } as never);
   await d.dcc.service.settled();
@@ -131,5 +131,36 @@ test("BR7: an alert kept for a supplier with no endpoint moves to its SRP when t
   const { srp, a, xml } = await alertKeptForSupplier(t);
   await a.revoke((xml as { serial: string }).serial);
   t.is(await until(() => srp.got.length), 1, 'the SRP got it');
+  t.deepEqual(await a.deliveries(SUPPLIER), []);
+});
+
+test("BR7: with no SRP, a meter's alerts go to the contingency party of an instruction covering that meter, and wait while none does", async (t) => {
+  const OTHER_METER = parseEui('00DB0000000000C2');
+  const SECOND = parseEui('90B3D51F30050002');
+  const [first, second] = [await endpoint(t), await endpoint(t)];
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'First contingency party', roles: ['SC'], endpoint: first.url });
+  await a.party({ eui: SECOND, name: 'Second contingency party', roles: ['SC'], endpoint: second.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null });
+  for (const eui of [METER, OTHER_METER]) await a.device({ eui, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  const now = new Date(Date.parse((await a.now()).now)).toISOString();
+  // The Authority names the second party for the other meter only: the first meter's alert has no route yet.
+  await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SECOND, devices: [OTHER_METER], startsAt: now });
+  alert(d, 9n);
+  alert(d, 10n, OTHER_METER);
+  await d.dcc.service.settled();
+  t.is(second.got.length, 1, "the other meter's alert reached the party instructed for it");
+  t.like((await a.deliveries(SUPPLIER))[0], { kind: 'device-alert', endpoint: '', delivered: false });
+  t.deepEqual(first.got, []);
+
+  // An instruction naming the first party for the first meter: the alert that waited goes there, and only there.
+  await a.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, devices: [METER], startsAt: now });
+  t.is(await until(() => first.got.length), 1);
+  alert(d, 11n);
+  await d.dcc.service.settled();
+  t.is(first.got.length, 2, "a new alert of the first meter goes to the party instructed for it, not to the latest instruction's");
+  t.is(second.got.length, 1);
   t.deepEqual(await a.deliveries(SUPPLIER), []);
 });
