@@ -66,7 +66,7 @@ test('BR5: a Pre-Command issued to the SC role is refused (E12) when a change of
   t.regex((await a.requests({ user: BOTH }))[1]!.reason ?? '', /issued to the SC role, and this request is authorised as IS/);
 });
 
-test('BR5/BR6: a switch to Credit dated beyond the SC horizon (decades ahead, under an open-ended instruction) is refused (E2) as a cancellation is, on SMETS2+ and SMETS1; one dated tomorrow goes through', async (t) => {
+test('BR5/BR6: a switch to Credit dated beyond the SC horizon (decades ahead, under an open-ended instruction) is refused (E2) as a cancellation is, on SMETS2+ and SMETS1; one dated tomorrow or at the next month start goes through', async (t) => {
   const { t: dcc, a, sc, now } = await world({ sc: { eui: SRP, roles: ['SC'] } });
   t.teardown(() => dcc.close());
   const far = now + 36_500 * DAY;
@@ -76,10 +76,11 @@ test('BR5/BR6: a switch to Credit dated beyond the SC horizon (decades ahead, un
   t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(far) }))), 'E2');
   const refused = (await a.requests({ user: SRP })).filter((r) => r.outcome === 'refused');
   t.deepEqual(refused.map((r) => r.check), ['solr-content', 'solr-content']);
-  for (const r of refused) t.regex(r.reason ?? '', /more than 28 days ahead/);
+  for (const r of refused) t.regex(r.reason ?? '', /more than 31 days ahead/);
 
   t.is(code((await sc.critical({ target: ESME, srv: '1.6', body: credit(now + DAY) })).send), 'I99');
-  t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(now + DAY) }))), 'I99');
+  // The start of next month, at most 31 days ahead (a switch at a billing boundary).
+  t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(now + 31 * DAY - 60_000) }))), 'I99');
 });
 
 test('BR3: with SRV 7.2 added to the SC list, the SC role sends it (CV 4, CV 5) past the content check, which checks it against 7.2, not against the credit-only rule of 1.6', async (t) => {
