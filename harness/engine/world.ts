@@ -5,14 +5,15 @@
  */
 import { createDcc, type RunningDcc } from '../../emulator/bootstrap.ts';
 import type { Defect } from '../../emulator/service.ts';
-import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
-import { createHash, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { Eui } from '../../protocol/smki/eui.ts';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { DccAdminClient } from '../admin-client.ts';
 import { dccResolver } from '../agents/dcc-verifier.ts';
 import { UserEndpoint } from '../agents/endpoint.ts';
 import { CounterSource, UserAgent } from '../agents/user-agent.ts';
 import type { TrafficRecord } from '../results.ts';
 import type { World } from '../scenarios/schema.ts';
+import { worldEui } from '../scenarios/world-euis.ts';
 import type { DevicePlan, DevicePool } from './device-pool.ts';
 import { InfrastructureError } from './failures.ts';
 
@@ -63,12 +64,6 @@ export interface WorldOptions {
   scAllowedSrvs?: readonly string[];
   deviceTimeoutMs?: number;
   stateDir?: string | null;
-}
-
-/** An EUI for an alias that has none: stable across runs, in a range no real DCC party uses. */
-export function aliasEui(alias: string, kind: 'party' | 'device'): Eui {
-  const h = createHash('sha256').update(`${kind}:${alias}`).digest('hex').slice(0, 10).toUpperCase();
-  return parseEui((kind === 'party' ? '90B3D5' : '00DB00') + h);
 }
 
 export class WorldInstance {
@@ -123,7 +118,7 @@ export class WorldInstance {
     const admin = this.admin;
     const identity = await admin.identity();
     const verifier = dccResolver([identity.xmlSigningCertificate!]);
-    const euiOf = (alias: string) => (this.spec.parties[alias]?.eui ? parseEui(this.spec.parties[alias]!.eui!) : aliasEui(alias, 'party'));
+    const euiOf = (alias: string) => worldEui(alias, 'party', this.spec.parties[alias]?.eui);
     const withSrp: Parameters<DccAdminClient['party']>[0][] = [];
     for (const [alias, p] of Object.entries(this.spec.parties)) {
       const endpoint = new UserEndpoint(verifier);
@@ -177,7 +172,7 @@ export class WorldInstance {
     for (const registration of withSrp) await admin.party(registration);
     const plans: DevicePlan[] = Object.entries(this.spec.devices).map(([alias, d]) => ({
       alias,
-      eui: d.eui ? parseEui(d.eui) : aliasEui(alias, 'device'),
+      eui: worldEui(alias, 'device', d.eui),
       type: d.type,
       twin: d.twin,
       fuel: d.fuel,

@@ -3,15 +3,15 @@
  * resolved, outlines expanded, and every alias checked against the world. Every problem is reported as
  * "file:line: what is wrong"; nothing half-valid is run.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { clockRangeProblem } from '../../emulator/clock.ts';
 import { DEVICE_PARTY_ROLES, roleMismatch } from '../../emulator/registry.ts';
-import { parseEui } from '../../protocol/smki/eui.ts';
 import type { UserRole } from '../../protocol/smki/roles.ts';
 import { isDefect } from '../defects.ts';
 import { durationMs, type Scenario, scenarioFileSchema, scenarioSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
+import { worldEui } from './world-euis.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
 export interface LoadedScenario {
@@ -147,13 +147,12 @@ function checkWorld(source: YamlSource, world: World, worldPath: (string | numbe
       problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, 'parties', name, 'roles']), `party ${name}: an SC party holds no GBCS Digital Signing certificate (MP134B BR2), which ${gbcs.join(' and ')} need: give it SC alone`));
     }
   }
-  // Two aliases with one EUI (however written) would be one party or device to the DCC, which the steps
-  // would then take for two.
+  // Two aliases with one EUI (however written, or one derived from an alias) would be one party or device to
+  // the DCC, which the steps would then take for two.
   const euis = (kind: 'party' | 'device', entries: [string, { eui?: string | undefined }][]) => {
     const first = new Map<string, string>();
     for (const [name, x] of entries) {
-      if (!x.eui) continue;
-      const eui = parseEui(x.eui);
+      const eui = worldEui(name, kind, x.eui);
       const other = first.get(eui);
       if (other) problems.push(new ScenarioFileError(source.file, source.lineOf([...worldPath, kind === 'party' ? 'parties' : 'devices', name, 'eui']), `${kind} ${name}: EUI ${eui} is also ${kind} ${other}'s`));
       else first.set(eui, name);
@@ -307,27 +306,46 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
 /** Every *.yaml scenario file under the given paths (files or directories), sorted; world files are skipped. */
 export function findScenarioFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
+  // Folders by their real path: a link back to a parent (or to a folder named too) is walked once, not for ever.
+  const walked = new Set<string>();
   const visit = (p: string) => {
     let st;
     try {
       st = statSync(p);
-    } catch {
-      throw new ScenarioLoadError([new ScenarioFileError(p, null, 'no such file or directory')]);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file or directory' : code === 'ELOOP' ? 'a loop of symbolic links' : (e as Error).message;
+      throw new ScenarioLoadError([new ScenarioFileError(p, null, why)]);
     }
     if (st.isDirectory()) {
+      const real = realpathSync(p);
+      if (walked.has(real)) return;
+      walked.add(real);
       for (const name of readdirSync(p).sort()) {
         if (name === 'worlds' || name.startsWith('.')) continue;
         const child = join(p, name);
-        // A dangling link to a scenario file is reported by visit; one to anything else is not ours to read.
+        // A broken link to a scenario file is reported by visit; one to anything else is not ours to read.
         const isYaml = name.endsWith('.yaml') || name.endsWith('.yml');
-        if (isYaml || statSync(child, { throwIfNoEntry: false })?.isDirectory()) visit(child);
+        if (isYaml || isFolder(child)) visit(child);
       }
     } else files.push(p);
   };
   for (const p of paths) visit(p);
-  // A file named twice (itself and through its folder) is one file, not a scenario id clashing with itself.
+  // A file named twice (itself and through its folder, or through a link) is one file, not a scenario id
+  // clashing with itself.
   const seen = new Set<string>();
-  return files.filter((f) => !seen.has(resolve(f)) && seen.add(resolve(f)));
+  return files.filter((f) => {
+    const real = realpathSync(f);
+    return !seen.has(real) && seen.add(real);
+  });
+}
+
+function isFolder(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // dangling, a link loop, unreadable: not a folder of ours
+  }
 }
 
 /** Loads every scenario under the paths; all files' problems are reported together. */

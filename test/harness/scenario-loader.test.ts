@@ -1,9 +1,10 @@
-import { copyFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadScenarioFile, loadScenarios, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 import { scratchDir } from '../helpers/scratch.ts';
+import { aliasEui } from '../../harness/scenarios/world-euis.ts';
 
 const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
 const file = join(repoRoot, 'scenarios/mp134b/inline-test.yaml');
@@ -126,6 +127,11 @@ test('two parties or two devices with one EUI, however written, are refused: the
   t.deepEqual(problems(world), ["L4: party b: EUI 90B3D51F30010001 is also party a's", "L7: device m2: EUI 00DB000000000101 is also device m1's"]);
 });
 
+test('a written EUI equal to the one another alias is given (it has none written) is refused too', (t) => {
+  const world = `world:\n  parties:\n    sup: { roles: [IS, GS] }\n    sup2: { eui: ${aliasEui('sup', 'party')}, roles: [IS, GS] }\n  devices:\n    esme: { type: ESME, supplier: sup }\n    esme2: { eui: ${aliasEui('esme', 'device')}, type: ESME, supplier: sup2 }\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
+  t.deepEqual(problems(world), [`L4: party sup2: EUI ${aliasEui('sup', 'party')} is also party sup's`, `L7: device esme2: EUI ${aliasEui('esme', 'device')} is also device esme's`]);
+});
+
 test("an outline row is read again once substituted, keys included: a value that does not fit where it lands is a load error", (t) => {
   t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 1.6]\n`), [
     'L6: s1[s=1.6]: scenarios.0.steps.0.request.srv: Invalid input: expected string, received number',
@@ -150,4 +156,21 @@ test('in a scenario folder, a dangling link to a scenario file is reported by na
   symlinkSync(join(dir, 'gone.yaml'), join(dir, 'broken.yaml'));
   const e = t.throws(() => loadScenarios([dir]), { instanceOf: ScenarioLoadError });
   t.true(e!.problems.some((p) => p.message === `${join(dir, 'broken.yaml')}: no such file or directory`), e!.message);
+});
+
+test('links that loop, or lead back to a folder already walked, neither crash the load nor load a file twice', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-loops');
+  const folder = join(dir, 'pack');
+  mkdirSync(folder);
+  copyFileSync(join(repoRoot, 'scenarios/mp134b/br7-alerts.yaml'), join(folder, 'br7-alerts.yaml'));
+  symlinkSync(join(repoRoot, 'scenarios/worlds'), join(dir, 'worlds'));
+  symlinkSync(join(folder, 'loop'), join(folder, 'loop')); // a link to itself
+  symlinkSync(folder, join(folder, 'up')); // back to its own folder
+  symlinkSync(folder, join(dir, 'alias')); // the same folder under another name
+  const once = loadScenarios([join(repoRoot, 'scenarios/mp134b/br7-alerts.yaml')]).map((s) => s.id);
+  t.deepEqual(loadScenarios([folder, join(dir, 'alias')]).map((s) => s.id), once);
+
+  symlinkSync(join(folder, 'self.yaml'), join(folder, 'self.yaml'));
+  const e = t.throws(() => loadScenarios([folder]), { instanceOf: ScenarioLoadError });
+  t.deepEqual(e!.problems.map((p) => p.message), [`${join(folder, 'self.yaml')}: a loop of symbolic links`]);
 });
