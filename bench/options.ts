@@ -19,7 +19,9 @@ export class BenchOptions<Name extends string, Flag extends string = never> {
     for (const n of names) options[n] = { type: 'string', multiple: true };
     for (const f of flags) options[f] = { type: 'boolean' };
     try {
-      const parsed = parseArgs({ args: argv, options, strict: true, allowPositionals: positionals > 0 });
+      // The usage lines show each option as `[-- --name value]`, as npm wants them, and typed out that way a bare
+      // `--` comes between options: it separates nothing here.
+      const parsed = parseArgs({ args: argv.filter((a) => a !== '--'), options, strict: true, allowPositionals: positionals > 0 });
       this.values = parsed.values as Record<string, string[] | boolean | undefined>;
       this.positionals = parsed.positionals;
     } catch (e) {

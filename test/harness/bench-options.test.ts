@@ -25,6 +25,9 @@ for (const [script, args, message] of [
   ['bench/devices-memory.ts', ['100k'], 'meter count 100k: a whole number of at least 1'],
   ['bench/devices-memory.ts', ['1000', '--touch'], "Option '--touch <value>' argument missing"],
   ['bench/devices-memory.ts', ['1000', '2000'], 'unexpected argument 2000'],
+  // Typed as the usage shows it (`npm run bench:devices -- 1000 -- --touch x`): the second `--` separates nothing.
+  ['bench/devices-memory.ts', ['1000', '--', '--touch', 'x'], '--touch x: a whole number of at least 1'],
+  ['bench/load.ts', ['--users', '2', '--', '--users', '3'], '--users is given more than once'],
 ] as const) {
   test(`${script} ${args.join(' ')}: a usage error before anything runs`, async (t) => {
     const r = await run(script, [...args]);
