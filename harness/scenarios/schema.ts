@@ -8,6 +8,7 @@ import { clockRangeProblem } from '../../emulator/clock.ts';
 import { DEVICE_TYPES, deviceKind, FUELS, SMI_STATUSES } from '../../emulator/registry.ts';
 import { USER_ROLES } from '../../protocol/smki/roles.ts';
 import { DCC_ALERT_CODES } from '../../protocol/duis/response-codes.ts';
+import { isDateTime } from '../../protocol/duis/simple-types.ts';
 
 /** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
 export const duration = z.union([
@@ -79,6 +80,8 @@ export const deviceSchema = z
   })
   .transform(deviceKind);
 
+const ISO_WITH_OFFSET = z.iso.datetime({ offset: true, error: 'an ISO date-time with its offset, or now' });
+
 export const worldSchema = z.strictObject({
   /**
    * The DCC's and the meters' clocks start here, and the DCC's stays there until a step moves it. `now`: the
@@ -87,11 +90,13 @@ export const worldSchema = z.strictObject({
    * meter while a step waits for its alert.
    */
   start: z
-    .union([z.literal('now'), z.iso.datetime({ offset: true, error: 'an ISO date-time with its offset, or now' })])
+    .union([z.literal('now'), ISO_WITH_OFFSET])
     .superRefine((start, ctx) => {
-      const at = Date.parse(start);
       // Not a date-time at all: the union says so.
-      const problem = start === 'now' || Number.isNaN(at) ? null : clockRangeProblem(at);
+      if (start === 'now' || !ISO_WITH_OFFSET.safeParse(start).success) return;
+      const at = Date.parse(start);
+      // The offset as the DCC checks DUIS date-times.
+      const problem = isDateTime(start) ? clockRangeProblem(at) : `${start}: no such date-time (time zones are within 14:00 of UTC)`;
       if (problem) ctx.addIssue({ code: 'custom', message: problem });
     })
     .default('2026-01-05T09:00:00Z'),

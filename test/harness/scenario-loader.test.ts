@@ -67,7 +67,12 @@ test("a world's start is a date-time with its offset, or now", (t) => {
   const world = (start: string) => `world:\n  start: ${start}\n  parties:\n    sup: { roles: [IS] }\n  devices: {}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
   t.deepEqual(problems(world('now')), []);
   t.deepEqual(problems(world('2026-03-01T00:00:00+01:00')), []);
-  for (const bad of ['tomorrow', '2026-03-01', 'NOW']) t.deepEqual(problems(world(bad)), ['L2: world.start: an ISO date-time with its offset, or now'], bad);
+  for (const bad of ['tomorrow', '2026-03-01', 'NOW', '2026-02-30T09:00:00Z']) t.deepEqual(problems(world(bad)), ['L2: world.start: an ISO date-time with its offset, or now'], bad);
+  t.deepEqual(problems(world('2026-03-01T00:00:00-14:00')), []);
+  // No time zone is more than 14:00 from UTC: the DCC refuses such date-times in DUIS.
+  for (const bad of ['2026-01-05T09:00:00+23:59', '2026-01-05T09:00:00+15:00', '2026-01-05T09:00:00-14:30']) {
+    t.deepEqual(problems(world(bad)), [`L2: world.start: ${bad}: no such date-time (time zones are within 14:00 of UTC)`], bad);
+  }
 });
 
 test("the clocks stay where the meters' date-times reach: a start or advances outside 2000-2099, or a move back, is refused on load", (t) => {
