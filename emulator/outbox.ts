@@ -142,13 +142,14 @@ export class Outbox {
   }
 
   private waitingMoves(): { id: number; to: Destination }[] {
-    const waiting = this.db.prepare('SELECT id, recipient, addressee, device, kind, endpoint FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
+    const waiting = this.db.prepare('SELECT id, recipient, addressee, device, kind, endpoint, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
       id: number;
       recipient: string;
       addressee: string | null;
       device: string | null;
       kind: OutboxKind;
       endpoint: string;
+      last_error: string | null;
     }[];
     return waiting.flatMap((m) => {
       const to = this.destination(m);
@@ -156,11 +157,17 @@ export class Outbox {
     });
   }
 
-  /** Where `reroute` says `m` goes now, if not where it is. */
-  private destination(m: Parameters<Reroute>[0]): Destination | null {
+  /**
+   * Where `reroute` says `m` goes now, if not where it is; a message that stays waiting where it is moves only
+   * when why it waits has changed (its addressee has failed since it was queued for want of an endpoint, say).
+   */
+  private destination(m: Parameters<Reroute>[0] & { last_error: string | null }): Destination | null {
     const to = this.reroute(m);
-    if (!to || (to.recipient === m.recipient && to.endpoint === m.endpoint)) return null;
-    return { recipient: to.recipient, endpoint: to.endpoint, waiting: to.endpoint === NO_ENDPOINT_YET ? (to.waiting ?? noEndpointYet(to.recipient)) : null };
+    if (!to) return null;
+    const waiting = to.endpoint === NO_ENDPOINT_YET ? (to.waiting ?? noEndpointYet(to.recipient)) : null;
+    const same = to.recipient === m.recipient && to.endpoint === m.endpoint;
+    if (same && (to.endpoint !== NO_ENDPOINT_YET || waiting === m.last_error)) return null;
+    return { recipient: to.recipient, endpoint: to.endpoint, waiting };
   }
 
   private move(id: number, to: Destination): void {
@@ -256,7 +263,7 @@ export class Outbox {
   private async drain(endpoint: string): Promise<void> {
     const nextDue = this.db.prepare('SELECT * FROM outbox WHERE endpoint = ? AND delivered_at IS NULL AND id <= ? ORDER BY id LIMIT 1');
     while (!this.stopped) {
-      const row = nextDue.get(endpoint, this.horizon) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number }) | undefined;
+      const row = nextDue.get(endpoint, this.horizon) as (Omit<OutboxMessage, 'requestRow'> & { request_row: number | null; next_attempt_at: number; last_error: string | null }) | undefined;
       if (!row) return;
       const to = this.destination(row);
       if (to) {

@@ -164,3 +164,19 @@ test("BR7: with no SRP, a meter's alerts go to the contingency party of an instr
   t.is(second.got.length, 1);
   t.deepEqual(await a.deliveries(SUPPLIER), []);
 });
+
+test('BR7: an alert kept for want of an endpoint says why it waits once its supplier fails with no route: not for an endpoint any more', async (t) => {
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  t.regex((await a.deliveries(SUPPLIER))[0]?.lastError ?? '', /has no endpoint registered: kept until it has one/);
+
+  await a.party({ eui: SUPPLIER, status: 'failed' } as never);
+  const kept = (await a.deliveries(SUPPLIER))[0];
+  t.like(kept, { kind: 'device-alert', endpoint: '', delivered: false });
+  t.regex(kept?.lastError ?? '', /names no SRP, and no Authority instruction covering the device names a contingency party: kept until one does/);
+});
