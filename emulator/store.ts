@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS requests (
   outcome TEXT, response_code TEXT, reason TEXT, check_name TEXT, terminal_at TEXT,
   schema_version TEXT NOT NULL DEFAULT '5.4');
 CREATE INDEX IF NOT EXISTS requests_by_request_id ON requests (request_id);
+CREATE INDEX IF NOT EXISTS requests_by_user ON requests (user, id);
 CREATE INDEX IF NOT EXISTS requests_open ON requests (outcome) WHERE outcome IS NULL;
 CREATE TABLE IF NOT EXISTS precommands (
   request_id TEXT PRIMARY KEY, user TEXT NOT NULL, device TEXT NOT NULL, srv TEXT, bytes BLOB NOT NULL,
