@@ -53,6 +53,8 @@ const issuerKey = (issuer: string, serial: string) => `${issuerNameKey(issuer)}#
 export class CertificateDirectory {
   private readonly entries: DirectoryEntry[] = [];
   private readonly byKey = new Map<string, DirectoryEntry>();
+  /** Entries by EUI, in the order added: a lookup per command stays as cheap with a million certificates as with ten. */
+  private readonly byEui = new Map<Eui, DirectoryEntry[]>();
   private readonly partiesByEui = new Map<Eui, Party>();
 
   add(input: Omit<DirectoryEntry, 'product' | 'eui'> & { name?: string }): DirectoryEntry {
@@ -64,6 +66,9 @@ export class CertificateDirectory {
     const entry: DirectoryEntry = { ...input, name: input.name || `${product}-${certificate.eui}-${certificate.serial}`, eui: certificate.eui, product };
     this.entries.push(entry);
     this.byKey.set(key, entry);
+    const same = this.byEui.get(entry.eui);
+    if (same) same.push(entry);
+    else this.byEui.set(entry.eui, [entry]);
     if (certificate.kind === 'organisation') {
       const party = this.partyFor(certificate.eui);
       if (entry.requester) party.roles.add(entry.requester.role);
@@ -92,7 +97,8 @@ export class CertificateDirectory {
   }
 
   find(query: DirectoryQuery = {}): DirectoryEntry[] {
-    return this.entries.filter(
+    const from = query.eui === undefined ? this.entries : (this.byEui.get(query.eui) ?? []);
+    return from.filter(
       (e) =>
         (query.eui === undefined || e.eui === query.eui) &&
         (query.role === undefined || e.certificate.role === query.role) &&

@@ -229,3 +229,18 @@ test('a bare serial held under two issuers must be named with its issuer', async
   t.throws(() => smki.status(z1.certificate.serial, T0), { message: /2 issuers: name the issuer/ });
   t.deepEqual(smki.status(twin, T0), { state: 'valid' });
 });
+
+test('finding certificates by EUI (indexed) gives what a scan of the whole directory gives, in the order added', async (t) => {
+  const { smki } = await service();
+  smki.importZaz1(ZAZ1_JSON);
+  await smki.issue({ requester: { eui: SUPPLIER, role: 'IS' }, product: 'organisation-ds' });
+  const all = smki.directory.all();
+  const euis = [...new Set(all.map((e) => e.eui)), parseEui('00DB0000000000FF')];
+  t.true(euis.length > 5);
+  for (const eui of euis) {
+    for (const q of [{}, { role: RemotePartyRole.supplier }, { usage: 'keyAgreement' as const }, { withPrivateKey: true }]) {
+      const scan = all.filter((e) => e.eui === eui && (q.role === undefined || e.certificate.role === q.role) && (q.usage === undefined || e.certificate.keyUsage === q.usage) && (!q.withPrivateKey || e.privateKey !== null));
+      t.deepEqual(smki.directory.find({ eui, ...q }), scan, `${eui} ${JSON.stringify(q)}`);
+    }
+  }
+});
