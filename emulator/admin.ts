@@ -119,11 +119,13 @@ export class DccAdmin {
     const input = solrInstructionInput.parse(body);
     this.registeredAs('failedSupplier', input.failedSupplier, ['IS', 'GS'], 'a supplier (IS or GS)');
     this.registeredAs('contingencyParty', input.contingencyParty, ['SC'], 'SC (SoLR Contingency)');
+    const listed = new Set<string>();
     input.devices?.forEach((eui, i) => {
       const device = this.dcc.registry.device(eui);
       if (!device) throw new BadInput(`devices.${i}: no device ${eui} is registered`);
       if (device.supplier !== input.failedSupplier) throw new BadInput(`devices.${i}: device ${eui} is registered to ${device.supplier}, not to the failed supplier`);
-      if (input.devices!.indexOf(eui) !== i) throw new BadInput(`devices.${i}: device ${eui} is listed twice`);
+      if (listed.has(eui)) throw new BadInput(`devices.${i}: device ${eui} is listed twice`);
+      listed.add(eui);
     });
     return this.dcc.solr.instruct(input, this.dcc.now());
   }

@@ -125,6 +125,9 @@ const PUT_DEVICE = `INSERT INTO devices (eui, type, variant, supplier, network_o
     AND json_extract(devices.variant, '$.twin') IS json_extract(excluded.variant, '$.twin')
     AND (devices.type <> 'SMETS1' OR json_extract(devices.variant, '$.fuel') IS json_extract(excluded.variant, '$.fuel'))`;
 
+/** The most parties, and devices, the registry keeps as read (it starts again when full). */
+export const MEMO_SIZE = 4096;
+
 export class Registry {
   /**
    * Parties and devices as last read, by EUI (each read more than once per request). Every write here clears
@@ -134,6 +137,11 @@ export class Registry {
   private readonly deviceMemo = new Map<Eui, DeviceRecord | undefined>();
 
   constructor(private readonly db: Db) {}
+
+  /** How many parties and devices are kept as read (at most MEMO_SIZE each). */
+  get memoized(): { parties: number; devices: number } {
+    return { parties: this.partyMemo.size, devices: this.deviceMemo.size };
+  }
 
   /** Drops what was read (the store's writes may have been rolled back). */
   forget(): void {
@@ -184,6 +192,8 @@ export class Registry {
     if (this.partyMemo.has(e)) return this.partyMemo.get(e);
     const row = this.db.prepare('SELECT * FROM parties WHERE eui = ?').get(e) as PartyRow | undefined;
     const party = row && Object.freeze(partyFromRow(row));
+    // Bounded as devices are: requests naming EUIs no party has would otherwise each leave an entry behind.
+    if (this.partyMemo.size >= MEMO_SIZE) this.partyMemo.clear();
     this.partyMemo.set(e, party);
     return party;
   }
@@ -253,7 +263,7 @@ export class Registry {
     const row = this.db.prepare('SELECT * FROM devices WHERE eui = ?').get(e) as DeviceRow | undefined;
     const device = row && Object.freeze(deviceFromRow(row));
     // The recently used ones: a fleet has millions, a request reads its device two or three times.
-    if (this.deviceMemo.size >= 4096) this.deviceMemo.clear();
+    if (this.deviceMemo.size >= MEMO_SIZE) this.deviceMemo.clear();
     this.deviceMemo.set(e, device);
     return device;
   }

@@ -46,6 +46,8 @@ interface SolrRow {
 export class SolrEvents {
   /** Every event as last read (a few per run, consulted several times per request); every write clears it. */
   private memo: readonly SolrEvent[] | null = null;
+  /** A scoped event's devices as a set: looked up per request, and a scope may list thousands. */
+  private readonly scopes = new WeakMap<SolrEvent, ReadonlySet<Eui>>();
 
   /** `changed` runs after each instruction or end is written (what depends on who has failed looks again). */
   constructor(
@@ -110,7 +112,7 @@ export class SolrEvents {
   contingencyFor(supplier: Eui, device: Eui | null, at: Date): Eui | undefined {
     return this.all()
       .filter((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt))
-      .filter((e) => e.devices === null || (device !== null && e.devices.includes(device)))
+      .filter((e) => (device === null ? e.devices === null : this.covers(e, device)))
       .at(-1)?.contingencyParty;
   }
 
@@ -132,7 +134,15 @@ export class SolrEvents {
   }
 
   private allAuthorising(party: Eui, supplier: Eui, device: Eui, at: Date): SolrEvent[] {
-    return this.activeFor(party, at).filter((e) => e.failedSupplier === supplier && (e.devices === null || e.devices.includes(device)));
+    return this.activeFor(party, at).filter((e) => e.failedSupplier === supplier && this.covers(e, device));
+  }
+
+  /** Does the event cover this device (all the supplier's, or the device is in its list)? */
+  private covers(e: SolrEvent, device: Eui): boolean {
+    if (e.devices === null) return true;
+    let scope = this.scopes.get(e);
+    if (!scope) this.scopes.set(e, (scope = new Set(e.devices)));
+    return scope.has(device);
   }
 }
 

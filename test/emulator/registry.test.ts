@@ -1,6 +1,6 @@
 /** The DCC's registry of parties and devices: what a registration changes, and what a refused one leaves. */
 import test from 'ava';
-import { Registry } from '../../emulator/registry.ts';
+import { MEMO_SIZE, Registry } from '../../emulator/registry.ts';
 import { openStore } from '../../emulator/store.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
 
@@ -43,4 +43,15 @@ test('an inventory feed refused part-way registers none of it, and the registry 
   ]), { message: /a device's kind does not change/ });
   t.is(r.device(first), undefined);
   t.deepEqual(r.devices(), []);
+});
+
+test('looking up EUIs no party or device has keeps no more than MEMO_SIZE of them in memory', (t) => {
+  const r = registry(t);
+  for (let i = 0; i < 3 * MEMO_SIZE; i++) {
+    const eui = parseEui(`90B3D51F4${i.toString(16).toUpperCase().padStart(7, '0')}`);
+    t.is(r.party(eui), undefined);
+    t.is(r.device(eui), undefined);
+  }
+  t.true(r.memoized.parties <= MEMO_SIZE && r.memoized.devices <= MEMO_SIZE, JSON.stringify(r.memoized));
+  t.is(r.party(SUPPLIER)?.name, 'Old supplier', 'a registered party is still found');
 });
