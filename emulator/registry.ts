@@ -209,11 +209,12 @@ export class Registry {
   /**
    * A device registration as the registry reads it. For a registered EUI, the fields it leaves out keep their
    * stored values, as a party's do: a change of supplier that names only the supplier does not recommission a
-   * decommissioned meter, drop its network operator, or (for a SMETS1 gas meter) change its fuel.
+   * decommissioned meter, drop its network operator, or (for a SMETS1 gas meter) change its fuel; a change of
+   * SMI status need not repeat the type and supplier.
    */
   readDevice(input: unknown): DeviceRecord {
     const named = (k: string) => typeof input === 'object' && input !== null && k in input;
-    const keep = (['twin', 'fuel', 'networkOperator', 'smiStatus'] as const).filter((k) => !named(k));
+    const keep = (['type', 'supplier', 'twin', 'fuel', 'networkOperator', 'smiStatus'] as const).filter((k) => !named(k));
     const id = eui.safeParse(typeof input === 'object' && input !== null ? (input as { eui?: unknown }).eui : undefined);
     const stored = keep.length && id.success ? this.device(id.data) : undefined;
     if (!stored) return deviceInput.parse(input);

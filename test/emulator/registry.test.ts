@@ -45,6 +45,18 @@ test('an inventory feed refused part-way registers none of it, and the registry 
   t.deepEqual(r.devices(), []);
 });
 
+test('an update of a registered device may name only what changes: its SMI status, or its network operator', (t) => {
+  const r = registry(t);
+  const esme = parseEui('00DB0000000000E3');
+  r.putDevice({ eui: esme, type: 'ESME', twin: true, supplier: SUPPLIER, networkOperator: DISTRIBUTOR });
+  r.putDevice({ eui: esme, smiStatus: 'suspended' } as never);
+  t.like(r.device(esme), { type: 'ESME', twin: true, supplier: SUPPLIER, networkOperator: DISTRIBUTOR, smiStatus: 'suspended' });
+  r.putDevice({ eui: esme, networkOperator: null } as never);
+  t.like(r.device(esme), { type: 'ESME', supplier: SUPPLIER, networkOperator: null, smiStatus: 'suspended' });
+  // A device not registered yet still needs its type and supplier.
+  t.throws(() => r.putDevice({ eui: parseEui('00DB0000000000E4'), smiStatus: 'suspended' } as never), { message: /type|supplier/ });
+});
+
 test('looking up EUIs no party or device has keeps no more than MEMO_SIZE of them in memory', (t) => {
   const r = registry(t);
   for (let i = 0; i < 3 * MEMO_SIZE; i++) {
