@@ -86,6 +86,7 @@ interface RunArgs extends SelectArgs {
   deviceTimeout?: string;
   steps: boolean;
   rig?: string;
+  leaseDir?: string;
 }
 
 function parseDuration(text: string | undefined, option: string): number | undefined {
@@ -130,7 +131,7 @@ export function rigRunPools(file: string, o: { defects?: readonly MeterDefect[];
 async function poolFactory(args: RunArgs): Promise<{ pool: () => Promise<DevicePool>; target: string; close?: () => Promise<void> }> {
   const defects = splitDefects(args.defect.filter(isDefect)).meter;
   if (args.rig) {
-    return rigRunPools(args.rig, { defects, zigbee: { log: herdsmanErrorsToStderr } });
+    return rigRunPools(args.rig, { defects, zigbee: { log: herdsmanErrorsToStderr }, ...(args.leaseDir ? { leaseDir: args.leaseDir } : {}) });
   }
   return { pool: async () => new EmulatedPool({ defects }), target: 'emulated' };
 }
@@ -150,7 +151,8 @@ export const runCommand: CommandModule<object, RunArgs> = {
       .option('step-timeout', { type: 'string', requiresArg: true, describe: 'per-step limit (default 60s)' })
       .option('device-timeout', { type: 'string', requiresArg: true, describe: "how long to wait for a device's answer (default 10s)" })
       .option('steps', { type: 'boolean', default: false, describe: 'print every step as it ends' })
-      .option('rig', { type: 'string', requiresArg: true, describe: "run on a rig's devices (a rig inventory YAML, e.g. rigs/emulated-serial.yaml) instead of in-process meters" }) as unknown as Argv<RunArgs>,
+      .option('rig', { type: 'string', requiresArg: true, describe: "run on a rig's devices (a rig inventory YAML, e.g. rigs/emulated-serial.yaml) instead of in-process meters" })
+      .option('lease-dir', { type: 'string', requiresArg: true, implies: 'rig', describe: "with --rig: where the rig's leases live, as for the rig commands (default: the rig file's leases.dir, $SMETS_HIL_LEASE_DIR or <tmp>/smets-hil-leases)" }) as unknown as Argv<RunArgs>,
   handler: async (args) => {
     let reports;
     try {

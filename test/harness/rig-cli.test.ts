@@ -108,6 +108,18 @@ test('run --rig whose devices cannot be released at the end keeps the results it
   t.deepEqual(JSON.parse(readFileSync(json, 'utf8')).summary, { total: 3, passed: 3, failed: 0, errors: 0, skipped: 0 });
 });
 
+test('run --rig --lease-dir honours the leases people took there: devices held by someone else are not used', async (t) => {
+  const held = ['--lease-dir', join(dir, 'leases-held')];
+  t.is((await runCli(['rig', 'lease', 'esme-1', 'esme-2', 'esme-3', ...rig, ...held, '--holder', 'alice', '--ttl', '1h'])).code, 0);
+  const r = await runCli(['run', ...rig, ...held, '--tags', 'BR2', '--no-history'], { timeoutMs: 120_000 });
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stdout, /no device free for esme \(ESME\): esme-1 is leased to alice/);
+  t.regex(r.stdout, /3 tests: 0 passed, 0 failed, 3 errors/);
+  const lone = await runCli(['run', '--lease-dir', join(dir, 'x'), '--no-history']);
+  t.is(lone.code, 2, 'without --rig there are no leases to look at');
+  t.regex(lone.stderr, /lease-dir -> rig/);
+});
+
 test('rig check: an emulator this host cannot run (no socat) leaves the device in service; one that fails to start says why', async (t) => {
   const file = join(dir, 'emulated.yaml');
   writeFileSync(file, 'name: emulated\nlogs: logs-emulated\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000E001 }\n');
