@@ -14,8 +14,7 @@ import { EligibilityError, EligibilityTable } from '../../emulator/access/srv-ma
 import { MeterStore } from '../pools/meter-store.ts';
 import { EmulatedPool } from '../pools/emulated.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { isoDateTimeArg, readText, writableDirectory } from './inputs.ts';
-import { MAX_TIMER_MS } from '../scenarios/schema.ts';
+import { isoDateTimeArg, readText, timeLimitArg, writableDirectory } from './inputs.ts';
 
 interface ServeArgs {
   port: number;
@@ -27,9 +26,9 @@ interface ServeArgs {
   frozen: boolean;
   xsd?: string;
   defect: string[];
-  deviceTimeout: number;
+  deviceTimeout: string;
   maxConcurrent: number;
-  requestTimeout: number;
+  requestTimeout: string;
   scAllowedSrvs?: string;
 }
 
@@ -47,17 +46,16 @@ const serve: CommandModule<object, ServeArgs> = {
       .option('xsd', { type: 'string', requiresArg: true, describe: 'also validate every request against this DUIS XSD (slow: libxml2 in WebAssembly, ~0.3 s per request)' })
       .option('frozen', { type: 'boolean', default: false, describe: 'hold the clock still; it then moves only through POST /admin/v1/clock' })
       .option('defect', { type: 'string', array: true, default: [] as string[], describe: 'seed a defect (negative controls only)' })
-      .option('device-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: "how long to wait for a device's answer, in ms" })
+      .option('device-timeout', { type: 'string', requiresArg: true, default: '30s', describe: "how long to wait for a device's answer (a duration such as 30s, or milliseconds)" })
       .option('max-concurrent', { type: 'number', requiresArg: true, default: 256, describe: 'DUIS requests in flight at once; beyond it HTTP 503 with Retry-After' })
-      .option('request-timeout', { type: 'number', requiresArg: true, default: 30_000, describe: 'a request must arrive in full within this many ms (else 408)' })
+      .option('request-timeout', { type: 'string', requiresArg: true, default: '30s', describe: 'a request must arrive in full within this long (else 408; a duration such as 30s, or milliseconds)' })
       .option('sc-allowed-srvs', { type: 'string', requiresArg: true, describe: 'SRVs the SoLR Contingency role may send, comma-separated (MP134B BR3; default 1.6 only), e.g. 1.6,2.2' }) as unknown as Argv<ServeArgs>,
   handler: async (args) => {
     for (const d of args.defect) if (!(d in DEFECTS)) throw new CliExit(EXIT.usage, `--defect ${d}: unknown; known: ${Object.keys(DEFECTS).join(', ')}`);
     if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new CliExit(EXIT.usage, `--port ${args.port}: a TCP port, 0 to 65535`);
-    for (const [name, v] of [['device-timeout', args.deviceTimeout], ['max-concurrent', args.maxConcurrent], ['request-timeout', args.requestTimeout]] as const) {
-      if (!Number.isInteger(v) || v < 1) throw new CliExit(EXIT.usage, `--${name} ${v}: a positive integer`);
-      if (name !== 'max-concurrent' && v > MAX_TIMER_MS) throw new CliExit(EXIT.usage, `--${name} ${v}: at most ${MAX_TIMER_MS} ms (the longest a timer waits)`);
-    }
+    if (!Number.isInteger(args.maxConcurrent) || args.maxConcurrent < 1) throw new CliExit(EXIT.usage, `--max-concurrent ${args.maxConcurrent}: a positive integer`);
+    const deviceTimeoutMs = timeLimitArg(args.deviceTimeout, 'device-timeout');
+    const requestTimeoutMs = timeLimitArg(args.requestTimeout, 'request-timeout');
     if (args.callback !== undefined && !(URL.canParse(args.callback) && /^https?:$/.test(new URL(args.callback).protocol))) {
       throw new CliExit(EXIT.usage, `--callback ${args.callback}: an http:// or https:// URL`);
     }
@@ -78,8 +76,8 @@ const serve: CommandModule<object, ServeArgs> = {
       stateDir: args.stateDir ?? null,
       devices: pool.port,
       provisioner: pool.provisioner,
-      deviceTimeoutMs: args.deviceTimeout,
-      http: { maxConcurrent: args.maxConcurrent, requestTimeoutMs: args.requestTimeout },
+      deviceTimeoutMs,
+      http: { maxConcurrent: args.maxConcurrent, requestTimeoutMs },
       defects: args.defect as Defect[],
       ...(scAllowedSrvs ? { scAllowedSrvs } : {}),
       ...(zaz1 ? { zaz1 } : {}),

@@ -145,7 +145,7 @@ function durationArg(text: string): number {
   try {
     ms = durationMs(text);
   } catch {
-    throw new CliExit(EXIT.usage, `--ttl ${text}: a duration such as 30m or 2h`);
+    throw new CliExit(EXIT.usage, `--ttl ${text}: a duration such as 30m, 2h or 7d`);
   }
   if (!(ms > 0 && ms <= MAX_LEASE_MS)) throw new CliExit(EXIT.usage, `--ttl ${text}: a lease lasts more than 0 and at most 7d`);
   return ms;

@@ -21,10 +21,9 @@ import type { MeterDefect } from '../../devices/smets2/meter.ts';
 import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, type ReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor, type RunRecord } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
-import { durationMs, MAX_TIMER_MS } from '../scenarios/schema.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { stopOnSignals } from '../stop-signals.ts';
-import { writableDirectory, writableFile } from './inputs.ts';
+import { timeLimitArg, writableDirectory, writableFile } from './inputs.ts';
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DEFAULT_PACK = join(PACKAGE_ROOT, 'scenarios', 'mp134b');
@@ -90,11 +89,7 @@ interface RunArgs extends SelectArgs {
 }
 
 function parseDuration(text: string | undefined, option: string): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+(ms|s|m|h)$/.test(text)) throw new CliExit(EXIT.usage, `--${option} ${text}: a duration such as 90s, 10m or 2h`);
-  const ms = durationMs(text);
-  if (ms <= 0 || ms > MAX_TIMER_MS) throw new CliExit(EXIT.usage, `--${option} ${text}: a time limit above 0 and at most 24 days (the longest a timer waits)`);
-  return ms;
+  return text === undefined ? undefined : timeLimitArg(text, option);
 }
 
 /** herdsman's errors on stderr; its other levels are for a bench engineer's own debugging. */

@@ -116,7 +116,8 @@ test('an option whose check refuses the value is a usage error with its message,
     // A timer asked for more than 2^31 - 1 ms fires at once: a generous limit would fail a correct meter.
     [['run', '--no-history', '--scenario-timeout', '600h'], '--scenario-timeout 600h: a time limit above 0 and at most 24 days (the longest a timer waits)'],
     [['run', '--no-history', '--step-timeout', '0ms'], '--step-timeout 0ms: a time limit above 0 and at most 24 days (the longest a timer waits)'],
-    [['dcc', 'serve', '--port', '0', '--device-timeout', '99999999999'], '--device-timeout 99999999999: at most 2147483647 ms (the longest a timer waits)'],
+    [['dcc', 'serve', '--port', '0', '--device-timeout', '99999999999'], '--device-timeout 99999999999: a time limit above 0 and at most 24 days (the longest a timer waits)'],
+    [['run', '--no-history', '--device-timeout', 'ten seconds'], '--device-timeout ten seconds: a time limit such as 90s, 10m or 2h (a bare number is milliseconds)'],
     [['rig', 'lease', 'esme-1', '--rig', 'rigs/emulated-serial.yaml', '--lease-dir', join(scratch, 'leases'), '--ttl', '9999999999h'], '--ttl 9999999999h: a lease lasts more than 0 and at most 7d'],
     [['rig', 'renew', 'esme-1', '--rig', 'rigs/emulated-serial.yaml', '--lease-dir', join(scratch, 'leases'), '--ttl', '0s'], '--ttl 0s: a lease lasts more than 0 and at most 7d'],
   ] as const) {

@@ -120,6 +120,14 @@ test('run --rig --lease-dir honours the leases people took there: devices held b
   t.regex(lone.stderr, /lease-dir -> rig/);
 });
 
+test('rig lease --ttl takes days, up to the 7d its limit names', async (t) => {
+  const days = ['--lease-dir', join(dir, 'leases-days'), '--holder', 'carol'];
+  const r = await runCli(['rig', 'lease', 'gsme-2', ...rig, ...days, '--ttl', '7d']);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^gsme-2: leased until /m);
+  t.is((await runCli(['rig', 'renew', 'gsme-2', ...rig, ...days, '--ttl', '8d'])).code, 2);
+});
+
 test('rig check: an emulator this host cannot run (no socat) leaves the device in service; one that fails to start says why', async (t) => {
   const file = join(dir, 'emulated.yaml');
   writeFileSync(file, 'name: emulated\nlogs: logs-emulated\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000E001 }\n');
