@@ -4,9 +4,12 @@ import { GbcsDecodeError } from '../../../protocol/gbcs/errors.ts';
 import { decodeFrame, summarizeFrame } from '../../../protocol/gbcs/frame.ts';
 import { parseResponseContent } from '../../../protocol/gbcs/usecases/responses.ts';
 import { rtdsFrames } from '../../helpers/fixtures.ts';
+import { fuzzSeed } from '../../helpers/gbcs-mutations.ts';
 
 const frames = rtdsFrames().map((f) => f.bytes);
 const RUNS = Number(process.env.SMETS_HIL_FUZZ_RUNS ?? 100_000);
+/** fast-check's seed: printed by each test, and SMETS_HIL_FUZZ_SEED=N replays it (README, Adversarial testing). */
+const SEED = fuzzSeed() | 0;
 
 /** One mutation of a reference frame: the kinds a noisy line or a hostile sender produce. */
 const arbMutation = fc.tuple(fc.nat(frames.length - 1), fc.nat(), fc.nat(255), fc.integer({ min: 0, max: 6 }), fc.nat(40)).map(([which, pos, value, kind, span]) => {
@@ -41,6 +44,7 @@ const arbMutation = fc.tuple(fc.nat(frames.length - 1), fc.nat(), fc.nat(255), f
 });
 
 test(`${RUNS} mutations of the reference frames decode to a frame or a typed error, never a crash`, (t) => {
+  t.log(`seed ${SEED} (replay with SMETS_HIL_FUZZ_SEED=${SEED >>> 0})`);
   let decoded = 0;
   let refused = 0;
   fc.assert(
@@ -55,19 +59,20 @@ test(`${RUNS} mutations of the reference frames decode to a frame or a typed err
       refused++;
       return d.error instanceof GbcsDecodeError && d.error.offset >= 0 && d.error.offset <= bytes.length && d.error.message.length > 0;
     }),
-    { numRuns: RUNS },
+    { numRuns: RUNS, seed: SEED },
   );
   t.true(decoded > 0 && refused > 0, `decoded ${decoded}, refused ${refused}`);
   t.log(`decoded ${decoded}, refused ${refused}`);
 });
 
 test('random bytes never crash the decoder', (t) => {
+  t.log(`seed ${SEED} (replay with SMETS_HIL_FUZZ_SEED=${SEED >>> 0})`);
   fc.assert(
     fc.property(fc.uint8Array({ maxLength: 600 }), fc.constantFrom(0xdd, 0xdf), (bytes, tag) => {
       const d = decodeFrame(Uint8Array.from([tag, ...bytes]));
       return d.ok || d.error instanceof GbcsDecodeError;
     }),
-    { numRuns: 20_000 },
+    { numRuns: 20_000, seed: SEED },
   );
   t.pass();
 });
