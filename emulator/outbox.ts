@@ -58,6 +58,19 @@ async function httpPost(url: string, body: string, signal: AbortSignal): Promise
 /** The endpoint of a message whose recipient has none yet. */
 export const NO_ENDPOINT_YET = '';
 
+/**
+ * The queries run at every kick (once per commit group): each is an index seek on outbox_pending, so their cost
+ * does not grow with a dead endpoint's backlog.
+ */
+export const KICK_QUERIES = {
+  /** The next endpoint after `?` with something undelivered ('' is below every endpoint). */
+  nextEndpoint: 'SELECT min(endpoint) AS e FROM outbox WHERE delivered_at IS NULL AND endpoint > ?',
+  /** When the first undelivered message of endpoint `?` is due. */
+  headDue: 'SELECT next_attempt_at AS t FROM outbox WHERE delivered_at IS NULL AND endpoint = ? ORDER BY id LIMIT 1',
+  /** Anything undelivered with an endpoint. */
+  anyPending: "SELECT 1 FROM outbox WHERE delivered_at IS NULL AND endpoint > '' LIMIT 1",
+} as const;
+
 interface Destination {
   recipient: string;
   endpoint: string;
@@ -206,13 +219,12 @@ export class Outbox {
     // Called once a commit is done: every message queued so far is durable, and none after this may go out
     // before the next kick (the same connection sees rows a later group has not committed yet).
     this.horizon = (this.db.prepare('SELECT max(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
-    const endpoints = this.db.prepare('SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL AND endpoint != ?').all(NO_ENDPOINT_YET) as { endpoint: string }[];
-    for (const { endpoint } of endpoints) {
+    for (const endpoint of this.endpointsWithPending()) {
       if (!this.active.has(endpoint)) {
         const run = this.drain(endpoint).finally(() => {
           this.active.delete(endpoint);
           this.schedule();
-          if (this.active.size === 0 && this.pending() === 0) for (const w of this.idleWaiters.splice(0)) w();
+          if (this.active.size === 0 && !this.hasPending()) for (const w of this.idleWaiters.splice(0)) w();
         });
         this.active.set(endpoint, run);
       }
@@ -225,9 +237,25 @@ export class Outbox {
     return (this.db.prepare('SELECT count(*) AS n FROM outbox WHERE delivered_at IS NULL AND endpoint != ?').get(NO_ENDPOINT_YET) as { n: number }).n;
   }
 
+  /** pending() > 0, without counting them: asked each time a queue drains. */
+  private hasPending(): boolean {
+    return this.db.prepare(KICK_QUERIES.anyPending).get() !== undefined;
+  }
+
+  /**
+   * The endpoints with something undelivered, one index seek each: a dead endpoint's backlog (tens of thousands
+   * of rows in a soak) is stepped over, not read, at every kick. NO_ENDPOINT_YET is '', below every endpoint.
+   */
+  private endpointsWithPending(): string[] {
+    const next = this.db.prepare(KICK_QUERIES.nextEndpoint);
+    const out: string[] = [];
+    for (let e = (next.get(NO_ENDPOINT_YET) as { e: string | null }).e; e !== null; e = (next.get(e) as { e: string | null }).e) out.push(e);
+    return out;
+  }
+
   /** Resolves when nothing is left to deliver (tests, graceful shutdown). */
   idle(): Promise<void> {
-    if (this.pending() === 0 && this.active.size === 0) return Promise.resolve();
+    if (!this.hasPending() && this.active.size === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -238,11 +266,13 @@ export class Outbox {
    */
   private schedule(): void {
     if (this.stopped) return;
-    const heads = this.db
-      .prepare('SELECT endpoint, next_attempt_at AS t FROM outbox WHERE id IN (SELECT min(id) FROM outbox WHERE delivered_at IS NULL AND endpoint != ? GROUP BY endpoint)')
-      .all(NO_ENDPOINT_YET) as { endpoint: string; t: number }[];
+    const head = this.db.prepare(KICK_QUERIES.headDue);
     let due = Infinity;
-    for (const h of heads) if (!this.active.has(h.endpoint)) due = Math.min(due, h.t);
+    for (const endpoint of this.endpointsWithPending()) {
+      if (this.active.has(endpoint)) continue;
+      const h = head.get(endpoint) as { t: number } | undefined;
+      if (h) due = Math.min(due, h.t);
+    }
     if (this.db.prepare('SELECT 1 FROM outbox WHERE endpoint = ? AND delivered_at IS NULL LIMIT 1').get(NO_ENDPOINT_YET)) due = Math.min(due, this.waitingLookDue);
     if (due === Infinity || due >= this.timerDue) return;
     this.disarm();

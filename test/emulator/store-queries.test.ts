@@ -3,6 +3,7 @@
  * store's history (a nightly soak keeps every request): read from SQLite's own query plans.
  */
 import test from 'ava';
+import { KICK_QUERIES } from '../../emulator/outbox.ts';
 import { requestsQuery } from '../../emulator/service.ts';
 import { openStore } from '../../emulator/store.ts';
 
@@ -21,4 +22,14 @@ test('the audit log looked up by RequestID or by User reads its index, not every
   const both = requestsQuery({ requestId: 'x', user: 'y' });
   t.notRegex(plan(both.sql, both.params), /SCAN requests/);
   t.is(requestsQuery({}).sql, 'SELECT * FROM requests ORDER BY id');
+});
+
+test("the outbox's look at what is due, at every commit, seeks its index: a dead endpoint's backlog is not read each time", (t) => {
+  for (const [name, sql] of Object.entries(KICK_QUERIES)) {
+    const p = plan(sql, sql.includes('?') ? ['http://user.example/duis'] : []);
+    t.regex(p, /USING (COVERING )?INDEX outbox_pending/, `${name}: ${p}`);
+    t.notRegex(p, /SCAN/, `${name}: ${p}`);
+  }
+  // What the kick ran before: every undelivered row, each time.
+  t.regex(plan("SELECT DISTINCT endpoint FROM outbox WHERE delivered_at IS NULL AND endpoint != ''"), /SCAN/);
 });
