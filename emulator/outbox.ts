@@ -71,6 +71,15 @@ export const KICK_QUERIES = {
   anyPending: "SELECT 1 FROM outbox WHERE delivered_at IS NULL AND endpoint > '' LIMIT 1",
 } as const;
 
+/** Messages waiting for an endpoint that go wherever one of them goes. */
+interface WaitingGroup {
+  kind: OutboxKind;
+  recipient: string;
+  addressee: string | null;
+  device: string | null;
+  last_error: string | null;
+}
+
 interface Destination {
   recipient: string;
   endpoint: string;
@@ -134,7 +143,7 @@ export class Outbox {
    */
   rerouteWaiting(): boolean {
     const moves = this.waitingMoves();
-    for (const m of moves) this.move(m.id, m.to);
+    for (const m of moves) this.moveWaiting(m.group, m.to);
     return moves.length > 0;
   }
 
@@ -146,7 +155,7 @@ export class Outbox {
     const moves = this.waitingMoves();
     if (!moves.length) return;
     try {
-      this.commits.write(() => moves.forEach((m) => this.move(m.id, m.to)));
+      this.commits.write(() => moves.forEach((m) => this.moveWaiting(m.group, m.to)));
     } catch (e) {
       if (!isStoreRefusal(e)) throw e;
       return;
@@ -154,20 +163,26 @@ export class Outbox {
     this.kick();
   }
 
-  private waitingMoves(): { id: number; to: Destination }[] {
-    const waiting = this.db.prepare('SELECT id, recipient, addressee, device, kind, endpoint, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id').all(NO_ENDPOINT_YET) as {
-      id: number;
-      recipient: string;
-      addressee: string | null;
-      device: string | null;
-      kind: OutboxKind;
-      endpoint: string;
-      last_error: string | null;
-    }[];
-    return waiting.flatMap((m) => {
-      const to = this.destination(m);
-      return to ? [{ id: m.id, to }] : [];
+  /**
+   * Where the waiting messages go now, asked once per kind of message (kind, recipient, addressee, device and why
+   * it waits decide where one goes): a User with no endpoint may have tens of thousands of responses waiting.
+   */
+  private waitingMoves(): { group: WaitingGroup; to: Destination }[] {
+    const groups = this.db
+      .prepare('SELECT kind, recipient, addressee, device, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL GROUP BY kind, recipient, addressee, device, last_error')
+      .all(NO_ENDPOINT_YET) as WaitingGroup[];
+    return groups.flatMap((group) => {
+      const to = this.destination({ ...group, endpoint: NO_ENDPOINT_YET });
+      return to ? [{ group, to }] : [];
     });
+  }
+
+  private moveWaiting(g: WaitingGroup, to: Destination): void {
+    this.db
+      .prepare(
+        'UPDATE outbox SET recipient = ?, endpoint = ?, next_attempt_at = 0, last_error = ? WHERE endpoint = ? AND delivered_at IS NULL AND kind = ? AND recipient = ? AND addressee IS ? AND device IS ? AND last_error IS ?',
+      )
+      .run(to.recipient, to.endpoint, to.waiting, NO_ENDPOINT_YET, g.kind, g.recipient, g.addressee, g.device, g.last_error);
   }
 
   /**
