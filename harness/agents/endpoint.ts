@@ -16,6 +16,9 @@ export interface Delivery {
   problem: string | null;
 }
 
+/** The largest delivery the endpoint reads. */
+export const MAX_DELIVERY_BYTES = 2 * 2 ** 20;
+
 export type EndpointBehaviour = { kind: 'accept' } | { kind: 'refuse'; status: number } | { kind: 'hang' };
 
 export class UserEndpoint {
@@ -59,8 +62,20 @@ export class UserEndpoint {
 
   private receive(req: IncomingMessage, res: ServerResponse): void {
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      if (size > MAX_DELIVERY_BYTES) return;
+      size += c.length;
+      // More than any DUIS response could be (the verifier reads at most 1 MiB): refused, not held in memory.
+      if (size > MAX_DELIVERY_BYTES) {
+        chunks.length = 0;
+        res.writeHead(413, { connection: 'close' }).end(() => req.destroy());
+        return;
+      }
+      chunks.push(c);
+    });
     req.on('end', () => {
+      if (size > MAX_DELIVERY_BYTES) return;
       const b = this.behaviour;
       if (b.kind === 'refuse') {
         res.writeHead(b.status).end();
