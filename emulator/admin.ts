@@ -232,10 +232,14 @@ export class DccAdmin {
     };
   }
 
-  deliveries(recipient?: Eui) {
+  /** The outbox, oldest first: for one recipient, and a page (the messages after `afterId`, at most `limit`). */
+  deliveries(filter: { recipient?: Eui; afterId?: number; limit?: number } = {}) {
+    const where = [...(filter.recipient !== undefined ? ['recipient = @recipient'] : []), ...(filter.afterId !== undefined ? ['id > @afterId'] : [])];
     const rows = this.db
-      .prepare('SELECT id, endpoint, recipient, kind, request_row, created_at, attempts, delivered_at, last_error, body FROM outbox WHERE (? IS NULL OR recipient = ?) ORDER BY id')
-      .all(recipient ?? null, recipient ?? null) as {
+      .prepare(
+        `SELECT id, endpoint, recipient, kind, request_row, created_at, attempts, delivered_at, last_error, body FROM outbox${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${filter.limit !== undefined ? ' LIMIT @limit' : ''}`,
+      )
+      .all(Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined))) as {
       id: number;
       endpoint: string;
       recipient: string;

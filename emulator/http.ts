@@ -57,6 +57,9 @@ function pathEui(text: string): Eui {
  * Audit and outbox filters. A parameter given empty, more than once or misspelt is refused rather than read as "no
  * filter" (a script with an unset variable would otherwise get everything) or handed to SQLite as a list.
  */
+/** The most rows one page of the audit log or the outbox holds. */
+const MAX_PAGE = 10_000;
+
 const filterText = z.string({ error: (i) => (Array.isArray(i.input) ? 'given more than once' : undefined) }).min(1, 'empty');
 /** A RequestID as the audit log keeps it (EUIs in upper case), so a lower-case one finds its request. */
 const requestIdFilter = filterText.transform((text, ctx) => {
@@ -67,8 +70,17 @@ const requestIdFilter = filterText.transform((text, ctx) => {
     return z.NEVER;
   }
 });
-const requestsQuery = z.strictObject({ requestId: requestIdFilter.optional(), user: filterText.pipe(euiSchema).optional() });
-const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional() });
+/** A page of a long log: the rows after `afterId` (an id from the last page), at most `limit` of them. */
+const page = {
+  afterId: filterText.regex(/^\d{1,15}$/, 'a row id').transform(Number).optional(),
+  limit: filterText
+    .regex(/^\d{1,5}$/, 'a number of rows')
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= MAX_PAGE, `from 1 to ${MAX_PAGE}`)
+    .optional(),
+};
+const requestsQuery = z.strictObject({ requestId: requestIdFilter.optional(), user: filterText.pipe(euiSchema).optional(), ...page });
+const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional(), ...page });
 
 const certificateRequest = z.strictObject({
   product: z.enum(CERTIFICATE_PRODUCTS),
@@ -284,7 +296,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   });
 
   app.get('/admin/v1/requests', (req, reply) => guard(reply, () => dcc.requests(parseBody(requestsQuery, req.query, 'query'))));
-  app.get('/admin/v1/deliveries', (req, reply) => guard(reply, () => admin.deliveries(parseBody(deliveriesQuery, req.query, 'query').recipient)));
+  app.get('/admin/v1/deliveries', (req, reply) => guard(reply, () => admin.deliveries(parseBody(deliveriesQuery, req.query, 'query'))));
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
     const status = error.statusCode ?? 500;

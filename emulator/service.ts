@@ -820,7 +820,7 @@ export class DccService {
 
   // ------------------------------------------------------------------ audit
 
-  requests(filter: { requestId?: string; user?: string } = {}): RequestRecord[] {
+  requests(filter: AuditFilter = {}): RequestRecord[] {
     const q = requestsQuery(filter);
     const rows = this.db
       .prepare(q.sql)
@@ -865,12 +865,22 @@ export class DccService {
  * The audit log's query for these filters. Only the filters given go in the WHERE: written as
  * "? IS NULL OR request_id = ?" SQLite reads every row instead of the index, once per step of a scenario.
  */
-export function requestsQuery(filter: { requestId?: string; user?: string }): { sql: string; params: Record<string, string> } {
+export function requestsQuery(filter: AuditFilter): { sql: string; params: Record<string, string | number> } {
   const where: string[] = [];
-  const params: Record<string, string> = {};
+  const params: Record<string, string | number> = {};
   if (filter.requestId !== undefined) (where.push('request_id = @requestId'), (params.requestId = filter.requestId));
   if (filter.user !== undefined) (where.push('user = @user'), (params.user = filter.user));
-  return { sql: `SELECT * FROM requests${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id`, params };
+  if (filter.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = filter.afterId));
+  const limit = filter.limit === undefined ? '' : ((params.limit = filter.limit), ' LIMIT @limit');
+  return { sql: `SELECT * FROM requests${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`, params };
+}
+
+/** What the audit log is asked for: the filters, and a page (the rows after `afterId`, at most `limit`). */
+export interface AuditFilter {
+  requestId?: string;
+  user?: string;
+  afterId?: number;
+  limit?: number;
 }
 
 function noAlertRoute(addressee: string): string {

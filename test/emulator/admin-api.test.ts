@@ -228,6 +228,10 @@ test.serial('audit and outbox filters: empty, repeated, misspelt or malformed on
     ['/requests?requestId=none-such', 'requestId: RequestID "none-such" is not HH-..-HH:HH-..-HH:counter'],
     ['/deliveries?recipient=0011223344556677&recipient=x', 'recipient: given more than once'],
     ['/deliveries?recipient=%00', 'recipient: not an EUI-64'],
+    ['/requests?limit=0', 'limit: from 1 to 10000'],
+    ['/requests?limit=20000', 'limit: from 1 to 10000'],
+    ['/deliveries?limit=ten', 'limit: a number of rows'],
+    ['/requests?afterId=-1', 'afterId: a row id'],
   ];
   for (const [path, message] of refused) {
     const r = await call('GET', path);
@@ -242,6 +246,19 @@ test.serial('audit and outbox filters: empty, repeated, misspelt or malformed on
     .run(id, '90B3D51F3001000A', '1.6', 1, '00DB0000000000AA', 'serviceS', '2026-01-01T00:00:00.000Z');
   t.deepEqual((await w.admin.requests({ requestId: id.toLowerCase() })).map((r) => r.requestId), [id]);
   t.deepEqual(await w.admin.deliveries('0011223344556677'), []);
+
+  // A long audit log is read in pages: the rows after the last id seen, at most `limit` at a time.
+  const insert = w.dcc.service.options.db.prepare('INSERT INTO requests (request_id, user, srv, cv, target, url, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  for (let c = 8; c < 13; c++) insert.run(id.replace(/:7$/, `:${c}`), '90B3D51F3001000A', '1.6', 1, '00DB0000000000AA', 'serviceS', '2026-01-01T00:00:00.000Z');
+  const pages: string[][] = [];
+  for (let after: number | undefined; ; ) {
+    const page = await list(`/requests?user=90B3D51F3001000A&limit=2${after === undefined ? '' : `&afterId=${after}`}`) as { id: number; requestId: string }[];
+    if (page.length === 0) break;
+    pages.push(page.map((r) => r.requestId.replace(/.*:/, '')));
+    after = page.at(-1)!.id;
+  }
+  t.deepEqual(pages, [['7', '8'], ['9', '10'], ['11', '12']]);
+  t.deepEqual(await list('/deliveries?limit=1&afterId=999999'), []);
 });
 
 test('a store written before kinds were checked (a GSME held as electricity) reads and re-registers as gas', (t) => {
