@@ -143,7 +143,7 @@ export class Outbox {
    */
   rerouteWaiting(): boolean {
     const moves = this.waitingMoves();
-    for (const m of moves) this.moveWaiting(m.group, m.to);
+    for (const m of moves) this.move(m.id, m.to);
     return moves.length > 0;
   }
 
@@ -155,7 +155,7 @@ export class Outbox {
     const moves = this.waitingMoves();
     if (!moves.length) return;
     try {
-      this.commits.write(() => moves.forEach((m) => this.moveWaiting(m.group, m.to)));
+      this.commits.write(() => moves.forEach((m) => this.move(m.id, m.to)));
     } catch (e) {
       if (!isStoreRefusal(e)) throw e;
       return;
@@ -164,25 +164,23 @@ export class Outbox {
   }
 
   /**
-   * Where the waiting messages go now, asked once per kind of message (kind, recipient, addressee, device and why
-   * it waits decide where one goes): a User with no endpoint may have tens of thousands of responses waiting.
+   * Where the waiting messages go now. `reroute` is asked once per kind of message (kind, recipient, addressee,
+   * device and why it waits decide where one goes), not once per message: a User with no endpoint may have tens
+   * of thousands of responses waiting. Only the messages that move are written.
    */
-  private waitingMoves(): { group: WaitingGroup; to: Destination }[] {
-    const groups = this.db
-      .prepare('SELECT kind, recipient, addressee, device, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL GROUP BY kind, recipient, addressee, device, last_error')
-      .all(NO_ENDPOINT_YET) as WaitingGroup[];
-    return groups.flatMap((group) => {
-      const to = this.destination({ ...group, endpoint: NO_ENDPOINT_YET });
-      return to ? [{ group, to }] : [];
-    });
-  }
-
-  private moveWaiting(g: WaitingGroup, to: Destination): void {
-    this.db
-      .prepare(
-        'UPDATE outbox SET recipient = ?, endpoint = ?, next_attempt_at = 0, last_error = ? WHERE endpoint = ? AND delivered_at IS NULL AND kind = ? AND recipient = ? AND addressee IS ? AND device IS ? AND last_error IS ?',
-      )
-      .run(to.recipient, to.endpoint, to.waiting, NO_ENDPOINT_YET, g.kind, g.recipient, g.addressee, g.device, g.last_error);
+  private waitingMoves(): { id: number; to: Destination }[] {
+    const rows = this.db
+      .prepare('SELECT id, kind, recipient, addressee, device, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id')
+      .all(NO_ENDPOINT_YET) as (WaitingGroup & { id: number })[];
+    const asked = new Map<string, Destination | null>();
+    const moves: { id: number; to: Destination }[] = [];
+    for (const { id, ...group } of rows) {
+      const key = JSON.stringify([group.kind, group.recipient, group.addressee, group.device, group.last_error]);
+      let to = asked.get(key);
+      if (to === undefined) asked.set(key, (to = this.destination({ ...group, endpoint: NO_ENDPOINT_YET })));
+      if (to) moves.push({ id, to });
+    }
+    return moves;
   }
 
   /**

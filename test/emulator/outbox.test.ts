@@ -193,3 +193,27 @@ test('a DCC restarted with a callback delivers there what it kept for a User tha
   await second.dcc.service.settled();
   t.deepEqual(received, ['<kept/>']);
 });
+
+test('waiting messages are rerouted as a whole, asking where each kind of message goes once: alerts of many meters, and responses, each to where the DCC says', (t) => {
+  const db = openStore(null);
+  t.teardown(() => db.close());
+  const asked: string[] = [];
+  const outbox = new Outbox(db, {}, undefined, (m) => {
+    asked.push(`${m.kind}/${m.recipient}/${m.device}`);
+    // A failed supplier's alerts go to the party instructed for their meter (odd meters to one, even to another).
+    if (m.kind === 'device-alert') return { recipient: 'SRP', endpoint: Number.parseInt(m.device!.slice(-1), 16) % 2 ? 'http://odd' : 'http://even' };
+    return null;
+  });
+  db.transaction(() => {
+    for (let i = 0; i < 300; i++) {
+      outbox.enqueue({ endpoint: NO_ENDPOINT_YET, recipient: 'SUP', addressee: 'SUP', device: `00DB0000000${i.toString(16).toUpperCase().padStart(5, '0')}`, kind: 'device-alert', requestRow: null, body: `a${i}` });
+      outbox.enqueue({ endpoint: NO_ENDPOINT_YET, recipient: 'USER', kind: 'response', requestRow: null, body: `r${i}` });
+    }
+  })();
+  t.true(db.transaction(() => outbox.rerouteWaiting())());
+  t.is(asked.length, 301, 'once per meter, and once for the responses that all wait for one User');
+  const at = (endpoint: string) => (db.prepare('SELECT body FROM outbox WHERE endpoint = ? ORDER BY id').all(endpoint) as { body: string }[]).map((r) => r.body);
+  t.deepEqual(at('http://odd'), Array.from({ length: 150 }, (_, k) => `a${2 * k + 1}`), 'in order');
+  t.deepEqual(at('http://even'), Array.from({ length: 150 }, (_, k) => `a${2 * k}`));
+  t.is(at(NO_ENDPOINT_YET).length, 300, 'the responses still wait for their User');
+});
