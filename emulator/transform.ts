@@ -132,10 +132,11 @@ export interface ContentCheckOptions {
 /**
  * How far ahead the SoLR Contingency role may date a switch to Credit. On the meter a new dated change replaces
  * the pending one, so a switch dated decades ahead cancels the pending change just as the refused 3000-12-31
- * sentinel would (and an open-ended instruction would bound nothing). 31 days leaves room for a switch at the
- * next calendar month's start (a billing or tariff boundary), while a Bulb-sized failure is worked through within days.
+ * sentinel would (and an open-ended instruction would bound nothing). 32 days leaves room for a switch at the
+ * next calendar month's start in UK time (a billing or tariff boundary; 31 days and an hour away at most, when
+ * the clocks go back), while a Bulb-sized failure is worked through within days.
  */
-export const SC_EXECUTION_HORIZON_MS = 31 * 24 * 3600_000;
+export const SC_EXECUTION_HORIZON_MS = 32 * 24 * 3600_000;
 
 /** A refusal by the SoLR content check (BR5): E2, the code DUIS has for what the role may not send. */
 function contentRefusal(reason: string): Refusal {

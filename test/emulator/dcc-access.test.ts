@@ -382,6 +382,6 @@ test('BR6: with two Authority instructions in force (a contingency extended by a
   await a.adt(SRP, { submittedBy: 'sro-1', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1000, quarantine: 2000, periodSeconds: 86400 }] });
   const switchAt = (offset: number) => w.sc.post('serviceS', w.sc.request({ target: meter, srv: '1.6', cv: 1, body: { ...credit, executionDateTime: new Date(now + offset).toISOString() } }));
   t.is(code(await switchAt(10 * day)), 'I99', 'within the later instruction');
-  // Within the 31 days any SC switch may be dated ahead, so only the instructions' end refuses it.
+  // Within the 32 days any SC switch may be dated ahead, so only the instructions' end refuses it.
   t.is(code(await switchAt(25 * day)), 'E2', 'after both end');
 });

@@ -76,11 +76,12 @@ test('BR5/BR6: a switch to Credit dated beyond the SC horizon (decades ahead, un
   t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(far) }))), 'E2');
   const refused = (await a.requests({ user: SRP })).filter((r) => r.outcome === 'refused');
   t.deepEqual(refused.map((r) => r.check), ['solr-content', 'solr-content']);
-  for (const r of refused) t.regex(r.reason ?? '', /more than 31 days ahead/);
+  for (const r of refused) t.regex(r.reason ?? '', /more than 32 days ahead/);
 
   t.is(code((await sc.critical({ target: ESME, srv: '1.6', body: credit(now + DAY) })).send), 'I99');
-  // The start of next month, at most 31 days ahead (a switch at a billing boundary).
-  t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(now + 31 * DAY - 60_000) }))), 'I99');
+  // The start of next month in UK time (a billing boundary): up to 31 days and an hour ahead, when the clocks
+  // go back in between (1 October 00:30 BST to 1 November 00:00 GMT).
+  t.is(code(await sc.post('serviceS', sc.request({ target: SMETS1, srv: '1.6', cv: 1, body: credit(now + 31 * DAY + 3_600_000) }))), 'I99');
 });
 
 test('BR3: with SRV 7.2 added to the SC list, the SC role sends it (CV 4, CV 5) past the content check, which checks it against 7.2, not against the credit-only rule of 1.6', async (t) => {
