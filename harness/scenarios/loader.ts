@@ -3,7 +3,7 @@
  * resolved, outlines expanded, and every alias checked against the world. Every problem is reported as
  * "file:line: what is wrong"; nothing half-valid is run.
  */
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { z } from 'zod';
 import { clockRangeProblem } from '../../emulator/clock.ts';
@@ -229,7 +229,7 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
   let world: World;
   const problems: ScenarioFileError[] = [];
   if (typeof spec.world === 'string') {
-    const worldFile = resolve(dirname(file), spec.world);
+    const worldFile = worldPath(file, spec.world);
     try {
       world = loadWorld(worldFile);
     } catch (e) {
@@ -338,6 +338,17 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
     const real = realpathSync(f);
     return !seen.has(real) && seen.add(real);
   });
+}
+
+/**
+ * Where a scenario file's `world:` is: beside the file as named, else beside the file it really is (a pack
+ * reached through a link to its folder, or a file linked in from elsewhere, names its world from where it lives).
+ */
+function worldPath(file: string, world: string): string {
+  const named = resolve(dirname(file), world);
+  if (existsSync(named) || !existsSync(file)) return named; // (a file given as text has only its name)
+  const real = resolve(dirname(realpathSync(file)), world);
+  return existsSync(real) ? real : named;
 }
 
 function isFolder(path: string): boolean {

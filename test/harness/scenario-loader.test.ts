@@ -179,3 +179,10 @@ test('links that loop, or lead back to a folder already walked, neither crash th
   const e = t.throws(() => loadScenarios([folder]), { instanceOf: ScenarioLoadError });
   t.deepEqual(e!.problems.map((p) => p.message), [`${join(folder, 'self.yaml')}: a loop of symbolic links`]);
 });
+
+test('a pack reached through a link to its folder finds its world where the pack really is', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-linked-pack');
+  const real = join(repoRoot, 'scenarios/mp134b');
+  symlinkSync(real, join(dir, 'pack'));
+  t.deepEqual(loadScenarios([join(dir, 'pack')]).map((s) => s.id), loadScenarios([real]).map((s) => s.id));
+});
