@@ -18,7 +18,7 @@ import { BadInput, describeZodError, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
 import { persistCertificate, persistRevocation } from './smki-store.ts';
 import { type SolrEvent, solrInstructionInput } from './solr.ts';
-import { setMeta } from './store.ts';
+import { type Page, pagedQuery, setMeta } from './store.ts';
 
 export interface PartyKeys {
   eui: Eui;
@@ -233,13 +233,9 @@ export class DccAdmin {
   }
 
   /** The outbox, oldest first: for one recipient, and a page (the messages after `afterId`, at most `limit`). */
-  deliveries(filter: { recipient?: Eui; afterId?: number; limit?: number } = {}) {
-    const where = [...(filter.recipient !== undefined ? ['recipient = @recipient'] : []), ...(filter.afterId !== undefined ? ['id > @afterId'] : [])];
-    const rows = this.db
-      .prepare(
-        `SELECT id, endpoint, recipient, kind, request_row, created_at, attempts, delivered_at, last_error, body FROM outbox${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${filter.limit !== undefined ? ' LIMIT @limit' : ''}`,
-      )
-      .all(Object.fromEntries(Object.entries(filter).filter(([, v]) => v !== undefined))) as {
+  deliveries(filter: { recipient?: Eui } & Page = {}) {
+    const q = pagedQuery('SELECT id, endpoint, recipient, kind, request_row, created_at, attempts, delivered_at, last_error, body FROM outbox', { recipient: filter.recipient }, filter);
+    const rows = this.db.prepare(q.sql).all(q.params) as {
       id: number;
       endpoint: string;
       recipient: string;

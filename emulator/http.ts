@@ -53,13 +53,13 @@ function pathEui(text: string): Eui {
   }
 }
 
+/** The most rows one page of the audit log or the outbox holds. */
+const MAX_PAGE = 10_000;
+
 /**
  * Audit and outbox filters. A parameter given empty, more than once or misspelt is refused rather than read as "no
  * filter" (a script with an unset variable would otherwise get everything) or handed to SQLite as a list.
  */
-/** The most rows one page of the audit log or the outbox holds. */
-const MAX_PAGE = 10_000;
-
 const filterText = z.string({ error: (i) => (Array.isArray(i.input) ? 'given more than once' : undefined) }).min(1, 'empty');
 /** A RequestID as the audit log keeps it (EUIs in upper case), so a lower-case one finds its request. */
 const requestIdFilter = filterText.transform((text, ctx) => {

@@ -46,7 +46,7 @@ import type { DevicePort, DeviceReply } from './ports.ts';
 import { type DeviceRecord, type Party, type PartyInput, readPartyUpdate, Registry } from './registry.ts';
 import { BadInput } from './schemas.ts';
 import { SolrEvents } from './solr.ts';
-import type { Db } from './store.ts';
+import { type Db, type Page, pagedQuery } from './store.ts';
 import { correlate, PreCommands, preCommandOriginator, sameIssue, scContentCheck, smets1ContentCheck, type Transformer, transformDeviceService, transformPaymentMode } from './transform.ts';
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 import { TransformError } from '../protocol/transform/payment-mode.ts';
@@ -861,26 +861,15 @@ export class DccService {
   }
 }
 
-/**
- * The audit log's query for these filters. Only the filters given go in the WHERE: written as
- * "? IS NULL OR request_id = ?" SQLite reads every row instead of the index, once per step of a scenario.
- */
+/** The audit log's query for these filters (by RequestID once per step of a scenario: it must use the index). */
 export function requestsQuery(filter: AuditFilter): { sql: string; params: Record<string, string | number> } {
-  const where: string[] = [];
-  const params: Record<string, string | number> = {};
-  if (filter.requestId !== undefined) (where.push('request_id = @requestId'), (params.requestId = filter.requestId));
-  if (filter.user !== undefined) (where.push('user = @user'), (params.user = filter.user));
-  if (filter.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = filter.afterId));
-  const limit = filter.limit === undefined ? '' : ((params.limit = filter.limit), ' LIMIT @limit');
-  return { sql: `SELECT * FROM requests${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`, params };
+  return pagedQuery('SELECT * FROM requests', { request_id: filter.requestId, user: filter.user }, filter);
 }
 
-/** What the audit log is asked for: the filters, and a page (the rows after `afterId`, at most `limit`). */
-export interface AuditFilter {
+/** What the audit log is asked for: the filters, and a page. */
+export interface AuditFilter extends Page {
   requestId?: string;
   user?: string;
-  afterId?: number;
-  limit?: number;
 }
 
 function noAlertRoute(addressee: string): string {

@@ -137,3 +137,22 @@ export function getMeta(db: Db, key: string): string | undefined {
 export function setMeta(db: Db, key: string, value: string): void {
   db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value);
 }
+
+/** A page of a table read in id order: the rows after `afterId`, at most `limit` of them. */
+export interface Page {
+  afterId?: number;
+  limit?: number;
+}
+
+/**
+ * `select` (a SELECT ... FROM one table) with a WHERE of the equalities given and the page, in id order. A filter
+ * left undefined is left out: written as "? IS NULL OR col = ?" SQLite reads every row instead of the index.
+ */
+export function pagedQuery(select: string, equal: Record<string, string | undefined>, page: Page): { sql: string; params: Record<string, string | number> } {
+  const where: string[] = [];
+  const params: Record<string, string | number> = {};
+  for (const [column, value] of Object.entries(equal)) if (value !== undefined) (where.push(`${column} = @${column}`), (params[column] = value));
+  if (page.afterId !== undefined) (where.push('id > @afterId'), (params.afterId = page.afterId));
+  const limit = page.limit === undefined ? '' : ((params.limit = page.limit), ' LIMIT @limit');
+  return { sql: `${select}${where.length ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY id${limit}`, params };
+}
