@@ -95,24 +95,20 @@ export class SolrEvents {
     return this.all().filter((e) => e.contingencyParty === party && inForce(e, at));
   }
 
-  /**
-   * Has this supplier been declared failed by `at` (an instruction has started)? One withdrawn before its start
-   * (it ends as it starts) never took effect; one that ran and ended leaves the supplier failed.
-   */
+  /** Has this supplier been declared failed by `at` (an instruction for it has taken effect)? */
   hasFailed(supplier: Eui, at: Date): boolean {
-    return this.all().some((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt));
+    return this.all().some((e) => e.failedSupplier === supplier && tookEffect(e, at));
   }
 
   /**
-   * The contingency party of the latest instruction for `supplier` that has taken effect by `at` (as hasFailed
-   * counts them) and covers `device`: where the failed supplier's alerts from that device go when it names no
+   * The contingency party of the latest instruction for `supplier` that has taken effect by `at` and covers
+   * `device`: where the failed supplier's alerts from that device go when it names no
    * SRP (BR7). A device not known (an alert queued by a DCC that did not record it) is covered only by an
    * instruction for all the supplier's devices.
    */
   contingencyFor(supplier: Eui, device: Eui | null, at: Date): Eui | undefined {
     return this.all()
-      .filter((e) => e.failedSupplier === supplier && e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt))
-      .filter((e) => (device === null ? e.devices === null : this.covers(e, device)))
+      .filter((e) => e.failedSupplier === supplier && tookEffect(e, at) && (device === null ? e.devices === null : this.covers(e, device)))
       .at(-1)?.contingencyParty;
   }
 
@@ -144,6 +140,14 @@ export class SolrEvents {
     if (!scope) this.scopes.set(e, (scope = new Set(e.devices)));
     return scope.has(device);
   }
+}
+
+/**
+ * Has the instruction taken effect by `at` (it has started)? One withdrawn before its start (it ends as it starts)
+ * never took effect; one that ran and ended leaves its supplier failed.
+ */
+function tookEffect(e: SolrEvent, at: Date): boolean {
+  return e.startsAt <= at && (e.endsAt === null || e.startsAt < e.endsAt);
 }
 
 export function inForce(e: SolrEvent, at: Date): boolean {
