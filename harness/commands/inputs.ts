@@ -2,7 +2,7 @@
 import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { makeDirectory } from '../../devices/directories.ts';
-import { MAX_TIMER_MS } from '../../devices/rig/durations.ts';
+import { durationMs, MAX_TIMER_MS } from '../../devices/rig/durations.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { isDateTime } from '../../protocol/duis/simple-types.ts';
 import { fromHex } from '../../protocol/gbcs/bytes.ts';
@@ -116,9 +116,12 @@ export function isoDateTimeArg(text: string, option: string): Date {
  * milliseconds, above 0 and no longer than a timer can wait (one asked for more fires at once).
  */
 export function timeLimitArg(text: string, option: string): number {
-  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(text);
-  if (!m) throw new CliExit(EXIT.usage, `--${option} ${text}: a time limit such as 90s, 10m or 2h (a bare number is milliseconds)`);
-  const ms = Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h' | 'd'];
+  let ms: number;
+  try {
+    ms = /^\d+$/.test(text) ? Number(text) : durationMs(text);
+  } catch {
+    throw new CliExit(EXIT.usage, `--${option} ${text}: a time limit such as 90s, 10m or 2h (a bare number is milliseconds)`);
+  }
   if (!(ms > 0 && ms <= MAX_TIMER_MS)) throw new CliExit(EXIT.usage, `--${option} ${text}: a time limit above 0 and at most 24 days (the longest a timer waits)`);
   return ms;
 }
