@@ -84,11 +84,15 @@ function restoreRevocations(db: Db, smki: SmkiService): void {
     effective_at: string;
     ordered_by: string | null;
   }[];
-  // Replay every recorded revocation as it was ordered, into an empty register.
+  // Put every stored revocation back as it was recorded, into an empty register.
   for (const r of revocations) {
-    smki.register.revoke(
-      { issuer: r.issuer, serial: r.serial },
-      { requestedAt: new Date(r.requested_at), effectiveAt: new Date(r.effective_at), ...(r.ordered_by ? { orderedBy: r.ordered_by } : {}) },
-    );
+    smki.register.restore({
+      issuer: r.issuer,
+      serial: r.serial,
+      requestedAt: new Date(r.requested_at),
+      effectiveAt: new Date(r.effective_at),
+      reason: 'unspecified',
+      orderedBy: r.ordered_by,
+    });
   }
 }

@@ -49,7 +49,9 @@ export class RevocationRegister {
 
   /**
    * Records a revocation. A pending (not yet effective) revocation may be re-ordered to another time, as the PMA
-   * may bring a delayed revocation forward or extend it; revoking a certificate already revoked is an error.
+   * may bring a delayed revocation forward or extend it; revoking a certificate already revoked is an error. An
+   * order dated before the one on record (a DCC clock set back) moves the order back with it: a record never takes
+   * effect before it was ordered, or it would read valid until the later order.
    */
   revoke(ref: CertificateRef, options: RevokeOptions): RevocationRecord {
     const { requestedAt } = options;
@@ -63,13 +65,22 @@ export class RevocationRegister {
     const record: RevocationRecord = {
       issuer: ref.issuer,
       serial: ref.serial,
-      requestedAt: existing?.requestedAt ?? requestedAt,
+      requestedAt: existing && existing.requestedAt < requestedAt ? existing.requestedAt : requestedAt,
       effectiveAt,
       reason: options.reason ?? existing?.reason ?? 'unspecified',
       orderedBy: options.orderedBy ?? existing?.orderedBy ?? null,
     };
     this.records.set(key, record);
     return record;
+  }
+
+  /**
+   * Puts back a record as it was stored, without the checks of a new order: a store written before revoke()
+   * kept its records consistent may hold one ordered after it took effect, read here as ordered then.
+   */
+  restore(record: RevocationRecord): void {
+    const requestedAt = record.effectiveAt < record.requestedAt ? record.effectiveAt : record.requestedAt;
+    this.records.set(keyOf(record), { ...record, requestedAt });
   }
 
   /** Forgets every revocation (a store that lost some replays those it kept). */

@@ -39,3 +39,23 @@ test('the URL a DCC listening on an IPv6 address logs is one a client can use', 
   t.is(new URL(listenUrl('::1', 8079)).port, '8079');
   t.is(listenUrl('127.0.0.1', 8079), 'http://127.0.0.1:8079');
 });
+
+test('revoking again after the clock was set back before a revocation revokes from then, and the store reopens', async (t) => {
+  const dir = scratchDir(t, 'dcc-clock');
+  const first = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { start: new Date('2025-11-01T00:00:00Z'), freezeClock: true } });
+  const supplier = '00000000000000A1';
+  await first.admin.party({ eui: supplier, name: 'Supplier', roles: ['IS'] });
+  const { serial } = await first.admin.certificate(supplier, 'xml-signing');
+  const status = async (dcc: typeof first) => ((await (await fetch(`${dcc.url}/admin/v1/parties/${supplier}`)).json()) as { certificates: { serial: string; status: string }[] }).certificates.find((c) => c.serial === serial)?.status;
+  await first.admin.clock({ set: '2026-01-01T00:00:00Z' });
+  await first.admin.revoke(serial);
+  await first.admin.clock({ set: '2025-12-01T00:00:00Z' });
+  t.is(await status(first), 'valid', 'before the revocation was ordered');
+  const again = await first.admin.revoke(serial);
+  t.is(again.effectiveAt, '2025-12-01T00:00:00.000Z');
+  t.is(await status(first), 'revoked');
+  await first.close();
+  const reopened = await startTestDcc(unreachableDevices(), { stateDir: dir, extra: { freezeClock: true } });
+  t.teardown(() => reopened.close());
+  t.is(await status(reopened), 'revoked');
+});

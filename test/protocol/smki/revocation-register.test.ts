@@ -51,6 +51,22 @@ test('the PMA may bring a pending revocation forward or extend it; an effective 
   t.throws(() => reg.revoke(cert, { requestedAt: hoursAfter(T0, 3) }), { name: 'RevocationError', message: /already revoked/ });
 });
 
+test('an order dated before the one on record (a clock set back) takes effect from its own time', (t) => {
+  const reg = new RevocationRegister();
+  reg.revoke(cert, { requestedAt: hoursAfter(T0, 48), effectiveAt: hoursAfter(T0, 96), orderedBy: 'PMA' });
+  const rec = reg.revoke(cert, { requestedAt: T0 });
+  t.deepEqual([rec.requestedAt, rec.effectiveAt], [T0, T0]);
+  t.is(reg.status(cert, T0).state, 'revoked');
+  t.is(reg.status(cert, hoursAfter(T0, 50)).state, 'revoked');
+});
+
+test('restore puts a stored record back as it was, one ordered after it took effect read as ordered then', (t) => {
+  const reg = new RevocationRegister();
+  reg.restore({ ...cert, requestedAt: hoursAfter(T0, 48), effectiveAt: T0, reason: 'unspecified', orderedBy: null });
+  t.deepEqual(reg.record(cert)?.requestedAt, T0);
+  t.is(reg.status(cert, T0).state, 'revoked');
+});
+
 test('a revocation cannot be backdated', (t) => {
   const reg = new RevocationRegister();
   t.throws(() => reg.revoke(cert, { requestedAt: T0, effectiveAt: hoursAfter(T0, -1) }), { name: 'RevocationError', message: /backdate/ });
