@@ -156,9 +156,11 @@ export class DccAdmin {
     const ref = issuer ? { issuer, serial } : serial;
     const entry = this.smki.lookup(ref);
     if (!entry) throw new NotFound(`no certificate ${serial} in SMKI`);
+    const now = this.dcc.now();
     const record = this.smki.revoke(ref, { ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
     persistRevocation(this.db, record);
-    return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > record.requestedAt };
+    // Delayed is about this order: a pending revocation brought forward to now is not delayed, whenever it was first ordered.
+    return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > now };
   }
 
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */

@@ -82,8 +82,11 @@ const page = {
 const requestsQuery = z.strictObject({ requestId: requestIdFilter.optional(), user: filterText.pipe(euiSchema).optional(), ...page });
 const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional(), ...page });
 
+/** What a party may be issued; Device certificates are issued when the DCC provisions a device, never on request. */
+const PARTY_PRODUCTS = CERTIFICATE_PRODUCTS.filter((p) => !p.startsWith('device-'));
+
 const certificateRequest = z.strictObject({
-  product: z.enum(CERTIFICATE_PRODUCTS),
+  product: z.enum(PARTY_PRODUCTS),
   /** The User Role the party asks in; default its first role. */
   role: z.enum(USER_ROLES).optional(),
 });

@@ -228,6 +228,8 @@ export class DccService {
   putParty(input: PartyInput): Party {
     // Read as the registry reads it: the certificates are looked up under the canonical EUI, however it was spelled.
     const update = readPartyUpdate(input);
+    // An EUI names one organisation: a User registered as the DCC would be issued certificates devices trust as the ACB's.
+    if (update.eui === this.options.keys.dccEui) throw new BadInput(`eui: ${update.eui} is the DCC's own EUI (its Access Control Broker's too), not a party's`);
     if (update.roles?.includes('SC')) this.refuseScWithGbcsCertificates(update.eui);
     const party = this.commits.write(() => {
       const p = this.registry.putParty(input);

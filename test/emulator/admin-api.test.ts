@@ -208,7 +208,9 @@ test.serial('a party or certificate that does not exist gets 404; a certificate 
   const unknown: [string, unknown, number, RegExp][] = [
     ['/parties/0011223344556699/certificates', { product: 'xml-signing' }, 404, /^no party 0011223344556699/],
     ['/revocations', { serial: '12345' }, 404, /^no certificate 12345/],
-    ['/parties/00000000000000A1/certificates', { product: 'device-ds' }, 400, /needs deviceEui/],
+    // A party holds Organisation and XML Signing certificates; Device ones come with provisioning.
+    ['/parties/00000000000000A1/certificates', { product: 'device-ds' }, 400, /^product: .*organisation-ds.*organisation-ka.*xml-signing/],
+    ['/parties/00000000000000A1/certificates', { product: 'device-ka', deviceEui: '00DB1234567890A0' }, 400, /product|deviceEui/],
   ];
   for (const [path, body, status, message] of unknown) {
     const r = await call('POST', path, body);
@@ -216,6 +218,30 @@ test.serial('a party or certificate that does not exist gets 404; a certificate 
     t.regex(r.error, message, path);
   }
   t.deepEqual(await list('/parties'), parties);
+});
+
+test.serial("the DCC's own EUI (its ACB's too) is not a party's: registering it gets 400 and changes nothing", async (t) => {
+  const parties = await list('/parties');
+  const dcc = (await w.admin.identity()).eui;
+  const r = await call('POST', '/parties', { eui: dcc, name: 'Impostor', roles: ['IS'] });
+  t.is(r.status, 400);
+  t.regex(r.error, /is the DCC's own EUI/);
+  t.deepEqual(await list('/parties'), parties);
+  t.is((await call('POST', `/parties/${dcc}/certificates`, { product: 'organisation-ds' })).status, 404);
+});
+
+test('a pending revocation brought forward to now is not delayed; one ordered for later is', async (t) => {
+  const own = await startTestDcc(unreachableDevices(), { persistent: false, extra: { start: new Date('2026-01-01T00:00:00Z'), freezeClock: true } });
+  t.teardown(() => own.close());
+  const eui = '00000000000000C2';
+  await own.admin.party({ eui, name: 'Delayed then now', roles: ['IS'] });
+  const cert = await own.admin.certificate(eui, 'xml-signing');
+  const later = await own.admin.revoke(cert.serial, { effectiveAt: '2026-01-10T00:00:00Z', orderedBy: 'PMA' });
+  t.true(later.delayed);
+  await own.admin.clock({ set: '2026-01-02T00:00:00Z' });
+  const now = await own.admin.revoke(cert.serial);
+  t.is(now.effectiveAt, '2026-01-02T00:00:00.000Z');
+  t.false(now.delayed);
 });
 
 test.serial('audit and outbox filters: empty, repeated, misspelt or malformed ones get 400; good ones filter', async (t) => {
