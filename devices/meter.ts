@@ -507,8 +507,22 @@ export abstract class Meter {
    */
   exportState(): string {
     const s = this.s;
-    const record = { ...s, pending: s.pending?.map(({ timer: _timer, ...p }) => p) ?? null };
+    const environment = this.environmentState();
+    const record = { ...s, pending: s.pending?.map(({ timer: _timer, ...p }) => p) ?? null, ...(environment === undefined ? {} : { environment }) };
     return JSON.stringify(record, (_k, v: unknown) => (typeof v === 'bigint' ? { $bigint: v.toString() } : v));
+  }
+
+  /**
+   * What the meter holds beside its state record and keeps across a restart (a SMETS2+ meter's trust anchors):
+   * undefined when nothing. Saved as `environment`; a state saved without it leaves what the meter was made with.
+   */
+  protected environmentState(): Json | undefined {
+    return undefined;
+  }
+
+  /** Reads a saved `environment`, throwing on one that is not this meter's; applying what it returns puts it back. */
+  protected readEnvironment(_saved: unknown): () => void {
+    throw new Error('an environment this kind of meter does not keep');
   }
 
   /**
@@ -518,15 +532,18 @@ export abstract class Meter {
   importState(text: string): void {
     const before = this.s;
     const scheduled: PendingChange[] = [];
+    let restoreEnvironment: (() => void) | null = null;
     try {
       const record = JSON.parse(text, (_k, v: unknown) => {
         if (v && typeof v === 'object' && '$bigint' in v) return BigInt((v as { $bigint: string }).$bigint);
         return v;
-      }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null };
+      }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null; environment?: unknown };
       if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error('not an object');
+      const { environment, ...state } = record;
+      if (environment !== undefined) restoreEnvironment = this.readEnvironment(environment);
       // A pending change is a future-dated one, due at its execution time: one without that time is refused before
       // anything is scheduled on the clock (which other meters may share).
-      const pending = (record.pending ?? []).map((p) => {
+      const pending = (state.pending ?? []).map((p) => {
         const execution = p.op.execution;
         const at = execution?.kind === 'at' ? new Date(execution.at ?? NaN) : null;
         if (!at || !Number.isFinite(p.at) || at.getTime() !== p.at) throw new Error('a pending change without a valid execution time');
@@ -536,7 +553,7 @@ export abstract class Meter {
         change.timer = this.clock.schedule(change.at, () => this.runPending(change));
         scheduled.push(change);
       }
-      this.s = { ...record, pending: pending.length ? pending : null };
+      this.s = { ...state, pending: pending.length ? pending : null };
       // What every reader of the meter needs must be there: a snapshot reads all of it.
       this.snapshot();
     } catch (e) {
@@ -544,6 +561,7 @@ export abstract class Meter {
       this.s = before;
       throw new Error(`${this.eui}: not a saved meter state (${(e as Error).message})`);
     }
+    restoreEnvironment?.();
     for (const p of before.pending ?? []) p.timer.cancel();
   }
 }

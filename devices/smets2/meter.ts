@@ -52,7 +52,7 @@ import { SimClock } from '../clock.ts';
 import { type Json } from '../snapshot.ts';
 import { type DeviceKeys, type DeviceKeySource } from './keys.ts';
 import { esmeRejection, esmeResponse, gsmeRejection, gsmeResponse, type Rejection } from './responses.ts';
-import { type AnchorRole, type TrustAnchors } from './trust-anchors.ts';
+import { type AnchorRole, restoreTrustAnchors, saveTrustAnchors, type TrustAnchors } from './trust-anchors.ts';
 import { smets2UseCase } from './use-cases.ts';
 
 /**
@@ -283,5 +283,15 @@ export class Smets2Meter extends Meter {
 
   protected trustSnapshot(): Json {
     return this.anchors.toJSON();
+  }
+
+  /** The trust anchors are the meter's to keep: a restart must not hand it other keys (a revoked one replaced, say). */
+  protected override environmentState(): Json {
+    return { trustAnchors: saveTrustAnchors(this.anchors) };
+  }
+
+  protected override readEnvironment(saved: unknown): () => void {
+    const anchors = restoreTrustAnchors((saved as { trustAnchors?: unknown } | null)?.trustAnchors);
+    return () => this.setTrustAnchors(anchors);
   }
 }

@@ -5,8 +5,9 @@
  * holds a handful of these however many meters it has.
  */
 import { createHash, type KeyObject } from 'node:crypto';
-import { type Eui } from '../../protocol/smki/eui.ts';
-import { publicPoint } from '../../protocol/smki/keys.ts';
+import { z } from 'zod';
+import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
+import { publicKeyFromPoint, publicPoint } from '../../protocol/smki/keys.ts';
 import { type Keystore } from '../../protocol/smki/keystore.ts';
 import { type Json } from '../snapshot.ts';
 
@@ -60,6 +61,33 @@ export class TrustAnchors {
     }
     return this.json;
   }
+}
+
+const savedPoint = z.string().regex(/^04[0-9A-F]{128}$/, 'an uncompressed P-256 point, upper-case hex');
+const savedCell = z.strictObject({ eui: z.string(), ds: savedPoint.optional(), ka: savedPoint.optional() });
+const savedAnchors = z.partialRecord(z.enum(ANCHOR_ROLES), savedCell);
+
+/** The cells with their public keys as points (hex): what a meter's saved state keeps of them. */
+export function saveTrustAnchors(anchors: TrustAnchors): Json {
+  const out: { [k: string]: Json } = {};
+  const point = (k: KeyObject) => publicPoint(k).toString('hex').toUpperCase();
+  for (const role of ANCHOR_ROLES) {
+    const c = anchors.cell(role);
+    if (c) out[role] = { eui: c.eui, ...(c.ds ? { ds: point(c.ds) } : {}), ...(c.ka ? { ka: point(c.ka) } : {}) };
+  }
+  return out;
+}
+
+/** Trust anchors from saveTrustAnchors' form; throws saying what is wrong with anything else. */
+export function restoreTrustAnchors(saved: unknown): TrustAnchors {
+  const parsed = savedAnchors.safeParse(saved);
+  if (!parsed.success) throw new Error(`trust anchors: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  const key = (hex: string) => publicKeyFromPoint(Buffer.from(hex, 'hex'));
+  const cells: Partial<Record<AnchorRole, TrustAnchorCell>> = {};
+  for (const [role, c] of Object.entries(parsed.data) as [AnchorRole, z.infer<typeof savedCell>][]) {
+    cells[role] = { eui: parseEui(c.eui), ...(c.ds ? { ds: key(c.ds) } : {}), ...(c.ka ? { ka: key(c.ka) } : {}) };
+  }
+  return new TrustAnchors(cells);
 }
 
 /** First 8 octets of SHA-256 over the uncompressed public point, hex. */

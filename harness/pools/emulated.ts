@@ -132,8 +132,10 @@ export class EmulatedPool implements DevicePool {
     this.records.set(record.eui, record);
     if (meterNow && before && sameDevice(before, record)) {
       // A registration update (supplier, network operator, SMI status) is not a new meter: its state, counters
-      // included, stay; only the keys it trusts follow the registration.
-      if (meterNow instanceof Smets2Meter) meterNow.setTrustAnchors(trust());
+      // included, stay; the keys it trusts follow a change of supplier or network operator, and nothing else (a
+      // revocation in SMKI since it was provisioned does not reach into a meter).
+      const partiesChanged = before.supplier !== record.supplier || before.networkOperator !== record.networkOperator;
+      if (meterNow instanceof Smets2Meter && partiesChanged) meterNow.setTrustAnchors(trust());
       this.note(record.eui, `registration updated: supplier ${record.supplier}, ${record.smiStatus}`);
     } else {
       const plan = this.plans.get(record.eui)?.initial ?? requested ?? this.defaultInitial;

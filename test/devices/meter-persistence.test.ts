@@ -2,6 +2,7 @@ import test from 'ava';
 import { ECS02 } from '../../protocol/gbcs/usecases/catalogue.ts';
 import { SimClock } from '../../devices/clock.ts';
 import { Smets2Meter } from '../../devices/smets2/meter.ts';
+import { makeTestPki } from '../../devices/testing/command-builder.ts';
 import { build, ESME_EUI, keys, meter, pki } from './support.ts';
 
 test('a meter exported and imported into a new one has the same snapshot, counters and pending change, and executes it when due', (t) => {
@@ -36,4 +37,24 @@ test('a damaged saved state is refused naming the meter, and leaves the meter as
     t.regex(e?.message ?? '', new RegExp(`^${ESME_EUI}: not a saved meter state`), damaged);
     t.deepEqual(rig.meter.snapshot(), before, damaged);
   }
+});
+
+test("a SMETS2+ meter's trust anchors are kept in its saved state; a state with anchors that are not keys is refused and changes nothing", (t) => {
+  const rig = meter('esme', { paymentMode: 'prepayment' });
+  const saved = rig.meter.exportState();
+  const other = makeTestPki('someone else');
+  const restored = new Smets2Meter({ eui: ESME_EUI, variant: 'esme', keys, trustAnchors: other.anchors, clock: new SimClock(rig.clock.now()) });
+  restored.importState(saved);
+  t.deepEqual(restored.snapshot().trustAnchors, rig.meter.snapshot().trustAnchors, 'the anchors it was saved with, not those it was made with');
+  const before = restored.snapshot();
+  const record = JSON.parse(saved) as { environment: { trustAnchors: { supplier: { ds: string } } } };
+  record.environment.trustAnchors.supplier.ds = '04' + '00'.repeat(64);
+  const e = t.throws(() => restored.importState(JSON.stringify(record)));
+  t.regex(e?.message ?? '', new RegExp(`^${ESME_EUI}: not a saved meter state`));
+  t.deepEqual(restored.snapshot(), before);
+  // A state saved before the anchors were kept leaves the meter's own.
+  const { environment: _dropped, ...old } = JSON.parse(saved) as Record<string, unknown>;
+  const fresh = new Smets2Meter({ eui: ESME_EUI, variant: 'esme', keys, trustAnchors: other.anchors, clock: new SimClock(rig.clock.now()) });
+  fresh.importState(JSON.stringify(old));
+  t.deepEqual(fresh.snapshot().trustAnchors, other.anchors.toJSON());
 });

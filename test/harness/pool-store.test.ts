@@ -3,6 +3,7 @@
  * that refuses a write does to a command.
  */
 import test from 'ava';
+import { fingerprint } from '../../devices/smets2/trust-anchors.ts';
 import { DEVICE_LOG_LINES } from '../../harness/pools/emulated.ts';
 import type { RequestBody } from '../../protocol/duis/index.ts';
 import { parseEui } from '../../protocol/smki/eui.ts';
@@ -79,4 +80,25 @@ test("a hosted meter's log keeps its latest lines only, however long the service
   const lines = Object.values(pool.logs()).flat();
   t.is(lines.length, DEVICE_LOG_LINES);
   t.regex(lines.at(-1) ?? '', /registration updated: supplier 90B3D51F30010001, commissioned$/, 'the latest kept');
+});
+
+test("a revocation in SMKI does not reach into a meter: its supplier key stays through a status-only re-registration and a restart", async (t) => {
+  const dir = scratchDir(t, 'pool-store');
+  const first = await hostedPool(t, dir, { start: new Date('2026-01-01T00:00:00Z'), freezeClock: true });
+  const { admin } = first.dcc.dcc;
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  const a = await admin.issuePartyCertificate(SUPPLIER, 'organisation-ds');
+  await first.dcc.admin.clock({ set: '2026-01-02T00:00:00Z' });
+  const b = await admin.issuePartyCertificate(SUPPLIER, 'organisation-ds');
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: SUPPLIER });
+  const trusted = (pool: typeof first.pool) => (pool.port.state(METER) as { trustAnchors: { supplier: { ds: string } } }).trustAnchors.supplier.ds;
+  const keyA = fingerprint(a.certificate.publicKey);
+  t.is(trusted(first.pool), keyA, 'the oldest valid key when provisioned');
+  admin.revoke(a.certificate.serial, undefined, undefined, undefined);
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: SUPPLIER, smiStatus: 'suspended' });
+  t.is(trusted(first.pool), keyA, 'after a status-only update');
+  await first.close();
+  const again = await hostedPool(t, dir);
+  t.is(trusted(again.pool), keyA, 'after a restart');
+  t.not(keyA, fingerprint(b.certificate.publicKey));
 });
