@@ -67,14 +67,20 @@ const savedPoint = z.string().regex(/^04[0-9A-F]{128}$/, 'an uncompressed P-256 
 const savedCell = z.strictObject({ eui: z.string(), ds: savedPoint.optional(), ka: savedPoint.optional() });
 const savedAnchors = z.partialRecord(z.enum(ANCHOR_ROLES), savedCell);
 
+/** Saved forms made so far: TrustAnchors never change, and a hosted pool saves its meters' states often. */
+const savedForms = new WeakMap<TrustAnchors, Json>();
+
 /** The cells with their public keys as points (hex): what a meter's saved state keeps of them. */
 export function saveTrustAnchors(anchors: TrustAnchors): Json {
+  const known = savedForms.get(anchors);
+  if (known) return known;
   const out: { [k: string]: Json } = {};
   const point = (k: KeyObject) => publicPoint(k).toString('hex').toUpperCase();
   for (const role of ANCHOR_ROLES) {
     const c = anchors.cell(role);
     if (c) out[role] = { eui: c.eui, ...(c.ds ? { ds: point(c.ds) } : {}), ...(c.ka ? { ka: point(c.ka) } : {}) };
   }
+  savedForms.set(anchors, out);
   return out;
 }
 
