@@ -22,6 +22,7 @@ export function productOf(info: CertificateInfo): CertificateProduct | null {
   if (info.kind === 'ca' || info.keyUsage === null) return null;
   const ds = info.keyUsage === 'digitalSignature';
   if (info.kind === 'device') return ds ? 'device-ds' : 'device-ka';
-  if (isXmlSigningRole(info.role)) return 'xml-signing';
+  // An XML Signing certificate signs: one in an XML Signing role for key agreement is none of the products.
+  if (isXmlSigningRole(info.role)) return ds ? 'xml-signing' : null;
   return ds ? 'organisation-ds' : 'organisation-ka';
 }

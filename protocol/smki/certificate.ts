@@ -91,7 +91,10 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
   }
   const tbs = cert.tbsCertificate;
   let role: number | null = null;
+  // An Organisation certificate names its EUI in the subject, a Device certificate (empty subject) in its SAN:
+  // each is read from its own place only, so a SAN cannot name another organisation than the subject.
   let eui: Eui | null = null;
+  let sanEui: Eui | null = null;
   for (const rdn of tbs.subject) {
     for (const atv of rdn) {
       if (atv.type === OID_OU) {
@@ -120,7 +123,7 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
       const san = certificatePart('its subjectAltName extension', () => AsnConvert.parse(ext.extnValue, SubjectAlternativeName));
       for (const gn of san) {
         if (gn.otherName?.typeId === OID_HW_MODULE_NAME) {
-          eui = hwModuleSerial(new Uint8Array(gn.otherName.value)) ?? eui;
+          sanEui = hwModuleSerial(new Uint8Array(gn.otherName.value)) ?? sanEui;
         }
       }
     }
@@ -129,7 +132,7 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
   const kind = isCa ? 'ca' : tbs.subject.length === 0 ? 'device' : 'organisation';
   return {
     kind,
-    eui,
+    eui: kind === 'device' ? sanEui : eui,
     role: kind === 'organisation' ? role : null,
     keyUsage,
     serial: BigInt('0x' + Buffer.from(tbs.serialNumber).toString('hex')).toString(10),

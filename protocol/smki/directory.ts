@@ -60,7 +60,8 @@ export class CertificateDirectory {
   add(input: Omit<DirectoryEntry, 'product' | 'eui'> & { name?: string }): DirectoryEntry {
     const { certificate } = input;
     const product = productOf(certificate);
-    if (!product || !certificate.eui) throw new DirectoryError(`certificate ${certificate.serial} is not an SMKI end-entity certificate with an EUI-64`);
+    if (!product) throw new DirectoryError(`certificate ${certificate.serial} is not an SMKI end-entity certificate of a known product (a CA, or its role and key usage do not go together)`);
+    if (!certificate.eui) throw new DirectoryError(`certificate ${certificate.serial} names no EUI-64 where its kind carries it (the subject of an Organisation certificate, the subjectAltName of a Device one)`);
     const key = issuerKey(certificate.issuer, certificate.serial);
     if (this.byKey.has(key)) throw new DirectoryError(`certificate ${certificate.serial} of "${certificate.issuer}" is already in the directory`);
     const entry: DirectoryEntry = { ...input, name: input.name || `${product}-${certificate.eui}-${certificate.serial}`, eui: certificate.eui, product };

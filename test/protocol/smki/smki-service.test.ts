@@ -244,3 +244,22 @@ test('finding certificates by EUI (indexed) gives what a scan of the whole direc
     }
   }
 });
+
+test('an imported certificate is read for what its kind carries: an XML Signing role for key agreement is refused, an Organisation EUI comes from the subject only', async (t) => {
+  const { smki } = await service();
+  const { organisationTemplate, hwModuleNameExtension } = await import('../../../protocol/smki/profiles.ts');
+  const { generateKeyPair } = await import('../../../protocol/smki/keys.ts');
+  const size = smki.find({}).length;
+  const ka = organisationTemplate({ eui: SUPPLIER, role: RemotePartyRole.supplier, usage: 'keyAgreement', publicKey: generateKeyPair().publicKey, notBefore: T0 });
+  ka.subject = ka.subject.map((rdn) => ('2.5.4.11' in rdn ? { '2.5.4.11': [RemotePartyRole.xmlSigning.toString(16)] } : rdn));
+  const kaPem = (await smki.hierarchy.oca.sign(ka)).pem;
+  t.throws(() => smki.importCertificate(kaPem), { message: /not an SMKI end-entity certificate of a known product/ });
+  t.is(smki.find({}).length, size, 'nothing filed');
+
+  const other = parseEui('00000000000000B2');
+  const ds = organisationTemplate({ eui: SUPPLIER, role: RemotePartyRole.supplier, usage: 'digitalSignature', publicKey: generateKeyPair().publicKey, notBefore: T0 });
+  ds.extensions.push(hwModuleNameExtension(other));
+  const entry = smki.importCertificate((await smki.hierarchy.oca.sign(ds)).pem);
+  t.is(entry.eui, SUPPLIER);
+  t.deepEqual(smki.find({ eui: other }), []);
+});
