@@ -128,7 +128,8 @@ export function gsmeResponse(useCase: string, content: Uint8Array, outcome: Oper
         return refused ? defaultResponseFor(c, ZclStatus.hardwareFailure) : supplyStatusResponse(c, 'arm');
       case 'CS01b': {
         const amount = readUtrn(Buffer.from(c.payload.subarray(2)).toString('latin1')).amount;
-        return consumerTopUpResponse(c, refused ? { result: 1, topUpValue: -1, creditRemaining: -1 } : { result: 0, topUpValue: amount, creditRemaining: s.meterBalance });
+        // The one top-up the meter refuses once its content is read is a UTRN already used: result type 2, duplicate.
+        return consumerTopUpResponse(c, refused ? { result: 2, topUpValue: -1, creditRemaining: -1 } : { result: 0, topUpValue: amount, creditRemaining: s.meterBalance });
       }
       case 'GCS13a':
       case 'GCS14':

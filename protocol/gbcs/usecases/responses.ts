@@ -10,6 +10,8 @@ import { dlmsDateTime } from '../datetime.ts';
 import { type AccessRequest, type AccessResponse, type DlmsData, readAccessResponse, writeAccessResponse } from '../dlms.ts';
 import { type Decoded, decodeResult, fail } from '../errors.ts';
 import { type GbzComponent, readGbz, writeGbz, ZclFrameControl } from '../gbz.ts';
+import { CLUSTER_PREPAYMENT } from './payment-mode.ts';
+import { CMD_CONSUMER_TOP_UP_RESPONSE } from './top-up.ts';
 
 /** DLMS data-access-result codes GBCS devices use. */
 export const DataAccessResult = { success: 0, hardwareFault: 1, temporaryFailure: 2, readWriteDenied: 3, objectUndefined: 4, typeUnmatched: 12, otherReason: 250 } as const;
@@ -87,7 +89,8 @@ export type ResponseOutcome =
 
 /**
  * Reads a response's content: for an ESME, the per-spec results (success when there are some and all are 0);
- * for a GSME, the ZCL command and, for a Default Response, its status (success when 0).
+ * for a GSME, the ZCL command and, for a Default Response, its status (success when 0); a Consumer Top Up
+ * Response succeeds when its result type is 0.
  */
 export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutcome> {
   return decodeResult(() => {
@@ -114,12 +117,15 @@ export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutco
       const status = f.payload[1]!;
       return { family: 'gsme', success: status === 0, clusterId: reported.clusterId, commandId: f.payload[0]!, status, payload: f.payload };
     }
-    return { family: 'gsme', success: true, clusterId: last.clusterId, commandId: f.commandId, status: null, payload: f.payload };
+    // A Consumer Top Up Response carries its own outcome: its first octet, the ZSE result type (0 accepted, 1
+    // invalid UTRN, 2 duplicate UTRN, ...). Other responses report success by being sent.
+    const topUp = last.clusterId === CLUSTER_PREPAYMENT && f.commandId === CMD_CONSUMER_TOP_UP_RESPONSE;
+    return { family: 'gsme', success: !topUp || f.payload[0] === 0, clusterId: last.clusterId, commandId: f.commandId, status: null, payload: f.payload };
   });
 }
 
 export function describeOutcome(o: ResponseOutcome): string {
   if (o.family === 'esme') return o.success ? 'success' : `failed: data-access-results ${o.results.join(',') || '(none)'}`;
-  if (o.status === null) return `success (cluster 0x${hex4(o.clusterId)} response 0x${o.commandId.toString(16)})`;
+  if (o.status === null) return `${o.success ? 'success' : `failed: result type ${o.payload[0] ?? '(none)'} in`} (cluster 0x${hex4(o.clusterId)} response 0x${o.commandId.toString(16)})`;
   return o.success ? 'success' : `failed: ZCL status 0x${o.status.toString(16).toUpperCase()}`;
 }

@@ -7,7 +7,8 @@ import { ECS08, GCS05 } from '../../../protocol/gbcs/usecases/prepayment-config.
 import { decodeReadAttributesResponse, ECS17b, ECS19, GCS13a, GCS14, readEsmePrepayValues } from '../../../protocol/gbcs/usecases/reads.ts';
 import { ECS42, ECS43, ECS44, GCS32, GCS39 } from '../../../protocol/gbcs/usecases/supply.ts';
 import { ECS01a, GCS01a } from '../../../protocol/gbcs/usecases/tariff.ts';
-import { CS01a, CS01b, makeUtrn } from '../../../protocol/gbcs/usecases/top-up.ts';
+import { CS01a, CS01b, decodeConsumerTopUpResponse, makeUtrn } from '../../../protocol/gbcs/usecases/top-up.ts';
+import { describeOutcome } from '../../../protocol/gbcs/usecases/responses.ts';
 import { readComponents } from '../../../protocol/gbcs/usecases/gbz-components.ts';
 import { expectedChanges } from '../../../devices/expected-changes.ts';
 import { type MeterVariant } from '../../../devices/meter.ts';
@@ -156,7 +157,10 @@ test('product refusals consume the counter but change nothing else, and answer w
   const { meter: g } = meter('gsme');
   t.true(send(g, CS01b, { utrn: makeUtrn(10, 9n) }, { counter: 1n })?.outcome.success);
   const dup = send(g, CS01b, { utrn: makeUtrn(10, 9n) }, { counter: 2n });
-  t.true(dup?.outcome.success === true, 'a Consumer Top Up Response, not a Default Response');
+  // A Consumer Top Up Response, not a Default Response: its result type says the UTRN was a duplicate.
+  t.false(dup?.outcome.success);
+  t.like(decodeConsumerTopUpResponse(readComponents(dup!.apdu.content, 'response')[0]!.payload), { ok: true, value: { result: 2 } });
+  t.is(describeOutcome(dup!.outcome), 'failed: result type 2 in (cluster 0x0705 response 0x3)');
   t.is(g.meterBalance, 10, 'a UTRN is accepted once');
 });
 
