@@ -9,7 +9,7 @@
  */
 import { type KeyObject } from 'node:crypto';
 import { zigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
-import { decodeS1sp, encodeReply, type S1spStatus, verifyInstruction } from '../../protocol/s1sp/frame.ts';
+import { decodeS1sp, encodeReply, peekS1spHeader, type S1spStatus, verifyInstruction } from '../../protocol/s1sp/frame.ts';
 import { type Eui } from '../../protocol/smki/eui.ts';
 import { Meter, type MeterOptions, type OperationOutcome, type PendingChange, type SecurityCode } from '../meter.ts';
 import { SimClock } from '../clock.ts';
@@ -76,7 +76,14 @@ export class Smets1Meter extends Meter {
 
   process(frame: Uint8Array): Uint8Array | null {
     const d = decodeS1sp(frame);
-    if (!d.ok) return this.drop(`malformed S1SP frame: ${d.error.toString()}`);
+    if (!d.ok) {
+      // An instruction from this meter's S1SP that it cannot read still names whom to answer and which id.
+      const h = peekS1spHeader(frame);
+      const reason = `malformed S1SP frame: ${d.error.toString()}`;
+      if (h?.type !== 'instruction' || h.to !== this.eui || h.from !== this.s1sp.eui) return this.drop(reason);
+      this.logSecurity({ code: '8F1E', reason, source: h.from, counter: h.id });
+      return this.reply(h.from, h.id, { status: 'rejected' });
+    }
     const f = d.value.frame;
     if (f.type !== 'instruction') return this.drop(`received an S1SP ${f.type}, not an instruction`);
     if (f.to !== this.eui) return this.drop(`addressed to ${f.to}`);

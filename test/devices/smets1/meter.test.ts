@@ -69,14 +69,32 @@ test('the meter checks only its S1SP: a wrong key, another S1SP or a replayed id
   t.like(instruct(meter, credit, 11n), { status: 'executed' });
 });
 
-test('malformed frames and frames for another meter are logged and dropped', (t) => {
+test('frames with no readable header, and frames for another meter, are logged and dropped', (t) => {
   const { meter } = rig();
   const good = encodeInstruction({ type: 'instruction', id: 1n, from: S1SP, to: METER, time: 1, reference: 0n, operation: credit }, s1spKey.privateKey);
   const before = meter.snapshot();
-  t.is(meter.process(good.subarray(0, 40)), null);
+  t.is(meter.process(good.subarray(0, 30)), null);
   t.is(instruct(meter, credit, 1n, { to: parseEui('00DB1234567890B1') }), null);
   t.deepEqual(unexpectedChanges(diffSnapshots(before, meter.snapshot()), ['securityLog']), []);
   t.is((meter.snapshot().securityLog as unknown[]).length, 2);
+});
+
+test('an instruction from its S1SP that it cannot read is answered rejected, and logged with its source and id', (t) => {
+  const { meter } = rig('esme', { paymentMode: 'prepayment' });
+  const good = encodeInstruction({ type: 'instruction', id: 7n, from: S1SP, to: METER, time: 1, reference: 0n, operation: credit }, s1spKey.privateKey);
+  const unknownOperation = Buffer.from(good);
+  unknownOperation[32 + 2 + 8] = 0x7f; // header 32 octets, body length 2, reference 8, then the operation code
+  for (const frame of [good.subarray(0, 40), unknownOperation]) {
+    const before = meter.snapshot();
+    const reply = meter.process(frame);
+    const d = reply && decodeS1sp(reply);
+    t.true(d?.ok && checkReply(d.value));
+    if (d?.ok) t.like(d.value.frame, { type: 'response', status: 'rejected', id: 7n, from: METER, to: S1SP });
+    t.deepEqual(unexpectedChanges(diffSnapshots(before, meter.snapshot()), ['securityLog']), []);
+    t.like(meter.snapshot().securityLog.at(-1), { code: '8F1E', source: S1SP, counter: '7' });
+  }
+  t.is(meter.paymentMode, 'prepayment');
+  t.is(meter.snapshot().counters[S1SP], undefined, 'the id is not spent');
 });
 
 test('future-dated instruction: scheduled, executed by the clock with an 8F66 alert to the S1SP; "never" cancels', (t) => {
