@@ -110,7 +110,7 @@ export function trustAnchorsFromKeystore(keystore: Keystore, names: Partial<Reco
   for (const [role, [dsName, kaName]] of Object.entries(names) as [AnchorRole, [string | undefined, string | undefined]][]) {
     const ds = dsName === undefined ? undefined : keystore.byName(dsName);
     const ka = kaName === undefined ? undefined : keystore.byName(kaName);
-    if ((dsName && !ds) || (kaName && !ka)) throw new Error(`${role}: no certificate named ${!ds ? dsName : kaName} in the keystore`);
+    if ((dsName && !ds) || (kaName && !ka)) throw new Error(`${role}: no certificate named ${dsName && !ds ? dsName : kaName} in the keystore`);
     const eui = (ds ?? ka)?.eui;
     if (!eui) throw new Error(`${role}: a cell needs at least one certificate`);
     if (ds && ka && ds.eui !== ka.eui) throw new Error(`${role}: DS and KA certificates name different EUIs`);

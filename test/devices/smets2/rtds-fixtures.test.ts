@@ -67,3 +67,8 @@ test('the reference Command with its original MAC is refused: it was MACed for t
   t.is(m.paymentMode, 'prepayment');
   t.like((m.snapshot().securityLog as object[])[0], { code: '8F1E', reason: 'ACB MAC does not verify' });
 });
+
+test('trust anchors from the keystore: a certificate name it lacks is named in the error, whichever usage it was given for', (t) => {
+  t.throws(() => trustAnchorsFromKeystore(keystore, { accessControlBroker: [undefined, 'no-such-ka'] }), { message: 'accessControlBroker: no certificate named no-such-ka in the keystore' });
+  t.throws(() => trustAnchorsFromKeystore(keystore, { supplier: ['no-such-ds', 'Z1-supplier-ka'] }), { message: 'supplier: no certificate named no-such-ds in the keystore' });
+});
