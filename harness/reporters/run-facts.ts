@@ -69,11 +69,12 @@ export function describeChange(c: LocatedChange): string {
 /** "850 ms", "12.3 s", "4 min 05 s": short and unambiguous in a log line. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '-';
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
-  const min = Math.floor(ms / 60_000);
-  const s = Math.round((ms % 60_000) / 1000);
-  return `${min} min ${String(s).padStart(2, '0')} s`;
+  // Rounded first, then split: 59,960 ms is "1 min 00 s", not "60.0 s", and 119,700 "2 min 00 s", not "1 min 60 s".
+  if (Math.round(ms) < 1000) return `${Math.round(ms)} ms`;
+  const tenths = Math.round(ms / 100);
+  if (tenths < 600) return `${(tenths / 10).toFixed(1)} s`;
+  const seconds = Math.round(ms / 1000);
+  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
 }
 
 export const VERDICT_ORDER: readonly Verdict[] = ['pass', 'fail', 'error', 'skip'];
