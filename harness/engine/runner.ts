@@ -211,7 +211,12 @@ function namesPrepayment(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.entries(value).some(([k, v]) => (k === 'mode' ? v === 'prepayment' : namesPrepayment(v)));
 }
 
-function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome, scScheduled: ScScheduled): { diffs: DeviceDiff[]; violations: string[] } {
+/**
+ * Each device's changes over a step, and the changes it was not allowed to make. `allowedKnown` false: the step
+ * ended in an error, so what it was allowed is unknown; only the SoLR invariant is judged then (on the devices
+ * SoLR Contingency traffic was sent to), and no other change is called unexpected.
+ */
+function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome, scScheduled: ScScheduled, allowedKnown = true): { diffs: DeviceDiff[]; violations: string[] } {
   const diffs: DeviceDiff[] = [];
   const violations: string[] = [];
   for (const d of world.devices.values()) {
@@ -222,7 +227,7 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     if (changes.length === 0) continue;
     const stepAllowed = outcome.allowed.get(d.eui) ?? [];
     const time = timePassing(world, d.eui, a, b, { allowed: stepAllowed, clockMoved: outcome.clockMoved }, scScheduled);
-    const unexpected = unexpectedChanges(changes as never, [...stepAllowed, ...time.any]) as FieldChange[];
+    const unexpected = allowedKnown ? (unexpectedChanges(changes as never, [...stepAllowed, ...time.any]) as FieldChange[]) : [];
     if (outcome.solrTouched.has(d.eui) || time.scDue) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
@@ -275,11 +280,12 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       const before = snapshots(world);
       const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
       const stop = new AbortController();
+      const solrReached = new Set<string>();
       let running: Promise<StepOutcome> | null = null;
       try {
         const limit = Math.min(stepTimeout, left());
         const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
-        running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal });
+        running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal, solrReached });
         const outcome = await withTimeout(running, limit, overran, undefined, options.signal);
         stepRecord.title = outcome.title;
         await world.settle();
@@ -299,8 +305,14 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
           await withTimeout(running.catch(() => undefined), STOP_TIMEOUT_MS, 'stopping the step').catch(() => {});
         }
         await world.settle(2_000).catch(() => {});
-        const { diffs } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: new Set(), clockMoved: false }, scScheduled);
+        // What the step was allowed is lost with it; what SoLR Contingency traffic may change is not. A meter it
+        // reached that changed otherwise is the product's failure, whatever stopped the step: fail, never retried.
+        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved: false }, scScheduled, false);
         stepRecord.diffs = diffs;
+        if (violations.length) {
+          stepRecord.message = `invariant violated: ${violations.join(' | ')} (and the step did not finish: ${stepRecord.message})`;
+          stepRecord.verdict = 'fail';
+        }
       }
       stepRecord.traffic = world.traffic.take();
       stepRecord.durationMs = Date.now() - t0;

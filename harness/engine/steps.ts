@@ -51,6 +51,11 @@ export interface StepContext {
   deviceTimeoutMs: number;
   /** Stops the step (it overran its time, or the run was interrupted): it sends nothing more and waits no longer. */
   signal?: AbortSignal;
+  /**
+   * Devices SoLR Contingency traffic has been sent to so far, noted before each send: when the step ends in an
+   * error, the runner still holds those devices to the SoLR invariant.
+   */
+  solrReached?: Set<string>;
 }
 
 const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set(), clockMoved: false });
@@ -202,6 +207,7 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
   const source = sender.roles.includes('SC') ? world.party(device.supplier).eui : sender.eui;
   const execution = step.at === undefined ? 'now' : step.at === 'cancel' ? 'never' : 'at';
   const { signal } = ctx;
+  if (sender.roles.includes('SC')) ctx.solrReached?.add(device.eui);
   /** The DCC alert the step expects of its last request, whatever the DCC answered it (`why`: what to add when none came). */
   const expectDccAlert = async (isLast: boolean, why: string) => {
     if (!isLast || !step.expect.dccAlert) return;
@@ -487,6 +493,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
     const wrong: string[] = [];
     const sender = world.party(e.as);
     const device = world.device(e.to);
+    if (sender.roles.includes('SC')) ctx.solrReached?.add(device.eui);
     for (const srv of srvs) {
       ctx.signal?.throwIfAborted();
       const row = world.dcc.service.options.eligibility.get(srv)!;

@@ -388,3 +388,33 @@ test.serial("a world whose set-up fails closes every party's endpoint it opened:
   for (let i = 0; i < 50 && servers() > before; i++) await new Promise((r) => setTimeout(r, 100));
   t.is(servers(), before, 'no server left listening');
 });
+
+/** The SC party's request to the ESME, whose answer comes back after the step's 1 s limit. */
+const LATE_ANSWER = (id: string, mode: string, retry = '') => `  - id: ${id}
+    title: t
+    timeouts: { step: 1s }${retry}
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, direction: to-dcc, delay: 3s }
+      - request: { as: srp, to: esme, mode: ${mode}, expect: { code: I99 } }
+`;
+
+test('a step that ends in an error still holds the meters SoLR Contingency traffic reached to the invariant: a violation fails, and is not retried', async (t) => {
+  const run = await runScenarios(load(LATE_ANSWER('late-violation', 'prepayment', '\n    retry: { when: ".*", attempts: 3 }')), {
+    pool: async () => new EmulatedPool(),
+    defects: ['sc-allowed-ecs03'],
+  });
+  const test0 = run.tests[0]!;
+  t.is(test0.verdict, 'fail');
+  t.is(test0.attempts.length, 1, 'a product failure is final');
+  t.regex(test0.attempts[0]!.message!, /^step 3 \(request\): invariant violated: esme changed where it must not: .*\(and the step did not finish: .*did not finish within 1000 ms\)$/);
+});
+
+test('a step that ends in an error calls no change unexpected that it may have been allowed: a late answer to a switch to Credit is an error, not a violation', async (t) => {
+  const run = await runScenarios(load(LATE_ANSWER('late-credit', 'credit')), { pool: async () => new EmulatedPool() });
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'error');
+  const step = attempt.steps[2]!;
+  t.true(step.diffs.some((d) => d.changes.some((c) => c.path === 'paymentMode')), 'the meter switched before the step gave up');
+  t.deepEqual(step.diffs.flatMap((d) => d.unexpected), []);
+});
