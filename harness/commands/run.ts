@@ -193,7 +193,17 @@ export const runCommand: CommandModule<object, RunArgs> = {
           listener: reporter,
           defects: splitDefects(args.defect.filter(isDefect)).dcc,
           version: version(),
-          options: { paths: args.paths, tags: args.tags ?? null, level: args.level, defects: args.defect },
+          // What decided which scenarios ran and how long they had, as given: a report must not read as a full run
+          // when --grep chose five tests, nor hide that a time limit was set.
+          options: {
+            paths: args.paths,
+            tags: args.tags ?? null,
+            level: args.level,
+            grep: args.grep ?? null,
+            defects: args.defect,
+            timeouts: { run: args.timeout ?? null, scenario: args.scenarioTimeout ?? null, step: args.stepTimeout ?? null, device: args.deviceTimeout ?? null },
+            ...(args.rig ? { rig: args.rig } : {}),
+          },
           ...(timeouts.run !== undefined ? { runTimeoutMs: timeouts.run } : {}),
           ...(timeouts.scenario !== undefined ? { scenarioTimeoutMs: timeouts.scenario } : {}),
           ...(timeouts.step !== undefined ? { stepTimeoutMs: timeouts.step } : {}),

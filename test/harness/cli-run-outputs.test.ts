@@ -66,9 +66,12 @@ test('run: a report where the evidence folder (or another report, or the history
 test('run: reports and the history may go inside the evidence folder: each bundle gets a folder of its own there', async (t) => {
   const dir = join(scratch, 'together');
   mkdirSync(dir);
-  const r = await runCli([...ONE, '--evidence', 'out', '--report', 'json=out/run.json', '--history-db', 'out/history.sqlite'], { cwd: dir });
+  const r = await runCli([...ONE, '--step-timeout', '90s', '--evidence', 'out', '--report', 'json=out/run.json', '--history-db', 'out/history.sqlite'], { cwd: dir });
   t.is(r.code, 0, r.stdout + r.stderr);
-  t.is((JSON.parse(readFileSync(join(dir, 'out', 'run.json'), 'utf8')) as { summary: { passed: number } }).summary.passed, 1);
+  const report = JSON.parse(readFileSync(join(dir, 'out', 'run.json'), 'utf8')) as { summary: { passed: number }; options: Record<string, unknown> };
+  t.is(report.summary.passed, 1);
+  // The report says what chose its one test and what limits it ran under, as given.
+  t.like(report.options, { grep: '^CTRL-network-operator-cannot-switch$', timeouts: { run: null, scenario: null, step: '90s', device: null } });
   t.regex(r.stdout, /^evidence: .*\/out\/\d{8}T\d{6}Z-[0-9a-f-]+$/m);
   t.is(await historyRuns(join(dir, 'out', 'history.sqlite')), 1);
 });
