@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDirectory } from '../devices/directories.ts';
-import type { RunRecord, Verdict } from './results.ts';
+import { type RunRecord, seededDefects, type Verdict } from './results.ts';
 import { failureMessage, runSummary } from './reporters/run-facts.ts';
 
 export const DEFAULT_HISTORY_FILE = '.smets-hil/history.sqlite';
@@ -23,7 +23,8 @@ export function historyPath(db: string | undefined, cwd = process.cwd()): string
 /** What SQLite keeps beside a database file (by appending these to its name): part of the history too. */
 export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
-const SCHEMA_VERSION = 1;
+/** 2: runs.defects, the defects a negative-control run seeded (added to a version 1 file when it is opened to record). */
+const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -40,7 +41,8 @@ CREATE TABLE IF NOT EXISTS runs (
   evidence_dir TEXT,
   smets_hil    TEXT NOT NULL,
   host         TEXT NOT NULL,
-  recorded_at  TEXT NOT NULL
+  recorded_at  TEXT NOT NULL,
+  defects      TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
 CREATE TABLE IF NOT EXISTS test_verdicts (
@@ -73,6 +75,8 @@ export interface RunRow {
   evidenceDir: string | null;
   smetsHil: string;
   host: string;
+  /** Defects the run seeded (`run --defect`): a negative control, expected to fail. */
+  defects: string[];
 }
 
 export interface TestVerdictRow {
@@ -87,13 +91,19 @@ export interface TestVerdictRow {
   durationMs: number;
   message: string | null;
   evidenceDir: string | null;
+  /** Defects the run seeded: [] for a real run. */
+  defects: string[];
 }
 
 export class History {
   readonly #db: Database.Database;
+  /** How to read a run's defects: a version 1 file opened read-only has no such column, and seeded none. */
+  readonly #defects: string;
 
   private constructor(db: Database.Database) {
     this.#db = db;
+    const columns = (db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name);
+    this.#defects = columns.includes('defects') ? 'r.defects' : "'[]'";
   }
 
   /** Opens (creating when needed, unless readonly) the history file. */
@@ -115,8 +125,11 @@ export class History {
         db.close();
         throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
       }
-      db.exec(SCHEMA);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      db.transaction(() => {
+        if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'");
+        db.exec(SCHEMA);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      })();
     }
     return new History(db);
   }
@@ -125,8 +138,8 @@ export class History {
   record(run: RunRecord, options: { evidenceDir?: string } = {}): void {
     const s = runSummary(run);
     const insertRun = this.#db.prepare(
-      `INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, duration_ms, target, total, passed, failed, errors, skipped, evidence_dir, smets_hil, host, recorded_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, duration_ms, target, total, passed, failed, errors, skipped, evidence_dir, smets_hil, host, recorded_at, defects)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertTest = this.#db.prepare(
       `INSERT INTO test_verdicts (run_id, position, test_id, title, file, tags, verdict, attempts, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -137,7 +150,7 @@ export class History {
       insertRun.run(
         run.runId, run.startedAt, run.finishedAt, Math.round(run.durationMs), run.target,
         s.total, s.passed, s.failed, s.errors, s.skipped,
-        options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(),
+        options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(), JSON.stringify(seededDefects(run)),
       );
       run.tests.forEach((t, i) => {
         insertTest.run(run.runId, i, t.id, t.title, t.file, JSON.stringify(t.tags), t.verdict, t.attempts.length, Math.round(t.durationMs), failureMessage(t) ?? null);
@@ -147,26 +160,35 @@ export class History {
 
   /** Past runs, newest first. */
   runs(limit = 20): RunRow[] {
-    return this.#db
+    const rows = this.#db
       .prepare(
         `SELECT run_id AS runId, started_at AS startedAt, finished_at AS finishedAt, duration_ms AS durationMs, target, total, passed, failed,
-                errors, skipped, evidence_dir AS evidenceDir, smets_hil AS smetsHil, host
-         FROM runs ORDER BY started_at DESC, rowid DESC LIMIT ?`,
+                errors, skipped, evidence_dir AS evidenceDir, smets_hil AS smetsHil, host, ${this.#defects} AS defects
+         FROM runs r ORDER BY started_at DESC, rowid DESC LIMIT ?`,
       )
-      .all(limit) as RunRow[];
+      .all(limit) as (Omit<RunRow, 'defects'> & { defects: string })[];
+    return rows.map((r) => ({ ...r, defects: JSON.parse(r.defects) as string[] }));
   }
 
-  /** One test's verdicts across runs, newest first. */
-  testHistory(testId: string, limit = 20): TestVerdictRow[] {
+  /**
+   * One test's verdicts across runs, newest first. Runs that seeded defects are left out unless asked for: a
+   * negative control fails on purpose, and beside the real runs would make any test look flaky.
+   */
+  testHistory(testId: string, limit = 20, options: { withDefects?: boolean } = {}): TestVerdictRow[] {
     const rows = this.#db
       .prepare(
         `SELECT v.run_id AS runId, r.started_at AS startedAt, v.test_id AS testId, v.title, v.file, v.tags, v.verdict, v.attempts,
-                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir
+                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir, ${this.#defects} AS defects
          FROM test_verdicts v JOIN runs r ON r.run_id = v.run_id
-         WHERE v.test_id = ? ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`,
+         WHERE v.test_id = ? AND (? OR ${this.#defects} = '[]') ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`,
       )
-      .all(testId, limit) as (Omit<TestVerdictRow, 'tags'> & { tags: string })[];
-    return rows.map((r) => ({ ...r, tags: JSON.parse(r.tags) as string[] }));
+      .all(testId, options.withDefects ? 1 : 0, limit) as (Omit<TestVerdictRow, 'tags' | 'defects'> & { tags: string; defects: string })[];
+    return rows.map((r) => ({ ...r, tags: JSON.parse(r.tags) as string[], defects: JSON.parse(r.defects) as string[] }));
+  }
+
+  /** How many of this test's recorded verdicts come from runs that seeded defects. */
+  seededVerdicts(testId: string): number {
+    return (this.#db.prepare(`SELECT count(*) AS n FROM test_verdicts v JOIN runs r ON r.run_id = v.run_id WHERE v.test_id = ? AND ${this.#defects} <> '[]'`).get(testId) as { n: number }).n;
   }
 
   /** Test ids seen in the history that contain `fragment`, to suggest when --test names none exactly. */

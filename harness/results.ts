@@ -97,6 +97,12 @@ export interface RunRecord {
   environment: { node: string; platform: string; smetsHil: string; host: string };
 }
 
+/** The defects a run seeded, from the options it recorded (`run --defect`): a negative control when any. */
+export function seededDefects(run: RunRecord): string[] {
+  const d = run.options.defects;
+  return Array.isArray(d) ? d.filter((x): x is string => typeof x === 'string') : [];
+}
+
 export function summarize(tests: readonly TestRecord[]): RunSummary {
   const count = (v: Verdict) => tests.filter((t) => t.verdict === v).length;
   return { total: tests.length, passed: count('pass'), failed: count('fail'), errors: count('error'), skipped: count('skip') };

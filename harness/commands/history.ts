@@ -1,5 +1,5 @@
 /**
- * `smets-hil history [--db FILE] [--limit N] [--test ID] [--json]`: past runs, newest first, or one test's
+ * `smets-hil history [--db FILE] [--limit N] [--test ID [--with-defects]] [--json]`: past runs, newest first, or one test's
  * verdicts across runs with a hint when it looks flaky.
  */
 import { existsSync } from 'node:fs';
@@ -14,6 +14,7 @@ interface HistoryArgs {
   db?: string;
   limit: number;
   test?: string;
+  withDefects: boolean;
   json: boolean;
 }
 
@@ -31,12 +32,12 @@ function runsText(rows: readonly RunRow[]): string {
       { header: 'DURATION', align: 'right' },
       { header: 'EVIDENCE' },
     ],
-    rows.map((r) => [r.startedAt, r.runId, r.target, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
+    rows.map((r) => [r.startedAt, r.runId, r.defects.length ? `${r.target} +defects ${r.defects.join(',')}` : r.target, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
   );
   return table.join('\n') + '\n';
 }
 
-function testText(testId: string, rows: readonly TestVerdictRow[]): string {
+function testText(testId: string, rows: readonly TestVerdictRow[], leftOut: number): string {
   const s = summarizeTestHistory(rows);
   const latest = rows[0];
   const table = textTable(
@@ -45,7 +46,8 @@ function testText(testId: string, rows: readonly TestVerdictRow[]): string {
   );
   const counts = `${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error, ${s.counts.skip} skip`;
   const verdictLine = `${s.runs} run${s.runs === 1 ? '' : 's'}: ${counts}; verdict changed ${s.flips} time${s.flips === 1 ? '' : 's'}; passed only after a retry in ${s.passedAfterRetry}`;
-  return [`${testId}${latest ? `: ${latest.title} (${latest.file})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ''].join('\n');
+  const seeded = leftOut ? [`${leftOut} verdict${leftOut === 1 ? '' : 's'} from runs with seeded defects left out (--with-defects to show them)`] : [];
+  return [`${testId}${latest ? `: ${latest.title} (${latest.file})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ...seeded, ''].join('\n');
 }
 
 export const historyCommand: CommandModule<object, HistoryArgs> = {
@@ -56,7 +58,8 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       .option('db', { type: 'string', requiresArg: true, describe: `history database (default ${'.smets-hil/history.sqlite'} under the working directory)` })
       .option('limit', { type: 'number', requiresArg: true, default: 20, describe: 'at most this many runs' })
       .option('test', { type: 'string', requiresArg: true, describe: 'show this test id\'s verdict history' })
-      .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as Argv<HistoryArgs>,
+      .option('with-defects', { type: 'boolean', default: false, describe: 'with --test: include runs that seeded defects (negative controls, left out by default)' })
+      .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as unknown as Argv<HistoryArgs>,
   handler: (args) => {
     if (!Number.isInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);
     const file = args.db !== undefined ? resolve(args.db) : defaultHistoryPath();
@@ -74,12 +77,13 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
         process.stdout.write(args.json ? JSON.stringify(rows, null, 2) + '\n' : rows.length ? runsText(rows) : `no runs recorded in ${file}\n`);
         return;
       }
-      const rows = history.testHistory(args.test, args.limit);
-      if (rows.length === 0) {
+      const rows = history.testHistory(args.test, args.limit, { withDefects: args.withDefects });
+      const leftOut = args.withDefects ? 0 : history.seededVerdicts(args.test);
+      if (rows.length === 0 && leftOut === 0) {
         const like = history.testIdsLike(args.test);
         throw new CliExit(EXIT.usage, `no verdicts recorded for test ${JSON.stringify(args.test)} in ${file}${like.length ? `; did you mean: ${like.join(', ')}` : ''}`);
       }
-      process.stdout.write(args.json ? JSON.stringify({ testId: args.test, summary: summarizeTestHistory(rows), runs: rows }, null, 2) + '\n' : testText(args.test, rows));
+      process.stdout.write(args.json ? JSON.stringify({ testId: args.test, summary: summarizeTestHistory(rows), runs: rows, seededLeftOut: leftOut }, null, 2) + '\n' : testText(args.test, rows, leftOut));
     } catch (e) {
       if (e instanceof CliExit) throw e;
       throw new CliExit(EXIT.infrastructure, `cannot read the run history ${file}: ${(e as Error).message}`);

@@ -10,7 +10,7 @@
  *    text of every attempt, steps, state changes and traffic summaries, in <system-out>, which Jenkins and
  *    GitLab both show on the test's page.
  */
-import type { AttemptRecord, RunRecord, TestRecord } from '../results.ts';
+import { type AttemptRecord, type RunRecord, seededDefects, type TestRecord } from '../results.ts';
 import { attemptText } from './attempt-text.ts';
 import { escapeAttr, escapeText } from './markup-escape.ts';
 import { attemptMessage, describeChange, failureMessage, firstUnexpectedChange, runSummary } from './run-facts.ts';
@@ -89,6 +89,8 @@ function properties(run: RunRecord): string {
     ['smetsHil', run.environment.smetsHil],
     ['node', run.environment.node],
     ['platform', run.environment.platform],
+    // A negative control's failures are expected: a dashboard must be able to tell its runs apart.
+    ...(seededDefects(run).length ? [['defects', seededDefects(run).join(',')] as [string, string]] : []),
   ];
   return `    <properties>\n${props.map(([name, value]) => `      ${el('property', { name, value })}`).join('\n')}\n    </properties>`;
 }

@@ -1,4 +1,5 @@
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -128,4 +129,50 @@ test('smets-hil history: unknown test, bad --limit, and no history yet', async (
   t.false(existsSync(join(dir, 'none')));
   const freshJson = await runCli(['history', '--db', missing, '--json']);
   t.deepEqual(JSON.parse(freshJson.stdout), []);
+});
+
+test('runs that seeded defects are kept and listed, but left out of a test\'s verdicts unless asked for: a negative control is not flakiness', async (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const h = History.open(file);
+  h.record(runOn(1, 'pass'));
+  const control = runOn(2, 'fail');
+  control.options = { ...control.options, defects: ['sc-allowed-ecs03'] };
+  h.record(control);
+  h.record(runOn(3, 'pass'));
+  t.deepEqual(h.runs().map((r) => [r.runId, r.defects]), [['run-3', []], ['run-2', ['sc-allowed-ecs03']], ['run-1', []]]);
+  t.deepEqual(h.testHistory('BR1-sc-credit-esme').map((r) => r.runId), ['run-3', 'run-1']);
+  t.false(summarizeTestHistory(h.testHistory('BR1-sc-credit-esme')).flaky);
+  t.deepEqual(h.testHistory('BR1-sc-credit-esme', 20, { withDefects: true }).map((r) => [r.runId, r.defects]), [['run-3', []], ['run-2', ['sc-allowed-ecs03']], ['run-1', []]]);
+  h.close();
+
+  const text = await runCli(['history', '--db', file, '--test', 'BR1-sc-credit-esme']);
+  t.is(text.code, 0, text.stderr);
+  t.regex(text.stdout, /2 runs: 2 pass, 0 fail, 0 error, 0 skip; verdict changed 0 times; passed only after a retry in 0\n1 verdict from runs with seeded defects left out \(--with-defects to show them\)\n/);
+  const all = await runCli(['history', '--db', file, '--test', 'BR1-sc-credit-esme', '--with-defects']);
+  t.regex(all.stdout, /3 runs: 2 pass, 1 fail.* - looks FLAKY/);
+  const runs = await runCli(['history', '--db', file]);
+  t.regex(runs.stdout, /run-2\s+emulated \+defects sc-allowed-ecs03\s/);
+});
+
+test('a history written before defects were recorded reads as it was, and takes new runs once opened to record', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const old = new Database(file);
+  old.exec(`CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, target TEXT NOT NULL,
+    total INTEGER NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, errors INTEGER NOT NULL, skipped INTEGER NOT NULL, evidence_dir TEXT,
+    smets_hil TEXT NOT NULL, host TEXT NOT NULL, recorded_at TEXT NOT NULL);
+    CREATE TABLE test_verdicts (run_id TEXT NOT NULL REFERENCES runs (run_id) ON DELETE CASCADE, position INTEGER NOT NULL, test_id TEXT NOT NULL,
+    title TEXT NOT NULL, file TEXT NOT NULL, tags TEXT NOT NULL, verdict TEXT NOT NULL, attempts INTEGER NOT NULL, duration_ms INTEGER NOT NULL,
+    message TEXT, PRIMARY KEY (run_id, position));
+    INSERT INTO runs VALUES ('run-old', '2026-10-01T00:00:00.000Z', '2026-10-01T00:01:00.000Z', 60000, 'emulated', 1, 1, 0, 0, 0, NULL, '0.1.0', 'ci', '2026-10-01T00:01:00.000Z');
+    INSERT INTO test_verdicts VALUES ('run-old', 0, 'BR1-sc-credit-esme', 'SC switches', 'scenarios/mp134b/br1-switch.yaml', '[]', 'pass', 1, 1000, NULL);`);
+  old.pragma('user_version = 1');
+  old.close();
+  const readOnly = History.open(file, { readonly: true });
+  t.deepEqual(readOnly.runs().map((r) => [r.runId, r.defects]), [['run-old', []]]);
+  t.deepEqual(readOnly.testHistory('BR1-sc-credit-esme').map((r) => r.runId), ['run-old']);
+  readOnly.close();
+  const h = History.open(file);
+  h.record(runOn(1, 'pass'));
+  t.deepEqual(h.runs().map((r) => r.runId), ['run-1', 'run-old']);
+  h.close();
 });

@@ -30,6 +30,16 @@ test('is well-formed XML with run totals on <testsuites> and one <testsuite> per
   t.is(suites[1]!.attrs.time, '5.550');
   const props = children(child(suites[0]!, 'properties')!, 'property');
   t.is(props.find((p) => p.attrs.name === 'runId')?.attrs.value, '3f9c2a8e-6b1d-4e7a-9c55-0d2f1e3a4b5c');
+  t.false(props.some((p) => p.attrs.name === 'defects'), 'a real run seeds none');
+});
+
+test('a negative-control run names the defects it seeded in every suite, so a dashboard can tell its failures apart', (t) => {
+  const run = sampleRun();
+  run.options = { ...run.options, defects: ['sc-allowed-ecs03', 'meter-ignores-counter'] };
+  for (const suite of children(parseXml(renderJunit(run)), 'testsuite')) {
+    const props = children(child(suite, 'properties')!, 'property');
+    t.is(props.find((p) => p.attrs.name === 'defects')?.attrs.value, 'sc-allowed-ecs03,meter-ignores-counter');
+  }
 });
 
 test('each test is a testcase with classname, name and time in seconds', (t) => {
