@@ -23,7 +23,10 @@ export function historyPath(db: string | undefined, cwd = process.cwd()): string
 /** What SQLite keeps beside a database file (by appending these to its name): part of the history too. */
 export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 
-/** 2: runs.defects, the defects a negative-control run seeded (added to a version 1 file when it is opened to record). */
+/**
+ * 2: runs.defects, the defects a negative-control run seeded, and runs.interrupted, why a run stopped early (both
+ * added to a version 1 file when it is opened to record).
+ */
 const SCHEMA_VERSION = 2;
 
 const SCHEMA = `
@@ -42,7 +45,8 @@ CREATE TABLE IF NOT EXISTS runs (
   smets_hil    TEXT NOT NULL,
   host         TEXT NOT NULL,
   recorded_at  TEXT NOT NULL,
-  defects      TEXT NOT NULL DEFAULT '[]'
+  defects      TEXT NOT NULL DEFAULT '[]',
+  interrupted  TEXT
 );
 CREATE INDEX IF NOT EXISTS runs_by_start ON runs (started_at);
 CREATE TABLE IF NOT EXISTS test_verdicts (
@@ -77,6 +81,8 @@ export interface RunRow {
   host: string;
   /** Defects the run seeded (`run --defect`): a negative control, expected to fail. */
   defects: string[];
+  /** Why the run stopped before its end, if it did. */
+  interrupted: string | null;
 }
 
 export interface TestVerdictRow {
@@ -97,13 +103,15 @@ export interface TestVerdictRow {
 
 export class History {
   readonly #db: Database.Database;
-  /** How to read a run's defects: a version 1 file opened read-only has no such column, and seeded none. */
+  /** How to read a run's defects and interruption: a version 1 file opened read-only has neither column. */
   readonly #defects: string;
+  readonly #interrupted: string;
 
   private constructor(db: Database.Database) {
     this.#db = db;
     const columns = (db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name);
     this.#defects = columns.includes('defects') ? 'r.defects' : "'[]'";
+    this.#interrupted = columns.includes('interrupted') ? 'r.interrupted' : 'NULL';
   }
 
   /** Opens (creating when needed, unless readonly) the history file. */
@@ -126,7 +134,7 @@ export class History {
         throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
       }
       db.transaction(() => {
-        if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'");
+        if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'; ALTER TABLE runs ADD COLUMN interrupted TEXT");
         db.exec(SCHEMA);
         db.pragma(`user_version = ${SCHEMA_VERSION}`);
       })();
@@ -138,8 +146,8 @@ export class History {
   record(run: RunRecord, options: { evidenceDir?: string } = {}): void {
     const s = runSummary(run);
     const insertRun = this.#db.prepare(
-      `INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, duration_ms, target, total, passed, failed, errors, skipped, evidence_dir, smets_hil, host, recorded_at, defects)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO runs (run_id, started_at, finished_at, duration_ms, target, total, passed, failed, errors, skipped, evidence_dir, smets_hil, host, recorded_at, defects, interrupted)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertTest = this.#db.prepare(
       `INSERT INTO test_verdicts (run_id, position, test_id, title, file, tags, verdict, attempts, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -150,7 +158,7 @@ export class History {
       insertRun.run(
         run.runId, run.startedAt, run.finishedAt, Math.round(run.durationMs), run.target,
         s.total, s.passed, s.failed, s.errors, s.skipped,
-        options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(), JSON.stringify(seededDefects(run)),
+        options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(), JSON.stringify(seededDefects(run)), run.interrupted ?? null,
       );
       run.tests.forEach((t, i) => {
         insertTest.run(run.runId, i, t.id, t.title, t.file, JSON.stringify(t.tags), t.verdict, t.attempts.length, Math.round(t.durationMs), failureMessage(t) ?? null);
@@ -163,7 +171,7 @@ export class History {
     const rows = this.#db
       .prepare(
         `SELECT run_id AS runId, started_at AS startedAt, finished_at AS finishedAt, duration_ms AS durationMs, target, total, passed, failed,
-                errors, skipped, evidence_dir AS evidenceDir, smets_hil AS smetsHil, host, ${this.#defects} AS defects
+                errors, skipped, evidence_dir AS evidenceDir, smets_hil AS smetsHil, host, ${this.#defects} AS defects, ${this.#interrupted} AS interrupted
          FROM runs r ORDER BY started_at DESC, rowid DESC LIMIT ?`,
       )
       .all(limit) as (Omit<RunRow, 'defects'> & { defects: string })[];

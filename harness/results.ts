@@ -90,6 +90,11 @@ export interface RunRecord {
   target: string;
   /** Tag filter and other options the run was started with. */
   options: Record<string, unknown>;
+  /**
+   * Why the run stopped before its end (Ctrl-C, SIGTERM), when it did: what it reports is then part of a run,
+   * even where every test it reached passed.
+   */
+  interrupted?: string;
   summary: RunSummary;
   tests: TestRecord[];
   /** Per-device log lines, timestamped, keyed by device id: the evidence bundle writes one file each. */

@@ -32,7 +32,7 @@ function runsText(rows: readonly RunRow[]): string {
       { header: 'DURATION', align: 'right' },
       { header: 'EVIDENCE' },
     ],
-    rows.map((r) => [r.startedAt, r.runId, r.defects.length ? `${r.target} +defects ${r.defects.join(',')}` : r.target, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
+    rows.map((r) => [r.startedAt, r.runId, `${r.target}${r.defects.length ? ` +defects ${r.defects.join(',')}` : ''}${r.interrupted ? ' (interrupted)' : ''}`, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
   );
   return table.join('\n') + '\n';
 }

@@ -385,6 +385,7 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
     durationMs: finished - started,
     target: options.target ?? 'emulated',
     options: options.options ?? {},
+    ...(options.signal?.aborted ? { interrupted: INTERRUPTED } : {}),
     summary: summarize(tests),
     tests,
     deviceLogs,

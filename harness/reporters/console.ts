@@ -135,6 +135,6 @@ export function renderVerdictTable(run: RunRecord, options: { color?: boolean } 
   }
   const s = runSummary(run);
   const parts = [`${s.passed} passed`, `${s.failed} failed`, `${plural(s.errors, 'error')}`, `${s.skipped} skipped`];
-  out.push('', `${plural(s.total, 'test')}: ${parts.join(', ')} in ${formatDuration(run.durationMs)} (run ${run.runId}, target ${run.target})`);
+  out.push('', `${plural(s.total, 'test')}: ${parts.join(', ')} in ${formatDuration(run.durationMs)} (run ${run.runId}, target ${run.target})${run.interrupted ? `; INTERRUPTED: ${run.interrupted}` : ''}`);
   return out.join('\n') + '\n';
 }

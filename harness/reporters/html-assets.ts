@@ -13,6 +13,7 @@ h1 { font-size: 20px; margin: 0 0 4px; }
 h2 { font-size: 16px; margin: 0 0 6px; }
 code, pre, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 12.5px; }
 .muted { color: var(--muted); }
+.interrupted { color: var(--error); border-left: 4px solid var(--error); padding-left: 8px; }
 [hidden] { display: none !important; }
 .summary { display: flex; gap: 12px; margin: 10px 0 6px; padding: 0; }
 .summary div { border: 1px solid var(--line); border-radius: 6px; padding: 6px 14px; min-width: 90px; }

@@ -159,7 +159,7 @@ export function renderHtml(run: RunRecord): string {
   const css = REPORT_CSS;
   const js = REPORT_JS;
   const csp = `default-src 'none'; style-src ${cspHash(css)}; script-src ${cspHash(js)}; img-src 'none'; base-uri 'none'; form-action 'none'`;
-  const outcome = s.failed || s.errors ? `${s.failed} failed, ${s.errors} error${s.errors === 1 ? '' : 's'}` : `${s.failed} failed, ${s.passed} passed`;
+  const outcome = `${run.interrupted ? 'INTERRUPTED, ' : ''}${s.failed || s.errors ? `${s.failed} failed, ${s.errors} error${s.errors === 1 ? '' : 's'}` : `${s.failed} failed, ${s.passed} passed`}`;
   return [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -168,6 +168,7 @@ export function renderHtml(run: RunRecord): string {
     `<title>smets-hil: ${h(outcome)} (run ${h(run.runId)})</title>`,
     `<style>${css}</style></head><body>`,
     `<header><h1>smets-hil run report</h1><p class="muted">run <code>${h(run.runId)}</code> · started ${h(run.startedAt)} · target ${h(run.target)} · ${h(formatDuration(run.durationMs))}</p>`,
+    ...(run.interrupted ? [`<p class="interrupted"><strong>Interrupted:</strong> ${h(run.interrupted)}; the tests after that point did not run.</p>`] : []),
     renderSummary(run),
     renderEnvironment(run),
     '</header>',

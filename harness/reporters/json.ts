@@ -29,6 +29,8 @@ export interface JsonReport {
   target: string;
   environment: RunRecord['environment'];
   options: Record<string, unknown>;
+  /** Present when the run was stopped before its end: why. */
+  interrupted?: string;
   summary: RunSummary;
   tests: JsonTestEntry[];
 }
@@ -43,6 +45,7 @@ export function toJsonReport(run: RunRecord): JsonReport {
     target: run.target,
     environment: run.environment,
     options: run.options,
+    ...(run.interrupted ? { interrupted: run.interrupted } : {}),
     summary: { total: s.total, passed: s.passed, failed: s.failed, errors: s.errors, skipped: s.skipped },
     tests: run.tests.map((t) => {
       const message = failureMessage(t);

@@ -91,6 +91,7 @@ function properties(run: RunRecord): string {
     ['platform', run.environment.platform],
     // A negative control's failures are expected: a dashboard must be able to tell its runs apart.
     ...(seededDefects(run).length ? [['defects', seededDefects(run).join(',')] as [string, string]] : []),
+    ...(run.interrupted ? [['interrupted', run.interrupted] as [string, string]] : []),
   ];
   return `    <properties>\n${props.map(([name, value]) => `      ${el('property', { name, value })}`).join('\n')}\n    </properties>`;
 }

@@ -97,6 +97,7 @@ test.serial('an interrupted run stops the step under way: it sends nothing more,
   const attempt = run.tests[0]!.attempts[0]!;
   t.is(attempt.verdict, 'error');
   t.regex(attempt.message!, /the run was interrupted/);
+  t.is(run.interrupted, 'the run was interrupted');
   t.is(posts, postsAtStepEnd, 'no request was sent after the step was reported');
   t.is(await comesDownTo(open, before), before, 'no server or connection left open');
 });
@@ -139,4 +140,18 @@ test.serial("a world whose DCC does not close in time still closes its parties' 
   release();
   await close();
   await world.pool.close();
+});
+
+test.serial('a run interrupted between two scenarios says so at run level, though every test it reached passed', async (t) => {
+  const interrupt = new AbortController();
+  const quick = (id: string) => `  - id: ${id}\n    title: t\n    steps:\n      - advance: 1m\n`;
+  const run = await runScenarios(load(quick('first') + quick('second')), {
+    pool: async () => new EmulatedPool(),
+    signal: interrupt.signal,
+    listener: { onTestEnd: () => interrupt.abort() },
+  });
+  t.deepEqual(run.tests.map((x) => x.verdict), ['pass', 'skip']);
+  t.is(run.interrupted, 'the run was interrupted');
+  const whole = await runScenarios(load(quick('alone')), { pool: async () => new EmulatedPool() });
+  t.is(whole.interrupted, undefined);
 });

@@ -64,3 +64,26 @@ test('writeReports writes every requested file, creating folders', async (t) => 
   t.true(readFileSync(written[1]!, 'utf8').startsWith('<?xml'));
   t.true(readFileSync(written[2]!, 'utf8').startsWith('<!doctype html>'));
 });
+
+test('an interrupted run says so in every report and in the history; a whole one says nothing of it', async (t) => {
+  const { renderJunit } = await import('../../../harness/reporters/junit.ts');
+  const { renderHtml } = await import('../../../harness/reporters/html.ts');
+  const { renderVerdictTable } = await import('../../../harness/reporters/console.ts');
+  const { History } = await import('../../../harness/history.ts');
+  const run = { ...sampleRun(), interrupted: 'the run was interrupted' };
+  t.is(JSON.parse(renderJson(run)).interrupted, 'the run was interrupted');
+  t.regex(renderJunit(run), /<property name="interrupted" value="the run was interrupted"\/>/);
+  t.regex(renderHtml(run), /<title>smets-hil: INTERRUPTED, /);
+  t.regex(renderHtml(run), /<p class="interrupted"><strong>Interrupted:<\/strong> the run was interrupted;/);
+  t.regex(renderVerdictTable(run), /; INTERRUPTED: the run was interrupted$/m);
+  const whole = sampleRun();
+  for (const text of [renderJson(whole), renderJunit(whole), renderVerdictTable(whole)]) t.notRegex(text, /interrupted/i);
+  t.notRegex(renderHtml(whole), /INTERRUPTED|<p class="interrupted">/);
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-json-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const h = History.open(join(dir, 'h.sqlite'));
+  h.record(run);
+  h.record({ ...whole, runId: 'whole' });
+  t.deepEqual(h.runs().map((r) => [r.runId, r.interrupted]).sort(), [[run.runId, 'the run was interrupted'], ['whole', null]].sort());
+  h.close();
+});
