@@ -242,10 +242,13 @@ const regexSource = z.string().superRefine((source, ctx) => {
   }
 });
 
+/** A scenario's tags and its file's alike: what a tag filter (`--tags`, the HTML report's) can name. */
+const tag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore');
+
 export const scenarioSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore'),
   title: z.string().min(1),
-  tags: z.array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/)).default([]),
+  tags: z.array(tag).default([]),
   level: z.enum(['smoke', 'pit', 'nightly']).default('pit'),
   /** Expand over every combination of these values; `${name}` in any string takes the row's value. */
   outline: z.record(z.string().regex(/^[a-z]+$/), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
@@ -266,6 +269,6 @@ export const scenarioFileSchema = z.strictObject({
   /** A world file (relative to this file) or an inline world. */
   world: z.union([z.string(), worldSchema]),
   /** Tags added to every scenario in the file. */
-  tags: z.array(z.string()).default([]),
+  tags: z.array(tag).default([]),
   scenarios: z.array(scenarioSchema).min(1),
 });

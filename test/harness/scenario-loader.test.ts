@@ -98,6 +98,12 @@ test('a party in the SC role and a GBCS role is refused on load: SMKI would refu
   t.deepEqual(problems(world('[SC]')), []);
 });
 
+test("a file's tags are held to the same form as a scenario's: one a filter could not name is refused on load", (t) => {
+  const body = `scenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
+  t.deepEqual(problems(`world: ${WORLD}\ntags: ["ctl\\u0001x", ok]\n${body}`), ['L2: tags.0: letters, digits, dot, dash and underscore']);
+  t.deepEqual(problems(`world: ${WORLD}\ntags: [ok, also.ok]\n${body}`), []);
+});
+
 test('tag filters: a comma means any, a plus means all', (t) => {
   t.true(matchesTags(['BR5', 'smets1'], 'BR5,smets2'));
   t.false(matchesTags(['BR5', 'smets1'], 'BR4,smets2'));
