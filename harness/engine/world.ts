@@ -16,6 +16,7 @@ import type { World } from '../scenarios/schema.ts';
 import { worldEui } from '../scenarios/world-euis.ts';
 import type { DevicePlan, DevicePool } from './device-pool.ts';
 import { InfrastructureError } from './failures.ts';
+import { recordingPort } from './device-traffic.ts';
 
 export interface PartyHandle {
   alias: string;
@@ -70,8 +71,6 @@ export class WorldInstance {
   readonly parties = new Map<string, PartyHandle>();
   /** Every endpoint listening, kept from the moment it listens: a party whose set-up fails still has one to close. */
   private readonly endpoints: UserEndpoint[] = [];
-  readonly devices = new Map<string, DeviceHandle>();
-  readonly traffic = new TrafficLog();
   readonly counters = new CounterSource();
   private follower: NodeJS.Timeout | null = null;
   /** What went wrong moving the device clocks in the background: reported at the next settle. */
@@ -83,14 +82,19 @@ export class WorldInstance {
     readonly url: string,
     readonly admin: DccAdminClient,
     readonly pool: DevicePool,
+    readonly traffic: TrafficLog,
+    readonly devices: Map<string, DeviceHandle>,
   ) {}
 
   static async create(spec: World, options: WorldOptions): Promise<WorldInstance> {
     const live = spec.start === 'now';
     const start = live ? new Date() : new Date(spec.start);
+    const traffic = new TrafficLog();
+    const devices = new Map<string, DeviceHandle>();
+    const aliasOf = (eui: Eui) => [...devices.values()].find((d) => d.eui === eui)?.alias ?? eui;
     const dcc = await createDcc({
       stateDir: options.stateDir ?? null,
-      devices: options.pool.port,
+      devices: recordingPort(options.pool.port, (r) => traffic.add(r), aliasOf),
       provisioner: options.pool.provisioner,
       deviceTimeoutMs: options.deviceTimeoutMs ?? 10_000,
       outbox: { initialBackoffMs: 20, maxBackoffMs: 500 },
@@ -103,7 +107,7 @@ export class WorldInstance {
       if (live) dcc.clock.set(start);
       else dcc.clock.freeze(start);
       const url = await dcc.listen(0);
-      world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool);
+      world = new WorldInstance(spec, dcc, url, new DccAdminClient(url), options.pool, traffic, devices);
       await world.populate(start);
       if (live) world.keepDeviceClocksInStep();
       return world;

@@ -24,7 +24,9 @@ import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/po
 import type { DeviceRecord } from '../../emulator/registry.ts';
 import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
 import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
+import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { useCaseByName } from '../../protocol/gbcs/message-codes.ts';
+import { peekS1spHeader } from '../../protocol/s1sp/frame.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePlan, DevicePool, LinkFault } from '../engine/device-pool.ts';
 import type { MeterStore } from './meter-store.ts';
@@ -321,10 +323,14 @@ function transportFailure(e: unknown, device: DeviceRecord, note: (line: string)
   return { kind: 'comms-failure', reason: `${device.eui}: ${(e as Error).message}` };
 }
 
-/** The GBCS originator (the device, for alerts) or S1SP sender of a frame. */
+/**
+ * The GBCS originator (the device, for alerts) or S1SP sender of a frame, read by decoding it: the originator's
+ * offset in a General-Signing APDU depends on the length octets before it, and a MACed alert is wrapped.
+ */
 function frameOriginator(frame: Uint8Array): Eui | null {
-  if (frame[0] === 0xdf && frame.length > 20) return Buffer.from(frame.subarray(11, 19)).toString('hex').toUpperCase() as Eui;
-  return null;
+  const gbcs = decodeFrame(frame);
+  if (gbcs.ok) return gbcs.value.apdu.originator;
+  return peekS1spHeader(frame)?.from ?? null;
 }
 
 /** SRVs a device implements: the use cases its family supports (SMETS1: what the S1SP carries). */

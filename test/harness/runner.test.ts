@@ -5,6 +5,7 @@ import { runScenarios } from '../../harness/engine/runner.ts';
 import { InfrastructureError } from '../../harness/engine/failures.ts';
 import { EmulatedPool } from '../../harness/pools/emulated.ts';
 import { loadScenarioFile } from '../../harness/scenarios/loader.ts';
+import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
 const WORLD = join(repoRoot, 'scenarios/worlds/standard.yaml');
@@ -417,4 +418,34 @@ test('a step that ends in an error calls no change unexpected that it may have b
   const step = attempt.steps[2]!;
   t.true(step.diffs.some((d) => d.changes.some((c) => c.path === 'paymentMode')), 'the meter switched before the step gave up');
   t.deepEqual(step.diffs.flatMap((d) => d.unexpected), []);
+});
+
+test("a step's traffic holds what crossed the device link: the DCC's Command and the meter's answer, as hex, and its alerts", async (t) => {
+  const run = await runScenarios(
+    load(`  - id: link
+    title: t
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, expect: { code: I99, response: I0 } }
+      - request: { as: srp, to: smets1-elec, mode: credit, expect: { code: I99, response: I0 } }
+      - request: { as: srp, to: gsme, mode: credit, at: 2h, expect: { code: I99, response: I0, device: success } }
+      - advance: 3h
+`),
+    { pool: async () => new EmulatedPool() },
+  );
+  const steps = run.tests[0]!.attempts[0]!.steps;
+  t.is(run.tests[0]!.verdict, 'pass');
+  const device = (i: number) => steps[i]!.traffic.filter((r) => r.direction === 'dcc->device' || r.direction === 'device->dcc');
+  t.deepEqual(device(1).map((r) => [r.direction, r.kind, r.party, r.summary]), [
+    ['dcc->device', 'gbcs', 'esme', 'to esme: command ECS02 (credit)'],
+    ['device->dcc', 'gbcs', 'esme', 'esme answers: response ECS02 (credit): success'],
+  ]);
+  const command = decodeFrame(Buffer.from(device(1)[0]!.payload, 'hex'));
+  t.true(command.ok && command.value.kind === 'command');
+  t.deepEqual(device(2).map((r) => [r.direction, r.kind, r.summary.replace(/instruction \d+/, 'instruction N')]), [
+    ['dcc->device', 's1sp', 'to smets1-elec via the S1SP: SRV 1.6, instruction N'],
+    ['device->dcc', 's1sp', 'smets1-elec answers: S1SP response, executed'],
+  ]);
+  t.deepEqual(device(0), [], 'the instruction itself sends nothing to a device');
+  t.deepEqual(device(4).map((r) => [r.direction, r.kind, r.summary.replace(/at \S+\)/, 'at T)')]), [['device->dcc', 'gbcs', 'gsme alerts: alert 0x8F66 (credit, at T)']]);
 });
