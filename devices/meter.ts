@@ -20,6 +20,7 @@ import {
   type Tariff,
 } from '../protocol/s1sp/operations.ts';
 import { type ClockTimer, type SimClock } from './clock.ts';
+import { savedStateProblem } from './saved-state.ts';
 import { canonical, type Json } from './snapshot.ts';
 
 export type Generation = 'smets2' | 'smets1';
@@ -540,6 +541,8 @@ export abstract class Meter {
       }) as StateRecord & { pending: (Omit<PendingChange, 'timer'> & { op: { execution?: { kind: string; at?: string | Date } } })[] | null; environment?: unknown };
       if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error('not an object');
       const { environment, ...state } = record;
+      const problem = savedStateProblem(state);
+      if (problem) throw new Error(problem);
       if (environment !== undefined) restoreEnvironment = this.readEnvironment(environment);
       // A pending change is a future-dated one, due at its execution time: one without that time is refused before
       // anything is scheduled on the clock (which other meters may share).

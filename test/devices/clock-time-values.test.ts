@@ -32,14 +32,15 @@ test('a timer needs a finite time', (t) => {
   t.is(clock.advance(10), 1);
 });
 
-const damages: [string, (p: { at?: unknown; op: { execution: { at?: unknown } } }) => void][] = [
-  ['without its time', (p) => delete p.at],
-  ['with a time that is not a number', (p) => (p.at = String(p.at))],
-  ['with an execution time that is not a date', (p) => (p.op.execution.at = 'garbage')],
-  ['with an execution time other than its time', (p) => (p.op.execution.at = new Date((p.at as number) + HOUR).toISOString())],
+const UNTIMED = 'a pending change without a valid execution time';
+const damages: [string, (p: { at?: unknown; op: { execution: { at?: unknown } } }) => void, string][] = [
+  ['without its time', (p) => delete p.at, 'pending.0.at: Invalid input: expected number, received undefined'],
+  ['with a time that is not a number', (p) => (p.at = String(p.at)), 'pending.0.at: Invalid input: expected number, received string'],
+  ['with an execution time that is not a date', (p) => (p.op.execution.at = 'garbage'), UNTIMED],
+  ['with an execution time other than its time', (p) => (p.op.execution.at = new Date((p.at as number) + HOUR).toISOString()), UNTIMED],
 ];
 
-for (const [what, damage] of damages) {
+for (const [what, damage, problem] of damages) {
   test(`a saved pending change ${what} is refused, and the meters sharing the clock still execute their changes`, (t) => {
     const { clock, meter, creditInAnHour } = fleet();
     const a = meter('00DB0000000000A1');
@@ -48,7 +49,7 @@ for (const [what, damage] of damages) {
     damage(saved.pending[0]);
     const c = meter('00DB0000000000C1');
     const before = c.snapshot();
-    t.throws(() => c.importState(JSON.stringify(saved)), { message: /^00DB0000000000C1: not a saved meter state \(a pending change without a valid execution time\)/ });
+    t.throws(() => c.importState(JSON.stringify(saved)), { message: `00DB0000000000C1: not a saved meter state (${problem})` });
     t.deepEqual(c.snapshot(), before);
 
     const b = meter('00DB0000000000B1');
@@ -70,7 +71,7 @@ test('a saved state refused after its pending change was scheduled does not hold
   const a = meter('00DB0000000000A1');
   creditInAnHour(a);
   const saved = JSON.parse(a.exportState());
-  delete saved.tariff; // the pending change is valid, the state is not: refused only when it is read
+  delete saved.pending[0].op.target; // timed as it should be, so it is scheduled; the snapshot then finds no target
   const c = meter('00DB0000000000C1');
   t.throws(() => c.importState(JSON.stringify(saved)), { message: /not a saved meter state/ });
   const d = meter('00DB0000000000D1');

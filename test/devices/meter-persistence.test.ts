@@ -1,5 +1,6 @@
 import test from 'ava';
 import { ECS02 } from '../../protocol/gbcs/usecases/catalogue.ts';
+import { ECS04a } from '../../protocol/gbcs/usecases/meter-balance.ts';
 import { SimClock } from '../../devices/clock.ts';
 import { Smets2Meter } from '../../devices/smets2/meter.ts';
 import { makeTestPki } from '../../devices/testing/command-builder.ts';
@@ -27,6 +28,28 @@ test('a meter exported and imported into a new one has the same snapshot, counte
   clock.advance(3_600_001);
   t.is(restored.snapshot().paymentMode, 'credit');
   t.is(rig.meter.snapshot().paymentMode, 'prepayment', 'the original is untouched');
+});
+
+test('a saved state of the wrong shape is refused field by field, and leaves the meter as it was and working', (t) => {
+  const rig = meter('esme', { paymentMode: 'prepayment', meterBalance: 100 });
+  const good = JSON.parse(rig.meter.exportState()) as Record<string, unknown>;
+  const before = rig.meter.snapshot();
+  const cases: [Record<string, unknown>, string][] = [
+    [{ counters: {} }, 'counters: Invalid input: expected array, received object'],
+    [{ counters: ['90B3D51F30010001'] }, 'counters: pairs of a sender and its counter'],
+    [{ meterBalance: '100' }, 'meterBalance: Invalid input: expected number, received string'],
+    [{ meterBalance: 1.5 }, 'meterBalance: Invalid input: expected int, received number'],
+    [{ paymentMode: 'bogus' }, 'paymentMode: Invalid option: expected one of "credit"|"prepayment"'],
+    [{ tariff: { standingCharge: 0, unitRates: [], digest: 'nope' } }, 'tariff.digest: 16 upper-case hex digits'],
+    [{ securityLog: [{ at: 0, code: '8F99', reason: 'x' }] }, 'securityLog.0.code: Invalid option: expected one of "8F1E"|"8F30"|"8F53"|"8F60"'],
+    [{ extra: 1 }, '(record): Unrecognized key: "extra"'],
+  ];
+  for (const [patch, problem] of cases) {
+    t.throws(() => rig.meter.importState(JSON.stringify({ ...good, ...patch })), { message: `${ESME_EUI}: not a saved meter state (${problem})` }, JSON.stringify(patch));
+    t.deepEqual(rig.meter.snapshot(), before, JSON.stringify(patch));
+  }
+  rig.meter.process(build.command(ECS04a, { amount: 5 }, { device: ESME_EUI, counter: 1n }));
+  t.is(rig.meter.snapshot().meterBalance, 105, 'still a number, and the meter still answers');
 });
 
 test('a damaged saved state is refused naming the meter, and leaves the meter as it was', (t) => {

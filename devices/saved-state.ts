@@ -1,0 +1,81 @@
+/**
+ * The shape of a meter's saved state record (Meter.exportState), checked field by field before a meter takes
+ * one in: a state file damaged or written by hand must be refused whole, not accepted and then make the meter
+ * add a number to a string or throw on every frame.
+ */
+import { z } from 'zod';
+
+const int = z.number().int().refine(Number.isSafeInteger, 'a safe integer');
+const count = int.refine((n) => n >= 0, 'not negative');
+const hex16 = z.string().regex(/^[0-9A-F]{16}$/, '16 upper-case hex digits');
+const period = z.enum(['hourly', 'daily', 'weekly']);
+
+const securityEntry = z.strictObject({
+  at: z.number(),
+  code: z.enum(['8F1E', '8F30', '8F53', '8F60']),
+  reason: z.string(),
+  source: z.string().optional(),
+  counter: z.bigint().optional(),
+  messageCode: int.optional(),
+});
+
+const eventEntry = z.strictObject({
+  at: z.number(),
+  event: z.enum(['executed', 'scheduled', 'cancelled', 'refused', 'future-dated-executed', 'consumer-enabled-supply']),
+  useCase: z.string().optional(),
+  source: z.string().optional(),
+  counter: z.bigint().optional(),
+  detail: z.string().optional(),
+});
+
+/** A pending change as saved (without its timer); its operation is checked where it is scheduled again. */
+const pendingChange = z.object({
+  kind: z.enum(['paymentMode', 'prepaymentConfiguration', 'tariff']),
+  op: z.object({ op: z.string() }).loose(),
+  ctx: z.strictObject({ source: z.string(), counter: z.bigint(), useCase: z.string() }),
+  at: z.number(),
+});
+
+export const savedStateRecord = z.strictObject({
+  variant: z.enum(['esme', 'esme-twin', 'gsme']),
+  paymentMode: z.enum(['credit', 'prepayment']),
+  suspendDebtDisabled: z.boolean(),
+  suspendDebtEmergency: z.boolean(),
+  disablementThreshold: int,
+  meterBalance: int,
+  emergencyCreditActive: z.boolean(),
+  emergencyCreditBalance: int,
+  accumulatedDebt: int,
+  timeDebt1: int,
+  timeDebt2: int,
+  paymentDebt: int,
+  debtRecovery: z.strictObject({ timeDebt1Rate: int, timeDebt1Period: period, timeDebt2Rate: int, timeDebt2Period: period, paymentDebtRate: int }),
+  prepayment: z.strictObject({
+    lowCreditThreshold: int,
+    maxMeterBalance: int,
+    maxCreditThreshold: int,
+    debtRecoveryRateCap: int,
+    emergencyCreditLimit: int,
+    emergencyCreditThreshold: int,
+    calendar: hex16,
+  }),
+  supply: z.enum(['enabled', 'disabled', 'armed']),
+  tariff: z.strictObject({ standingCharge: int, unitRates: z.array(int), digest: hex16 }),
+  activeImportWh: count,
+  utrnCounter: z.bigint().nullable(),
+  alertCounter: count,
+  // [eui, counter, eui, counter, ...]
+  counters: z
+    .array(z.union([z.string(), z.bigint()]))
+    .refine((c) => c.length % 2 === 0 && c.every((v, i) => typeof v === (i % 2 === 0 ? 'string' : 'bigint')), 'pairs of a sender and its counter')
+    .nullable(),
+  pending: z.array(pendingChange).nullable(),
+  securityLog: z.array(securityEntry).nullable(),
+  eventLog: z.array(eventEntry).nullable(),
+});
+
+/** What is wrong with a saved state record, in one line, or null when nothing is. */
+export function savedStateProblem(record: unknown): string | null {
+  const r = savedStateRecord.safeParse(record);
+  return r.success ? null : r.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+}
