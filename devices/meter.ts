@@ -463,7 +463,7 @@ export abstract class Meter {
           ? paymentTargetJson(p.op.target)
           : p.op.op === 'tariff'
             ? { digest: p.op.tariff.digest }
-            : { calendar: p.op.configuration.calendar };
+            : configurationJson(p.op.configuration);
       return { counter: p.ctx.counter.toString(), executeAt: executionToJSON(p.op.execution), source: p.ctx.source, useCase: p.ctx.useCase, change: detail };
     };
     const counters: { [k: string]: Json } = {};
@@ -478,14 +478,14 @@ export abstract class Meter {
       prepaymentSettings: { suspendDebtDisabled: s.suspendDebtDisabled, suspendDebtEmergency: s.suspendDebtEmergency, disablementThreshold: s.disablementThreshold },
       meterBalance: s.meterBalance,
       emergencyCredit: { active: s.emergencyCreditActive, balance: s.emergencyCreditBalance, limit: s.prepayment.emergencyCreditLimit, threshold: s.prepayment.emergencyCreditThreshold },
-      debt: { accumulatedDebt: s.accumulatedDebt, timeDebt1: s.timeDebt1, timeDebt2: s.timeDebt2, paymentDebt: s.paymentDebt, recovery: { ...s.debtRecovery } },
-      prepaymentConfiguration: {
-        lowCreditThreshold: s.prepayment.lowCreditThreshold,
-        maxMeterBalance: s.prepayment.maxMeterBalance,
-        maxCreditThreshold: s.prepayment.maxCreditThreshold,
-        debtRecoveryRateCap: s.prepayment.debtRecoveryRateCap,
-        calendar: s.prepayment.calendar,
+      debt: {
+        accumulatedDebt: s.accumulatedDebt,
+        timeDebt1: s.timeDebt1,
+        timeDebt2: s.timeDebt2,
+        paymentDebt: s.paymentDebt,
+        recovery: { ...s.debtRecovery, timeDebt1PriceScale: s.debtRecovery.timeDebt1PriceScale ?? null, timeDebt2PriceScale: s.debtRecovery.timeDebt2PriceScale ?? null },
       },
+      prepaymentConfiguration: (({ emergencyCreditLimit: _limit, emergencyCreditThreshold: _threshold, ...rest }) => rest)(configurationJson(s.prepayment)),
       supply: s.supply,
       tariff: { standingCharge: s.tariff.standingCharge, unitRates: [...s.tariff.unitRates], digest: s.tariff.digest },
       registers: { activeImportWh: s.activeImportWh },
@@ -578,6 +578,11 @@ function appendCapped<T>(log: T[] | null, entry: T): T[] {
 
 function paymentTargetJson(t: Extract<MeterOperation, { op: 'payment-mode' }>['target']): Json {
   return t.mode === 'credit' ? { mode: 'credit' } : { mode: 'prepayment', suspendDebtDisabled: t.suspendDebtDisabled, suspendDebtEmergency: t.suspendDebtEmergency, disablementThreshold: t.disablementThreshold };
+}
+
+/** A prepayment configuration as the snapshot shows it: every value it sets (null for one this meter kind has not). */
+function configurationJson(c: PrepaymentConfiguration): { [k: string]: Json } {
+  return { ...c, debtRecoveryRateCapPeriod: c.debtRecoveryRateCapPeriod ?? null };
 }
 
 function dropUndefined(o: { [k: string]: Json | undefined }): { [k: string]: Json } {

@@ -49,6 +49,7 @@ function prepaymentConfiguration(p: EsmePrepayConfiguration | GsmePrepayConfigur
       maxMeterBalance: p.maxMeterBalance,
       maxCreditThreshold: p.maxCreditThreshold,
       debtRecoveryRateCap: p.debtRecoveryRateCap,
+      ...('debtRecoveryRateCapPeriod' in p ? { debtRecoveryRateCapPeriod: p.debtRecoveryRateCapPeriod } : {}),
       emergencyCreditLimit: p.emergencyCreditLimit,
       emergencyCreditThreshold: p.emergencyCreditThreshold,
       calendar: digest(calendar),
@@ -63,7 +64,15 @@ function updateDebt(p: EsmeUpdateDebt | GsmeUpdateDebt): MeterOperation {
       timeDebt1: p.timeDebtRegister1,
       timeDebt2: p.timeDebtRegister2,
       paymentDebt: p.paymentDebtRegister,
-      recovery: { timeDebt1Rate: p.recovery1.rate, timeDebt1Period: p.recovery1.period, timeDebt2Rate: p.recovery2.rate, timeDebt2Period: p.recovery2.period, paymentDebtRate: p.debtRecoveryPerPayment },
+      recovery: {
+        timeDebt1Rate: p.recovery1.rate,
+        timeDebt1Period: p.recovery1.period,
+        timeDebt2Rate: p.recovery2.rate,
+        timeDebt2Period: p.recovery2.period,
+        ...('priceScale' in p.recovery1 ? { timeDebt1PriceScale: p.recovery1.priceScale } : {}),
+        ...('priceScale' in p.recovery2 ? { timeDebt2PriceScale: p.recovery2.priceScale } : {}),
+        paymentDebtRate: p.debtRecoveryPerPayment,
+      },
     },
   };
 }

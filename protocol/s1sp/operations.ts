@@ -14,6 +14,8 @@ export interface PrepaymentConfiguration {
   maxMeterBalance: number;
   maxCreditThreshold: number;
   debtRecoveryRateCap: number;
+  /** The period the cap applies over, in seconds: ESME only (ECS08); not carried to SMETS1 meters. */
+  debtRecoveryRateCapPeriod?: number;
   emergencyCreditLimit: number;
   emergencyCreditThreshold: number;
   /** 16 hex digits identifying the non-disablement calendar (a digest of its tables). */
@@ -41,6 +43,9 @@ export interface DebtRecovery {
   timeDebt1Period: RecoveryPeriod;
   timeDebt2Rate: number;
   timeDebt2Period: RecoveryPeriod;
+  /** ESME only (ECS07): the power of ten each time-debt rate is scaled by; not carried to SMETS1 meters. */
+  timeDebt1PriceScale?: number;
+  timeDebt2PriceScale?: number;
   /** Share of each payment that recovers the payment-based debt. */
   paymentDebtRate: number;
 }

@@ -172,3 +172,26 @@ test('the consumer enables an armed supply; a GSME refuses nothing it cannot be 
   t.is(m.supply, 'enabled');
   t.false(m.consumerEnableSupply());
 });
+
+test('what an accepted ECS08 or ECS07 sets is all in the snapshot: the cap period, the price scales, and a pending configuration whole', (t) => {
+  const cfg = (period: number, limit: number, execution: unknown = { kind: 'now' }) => ({ execution, maxMeterBalance: 5_000_000, maxCreditThreshold: 1_000_000, debtRecoveryRateCap: 30, debtRecoveryRateCapPeriod: period, lowCreditThreshold: 200_000, emergencyCreditLimit: limit, emergencyCreditThreshold: 100_000, specialDays: SPECIAL_DAYS, calendar: SCHEDULE });
+  const weekly = meter('esme');
+  const daily = meter('esme');
+  t.true(send(weekly.meter, ECS08, cfg(604_800, 300_000), { counter: 1n })?.outcome.success);
+  t.true(send(daily.meter, ECS08, cfg(86_400, 300_000), { counter: 1n })?.outcome.success);
+  t.deepEqual(diffSnapshots(weekly.meter.snapshot(), daily.meter.snapshot()), [{ path: 'prepaymentConfiguration.debtRecoveryRateCapPeriod', before: 604_800, after: 86_400 }]);
+
+  const debt = (scale: number) => ({ timeDebtRegister1: 0, timeDebtRegister2: 0, paymentDebtRegister: 0, debtRecoveryPerPayment: 1000, recovery1: { rate: 3, priceScale: scale, period: 'daily' }, recovery2: { rate: 15, priceScale: -1, period: 'daily' } });
+  const tenths = meter('esme');
+  const tenThousandths = meter('esme');
+  t.true(send(tenths.meter, ECS07, debt(-1), { counter: 1n })?.outcome.success);
+  t.true(send(tenThousandths.meter, ECS07, debt(-4), { counter: 1n })?.outcome.success);
+  t.deepEqual(diffSnapshots(tenths.meter.snapshot(), tenThousandths.meter.snapshot()), [{ path: 'debt.recovery.timeDebt1PriceScale', before: -1, after: -4 }]);
+
+  const low = meter('esme');
+  const high = meter('esme');
+  const at = { kind: 'at', at: new Date(low.clock.now() + 3_600_000) };
+  send(low.meter, ECS08, cfg(604_800, 300_000, at), { counter: 1n });
+  send(high.meter, ECS08, cfg(604_800, 9_000_000, at), { counter: 1n });
+  t.deepEqual(diffSnapshots(low.meter.snapshot(), high.meter.snapshot()), [{ path: 'pending.prepaymentConfiguration.change.emergencyCreditLimit', before: 300_000, after: 9_000_000 }], 'a pending configuration shows what it will set');
+});
