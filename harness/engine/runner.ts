@@ -284,7 +284,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       let running: Promise<StepOutcome> | null = null;
       try {
         const limit = Math.min(stepTimeout, left());
-        const overran = limit < stepTimeout ? scenarioOverran : `step ${index + 1} (${stepRecord.kind}) did not finish within ${stepTimeout} ms`;
+        // Said of the step: the attempt's message puts "step N (title): " before it.
+        const overran = limit < stepTimeout ? scenarioOverran : `the step did not finish within ${stepTimeout} ms`;
         running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal, solrReached });
         const outcome = await withTimeout(running, limit, overran, undefined, options.signal);
         stepRecord.title = outcome.title;
