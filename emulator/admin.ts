@@ -159,6 +159,9 @@ export class DccAdmin {
     const now = this.dcc.now();
     const record = this.smki.revoke(ref, { ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
     persistRevocation(this.db, record);
+    // A supplier whose XML Signing certificate is revoked now has its alerts routed to its SRP (BR7): those
+    // waiting move at once rather than at the outbox's next look. A delayed one is found by that look.
+    this.dcc.outbox.rerouteWaitingNow();
     // Delayed is about this order: a pending revocation brought forward to now is not delayed, whenever it was first ordered.
     return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > now };
   }
