@@ -52,6 +52,26 @@ export class TrustAnchors {
     return new TrustAnchors(all);
   }
 
+  /**
+   * These anchors with what they lack taken from `other`: a cell for a role they have none for, a key for a cell
+   * of the same party that has none. What they hold stays (this object itself when nothing is added).
+   */
+  filledFrom(other: TrustAnchors): TrustAnchors {
+    const all: Partial<Record<AnchorRole, TrustAnchorCell>> = Object.fromEntries(this.cells);
+    let added = false;
+    for (const [role, theirs] of other.cells) {
+      const mine = this.cells.get(role);
+      if (!mine) {
+        all[role] = theirs;
+        added = true;
+      } else if (mine.eui === theirs.eui && ((!mine.ds && theirs.ds) || (!mine.ka && theirs.ka))) {
+        all[role] = { eui: mine.eui, ...(mine.ds ?? theirs.ds ? { ds: (mine.ds ?? theirs.ds)! } : {}), ...(mine.ka ?? theirs.ka ? { ka: (mine.ka ?? theirs.ka)! } : {}) };
+        added = true;
+      }
+    }
+    return added ? new TrustAnchors(all) : this;
+  }
+
   /** EUIs and public-key fingerprints per role: safe to show, and changes when a cell does. */
   toJSON(): Json {
     if (this.json === undefined) {

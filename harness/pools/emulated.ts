@@ -134,10 +134,17 @@ export class EmulatedPool implements DevicePool {
     this.records.set(record.eui, record);
     if (meterNow && before && sameDevice(before, record)) {
       // A registration update (supplier, network operator, SMI status) is not a new meter: its state, counters
-      // included, stay; the keys it trusts follow a change of supplier or network operator, and nothing else (a
-      // revocation in SMKI since it was provisioned does not reach into a meter).
-      const partiesChanged = before.supplier !== record.supplier || before.networkOperator !== record.networkOperator;
-      if (meterNow instanceof Smets2Meter && partiesChanged) meterNow.setTrustAnchors(trust());
+      // included, stay. The keys it trusts follow a change of supplier or network operator; otherwise it only
+      // gains keys it had none for (a supplier certified after the meter was registered). A revocation in SMKI
+      // since does not reach into a meter. The anchors are part of its saved state, so they are stored now.
+      if (meterNow instanceof Smets2Meter) {
+        const partiesChanged = before.supplier !== record.supplier || before.networkOperator !== record.networkOperator;
+        const anchors = partiesChanged ? trust() : meterNow.trustAnchors.filledFrom(trust());
+        if (anchors !== meterNow.trustAnchors) {
+          meterNow.setTrustAnchors(anchors);
+          this.save(record.eui, meterNow);
+        }
+      }
       this.note(record.eui, `registration updated: supplier ${record.supplier}, ${record.smiStatus}`);
     } else {
       const plan = this.plans.get(record.eui)?.initial ?? requested ?? this.defaultInitial;

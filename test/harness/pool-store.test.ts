@@ -102,3 +102,31 @@ test("a revocation in SMKI does not reach into a meter: its supplier key stays t
   t.is(trusted(again.pool), keyA, 'after a restart');
   t.not(keyA, fingerprint(b.certificate.publicKey));
 });
+
+test("a meter's anchors follow a change of supplier through a restart, and a meter registered before its supplier was certified gains the key on its next registration", async (t) => {
+  const dir = scratchDir(t, 'pool-store');
+  const first = await hostedPool(t, dir, { start: new Date('2026-01-01T00:00:00Z'), freezeClock: true });
+  const { admin } = first.dcc.dcc;
+  const other = parseEui('90B3D51F30010002');
+  const later = parseEui('00DB0000000000C2');
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.party({ eui: other, name: 'Other supplier', roles: ['IS', 'GS'] });
+  const a = await admin.issuePartyCertificate(SUPPLIER, 'organisation-ds');
+  const b = await admin.issuePartyCertificate(other, 'organisation-ds');
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: SUPPLIER });
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: other });
+  // A supplier with no Digital Signing certificate yet: its meter trusts no key of it until one is issued.
+  const late = parseEui('90B3D51F30010003');
+  await first.dcc.admin.party({ eui: late, name: 'Late supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.device({ eui: later, type: 'ESME', supplier: late });
+  const trusted = (pool: typeof first.pool, eui: typeof METER) => (pool.port.state(eui) as { trustAnchors: { supplier: { eui: string; ds: string | null } } }).trustAnchors.supplier;
+  t.is(trusted(first.pool, later).ds, null);
+  const c = await admin.issuePartyCertificate(late, 'organisation-ds');
+  await first.dcc.admin.device({ eui: later, type: 'ESME', supplier: late, smiStatus: 'suspended' });
+  t.is(trusted(first.pool, later).ds, fingerprint(c.certificate.publicKey), 'the key it had none for');
+  await first.close();
+  const again = await hostedPool(t, dir);
+  t.like(trusted(again.pool, METER), { eui: other, ds: fingerprint(b.certificate.publicKey) }, 'the new supplier, not the one before the restart');
+  t.not(fingerprint(a.certificate.publicKey), fingerprint(b.certificate.publicKey));
+  t.is(trusted(again.pool, later).ds, fingerprint(c.certificate.publicKey));
+});
