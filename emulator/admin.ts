@@ -157,7 +157,7 @@ export class DccAdmin {
     const entry = this.smki.lookup(ref);
     if (!entry) throw new NotFound(`no certificate ${serial} in SMKI`);
     const now = this.dcc.now();
-    const record = this.smki.revoke(ref, { ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
+    const record = this.smki.revoke(ref, { requestedAt: now, ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
     persistRevocation(this.db, record);
     // A supplier whose XML Signing certificate is revoked now has its alerts routed to its SRP (BR7): those
     // waiting move at once rather than at the outbox's next look. A delayed one is found by that look.

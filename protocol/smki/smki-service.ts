@@ -210,11 +210,12 @@ export class SmkiService {
    * Revokes now, or (PMA-ordered delay) with effect at `at`. Certificates of any source can be revoked; only
    * those our OCA issued appear on its CRL.
    */
-  revoke(ref: CertRef, options: { at?: Date; reason?: RevocationReason; orderedBy?: string } = {}): RevocationRecord {
+  revoke(ref: CertRef, options: { at?: Date; reason?: RevocationReason; orderedBy?: string; requestedAt?: Date } = {}): RevocationRecord {
     const entry = this.lookup(ref);
     if (!entry) throw new SmkiServiceError(`no certificate ${typeof ref === 'string' ? ref : `${ref.serial} of "${ref.issuer}"`} in the SMKI directory`);
     return this.register.revoke(entry.certificate, {
-      requestedAt: this.clock(),
+      // The caller's instant when it has one, so that what it reports of the order is about this very time.
+      requestedAt: options.requestedAt ?? this.clock(),
       ...(options.at ? { effectiveAt: options.at } : {}),
       ...(options.reason ? { reason: options.reason } : {}),
       ...(options.orderedBy ? { orderedBy: options.orderedBy } : {}),
