@@ -28,13 +28,33 @@ const eventEntry = z.strictObject({
   detail: z.string().optional(),
 });
 
-/** A pending change as saved (without its timer); its operation is checked where it is scheduled again. */
-const pendingChange = z.object({
-  kind: z.enum(['paymentMode', 'prepaymentConfiguration', 'tariff']),
-  op: z.object({ op: z.string() }).loose(),
-  ctx: z.strictObject({ source: z.string(), counter: z.bigint(), useCase: z.string() }),
-  at: z.number(),
+const prepaymentConfiguration = z.strictObject({
+  lowCreditThreshold: int,
+  maxMeterBalance: int,
+  maxCreditThreshold: int,
+  debtRecoveryRateCap: int,
+  debtRecoveryRateCapPeriod: int.optional(),
+  emergencyCreditLimit: int,
+  emergencyCreditThreshold: int,
+  calendar: hex16,
 });
+const tariff = z.strictObject({ standingCharge: int, unitRates: z.array(int), digest: hex16 });
+const paymentTarget = z.discriminatedUnion('mode', [
+  z.strictObject({ mode: z.literal('credit') }),
+  z.strictObject({ mode: z.literal('prepayment'), suspendDebtDisabled: z.boolean(), suspendDebtEmergency: z.boolean(), disablementThreshold: int }),
+]);
+
+/**
+ * A pending change as saved (without its timer): what it will write is checked like the record it will write
+ * into. Its execution time is checked where it is scheduled again.
+ */
+const common = { ctx: z.strictObject({ source: z.string(), counter: z.bigint(), useCase: z.string() }), at: z.number(), alertInfo: z.unknown().optional() };
+const execution = z.unknown();
+const pendingChange = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('paymentMode'), op: z.strictObject({ op: z.literal('payment-mode'), target: paymentTarget, execution }), ...common }),
+  z.strictObject({ kind: z.literal('prepaymentConfiguration'), op: z.strictObject({ op: z.literal('prepayment-configuration'), configuration: prepaymentConfiguration, execution }), ...common }),
+  z.strictObject({ kind: z.literal('tariff'), op: z.strictObject({ op: z.literal('tariff'), tariff, execution }), ...common }),
+]);
 
 export const savedStateRecord = z.strictObject({
   variant: z.enum(['esme', 'esme-twin', 'gsme']),
@@ -58,18 +78,9 @@ export const savedStateRecord = z.strictObject({
     timeDebt2PriceScale: int.optional(),
     paymentDebtRate: int,
   }),
-  prepayment: z.strictObject({
-    lowCreditThreshold: int,
-    maxMeterBalance: int,
-    maxCreditThreshold: int,
-    debtRecoveryRateCap: int,
-    debtRecoveryRateCapPeriod: int.optional(),
-    emergencyCreditLimit: int,
-    emergencyCreditThreshold: int,
-    calendar: hex16,
-  }),
+  prepayment: prepaymentConfiguration,
   supply: z.enum(['enabled', 'disabled', 'armed']),
-  tariff: z.strictObject({ standingCharge: int, unitRates: z.array(int), digest: hex16 }),
+  tariff,
   activeImportWh: count,
   utrnCounter: z.bigint().nullable(),
   alertCounter: count,

@@ -66,12 +66,12 @@ for (const [what, damage, problem] of damages) {
   });
 }
 
-test('a saved state refused after its pending change was scheduled does not hold back the shared clock either', (t) => {
+test('a saved state whose pending change would write what the meter cannot hold is refused, and holds back nothing on the shared clock', (t) => {
   const { clock, meter, creditInAnHour } = fleet();
   const a = meter('00DB0000000000A1');
   creditInAnHour(a);
   const saved = JSON.parse(a.exportState());
-  delete saved.pending[0].op.target; // timed as it should be, so it is scheduled; the snapshot then finds no target
+  delete saved.pending[0].op.target; // timed as it should be, but with nothing to write
   const c = meter('00DB0000000000C1');
   t.throws(() => c.importState(JSON.stringify(saved)), { message: /not a saved meter state/ });
   const d = meter('00DB0000000000D1');

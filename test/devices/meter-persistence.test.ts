@@ -81,3 +81,16 @@ test("a SMETS2+ meter's trust anchors are kept in its saved state; a state with 
   fresh.importState(JSON.stringify(old));
   t.deepEqual(fresh.snapshot().trustAnchors, other.anchors.toJSON());
 });
+
+test('a saved pending change is checked for what it will write: one that would put a string in the meter is refused before it is scheduled', (t) => {
+  const rig = meter('esme', { paymentMode: 'credit' });
+  const at = new Date(rig.clock.now() + 3_600_000);
+  rig.meter.process(build.command(ECS02, { variant: 'esme', change: { target: { mode: 'credit' }, execution: { kind: 'at', at } } }, { device: ESME_EUI, counter: 10n }));
+  const saved = JSON.parse(rig.meter.exportState()) as { pending: { op: { target: Record<string, unknown> } }[] };
+  saved.pending[0]!.op.target = { mode: 'prepayment', suspendDebtDisabled: true, suspendDebtEmergency: false, disablementThreshold: '-1000' };
+  const clock = new SimClock(rig.clock.now());
+  const other = new Smets2Meter({ eui: ESME_EUI, variant: 'esme', keys, trustAnchors: pki.anchors, clock });
+  t.throws(() => other.importState(JSON.stringify(saved)), { message: `${ESME_EUI}: not a saved meter state (pending.0.op.target.disablementThreshold: Invalid input: expected number, received string)` });
+  t.is(clock.advance(2 * 3_600_000), 0, 'nothing was scheduled');
+  t.is(other.snapshot().prepaymentSettings.disablementThreshold, 0);
+});
