@@ -101,6 +101,18 @@ export interface TestVerdictRow {
   defects: string[];
 }
 
+/** Creates or upgrades the history's tables; refuses a newer schema or another program's database. */
+function upgrade(db: Database.Database, file: string): void {
+  const version = db.pragma('user_version', { simple: true }) as number;
+  if (version > SCHEMA_VERSION) throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);
+  // Another program's database (a lease store, say) must not gain our tables.
+  const foreign = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('runs', 'test_verdicts')").all() as { name: string }[]).map((r) => r.name);
+  if (version === 0 && foreign.length > 0) throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
+  if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'; ALTER TABLE runs ADD COLUMN interrupted TEXT");
+  db.exec(SCHEMA);
+  if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+}
+
 export class History {
   readonly #db: Database.Database;
   /** How to read a run's defects and interruption: a version 1 file opened read-only has neither column. */
@@ -120,24 +132,16 @@ export class History {
     const db = new Database(file, { readonly: options.readonly ?? false, fileMustExist: options.readonly ?? false });
     db.pragma('busy_timeout = 5000');
     if (!options.readonly) {
-      db.pragma('journal_mode = WAL');
-      db.pragma('foreign_keys = ON');
-      const version = db.pragma('user_version', { simple: true }) as number;
-      if (version > SCHEMA_VERSION) {
+      try {
+        db.pragma('journal_mode = WAL');
+        db.pragma('foreign_keys = ON');
+        // The version is read inside the write transaction: two recorders opening a version 1 file at once
+        // must not both upgrade it (the second would add the columns again).
+        db.transaction(() => upgrade(db, file)).immediate();
+      } catch (e) {
         db.close();
-        throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);
+        throw e;
       }
-      // Another program's database (a lease store, say) must not gain our tables.
-      const foreign = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('runs', 'test_verdicts')").all() as { name: string }[]).map((r) => r.name);
-      if (version === 0 && foreign.length > 0) {
-        db.close();
-        throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
-      }
-      db.transaction(() => {
-        if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'; ALTER TABLE runs ADD COLUMN interrupted TEXT");
-        db.exec(SCHEMA);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      })();
     }
     return new History(db);
   }

@@ -62,10 +62,11 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as unknown as Argv<HistoryArgs>,
   handler: (args) => {
     if (!Number.isInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);
+    if (args.withDefects && args.test === undefined) throw new CliExit(EXIT.usage, '--with-defects goes with --test ID: the run list always shows runs that seeded defects');
     const file = args.db !== undefined ? resolve(args.db) : defaultHistoryPath();
     if (!existsSync(file)) {
       // No history yet is an ordinary state (a fresh clone), not an error.
-      if (args.json) process.stdout.write(args.test === undefined ? '[]\n' : JSON.stringify({ testId: args.test, summary: summarizeTestHistory([]), runs: [] }) + '\n');
+      if (args.json) process.stdout.write(args.test === undefined ? '[]\n' : JSON.stringify({ testId: args.test, summary: summarizeTestHistory([]), runs: [], seededLeftOut: 0 }) + '\n');
       else process.stdout.write(`no run history yet: ${file} does not exist\n`);
       return;
     }

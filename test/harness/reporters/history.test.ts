@@ -1,12 +1,15 @@
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import test from 'ava';
 import { defaultHistoryPath, History, recordRun, summarizeTestHistory } from '../../../harness/history.ts';
 import type { RunRecord, Verdict } from '../../../harness/results.ts';
 import { summarize } from '../../../harness/results.ts';
 import { runCli } from '../../helpers/cli.ts';
+import { repoRoot } from '../../helpers/fixtures.ts';
 import { sampleRun } from './sample-run.ts';
 
 function tempDir(t: { teardown(fn: () => void): void }): string {
@@ -129,6 +132,11 @@ test('smets-hil history: unknown test, bad --limit, and no history yet', async (
   t.false(existsSync(join(dir, 'none')));
   const freshJson = await runCli(['history', '--db', missing, '--json']);
   t.deepEqual(JSON.parse(freshJson.stdout), []);
+  const freshTest = await runCli(['history', '--db', missing, '--test', 'BR1-sc-credit-esme', '--json']);
+  t.like(JSON.parse(freshTest.stdout), { runs: [], seededLeftOut: 0 }, 'the same keys as with a history');
+  const alone = await runCli(['history', '--db', file, '--with-defects']);
+  t.is(alone.code, 2);
+  t.regex(alone.stderr, /--with-defects goes with --test ID/);
 });
 
 test('runs that seeded defects are kept and listed, but left out of a test\'s verdicts unless asked for: a negative control is not flakiness', async (t) => {
@@ -175,4 +183,31 @@ test('a history written before defects were recorded reads as it was, and takes 
   h.record(runOn(1, 'pass'));
   t.deepEqual(h.runs().map((r) => r.runId), ['run-1', 'run-old']);
   h.close();
+});
+
+test('two recorders upgrading a version 1 history at once: the second waits for the first and finds it upgraded', async (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const v1 = new Database(file);
+  v1.exec(`CREATE TABLE runs (run_id TEXT PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT NOT NULL, duration_ms INTEGER NOT NULL, target TEXT NOT NULL,
+    total INTEGER NOT NULL, passed INTEGER NOT NULL, failed INTEGER NOT NULL, errors INTEGER NOT NULL, skipped INTEGER NOT NULL, evidence_dir TEXT,
+    smets_hil TEXT NOT NULL, host TEXT NOT NULL, recorded_at TEXT NOT NULL);
+    CREATE TABLE test_verdicts (run_id TEXT NOT NULL, position INTEGER NOT NULL, test_id TEXT NOT NULL, title TEXT NOT NULL, file TEXT NOT NULL,
+    tags TEXT NOT NULL, verdict TEXT NOT NULL, attempts INTEGER NOT NULL, duration_ms INTEGER NOT NULL, message TEXT, PRIMARY KEY (run_id, position));`);
+  v1.pragma('user_version = 1');
+  v1.pragma('journal_mode = WAL');
+  // The first recorder, mid-upgrade: it holds the write lock when the second (another process) opens the file.
+  v1.exec('BEGIN IMMEDIATE');
+  v1.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'; ALTER TABLE runs ADD COLUMN interrupted TEXT");
+  v1.pragma('user_version = 2');
+  const history = pathToFileURL(join(repoRoot, 'harness/history.ts')).href;
+  const second = spawn(process.execPath, ['--import', 'tsx', '-e', `import(${JSON.stringify(history)}).then(({ History }) => { History.open(${JSON.stringify(file)}).close(); console.log('opened'); })`], { cwd: repoRoot });
+  let out = '';
+  second.stdout.on('data', (d: Buffer) => (out += d));
+  second.stderr.on('data', (d: Buffer) => (out += d));
+  const exited = new Promise<number | null>((resolve) => second.on('exit', resolve));
+  await new Promise((r) => setTimeout(r, 1500));
+  v1.exec('COMMIT');
+  v1.close();
+  t.is(await exited, 0, out);
+  t.is(out.trim(), 'opened');
 });
