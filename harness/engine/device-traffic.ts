@@ -54,7 +54,7 @@ export function recordingPort(port: DevicePort, add: (r: Record) => void, aliasO
       const to = aliasOf(device.eui);
       // The S1SP builds the frame itself: what the DCC hands it is the operation, shown as JSON.
       const body = JSON.stringify(operation.body, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
-      add({ direction: 'dcc->device', party: to, kind: 's1sp', summary: `to ${to} via the S1SP: SRV ${operation.srv}, instruction ${operation.counter}`, payload: body });
+      add({ direction: 'dcc->device', party: to, kind: 's1sp', summary: `to ${to} via the S1SP: SRV ${operation.srv}, DUIS counter ${operation.counter}`, payload: body });
       const reply = await port.sendSmets1(device, operation, timeoutMs);
       add(answer(to, 's1sp', reply));
       return reply;

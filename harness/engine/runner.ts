@@ -311,7 +311,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved: false }, scScheduled, false);
         stepRecord.diffs = diffs;
         if (violations.length) {
-          stepRecord.message = `invariant violated: ${violations.join(' | ')} (and the step did not finish: ${stepRecord.message})`;
+          stepRecord.message = `invariant violated: ${violations.join(' | ')} (the step itself ended in an error: ${stepRecord.message?.split('\n')[0]})`;
           stepRecord.verdict = 'fail';
         }
       }

@@ -408,7 +408,7 @@ test('a step that ends in an error still holds the meters SoLR Contingency traff
   const test0 = run.tests[0]!;
   t.is(test0.verdict, 'fail');
   t.is(test0.attempts.length, 1, 'a product failure is final');
-  t.regex(test0.attempts[0]!.message!, /^step 3 \(request\): invariant violated: esme changed where it must not: .*\(and the step did not finish: .*did not finish within 1000 ms\)$/);
+  t.regex(test0.attempts[0]!.message!, /^step 3 \(request\): invariant violated: esme changed where it must not: .*\(the step itself ended in an error: the step did not finish within 1000 ms\)$/);
 });
 
 test('a step that ends in an error calls no change unexpected that it may have been allowed: a late answer to a switch to Credit is an error, not a violation', async (t) => {
@@ -442,8 +442,8 @@ test("a step's traffic holds what crossed the device link: the DCC's Command and
   ]);
   const command = decodeFrame(Buffer.from(device(1)[0]!.payload, 'hex'));
   t.true(command.ok && command.value.kind === 'command');
-  t.deepEqual(device(2).map((r) => [r.direction, r.kind, r.summary.replace(/instruction \d+/, 'instruction N')]), [
-    ['dcc->device', 's1sp', 'to smets1-elec via the S1SP: SRV 1.6, instruction N'],
+  t.deepEqual(device(2).map((r) => [r.direction, r.kind, r.summary.replace(/counter \d+/, 'counter N')]), [
+    ['dcc->device', 's1sp', 'to smets1-elec via the S1SP: SRV 1.6, DUIS counter N'],
     ['device->dcc', 's1sp', 'smets1-elec answers: S1SP response, executed'],
   ]);
   t.deepEqual(device(0), [], 'the instruction itself sends nothing to a device');
