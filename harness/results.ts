@@ -8,7 +8,10 @@ export type Verdict = 'pass' | 'fail' | 'error' | 'skip';
 
 export type TrafficDirection = 'user->dcc' | 'dcc->user' | 'dcc->device' | 'device->dcc' | 'dcc->endpoint';
 
-/** One message seen during a step. Payloads are DUIS XML or upper-case hex for GBCS / S1SP frames. */
+/**
+ * One message seen during a step. Payloads are DUIS XML, upper-case hex for GBCS / S1SP frames, or JSON for the
+ * operation the DCC hands the S1SP for a SMETS1 meter (the S1SP builds that frame itself); empty when nothing came.
+ */
 export interface TrafficRecord {
   at: string;
   direction: TrafficDirection;

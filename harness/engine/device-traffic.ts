@@ -10,7 +10,7 @@ import { decodeS1sp } from '../../protocol/s1sp/frame.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import type { TrafficRecord } from '../results.ts';
 
-type Record = Omit<TrafficRecord, 'at'>;
+type Traffic = Omit<TrafficRecord, 'at'>;
 
 const hex = (bytes: Uint8Array) => Buffer.from(bytes).toString('hex').toUpperCase();
 
@@ -34,14 +34,14 @@ function s1spLine(bytes: Uint8Array): string {
   return f.type === 'alert' ? `S1SP alert 0x${f.code.toString(16).toUpperCase()}` : 'an S1SP instruction';
 }
 
-function answer(device: string, kind: 'gbcs' | 's1sp', reply: DeviceReply): Record {
+function answer(device: string, kind: 'gbcs' | 's1sp', reply: DeviceReply): Traffic {
   if (reply.kind !== 'response') return { direction: 'device->dcc', party: device, kind, summary: `no answer from ${device} (${reply.kind}: ${reply.reason})`, payload: '' };
   const line = kind === 'gbcs' ? gbcsLine(reply.frame) : s1spLine(reply.frame);
   return { direction: 'device->dcc', party: device, kind, summary: `${device} answers: ${line}`, payload: hex(reply.frame) };
 }
 
 /** `port`, recording into `add` what passes through it; `aliasOf` names a device as the scenario does. */
-export function recordingPort(port: DevicePort, add: (r: Record) => void, aliasOf: (eui: Eui) => string): DevicePort {
+export function recordingPort(port: DevicePort, add: (r: Traffic) => void, aliasOf: (eui: Eui) => string): DevicePort {
   return {
     async sendCommand(device, command, timeoutMs) {
       const to = aliasOf(device.eui);
