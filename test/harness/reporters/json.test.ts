@@ -2,8 +2,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
+import { History } from '../../../harness/history.ts';
+import { renderVerdictTable } from '../../../harness/reporters/console.ts';
+import { renderHtml } from '../../../harness/reporters/html.ts';
 import { parseReportSpec, ReportSpecError, writeReports } from '../../../harness/reporters/index.ts';
 import { renderJson } from '../../../harness/reporters/json.ts';
+import { renderJunit } from '../../../harness/reporters/junit.ts';
 import { GBCS_HEX, HOSTILE_XML, sampleRun } from './sample-run.ts';
 
 test('has the summary and per-test keys the issue fixes, with attempts as a count', (t) => {
@@ -65,11 +69,7 @@ test('writeReports writes every requested file, creating folders', async (t) => 
   t.true(readFileSync(written[2]!, 'utf8').startsWith('<!doctype html>'));
 });
 
-test('an interrupted run says so in every report and in the history; a whole one says nothing of it', async (t) => {
-  const { renderJunit } = await import('../../../harness/reporters/junit.ts');
-  const { renderHtml } = await import('../../../harness/reporters/html.ts');
-  const { renderVerdictTable } = await import('../../../harness/reporters/console.ts');
-  const { History } = await import('../../../harness/history.ts');
+test('an interrupted run says so in every report and in the history; a whole one says nothing of it', (t) => {
   const run = { ...sampleRun(), interrupted: 'the run was interrupted' };
   t.is(JSON.parse(renderJson(run)).interrupted, 'the run was interrupted');
   t.regex(renderJunit(run), /<property name="interrupted" value="the run was interrupted"\/>/);
