@@ -466,6 +466,8 @@ export abstract class Meter {
             : configurationJson(p.op.configuration);
       return { counter: p.ctx.counter.toString(), executeAt: executionToJSON(p.op.execution), source: p.ctx.source, useCase: p.ctx.useCase, change: detail };
     };
+    // The emergency credit values are shown under emergencyCredit.
+    const { emergencyCreditLimit: _limit, emergencyCreditThreshold: _threshold, ...prepaymentConfiguration } = configurationJson(s.prepayment);
     const counters: { [k: string]: Json } = {};
     const c = s.counters ?? [];
     for (let i = 0; i < c.length; i += 2) counters[c[i] as string] = (c[i + 1] as bigint).toString();
@@ -485,7 +487,7 @@ export abstract class Meter {
         paymentDebt: s.paymentDebt,
         recovery: { ...s.debtRecovery, timeDebt1PriceScale: s.debtRecovery.timeDebt1PriceScale ?? null, timeDebt2PriceScale: s.debtRecovery.timeDebt2PriceScale ?? null },
       },
-      prepaymentConfiguration: (({ emergencyCreditLimit: _limit, emergencyCreditThreshold: _threshold, ...rest }) => rest)(configurationJson(s.prepayment)),
+      prepaymentConfiguration,
       supply: s.supply,
       tariff: { standingCharge: s.tariff.standingCharge, unitRates: [...s.tariff.unitRates], digest: s.tariff.digest },
       registers: { activeImportWh: s.activeImportWh },

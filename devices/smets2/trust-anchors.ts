@@ -65,7 +65,9 @@ export class TrustAnchors {
         all[role] = theirs;
         added = true;
       } else if (mine.eui === theirs.eui && ((!mine.ds && theirs.ds) || (!mine.ka && theirs.ka))) {
-        all[role] = { eui: mine.eui, ...(mine.ds ?? theirs.ds ? { ds: (mine.ds ?? theirs.ds)! } : {}), ...(mine.ka ?? theirs.ka ? { ka: (mine.ka ?? theirs.ka)! } : {}) };
+        const ds = mine.ds ?? theirs.ds;
+        const ka = mine.ka ?? theirs.ka;
+        all[role] = { eui: mine.eui, ...(ds ? { ds } : {}), ...(ka ? { ka } : {}) };
         added = true;
       }
     }

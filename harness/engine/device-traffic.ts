@@ -3,6 +3,7 @@
  * device's answer (or that none came), and every device alert, recorded as traffic of the step under way beside
  * its DUIS messages, so a report shows what crossed the device link and not only what the Users saw.
  */
+import { classifyFrame } from '../../devices/transports/frame-keys.ts';
 import type { DevicePort, DeviceReply } from '../../emulator/ports.ts';
 import { decodeFrame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
 import { describeOutcome, parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
@@ -64,7 +65,7 @@ export function recordingPort(port: DevicePort, add: (r: Traffic) => void, alias
     onAlert: (listener) =>
       port.onAlert((eui, frame) => {
         const from = aliasOf(eui);
-        const s1sp = frame[0] === 0x53 && frame[1] === 0x31; // "S1": an S1SP frame, not a GBCS APDU
+        const s1sp = classifyFrame(frame)?.protocol === 's1sp';
         add({ direction: 'device->dcc', party: from, kind: s1sp ? 's1sp' : 'gbcs', summary: `${from} alerts: ${s1sp ? s1spLine(frame) : gbcsLine(frame)}`, payload: hex(frame) });
         listener(eui, frame);
       }),

@@ -18,15 +18,14 @@ import { type MeterDefect, Smets2Meter } from '../../devices/smets2/meter.ts';
 import { TrustAnchors } from '../../devices/smets2/trust-anchors.ts';
 import { supportedUseCases } from '../../devices/smets2/use-cases.ts';
 import type { FaultRule } from '../../devices/transports/faults.ts';
+import { classifyFrame } from '../../devices/transports/frame-keys.ts';
 import { TransportError } from '../../devices/transports/transport.ts';
 import type { DeviceTrustAnchors, InitialDeviceState } from '../../emulator/admin.ts';
 import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
 import type { DeviceRecord } from '../../emulator/registry.ts';
 import { operationFromUpdatePaymentMode, S1sp } from '../../emulator/s1sp.ts';
 import type { UpdatePaymentModeBody } from '../../protocol/duis/index.ts';
-import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { useCaseByName } from '../../protocol/gbcs/message-codes.ts';
-import { peekS1spHeader } from '../../protocol/s1sp/frame.ts';
 import { type Eui, parseEui } from '../../protocol/smki/eui.ts';
 import type { DevicePlan, DevicePool, LinkFault } from '../engine/device-pool.ts';
 import type { MeterStore } from './meter-store.ts';
@@ -114,7 +113,7 @@ export class EmulatedPool implements DevicePool {
   }
 
   private alert(frame: Uint8Array): void {
-    const device = frameOriginator(frame);
+    const device = classifyFrame(frame)?.device ?? null;
     if (device) this.note(device, `alert ${Buffer.from(frame).toString('hex').toUpperCase()}`);
     for (const l of this.alertListeners) l(device ?? ('0000000000000000' as Eui), frame);
   }
@@ -330,15 +329,6 @@ function transportFailure(e: unknown, device: DeviceRecord, note: (line: string)
   return { kind: 'comms-failure', reason: `${device.eui}: ${(e as Error).message}` };
 }
 
-/**
- * The GBCS originator (the device, for alerts) or S1SP sender of a frame, read by decoding it: the originator's
- * offset in a General-Signing APDU depends on the length octets before it, and a MACed alert is wrapped.
- */
-function frameOriginator(frame: Uint8Array): Eui | null {
-  const gbcs = decodeFrame(frame);
-  if (gbcs.ok) return gbcs.value.apdu.originator;
-  return peekS1spHeader(frame)?.from ?? null;
-}
 
 /** SRVs a device implements: the use cases its family supports (SMETS1: what the S1SP carries). */
 export function supportedSrvs(device: DeviceRecord): ReadonlySet<string> {
