@@ -232,7 +232,8 @@ export class Outbox {
     // Called once a commit is done: every message queued so far is durable, and none after this may go out
     // before the next kick (the same connection sees rows a later group has not committed yet).
     this.horizon = (this.db.prepare('SELECT max(id) AS id FROM outbox').get() as { id: number | null }).id ?? 0;
-    for (const endpoint of this.endpointsWithPending()) {
+    const endpoints = this.endpointsWithPending();
+    for (const endpoint of endpoints) {
       if (!this.active.has(endpoint)) {
         const run = this.drain(endpoint).finally(() => {
           this.active.delete(endpoint);
@@ -242,7 +243,7 @@ export class Outbox {
         this.active.set(endpoint, run);
       }
     }
-    this.schedule();
+    this.schedule(endpoints);
   }
 
   /** Messages not yet delivered that have somewhere to go (those waiting for an endpoint are not counted). */
@@ -276,12 +277,13 @@ export class Outbox {
    * Arms the timer for the earliest retry among endpoints not being drained: each queue is delivered in order,
    * so only its first message counts (a drain in progress, or messages behind one in backoff, would make the
    * timer fire at once, again and again). An armed timer that fires later than needed is brought forward.
+   * `endpoints`: those with something undelivered, when the caller has just looked them up.
    */
-  private schedule(): void {
+  private schedule(endpoints = this.endpointsWithPending()): void {
     if (this.stopped) return;
     const head = this.db.prepare(KICK_QUERIES.headDue);
     let due = Infinity;
-    for (const endpoint of this.endpointsWithPending()) {
+    for (const endpoint of endpoints) {
       if (this.active.has(endpoint)) continue;
       const h = head.get(endpoint) as { t: number } | undefined;
       if (h) due = Math.min(due, h.t);

@@ -19,7 +19,7 @@ import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { verifyApdu, verifyCommandMac } from '../../protocol/gbcs/security.ts';
 import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
-import { decodeS1sp, type S1spStatus } from '../../protocol/s1sp/frame.ts';
+import { decodeS1sp, peekS1spHeader, type S1spStatus } from '../../protocol/s1sp/frame.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import type { AgreementPrivate, AgreementPublic } from '../../protocol/smki/keys.ts';
 
@@ -59,8 +59,9 @@ const S1SP_DONE: Record<Execution['kind'] | 'unknown', readonly S1spStatus[]> = 
 
 /** Checks the answer to the command with this counter sent to `device`; `keys` is asked only for a GBCS answer. */
 export function checkDeviceAnswer(payload: Uint8Array, expected: ExpectedAnswer, keys: () => AnswerKeys): DeviceAnswer {
-  const frame = decodeFrame(payload);
-  if (!frame.ok) {
+  // An S1SP header first: a SMETS1 answer taken for GBCS would be decoded only to fail.
+  const frame = peekS1spHeader(payload) ? null : decodeFrame(payload);
+  if (!frame?.ok) {
     const s = decodeS1sp(payload);
     if (!s.ok || s.value.frame.type !== 'response') return { ok: false, problem: `the device's answer is neither a GBCS response nor an S1SP one` };
     const r = s.value.frame;
