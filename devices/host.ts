@@ -51,7 +51,10 @@ export class DeviceHost {
     this.onDeviceError = o.onDeviceError ?? ((eui, e) => process.stderr.write(`device ${eui} failed on a frame (left unanswered): ${e.stack ?? e.message}\n`));
   }
 
+  /** Hosts `device`; one already hosted under its EUI is replaced and may no longer send over the link. */
   add(device: HostedDevice): this {
+    const replaced = this.devices.get(device.eui);
+    if (replaced && replaced !== device) replaced.setOutput(null);
     this.devices.set(device.eui, device);
     device.setOutput(this.sink);
     return this;

@@ -62,3 +62,21 @@ test('a device that throws on a frame is reported and the host serves on: the ot
   t.is(esme.meterBalance, 3);
   await c.close();
 });
+
+test('a device added under an EUI already hosted replaces the old one, which can no longer send over the link', async (t) => {
+  const c = await connectInMemory([]);
+  const device = (name: string) => {
+    let out: ((f: Uint8Array) => void) | null = null;
+    return { eui: eui('00DB000000000042'), name, setOutput: (s: ((f: Uint8Array) => void) | null) => void (out = s), handleFrame: () => {}, emit: () => out?.(Buffer.from(name)) };
+  };
+  const old = device('old');
+  const replacement = device('new');
+  c.host.add(old).add(replacement);
+  const before = c.host.stats.sent;
+  old.emit();
+  replacement.emit();
+  await new Promise((r) => setTimeout(r, 20));
+  t.is(c.host.get(old.eui), replacement);
+  t.is(c.host.stats.sent - before, 1, 'only the replacement sends');
+  await c.close();
+});
