@@ -4,6 +4,7 @@
  */
 import type { RunListener } from '../engine/runner.ts';
 import type { RunRecord, StepRecord, TestRecord, Verdict } from '../results.ts';
+import { escapeCodePoint } from './markup-escape.ts';
 import { describeChange, failureMessage, firstUnexpectedChange, formatDuration, runSummary } from './run-facts.ts';
 import { textTable } from './text-table.ts';
 
@@ -21,6 +22,15 @@ export interface ConsoleReporterOptions {
   total?: number;
   /** Print a line per step (default true). */
   steps?: boolean;
+}
+
+// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: a title, a message or a meter's reply
+// quoted in one could move the cursor, clear the screen or reorder what the reader sees.
+const TERMINAL_CONTROL = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+
+/** Text from a run (ids, titles, messages, changes) as the terminal must show it: controls as visible escapes. */
+export function terminalSafe(text: string): string {
+  return text.replace(TERMINAL_CONTROL, escapeCodePoint);
 }
 
 const ANSI: Record<Verdict | 'dim', string> = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[33m', dim: '\x1b[2m' };
@@ -75,7 +85,7 @@ export class ConsoleReporter implements RunListener {
 
   onTestStart(test: { id: string; title: string }): void {
     this.#current = { id: test.id, lastStep: -1, attempt: 1 };
-    this.#line(`${this.#counter()} ${test.id}  ${test.title}`);
+    this.#line(`${this.#counter()} ${terminalSafe(test.id)}  ${terminalSafe(test.title)}`);
   }
 
   onStepEnd(test: { id: string }, step: StepRecord): void {
@@ -90,8 +100,8 @@ export class ConsoleReporter implements RunListener {
     }
     if (!this.#steps) return;
     const label = step.verdict === 'pass' ? 'ok' : LABEL[step.verdict];
-    const head = `      ${this.#paint.paint(step.verdict, label.padEnd(5))} ${String(step.index + 1).padStart(2)} ${step.title}`;
-    this.#line(`${head}  ${this.#paint.paint('dim', formatDuration(step.durationMs))}${step.message ? `: ${step.message}` : ''}`);
+    const head = `      ${this.#paint.paint(step.verdict, label.padEnd(5))} ${String(step.index + 1).padStart(2)} ${terminalSafe(step.title)}`;
+    this.#line(`${head}  ${this.#paint.paint('dim', formatDuration(step.durationMs))}${step.message ? `: ${terminalSafe(step.message)}` : ''}`);
   }
 
   onTestEnd(test: TestRecord): void {
@@ -99,8 +109,8 @@ export class ConsoleReporter implements RunListener {
     this.#current = undefined;
     const prefix = started ? '   ' : `${this.#counter()}`;
     const attempts = test.attempts.length > 1 ? `, ${plural(test.attempts.length, 'attempt')}` : '';
-    const why = test.verdict === 'pass' ? '' : ` - ${failureMessage(test) ?? test.verdict}`;
-    this.#line(`${prefix} ${this.#paint.verdict(test.verdict)} ${test.id} (${formatDuration(test.durationMs)}${attempts})${why}`);
+    const why = test.verdict === 'pass' ? '' : ` - ${terminalSafe(failureMessage(test) ?? test.verdict)}`;
+    this.#line(`${prefix} ${this.#paint.verdict(test.verdict)} ${terminalSafe(test.id)} (${formatDuration(test.durationMs)}${attempts})${why}`);
   }
 
   /** Prints the verdict table, the failures and the summary line. */
@@ -112,7 +122,7 @@ export class ConsoleReporter implements RunListener {
 /** The end-of-run table, failures with their message and first unexpected state change, and a summary line. */
 export function renderVerdictTable(run: RunRecord, options: { color?: boolean } = {}): string {
   const paint = new Painter(options.color ?? false);
-  const rows = run.tests.map((t) => [t.id, LABEL[t.verdict], String(t.attempts.length), formatDuration(t.durationMs)]);
+  const rows = run.tests.map((t) => [terminalSafe(t.id), LABEL[t.verdict], String(t.attempts.length), formatDuration(t.durationMs)]);
   const out = textTable(
     [
       { header: 'ID' },
@@ -127,14 +137,14 @@ export function renderVerdictTable(run: RunRecord, options: { color?: boolean } 
   if (bad.length) {
     out.push('', 'Failures and errors:');
     for (const t of bad) {
-      out.push(`  ${paint.verdict(t.verdict)} ${t.id}  ${t.title}  (${t.file})`);
-      out.push(`    ${failureMessage(t) ?? t.verdict}`);
+      out.push(`  ${paint.verdict(t.verdict)} ${terminalSafe(t.id)}  ${terminalSafe(t.title)}  (${terminalSafe(t.file)})`);
+      out.push(`    ${terminalSafe(failureMessage(t) ?? t.verdict)}`);
       const change = firstUnexpectedChange(t);
-      if (change) out.push(`    first unexpected change: ${describeChange(change)}`);
+      if (change) out.push(`    first unexpected change: ${terminalSafe(describeChange(change))}`);
     }
   }
   const s = runSummary(run);
   const parts = [`${s.passed} passed`, `${s.failed} failed`, `${plural(s.errors, 'error')}`, `${s.skipped} skipped`];
-  out.push('', `${plural(s.total, 'test')}: ${parts.join(', ')} in ${formatDuration(run.durationMs)} (run ${run.runId}, target ${run.target})${run.interrupted ? `; INTERRUPTED: ${run.interrupted}` : ''}`);
+  out.push('', `${plural(s.total, 'test')}: ${parts.join(', ')} in ${formatDuration(run.durationMs)} (run ${run.runId}, target ${terminalSafe(run.target)})${run.interrupted ? `; INTERRUPTED: ${terminalSafe(run.interrupted)}` : ''}`);
   return out.join('\n') + '\n';
 }

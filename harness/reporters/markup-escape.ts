@@ -7,12 +7,15 @@
 // With the u flag a lone surrogate is its own code point, while a valid pair is one astral code point.
 const NOT_XML_CHAR = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/gu;
 
+/** One character as a visible escape: "\x1B", "\uD800". */
+export function escapeCodePoint(c: string): string {
+  const code = c.codePointAt(0) ?? 0;
+  return code < 0x100 ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
 /** Replaces characters XML cannot carry with a visible escape ("\x1B", "\uD800"), so the reader still sees them. */
 export function visibleControls(text: string): string {
-  return text.replace(NOT_XML_CHAR, (c) => {
-    const code = c.codePointAt(0) ?? 0;
-    return code < 0x100 ? `\\x${code.toString(16).toUpperCase().padStart(2, '0')}` : `\\u${code.toString(16).toUpperCase().padStart(4, '0')}`;
-  });
+  return text.replace(NOT_XML_CHAR, escapeCodePoint);
 }
 
 /** Element content. */

@@ -77,3 +77,20 @@ test('steps can be left out of the live output', (t) => {
   t.false(out.text.includes(' ok '));
   t.true(out.text.includes('      attempt 2'));
 });
+
+test('control characters in titles, messages and changes reach the terminal as visible escapes, never raw', (t) => {
+  const run = sampleRun();
+  const failed = run.tests[1]!;
+  failed.title = 'clears the screen\x1b[2J and beeps\x07';
+  const step = failed.attempts[0]!.steps[1]!;
+  step.title = 'reversed \u202Etxet';
+  step.message = 'meter said "\x1b]0;owned\x07"\nand more';
+  const out = new Capture(false);
+  replay(new ConsoleReporter({ out, total: run.tests.length }), run);
+  const raw = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/;
+  t.false(raw.test(out.text), 'only line breaks of its own');
+  t.true(out.text.includes('clears the screen\\x1B[2J and beeps\\x07'));
+  t.true(out.text.includes('reversed \\u202Etxet'));
+  t.true(out.text.includes('meter said "\\x1B]0;owned\\x07"\\x0Aand more'));
+  t.false(raw.test(renderVerdictTable(run)));
+});
