@@ -245,13 +245,22 @@ const regexSource = z.string().superRefine((source, ctx) => {
 /** A scenario's tags and its file's alike: what a tag filter (`--tags`, the HTML report's) can name. */
 const tag = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore');
 
+/**
+ * An outline column's values. Each becomes part of a test's id ("s1[device=esme]"), which reports, history and
+ * --grep key on: so a value holds only what an id may, and no two read alike (two tests of one id).
+ */
+const outlineColumn = z
+  .array(z.union([z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._:+\/-]*$/, 'an outline value: letters, digits and . _ : + / - (it becomes part of the test id)'), z.number()]))
+  .min(1)
+  .refine((values) => new Set(values.map(String)).size === values.length, 'each value once: two alike would make two tests of one id');
+
 export const scenarioSchema = z.strictObject({
   id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits, dot, dash and underscore'),
   title: z.string().min(1),
   tags: z.array(tag).default([]),
   level: z.enum(['smoke', 'pit', 'nightly']).default('pit'),
   /** Expand over every combination of these values; `${name}` in any string takes the row's value. */
-  outline: z.record(z.string().regex(/^[a-z]+$/), z.array(z.union([z.string(), z.number()])).min(1)).optional(),
+  outline: z.record(z.string().regex(/^[a-z]+$/), outlineColumn).optional(),
   /**
    * Seeded defects of the mock DCC (or the meters) that must turn this scenario red: the checks it relies on.
    * The negative-control test seeds each in turn and expects these scenarios to fail.

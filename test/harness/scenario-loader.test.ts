@@ -144,8 +144,8 @@ test('a written EUI equal to the one another alias is given (it has none written
 });
 
 test("an outline row is read again once substituted, keys included: a value that does not fit where it lands is a load error", (t) => {
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 1.6]\n`), [
-    'L6: s1[s=1.6]: scenarios.0.steps.0.request.srv: Invalid input: expected string, received number',
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 16]\n`), [
+    'L6: s1[s=16]: scenarios.0.steps.0.request.srv: Invalid input: expected string, received number',
   ]);
   // A key was left as written: "${device}" reached the run, which had no such device.
   const loaded = loadScenarioFile(file, `${head}      - request: { as: srp, to: "\${device}", changes: { "\${device}": [securityLog] } }\n    outline:\n      device: [esme, gsme]\n`);
@@ -191,4 +191,13 @@ test('a pack reached through a link to its folder finds its world where the pack
   const real = join(repoRoot, 'scenarios/mp134b');
   symlinkSync(real, join(dir, 'pack'));
   t.deepEqual(loadScenarios([join(dir, 'pack')]).map((s) => s.id), loadScenarios([real]).map((s) => s.id));
+});
+
+test('an outline value is refused where it would make a test id reports and --grep cannot tell apart or print', (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, "esme]x", "a b"]\n`), [
+    'L8: scenarios.0.outline.device.1: an outline value: letters, digits and . _ : + / - (it becomes part of the test id)',
+    'L8: scenarios.0.outline.device.2: an outline value: letters, digits and . _ : + / - (it becomes part of the test id)',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 1.6]\n`).slice(0, 1), ['L8: scenarios.0.outline.s: each value once: two alike would make two tests of one id']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, gsme]\n`), []);
 });
