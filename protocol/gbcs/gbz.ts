@@ -34,8 +34,11 @@ export interface GbzPayload {
   components: GbzComponent[];
 }
 
-/** Components a GBZ payload may hold: GBCS use cases have a handful; this bounds hostile counts. */
-const MAX_COMPONENTS = 32;
+/**
+ * Components a GBZ payload may hold, for every reader (gbz.ts and usecases/gbz-components.ts): most use cases have
+ * a handful, a GSME tariff (GCS01a) dozens, each answered by a component of its own; this bounds hostile counts.
+ */
+export const MAX_GBZ_COMPONENTS = 64;
 
 export function readGbz(r: ByteReader): GbzPayload {
   const at = r.offset;
@@ -43,7 +46,7 @@ export function readGbz(r: ByteReader): GbzPayload {
   if (profile !== GBZ_PROFILE_ID) fail('bad-value', `GBZ profile id 0x${hex4(profile)} (expected 0x0109)`, at);
   const countAt = r.offset;
   const count = r.u8('GBZ component count');
-  if (count === 0 || count > MAX_COMPONENTS) fail('bad-value', `GBZ component count ${count}`, countAt);
+  if (count === 0 || count > MAX_GBZ_COMPONENTS) fail('bad-value', `GBZ component count ${count}`, countAt);
   const components: GbzComponent[] = [];
   for (let i = 0; i < count; i++) {
     const control = r.u8('extended header control');

@@ -8,12 +8,11 @@
 import { ByteReader, ByteWriter, hex2, hex4 } from '../bytes.ts';
 import { type Execution, decodeZigbeeExecution, encodeZigbeeExecution } from '../datetime.ts';
 import { fail } from '../errors.ts';
-import { GBZ_PROFILE_ID } from '../gbz.ts';
+import { GBZ_PROFILE_ID, MAX_GBZ_COMPONENTS } from '../gbz.ts';
 
 export const GBZ_LAST = 0x01;
 export const GBZ_FROM_DATE_TIME = 0x10;
 const GBZ_ENCRYPTED = 0x02;
-const MAX_COMPONENTS = 64;
 
 /** ZCL frame control values GBCS uses. */
 export const Fc = {
@@ -46,7 +45,7 @@ export function readComponents(content: Uint8Array, name: string): Component[] {
   if (profile !== GBZ_PROFILE_ID) fail('bad-value', `${name}: GBZ profile id 0x${hex4(profile)} (expected 0x0109)`, at);
   const countAt = r.offset;
   const count = r.u8('GBZ component count');
-  if (count === 0 || count > MAX_COMPONENTS) fail('bad-value', `${name}: GBZ component count ${count}`, countAt);
+  if (count === 0 || count > MAX_GBZ_COMPONENTS) fail('bad-value', `${name}: GBZ component count ${count}`, countAt);
   const out: Component[] = [];
   for (let i = 0; i < count; i++) {
     const ctlAt = r.offset;
@@ -76,7 +75,7 @@ export function readComponents(content: Uint8Array, name: string): Component[] {
 }
 
 export function writeComponents(components: readonly Component[]): Buffer {
-  if (components.length === 0 || components.length > MAX_COMPONENTS) throw new RangeError(`a GBZ payload holds 1-${MAX_COMPONENTS} components`);
+  if (components.length === 0 || components.length > MAX_GBZ_COMPONENTS) throw new RangeError(`a GBZ payload holds 1-${MAX_GBZ_COMPONENTS} components`);
   const w = new ByteWriter().u16(GBZ_PROFILE_ID).u8(components.length);
   components.forEach((c, i) => {
     const control = (i === components.length - 1 ? GBZ_LAST : 0) | (c.from ? GBZ_FROM_DATE_TIME : 0);
