@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
-import { StateDirInUse } from '../../emulator/state-lock.ts';
+import { lockStateDir, StateDirInUse } from '../../emulator/state-lock.ts';
 import { runCli } from '../helpers/cli.ts';
 import { startDccProcess } from '../helpers/dcc-process.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
@@ -40,4 +40,18 @@ test('dcc serve on a state directory another dcc serve is using exits 3 and name
   t.is(second.code, 3, second.stderr);
   t.regex(second.stderr, new RegExp(`in use by the DCC of process ${first.child.pid}`));
   t.is((await fetch(`${first.url}/admin/v1/health`)).status, 200, 'the first DCC is untouched');
+});
+
+test('two DCCs taking over one stale lock at the same instant: one gets it, the other is refused', (t) => {
+  const dir = scratchDir(t, 'dcc-lock');
+  const lock = join(dir, 'dcc.lock');
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
+  writeFileSync(lock, `${gone}\n`);
+  // The other DCC takes the lock over after this one has judged it stale, before this one acts on that.
+  let other: (() => void) | null = null;
+  t.throws(() => lockStateDir(dir, { beforeTakeover: () => void (other ??= lockStateDir(dir)) }), { instanceOf: StateDirInUse });
+  t.truthy(other, 'the other DCC has the lock');
+  t.is(readFileSync(lock, 'utf8').trim(), String(process.pid));
+  other!();
+  t.deepEqual(readdirSync(dir), [], 'given back, nothing is left behind');
 });
