@@ -81,6 +81,8 @@ const page = {
 };
 const requestsQuery = z.strictObject({ requestId: requestIdFilter.optional(), user: filterText.pipe(euiSchema).optional(), ...page });
 const deliveriesQuery = z.strictObject({ recipient: filterText.pipe(euiSchema).optional(), ...page });
+/** Devices are read in EUI order, a page being those after the last EUI seen. */
+const devicesQuery = z.strictObject({ after: filterText.pipe(euiSchema).optional(), limit: page.limit });
 
 /** What a party may be issued; Device certificates are issued when the DCC provisions a device, never on request. */
 const PARTY_PRODUCTS = CERTIFICATE_PRODUCTS.filter((p) => !p.startsWith('device-'));
@@ -254,7 +256,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
     ),
   );
 
-  app.get('/admin/v1/devices', async () => dcc.registry.devices());
+  app.get('/admin/v1/devices', (req, reply) => guard(reply, () => dcc.registry.devices(parseBody(devicesQuery, req.query, 'query'))));
   app.post('/admin/v1/devices', (req, reply) => guard(reply, () => admin.registerDevice(req.body), 201));
   app.get<{ Params: { eui: string } }>('/admin/v1/devices/:eui', (req, reply) =>
     guard(reply, () => {

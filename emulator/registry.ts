@@ -269,8 +269,12 @@ export class Registry {
     return device;
   }
 
-  devices(): DeviceRecord[] {
-    return (this.db.prepare('SELECT * FROM devices ORDER BY eui').all() as DeviceRow[]).map(deviceFromRow);
+  /** Devices in EUI order: those after `after`, at most `limit` of them (a fleet's DCC holds millions). */
+  devices(page: { after?: Eui; limit?: number } = {}): DeviceRecord[] {
+    const rows = this.db
+      .prepare(`SELECT * FROM devices${page.after === undefined ? '' : ' WHERE eui > @after'} ORDER BY eui${page.limit === undefined ? '' : ' LIMIT @limit'}`)
+      .all({ ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) }) as DeviceRow[];
+    return rows.map(deviceFromRow);
   }
 }
 

@@ -421,3 +421,22 @@ test('SMKI issues from the earliest time the clock may be set to, certificates i
   const smki = await SmkiService.create({ clock: () => new Date('2010-06-01T00:00:00Z'), hierarchy: await createSmkiHierarchy({ at: new Date('2015-01-01T00:00:00Z'), seed: 'early' }) });
   await t.throwsAsync(smki.issue({ requester: { eui: party, role: 'IS' }, product: 'xml-signing' }), { message: /^SMKI issues nothing at 2010-06-01T00:00:00.000Z: its organisation CA is valid from 2015-01-01T00:00:00.000Z to / });
 });
+
+test.serial('devices read in pages in EUI order: at most `limit` after the EUI given, however it is written', async (t) => {
+  const own = await startTestDcc(unreachableDevices(), { persistent: false });
+  t.teardown(() => own.close());
+  const supplier = '00000000000000D1' as Eui;
+  await own.admin.party({ eui: supplier, name: 'Supplier', roles: ['IS'] });
+  const euis = ['00DB0000000000D3', '00DB0000000000D1', '00DB0000000000D2'] as Eui[];
+  for (const eui of euis) await own.admin.device({ eui, type: 'ESME', supplier });
+  const page = async (query: string) => ((await (await fetch(`${own.url}/admin/v1/devices${query}`)).json()) as { eui: string }[]).map((d) => d.eui);
+  t.deepEqual(await page(''), ['00DB0000000000D1', '00DB0000000000D2', '00DB0000000000D3']);
+  t.deepEqual(await page('?limit=2'), ['00DB0000000000D1', '00DB0000000000D2']);
+  t.deepEqual(await page('?after=00-db-00-00-00-00-00-d2&limit=2'), ['00DB0000000000D3']);
+  t.deepEqual(await page('?after=00DB0000000000D3'), []);
+  for (const [query, message] of [['?limit=0', 'limit: from 1 to 10000'], ['?after=', 'after: empty'], ['?after=zz', 'after: not an EUI-64'], ['?afterId=1', 'query: Unrecognized key: "afterId"']]) {
+    const r = await fetch(`${own.url}/admin/v1/devices${query}`);
+    t.is(r.status, 400, query);
+    t.true(((await r.json()) as { error: string }).error.startsWith(message!), query);
+  }
+});
