@@ -27,7 +27,7 @@ test('the lock of a DCC that was killed (its process gone) is taken over', async
   const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout;
   writeFileSync(join(dir, 'dcc.lock'), `${gone}\n`);
   const dcc = await startTestDcc(unreachableDevices(), { stateDir: dir });
-  t.is(readFileSync(join(dir, 'dcc.lock'), 'utf8').trim(), String(process.pid));
+  t.is(readFileSync(join(dir, 'dcc.lock'), 'utf8').split('\n')[0], String(process.pid));
   await dcc.close();
   t.false(existsSync(join(dir, 'dcc.lock')));
 });
@@ -51,7 +51,25 @@ test('two DCCs taking over one stale lock at the same instant: one gets it, the 
   let other: (() => void) | null = null;
   t.throws(() => lockStateDir(dir, { beforeTakeover: () => void (other ??= lockStateDir(dir)) }), { instanceOf: StateDirInUse });
   t.truthy(other, 'the other DCC has the lock');
-  t.is(readFileSync(lock, 'utf8').trim(), String(process.pid));
+  t.is(readFileSync(lock, 'utf8').split('\n')[0], String(process.pid));
   other!();
   t.deepEqual(readdirSync(dir), [], 'given back, nothing is left behind');
+});
+
+test('a lock naming a pid a later process was given is taken over: a DCC restarted as pid 1 in its container is not refused', (t) => {
+  const dir = scratchDir(t, 'dcc-lock');
+  const lock = join(dir, 'dcc.lock');
+  // This process's pid, as the killed DCC had it: written with another start time, or by an earlier version
+  // with none (this process writes its own).
+  for (const dead of [`${process.pid}\n1\n`, `${process.pid}\n`]) {
+    writeFileSync(lock, dead);
+    const unlock = lockStateDir(dir);
+    const [pid, started] = readFileSync(lock, 'utf8').split('\n');
+    t.is(pid, String(process.pid));
+    t.regex(started ?? '', /^[1-9]\d*$/, 'the lock now says when this process started');
+    t.not(started, '1');
+    t.throws(() => lockStateDir(dir), { instanceOf: StateDirInUse }, 'and, being this process, is in use');
+    unlock();
+    t.deepEqual(readdirSync(dir), []);
+  }
 });
