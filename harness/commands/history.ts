@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { defaultHistoryPath, History, type RunRow, summarizeTestHistory, type TestVerdictRow } from '../history.ts';
+import { terminalSafe } from '../reporters/console.ts';
 import { formatDuration } from '../reporters/run-facts.ts';
 import { textTable } from '../reporters/text-table.ts';
 
@@ -32,7 +33,7 @@ function runsText(rows: readonly RunRow[]): string {
       { header: 'DURATION', align: 'right' },
       { header: 'EVIDENCE' },
     ],
-    rows.map((r) => [r.startedAt, r.runId, `${r.target}${r.defects.length ? ` +defects ${r.defects.join(',')}` : ''}${r.interrupted ? ' (interrupted)' : ''}`, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-']),
+    rows.map((r) => [r.startedAt, r.runId, `${terminalSafe(r.target)}${r.defects.length ? ` +defects ${r.defects.join(',')}` : ''}${r.interrupted ? ' (interrupted)' : ''}`, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), terminalSafe(r.evidenceDir ?? '-')]),
   );
   return table.join('\n') + '\n';
 }
@@ -42,12 +43,12 @@ function testText(testId: string, rows: readonly TestVerdictRow[], leftOut: numb
   const latest = rows[0];
   const table = textTable(
     [{ header: 'STARTED' }, { header: 'RUN' }, { header: 'VERDICT' }, { header: 'ATTEMPTS', align: 'right' }, { header: 'DURATION', align: 'right' }, { header: 'MESSAGE' }],
-    rows.map((r) => [r.startedAt, r.runId, r.verdict, String(r.attempts), formatDuration(r.durationMs), r.message ?? '']),
+    rows.map((r) => [r.startedAt, r.runId, r.verdict, String(r.attempts), formatDuration(r.durationMs), terminalSafe(r.message ?? '')]),
   );
   const counts = `${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error, ${s.counts.skip} skip`;
   const verdictLine = `${s.runs} run${s.runs === 1 ? '' : 's'}: ${counts}; verdict changed ${s.flips} time${s.flips === 1 ? '' : 's'}; passed only after a retry in ${s.passedAfterRetry}`;
   const seeded = leftOut ? [`${leftOut} verdict${leftOut === 1 ? '' : 's'} from runs with seeded defects left out (--with-defects to show them)`] : [];
-  return [`${testId}${latest ? `: ${latest.title} (${latest.file})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ...seeded, ''].join('\n');
+  return [`${terminalSafe(testId)}${latest ? `: ${terminalSafe(latest.title)} (${terminalSafe(latest.file)})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ...seeded, ''].join('\n');
 }
 
 export const historyCommand: CommandModule<object, HistoryArgs> = {

@@ -18,7 +18,7 @@ import { type RigPools, rigPools } from '../pools/rig.ts';
 import type { RigSessionOptions } from '../../devices/rig/session.ts';
 import { ZigbeeRigLinks, type ZigbeeRigLinksOptions } from '../../devices/rig/zigbee-links.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
-import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, type ReportSpec, ReportSpecError, renderVerdictTable, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
+import { checkDistinctReportFiles, ConsoleReporter, parseReportSpec, type ReportSpec, ReportSpecError, renderVerdictTable, terminalSafe, writeEvidenceBundle, writeReports } from '../reporters/index.ts';
 import { exitCodeFor, type RunRecord } from '../results.ts';
 import { type LoadedScenario, loadScenarios, matchesTags, ScenarioLoadError } from '../scenarios/loader.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
@@ -311,7 +311,7 @@ export const listCommand: CommandModule<object, SelectArgs> = {
   handler: (args) => {
     const scenarios = selectSome(args);
     const width = Math.max(...scenarios.map((s) => s.id.length), 2);
-    for (const s of scenarios) process.stdout.write(`${s.id.padEnd(width)}  ${s.level.padEnd(7)}  [${s.tags.join(',')}]  ${s.title}\n`);
+    for (const s of scenarios) process.stdout.write(`${s.id.padEnd(width)}  ${s.level.padEnd(7)}  [${s.tags.join(',')}]  ${terminalSafe(s.title)}\n`);
     process.stdout.write(`${scenarios.length} scenario(s)\n`);
   },
 };

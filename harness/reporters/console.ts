@@ -24,14 +24,21 @@ export interface ConsoleReporterOptions {
   steps?: boolean;
 }
 
-// C0 and C1 controls, DEL, and the bidirectional overrides and isolates: a title, a message or a meter's reply
-// quoted in one could move the cursor, clear the screen or reorder what the reader sees.
-const TERMINAL_CONTROL = /[\u0000-\u001F\u007F-\u009F\u202A-\u202E\u2066-\u2069]/g;
+// C0 and C1 controls, DEL, the bidirectional marks, overrides and isolates, and the Unicode line separators: a
+// title, a message or a meter's reply quoted in one could move the cursor, clear the screen or reorder what the
+// reader sees. A message keeps its line breaks (a harness error's stack trace reads as lines).
+const TERMINAL_CONTROL = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/g;
+const TERMINAL_CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/g;
 
-/** Text from a run (ids, titles, messages, changes) as the terminal must show it: controls as visible escapes. */
-export function terminalSafe(text: string): string {
-  return text.replace(TERMINAL_CONTROL, escapeCodePoint);
+/**
+ * Text from a run (ids, titles, file names, messages, changes) as a terminal must show it: controls as visible
+ * escapes ("\x1B"), line breaks too unless `lines` (for messages).
+ */
+export function terminalSafe(text: string, o: { lines?: boolean } = {}): string {
+  return text.replace(o.lines ? TERMINAL_CONTROL_BUT_LF : TERMINAL_CONTROL, escapeCodePoint);
 }
+
+const LINES = { lines: true };
 
 const ANSI: Record<Verdict | 'dim', string> = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[33m', dim: '\x1b[2m' };
 const RESET = '\x1b[0m';
@@ -101,7 +108,7 @@ export class ConsoleReporter implements RunListener {
     if (!this.#steps) return;
     const label = step.verdict === 'pass' ? 'ok' : LABEL[step.verdict];
     const head = `      ${this.#paint.paint(step.verdict, label.padEnd(5))} ${String(step.index + 1).padStart(2)} ${terminalSafe(step.title)}`;
-    this.#line(`${head}  ${this.#paint.paint('dim', formatDuration(step.durationMs))}${step.message ? `: ${terminalSafe(step.message)}` : ''}`);
+    this.#line(`${head}  ${this.#paint.paint('dim', formatDuration(step.durationMs))}${step.message ? `: ${terminalSafe(step.message, LINES)}` : ''}`);
   }
 
   onTestEnd(test: TestRecord): void {
@@ -109,7 +116,7 @@ export class ConsoleReporter implements RunListener {
     this.#current = undefined;
     const prefix = started ? '   ' : `${this.#counter()}`;
     const attempts = test.attempts.length > 1 ? `, ${plural(test.attempts.length, 'attempt')}` : '';
-    const why = test.verdict === 'pass' ? '' : ` - ${terminalSafe(failureMessage(test) ?? test.verdict)}`;
+    const why = test.verdict === 'pass' ? '' : ` - ${terminalSafe(failureMessage(test) ?? test.verdict, LINES)}`;
     this.#line(`${prefix} ${this.#paint.verdict(test.verdict)} ${terminalSafe(test.id)} (${formatDuration(test.durationMs)}${attempts})${why}`);
   }
 
@@ -138,7 +145,7 @@ export function renderVerdictTable(run: RunRecord, options: { color?: boolean } 
     out.push('', 'Failures and errors:');
     for (const t of bad) {
       out.push(`  ${paint.verdict(t.verdict)} ${terminalSafe(t.id)}  ${terminalSafe(t.title)}  (${terminalSafe(t.file)})`);
-      out.push(`    ${terminalSafe(failureMessage(t) ?? t.verdict)}`);
+      out.push(`    ${terminalSafe(failureMessage(t) ?? t.verdict, LINES)}`);
       const change = firstUnexpectedChange(t);
       if (change) out.push(`    first unexpected change: ${terminalSafe(describeChange(change))}`);
     }

@@ -61,7 +61,7 @@ export async function writeReports(run: RunRecord, specs: readonly ReportSpec[],
   return written;
 }
 
-export { ConsoleReporter, renderVerdictTable } from './console.ts';
+export { ConsoleReporter, renderVerdictTable, terminalSafe } from './console.ts';
 export type { ConsoleReporterOptions } from './console.ts';
 export { verifyEvidenceBundle, writeEvidenceBundle } from './evidence.ts';
 export type { EvidenceVerification } from './evidence.ts';

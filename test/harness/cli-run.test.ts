@@ -225,3 +225,12 @@ test('run whose standard output is closed by its reader (| head) still writes it
   t.is(await exited, 0);
   t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 3);
 });
+
+test('list prints a scenario title with control characters as visible escapes', async (t) => {
+  const file = join(scratch, 'hostile-title.yaml');
+  writeFileSync(file, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: s1\n    title: "clears\\e[2J the screen\\a"\n    steps:\n      - advance: 1h\n`);
+  const r = await runCli(['list', file]);
+  t.is(r.code, 0, r.stderr);
+  t.false(/[\u0000-\u0009\u000B-\u001F]/.test(r.stdout), r.stdout);
+  t.regex(r.stdout, /^s1\s+pit\s+\[\]\s+clears\\x1B\[2J the screen\\x07$/m);
+});

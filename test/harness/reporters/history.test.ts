@@ -211,3 +211,22 @@ test('two recorders upgrading a version 1 history at once: the second waits for 
   t.is(await exited, 0, out);
   t.is(out.trim(), 'opened');
 });
+
+test('smets-hil history prints what runs recorded with control characters as visible escapes: a title or message cannot drive the terminal', async (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const run = runOn(4, 'fail');
+  run.tests[0]!.title = 'clears\x1b[2J the screen';
+  run.tests[0]!.attempts[0]!.message = 'meter said \x1b]0;owned\x07\nthen \u202Eelse';
+  const h = History.open(file);
+  h.record(run, { evidenceDir: '/evidence/\x1b[31mred' });
+  h.close();
+  const raw = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u202A-\u202E]/;
+  const one = await runCli(['history', '--db', file, '--test', 'BR1-sc-credit-esme']);
+  t.is(one.code, 0, one.stderr);
+  t.false(raw.test(one.stdout), one.stdout);
+  t.true(one.stdout.includes('clears\\x1B[2J the screen'));
+  t.true(one.stdout.includes('meter said \\x1B]0;owned\\x07\\x0Athen \\u202Eelse'), 'a table cell stays on its line');
+  const runs = await runCli(['history', '--db', file]);
+  t.false(raw.test(runs.stdout), runs.stdout);
+  t.true(runs.stdout.includes('/evidence/\\x1B[31mred'));
+});
