@@ -32,6 +32,11 @@ export interface OutboxOptions {
   timeoutMs?: number;
   /** Replaces fetch (tests). */
   post?: (url: string, body: string, signal: AbortSignal) => Promise<number>;
+  /**
+   * The DCC's clock, for the times a message records (queued, delivered), as its audit log records requests.
+   * Retries wait in real time: an endpoint's outage is not shortened by advancing the DCC's clock.
+   */
+  now?: () => Date;
 }
 
 /**
@@ -103,6 +108,7 @@ export class Outbox {
   private readonly maxBackoffMs: number;
   private readonly timeoutMs: number;
   private readonly post: NonNullable<OutboxOptions['post']>;
+  private readonly now: () => Date;
   private readonly idleWaiters: (() => void)[] = [];
 
   private readonly commits: OutboxCommits;
@@ -121,6 +127,7 @@ export class Outbox {
     this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.post = options.post ?? httpPost;
+    this.now = options.now ?? (() => new Date());
   }
 
   /** Queues a message; call inside the transaction that records what it reports. `waiting`: why it has no endpoint. */
@@ -128,7 +135,7 @@ export class Outbox {
     const waiting = m.endpoint === NO_ENDPOINT_YET ? (m.waiting ?? noEndpointYet(m.recipient)) : null;
     const info = this.db
       .prepare('INSERT INTO outbox (endpoint, recipient, addressee, device, kind, request_row, body, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(m.endpoint, m.recipient, m.addressee ?? null, m.device ?? null, m.kind, m.requestRow, m.body, new Date().toISOString(), 0, waiting);
+      .run(m.endpoint, m.recipient, m.addressee ?? null, m.device ?? null, m.kind, m.requestRow, m.body, this.now().toISOString(), 0, waiting);
     return Number(info.lastInsertRowid);
   }
 
@@ -330,7 +337,7 @@ export class Outbox {
       }
       // Marks join the group commit: one lost in a crash means one more delivery, as at-least-once allows.
       if (error === null) {
-        this.commits.write(() => this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(new Date().toISOString(), row.id));
+        this.commits.write(() => this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.now().toISOString(), row.id));
       } else {
         const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** row.attempts);
         const jitter = Math.floor(Math.random() * backoff * 0.2);

@@ -169,7 +169,7 @@ export class DccService {
       this.anomaly.forget();
       reloadRevocations(options.db, options.smki);
     });
-    this.outbox = new Outbox(options.db, options.outbox, this.commits, (m) => this.rerouteAlert(m) ?? this.rerouteToCurrentEndpoint(m));
+    this.outbox = new Outbox(options.db, { now: () => this.now(), ...options.outbox }, this.commits, (m) => this.rerouteAlert(m) ?? this.rerouteToCurrentEndpoint(m));
     this.defects = new Set(options.defects ?? []);
     this.deviceTimeoutMs = options.deviceTimeoutMs ?? 30_000;
   }

@@ -182,3 +182,17 @@ test('BR7: an alert kept for want of an endpoint says why it waits once its supp
   t.like(kept, { kind: 'device-alert', endpoint: '', delivered: false });
   t.regex(kept?.lastError ?? '', /names no SRP, and no Authority instruction covering the device names a contingency party: kept until one does/);
 });
+
+test("a delivery records the DCC's time, as the audit log does, not the machine's", async (t) => {
+  const srp = await endpoint(t);
+  const at = '2026-01-05T09:00:00.000Z';
+  const d = await dcc(t, { start: new Date(at), freezeClock: true });
+  await d.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: srp.url });
+  await d.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await d.admin.certificate(SUPPLIER, 'xml-signing');
+  alert(d, 11n);
+  await d.dcc.service.settled();
+  t.deepEqual(srp.got, ['8F66']);
+  t.like((await d.admin.deliveries(SUPPLIER))[0], { kind: 'device-alert', delivered: true, createdAt: at });
+  t.deepEqual(d.dcc.service.options.db.prepare('SELECT created_at, delivered_at FROM outbox').all(), [{ created_at: at, delivered_at: at }]);
+});
