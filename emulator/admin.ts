@@ -166,6 +166,16 @@ export class DccAdmin {
     return { serial, issuer: entry.certificate.issuer, name: entry.name, requestedAt: record.requestedAt, effectiveAt: record.effectiveAt, delayed: record.effectiveAt > now };
   }
 
+  /**
+   * The Organisation CA's next CRL (DER), once the number it carries is durable: its number joins the open group
+   * commit, and a group SQLite lost would otherwise let a later CRL, after a restart, carry the same number.
+   */
+  async crl(): Promise<Uint8Array> {
+    // The group its number joined is the one open now: once the CRL is signed, that group may be over either way.
+    const [crl] = await Promise.all([this.smki.crl({ at: this.dcc.now() }), this.dcc.durable()]);
+    return crl.der;
+  }
+
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
     const { initialState, ...rest } = (body ?? {}) as Record<string, unknown>;

@@ -295,10 +295,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       201,
     ),
   );
-  app.get('/admin/v1/crl', async (_req, reply) => {
-    const crl = await dcc.options.smki.crl({ at: dcc.now() });
-    return reply.type('application/pkix-crl').send(Buffer.from(crl.der));
-  });
+  app.get('/admin/v1/crl', async (_req, reply) => reply.type('application/pkix-crl').send(Buffer.from(await admin.crl())));
 
   app.get('/admin/v1/requests', (req, reply) => guard(reply, () => dcc.requests(parseBody(requestsQuery, req.query, 'query'))));
   app.get('/admin/v1/deliveries', (req, reply) => guard(reply, () => admin.deliveries(parseBody(deliveriesQuery, req.query, 'query'))));
