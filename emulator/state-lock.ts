@@ -1,12 +1,14 @@
 /**
  * One DCC per state directory. The registry, the SMKI directory and the ADT counts are kept in memory on the
  * understanding that this DCC is its store's only writer: a second one on the same directory would answer from
- * stale caches and overwrite what the first accepted. The lock is a file naming the owner's process (its pid and,
- * where /proc tells it, when it started), created exclusively. One whose process is gone (killed with -9) is taken
- * over, by one DCC only when two try at once; so is one whose pid a later process has been given (a container's
- * DCC is pid 1 on every start).
+ * stale caches and overwrite what the first accepted. The lock is a file naming the owner's process, created
+ * exclusively: its pid, and where Linux's /proc tells them, its host, the machine's boot and when the process
+ * started. One whose process is gone (killed with -9) is taken over, by one DCC only when two try at once; so is
+ * one whose pid a later process has been given (a container's DCC is pid 1 on every start). A lock made on
+ * another host (another container sharing the directory) is never taken over: its process cannot be seen from here.
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { threadId } from 'node:worker_threads';
 
@@ -28,8 +30,7 @@ export function lockStateDir(dir: string, o: LockOptions = {}): () => void {
   const path = join(dir, LOCK_FILE);
   // Written whole under a name of our own, then linked into place: the lock never exists without its owner.
   const draft = ownName(path, 'draft');
-  const started = processStart(process.pid);
-  writeFileSync(draft, `${process.pid}\n${started ?? ''}\n`);
+  writeFileSync(draft, ownerText());
   try {
     return take(dir, path, draft, o);
   } finally {
@@ -49,7 +50,10 @@ function take(dir: string, path: string, draft: string, o: LockOptions): () => v
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     }
     const owner = readOwner(path);
-    if (owner !== null && isRunning(owner)) throw new StateDirInUse(`${dir} is in use by the DCC of process ${owner.pid} (one DCC per state directory)`);
+    if (owner !== null && isRunning(owner)) {
+      const where = owner.host !== null && owner.host !== hostname() ? ` on host ${owner.host} (if that DCC is gone, remove ${path})` : '';
+      throw new StateDirInUse(`${dir} is in use by the DCC of process ${owner.pid}${where} (one DCC per state directory)`);
+    }
     // Its process is gone, or its pid is another process's now: stale.
     o.beforeTakeover?.();
     takeOverStale(path);
@@ -84,42 +88,70 @@ function takeOverStale(path: string): void {
 
 interface Owner {
   pid: number;
-  /** When the process started (clock ticks since boot), if the lock says. */
+  /** Where and when the process ran, as far as the lock says (an earlier version's lock says none of it). */
+  host: string | null;
+  boot: string | null;
   started: string | null;
+}
+
+/** "pid", then "key=value" lines: the pid alone is what an earlier version wrote. */
+function ownerText(): string {
+  const own = { host: hostname(), boot: bootId(), started: processStat(process.pid)?.started ?? null };
+  return [String(process.pid), ...Object.entries(own).map(([k, v]) => `${k}=${v ?? ''}`)].join('\n') + '\n';
 }
 
 function readOwner(path: string): Owner | null {
   try {
-    const [pidLine, startedLine] = readFileSync(path, 'utf8').split('\n');
+    const [pidLine, ...rest] = readFileSync(path, 'utf8').split('\n');
     const pid = Number(pidLine?.trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? { pid, started: startedLine?.trim() || null } : null;
+    if (!Number.isSafeInteger(pid) || pid <= 0) return null;
+    const fields = new Map(rest.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()] as const));
+    const field = (k: string) => fields.get(k) || null;
+    return { pid, host: fields.has('host') ? (field('host') ?? '') : null, boot: field('boot'), started: field('started') };
   } catch {
     return null;
   }
 }
 
 /**
- * Whether the lock's process still runs: its pid does and, where both are known, it started when the lock says. A
- * lock naming this process without a start time is an earlier version's, which this process never wrote.
+ * Whether the lock's process may still run. Made on another host: it may, as far as anyone here can tell. Made
+ * before the machine last booted: no. Else its pid must run (not as a zombie) and, where both are known, have
+ * started when the lock says. A lock naming this process with no host is an earlier version's, which this
+ * process never wrote.
  */
 function isRunning(owner: Owner): boolean {
+  if (owner.host !== null && owner.host !== hostname()) return true;
+  const boot = bootId();
+  if (owner.boot !== null && boot !== null && owner.boot !== boot) return false;
   try {
     process.kill(owner.pid, 0);
   } catch (e) {
     // EPERM: it runs, as another user.
     if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
   }
-  const started = processStart(owner.pid);
-  if (started === null) return true;
-  return owner.started === null ? owner.pid !== process.pid : started === owner.started;
+  if (owner.host === null && owner.pid === process.pid) return false;
+  if (processStat(process.pid) === null) return true; // no /proc: the pid is all there is to go by
+  const stat = processStat(owner.pid);
+  if (stat === null || stat.state === 'Z') return false; // gone since, or dead and not yet reaped
+  return owner.started === null || stat.started === owner.started;
 }
 
-/** A process's start time in clock ticks since boot, from /proc (Linux); null where there is none. */
-function processStart(pid: number): string | null {
+/** A process's state and start time (clock ticks since boot), from /proc (Linux); null where there is none. */
+function processStat(pid: number): { state: string; started: string } | null {
   try {
     // pid (comm) state ppid ...: the command may hold spaces and parentheses; starttime is the 22nd field.
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ? { state: fields[0]!, started: fields[19] } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** This boot of the machine (Linux); null where there is no such file. */
+function bootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
   } catch {
     return null;
   }

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { lockStateDir, StateDirInUse } from '../../emulator/state-lock.ts';
@@ -59,17 +60,26 @@ test('two DCCs taking over one stale lock at the same instant: one gets it, the 
 test('a lock naming a pid a later process was given is taken over: a DCC restarted as pid 1 in its container is not refused', (t) => {
   const dir = scratchDir(t, 'dcc-lock');
   const lock = join(dir, 'dcc.lock');
-  // This process's pid, as the killed DCC had it: written with another start time, or by an earlier version
-  // with none (this process writes its own).
-  for (const dead of [`${process.pid}\n1\n`, `${process.pid}\n`]) {
+  const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  const stat = readFileSync('/proc/self/stat', 'utf8');
+  const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]!;
+  const here = `${process.pid}\nhost=${hostname()}\nboot=${boot}\n`;
+  // This process's pid, as the killed DCC had it: started at another time, before the machine last booted, or
+  // written by an earlier version, with nothing but the pid (this process writes more).
+  for (const dead of [`${here}started=1\n`, `${process.pid}\nhost=${hostname()}\nboot=an-earlier-boot\nstarted=${started}\n`, `${process.pid}\n`]) {
     writeFileSync(lock, dead);
     const unlock = lockStateDir(dir);
-    const [pid, started] = readFileSync(lock, 'utf8').split('\n');
-    t.is(pid, String(process.pid));
-    t.regex(started ?? '', /^[1-9]\d*$/, 'the lock now says when this process started');
-    t.not(started, '1');
+    t.is(readFileSync(lock, 'utf8'), `${here}started=${started}\n`, 'the lock now names this process');
     t.throws(() => lockStateDir(dir), { instanceOf: StateDirInUse }, 'and, being this process, is in use');
     unlock();
     t.deepEqual(readdirSync(dir), []);
   }
+});
+
+test('a lock made on another host (a container sharing the directory) is never taken over: its process cannot be seen from here', (t) => {
+  const dir = scratchDir(t, 'dcc-lock');
+  const lock = join(dir, 'dcc.lock');
+  writeFileSync(lock, '1\nhost=another-container\nboot=\nstarted=\n');
+  t.throws(() => lockStateDir(dir), { instanceOf: StateDirInUse, message: `${dir} is in use by the DCC of process 1 on host another-container (if that DCC is gone, remove ${lock}) (one DCC per state directory)` });
+  t.is(readFileSync(lock, 'utf8'), '1\nhost=another-container\nboot=\nstarted=\n', 'left as it was');
 });
