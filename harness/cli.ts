@@ -9,6 +9,7 @@ import { commandModules } from './commands/index.ts';
 import { STDIN } from './commands/inputs.ts';
 
 import { CliExit, EXIT } from './cli-exit.ts';
+import { terminalSafe } from './reporters/console.ts';
 
 export { CliExit, EXIT };
 
@@ -48,12 +49,14 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   } catch (e) {
     if (e instanceof CliExit) {
-      if (e.message) process.stderr.write(e.message.endsWith('\n') ? e.message : e.message + '\n');
+      // A message may quote a scenario file or a meter (a YAML key, a title): its controls must not reach the terminal.
+      const message = terminalSafe(e.message, { lines: true });
+      if (message) process.stderr.write(message.endsWith('\n') ? message : message + '\n');
       if (e.code === EXIT.usage) process.stderr.write('run smets-hil --help for usage\n');
       return e.code;
     }
     // A rig directory that cannot be used is the rig's set-up, not a bug: its reason is enough.
-    process.stderr.write(e instanceof RigSetupError ? `${e.message}\n` : `${(e as Error).stack ?? String(e)}\n`);
+    process.stderr.write(terminalSafe(e instanceof RigSetupError ? `${e.message}\n` : `${(e as Error).stack ?? String(e)}\n`, { lines: true }));
     return EXIT.infrastructure;
   }
 }

@@ -32,13 +32,16 @@ const TERMINAL_CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\
 
 /**
  * Text from a run (ids, titles, file names, messages, changes) as a terminal must show it: controls as visible
- * escapes ("\x1B"), line breaks too unless `lines` (for messages).
+ * escapes ("\x1B"), line breaks too unless `lines` (for messages), whose lines after the first start `indent`
+ * further in, so that none can pass for a line of the reporter's own ("    PASS ...").
  */
-export function terminalSafe(text: string, o: { lines?: boolean } = {}): string {
-  return text.replace(o.lines ? TERMINAL_CONTROL_BUT_LF : TERMINAL_CONTROL, escapeCodePoint);
+export function terminalSafe(text: string, o: { lines?: boolean; indent?: string } = {}): string {
+  const safe = text.replace(o.lines ? TERMINAL_CONTROL_BUT_LF : TERMINAL_CONTROL, escapeCodePoint);
+  return o.indent ? safe.replaceAll('\n', '\n' + o.indent) : safe;
 }
 
-const LINES = { lines: true };
+/** A message's later lines, set in below every line the reporter prints itself. */
+const LINES = { lines: true, indent: '          ' };
 
 const ANSI: Record<Verdict | 'dim', string> = { pass: '\x1b[32m', fail: '\x1b[31m', error: '\x1b[35m', skip: '\x1b[33m', dim: '\x1b[2m' };
 const RESET = '\x1b[0m';

@@ -234,3 +234,12 @@ test('list prints a scenario title with control characters as visible escapes', 
   t.false(/[\u0000-\u0009\u000B-\u001F]/.test(r.stdout), r.stdout);
   t.regex(r.stdout, /^s1\s+pit\s+\[\]\s+clears\\x1B\[2J the screen\\x07$/m);
 });
+
+test('a scenario file whose problems quote control characters is reported with them as visible escapes', async (t) => {
+  const file = join(scratch, 'hostile-key.yaml');
+  writeFileSync(file, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: s1\n    title: t\n    "\\e]0;owned\\a": 1\n    steps:\n      - advance: 1h\n`);
+  const r = await runCli(['list', file]);
+  t.is(r.code, 2, r.stderr);
+  t.false(/[\u0000-\u0009\u000B-\u001F]/.test(r.stderr), r.stderr);
+  t.true(r.stderr.includes('\\x1B]0;owned\\x07'), r.stderr);
+});

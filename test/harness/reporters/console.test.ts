@@ -91,6 +91,6 @@ test('control characters in titles, messages and changes reach the terminal as v
   t.false(raw.test(out.text), 'only line breaks of its own');
   t.true(out.text.includes('clears the screen\\x1B[2J and beeps\\x07'));
   t.true(out.text.includes('reversed \\u202Etxet'));
-  t.true(out.text.includes('meter said "\\x1B]0;owned\\x07"\nand more'), 'a message keeps its line breaks');
+  t.true(out.text.includes('meter said "\\x1B]0;owned\\x07"\n          and more'), 'a message keeps its line breaks, its later lines set in');
   t.false(raw.test(renderVerdictTable(run)));
 });
