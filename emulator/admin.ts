@@ -171,9 +171,9 @@ export class DccAdmin {
    * commit, and a group SQLite lost would otherwise let a later CRL, after a restart, carry the same number.
    */
   async crl(): Promise<Uint8Array> {
-    // smki.crl stores its number before it first awaits, so the group that number joined is the one open as
-    // durable() is asked, just after; once the CRL is signed, that group may be over either way.
-    const [crl] = await Promise.all([this.smki.crl({ at: this.dcc.now() }), this.dcc.durable()]);
+    const mark = this.dcc.commitMark();
+    const crl = await this.smki.crl({ at: this.dcc.now() });
+    await this.dcc.durableSince(mark);
     return crl.der;
   }
 

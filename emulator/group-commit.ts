@@ -13,6 +13,8 @@ import Database from 'better-sqlite3';
 import type { Db } from './store.ts';
 
 interface Group {
+  /** Groups are numbered from 1 in the order they open. */
+  number: number;
   committed: Promise<void>;
   resolve: () => void;
   reject: (e: Error) => void;
@@ -32,6 +34,9 @@ export function isStoreRefusal(e: unknown): boolean {
 
 export class GroupCommit {
   private group: Group | null = null;
+  private opened = 0;
+  /** The number of the last group SQLite lost (0: none). */
+  private lastLost = 0;
   private readonly afterGroupEnds = new Set<() => void>();
 
   /** `onRollback` runs when a group is lost: whoever memoises what it read must forget it. */
@@ -69,6 +74,20 @@ export class GroupCommit {
   }
 
   /**
+   * A mark for `durableSince`, taken before work that writes, awaits something, and writes again: by the time it
+   * asks durable(), the group its first write joined may be over, and lost.
+   */
+  mark(): number {
+    return this.group ? this.group.number - 1 : this.opened;
+  }
+
+  /** Resolves once every group open at `mark` or opened since is over; rejects if any of them was lost. */
+  async durableSince(mark: number): Promise<void> {
+    await this.durable();
+    if (this.lastLost > mark) throw new StoreCommitError('the DCC store could not commit: SQLite lost a group of writes made since');
+  }
+
+  /**
    * Runs `f` once the open group is over (now, if none is open): committed, or lost, so that what `f` reads is
    * what the store holds. The outbox looks for due messages this way; a lost group must not swallow its look.
    */
@@ -91,6 +110,7 @@ export class GroupCommit {
       this.db.exec('COMMIT');
     } catch (e) {
       if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      this.lastLost = g.number;
       this.onRollback();
       g.reject(new StoreCommitError(`the DCC store could not commit: ${(e as Error).message}`));
       for (const f of after) f();
@@ -108,7 +128,7 @@ export class GroupCommit {
     let reject!: (e: Error) => void;
     const committed = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     committed.catch(() => {}); // a failed commit is reported to those who wait; nobody waiting is not an error
-    this.group = { committed, resolve, reject };
+    this.group = { number: ++this.opened, committed, resolve, reject };
     setImmediate(() => this.flush());
   }
 }

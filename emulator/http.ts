@@ -169,9 +169,11 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
 
   const guard = async <T>(reply: FastifyReply, run: () => T | Promise<T>, status = 200): Promise<FastifyReply> => {
     try {
+      // An admin change joins the DCC's group commit when requests are being taken: answer once it is durable,
+      // all of it (a registration writes, awaits provisioning, then writes again).
+      const mark = dcc.commitMark();
       const result = await run();
-      // An admin change joins the DCC's group commit when requests are being taken: answer once it is durable.
-      await dcc.durable();
+      await dcc.durableSince(mark);
       return reply.code(status).send(result);
     } catch (e) {
       // A revocation of a certificate already revoked, or dated in the past, is the operator's to correct.

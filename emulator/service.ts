@@ -221,6 +221,16 @@ export class DccService {
     return this.commits.durable();
   }
 
+  /** A mark taken before work that writes and awaits: `durableSince` then covers every write it made. */
+  commitMark(): number {
+    return this.commits.mark();
+  }
+
+  /** Resolves once every write made since `mark` is committed; rejects if any of it was lost. */
+  durableSince(mark: number): Promise<void> {
+    return this.commits.durableSince(mark);
+  }
+
   /**
    * Registers or updates a party; what was kept for it while it had no endpoint goes out once it has one, and
    * alerts waiting for a route go where it now sends them (a supplier that failed, or named its SRP, BR7).

@@ -440,3 +440,34 @@ test.serial('devices read in pages in EUI order: at most `limit` after the EUI g
     t.true(((await r.json()) as { error: string }).error.startsWith(message!), query);
   }
 });
+
+test.serial('a registration whose write SQLite lost while its meter was being provisioned gets 500, not 201, and is not there', async (t) => {
+  // The provisioner stands in for a hosted meter that takes a while to set up; SQLite loses the open group
+  // meanwhile (a full disk), after the registration's write joined it.
+  let lose = (): void => {};
+  const provisioner = {
+    provision: async () => {
+      lose();
+      await new Promise((r) => setTimeout(r, 20));
+      return null;
+    },
+  };
+  const own = await startTestDcc(unreachableDevices(), { persistent: false, provisioner });
+  t.teardown(() => own.close());
+  const { service } = own.dcc;
+  const supplier = '00000000000000F1' as Eui;
+  await own.admin.party({ eui: supplier, name: 'Supplier', roles: ['GS'] });
+  // Another write in the same turn (a User's request, say) has the group open when the registration writes.
+  const putDevice = service.registry.putParsedDevice.bind(service.registry);
+  service.registry.putParsedDevice = (d) => (service.putParty({ eui: '00000000000000F2', name: 'Other', roles: ['IS'] }), putDevice(d));
+  lose = () => service.options.db.exec('ROLLBACK'); // what SQLite does on its own after a full disk or an I/O error
+  const r = await fetch(`${own.url}/admin/v1/devices`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ eui: '00DB0000000000F1', type: 'SMETS1', fuel: 'gas', supplier }),
+  });
+  const body = (await r.json()) as { error?: string };
+  t.is(r.status, 500, JSON.stringify(body));
+  t.regex(body.error ?? '', /could not commit/);
+  t.is(service.registry.device('00DB0000000000F1' as Eui), undefined, 'the registration answered as failed is not there');
+});

@@ -138,3 +138,18 @@ test('a lost group does not swallow the outbox look it carried: a committed mess
   t.deepEqual(posted, ['committed']);
   await outbox.stop();
 });
+
+test('durableSince(mark) rejects when a group open at the mark, or opened since, was lost, even once it is over', async (t) => {
+  const { db, put } = stores(t);
+  const commits = new GroupCommit(db);
+  const before = commits.mark();
+  commits.write(() => put('a'));
+  const during = commits.mark(); // the open group counts for a mark taken while it is open
+  db.exec('ROLLBACK'); // what SQLite does on its own after a full disk or an I/O error
+  await t.throwsAsync(commits.durable(), { instanceOf: StoreCommitError });
+  await t.throwsAsync(commits.durableSince(before), { instanceOf: StoreCommitError }, 'durable() alone would now resolve: no group is open');
+  await t.throwsAsync(commits.durableSince(during), { instanceOf: StoreCommitError });
+  const after = commits.mark();
+  commits.write(() => put('b'));
+  await t.notThrowsAsync(commits.durableSince(after), 'later work is not held to the lost group');
+});
