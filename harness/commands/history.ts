@@ -33,7 +33,8 @@ function runsText(rows: readonly RunRow[]): string {
       { header: 'DURATION', align: 'right' },
       { header: 'EVIDENCE' },
     ],
-    rows.map((r) => [terminalSafe(r.startedAt), terminalSafe(r.runId), `${terminalSafe(r.target)}${r.defects.length ? ` +defects ${terminalSafe(r.defects.join(','))}` : ''}${r.interrupted ? ' (interrupted)' : ''}`, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), terminalSafe(r.evidenceDir ?? '-')]),
+    // Every cell as a terminal must show it: a history file given with --db may hold anything.
+    rows.map((r) => [r.startedAt, r.runId, `${r.target}${r.defects.length ? ` +defects ${r.defects.join(',')}` : ''}${r.interrupted ? ' (interrupted)' : ''}`, String(r.total), String(r.passed), String(r.failed), String(r.errors), String(r.skipped), formatDuration(r.durationMs), r.evidenceDir ?? '-'].map((cell) => terminalSafe(cell))),
   );
   return table.join('\n') + '\n';
 }
@@ -43,7 +44,7 @@ function testText(testId: string, rows: readonly TestVerdictRow[], leftOut: numb
   const latest = rows[0];
   const table = textTable(
     [{ header: 'STARTED' }, { header: 'RUN' }, { header: 'VERDICT' }, { header: 'ATTEMPTS', align: 'right' }, { header: 'DURATION', align: 'right' }, { header: 'MESSAGE' }],
-    rows.map((r) => [terminalSafe(r.startedAt), terminalSafe(r.runId), terminalSafe(r.verdict), String(r.attempts), formatDuration(r.durationMs), terminalSafe(r.message ?? '')]),
+    rows.map((r) => [r.startedAt, r.runId, r.verdict, String(r.attempts), formatDuration(r.durationMs), r.message ?? ''].map((cell) => terminalSafe(cell))),
   );
   const counts = `${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error, ${s.counts.skip} skip`;
   const verdictLine = `${s.runs} run${s.runs === 1 ? '' : 's'}: ${counts}; verdict changed ${s.flips} time${s.flips === 1 ? '' : 's'}; passed only after a retry in ${s.passedAfterRetry}`;

@@ -28,7 +28,6 @@ export interface ConsoleReporterOptions {
 // title, a message or a meter's reply quoted in one could move the cursor, clear the screen or reorder what the
 // reader sees. A message keeps its line breaks (a harness error's stack trace reads as lines).
 const TERMINAL_CONTROL = /[\u0000-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/g;
-const TERMINAL_CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\u200E\u200F\u2028-\u202E\u2066-\u2069]/g;
 
 /**
  * Text from a run (ids, titles, file names, messages, changes) as a terminal must show it: controls as visible
@@ -36,8 +35,7 @@ const TERMINAL_CONTROL_BUT_LF = /[\u0000-\u0009\u000B-\u001F\u007F-\u009F\u061C\
  * further in, so that none can pass for a line of the reporter's own ("    PASS ...").
  */
 export function terminalSafe(text: string, o: { lines?: boolean; indent?: string } = {}): string {
-  const safe = text.replace(o.lines ? TERMINAL_CONTROL_BUT_LF : TERMINAL_CONTROL, escapeCodePoint);
-  return o.indent ? safe.replaceAll('\n', '\n' + o.indent) : safe;
+  return text.replace(TERMINAL_CONTROL, (c) => (c === '\n' && o.lines ? '\n' + (o.indent ?? '') : escapeCodePoint(c)));
 }
 
 /** A message's later lines, set in below every line the reporter prints itself. */
