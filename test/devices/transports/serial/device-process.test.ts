@@ -168,8 +168,13 @@ test("the contract's Transport checks with the emulator process: overlapping com
   faults.add({ action: 'duplicate', direction: 'to-device', times: 1 });
   t.true(succeeded((await b.transport.request(b.adjust(4, 13n))).frame));
   t.is(await balance(), 7);
-  // A lost response: a timeout, the command executed once.
-  faults.add({ action: 'drop', direction: 'to-dcc', times: 1 });
+  // A lost response: a timeout, the command executed once. The rule names the response it drops: the meter's
+  // refusal of the replay above may still be on its way, and must not be the frame dropped instead.
+  const answers = (counter: bigint) => (f: Uint8Array) => {
+    const d = decodeGeneralSigning(f);
+    return d.ok && d.value.counter === counter;
+  };
+  faults.add({ action: 'drop', direction: 'to-dcc', frames: answers(14n), times: 1 });
   const lost = await t.throwsAsync(b.transport.request(b.adjust(8, 14n), { responseTimeoutMs: 800 }), { instanceOf: TransportError });
   t.is(lost?.kind, 'timeout');
   t.is(await balance(), 15);
