@@ -271,9 +271,8 @@ export class Registry {
 
   /** Devices in EUI order: those after `after`, at most `limit` of them (a fleet's DCC holds millions). */
   devices(page: { after?: Eui; limit?: number } = {}): DeviceRecord[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM devices${page.after === undefined ? '' : ' WHERE eui > @after'} ORDER BY eui${page.limit === undefined ? '' : ' LIMIT @limit'}`)
-      .all({ ...(page.after === undefined ? {} : { after: page.after }), ...(page.limit === undefined ? {} : { limit: page.limit }) }) as DeviceRow[];
+    // Every EUI sorts after '', and SQLite reads a negative LIMIT as none: one statement serves every page.
+    const rows = this.db.prepare('SELECT * FROM devices WHERE eui > ? ORDER BY eui LIMIT ?').all(page.after ?? '', page.limit ?? -1) as DeviceRow[];
     return rows.map(deviceFromRow);
   }
 }
