@@ -1,11 +1,12 @@
 /**
  * A User's checks on the device's answer inside a DCC delivery, before it believes what the answer says.
  *
- * SMETS2+ (GBCS): the answer must be a Response from the addressed meter to this command's counter, authenticated
- * by the meter itself: signed with its Digital Signing key (critical commands, rejections), or MACed for the
- * command's originator with a key agreed between the meter's and the originator's Key Agreement keys. When the
- * User knows the command (it signed it), the answer must also be addressed to the command's originator, carry its
- * message code and, from an ESME, give one result per request specification.
+ * SMETS2+ (GBCS): the answer must be a Response from the addressed meter to this command's counter, addressed to
+ * the command's originator, and authenticated by the meter itself: signed with its Digital Signing key (critical
+ * commands, rejections), or MACed for the originator with a key agreed between the meter's and the originator's
+ * Key Agreement keys. When the User knows the command (it signed it), the answer must also carry its message code
+ * and, from an ESME, give one result per request specification. An S1SP answer is never believed for a SMETS2+
+ * meter: nothing in it is the meter's, so a DCC could write one for any device.
  * SMETS1: the answer comes from the S1SP, whose integrity the DCC's delivery signature (already verified) covers;
  * it must still come from the addressed meter.
  */
@@ -19,7 +20,7 @@ import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { verifyApdu, verifyCommandMac } from '../../protocol/gbcs/security.ts';
 import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
-import { decodeS1sp, peekS1spHeader, type S1spStatus } from '../../protocol/s1sp/frame.ts';
+import { decodeS1sp, type S1spStatus } from '../../protocol/s1sp/frame.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import type { AgreementPrivate, AgreementPublic } from '../../protocol/smki/keys.ts';
 
@@ -39,12 +40,19 @@ export type DeviceAnswer =
 /** What the User knows of the command it sent. */
 export interface ExpectedAnswer {
   device: Eui;
+  /** Whether the device is a SMETS1 meter, which answers through the S1SP; a SMETS2+ one answers in GBCS. */
+  smets1: boolean;
   counter: bigint;
+  /**
+   * The originator the command names, whom a GBCS answer is addressed to: the Signed Pre-Command's for a critical
+   * command; for one the DCC built, the User (the failed supplier for the SoLR Contingency role).
+   */
+  originator: Eui;
   /**
    * The command as the User signed it (a critical command's Signed Pre-Command). Absent when the DCC built the
    * command (non-critical): the User has never seen it, and the checks it allows are skipped.
    */
-  command?: Pick<GeneralSigning, 'originator' | 'messageCode' | 'content'>;
+  command?: Pick<GeneralSigning, 'messageCode' | 'content'>;
   /** When the command asked for its change: which S1SP statuses say it was done (any of them when absent). */
   execution?: Execution['kind'];
 }
@@ -59,23 +67,23 @@ const S1SP_DONE: Record<Execution['kind'] | 'unknown', readonly S1spStatus[]> = 
 
 /** Checks the answer to the command with this counter sent to `device`; `keys` is asked only for a GBCS answer. */
 export function checkDeviceAnswer(payload: Uint8Array, expected: ExpectedAnswer, keys: () => AnswerKeys): DeviceAnswer {
-  // An S1SP header first: a SMETS1 answer taken for GBCS would be decoded only to fail.
-  const frame = peekS1spHeader(payload) ? null : decodeFrame(payload);
-  if (!frame?.ok) {
+  if (expected.smets1) {
     const s = decodeS1sp(payload);
-    if (!s.ok || s.value.frame.type !== 'response') return { ok: false, problem: `the device's answer is neither a GBCS response nor an S1SP one` };
+    if (!s.ok || s.value.frame.type !== 'response') return { ok: false, problem: `the answer for SMETS1 device ${expected.device} is not an S1SP response` };
     const r = s.value.frame;
     if (r.from !== expected.device) return { ok: false, problem: `the S1SP answer comes from ${r.from}, not from ${expected.device}` };
     return { ok: true, from: 's1sp', success: S1SP_DONE[expected.execution ?? 'unknown'].includes(r.status), status: r.status };
   }
+  const frame = decodeFrame(payload);
+  if (!frame.ok) return { ok: false, problem: `the answer for SMETS2+ device ${expected.device} is not a GBCS response from the meter` };
   const { kind, apdu, ciphering } = frame.value;
   if (kind !== 'response' || apdu.originator !== expected.device || apdu.counter !== expected.counter) {
     return { ok: false, problem: `the meter's answer does not answer this command (a ${kind} from ${apdu.originator}, counter ${apdu.counter})` };
   }
-  const command = expected.command;
-  if (command && apdu.recipient !== command.originator) {
-    return { ok: false, problem: `the meter's answer is addressed to ${apdu.recipient}, not to ${command.originator}, who sent the command` };
+  if (apdu.recipient !== expected.originator) {
+    return { ok: false, problem: `the meter's answer is addressed to ${apdu.recipient}, not to ${expected.originator}, who sent the command` };
   }
+  const command = expected.command;
   if (command && apdu.messageCode !== command.messageCode) {
     return { ok: false, problem: `the meter's answer has message code ${formatMessageCode(apdu.messageCode)}, not the command's ${formatMessageCode(command.messageCode)}` };
   }

@@ -232,7 +232,7 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
       return;
     }
     const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`, signal);
-    const expected: ExpectedAnswer = { device: device.eui, counter, execution, ...(command ? { command } : {}) };
+    const expected: ExpectedAnswer = { device: device.eui, smets1: device.plan.type === 'SMETS1', counter, originator: command?.originator ?? source, execution, ...(command ? { command } : {}) };
     const answer = d.response ? deviceAnswer(world, d.response, expected, source) : null;
     if (answer && !answer.ok) fail(`the device's answer fails the sender's checks: ${answer.problem}`);
     if (isLast) checkAsync(step, d, answer);

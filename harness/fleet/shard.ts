@@ -158,7 +158,7 @@ export class FleetShard {
       const identity = admin.identity();
       user = new FleetUser(
         service,
-        { eui: srp, xml: { privateKey: xml.privateKey!, issuer: xml.certificate.issuer, serial: xml.certificate.serial }, failedSupplierDs: failedDs.privateKey! },
+        { eui: srp, xml: { privateKey: xml.privateKey!, issuer: xml.certificate.issuer, serial: xml.certificate.serial }, failedSupplierDs: failedDs.privateKey!, failedSupplier: failed },
         dccResolver([identity.xmlSigningCertificate!]),
         (eui) => {
           const point = signingKeys.point(eui);

@@ -34,6 +34,8 @@ export interface FleetUserKeys {
   xml: XmlSigner;
   /** The failed supplier's GBCS Digital Signing key (the SoLR Contingency party's HSM keeps it). */
   failedSupplierDs: KeyObject;
+  /** The failed supplier: the originator of every command the role's requests make (its meters' answers go to it). */
+  failedSupplier: Eui;
 }
 
 /** How a job ended, as the User saw it. */
@@ -108,9 +110,9 @@ export class FleetUser {
     switch (kind) {
       case 'switch':
       case 'other-supplier':
-        return smets1 ? this.commandVariant1(meter.eui, counter, '1.6', CREDIT) : this.critical(meter, counter, CREDIT);
+        return smets1 ? this.commandVariant1(meter, counter, '1.6', CREDIT) : this.critical(meter, counter, CREDIT);
       case 'prepayment':
-        return smets1 ? this.commandVariant1(meter.eui, counter, '1.6', PREPAYMENT) : this.critical(meter, counter, PREPAYMENT);
+        return smets1 ? this.commandVariant1(meter, counter, '1.6', PREPAYMENT) : this.critical(meter, counter, PREPAYMENT);
       case 'altered':
         return this.critical(meter, counter, CREDIT, turn % 2 === 0 ? 'to-prepayment' : 'counter');
       case 'other-srv': {
@@ -122,7 +124,7 @@ export class FleetUser {
         };
         const critical = this.dcc.options.eligibility.get(srv)?.critical ?? false;
         if (critical && !smets1) return this.transformOnly(meter.eui, counter, srv, body);
-        return this.commandVariant1(meter.eui, counter, srv, body);
+        return this.commandVariant1(meter, counter, srv, body);
       }
     }
   }
@@ -146,9 +148,9 @@ export class FleetUser {
     return { ok: true, response: v.value.response };
   }
 
-  private async commandVariant1(target: Eui, counter: bigint, srv: ServiceReferenceVariant, body: RequestBody): Promise<Outcome> {
-    const request = this.request(target, counter, srv, 1, body);
-    return this.dispatched(request, () => this.post('send', request, 'send'));
+  private async commandVariant1(meter: MeterSpec, counter: bigint, srv: ServiceReferenceVariant, body: RequestBody): Promise<Outcome> {
+    const request = this.request(meter.eui, counter, srv, 1, body);
+    return this.dispatched(request, meter, () => this.post('send', request, 'send'));
   }
 
   private async transformOnly(target: Eui, counter: bigint, srv: ServiceReferenceVariant, body: RequestBody): Promise<Outcome> {
@@ -179,14 +181,14 @@ export class FleetUser {
     }
     const command = signApdu(apdu, this.keys.failedSupplierDs);
     const cv5: DuisRequest = { ...cv4, header: { ...cv4.header, commandVariant: 5 }, body: { kind: 'SignedPreCommand', gbcsPayload: encodeGeneralSigning(command) } };
-    return this.dispatched(cv5, () => this.post('send', cv5, 'send'), command);
+    return this.dispatched(cv5, meter, () => this.post('send', cv5, 'send'), command);
   }
 
   /**
    * Sends a request that, if accepted (I99), is answered later through the endpoint. `command`: the command as
    * signed here (critical), which the meter's answer must match; a CV 1 command the DCC built is not known here.
    */
-  private async dispatched(request: DuisRequest, send: () => Promise<Posted>, command?: GeneralSigning): Promise<Outcome> {
+  private async dispatched(request: DuisRequest, meter: MeterSpec, send: () => Promise<Posted>, command?: GeneralSigning): Promise<Outcome> {
     const later = this.awaitDelivery(formatRequestId(request.header.requestId));
     const r = await send();
     if (!r.ok || r.response.header.responseCode !== 'I99') {
@@ -201,7 +203,8 @@ export class FleetUser {
     const content = delivered.body.kind === 'ResponseMessage' ? delivered.body.content : undefined;
     if (code !== 'I0' || content?.kind !== 'GBCSPayload') return { kind: 'failed', reason: `the device's answer came back as ${code}` };
     const { target: device, counter } = request.header.requestId;
-    const problem = this.deviceAnswerProblem({ device, counter, execution: 'now', ...(command ? { command } : {}) }, content.gbcsPayload);
+    const expected = { device, smets1: meter.type === 'SMETS1', counter, originator: command?.originator ?? this.keys.failedSupplier, execution: 'now' } as const;
+    const problem = this.deviceAnswerProblem({ ...expected, ...(command ? { command } : {}) }, content.gbcsPayload);
     return problem ? { kind: 'failed', reason: problem } : { kind: 'executed', code };
   }
 

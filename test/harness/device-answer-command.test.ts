@@ -46,33 +46,33 @@ function answer(o: { results?: number[]; to?: typeof supplier; messageCode?: num
 const problem = (a: ReturnType<typeof checkDeviceAnswer>) => (a.ok ? `accepted: ${JSON.stringify(a)}` : a.problem);
 
 test('an ESME answer that reports every request specification done is a success', (t) => {
-  t.deepEqual(checkDeviceAnswer(answer(), { device: meter, counter, command }, keys), { ok: true, from: 'meter', success: true });
-  t.deepEqual(checkDeviceAnswer(answer({ results: [0, 3, 250] }), { device: meter, counter, command }, keys), { ok: true, from: 'meter', success: false });
+  t.deepEqual(checkDeviceAnswer(answer(), { device: meter, smets1: false, counter, originator: supplier, command }, keys), { ok: true, from: 'meter', success: true });
+  t.deepEqual(checkDeviceAnswer(answer({ results: [0, 3, 250] }), { device: meter, smets1: false, counter, originator: supplier, command }, keys), { ok: true, from: 'meter', success: false });
 });
 
 test('an ESME answer with no results is not a success, even when the command is not known', (t) => {
-  t.like(checkDeviceAnswer(answer({ results: [] }), { device: meter, counter }, keys), { ok: true, from: 'meter', success: false });
+  t.like(checkDeviceAnswer(answer({ results: [] }), { device: meter, smets1: false, counter, originator: supplier }, keys), { ok: true, from: 'meter', success: false });
 });
 
 test('an ESME answer with fewer or more results than the command has request specifications is refused', (t) => {
   for (const results of [[], [0], [0, 0, 0, 0]]) {
-    const a = checkDeviceAnswer(answer({ results }), { device: meter, counter, command }, keys);
+    const a = checkDeviceAnswer(answer({ results }), { device: meter, smets1: false, counter, originator: supplier, command }, keys);
     t.false(a.ok, `${results.length} result(s)`);
     t.regex(problem(a), new RegExp(`gives ${results.length} result\\(s\\) to a command with 3 request specification\\(s\\)`));
   }
 });
 
 test("an answer addressed to another User, or with another use case's message code, does not answer the command", (t) => {
-  const elsewhere = checkDeviceAnswer(answer({ to: otherUser }), { device: meter, counter, command }, keys);
+  const elsewhere = checkDeviceAnswer(answer({ to: otherUser }), { device: meter, smets1: false, counter, originator: supplier, command }, keys);
   t.regex(problem(elsewhere), /addressed to 90B3D51F30020000, not to 90B3D51F30010000/);
-  const otherUseCase = checkDeviceAnswer(answer({ messageCode: 0x0050 }), { device: meter, counter, command }, keys);
+  const otherUseCase = checkDeviceAnswer(answer({ messageCode: 0x0050 }), { device: meter, smets1: false, counter, originator: supplier, command }, keys);
   t.regex(problem(otherUseCase), /message code 0x0050, not the command's 0x001A/);
 });
 
 test('an S1SP status is a success only when it is what the command asked for', (t) => {
   const reply = (status: S1spStatus) => encodeReply({ type: 'response', id: 7n, from: meter, to: s1sp, time: 0, status });
   const success = (status: S1spStatus, execution?: 'now' | 'at' | 'never') => {
-    const a = checkDeviceAnswer(reply(status), { device: meter, counter, ...(execution ? { execution } : {}) }, keys);
+    const a = checkDeviceAnswer(reply(status), { device: meter, smets1: true, counter, originator: supplier, ...(execution ? { execution } : {}) }, keys);
     return a.ok ? a.success : a.problem;
   };
   t.true(success('executed', 'now'));

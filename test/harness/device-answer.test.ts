@@ -45,7 +45,8 @@ function maced(a: GeneralSigning, ownKa = meterKa): Uint8Array {
 }
 
 const keys = () => ({ ds: [meterDs.publicKey], mac: { own: supplierKa.privateKey, device: meterKa.publicKey } });
-const expected = { device: meter, counter };
+const expected = { device: meter, smets1: false, counter, originator: supplier };
+const fromS1sp = { ...expected, smets1: true };
 
 test("a meter's signed answer to this command is believed, success or failure", (t) => {
   t.deepEqual(checkDeviceAnswer(signed(response()), expected, keys), { ok: true, from: 'meter', success: true });
@@ -77,12 +78,30 @@ test("a MACed answer is believed only with the MAC agreed from the meter's certi
   t.regex(!unknown.ok ? unknown.problem : '', /no Key Agreement keys are known/);
 });
 
+const s1spReply = (from: typeof meter, status: 'executed' | 'refused') => encodeReply({ type: 'response', id: 7n, from, to: supplier, time: 0, status });
+
 test('an S1SP answer must come from the addressed meter; its status says whether the command was done', (t) => {
-  const reply = (from: typeof meter, status: 'executed' | 'refused') => encodeReply({ type: 'response', id: 7n, from, to: supplier, time: 0, status });
-  t.like(checkDeviceAnswer(reply(meter, 'executed'), expected, keys), { ok: true, from: 's1sp', success: true });
-  t.like(checkDeviceAnswer(reply(meter, 'refused'), expected, keys), { ok: true, from: 's1sp', success: false });
-  const other = checkDeviceAnswer(reply(otherMeter, 'executed'), expected, keys);
+  t.like(checkDeviceAnswer(s1spReply(meter, 'executed'), fromS1sp, keys), { ok: true, from: 's1sp', success: true });
+  t.like(checkDeviceAnswer(s1spReply(meter, 'refused'), fromS1sp, keys), { ok: true, from: 's1sp', success: false });
+  const other = checkDeviceAnswer(s1spReply(otherMeter, 'executed'), fromS1sp, keys);
   t.regex(!other.ok ? other.problem : '', /comes from 00DB123456780002/);
+  const junk = checkDeviceAnswer(Uint8Array.of(1, 2, 3), fromS1sp, keys);
+  t.regex(!junk.ok ? junk.problem : '', /not an S1SP response/);
+  const gbcs = checkDeviceAnswer(signed(response()), fromS1sp, keys);
+  t.regex(!gbcs.ok ? gbcs.problem : '', /not an S1SP response/, 'a SMETS1 meter has no GBCS keys to answer with');
+});
+
+test("an S1SP answer is not believed for a SMETS2+ meter: nothing in it is the meter's, so a DCC could write it for any device", (t) => {
+  let asked = false;
+  const a = checkDeviceAnswer(s1spReply(meter, 'executed'), expected, () => ((asked = true), keys()));
+  t.regex(!a.ok ? a.problem : '', /the answer for SMETS2\+ device 00DB123456780001 is not a GBCS response from the meter/);
+  t.false(asked);
   const junk = checkDeviceAnswer(Uint8Array.of(1, 2, 3), expected, keys);
-  t.regex(!junk.ok ? junk.problem : '', /neither a GBCS response nor an S1SP one/);
+  t.regex(!junk.ok ? junk.problem : '', /not a GBCS response from the meter/);
+});
+
+test("a meter's signed answer addressed to another party does not answer this User's command, though the User never saw the command", (t) => {
+  const toOther = signApdu({ ...response(), recipient: parseEui('90B3D51F30020000') }, meterDs.privateKey);
+  const a = checkDeviceAnswer(encodeGeneralSigning(toOther), expected, keys);
+  t.regex(!a.ok ? a.problem : '', /addressed to 90B3D51F30020000, not to 90B3D51F30010000/);
 });
