@@ -344,6 +344,9 @@ export abstract class Meter {
   /** Called when a scheduled change has executed, so the generation can raise its alerts. */
   protected abstract futureDatedExecuted(change: PendingChange): void;
 
+  /** What is wrong with a saved pending change that only this generation can tell (its use case, its alert), if anything. */
+  protected abstract pendingChangeProblem(change: Omit<PendingChange, 'timer'>): string | null;
+
   private runPending(change: PendingChange): void {
     const rest = this.s.pending?.filter((p) => p !== change) ?? [];
     this.w().pending = rest.length ? rest : null;
@@ -552,7 +555,10 @@ export abstract class Meter {
         const execution = p.op.execution;
         const at = execution?.kind === 'at' ? new Date(execution.at ?? NaN) : null;
         if (!at || !Number.isFinite(p.at) || at.getTime() !== p.at) throw new Error('a pending change without a valid execution time');
-        return { ...p, op: { ...p.op, execution: { kind: 'at', at } } } as PendingChange;
+        const change = { ...p, op: { ...p.op, execution: { kind: 'at', at } } } as PendingChange;
+        const wrong = this.pendingChangeProblem(change);
+        if (wrong) throw new Error(`a pending change: ${wrong}`);
+        return change;
       });
       for (const change of pending) {
         change.timer = this.clock.schedule(change.at, () => this.runPending(change));

@@ -48,7 +48,16 @@ const paymentTarget = z.discriminatedUnion('mode', [
  * A pending change as saved (without its timer): what it will write is checked like the record it will write
  * into. Its execution time is checked where it is scheduled again.
  */
-const common = { ctx: z.strictObject({ source: z.string(), counter: z.bigint(), useCase: z.string() }), at: z.number(), alertInfo: z.unknown().optional() };
+const byte = int.refine((n) => n >= 0 && n <= 0xff, 'an octet');
+const u16 = int.refine((n) => n >= 0 && n <= 0xffff, 'from 0 to 65535');
+/** What the alert a SMETS2+ meter raises on executing the change names: DLMS attributes (ESME) or ZCL commands (GSME). */
+const alertTargets = z.union([
+  z.strictObject({ attributes: z.array(z.strictObject({ classId: u16, instance: z.string().regex(/^[0-9A-F]{12}$/, 'an OBIS code in 12 upper-case hex digits'), index: byte })) }),
+  z.strictObject({ commands: z.array(z.strictObject({ clusterId: u16, frameControl: byte, commandId: byte })) }),
+]);
+// The sender is who the change's alert goes to; which use case names are a meter's own is for its kind to say.
+const u64 = z.bigint().refine((v) => v >= 0n && v < 1n << 64n, 'from 0 to 2^64 - 1');
+const common = { ctx: z.strictObject({ source: hex16, counter: u64, useCase: z.string() }), at: z.number(), alertInfo: alertTargets.optional() };
 const execution = z.unknown();
 const pendingChange = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('paymentMode'), op: z.strictObject({ op: z.literal('payment-mode'), target: paymentTarget, execution }), ...common }),

@@ -115,6 +115,12 @@ export class Smets1Meter extends Meter {
     return encodeReply({ type: 'response', id, from: this.eui, to, time: this.seconds(), status: outcome.status, ...read });
   }
 
+  /** An S1SP instruction's change is logged under its operation's name, and its alert is the S1SP's own. */
+  protected pendingChangeProblem(change: Omit<PendingChange, 'timer'>): string | null {
+    if (change.ctx.useCase !== change.op.op) return `use case ${change.ctx.useCase} is not its operation, ${change.op.op}`;
+    return change.alertInfo === undefined ? null : 'a SMETS1 meter raises no GBCS alert';
+  }
+
   protected futureDatedExecuted(change: PendingChange): void {
     const alert = encodeReply({
       type: 'alert',

@@ -270,6 +270,14 @@ export class Smets2Meter extends Meter {
     return { commands: cs.value.filter(isTimed).map((c) => ({ clusterId: c.clusterId, frameControl: c.frameControl, commandId: c.commandId })) };
   }
 
+  /** A change's alert carries its use case's message code, and names DLMS attributes (ESME) or ZCL commands (GSME). */
+  protected pendingChangeProblem(change: Omit<PendingChange, 'timer'>): string | null {
+    if (!codecByName(change.ctx.useCase)) return `${change.ctx.useCase} is not a GBCS use case`;
+    const targets = change.alertInfo as AlertTargets | undefined;
+    if (targets && 'attributes' in targets !== (this.family === 'esme')) return `its alert names ${'attributes' in targets ? 'DLMS attributes' : 'ZCL commands'}, which a ${this.family.toUpperCase()} does not raise`;
+    return null;
+  }
+
   protected futureDatedExecuted(change: PendingChange): void {
     const targets = change.alertInfo as AlertTargets | undefined;
     if (!targets) return;

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { ECS02 } from '../../protocol/gbcs/usecases/catalogue.ts';
+import { ECS02, GCS02 } from '../../protocol/gbcs/usecases/catalogue.ts';
 import { ECS04a } from '../../protocol/gbcs/usecases/meter-balance.ts';
 import { SimClock } from '../../devices/clock.ts';
 import { Smets2Meter } from '../../devices/smets2/meter.ts';
 import { makeTestPki } from '../../devices/testing/command-builder.ts';
-import { build, ESME_EUI, keys, meter, pki } from './support.ts';
+import { build, ESME_EUI, keys, meter, pki, send } from './support.ts';
 
 test('a meter exported and imported into a new one has the same snapshot, counters and pending change, and executes it when due', (t) => {
   const rig = meter('esme', { paymentMode: 'prepayment' });
@@ -93,4 +93,36 @@ test('a saved pending change is checked for what it will write: one that would p
   t.throws(() => other.importState(JSON.stringify(saved)), { message: `${ESME_EUI}: not a saved meter state (pending.0.op.target.disablementThreshold: Invalid input: expected number, received string)` });
   t.is(clock.advance(2 * 3_600_000), 0, 'nothing was scheduled');
   t.is(other.snapshot().prepaymentSettings.disablementThreshold, 0);
+});
+
+test("a saved pending change whose alert could not be raised (an unknown use case, a sender that is not an EUI, a counter past 64 bits, alert targets of the wrong shape or kind) is refused, and nothing is scheduled", (t) => {
+  type Saved = { pending: { ctx: Record<string, unknown>; alertInfo?: unknown }[] };
+  for (const variant of ['esme', 'gsme'] as const) {
+    const rig = meter(variant, { paymentMode: 'prepayment' });
+    const execution = { kind: 'at' as const, at: new Date(rig.clock.now() + 3_600_000) };
+    const change = { target: { mode: 'credit' as const }, execution };
+    t.truthy(variant === 'esme' ? send(rig.meter, ECS02, { variant, change }, { counter: 10n }) : send(rig.meter, GCS02, { variant, change }, { counter: 10n }));
+    const text = rig.meter.exportState();
+    const damaged: [string, (s: Saved) => void, RegExp][] = [
+      ['use case', (s) => (s.pending[0]!.ctx.useCase = 'NOPE'), /NOPE is not a GBCS use case/],
+      ['sender', (s) => (s.pending[0]!.ctx.source = 'not-an-eui'), /pending\.0\.ctx\.source: 16 upper-case hex digits/],
+      ['counter', (s) => (s.pending[0]!.ctx.counter = { $bigint: (1n << 64n).toString() }), /pending\.0\.ctx\.counter: from 0 to 2\^64 - 1/],
+      ['alert shape', (s) => (s.pending[0]!.alertInfo = { attributes: 'x' }), /pending\.0\.alertInfo/],
+      [
+        'alert kind',
+        (s) => (s.pending[0]!.alertInfo = variant === 'esme' ? { commands: [{ clusterId: 0x0705, frameControl: 1, commandId: 6 }] } : { attributes: [{ classId: 1, instance: '0000130A00FF', index: 2 }] }),
+        variant === 'esme' ? /its alert names ZCL commands, which a ESME does not raise/ : /its alert names DLMS attributes, which a GSME does not raise/,
+      ],
+    ];
+    for (const [what, damage, message] of damaged) {
+      const saved = JSON.parse(text) as Saved;
+      damage(saved);
+      const clock = new SimClock(rig.clock.now());
+      const other = new Smets2Meter({ eui: rig.meter.eui, variant, keys, trustAnchors: pki.anchors, clock });
+      const error = t.throws(() => other.importState(JSON.stringify(saved)), undefined, `${variant}: ${what}`);
+      t.regex(error?.message ?? '', message, `${variant}: ${what}`);
+      t.is(clock.advance(2 * 3_600_000), 0, `${variant}: ${what}: nothing was scheduled`);
+      t.is(other.paymentMode, 'credit', `${variant}: ${what}: the meter is as it was`);
+    }
+  }
 });

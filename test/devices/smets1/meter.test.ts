@@ -125,3 +125,28 @@ test('reads answer with values; a gas meter refuses remote enable', (t) => {
   t.is(meter.supply, 'disabled');
   t.deepEqual(unexpectedChanges(diffSnapshots(before, meter.snapshot()), [`counters.${S1SP}`, 'eventLog']), []);
 });
+
+test('a saved pending instruction is refused when its use case is not its operation or it carries GBCS alert targets; nothing is scheduled', (t) => {
+  const { meter, clock } = rig('esme', { paymentMode: 'prepayment' });
+  t.like(instruct(meter, { ...credit, execution: { kind: 'at', at: new Date(clock.now() + 3600_000) } } as MeterOperation, 1n), { status: 'scheduled' });
+  const text = meter.exportState();
+  type Saved = { pending: { ctx: { useCase: string }; alertInfo?: unknown }[] };
+  const damaged: [string, (s: Saved) => void, RegExp][] = [
+    ['use case', (s) => (s.pending[0]!.ctx.useCase = 'supply'), /use case supply is not its operation, payment-mode/],
+    ['alert', (s) => (s.pending[0]!.alertInfo = { attributes: [] }), /a SMETS1 meter raises no GBCS alert/],
+  ];
+  for (const [what, damage, message] of damaged) {
+    const saved = JSON.parse(text) as Saved;
+    damage(saved);
+    const other = rig('esme');
+    t.throws(() => other.meter.importState(JSON.stringify(saved)), { message }, what);
+    other.clock.advance(7200_000);
+    t.is(other.meter.paymentMode, 'credit', `${what}: nothing was scheduled`);
+    t.is(other.sent.length, 0, `${what}: no alert`);
+  }
+  // The state as saved is taken, and its change executes when due.
+  const again = rig('esme');
+  again.meter.importState(text);
+  again.clock.advance(7200_000);
+  t.is(again.sent.length, 1);
+});
