@@ -205,6 +205,43 @@ function solrViolations(world: WorldInstance, eui: Eui, changes: FieldChange[], 
   return [...outside, ...(time.prepayment ? [] : toPrepayment)];
 }
 
+/** What a meter may log doing for the SoLR Contingency party: a switch to Credit (SMETS1 logs the S1SP operation). */
+const SC_CREDIT_USE_CASES = new Set(['ECS02', 'GCS02', 'payment-mode']);
+
+interface LoggedEvent {
+  at?: string;
+  event?: string;
+  useCase?: string;
+}
+
+/**
+ * The SoLR invariant on what SC traffic leaves on a meter, judged whole where the changed leaves cannot tell: a
+ * pending payment-mode change it touched must be a switch to Credit, however little of it changed (a switch to
+ * prepayment brought forward changes only its date); one it removed must leave the meter in credit (else it was
+ * cancelled, or replaced by a switch to prepayment that changed no setting); and what the meter logged doing must
+ * be a switch to Credit, not a cancellation or another use case. A change that fell due by the clock is time's.
+ */
+function solrStateViolations(before: Json, after: Json): FieldChange[] {
+  const out: FieldChange[] = [];
+  const pendingOf = (s: Json) => (s as { pending?: Record<string, PendingEntry | null> }).pending?.paymentMode ?? null;
+  const was = pendingOf(before);
+  const now = pendingOf(after);
+  if (JSON.stringify(was) !== JSON.stringify(now)) {
+    const dueByClock = was !== null && Date.parse(was.executeAt ?? '') <= Date.parse((after as { clock?: string }).clock ?? '');
+    const left = now !== null && namesPrepayment(now);
+    const removed = was !== null && now === null && (after as { paymentMode?: string }).paymentMode !== 'credit' && !dueByClock;
+    if (left || removed) out.push({ path: 'pending.paymentMode', before: was, after: now });
+  }
+  const logOf = (s: Json) => ((s as { eventLog?: LoggedEvent[] }).eventLog ?? []) as LoggedEvent[];
+  const seen = new Set(logOf(before).map((e) => JSON.stringify(e)));
+  logOf(after).forEach((e, i) => {
+    if (seen.has(JSON.stringify(e))) return;
+    const acted = e.event === 'executed' || e.event === 'scheduled';
+    if (e.event === 'cancelled' || (acted && !SC_CREDIT_USE_CASES.has(e.useCase ?? ''))) out.push({ path: `eventLog[${i}]`, before: logOf(before)[i], after: e });
+  });
+  return out;
+}
+
 /** A payment mode value that is, or (a pending change arriving whole) holds, a switch to prepayment. */
 function namesPrepayment(value: unknown): boolean {
   if (value === 'prepayment') return true;
@@ -231,6 +268,7 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     if (outcome.solrTouched.has(d.eui) || time.scDue) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
+    if (outcome.solrTouched.has(d.eui)) unexpected.push(...solrStateViolations(a, b));
     if (outcome.solrTouched.has(d.eui)) noteScScheduled(scScheduled, d.eui, a, b);
     diffs.push({ device: d.alias, changes, unexpected });
     if (unexpected.length) {

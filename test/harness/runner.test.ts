@@ -258,6 +258,49 @@ test('the SoLR invariant catches a switch to prepayment the SC party future-date
   t.regex(step.message!, /invariant violated: esme changed where it must not: pending\.paymentMode null -> .*"mode":"prepayment"/);
 });
 
+/**
+ * SC traffic whose leaves never name prepayment: the meter stays out of Credit (a cancelled or replaced pending
+ * switch to Credit, a switch to prepayment with the settings the meter already had, a pending prepayment switch
+ * brought forward). Each needs a DCC defect to reach the meter; each must fail the step that sent it.
+ */
+const SC_WITHOUT_PREPAYMENT_LEAVES: [id: string, defect: string, steps: string, message: RegExp][] = [
+  [
+    'sc-cancels-pending-credit',
+    'content-check-message-code-only',
+    `      - request: { as: failing, to: esme, mode: credit, at: 6h, expect: { code: I99, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, at: cancel }`,
+    /esme changed where it must not: .*pending\.paymentMode \{[^}]*"mode":"credit".* -> null; eventLog\[\d+\] .*"event":"cancelled"/,
+  ],
+  [
+    'sc-prepayment-same-settings',
+    'sc-allowed-ecs03',
+    `      - request: { as: failing, to: esme, mode: credit, at: 6h, expect: { code: I99, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: { prepayment: { suspendDebtDisabled: false, suspendDebtEmergency: false, disablementThreshold: 0 } } }`,
+    /esme changed where it must not: .*eventLog\[\d+\] .*"event":"executed".*"useCase":"ECS03"/,
+  ],
+  [
+    'sc-brings-prepayment-forward',
+    'sc-allowed-ecs03',
+    `      - request: { as: failing, to: esme, mode: credit, expect: { code: I99, device: success } }
+      - request: { as: failing, to: esme, mode: prepayment, at: 6h, expect: { code: I99, device: success } }
+      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: prepayment, at: 1h }`,
+    /esme changed where it must not: .*pending\.paymentMode \{.*"mode":"prepayment".*\} -> \{.*"mode":"prepayment".*; eventLog\[\d+\] .*"event":"scheduled".*"useCase":"ECS03"/,
+  ],
+];
+
+for (const [id, defect, steps, message] of SC_WITHOUT_PREPAYMENT_LEAVES) {
+  test(`the SoLR invariant judges what SC traffic leaves on a meter whole: ${id}`, async (t) => {
+    const run = await runScenarios(load(`  - id: ${id}\n    title: t\n    steps:\n${steps}\n`), { pool: async () => new EmulatedPool(), defects: [defect as never] });
+    const attempt = run.tests[0]!.attempts[0]!;
+    const step = attempt.steps.at(-1)!;
+    t.is(step.verdict, 'fail', attempt.message ?? '');
+    t.regex(step.message ?? '', message);
+  });
+}
+
 test('a request step expecting a DCC alert fails when nothing was quarantined, and one expecting the device answer fails when the request was', async (t) => {
   const run = await runScenarios(
     load(`  - id: alert-expected
