@@ -316,6 +316,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       }
       const t0 = Date.now();
       const before = snapshots(world);
+      const clockAtStart = world.dcc.clock.now().getTime();
       const stepRecord: StepRecord = { index, title: Object.keys(step)[0]!, kind: Object.keys(step)[0]!, verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
       const stop = new AbortController();
       const solrReached = new Set<string>();
@@ -346,7 +347,9 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         await world.settle(2_000).catch(() => {});
         // What the step was allowed is lost with it; what SoLR Contingency traffic may change is not. A meter it
         // reached that changed otherwise is the product's failure, whatever stopped the step: fail, never retried.
-        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved: false }, scScheduled, false);
+        // An `advance` that ended in an error may have moved the clocks first: what fell due is judged as time's.
+        const clockMoved = world.dcc.clock.now().getTime() !== clockAtStart;
+        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved }, scScheduled, false);
         stepRecord.diffs = diffs;
         if (violations.length) {
           stepRecord.message = `invariant violated: ${violations.join(' | ')} (the step itself ended in an error: ${stepRecord.message?.split('\n')[0]})`;

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import test from 'ava';
 import { Meter } from '../../devices/meter.ts';
 import { runScenarios } from '../../harness/engine/runner.ts';
+import { SettleTimeout, WorldInstance } from '../../harness/engine/world.ts';
 import { EmulatedPool } from '../../harness/pools/emulated.ts';
 import { loadScenarioFile } from '../../harness/scenarios/loader.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
@@ -122,4 +123,39 @@ test.serial('the same switches falling due on a sound meter are no violation', a
   );
   t.is(run.tests[0]!.verdict, 'pass', messages(run));
   t.true(run.tests[0]!.attempts[0]!.steps[2]!.diffs[0]!.changes.some((c) => c.path === 'paymentMode'), 'the switch fell due in the advance step');
+});
+
+test.serial('an advance step that ends in an error still holds what an SC-scheduled change wrote as it fell due to the SoLR invariant: fail, not error', async (t) => {
+  onScheduledCredit(wentToPrepayment);
+  // The DCC does not settle once the clocks have moved (a stuck outbox): the advance step ends in an error.
+  const world = WorldInstance.prototype as unknown as { advance(ms: number): void; settle(timeoutMs?: number): Promise<void> };
+  const { advance, settle } = world;
+  let moved = false;
+  world.advance = function (ms) {
+    moved = true;
+    advance.call(this, ms);
+  };
+  world.settle = async function (timeoutMs) {
+    if (moved) {
+      moved = false;
+      throw new SettleTimeout('the DCC did not settle within 15000 ms: 1 deliveries still pending');
+    }
+    return settle.call(this, timeoutMs);
+  };
+  try {
+    const run = await runInWorld(
+      '2026-01-05T09:00:00Z',
+      'credit',
+      `      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
+      - advance: 2h
+`,
+    );
+    const step = run.tests[0]!.attempts[0]!.steps[2]!;
+    t.is(step.verdict, 'fail', messages(run));
+    t.regex(step.message!, /invariant violated: esme changed where it must not: paymentMode "credit" -> "prepayment" \(the step itself ended in an error: the DCC did not settle/);
+  } finally {
+    world.advance = advance;
+    world.settle = settle;
+  }
 });
