@@ -54,7 +54,7 @@ export function checkInvariant(s: InvariantSubject, o: { deep?: boolean } = {}):
       continue;
     }
     r.compared++;
-    const after = meter.snapshot() as unknown as { paymentMode: string; eventLog: { event: string; useCase?: string }[] };
+    const after = meter.snapshot() as unknown as { paymentMode: string; pending: { paymentMode: unknown }; eventLog: { event: string; useCase?: string }[] };
     const before = s.pristine(spec).snapshot();
     r.applied += after.eventLog.filter((e) => e.event === 'executed' && e.useCase !== undefined && PAYMENT_MODE_USE_CASES.has(e.useCase)).length;
     // The shared clock moves for every meter alike: it is not a change the command made.
@@ -65,6 +65,11 @@ export function checkInvariant(s: InvariantSubject, o: { deep?: boolean } = {}):
       allowedCache.set(source, allowed);
       if (after.paymentMode !== 'credit') {
         violation(spec, `still in ${after.paymentMode} mode`);
+        continue;
+      }
+      // The fleet's switches are immediate: one leaves nothing pending, and a change left pending could undo it.
+      if (after.pending.paymentMode !== null) {
+        violation(spec, `in credit, with a payment-mode change still pending: ${JSON.stringify(after.pending.paymentMode)}`);
         continue;
       }
     }
