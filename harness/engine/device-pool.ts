@@ -3,6 +3,7 @@
  * or real hardware on a rig. The engine sees them only through this interface; the DCC sees them through the
  * DevicePort it exposes.
  */
+import type { ExecutionKind } from '../../devices/expected-changes.ts';
 import type { DeviceProvisioner } from '../../emulator/admin.ts';
 import type { DevicePort } from '../../emulator/ports.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
@@ -51,8 +52,10 @@ export interface DevicePool {
    * for a request the device answered with a failure, 'advance' for time passing on a meter whose pending
    * changes cannot be read (whatever may be pending falls due), or 'solr-credit' for the only fields a SoLR
    * Contingency switch to Credit may change. `source` is the remote party whose counter the command advances.
+   * `execution`: what the meter can have made of the command (executed now, scheduled, cancelled), when known;
+   * else whatever the use case writes in any of them.
    */
-  allowedChanges(kind: string | null, srv: string, device: Eui, source?: Eui): readonly string[];
+  allowedChanges(kind: string | null, srv: string, device: Eui, source?: Eui, execution?: ExecutionKind): readonly string[];
   /** Arms a fault on the device link (pools whose links cannot inject faults leave this out). */
   injectFault?(fault: LinkFault): void;
   close(): Promise<void>;

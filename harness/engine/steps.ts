@@ -7,6 +7,7 @@
  * link, rig or the harness failed: verdict error).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ExecutionKind } from '../../devices/expected-changes.ts';
 import {
   CANCEL_EXECUTION_DATE_TIME,
   type DuisResponse,
@@ -239,7 +240,7 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
     await expectDccAlert(isLast, 'the request was not quarantined');
     if (sender.roles.includes('SC')) out.solrTouched.add(device.eui);
     const succeeded = answer?.ok === true && answer.success;
-    allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source));
+    allow(out, device.eui, world.pool.allowedChanges(succeeded ? useCaseFor(srv, device, step) : null, srv, device.eui, source, executionMade(step, world)));
   };
 
   let last: { final: DccReply; transform: DccReply | null; counter: bigint; command: GeneralSigning | null } | null = null;
@@ -318,6 +319,17 @@ function checkAsync(step: RequestStep, d: Delivery, answer: DeviceAnswer | null)
     const v = answer?.ok ? (answer.success ? 'success' : 'failure') : null;
     if (v !== step.expect.device) fail(`the device's answer: expected ${step.expect.device}, got ${v ?? 'no GBCS response'}`);
   }
+}
+
+/**
+ * What a meter can have made of the step's command: a cancellation is never executed, and a date the frozen clocks
+ * cannot reach during the step only scheduled. In a live world, or for a date within a second (a date-time has
+ * whole seconds), it may have fallen due already: any (undefined).
+ */
+function executionMade(step: RequestStep, world: WorldInstance): ExecutionKind | undefined {
+  if (step.at === undefined) return 'now';
+  if (step.at === 'cancel') return 'cancel';
+  return world.live || durationMs(step.at) <= 1000 ? undefined : 'future';
 }
 
 function useCaseFor(srv: string, device: DeviceHandle, step: RequestStep): string | null {

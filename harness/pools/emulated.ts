@@ -10,7 +10,7 @@
 import { deriveKeyPair, generateKeyPair, type KeyPair } from '../../protocol/smki/keys.ts';
 import { connectInMemory, type Connection } from '../../devices/connect.ts';
 import { SimClock } from '../../devices/clock.ts';
-import { expectedChanges, operationOf } from '../../devices/expected-changes.ts';
+import { type ExecutionKind, expectedChanges, operationOf } from '../../devices/expected-changes.ts';
 import type { Meter } from '../../devices/meter.ts';
 import { Smets1Meter } from '../../devices/smets1/meter.ts';
 import { type DeviceKeySource, GeneratedKeySource, SeededKeySource } from '../../devices/smets2/keys.ts';
@@ -232,8 +232,8 @@ export class EmulatedPool implements DevicePool {
     return out;
   }
 
-  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui): readonly string[] {
-    return allowedChangesOf(useCase, this.records.get(device), device, source);
+  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui, execution?: ExecutionKind): readonly string[] {
+    return allowedChangesOf(useCase, this.records.get(device), device, source, execution);
   }
 
   injectFault(fault: LinkFault): void {
@@ -251,7 +251,7 @@ export class EmulatedPool implements DevicePool {
  * The fields a meter may change for a step of this use case (null: a refused request), whichever pool it lives
  * in: what the use case writes for the party that sent it (for SMETS1, the S1SP).
  */
-export function allowedChangesOf(useCase: string | null, record: DeviceRecord | undefined, device: Eui, source?: Eui): readonly string[] {
+export function allowedChangesOf(useCase: string | null, record: DeviceRecord | undefined, device: Eui, source?: Eui, execution?: ExecutionKind): readonly string[] {
   const from = record?.type === 'SMETS1' ? EMULATED_S1SP : (source ?? record?.supplier ?? device);
   if (useCase === 'advance') {
     // Time passing on a meter whose pending changes cannot be read (the engine allows what the changes that fell
@@ -268,7 +268,8 @@ export function allowedChangesOf(useCase: string | null, record: DeviceRecord | 
   } catch {
     return [];
   }
-  return [...new Set((['now', 'future', 'cancel'] as const).flatMap((execution) => expectedChanges(useCase, { source: from, execution })))];
+  const kinds: readonly ExecutionKind[] = execution ? [execution] : ['now', 'future', 'cancel'];
+  return [...new Set(kinds.flatMap((kind) => expectedChanges(useCase, { source: from, execution: kind })))];
 }
 
 /** A scenario's `link-fault` as a link fault rule (a damaged MAC: the Command's last octet). */

@@ -10,6 +10,7 @@
  * scenario ends with verdict error (InfrastructureError), never fail.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
+import type { ExecutionKind } from '../../devices/expected-changes.ts';
 import { loadRig, type Rig, RigFileError } from '../../devices/rig/inventory.ts';
 import { type DeviceWant, type RigDeviceRuntime, RigSession, type RigSessionOptions, RigUnavailableError } from '../../devices/rig/session.ts';
 import { keyToWire, type WireAnchors } from '../../devices/serve/control.ts';
@@ -285,8 +286,8 @@ export class RigPool implements DevicePool {
     return Object.fromEntries(this.log);
   }
 
-  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui): readonly string[] {
-    return allowedChangesOf(useCase, this.records.get(device), device, source);
+  allowedChanges(useCase: string | null, _srv: string, device: Eui, source?: Eui, execution?: ExecutionKind): readonly string[] {
+    return allowedChangesOf(useCase, this.records.get(device), device, source, execution);
   }
 
   injectFault(fault: LinkFault): void {
