@@ -308,6 +308,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
     );
     world.traffic.take();
     const scScheduled: ScScheduled = new Map();
+    const solrUnanswered = new Set<string>();
+    let lastSnapshots: Map<Eui, Json> | null = null;
     for (const [index, step] of s.steps.entries()) {
       if (left() === 0 || options.signal?.aborted) {
         record.verdict = 'error';
@@ -325,11 +327,12 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         const limit = Math.min(stepTimeout, left());
         // Said of the step: the attempt's message puts "step N (title): " before it.
         const overran = limit < stepTimeout ? scenarioOverran : `the step did not finish within ${stepTimeout} ms`;
-        running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal, solrReached });
+        running = runStep(step, { world, deviceTimeoutMs: deviceTimeout, signal: stop.signal, solrReached, solrUnanswered });
         const outcome = await withTimeout(running, limit, overran, undefined, options.signal);
         stepRecord.title = outcome.title;
         await world.settle();
-        const { diffs, violations } = diffStep(world, before, snapshots(world), outcome, scScheduled);
+        lastSnapshots = snapshots(world);
+        const { diffs, violations } = diffStep(world, before, lastSnapshots, outcome, scScheduled);
         stepRecord.diffs = diffs;
         if (violations.length) {
           stepRecord.verdict = 'fail';
@@ -366,6 +369,15 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         break;
       }
     }
+    if (record.verdict === 'pass' && solrUnanswered.size && lastSnapshots) {
+      const after = await lateCommandsStep(world, s.steps.length, lastSnapshots, solrUnanswered, scScheduled, Math.min(deviceTimeout + longestLinkDelay(s), left()));
+      record.steps.push(after);
+      listener?.onStepEnd?.({ id: s.id }, after);
+      if (after.verdict !== 'pass') {
+        record.verdict = after.verdict;
+        record.message = `step ${after.index + 1} (${after.title}): ${after.message}`;
+      }
+    }
   } catch (e) {
     record.verdict = 'error';
     record.message = e instanceof StepTimeout ? e.message : `setting up the world failed: ${(e as Error).message}`;
@@ -379,6 +391,33 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
   }
   record.durationMs = Date.now() - started;
   return record;
+}
+
+/** The longest a scenario's `link-fault` steps hold a frame back (0: none delays one). */
+function longestLinkDelay(s: LoadedScenario): number {
+  return Math.max(0, ...s.steps.map((step) => ('link-fault' in step && step['link-fault'].action === 'delay' ? durationMs(step['link-fault'].delay ?? '50ms') : 0)));
+}
+
+/**
+ * After the last step, when SoLR Contingency Commands the DCC gave up on (E20, E21) may still be on their way: waits
+ * as long again as the DCC did for an answer, and as long as the scenario holds frames back, then holds those meters to the SoLR invariant for what changed since
+ * the last step (and only to it: what else they may change is not known, as after a step that ended in an error).
+ */
+async function lateCommandsStep(world: WorldInstance, index: number, since: Map<Eui, Json>, devices: Set<string>, scScheduled: ScScheduled, waitMs: number): Promise<StepRecord> {
+  const t0 = Date.now();
+  const title = 'after the last step (commands the DCC gave up on may still land)';
+  const step: StepRecord = { index, title, kind: 'after-steps', verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
+  await new Promise((r) => setTimeout(r, waitMs));
+  await world.settle(2_000).catch(() => {});
+  const { diffs, violations } = diffStep(world, since, snapshots(world), { title, allowed: new Map(), solrTouched: devices, clockMoved: false }, scScheduled, false);
+  step.diffs = diffs;
+  if (violations.length) {
+    step.verdict = 'fail';
+    step.message = `invariant violated: ${violations.join(' | ')}`;
+  }
+  step.traffic = world.traffic.take();
+  step.durationMs = Date.now() - t0;
+  return step;
 }
 
 /** Device logs of the current run, drained into the RunRecord at the end. */

@@ -57,6 +57,11 @@ export interface StepContext {
    * error, the runner still holds those devices to the SoLR invariant.
    */
   solrReached?: Set<string>;
+  /**
+   * Devices SoLR Contingency traffic was sent to whose answer the DCC gave up on (E20, E21): the Command may still
+   * land after the step, so the runner looks at them again once the scenario's steps are done.
+   */
+  solrUnanswered?: Set<string>;
 }
 
 const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set(), clockMoved: false });
@@ -233,6 +238,8 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
       return;
     }
     const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`, signal);
+    const gaveUp = d.response?.header.responseCode === 'E20' || d.response?.header.responseCode === 'E21';
+    if (gaveUp && sender.roles.includes('SC')) ctx.solrUnanswered?.add(device.eui);
     const expected: ExpectedAnswer = { device: device.eui, smets1: device.plan.type === 'SMETS1', counter, originator: command?.originator ?? source, execution, ...(command ? { command } : {}) };
     const answer = d.response ? deviceAnswer(world, d.response, expected, source) : null;
     if (answer && !answer.ok) fail(`the device's answer fails the sender's checks: ${answer.problem}`);

@@ -443,6 +443,34 @@ const LATE_ANSWER = (id: string, mode: string, retry = '') => `  - id: ${id}
       - request: { as: srp, to: esme, mode: ${mode}, expect: { code: I99 } }
 `;
 
+/** An SC command held on the link past the device timeout: the DCC answers E21, and the meter executes it later. */
+const LATE_COMMAND = (mode: string, after = '') => `  - id: late-command
+    title: t
+    timeouts: { device: 300ms }
+    steps:
+      - solr-contingency: { failed: failing, contingency: srp }
+      - link-fault: { action: delay, direction: to-device, delay: 1s }
+      - request: { as: srp, to: esme, mode: ${mode}, expect: { code: I99, response: E21 } }
+${after}`;
+
+test('an SC command the DCC gave up on (E21) that lands after the last step is still held to the SoLR invariant', async (t) => {
+  const run = await runScenarios(load(LATE_COMMAND('prepayment')), { pool: async () => new EmulatedPool(), defects: ['sc-allowed-ecs03'] });
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'fail', attempt.message ?? '');
+  const last = attempt.steps.at(-1)!;
+  t.is(last.kind, 'after-steps');
+  t.regex(attempt.message ?? '', /^step 4 \(after the last step \(commands the DCC gave up on may still land\)\): invariant violated: esme changed where it must not: .*"ECS03"/);
+});
+
+test('an SC switch to Credit the DCC gave up on (E21) that lands after the last step is no violation', async (t) => {
+  const run = await runScenarios(load(LATE_COMMAND('credit')), { pool: async () => new EmulatedPool() });
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'pass', attempt.message ?? '');
+  const last = attempt.steps.at(-1)!;
+  t.is(last.kind, 'after-steps');
+  t.true(last.diffs.some((d) => d.device === 'esme' && d.changes.some((c) => c.path === 'paymentMode' && c.after === 'credit')), 'the late switch landed and was looked at');
+});
+
 test('a step that ends in an error still holds the meters SoLR Contingency traffic reached to the invariant: a violation fails, and is not retried', async (t) => {
   const run = await runScenarios(load(LATE_ANSWER('late-violation', 'prepayment', '\n    retry: { when: ".*", attempts: 3 }')), {
     pool: async () => new EmulatedPool(),
