@@ -53,6 +53,17 @@ ${steps}`,
   return runScenarios(scenarios, { pool: async () => new EmulatedPool() });
 }
 
+/** The SC party future-dates a switch to Credit on an ESME in credit, and time passes until it falls due. */
+const scSchedulesCreditThenTimePasses = () =>
+  runInWorld(
+    '2026-01-05T09:00:00Z',
+    'credit',
+    `      - solr-contingency: { failed: failing, contingency: srp }
+      - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
+      - advance: 2h
+`,
+  );
+
 const messages = (run: Awaited<ReturnType<typeof runScenarios>>) => JSON.stringify(run.tests[0]!.attempts[0]!.steps.map((s) => s.message));
 
 test.serial('a future-dated switch to Credit falling due in an advance step may not write the prepayment settings', async (t) => {
@@ -71,14 +82,7 @@ test.serial('a future-dated switch to Credit falling due in an advance step may 
 
 test.serial('a switch to Credit the SC party scheduled is under the SoLR invariant when it falls due: the meter may not go to prepayment', async (t) => {
   onScheduledCredit(wentToPrepayment);
-  const run = await runInWorld(
-    '2026-01-05T09:00:00Z',
-    'credit',
-    `      - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
-      - advance: 2h
-`,
-  );
+  const run = await scSchedulesCreditThenTimePasses();
   const step = run.tests[0]!.attempts[0]!.steps[2]!;
   t.is(step.verdict, 'fail', messages(run));
   t.regex(step.message!, /invariant violated: esme changed where it must not: paymentMode "credit" -> "prepayment"$/);
@@ -143,14 +147,7 @@ test.serial('an advance step that ends in an error still holds what an SC-schedu
     return settle.call(this, timeoutMs);
   };
   try {
-    const run = await runInWorld(
-      '2026-01-05T09:00:00Z',
-      'credit',
-      `      - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: 1h, expect: { code: I99, response: I0, device: success } }
-      - advance: 2h
-`,
-    );
+    const run = await scSchedulesCreditThenTimePasses();
     const step = run.tests[0]!.attempts[0]!.steps[2]!;
     t.is(step.verdict, 'fail', messages(run));
     t.regex(step.message!, /invariant violated: esme changed where it must not: paymentMode "credit" -> "prepayment" \(the step itself ended in an error: the DCC did not settle/);
