@@ -400,8 +400,9 @@ function longestLinkDelay(s: LoadedScenario): number {
 
 /**
  * After the last step, when SoLR Contingency Commands the DCC gave up on (E20, E21) may still be on their way: waits
- * as long again as the DCC did for an answer, and as long as the scenario holds frames back, then holds those meters to the SoLR invariant for what changed since
- * the last step (and only to it: what else they may change is not known, as after a step that ended in an error).
+ * as long again as the DCC did for an answer, and as long as the scenario holds frames back, then holds those
+ * meters to the SoLR invariant for what changed since the last step (and only to it: what else they may change is
+ * not known, as after a step that ended in an error).
  */
 async function lateCommandsStep(world: WorldInstance, index: number, since: Map<Eui, Json>, devices: Set<string>, scScheduled: ScScheduled, waitMs: number): Promise<StepRecord> {
   const t0 = Date.now();
