@@ -212,6 +212,7 @@ interface LoggedEvent {
   at?: string;
   event?: string;
   useCase?: string;
+  counter?: string;
 }
 
 /**
@@ -232,14 +233,28 @@ function solrStateViolations(before: Json, after: Json): FieldChange[] {
     const removed = was !== null && now === null && (after as { paymentMode?: string }).paymentMode !== 'credit' && !dueByClock;
     if (left || removed) out.push({ path: 'pending.paymentMode', before: was, after: now });
   }
+  for (const [i, e] of newLogEntries(before, after)) {
+    const acted = e.event === 'executed' || e.event === 'scheduled';
+    if (e.event === 'cancelled' || (acted && !SC_CREDIT_USE_CASES.has(e.useCase ?? ''))) out.push({ path: `eventLog[${i}]`, before: undefined, after: e });
+  }
+  return out;
+}
+
+/** The entries a meter logged during the step (those of `after` not in `before`), each with its place in the log. */
+function newLogEntries(before: Json, after: Json): [index: number, entry: LoggedEvent][] {
   const logOf = (s: Json) => ((s as { eventLog?: LoggedEvent[] }).eventLog ?? []) as LoggedEvent[];
   const seen = new Set(logOf(before).map((e) => JSON.stringify(e)));
-  logOf(after).forEach((e, i) => {
-    if (seen.has(JSON.stringify(e))) return;
-    const acted = e.event === 'executed' || e.event === 'scheduled';
-    if (e.event === 'cancelled' || (acted && !SC_CREDIT_USE_CASES.has(e.useCase ?? ''))) out.push({ path: `eventLog[${i}]`, before: logOf(before)[i], after: e });
-  });
-  return out;
+  return logOf(after)
+    .map((e, i) => [i, e] as [number, LoggedEvent])
+    .filter(([, e]) => !seen.has(JSON.stringify(e)));
+}
+
+/** What the meter logged doing with a Command whose counter is one of these (requests the DCC quarantined). */
+function actedOn(before: Json, after: Json, counters: readonly bigint[]): FieldChange[] {
+  const quarantined = new Set(counters.map(String));
+  return newLogEntries(before, after)
+    .filter(([, e]) => e.event !== 'refused' && quarantined.has(String(e.counter)))
+    .map(([i, e]) => ({ path: `eventLog[${i}]`, before: undefined, after: e }));
 }
 
 /** A payment mode value that is, or (a pending change arriving whole) holds, a switch to prepayment. */
@@ -269,6 +284,8 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
     if (outcome.solrTouched.has(d.eui)) unexpected.push(...solrStateViolations(a, b));
+    const quarantined = outcome.quarantined?.get(d.eui);
+    if (quarantined) unexpected.push(...actedOn(a, b, quarantined));
     if (outcome.solrTouched.has(d.eui)) noteScScheduled(scScheduled, d.eui, a, b);
     diffs.push({ device: d.alias, changes, unexpected });
     if (unexpected.length) {

@@ -44,6 +44,11 @@ export interface StepOutcome {
    * fell due from the snapshots, as it does for time passing in a live world).
    */
   clockMoved: boolean;
+  /**
+   * Requests the DCC quarantined, by device: their counters (a SMETS2+ Command carries its RequestID's), which the
+   * meter's log must not show it acting on, whatever else the step allows it.
+   */
+  quarantined?: Map<string, bigint[]>;
 }
 
 export interface StepContext {
@@ -233,6 +238,8 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
     if (replyCode(reply) !== 'I99') return expectDccAlert(isLast, `the request was answered ${replyCode(reply)}`);
     const quarantined = (await world.admin.requests({ requestId: requestIdOf(sender.eui, device.eui, counter) })).some((r) => r.outcome === 'quarantined');
     if (quarantined) {
+      out.quarantined ??= new Map();
+      out.quarantined.set(device.eui, [...(out.quarantined.get(device.eui) ?? []), counter]);
       if (isLast && (step.expect.response || step.expect.device)) fail('expected a response from the device, but the DCC quarantined the request (it was never sent)');
       await expectDccAlert(isLast, '');
       return;
