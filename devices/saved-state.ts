@@ -55,8 +55,8 @@ const alertTargets = z.union([
   z.strictObject({ attributes: z.array(z.strictObject({ classId: u16, instance: z.string().regex(/^[0-9A-F]{12}$/, 'an OBIS code in 12 upper-case hex digits'), index: byte })) }),
   z.strictObject({ commands: z.array(z.strictObject({ clusterId: u16, frameControl: byte, commandId: byte })) }),
 ]);
-// The sender is who the change's alert goes to; which use case names are a meter's own is for its kind to say.
 const u64 = z.bigint().refine((v) => v >= 0n && v < 1n << 64n, 'from 0 to 2^64 - 1');
+// The sender is who the change's alert goes to; which use case names are a meter's own is for its kind to say.
 const common = { ctx: z.strictObject({ source: hex16, counter: u64, useCase: z.string() }), at: z.number(), alertInfo: alertTargets.optional() };
 const execution = z.unknown();
 const pendingChange = z.discriminatedUnion('kind', [
