@@ -73,13 +73,18 @@ export class SimClock {
     return this.advanceTo(this.ms + ms);
   }
 
-  /** Moves to `at`, firing due timers in order with the clock reading each timer's own time; returns how many fired. */
+  /**
+   * Moves to `at`, firing due timers in order with the clock reading each timer's own time; returns how many fired.
+   * A timer that throws does not hold the others up (meters sharing the clock are not held back by one's fault):
+   * every due timer fires, the clock reaches `at`, and then the first error is thrown.
+   */
   advanceTo(at: Date | number): number {
     const target = typeof at === 'number' ? at : at.getTime();
     if (!Number.isFinite(target) || target < this.ms) throw new RangeError('the clock only moves forward');
     if (this.advancing) throw new Error('the clock cannot be advanced from inside a timer');
     this.advancing = true;
     let fired = 0;
+    let failed: { error: unknown } | null = null;
     try {
       for (let next = this.heap[0]; next && next.at <= target; next = this.heap[0]) {
         this.pop();
@@ -91,10 +96,15 @@ export class SimClock {
         const run = next.run;
         next.run = null;
         this.live--;
-        run();
+        try {
+          run();
+        } catch (error) {
+          failed ??= { error };
+        }
         fired++;
       }
       this.ms = target;
+      if (failed) throw failed.error;
       return fired;
     } finally {
       this.advancing = false;

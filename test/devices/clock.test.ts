@@ -54,3 +54,22 @@ test('cancelled timers are not kept: a soak replacing a far-future timer holds a
   tie.cancel(); // after it fired: nothing
   t.is(clock.pending, 0);
 });
+
+test('a timer that throws does not hold the others up: every due timer fires, the clock reaches its time, then the error is thrown', (t) => {
+  const clock = new SimClock(0);
+  const seen: number[] = [];
+  clock.schedule(10, () => {
+    throw new Error('a meter bug');
+  });
+  clock.schedule(20, () => seen.push(clock.now()));
+  clock.schedule(30, () => {
+    throw new Error('another');
+  });
+  clock.schedule(200, () => seen.push(clock.now()));
+  t.throws(() => clock.advance(100), { message: 'a meter bug' });
+  t.deepEqual(seen, [20]);
+  t.is(clock.now(), 100);
+  t.is(clock.pending, 1);
+  t.is(clock.advance(100), 1, 'and the clock goes on working');
+  t.deepEqual(seen, [20, 200]);
+});
