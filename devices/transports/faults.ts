@@ -14,11 +14,14 @@ export interface FaultRule {
   frames?: number | readonly number[] | ((frame: Uint8Array, index: number) => boolean);
   /** How many times the rule may fire; default unlimited. */
   times?: number;
-  /** For delay (default 50 ms). */
+  /** For delay (default DEFAULT_DELAY_MS). */
   delayMs?: number;
   /** For corrupt; default flips the lowest bit of the middle octet. */
   corrupt?: (frame: Uint8Array) => Uint8Array;
 }
+
+/** How long a delay rule holds a frame back when it does not say. */
+export const DEFAULT_DELAY_MS = 50;
 
 export interface FaultEvent {
   direction: Direction;
@@ -94,7 +97,7 @@ export function faultOutcome(rule: FaultRule | undefined, frame: Uint8Array): 'd
     case 'corrupt':
       return [{ frame: (rule.corrupt ?? flipMiddleBit)(frame), delayMs: 0 }];
     case 'delay':
-      return [{ frame, delayMs: rule.delayMs ?? 50 }];
+      return [{ frame, delayMs: rule.delayMs ?? DEFAULT_DELAY_MS }];
     default:
       return [{ frame, delayMs: 0 }];
   }

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import { expectedChanges } from '../../devices/expected-changes.ts';
 import { diffSnapshots, type Json, unexpectedChanges } from '../../devices/snapshot.ts';
+import { DEFAULT_DELAY_MS } from '../../devices/transports/faults.ts';
 import type { Defect } from '../../emulator/service.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import { type AttemptRecord, type DeviceDiff, type FieldChange, type RunRecord, type StepRecord, summarize, type TestRecord, type Verdict } from '../results.ts';
@@ -283,10 +284,12 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     if (outcome.solrTouched.has(d.eui) || time.scDue) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
-    if (outcome.solrTouched.has(d.eui)) unexpected.push(...solrStateViolations(a, b));
+    if (outcome.solrTouched.has(d.eui)) {
+      unexpected.push(...solrStateViolations(a, b));
+      noteScScheduled(scScheduled, d.eui, a, b);
+    }
     const quarantined = outcome.quarantined?.get(d.eui);
     if (quarantined) unexpected.push(...actedOn(a, b, quarantined));
-    if (outcome.solrTouched.has(d.eui)) noteScScheduled(scScheduled, d.eui, a, b);
     diffs.push({ device: d.alias, changes, unexpected });
     if (unexpected.length) {
       violations.push(`${d.alias} changed where it must not: ${unexpected.map((c) => `${c.path} ${JSON.stringify(c.before)} -> ${JSON.stringify(c.after)}`).join('; ')}`);
@@ -412,7 +415,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
 
 /** The longest a scenario's `link-fault` steps hold a frame back (0: none delays one). */
 function longestLinkDelay(s: LoadedScenario): number {
-  return Math.max(0, ...s.steps.map((step) => ('link-fault' in step && step['link-fault'].action === 'delay' ? durationMs(step['link-fault'].delay ?? '50ms') : 0)));
+  return Math.max(0, ...s.steps.map((step) => ('link-fault' in step && step['link-fault'].action === 'delay' ? (step['link-fault'].delay === undefined ? DEFAULT_DELAY_MS : durationMs(step['link-fault'].delay)) : 0)));
 }
 
 /**
