@@ -441,8 +441,8 @@ export class DccService {
       const bad = scContentCheck(decision.srv.srv, apdu, { codeOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now), now });
       if (bad) return this.refuse(url, request, bad, decision.role, now);
     }
-    const deviceKa = this.deviceKaKey(device);
-    if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
+    const deviceKa = this.deviceKaKey(device, now);
+    if ('code' in deviceKa) return this.refuse(url, request, deviceKa, decision.role, now);
     const command = encodeGeneralCiphering(wrapCommand(apdu, this.options.keys.acbKaPrivate, deviceKa));
     return this.dispatch(url, request, decision, device, now, command, requestId);
   }
@@ -463,8 +463,8 @@ export class DccService {
     }
     const t = this.transformers.get(decision.srv.srv);
     if (!t) return this.refuse(url, request, { code: 'E11', check: 'device-type', reason: `no transform for SRV ${decision.srv.srv}` }, decision.role, now);
-    const deviceKa = this.deviceKaKey(device);
-    if (!deviceKa) return this.refuse(url, request, noDeviceKey(device), decision.role, now);
+    const deviceKa = this.deviceKaKey(device, now);
+    if ('code' in deviceKa) return this.refuse(url, request, deviceKa, decision.role, now);
     let command: Buffer;
     try {
       // A non-critical command carries no User signature: the ACB's MAC is its authentication. Its originator is
@@ -482,10 +482,22 @@ export class DccService {
     return this.solr.authorisedUntil(decision.party.eui, device.supplier, device.eui, now) ?? null;
   }
 
-  /** The device's Key Agreement public key from its SMKI Device certificate (the newest, after a key change), else the directory. */
-  private deviceKaKey(device: DeviceRecord): AgreementPublic | null {
-    const entries = this.options.smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
-    return entries[entries.length - 1]?.certificate.publicKey ?? this.options.deviceKeyDirectory?.(device) ?? null;
+  /**
+   * The device's Key Agreement public key: from its newest SMKI Device certificate that counts as valid now (the
+   * newest, after a key change), else the directory for devices SMKI holds none for. A device whose KA
+   * certificates are all revoked gets no Command: the directory does not stand in for a revoked key.
+   */
+  private deviceKaKey(device: DeviceRecord, now: Date): AgreementPublic | Refusal {
+    const smki = this.options.smki;
+    const entries = smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const { certificate } = entries[i]!;
+      if (countsAsValid(smki.status({ issuer: certificate.issuer, serial: certificate.serial }, now))) return certificate.publicKey;
+    }
+    if (entries.length) {
+      return { code: 'E5', check: 'device-status', reason: `device ${device.eui} has no Key Agreement certificate SMKI counts as valid (${entries.map((e) => e.certificate.serial).join(', ')} revoked)` };
+    }
+    return this.options.deviceKeyDirectory?.(device) ?? noDeviceKey(device);
   }
 
   /**
