@@ -177,6 +177,17 @@ export class DccAdmin {
     return crl.der;
   }
 
+  /**
+   * Why the DCC's clock may not be set back to `to` (ms since the epoch), or null. Devices a provisioner hosts keep
+   * their clocks with the DCC's only forward (their pending changes, logs and counters are dated by them), so a DCC
+   * hosting devices refuses to go back rather than leave them ahead of it.
+   */
+  clockBackProblem(to: number): string | null {
+    const now = this.dcc.now().getTime();
+    if (!this.provisioner || to >= now) return null;
+    return `this DCC hosts devices, whose clocks never go back, and ${new Date(to).toISOString()} is before its time (${new Date(now).toISOString()}); start a DCC with a fresh store to begin earlier`;
+  }
+
   /** Registers a device; with a provisioner, also creates the emulated device and issues its SMKI Device certificates. */
   async registerDevice(body: unknown): Promise<DeviceRecord & { hosted: boolean }> {
     const { initialState, ...rest } = (body ?? {}) as Record<string, unknown>;

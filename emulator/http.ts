@@ -199,6 +199,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       const to = body.set !== undefined ? Date.parse(body.set) : dcc.now().getTime() + body.advanceMs!;
       const outOfRange = clockRangeProblem(to);
       if (outOfRange) throw new BadInput(`${body.set !== undefined ? 'set' : 'advanceMs'}: ${outOfRange}`);
+      const back = body.set !== undefined ? admin.clockBackProblem(to) : null;
+      if (back) throw new BadInput(`set: ${back}`);
       if (body.set !== undefined) clock.set(new Date(to));
       else clock.advance(body.advanceMs!);
       admin.persistClock();
