@@ -264,12 +264,34 @@ function namesPrepayment(value: unknown): boolean {
   return typeof value === 'object' && value !== null && Object.entries(value).some(([k, v]) => (k === 'mode' ? v === 'prepayment' : namesPrepayment(v)));
 }
 
+/** What the runner keeps of SC traffic from step to step, by device. */
+interface ScMemory {
+  /** The pending changes SC scheduled (timePassing: their falling due is held to the SoLR invariant). */
+  scheduled: ScScheduled;
+  /** The counters of SC Commands the DCC gave up on (E20, E21), which may land in any later step. */
+  late: ReadonlyMap<string, ReadonlySet<string>>;
+}
+
+/** Whether the meter logged, during the step, a Command with one of these counters (SC Commands the DCC gave up on). */
+function landedLate(before: Json, after: Json, counters: ReadonlySet<string> | undefined): boolean {
+  return counters !== undefined && newLogEntries(before, after).some(([, e]) => e.counter !== undefined && counters.has(e.counter));
+}
+
 /**
  * Each device's changes over a step, and the changes it was not allowed to make. `allowedKnown` false: the step
  * ended in an error, so what it was allowed is unknown; only the SoLR invariant is judged then (on the devices
- * SoLR Contingency traffic was sent to), and no other change is called unexpected.
+ * SoLR Contingency traffic was sent to), and no other change is called unexpected. `lateSc`: SC Commands the DCC
+ * gave up on, by device; a meter that logs one in this step is held to the SoLR invariant here, whatever the step
+ * allows it (the step's own rules may allow the same fields, as a supplier's switch does).
  */
-function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, Json>, outcome: StepOutcome, scScheduled: ScScheduled, allowedKnown = true): { diffs: DeviceDiff[]; violations: string[] } {
+function diffStep(
+  world: WorldInstance,
+  before: Map<Eui, Json>,
+  after: Map<Eui, Json>,
+  outcome: StepOutcome,
+  sc: ScMemory,
+  allowedKnown = true,
+): { diffs: DeviceDiff[]; violations: string[] } {
   const diffs: DeviceDiff[] = [];
   const violations: string[] = [];
   for (const d of world.devices.values()) {
@@ -279,14 +301,15 @@ function diffStep(world: WorldInstance, before: Map<Eui, Json>, after: Map<Eui, 
     const changes = diffSnapshots(a, b) as FieldChange[];
     if (changes.length === 0) continue;
     const stepAllowed = outcome.allowed.get(d.eui) ?? [];
-    const time = timePassing(world, d.eui, a, b, { allowed: stepAllowed, clockMoved: outcome.clockMoved }, scScheduled);
+    const time = timePassing(world, d.eui, a, b, { allowed: stepAllowed, clockMoved: outcome.clockMoved }, sc.scheduled);
     const unexpected = allowedKnown ? (unexpectedChanges(changes as never, [...stepAllowed, ...time.any]) as FieldChange[]) : [];
-    if (outcome.solrTouched.has(d.eui) || time.scDue) {
+    const scTouched = outcome.solrTouched.has(d.eui) || landedLate(a, b, sc.late.get(d.eui));
+    if (scTouched || time.scDue) {
       for (const v of solrViolations(world, d.eui, changes, time.solr)) if (!unexpected.includes(v)) unexpected.push(v);
     }
-    if (outcome.solrTouched.has(d.eui)) {
+    if (scTouched) {
       unexpected.push(...solrStateViolations(a, b));
-      noteScScheduled(scScheduled, d.eui, a, b);
+      noteScScheduled(sc.scheduled, d.eui, a, b);
     }
     const quarantined = outcome.quarantined?.get(d.eui);
     if (quarantined) unexpected.push(...actedOn(a, b, quarantined));
@@ -327,8 +350,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       options.signal,
     );
     world.traffic.take();
-    const scScheduled: ScScheduled = new Map();
-    const solrUnanswered = new Set<string>();
+    const solrUnanswered = new Map<string, Set<string>>();
+    const sc: ScMemory = { scheduled: new Map(), late: solrUnanswered };
     let lastSnapshots: Map<Eui, Json> | null = null;
     for (const [index, step] of s.steps.entries()) {
       if (left() === 0 || options.signal?.aborted) {
@@ -352,7 +375,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         stepRecord.title = outcome.title;
         await world.settle();
         lastSnapshots = snapshots(world);
-        const { diffs, violations } = diffStep(world, before, lastSnapshots, outcome, scScheduled);
+        const { diffs, violations } = diffStep(world, before, lastSnapshots, outcome, sc);
         stepRecord.diffs = diffs;
         if (violations.length) {
           stepRecord.verdict = 'fail';
@@ -372,7 +395,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         // reached that changed otherwise is the product's failure, whatever stopped the step: fail, never retried.
         // An `advance` that ended in an error may have moved the clocks first: what fell due is judged as time's.
         const clockMoved = world.dcc.clock.now().getTime() !== clockAtStart;
-        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved }, scScheduled, false);
+        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved }, sc, false);
         stepRecord.diffs = diffs;
         if (violations.length) {
           stepRecord.message = `invariant violated: ${violations.join(' | ')} (the step itself ended in an error: ${stepRecord.message?.split('\n')[0]})`;
@@ -390,7 +413,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       }
     }
     if (record.verdict === 'pass' && solrUnanswered.size && lastSnapshots) {
-      const after = await lateCommandsStep(world, s.steps.length, lastSnapshots, solrUnanswered, scScheduled, Math.min(deviceTimeout + longestLinkDelay(s), left()));
+      const after = await lateCommandsStep(world, s.steps.length, lastSnapshots, sc, Math.min(deviceTimeout + longestLinkDelay(s), left()));
       record.steps.push(after);
       listener?.onStepEnd?.({ id: s.id }, after);
       if (after.verdict !== 'pass') {
@@ -424,13 +447,13 @@ function longestLinkDelay(s: LoadedScenario): number {
  * meters to the SoLR invariant for what changed since the last step (and only to it: what else they may change is
  * not known, as after a step that ended in an error).
  */
-async function lateCommandsStep(world: WorldInstance, index: number, since: Map<Eui, Json>, devices: Set<string>, scScheduled: ScScheduled, waitMs: number): Promise<StepRecord> {
+async function lateCommandsStep(world: WorldInstance, index: number, since: Map<Eui, Json>, sc: ScMemory, waitMs: number): Promise<StepRecord> {
   const t0 = Date.now();
   const title = 'after the last step (commands the DCC gave up on may still land)';
   const step: StepRecord = { index, title, kind: 'after-steps', verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
   await new Promise((r) => setTimeout(r, waitMs));
   await world.settle(2_000).catch(() => {});
-  const { diffs, violations } = diffStep(world, since, snapshots(world), { title, allowed: new Map(), solrTouched: devices, clockMoved: false }, scScheduled, false);
+  const { diffs, violations } = diffStep(world, since, snapshots(world), { title, allowed: new Map(), solrTouched: new Set(sc.late.keys()), clockMoved: false }, sc, false);
   step.diffs = diffs;
   if (violations.length) {
     step.verdict = 'fail';

@@ -63,10 +63,11 @@ export interface StepContext {
    */
   solrReached?: Set<string>;
   /**
-   * Devices SoLR Contingency traffic was sent to whose answer the DCC gave up on (E20, E21): the Command may still
-   * land after the step, so the runner looks at them again once the scenario's steps are done.
+   * SoLR Contingency Commands whose answer the DCC gave up on (E20, E21), by device: their counters. Such a Command
+   * may still land after the step, so the runner holds a later step in which the meter logs one of those counters
+   * to the SoLR invariant, and looks at these meters again once the scenario's steps are done.
    */
-  solrUnanswered?: Set<string>;
+  solrUnanswered?: Map<string, Set<string>>;
 }
 
 const outcome = (title: string): StepOutcome => ({ title, allowed: new Map(), solrTouched: new Set(), clockMoved: false });
@@ -166,6 +167,15 @@ function tamperPreCommand(step: RequestStep, world: WorldInstance, device: Devic
   }
 }
 
+/**
+ * How long the sender waits for a dispatched request's response. A device that does not answer within the device
+ * timeout still gets one, the DCC's E20 or E21, sent after that timeout (after as long again, at least a second,
+ * for a device port that never settles): waiting only the timeout raced the DCC's own answer.
+ */
+function responseWaitMs(deviceTimeoutMs: number): number {
+  return 2 * (deviceTimeoutMs + Math.max(deviceTimeoutMs, 1_000));
+}
+
 async function awaitResponse(world: WorldInstance, sender: string, id: RequestId, timeoutMs: number, what: string, signal: AbortSignal | undefined): Promise<Delivery> {
   signal?.throwIfAborted();
   try {
@@ -244,9 +254,12 @@ export async function runRequest(step: RequestStep, ctx: StepContext): Promise<S
       await expectDccAlert(isLast, '');
       return;
     }
-    const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, ctx.deviceTimeoutMs, `the response to ${title}`, signal);
+    const d = await awaitResponse(world, step.as, { user: sender.eui, target: device.eui, counter }, responseWaitMs(ctx.deviceTimeoutMs), `the response to ${title}`, signal);
     const gaveUp = d.response?.header.responseCode === 'E20' || d.response?.header.responseCode === 'E21';
-    if (gaveUp && sender.roles.includes('SC')) ctx.solrUnanswered?.add(device.eui);
+    if (gaveUp && sender.roles.includes('SC') && ctx.solrUnanswered) {
+      const counters = ctx.solrUnanswered.get(device.eui) ?? new Set<string>();
+      ctx.solrUnanswered.set(device.eui, counters.add(String(counter)));
+    }
     const expected: ExpectedAnswer = { device: device.eui, smets1: device.plan.type === 'SMETS1', counter, originator: command?.originator ?? source, execution, ...(command ? { command } : {}) };
     const answer = d.response ? deviceAnswer(world, d.response, expected, source) : null;
     if (answer && !answer.ok) fail(`the device's answer fails the sender's checks: ${answer.problem}`);
