@@ -3,7 +3,9 @@
  * queue per endpoint, delivered in order with exponential backoff; a slow or dead endpoint holds up only its
  * own queue. A message is marked delivered only after a 2xx answer, so a crash in between means one more
  * delivery after restart, never none. A message for a User with no endpoint yet waits, kept, until one is
- * registered (`route`) or the DCC sends it elsewhere (`reroute`, asked again every maxBackoffMs meanwhile).
+ * registered (`route`) or the DCC sends it elsewhere (`reroute`, asked again every maxBackoffMs meanwhile). A
+ * device alert is offered to `reroute` wherever it waits, since where it may go depends on its addressee alone
+ * (BR7): one queued behind a message its failed supplier's dead endpoint keeps refusing still moves.
  */
 import { isStoreRefusal } from './group-commit.ts';
 import type { Db } from './store.ts';
@@ -76,10 +78,11 @@ export const KICK_QUERIES = {
   anyPending: "SELECT 1 FROM outbox WHERE delivered_at IS NULL AND endpoint > '' LIMIT 1",
 } as const;
 
-/** Messages waiting for an endpoint that go wherever one of them goes. */
+/** Waiting messages that go wherever one of them goes. */
 interface WaitingGroup {
   kind: OutboxKind;
   recipient: string;
+  endpoint: string;
   addressee: string | null;
   device: string | null;
   last_error: string | null;
@@ -112,6 +115,8 @@ export class Outbox {
   private readonly idleWaiters: (() => void)[] = [];
 
   private readonly commits: OutboxCommits;
+  /** Messages being POSTed now: not moved under drain, which asks where they go before its next attempt. */
+  private readonly posting = new Set<number>();
   /** The newest message known to be committed: deliveries stop there. */
   private horizon = 0;
   private readonly kickNow = () => this.deliverDue();
@@ -145,8 +150,9 @@ export class Outbox {
   }
 
   /**
-   * Offers every message waiting for an endpoint to `reroute` (call inside a write, then kick): where one goes can
-   * change with no endpoint registered, as when a supplier whose alerts wait fails (BR7). Says whether any moved.
+   * Offers every message waiting for an endpoint, and every device alert not yet delivered, to `reroute` (call
+   * inside a write, then kick): where one goes can change with no endpoint registered, as when a supplier whose
+   * alerts wait fails (BR7). Says whether any moved.
    */
   rerouteWaiting(): boolean {
     const moves = this.waitingMoves();
@@ -171,20 +177,23 @@ export class Outbox {
   }
 
   /**
-   * Where the waiting messages go now. `reroute` is asked once per kind of message (kind, recipient, addressee,
-   * device and why it waits decide where one goes), not once per message: a User with no endpoint may have tens
-   * of thousands of responses waiting. Only the messages that move are written.
+   * Where the waiting messages go now: those waiting for an endpoint, and the device alerts queued at one (each an
+   * index seek on its own partial index). `reroute` is asked once per kind of message (kind, recipient, endpoint,
+   * addressee, device and why it waits decide where one goes), not once per message: a User with no endpoint may
+   * have tens of thousands of responses waiting. Only the messages that move are written.
    */
   private waitingMoves(): { id: number; to: Destination }[] {
-    const rows = this.db
-      .prepare('SELECT id, kind, recipient, addressee, device, last_error FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id')
-      .all(NO_ENDPOINT_YET) as (WaitingGroup & { id: number })[];
+    const columns = 'id, kind, recipient, endpoint, addressee, device, last_error';
+    const waiting = this.db.prepare(`SELECT ${columns} FROM outbox WHERE endpoint = ? AND delivered_at IS NULL ORDER BY id`).all(NO_ENDPOINT_YET);
+    const alerts = this.db.prepare(`SELECT ${columns} FROM outbox WHERE kind = 'device-alert' AND delivered_at IS NULL AND endpoint != ? ORDER BY id`).all(NO_ENDPOINT_YET);
+    const rows = ([...waiting, ...alerts] as (WaitingGroup & { id: number })[]).sort((a, b) => a.id - b.id);
     const asked = new Map<string, Destination | null>();
     const moves: { id: number; to: Destination }[] = [];
     for (const { id, ...group } of rows) {
-      const key = JSON.stringify([group.kind, group.recipient, group.addressee, group.device, group.last_error]);
+      if (this.posting.has(id)) continue;
+      const key = JSON.stringify([group.kind, group.recipient, group.endpoint, group.addressee, group.device, group.last_error]);
       let to = asked.get(key);
-      if (to === undefined) asked.set(key, (to = this.destination({ ...group, endpoint: NO_ENDPOINT_YET })));
+      if (to === undefined) asked.set(key, (to = this.destination(group)));
       if (to) moves.push({ id, to });
     }
     return moves;
@@ -327,6 +336,7 @@ export class Outbox {
       const ac = new AbortController();
       const timeout = setTimeout(() => ac.abort(), this.timeoutMs);
       let error: string | null = null;
+      this.posting.add(row.id);
       try {
         const status = await this.post(endpoint, row.body, ac.signal);
         if (status < 200 || status >= 300) error = `HTTP ${status}`;
@@ -334,6 +344,7 @@ export class Outbox {
         error = ac.signal.aborted ? `no answer within ${this.timeoutMs} ms` : (e as Error).message;
       } finally {
         clearTimeout(timeout);
+        this.posting.delete(row.id);
       }
       // Marks join the group commit: one lost in a crash means one more delivery, as at-least-once allows.
       if (error === null) {

@@ -101,15 +101,15 @@ export class SolrEvents {
   }
 
   /**
-   * The contingency party of the latest instruction for `supplier` that has taken effect by `at` and covers
-   * `device`: where the failed supplier's alerts from that device go when it names no
-   * SRP (BR7). A device not known (an alert queued by a DCC that did not record it) is covered only by an
-   * instruction for all the supplier's devices.
+   * Where the failed supplier's alerts from `device` go when it names no SRP (BR7): the contingency party of the
+   * latest instruction for `supplier` covering the device that is in force at `at`, else (all have ended) of the
+   * latest that took effect, as an ended instruction leaves its supplier failed. An instruction the Authority ended
+   * so does not keep the alerts from one still in force. A device not known (an alert queued by a DCC that did not
+   * record it) is covered only by an instruction for all the supplier's devices.
    */
   contingencyFor(supplier: Eui, device: Eui | null, at: Date): Eui | undefined {
-    return this.all()
-      .filter((e) => e.failedSupplier === supplier && tookEffect(e, at) && (device === null ? e.devices === null : this.covers(e, device)))
-      .at(-1)?.contingencyParty;
+    const covering = this.all().filter((e) => e.failedSupplier === supplier && tookEffect(e, at) && (device === null ? e.devices === null : this.covers(e, device)));
+    return (covering.filter((e) => inForce(e, at)).at(-1) ?? covering.at(-1))?.contingencyParty;
   }
 
   /** The event that lets `party` act on a device of `supplier` at `at`, if any. */

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS outbox (
   request_row INTEGER, body TEXT NOT NULL, created_at TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   next_attempt_at INTEGER NOT NULL, delivered_at TEXT, last_error TEXT, addressee TEXT, device TEXT);
 CREATE INDEX IF NOT EXISTS outbox_pending ON outbox (endpoint, id) WHERE delivered_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_alerts_pending ON outbox (id) WHERE delivered_at IS NULL AND kind = 'device-alert';
 CREATE TABLE IF NOT EXISTS certificates (
   serial TEXT NOT NULL, issuer TEXT NOT NULL, owner TEXT NOT NULL, der BLOB NOT NULL, private_key TEXT,
   name TEXT NOT NULL, PRIMARY KEY (issuer, serial));

@@ -196,3 +196,46 @@ test("a delivery records the DCC's time, as the audit log does, not the machine'
   t.like((await d.admin.deliveries(SUPPLIER))[0], { kind: 'device-alert', delivered: true, createdAt: at });
   t.deepEqual(d.dcc.service.options.db.prepare('SELECT created_at, delivered_at FROM outbox').all(), [{ created_at: at, delivered_at: at }]);
 });
+
+test('BR7: with no SRP, alerts go to the contingency party of the instruction in force, not to one the Authority has ended since', async (t) => {
+  const [first, second] = [await endpoint(t), await endpoint(t)];
+  const C2 = parseEui('90B3D51F30050002');
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'C1', roles: ['SC'], endpoint: first.url });
+  await a.party({ eui: C2, name: 'C2', roles: ['SC'], endpoint: second.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: null });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await a.certificate(SUPPLIER, 'xml-signing');
+  await fail(d, SRP);
+  const later = Date.parse((await a.now()).now) + 1;
+  const withdrawn = await a.solr({ failedSupplier: SUPPLIER, contingencyParty: C2, startsAt: new Date(later).toISOString() });
+  await until(async () => Date.parse((await a.now()).now) > later);
+  await a.endSolr(withdrawn.id);
+  alert(d, 9n);
+  await d.dcc.service.settled();
+  t.deepEqual(first.got, ['8F66'], 'the party of the instruction in force has it');
+  t.deepEqual(second.got, [], 'not the party whose instruction was ended');
+});
+
+test('BR7: an alert queued behind a response at a supplier\'s dead endpoint moves to its SRP when the supplier fails, though the response ahead of it still waits there', async (t) => {
+  const srp = await endpoint(t);
+  const d = await dcc(t);
+  const a = d.admin;
+  await a.party({ eui: SRP, name: 'SRP', roles: ['SC'], endpoint: srp.url });
+  await a.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'], endpoint: 'http://127.0.0.1:9/down', srp: SRP });
+  await a.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  const supplier = d.agent(SUPPLIER, 'supplier', await a.xmlSigner(SUPPLIER));
+  // While healthy, the supplier sends a request: its response (E20: no device here) waits at its dead endpoint...
+  const answer = await supplier.post('serviceS', supplier.request({ target: METER, srv: '1.6', cv: 1, body: { kind: 'UpdatePaymentMode', paymentMode: { mode: 'Credit' } } }));
+  t.is(answer.response?.header.responseCode, 'I99', answer.text);
+  await until(async () => (await a.deliveries(SUPPLIER)).some((m) => m.kind === 'response' && m.attempts > 0));
+  // ...and its meter's alert is queued behind it.
+  alert(d, 9n);
+  await until(async () => (await a.deliveries(SUPPLIER)).some((m) => m.kind === 'device-alert'));
+  await fail(d);
+  await until(() => srp.got.length > 0);
+  t.deepEqual(srp.got, ['8F66']);
+  const left = await a.deliveries(SUPPLIER);
+  t.deepEqual(left.map((m) => [m.kind, m.delivered]), [['response', false]], "the response stays the supplier's, undelivered");
+});
