@@ -328,7 +328,7 @@ export class Outbox {
       if (!row) return;
       const to = this.destination(row);
       if (to) {
-        this.commits.write(() => this.move(row.id, to));
+        if (!(await this.drainWrite(() => this.move(row.id, to)))) return;
         this.kick();
         continue;
       }
@@ -348,13 +348,29 @@ export class Outbox {
       }
       // Marks join the group commit: one lost in a crash means one more delivery, as at-least-once allows.
       if (error === null) {
-        this.commits.write(() => this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.now().toISOString(), row.id));
+        if (!(await this.drainWrite(() => this.db.prepare('UPDATE outbox SET delivered_at = ?, attempts = attempts + 1, last_error = NULL WHERE id = ?').run(this.now().toISOString(), row.id)))) return;
       } else {
         const backoff = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** row.attempts);
         const jitter = Math.floor(Math.random() * backoff * 0.2);
-        this.commits.write(() => this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, Date.now() + backoff + jitter, row.id));
+        await this.drainWrite(() => this.db.prepare('UPDATE outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ? WHERE id = ?').run(error, Date.now() + backoff + jitter, row.id));
         return;
       }
+    }
+  }
+
+  /**
+   * One of drain's writes. A store refusing writes (a full disk, an I/O error) leaves the message as it was, to be
+   * tried again after a pause: delivered once more at worst, as at-least-once allows, and the DCC carries on.
+   * Says whether the write was taken.
+   */
+  private async drainWrite(step: () => void): Promise<boolean> {
+    try {
+      this.commits.write(step);
+      return true;
+    } catch (e) {
+      if (!isStoreRefusal(e)) throw e;
+      await new Promise((resolve) => setTimeout(resolve, this.initialBackoffMs));
+      return false;
     }
   }
 }

@@ -153,3 +153,39 @@ test('durableSince(mark) rejects when a group open at the mark, or opened since,
   commits.write(() => put('b'));
   await t.notThrowsAsync(commits.durableSince(after), 'later work is not held to the lost group');
 });
+
+test('a store refusing the write that marks a delivery does not stop the DCC: the outbox carries on, and the message goes out again once the store takes writes', async (t) => {
+  const { db, put } = stores(t);
+  const commits = new GroupCommit(db);
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: unknown) => unhandled.push(e);
+  process.prependListener('unhandledRejection', onUnhandled);
+  t.teardown(() => process.removeListener('unhandledRejection', onUnhandled));
+  let posts = 0;
+  const outbox = new Outbox(
+    db,
+    {
+      initialBackoffMs: 5,
+      maxBackoffMs: 20,
+      post: async () => {
+        if (++posts === 1) {
+          // Other work opens a group in this turn, and SQLite rolls it back on its own (a full disk): the mark of
+          // this delivery, in the same turn, is refused.
+          commits.write(() => put('x'));
+          db.exec('ROLLBACK');
+        }
+        return 200;
+      },
+    },
+    commits,
+  );
+  commits.write(() => outbox.enqueue({ endpoint: 'http://user', recipient: 'X', kind: 'response', requestRow: null, body: 'm' }));
+  outbox.start();
+  await commits.durable().catch(() => {});
+  await outbox.idle();
+  await outbox.stop();
+  commits.flush();
+  t.deepEqual(unhandled, [], 'no unhandled rejection from the delivery loop');
+  t.is(posts, 2, 'delivered once more after the refusal, as at-least-once allows');
+  t.like(db.prepare('SELECT delivered_at IS NOT NULL AS done, attempts FROM outbox').get(), { done: 1, attempts: 1 });
+});
