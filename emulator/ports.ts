@@ -18,7 +18,7 @@ export interface Smets1Operation {
   srv: string;
   /** The Service Request body as the DCC parsed it (for SRV 1.6: UpdatePaymentMode). */
   body: unknown;
-  /** The DUIS RequestID counter, which the S1SP carries as its instruction counter. */
+  /** The DUIS RequestID counter: the S1SP carries it as the instruction's reference (it numbers instructions itself). */
   counter: bigint;
   user: Eui;
 }

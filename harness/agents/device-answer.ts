@@ -7,8 +7,9 @@
  * Key Agreement keys. When the User knows the command (it signed it), the answer must also carry its message code
  * and, from an ESME, give one result per request specification. An S1SP answer is never believed for a SMETS2+
  * meter: nothing in it is the meter's, so a DCC could write one for any device.
- * SMETS1: the answer comes from the S1SP, whose integrity the DCC's delivery signature (already verified) covers;
- * it must still come from the addressed meter.
+ * SMETS1: the answer comes from the S1SP. The DCC's delivery signature (already verified) covers what the DCC
+ * relays; the S1SP frame's own integrity check must hold too (a DCC that garbles the answer passes no further),
+ * and it must come from the addressed meter.
  */
 import type { KeyObject } from 'node:crypto';
 import type { GeneralSigning } from '../../protocol/gbcs/apdu.ts';
@@ -20,7 +21,7 @@ import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { verifyApdu, verifyCommandMac } from '../../protocol/gbcs/security.ts';
 import { parseResponseContent } from '../../protocol/gbcs/usecases/responses.ts';
-import { decodeS1sp, type S1spStatus } from '../../protocol/s1sp/frame.ts';
+import { checkReply, decodeS1sp, type S1spStatus } from '../../protocol/s1sp/frame.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
 import type { AgreementPrivate, AgreementPublic } from '../../protocol/smki/keys.ts';
 
@@ -70,6 +71,7 @@ export function checkDeviceAnswer(payload: Uint8Array, expected: ExpectedAnswer,
   if (expected.smets1) {
     const s = decodeS1sp(payload);
     if (!s.ok || s.value.frame.type !== 'response') return { ok: false, problem: `the answer for SMETS1 device ${expected.device} is not an S1SP response` };
+    if (!checkReply(s.value)) return { ok: false, problem: `the S1SP answer for ${expected.device} fails its integrity check (changed after the S1SP sent it)` };
     const r = s.value.frame;
     if (r.from !== expected.device) return { ok: false, problem: `the S1SP answer comes from ${r.from}, not from ${expected.device}` };
     return { ok: true, from: 's1sp', success: S1SP_DONE[expected.execution ?? 'unknown'].includes(r.status), status: r.status };

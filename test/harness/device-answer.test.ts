@@ -91,6 +91,18 @@ test('an S1SP answer must come from the addressed meter; its status says whether
   t.regex(!gbcs.ok ? gbcs.problem : '', /not an S1SP response/, 'a SMETS1 meter has no GBCS keys to answer with');
 });
 
+test('an S1SP answer changed after the S1SP sent it (a refusal rewritten as executed) fails its integrity check and is not believed', (t) => {
+  const refused = s1spReply(meter, 'refused');
+  const executed = s1spReply(meter, 'executed');
+  // The frames differ in the status octet and in the check value after it: take only the status across.
+  const status = refused.findIndex((b, i) => b !== executed[i]);
+  const forged = Buffer.from(refused);
+  forged[status] = executed[status]!;
+  const a = checkDeviceAnswer(forged, fromS1sp, keys);
+  t.false(a.ok);
+  t.regex(!a.ok ? a.problem : '', /the S1SP answer for 00DB123456780001 fails its integrity check/);
+});
+
 test("an S1SP answer is not believed for a SMETS2+ meter: nothing in it is the meter's, so a DCC could write it for any device", (t) => {
   let asked = false;
   const a = checkDeviceAnswer(s1spReply(meter, 'executed'), expected, () => ((asked = true), keys()));
