@@ -115,15 +115,17 @@ export class AnomalyDetection {
   }
 
   /**
-   * The threshold that governs `party` sending `srv` to a device of `supplier`: a scoped file first, then an
-   * unscoped one. Requests are counted per file scope, so each file's thresholds meet only the requests it governs.
+   * The threshold that governs `party` sending `srv` to a device of `supplier`: the threshold for `srv` of a file
+   * scoped to that supplier, else of the unscoped file (a scoped file lifts no limit it does not name). Requests
+   * are counted per file scope, so each file's thresholds meet only the requests it governs.
    */
   threshold(party: Eui, srv: string, supplier: Eui | null): ScopedThreshold | undefined {
     const files = this.activeFiles(party);
-    const scoped = supplier ? files.find((f) => f.supplier === supplier) : undefined;
-    const file = scoped ?? files.find((f) => f.supplier === null);
-    const threshold = file?.thresholds.find((t) => t.srv === srv);
-    return threshold && { ...threshold, scope: file!.supplier ?? '' };
+    const forSrv = (scope: Eui | null) => files.find((f) => f.supplier === scope)?.thresholds.find((t) => t.srv === srv);
+    const scoped = supplier ? forSrv(supplier) : undefined;
+    if (scoped) return { ...scoped, scope: supplier! };
+    const unscoped = forSrv(null);
+    return unscoped && { ...unscoped, scope: '' };
   }
 
   /** Does a file from this party's officers name `supplier` with a threshold for `srv`? (BR4 for SC parties.) */

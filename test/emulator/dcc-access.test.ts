@@ -322,6 +322,18 @@ test("anomaly detection counts per ADT file: requests to one failed supplier's m
   ]);
 });
 
+test("anomaly detection: a file scoped to a supplier lifts no limit it does not name: the party's unscoped file still limits SRV 1.6 after a scoped file for SRV 7.2 only", async (t) => {
+  const w = await world({ dispatching: true, supported: ['1.6', '7.2'] });
+  t.teardown(() => w.t.close());
+  const a = w.t.admin;
+  await a.officer(SUPPLIER, { id: 'sro', kind: 'SRO', name: 'Officer' });
+  await a.adt(SUPPLIER, { submittedBy: 'sro', thresholds: [{ srv: '1.6', warning: 0, quarantine: 1, periodSeconds: 86400 }] });
+  await a.adt(SUPPLIER, { submittedBy: 'sro', supplier: SUPPLIER, thresholds: [{ srv: '7.2', warning: 0, quarantine: 1, periodSeconds: 86400 }] });
+  for (let i = 0; i < 3; i++) t.is(code((await w.supplier.critical({ target: ESME, srv: '1.6', body: credit })).send!), 'I99');
+  const quarantined = (await a.requests({ user: SUPPLIER })).filter((r) => r.cv === 5).map((r) => r.outcome === 'quarantined');
+  t.deepEqual(quarantined, [false, true, true], 'one a day, as the unscoped file says');
+});
+
 test('a request whose schemaVersion is spelt "+5.4" or "5." is answered (in canonical form), refusals included, never a 500', async (t) => {
   const w = await world();
   t.teardown(() => w.t.close());
