@@ -127,7 +127,18 @@ export class DccAdmin {
       if (listed.has(eui)) throw new BadInput(`devices.${i}: device ${eui} is listed twice`);
       listed.add(eui);
     });
-    return this.dcc.solr.instruct(input, this.dcc.now());
+    return this.dcc.write(() => this.dcc.solr.instruct(input, this.dcc.now()));
+  }
+
+  /** Ends Authority instruction `id` at `at` (checked by the caller: now or later, and earlier than its end). */
+  endSolr(id: number, at: Date): SolrEvent | undefined {
+    return this.dcc.write(() => this.dcc.solr.end(id, at));
+  }
+
+  /** Appoints one of a party's officers (an ARO or SRO), or updates one; says who its officers now are. */
+  addOfficer(eui: Eui, body: unknown) {
+    this.dcc.write(() => this.dcc.anomaly.addOfficer(eui, body as never));
+    return this.dcc.anomaly.officers(eui);
   }
 
   /**
@@ -141,7 +152,7 @@ export class DccAdmin {
     input.thresholds.forEach((t, i) => {
       if (!this.dcc.options.eligibility.get(t.srv)) throw new BadInput(`thresholds.${i}.srv: ${t.srv} is not a Service Reference Variant this DCC knows`);
     });
-    return this.dcc.anomaly.submit(party.eui, input, this.dcc.now());
+    return this.dcc.write(() => this.dcc.anomaly.submit(party.eui, input, this.dcc.now()));
   }
 
   /** Refuses (400 on `field`) a party that is not registered or acts in none of `roles`. */

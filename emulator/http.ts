@@ -241,8 +241,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       () => {
         const eui = pathEui(req.params.eui);
         if (!dcc.registry.party(eui)) throw new NotFound(`no party ${eui}`);
-        dcc.anomaly.addOfficer(eui, req.body as never);
-        return dcc.anomaly.officers(eui);
+        return admin.addOfficer(eui, req.body);
       },
       201,
     ),
@@ -285,7 +284,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       const at = body.endsAt === undefined ? now : new Date(body.endsAt);
       if (at < now) throw new BadInput(`endsAt: ${at.toISOString()} has passed (the DCC's time is ${now.toISOString()}); an instruction ends now or later`);
       if (event.endsAt && event.endsAt <= at) throw new BadInput(`endsAt: event ${id} already ends at ${event.endsAt.toISOString()}; an end can only be brought forward`);
-      return dcc.solr.end(id, at);
+      return admin.endSolr(id, at);
     }),
   );
 

@@ -221,6 +221,15 @@ export class DccService {
     return this.commits.durable();
   }
 
+  /**
+   * Runs `step`, which writes to the store, within the DCC's group commit: once SQLite has lost the open group, it is
+   * refused (StoreCommitError) and changes nothing, where a write of its own would commit alone while the caller
+   * is told the group failed. For the admin's writes (instructions, ADT files, officers).
+   */
+  write<T>(step: () => T): T {
+    return this.commits.write(step);
+  }
+
   /** A mark taken before work that writes and awaits: `durableSince` then covers every write it made. */
   commitMark(): number {
     return this.commits.mark();

@@ -219,3 +219,31 @@ test('a revocation whose commit SQLite loses is not in force in memory: the retr
   t.teardown(() => again.close());
   t.is(again.dcc.smki.status(ref, again.dcc.service.now()).state, 'revoked', 'the retried revocation was stored');
 });
+
+test("the admin's writes made after SQLite lost the open group (an instruction, an ADT file, an officer, an instruction's end) are refused and change nothing, as the failure the admin API reports says", async (t) => {
+  const w = await startTestDcc(unreachableDevices());
+  t.teardown(() => w.close());
+  const SRP = parseEui('90B3D51F30050001');
+  await w.admin.party({ eui: SRP, name: 'SRP', roles: ['SC'] });
+  await w.admin.party({ eui: SUPPLIER, name: 'Failing', roles: ['IS', 'GS'] });
+  await w.admin.officer(SRP, { id: 'sro', kind: 'SRO', name: 'SRO' });
+  const earlier = await w.admin.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(Date.parse((await w.admin.now()).now) + 3_600_000).toISOString() });
+  const { service, admin } = w.dcc;
+  const db = service.options.db;
+  const rows = () => ({
+    events: db.prepare('SELECT id, ends_at FROM solr_events').all(),
+    files: db.prepare('SELECT id FROM adt_files').all(),
+    officers: db.prepare('SELECT id FROM officers').all(),
+  });
+  const before = rows();
+  // One turn of the event loop: a party update opens the group, SQLite loses it (a full disk), the admin writes follow.
+  service.putParty({ eui: SUPPLIER, name: 'Failing renamed' });
+  db.exec('ROLLBACK');
+  t.throws(() => admin.instructSolr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: service.now().toISOString() }), { message: /could not commit/ });
+  t.throws(() => admin.submitAdt(service.registry.party(SRP)!, { submittedBy: 'sro', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1, quarantine: 2, periodSeconds: 60 }] }), { message: /could not commit/ });
+  t.throws(() => admin.addOfficer(SRP, { id: 'aro', kind: 'ARO', name: 'ARO' }), { message: /could not commit/ });
+  t.throws(() => admin.endSolr(earlier.id, service.now()), { message: /could not commit/ });
+  await t.throwsAsync(service.durable());
+  t.deepEqual(rows(), before, 'nothing of them is in the store');
+  t.false(service.anomaly.covers(SRP, '1.6', SUPPLIER), 'nor in force');
+});
