@@ -72,8 +72,10 @@ export class DccAdmin {
   persistClock(): void {
     const clock = this.dcc.options.clock;
     if (!(clock instanceof AdjustableClock)) return;
-    setMeta(this.db, 'clock-offset-ms', String(clock.offset));
-    setMeta(this.db, 'clock-frozen-at', clock.frozen ? clock.now().toISOString() : '');
+    this.dcc.write(() => {
+      setMeta(this.db, 'clock-offset-ms', String(clock.offset));
+      setMeta(this.db, 'clock-frozen-at', clock.frozen ? clock.now().toISOString() : '');
+    });
   }
 
   /** Issues (and persists) a certificate for a party; the issuing policy refuses what its role may not hold. */
@@ -94,7 +96,7 @@ export class DccAdmin {
     }
     const issue = async () => {
       const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
-      persistCertificate(this.db, issued, { eui, role: asRole });
+      this.dcc.write(() => persistCertificate(this.db, issued, { eui, role: asRole }));
       return issued;
     };
     return product === 'organisation-ds' || product === 'organisation-ka' ? this.dcc.issuingGbcsCertificate(eui, issue) : issue();
@@ -169,7 +171,8 @@ export class DccAdmin {
     if (!entry) throw new NotFound(`no certificate ${serial} in SMKI`);
     const now = this.dcc.now();
     const record = this.smki.revoke(ref, { requestedAt: now, ...(effectiveAt ? { at: effectiveAt } : {}), ...(orderedBy ? { orderedBy } : {}) });
-    persistRevocation(this.db, record);
+    // Refused once SQLite has lost the open group; the register is then made what the store holds again (reloadRevocations).
+    this.dcc.write(() => persistRevocation(this.db, record));
     // A supplier whose XML Signing certificate is revoked now has its alerts routed to its SRP (BR7): those
     // waiting move at once rather than at the outbox's next look. A delayed one is found by that look.
     this.dcc.outbox.rerouteWaitingNow();
@@ -214,7 +217,7 @@ export class DccAdmin {
     const { supplier, networkOperator } = DEVICE_PARTY_ROLES[input.fuel];
     this.registeredAs('supplier', input.supplier, [supplier.role], supplier.what);
     if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [networkOperator.role], networkOperator.what);
-    const record = this.dcc.registry.putParsedDevice(input);
+    const record = this.dcc.write(() => this.dcc.registry.putParsedDevice(input));
     if (this.provisioner) await this.provision(record, initial);
     return { ...record, hosted: this.provisioner !== null };
   }
@@ -253,7 +256,7 @@ export class DccAdmin {
       const existing = this.smki.find({ eui: record.eui, product }).some((e) => e.certificate.publicKey.equals(publicKey));
       if (existing) continue;
       const issued = await this.smki.issue({ requester: { eui: record.supplier, role: 'DCC' }, product, deviceEui: record.eui, publicKey });
-      persistCertificate(this.db, issued, { eui: record.eui, role: 'device' });
+      this.dcc.write(() => persistCertificate(this.db, issued, { eui: record.eui, role: 'device' }));
     }
   }
 

@@ -220,13 +220,14 @@ test('a revocation whose commit SQLite loses is not in force in memory: the retr
   t.is(again.dcc.smki.status(ref, again.dcc.service.now()).state, 'revoked', 'the retried revocation was stored');
 });
 
-test("the admin's writes made after SQLite lost the open group (an instruction, an ADT file, an officer, an instruction's end) are refused and change nothing, as the failure the admin API reports says", async (t) => {
+test("the admin's writes made after SQLite lost the open group (an instruction and its end, an ADT file, an officer, a device, a revocation) are refused and change nothing, as the failure the admin API reports says", async (t) => {
   const w = await startTestDcc(unreachableDevices());
   t.teardown(() => w.close());
   const SRP = parseEui('90B3D51F30050001');
   await w.admin.party({ eui: SRP, name: 'SRP', roles: ['SC'] });
   await w.admin.party({ eui: SUPPLIER, name: 'Failing', roles: ['IS', 'GS'] });
   await w.admin.officer(SRP, { id: 'sro', kind: 'SRO', name: 'SRO' });
+  const cert = await w.admin.certificate(SUPPLIER, 'xml-signing');
   const earlier = await w.admin.solr({ failedSupplier: SUPPLIER, contingencyParty: SRP, startsAt: new Date(Date.parse((await w.admin.now()).now) + 3_600_000).toISOString() });
   const { service, admin } = w.dcc;
   const db = service.options.db;
@@ -234,6 +235,8 @@ test("the admin's writes made after SQLite lost the open group (an instruction, 
     events: db.prepare('SELECT id, ends_at FROM solr_events').all(),
     files: db.prepare('SELECT id FROM adt_files').all(),
     officers: db.prepare('SELECT id FROM officers').all(),
+    devices: db.prepare('SELECT eui FROM devices').all(),
+    revocations: db.prepare('SELECT serial FROM revocations').all(),
   });
   const before = rows();
   // One turn of the event loop: a party update opens the group, SQLite loses it (a full disk), the admin writes follow.
@@ -243,7 +246,10 @@ test("the admin's writes made after SQLite lost the open group (an instruction, 
   t.throws(() => admin.submitAdt(service.registry.party(SRP)!, { submittedBy: 'sro', supplier: SUPPLIER, thresholds: [{ srv: '1.6', warning: 1, quarantine: 2, periodSeconds: 60 }] }), { message: /could not commit/ });
   t.throws(() => admin.addOfficer(SRP, { id: 'aro', kind: 'ARO', name: 'ARO' }), { message: /could not commit/ });
   t.throws(() => admin.endSolr(earlier.id, service.now()), { message: /could not commit/ });
+  t.throws(() => admin.revoke(cert.serial, undefined, undefined, undefined), { message: /could not commit/ });
+  await t.throwsAsync(admin.registerDevice({ eui: SMETS1_ESME, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER }), { message: /could not commit/ });
   await t.throwsAsync(service.durable());
+  t.is(w.dcc.smki.status({ issuer: cert.issuer, serial: cert.serial }, service.now()).state, 'valid', 'the revocation is not in force');
   t.deepEqual(rows(), before, 'nothing of them is in the store');
   t.false(service.anomaly.covers(SRP, '1.6', SUPPLIER), 'nor in force');
 });
