@@ -95,7 +95,7 @@ export function checkDeviceAnswer(payload: Uint8Array, expected: ExpectedAnswer,
     if (!verifyCommandMac(ciphering, apdu, known.mac.own, known.mac.device)) return { ok: false, problem: `the MAC on the meter's answer does not verify` };
   } else {
     if (!apdu.signature) return { ok: false, problem: `the meter's answer carries neither a signature nor a MAC` };
-    if (known.ds.length === 0) return { ok: false, problem: `no Digital Signing certificate is known for ${expected.device}` };
+    if (known.ds.length === 0) return { ok: false, problem: `no valid Digital Signing certificate is known for ${expected.device}` };
     if (!known.ds.some((k) => verifyApdu(apdu, k))) return { ok: false, problem: `the signature on the meter's answer does not verify with its Digital Signing key` };
   }
   const content = parseResponseContent(apdu.content);

@@ -18,6 +18,7 @@ import {
 } from '../../protocol/duis/index.ts';
 import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
+import { countsAsValid } from '../../protocol/smki/revocation-register.ts';
 import type { GeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
@@ -167,6 +168,27 @@ function tamperPreCommand(step: RequestStep, world: WorldInstance, device: Devic
   }
 }
 
+/** The certificates a `revoke` step names: a party's, as the world issued them, or a device's SMKI Device certificates. */
+function certificatesToRevoke(world: WorldInstance, r: { party?: string; device?: string; certificate: string }): { serial: string; issuer: string }[] {
+  if (r.party !== undefined) {
+    const party = world.party(r.party);
+    const products = r.certificate === 'all' ? [...party.certificates.keys()] : [r.certificate];
+    return products.map((product) => {
+      const c = party.certificates.get(product as never);
+      if (!c) throw new InfrastructureError(`${r.party} holds no ${product} certificate`);
+      return c;
+    });
+  }
+  const eui = world.device(r.device!).eui;
+  const usages = r.certificate === 'all' ? (['digitalSignature', 'keyAgreement'] as const) : ([r.certificate === 'device-ds' ? 'digitalSignature' : 'keyAgreement'] as const);
+  const found = usages
+    .flatMap((usage) => world.dcc.service.options.smki.find({ eui, usage }))
+    .filter((e) => e.certificate.kind === 'device')
+    .map((e) => ({ serial: e.certificate.serial, issuer: e.certificate.issuer }));
+  if (!found.length) throw new InfrastructureError(`${r.device} holds no ${r.certificate === 'all' ? 'SMKI Device' : r.certificate} certificate (a SMETS1 meter has none)`);
+  return found;
+}
+
 /**
  * How long the sender waits for a dispatched request's response. A device that does not answer within the device
  * timeout still gets one, the DCC's E20 or E21, sent after that timeout (after as long again, at least a second,
@@ -198,8 +220,13 @@ function deviceAnswer(world: WorldInstance, response: DuisResponse, expected: Ex
   const device = expected.device;
   return checkDeviceAnswer(b.content.gbcsPayload, expected, () => {
     const smki = world.dcc.service.options.smki;
+    const now = world.now();
+    // As a User checks a certificate before trusting its key: one SMKI has revoked vouches for nothing.
     const deviceKeys = (usage: 'digitalSignature' | 'keyAgreement') =>
-      smki.find({ eui: device, usage }).filter((e) => e.certificate.kind === 'device').map((e) => e.certificate.publicKey);
+      smki
+        .find({ eui: device, usage })
+        .filter((e) => e.certificate.kind === 'device' && countsAsValid(smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)))
+        .map((e) => e.certificate.publicKey);
     const own = [...world.parties.values()].find((p) => p.eui === source)?.gbcsKa ?? null;
     const ka = deviceKeys('keyAgreement').at(-1);
     return { ds: deviceKeys('digitalSignature'), mac: own && ka ? { own, device: ka } : null };
@@ -436,14 +463,10 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
   }
   if ('revoke' in step) {
     const r = step.revoke;
-    const party = world.party(r.party);
-    const products = r.certificate === 'all' ? [...party.certificates.keys()] : [r.certificate];
-    for (const product of products) {
-      const c = party.certificates.get(product);
-      if (!c) throw new InfrastructureError(`${r.party} holds no ${product} certificate`);
-      await admin.revoke(c.serial, { issuer: c.issuer, ...(r.delay !== undefined ? { effectiveAt: new Date(world.now().getTime() + durationMs(r.delay)).toISOString(), orderedBy: 'PMA' } : {}) });
-    }
-    return outcome(`SMKI revokes ${r.party}'s ${r.certificate === 'all' ? 'certificates' : r.certificate}${r.delay !== undefined ? ` (PMA delay ${r.delay})` : ''}`);
+    const holder = r.party ?? r.device!;
+    const delayed = r.delay !== undefined ? { effectiveAt: new Date(world.now().getTime() + durationMs(r.delay)).toISOString(), orderedBy: 'PMA' } : {};
+    for (const c of certificatesToRevoke(world, r)) await admin.revoke(c.serial, { issuer: c.issuer, ...delayed });
+    return outcome(`SMKI revokes ${holder}'s ${r.certificate === 'all' ? 'certificates' : r.certificate}${r.delay !== undefined ? ` (PMA delay ${r.delay})` : ''}`);
   }
   if ('certificate' in step) {
     const c = step.certificate;

@@ -124,6 +124,7 @@ function aliasesIn(step: Step): (AliasUse & { path: (string | number)[] })[] {
     add('device', 'devices');
   }
   if (kind === 'officer' || kind === 'adt' || kind === 'revoke' || kind === 'certificate') add('party', 'party');
+  if (kind === 'revoke') add('device', 'device');
   if (kind === 'adt') add('party', 'supplier');
   if (kind === 'expect-alert') {
     add('party', 'at');

@@ -188,7 +188,24 @@ export const stepSchema = z.union([
   z.strictObject({ 'solr-contingency': z.strictObject({ failed: alias, contingency: alias, quarantine: z.number().int().min(1).default(10_000) }) }),
   z.strictObject({ request: requestStep }),
   z.strictObject({ advance: durationWhere((ms) => ms > 0, 'a move forward: above 0 (the clocks never go back)') }),
-  z.strictObject({ revoke: z.strictObject({ party: alias, certificate: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka', 'all']).default('all'), delay: duration.optional() }) }),
+  /**
+   * SMKI revokes a party's certificates, or a device's (its SMKI Device certificates: `device-ds`, `device-ka`):
+   * one of `party` and `device`, with a certificate of that kind.
+   */
+  z.strictObject({
+    revoke: z
+      .strictObject({
+        party: alias.optional(),
+        device: alias.optional(),
+        certificate: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka', 'device-ds', 'device-ka', 'all']).default('all'),
+        delay: duration.optional(),
+      })
+      .superRefine((r, ctx) => {
+        if ((r.party === undefined) === (r.device === undefined)) ctx.addIssue({ code: 'custom', message: 'names one of party and device' });
+        else if (r.party !== undefined && r.certificate.startsWith('device-')) ctx.addIssue({ code: 'custom', path: ['certificate'], message: `${r.certificate} is a device's certificate: name the device, not a party` });
+        else if (r.device !== undefined && !['device-ds', 'device-ka', 'all'].includes(r.certificate)) ctx.addIssue({ code: 'custom', path: ['certificate'], message: `a device holds device-ds and device-ka certificates, not ${r.certificate}` });
+      }),
+  }),
   z.strictObject({
     certificate: z.strictObject({
       party: alias,

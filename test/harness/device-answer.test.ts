@@ -58,7 +58,7 @@ test("an answer signed with a key other than the meter's certified one is not be
   t.false(a.ok);
   t.regex(!a.ok ? a.problem : '', /signature on the meter's answer does not verify/);
   const none = checkDeviceAnswer(signed(response()), expected, () => ({ ds: [], mac: null }));
-  t.regex(!none.ok ? none.problem : '', /no Digital Signing certificate is known/);
+  t.regex(!none.ok ? none.problem : '', /no valid Digital Signing certificate is known/);
   const unsigned = checkDeviceAnswer(encodeGeneralSigning(response()), expected, keys);
   t.regex(!unsigned.ok ? unsigned.problem : '', /neither a signature nor a MAC/);
 });

@@ -533,3 +533,25 @@ test("a step's traffic holds what crossed the device link: the DCC's Command and
   t.deepEqual(device(0), [], 'the instruction itself sends nothing to a device');
   t.deepEqual(device(4).map((r) => [r.direction, r.kind, r.summary.replace(/at \S+\)/, 'at T)')]), [['device->dcc', 'gbcs', 'gsme alerts: alert 0x8F66 (credit, at T)']]);
 });
+
+const REVOKED_DEVICE = (certificate: string, expect: string) => `  - id: revoked-${certificate}
+    title: t
+    steps:
+      - revoke: { device: other-esme, certificate: ${certificate} }
+      - request: { as: healthy, to: other-esme, mode: { prepayment: { suspendDebtDisabled: false, suspendDebtEmergency: true, disablementThreshold: 0 } }, expect: ${expect} }
+`;
+
+test("a meter whose SMKI Key Agreement certificate is revoked gets no Command: the DCC answers E5 and the meter stays as it was", async (t) => {
+  const run = await runScenarios(load(REVOKED_DEVICE('device-ka', '{ code: E5 }')), { pool: async () => new EmulatedPool() });
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'pass', attempt.message ?? '');
+  t.is(attempt.steps[0]!.title, "SMKI revokes other-esme's device-ka");
+  t.deepEqual(attempt.steps[1]!.diffs, [], 'nothing changed on the meter');
+});
+
+test("a meter whose SMKI Digital Signing certificate is revoked: its signed answer is not believed, and the step fails", async (t) => {
+  const run = await runScenarios(load(REVOKED_DEVICE('device-ds', '{ code: I99, response: I0 }')), { pool: async () => new EmulatedPool() });
+  const attempt = run.tests[0]!.attempts[0]!;
+  t.is(attempt.verdict, 'fail');
+  t.regex(attempt.message ?? '', /^step 2 .*the device's answer fails the sender's checks: no valid Digital Signing certificate is known for 00DB000000000201/);
+});

@@ -52,6 +52,15 @@ test('errors name the file, the line and what is wrong', (t) => {
   t.regex(problems(`world: ./nowhere.yaml\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`)[0]!, /^L1: world \.\/nowhere\.yaml: cannot read: ENOENT/);
 });
 
+test('a revoke step names one of a party and a device, with a certificate of its kind', (t) => {
+  t.deepEqual(problems(`${head}      - revoke: { device: other-esme, certificate: device-ka }\n`), []);
+  t.deepEqual(problems(`${head}      - revoke: { party: healthy, device: other-esme }\n`), ['L6: scenarios.0.steps.0.revoke: names one of party and device']);
+  t.deepEqual(problems(`${head}      - revoke: { certificate: all }\n`), ['L6: scenarios.0.steps.0.revoke: names one of party and device']);
+  t.deepEqual(problems(`${head}      - revoke: { device: other-esme, certificate: xml-signing }\n`), ['L6: scenarios.0.steps.0.revoke.certificate: a device holds device-ds and device-ka certificates, not xml-signing']);
+  t.deepEqual(problems(`${head}      - revoke: { party: healthy, certificate: device-ds }\n`), ["L6: scenarios.0.steps.0.revoke.certificate: device-ds is a device's certificate: name the device, not a party"]);
+  t.deepEqual(problems(`${head}      - revoke: { device: esmee }\n`), ['L6: device esmee is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)']);
+});
+
 test("a world's devices must fit their kind and their parties' roles, as the DCC will require", (t) => {
   const world = (devices: string) =>
     `world:\n  parties:\n    sup: { roles: [IS] }\n    net: { roles: [ED, GT] }\n  devices:\n${devices}scenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`;
