@@ -105,8 +105,9 @@ export async function runLinkHost(socketPath: string): Promise<void> {
     const items = await Promise.all(
       req.items.map(async (item) => {
         const key = `${item.link}/${item.id}`;
+        let timer: NodeJS.Timeout | undefined;
         const reply = new Promise<unknown>((resolve, reject) => {
-          const timer = setTimeout(() => {
+          timer = setTimeout(() => {
             waiters.delete(key);
             reject(new Error(`no answer within ${req.timeoutMs} ms`));
           }, req.timeoutMs);
@@ -116,10 +117,14 @@ export async function runLinkHost(socketPath: string): Promise<void> {
             resolve(m);
           });
         });
+        // Handled here at once: when the send fails first, nobody awaits the reply, and its timeout rejecting
+        // unhandled would end this process, and with it every serial link of the run.
+        reply.catch(() => undefined);
         try {
           await linkFor(item.link).sendControl(Buffer.from(item.message, 'utf8'));
           return { link: item.link, id: item.id, reply: await reply };
         } catch (e) {
+          clearTimeout(timer);
           waiters.delete(key);
           return { link: item.link, id: item.id, error: (e as Error).message };
         }

@@ -62,3 +62,26 @@ test('a frame queued in the link host is withdrawn when its signal aborts, and n
     await pty.close();
   }
 });
+
+test("a synchronous exchange on a link that cannot send is answered with its error, and the host lives on: the reply's timeout ended the host, and every link with it", async (t) => {
+  const [host, pty, gone] = await Promise.all([LinkHost.start(), openPtyPair(), openPtyPair()]);
+  try {
+    // Two links on either end of one pty pair, so a frame can cross (and be acknowledged).
+    const a = host.link({ path: pty.a });
+    const b = host.link({ path: pty.b });
+    await Promise.all([a.open(), b.open()]);
+    // Another device's link, closed (its device died, or was power cycled) before the engine's snapshot.
+    const dead = host.link({ path: gone.a });
+    await dead.open();
+    await dead.close();
+    const reply = host.exchangeSync([{ link: dead, id: -1, message: JSON.stringify({ op: 'snapshot', id: -1 }) }], 300);
+    t.regex(reply.items[0]?.error ?? '', /link is closed/);
+    const exited = await Promise.race([host.exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 1_500))]);
+    t.false(exited, 'the link host is still running past the exchange timeout');
+    t.is(a.state, 'open');
+    await t.notThrowsAsync(a.send(Buffer.from('still there')));
+  } finally {
+    await host.close();
+    await Promise.all([pty.close(), gone.close()]);
+  }
+});
