@@ -416,6 +416,11 @@ export class RigSession {
           await this.drop(r);
           return null;
         }
+        if (attempt === 1 && this.host && !this.host.running) {
+          // The link host died under the check: not the device's health. The next attempt starts a new host.
+          r.log.line(`the link host exited during the health check (${reason}): trying again`);
+          continue;
+        }
         r.log.line(`health check failed (attempt ${attempt}): ${reason}`);
         this.store.markHealth(this.rig.name, spec.id, false, reason);
         if (attempt === 2 || !(await this.powerCycle(r))) {
@@ -469,7 +474,18 @@ export class RigSession {
       if (this.refs === 0) r.emulator.unref?.();
     }
     if (r.serial && r.serial.state === 'open') return;
-    this.hostStarting ??= LinkHost.start();
+    if (this.host && !this.host.running) {
+      // The link host died (its native serial binding crashed, say): its links went with it. A new one serves
+      // from here; a device on the old one is brought up again on it (its link has failed).
+      r.log.line('the link host has exited: starting a new one');
+      this.host = null;
+      this.hostStarting = null;
+    }
+    // A start that failed is tried again at the next bring-up, not remembered.
+    this.hostStarting ??= LinkHost.start().catch((e: unknown) => {
+      this.hostStarting = null;
+      throw e;
+    });
     this.host = await this.hostStarting;
     this.checkOpen();
     if (this.refs === 0) this.host.unref();

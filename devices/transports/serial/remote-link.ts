@@ -75,6 +75,11 @@ export class LinkHost {
     return new LinkHost(child, socketPath);
   }
 
+  /** False once the host process has exited: its links are gone, and a new host is needed for more. */
+  get running(): boolean {
+    return this.alive;
+  }
+
   get pid(): number {
     return this.child.pid!;
   }

@@ -91,3 +91,24 @@ test.serial('closing a session while its emulators start leaves none running and
   t.teardown(() => leases.close());
   t.deepEqual(leases.leases('closing'), []);
 });
+
+test('a link host that died is replaced: the next allocation brings its device up on a new one, and the device is not marked out of service', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'rig-hostdeath-'));
+  const file = join(dir, 'rig.yaml');
+  writeFileSync(file, 'name: hostdeath\ndevices:\n  - { id: esme-1, kind: emulated, type: ESME, transport: { kind: process-serial }, eui: 00DB00000000F301, health: { timeout: 3s } }\n');
+  const session = RigSession.open(file, { leaseDir: join(dir, 'leases'), logDir: join(dir, 'logs') });
+  session.ref();
+  t.teardown(() => session.close().catch(() => undefined));
+  const first = await session.allocate([want]);
+  t.is(first.get('meter')?.spec.id, 'esme-1');
+  session.free(first.values());
+  // The link host process dies, as a crash of its native serial binding would end it.
+  const host = (session as unknown as { host: { pid: number; exited: Promise<void> } }).host;
+  process.kill(host.pid, 'SIGKILL');
+  await host.exited;
+  const second = await session.allocate([want]);
+  t.is(second.get('meter')?.spec.id, 'esme-1');
+  t.not((session as unknown as { host: { pid: number } }).host.pid, host.pid, 'a new link host');
+  t.not(session.store.health('hostdeath', 'esme-1')?.healthy, false, 'the device is not marked out of service');
+  session.free(second.values());
+});
