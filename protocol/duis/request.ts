@@ -19,6 +19,7 @@ import {
   type RequestBodyElement,
   type ServiceReference,
   type ServiceReferenceVariant,
+  serviceReferenceOf,
 } from './service-references.ts';
 import { collapse, dateTimeInstant, isDateTime, quoted, readBoolean, readDateTime, readDecimal, readInt } from './simple-types.ts';
 import { adopt, serializeDocument, srElement, srRoot, srText } from './xml-build.ts';
@@ -155,6 +156,8 @@ export function readServiceReferences(r: ChildReader): { serviceReference: Servi
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
   if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${quoted(srv)} is not one DUIS defines`, srvEl);
+  // Every variant belongs to one Service Reference (its first two numbers): a pair that disagrees says two things.
+  if (serviceReferenceOf(srv) !== sr) refuse('value', `ServiceReference ${sr} does not go with ServiceReferenceVariant ${srv} (of ${serviceReferenceOf(srv)})`, srEl);
   return { serviceReference: sr, serviceReferenceVariant: srv };
 }
 
@@ -162,6 +165,7 @@ export function readServiceReferences(r: ChildReader): { serviceReference: Servi
 export function checkServiceReferences(m: { serviceReference: string; serviceReferenceVariant: string }): void {
   if (!isServiceReference(m.serviceReference)) refuse('value', `ServiceReference ${m.serviceReference} is not one DUIS defines`);
   if (!isServiceReferenceVariant(m.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${m.serviceReferenceVariant} is not one DUIS defines`);
+  if (serviceReferenceOf(m.serviceReferenceVariant) !== m.serviceReference) refuse('value', `ServiceReference ${m.serviceReference} does not go with ServiceReferenceVariant ${m.serviceReferenceVariant} (of ${serviceReferenceOf(m.serviceReferenceVariant)})`);
 }
 
 function readBody(el: XmlElement): RequestBody {

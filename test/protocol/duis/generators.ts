@@ -1,6 +1,6 @@
 /** Generators of XML test documents and DUIS models for the DUIS tests. */
 import fc from 'fast-check';
-import { type DuisRequest, SERVICE_REFERENCE_VARIANTS } from '../../../protocol/duis/index.ts';
+import { type DuisRequest, SERVICE_REFERENCE_VARIANTS, serviceReferenceOf } from '../../../protocol/duis/index.ts';
 import { DCC_EUI } from '../../../protocol/smki/eui.ts';
 import { ESME, GSME, NETWORK_OPERATOR, SUPPLIER } from './support.ts';
 
@@ -72,7 +72,7 @@ export const requestArbitrary: fc.Arbitrary<DuisRequest> = fc.record({
       serviceReferenceVariant: fc.constantFrom(...SERVICE_REFERENCE_VARIANTS),
     },
     { requiredKeys: ['requestId', 'commandVariant', 'serviceReference', 'serviceReferenceVariant'] },
-  ),
+  ).map((h) => ({ ...h, serviceReference: serviceReferenceOf(h.serviceReferenceVariant) })),
   body: fc.oneof(
     fc.record(
       {

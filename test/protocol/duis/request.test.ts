@@ -160,6 +160,8 @@ const structureCases: [string, string, DuisErrorCode, RegExp][] = [
   ['an attribute on Credit', credit.replace('<sr:Credit/>', '<sr:Credit mode="prepayment"/>'), 'structure', /unexpected attribute mode/],
   ['CommandVariant 10', credit.replace('<sr:CommandVariant>4', '<sr:CommandVariant>10'), 'value', /CommandVariant "10"/],
   ['an unknown Service Reference Variant', credit.replace('<sr:ServiceReferenceVariant>1.6', '<sr:ServiceReferenceVariant>1.66'), 'value', /ServiceReferenceVariant "1.66"/],
+  // Carried out as the variant says (a payment mode change) while the DCC's response would name SR 7.1.
+  ['a Service Reference of another variant', credit.replace('<sr:ServiceReference>1.6<', '<sr:ServiceReference>7.1<'), 'value', /ServiceReference 7.1 does not go with ServiceReferenceVariant 1.6 \(of 1.6\)/],
   ['a counter with a leading zero', credit.replace(':1002<', ':01002<'), 'value', /RequestID/],
   ['an impossible ExecutionDateTime', credit.replace('<sr:Credit/>', '').replace('<sr:UpdatePaymentMode>', '<sr:UpdatePaymentMode><sr:ExecutionDateTime>2030-02-30T00:00:00Z</sr:ExecutionDateTime><sr:Credit/>'), 'value', /xs:dateTime/],
   ['schemaVersion missing', credit.replace(' schemaVersion="5.4"', ''), 'structure', /schemaVersion/],

@@ -9,6 +9,7 @@ import {
   RESPONSE_CODES,
   responseCodeKind,
   SERVICE_REFERENCE_VARIANTS,
+  serviceReferenceOf,
   signRequest,
   signResponse,
   verifyMessage,
@@ -170,7 +171,9 @@ test("the DCC's everyday answers written from their template are exactly the can
       responseCode: fc.constantFrom(...RESPONSE_CODES),
       responseDateTime: fc.date({ min: new Date('2000-01-01T00:00:00Z'), max: new Date('2999-12-31T00:00:00Z'), noInvalidDate: true }).map((d) => d.toISOString()),
     }),
-    body: fc.record({ kind: fc.constant('ResponseMessage' as const), serviceReference: fc.constantFrom('1.6', '2.1', '8.1'), serviceReferenceVariant: fc.constantFrom(...SERVICE_REFERENCE_VARIANTS), content }),
+    body: fc
+      .record({ kind: fc.constant('ResponseMessage' as const), serviceReferenceVariant: fc.constantFrom(...SERVICE_REFERENCE_VARIANTS), content })
+      .map((b) => ({ ...b, serviceReference: serviceReferenceOf(b.serviceReferenceVariant) })),
   });
   fc.assert(
     fc.property(model, (m) => {
