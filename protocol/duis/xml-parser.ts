@@ -55,6 +55,9 @@ export interface XmlParseOptions {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** String.prototype.isWellFormed (ES2024, in Node 20; the project's lib is ES2023): no lone surrogate. */
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
+
 /** Decodes bytes as UTF-8, refusing other byte order marks and invalid sequences. */
 export function decodeUtf8(bytes: Uint8Array): string {
   if (bytes.length >= 2 && ((bytes[0] === 0xfe && bytes[1] === 0xff) || (bytes[0] === 0xff && bytes[1] === 0xfe))) {
@@ -81,6 +84,9 @@ export function parseXmlOrThrow(input: string | Uint8Array, options: XmlParseOpt
     if (input.length > limits.maxBytes || (input.length * 3 > limits.maxBytes && Buffer.byteLength(input) > limits.maxBytes)) {
       refuse('too-large', `document exceeds ${limits.maxBytes} bytes`);
     }
+    // Text from bytes is decoded strictly; a string may hold a lone surrogate, which saxes would pair with the next
+    // character (a '<' read as text), so that the document others read is not the one the digest covers.
+    if (!isWellFormed(input)) refuse('encoding', 'the input holds a lone surrogate: it is not Unicode text');
     text = input.charCodeAt(0) === 0xfeff ? input.slice(1) : input;
   } else {
     if (input.length > limits.maxBytes) refuse('too-large', `document exceeds ${limits.maxBytes} bytes`);

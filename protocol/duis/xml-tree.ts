@@ -93,10 +93,29 @@ export function lookupNamespace(el: XmlElement, prefix: string): string | undefi
 
 /** Sorts attributes into canonical order: no-namespace first, then by namespace URI, then by local name. */
 export function compareAttributes(a: XmlAttribute, b: XmlAttribute): number {
-  if (a.uri !== b.uri) return a.uri < b.uri ? -1 : 1;
-  return a.local < b.local ? -1 : a.local > b.local ? 1 : 0;
+  return a.uri !== b.uri ? compareCodePoints(a.uri, b.uri) : compareCodePoints(a.local, b.local);
 }
 
 export function compareDeclarations(a: NamespaceDeclaration, b: NamespaceDeclaration): number {
-  return a.prefix < b.prefix ? -1 : a.prefix > b.prefix ? 1 : 0;
+  return compareCodePoints(a.prefix, b.prefix);
+}
+
+/**
+ * Orders strings by Unicode code point, as C14N does (the order of their UTF-8 bytes). JavaScript's `<` compares
+ * UTF-16 code units, which puts a character above U+FFFF (a surrogate pair) before U+E000 to U+FFFF.
+ */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return codePointRank(x) - codePointRank(y);
+  }
+  return a.length - b.length;
+}
+
+/** A code unit's place in code point order: surrogates (D800-DFFF) move above E000-FFFF, which move down to make room. */
+function codePointRank(unit: number): number {
+  if (unit < 0xd800) return unit;
+  return unit < 0xe000 ? unit + 0x2000 : unit - 0x800;
 }

@@ -72,6 +72,13 @@ test('both canonicalisations agree with libxml2 on generated namespace-rich docu
   t.is(canonicalizeExclusive(parsed.value.root), await libxml2Canonical(wrapped, '--exc-c14n'));
 });
 
+test('attributes and declarations sort by code point, as libxml2 sorts them: a name with a character above U+FFFF after one with U+FF21', async (t) => {
+  const xml = '<r xmlns:a\u{FF21}="urn:1" xmlns:a\u{10000}="urn:2" a\u{FF21}="1" a\u{10000}="2"></r>';
+  const parsed = root(xml);
+  t.is(canonicalizeDocument(parsed), '<r xmlns:a\u{FF21}="urn:1" xmlns:a\u{10000}="urn:2" a\u{FF21}="1" a\u{10000}="2"></r>');
+  t.is(canonicalizeDocument(parsed), await libxml2Canonical(xml, '--c14n'));
+});
+
 test('inclusive c14n agrees with xml-crypto on generated documents', (t) => {
   // (xml-crypto's exclusive c14n repeats xmlns="" below an element that already rendered it, where libxml2
   // and the specification do not; DUIS SignedInfo has no element in no namespace, so it never matters there.)

@@ -71,6 +71,10 @@ test('a UTF-8 byte order mark is accepted; other encodings are refused', (t) => 
   refusedWith(t, '<?xml version="1.0" encoding="UTF-16"?><a/>', 'encoding');
   t.true(parseXml('<?xml version="1.0" encoding="utf-8"?><a/>').ok);
   t.true(parseXml('\ufeff<a/>').ok);
+  // A lone surrogate would pair with the '<' after it: the document read would not be the one written.
+  refusedWith(t, '<a>\ud800<b/></a>', 'encoding');
+  refusedWith(t, '<a x="\udc00"/>', 'encoding');
+  t.true(parseXml('<a>\u{10000}</a>').ok, 'a surrogate pair is a character like any other');
   // saxes would skip a second mark; content before the prolog is not well-formed.
   refusedWith(t, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf, 0xef, 0xbb, 0xbf]), Buffer.from('<a/>')]), 'malformed');
   refusedWith(t, '\ufeff\ufeff<a/>', 'malformed');
