@@ -6,6 +6,9 @@
  * Each transform reads exactly the body elements it needs and refuses anything else with a TransformError.
  */
 import type { DuisRequest } from '../duis/index.ts';
+import { DuisFailure } from '../duis/errors.ts';
+import { ChildReader, emptyElement, noAttributes, simpleText } from '../duis/model-reader.ts';
+import { readInt } from '../duis/simple-types.ts';
 import type { XmlElement } from '../duis/xml-tree.ts';
 import type { GeneralSigning } from '../gbcs/apdu.ts';
 import { zigbeeUtcTime } from '../gbcs/datetime.ts';
@@ -19,31 +22,32 @@ import { TransformError } from './payment-mode.ts';
 
 export type Family = 'esme' | 'gsme';
 
-function children(el: XmlElement): XmlElement[] {
-  return el.children.filter((c): c is XmlElement => typeof c !== 'string');
-}
-
-function text(el: XmlElement): string {
-  return el.children.filter((c): c is string => typeof c === 'string').join('').trim();
-}
-
-/** The one element at `path` under the body element, or a TransformError naming what is missing. */
-function at(body: XmlElement, path: readonly string[]): XmlElement {
-  let el = body;
-  for (const name of path) {
-    const next = children(el).find((c) => c.local === name);
-    if (!next) throw new TransformError(`${body.local}: no ${path.join('/')} element`);
-    el = next;
+/**
+ * Reads a body as the DUIS schema has it, with the model reader the DUIS layer uses for typed bodies: children in
+ * the sr namespace, in order, each choice one of its options, nothing else and nothing left over. Its refusals
+ * become the transform's (E11): a lenient reader here acted on bodies the schema forbids, and differently from
+ * any reader that follows the schema (the first of two amounts, an element in another namespace).
+ */
+function readBody<T>(body: XmlElement, read: (r: ChildReader) => T): T {
+  try {
+    noAttributes(body);
+    const r = new ChildReader(body);
+    const value = read(r);
+    r.end();
+    return value;
+  } catch (e) {
+    if (e instanceof DuisFailure) throw new TransformError(`${body.local}: ${e.message}`);
+    throw e;
   }
-  return el;
 }
 
-function int32(el: XmlElement, what: string): number {
-  const t = text(el);
-  if (!/^[+-]?\d+$/.test(t)) throw new TransformError(`${what} ${JSON.stringify(t)} is not an integer`);
-  const v = Number(t);
-  if (v < -0x80000000 || v > 0x7fffffff) throw new TransformError(`${what} ${v} does not fit 32 bits`);
-  return v;
+/** One of the choice's options, the next child of `r`; which one it was is the element's local name. */
+function choice(r: ChildReader, options: readonly [string, ...string[]]): XmlElement {
+  for (const o of options) {
+    const el = r.optional(o);
+    if (el) return el;
+  }
+  return r.required(options.join(' or '));
 }
 
 interface Service {
@@ -68,14 +72,23 @@ const SERVICES: Record<string, Service> = {
   '1.5': {
     element: 'UpdateMeterBalance',
     plan(body, family, dccTime) {
-      const amount = int32(at(body, ['PrepaymentMode', 'AdjustMeterBalance']), 'AdjustMeterBalance');
+      const { mode, change, amount } = readBody(body, (r) => {
+        const mode = choice(r, ['PrepaymentMode', 'CreditMode']);
+        noAttributes(mode);
+        const m = new ChildReader(mode);
+        const change = choice(m, ['AdjustMeterBalance', 'ResetMeterBalance']);
+        m.end();
+        const amount = change.local === 'AdjustMeterBalance' ? readInt(simpleText(change), change) : (emptyElement(change), null);
+        return { mode: mode.local, change: change.local, amount };
+      });
+      if (mode !== 'PrepaymentMode' || amount === null) throw new TransformError(`UpdateMeterBalance: ${mode}/${change} is not transformed by this DCC (PrepaymentMode/AdjustMeterBalance is)`);
       return family === 'esme' ? { codec: ECS04a as never, params: { amount } } : { codec: GCS40a as never, params: { amount, issuerEventId: zigbeeUtcTime(dccTime) } };
     },
   },
   '2.2': {
     element: 'TopUpDevice',
     plan(body, family) {
-      const utrn = text(at(body, ['UTRN']));
+      const utrn = readBody(body, (r) => r.text('UTRN'));
       if (!/^[0-9]{20}$/.test(utrn)) throw new TransformError(`UTRN ${JSON.stringify(utrn)} is not 20 digits`);
       return { codec: (family === 'esme' ? CS01a : CS01b) as never, params: { utrn } };
     },
