@@ -14,20 +14,34 @@ import { terminalSafe } from './reporters/console.ts';
 export { CliExit, EXIT };
 
 /**
- * Output piped into a reader that has gone (`| head`) ends in EPIPE: the command goes on without its console
- * output, so a run still writes its reports and history and exits with its own code, not a crash's.
+ * A console that cannot be written goes on without its output, so a run still writes its reports and history and
+ * exits with its own code, not a crash's: standard output or error piped into a reader that has gone (`| head`,
+ * `2>&1 | head`: EPIPE), or written to a full disk or a terminal that has gone (ENOSPC, EIO). Those last lose what
+ * the command printed, so a command that would have succeeded ends as an infrastructure error (`consoleLost`).
  */
 const tolerating = new WeakSet<NodeJS.WriteStream>();
-function toleratePipeClosed(stream: NodeJS.WriteStream): void {
+let consoleLost: NodeJS.ErrnoException | null = null;
+function tolerateConsoleErrors(stream: NodeJS.WriteStream): void {
   if (tolerating.has(stream)) return;
   tolerating.add(stream);
   stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code !== 'EPIPE') throw e;
+    if (e.code !== 'EPIPE') consoleLost ??= e;
   });
 }
 
 export async function main(argv: string[]): Promise<number> {
-  toleratePipeClosed(process.stdout);
+  consoleLost = null;
+  tolerateConsoleErrors(process.stdout);
+  tolerateConsoleErrors(process.stderr);
+  const code = await runCommand(argv);
+  // Set by the streams' error handlers while the command ran (TypeScript cannot see that).
+  const lost = consoleLost as NodeJS.ErrnoException | null;
+  if (code !== EXIT.ok || !lost) return code;
+  process.stderr.write(`the console could not be written (${lost.message}): what the command printed is lost\n`);
+  return EXIT.infrastructure;
+}
+
+async function runCommand(argv: string[]): Promise<number> {
   const parser = yargs(argv.map((a) => (a === '-' ? STDIN : a)))
     .scriptName('smets-hil')
     .strict()

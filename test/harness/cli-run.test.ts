@@ -226,6 +226,35 @@ test('run whose standard output is closed by its reader (| head) still writes it
   t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 3);
 });
 
+test('a usage error with standard output and error both piped into a reader that has gone (2>&1 | head) still exits 2', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'run', '--no-such-option'], { cwd: repoRoot });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Nobody reads either stream any more: the first write to each fails with EPIPE.
+  child.stdout.destroy();
+  child.stderr.destroy();
+  t.is(await exited, 2);
+});
+
+test('a run whose standard output is on a full disk still runs, writes its reports and history, and exits 3 (its console is lost), not 1', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { openSync, closeSync } = await import('node:fs');
+  const json = join(scratch, 'full-console.json');
+  const db = join(scratch, 'full-console.sqlite');
+  const full = openSync('/dev/full', 'w');
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'run', '--grep', '^CTRL-network-operator-cannot-switch$', '--history-db', db, '--report', `json=${json}`], { cwd: repoRoot, stdio: ['ignore', full, 'pipe'] });
+  closeSync(full);
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.is(code, 3, stderr);
+  t.regex(stderr, /the console could not be written \(ENOSPC/);
+  t.is(JSON.parse(readFileSync(json, 'utf8')).summary.passed, 1);
+  const history = new Database(db, { readonly: true });
+  t.is((history.prepare('SELECT COUNT(*) AS n FROM runs').get() as { n: number }).n, 1);
+  history.close();
+});
+
 test('list prints a scenario title with control characters as visible escapes', async (t) => {
   const file = join(scratch, 'hostile-title.yaml');
   writeFileSync(file, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: s1\n    title: "clears\\e[2J the screen\\a"\n    steps:\n      - advance: 1h\n`);
