@@ -23,6 +23,9 @@ export interface YamlSource {
   lineOf(path: readonly (string | number)[]): number | null;
 }
 
+/** The yaml library's bound on alias expansion (its default is 100, which a scenario reusing one step reaches). */
+const MAX_ALIAS_COUNT = 10_000;
+
 export function readYamlSource(file: string, text?: string): YamlSource {
   let content: string;
   try {
@@ -37,9 +40,17 @@ export function readYamlSource(file: string, text?: string): YamlSource {
     const line = first.linePos?.[0]?.line ?? lineCounter.linePos(first.pos[0]).line;
     throw new ScenarioFileError(file, line, `not valid YAML: ${first.message.split('\n')[0]}`);
   }
+  let value: unknown;
+  try {
+    // Aliases reuse a step or a device freely; the limit is against one that expands exponentially.
+    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    throw new ScenarioFileError(file, null, `its aliases expand to too much (more than ${MAX_ALIAS_COUNT} times what they name): ${e.message}`);
+  }
   return {
     file,
-    value: doc.toJS({ maxAliasCount: 100 }),
+    value,
     lineOf(path) {
       let node: unknown = doc.contents;
       let found: unknown = node;

@@ -52,6 +52,16 @@ test('errors name the file, the line and what is wrong', (t) => {
   t.regex(problems(`world: ./nowhere.yaml\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`)[0]!, /^L1: world \.\/nowhere\.yaml: cannot read: ENOENT/);
 });
 
+test('YAML aliases reuse a step freely, but one that expands exponentially is an invalid file, not a crash', (t) => {
+  t.deepEqual(problems(`${head}      - &tick { advance: 1m }\n${'      - *tick\n'.repeat(500)}`), [], 'a step reused 500 times');
+  // Each level names the one before ten times: 10^6 steps from a few lines.
+  const levels = ['a0: &a0 { advance: 1m }'];
+  for (let i = 1; i <= 6; i++) levels.push(`a${i}: &a${i} [${Array(10).fill(`*a${i - 1}`).join(', ')}]`);
+  const bomb = problems(`x:\n${levels.map((l) => `  ${l}\n`).join('')}${head}      - advance: 1m\n`);
+  t.is(bomb.length, 1);
+  t.regex(bomb[0]!, /^L its aliases expand to too much \(more than 10000 times what they name\)/);
+});
+
 test('a revoke step names one of a party and a device, with a certificate of its kind', (t) => {
   t.deepEqual(problems(`${head}      - revoke: { device: other-esme, certificate: device-ka }\n`), []);
   t.deepEqual(problems(`${head}      - revoke: { party: healthy, device: other-esme }\n`), ['L6: scenarios.0.steps.0.revoke: names one of party and device']);
