@@ -322,7 +322,14 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
       const real = realpathSync(p);
       if (walked.has(real)) return;
       walked.add(real);
-      for (const name of readdirSync(p).sort()) {
+      let names: string[];
+      try {
+        names = readdirSync(p).sort();
+      } catch (e) {
+        // A folder that cannot be listed may hold scenarios: say so, as for a file that cannot be read.
+        throw new ScenarioLoadError([new ScenarioFileError(p, null, `cannot list: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`)]);
+      }
+      for (const name of names) {
         if (name === 'worlds' || name.startsWith('.')) continue;
         const child = join(p, name);
         // A broken link to a scenario file is reported by visit; one to anything else is not ours to read.

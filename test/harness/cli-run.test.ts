@@ -255,6 +255,26 @@ test('a run whose standard output is on a full disk still runs, writes its repor
   history.close();
 });
 
+test('a folder under a scenario path that cannot be listed is an invalid input (exit 2, naming it), not a crash', async (t) => {
+  const { spawn } = await import('node:child_process');
+  const { chmodSync, copyFileSync, mkdirSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-unlistable-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  chmodSync(dir, 0o755);
+  copyFileSync(join(repoRoot, 'scenarios/mp134b/controls.yaml'), join(dir, 'controls.yaml'));
+  writeFileSync(join(dir, 'controls.yaml'), readFileSync(join(dir, 'controls.yaml'), 'utf8').replace('../worlds/standard.yaml', join(repoRoot, 'scenarios/worlds/standard.yaml')));
+  mkdirSync(join(dir, 'lost+found'), { mode: 0o000 });
+  // Root lists any folder: the CLI runs as nobody then, as a CI user would.
+  const asNobody = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : {};
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'list', dir], { cwd: tmpdir(), ...asNobody });
+  let stderr = '';
+  child.stdout.resume();
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  t.is(code, 2, stderr);
+  t.true(stderr.includes(`${join(dir, 'lost+found')}: cannot list: EACCES`), stderr);
+});
+
 test('list prints a scenario title with control characters as visible escapes', async (t) => {
   const file = join(scratch, 'hostile-title.yaml');
   writeFileSync(file, `world: ${join(repoRoot, 'scenarios/worlds/standard.yaml')}\nscenarios:\n  - id: s1\n    title: "clears\\e[2J the screen\\a"\n    steps:\n      - advance: 1h\n`);
