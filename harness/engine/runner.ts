@@ -375,12 +375,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         stepRecord.title = outcome.title;
         await world.settle();
         lastSnapshots = snapshots(world);
-        const { diffs, violations } = diffStep(world, before, lastSnapshots, outcome, sc);
-        stepRecord.diffs = diffs;
-        if (violations.length) {
-          stepRecord.verdict = 'fail';
-          stepRecord.message = `invariant violated: ${violations.join(' | ')}`;
-        }
+        judge(stepRecord, diffStep(world, before, lastSnapshots, outcome, sc));
       } catch (e) {
         stepRecord.verdict = e instanceof ProductFailure ? 'fail' : 'error';
         stepRecord.message = e instanceof ProductFailure || e instanceof InfrastructureError ? e.message : `harness error: ${(e as Error).stack ?? e}`;
@@ -395,12 +390,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
         // reached that changed otherwise is the product's failure, whatever stopped the step: fail, never retried.
         // An `advance` that ended in an error may have moved the clocks first: what fell due is judged as time's.
         const clockMoved = world.dcc.clock.now().getTime() !== clockAtStart;
-        const { diffs, violations } = diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved }, sc, false);
-        stepRecord.diffs = diffs;
-        if (violations.length) {
-          stepRecord.message = `invariant violated: ${violations.join(' | ')} (the step itself ended in an error: ${stepRecord.message?.split('\n')[0]})`;
-          stepRecord.verdict = 'fail';
-        }
+        const error = stepRecord.message?.split('\n')[0];
+        judge(stepRecord, diffStep(world, before, snapshots(world), { title: '', allowed: new Map(), solrTouched: solrReached, clockMoved }, sc, false), ` (the step itself ended in an error: ${error})`);
       }
       stepRecord.traffic = world.traffic.take();
       stepRecord.durationMs = Date.now() - t0;
@@ -453,15 +444,18 @@ async function lateCommandsStep(world: WorldInstance, index: number, since: Map<
   const step: StepRecord = { index, title, kind: 'after-steps', verdict: 'pass', durationMs: 0, traffic: [], diffs: [] };
   await new Promise((r) => setTimeout(r, waitMs));
   await world.settle(2_000).catch(() => {});
-  const { diffs, violations } = diffStep(world, since, snapshots(world), { title, allowed: new Map(), solrTouched: new Set(sc.late.keys()), clockMoved: false }, sc, false);
-  step.diffs = diffs;
-  if (violations.length) {
-    step.verdict = 'fail';
-    step.message = `invariant violated: ${violations.join(' | ')}`;
-  }
+  judge(step, diffStep(world, since, snapshots(world), { title, allowed: new Map(), solrTouched: new Set(sc.late.keys()), clockMoved: false }, sc, false));
   step.traffic = world.traffic.take();
   step.durationMs = Date.now() - t0;
   return step;
+}
+
+/** Records a step's diffs; a violation fails it, its message saying what changed where it must not (then `context`). */
+function judge(step: StepRecord, { diffs, violations }: { diffs: DeviceDiff[]; violations: string[] }, context = ''): void {
+  step.diffs = diffs;
+  if (!violations.length) return;
+  step.verdict = 'fail';
+  step.message = `invariant violated: ${violations.join(' | ')}${context}`;
 }
 
 /** Device logs of the current run, drained into the RunRecord at the end. */
