@@ -18,6 +18,7 @@ import { deriveDeviceKeys } from '../../devices/smets2/keys.ts';
 import type { MeterDefect } from '../../devices/smets2/meter.ts';
 import { TransportError } from '../../devices/transports/transport.ts';
 import { frameTarget } from '../../devices/transports/frame-keys.ts';
+import { NotServedError } from '../../devices/transports/zigbee/not-served.ts';
 import type { DeviceTrustAnchors, InitialDeviceState, PartyKeys } from '../../emulator/admin.ts';
 import type { DevicePort, DeviceReply, Smets1Operation } from '../../emulator/ports.ts';
 import type { DeviceRecord } from '../../emulator/registry.ts';
@@ -206,10 +207,15 @@ export class RigPool implements DevicePool {
       r.observe(state, r.stateVersion + 1);
       this.note(eui, `read ${JSON.stringify(state)}`);
     } catch (e) {
-      // Not tried again on this device: a meter that does not serve the read would cost its timeout per command.
-      r.readState = null;
       r.observe(undefined, r.stateVersion + 1);
-      this.note(eui, `state unreadable, not read again: ${(e as Error).message}`);
+      if (e instanceof NotServedError) {
+        // Not tried again on this device: a meter that does not serve the read would cost its timeout per command.
+        r.readState = null;
+        this.note(eui, `state unreadable, not read again: ${(e as Error).message}`);
+      } else {
+        // A passing failure (a timeout while the meter was busy, the radio): the next read may well work.
+        this.note(eui, `state unreadable this time: ${(e as Error).message}`);
+      }
     }
   }
 

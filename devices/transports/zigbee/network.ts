@@ -21,6 +21,7 @@ import { makeDirectory } from '../../directories.ts';
 import { LinkError } from '../link.ts';
 import { type HerdsmanController, type HerdsmanDevice, type HerdsmanMessage, type HerdsmanModule, loadHerdsman } from './herdsman.ts';
 import { PREPAYMENT_CLUSTER, PREPAYMENT_CLUSTER_ID, PREPAYMENT_CLUSTER_NAME, type PaymentMode, paymentModeOf } from './prepayment.ts';
+import { NotServedError } from './not-served.ts';
 import { TUNNELING_CLUSTER } from './tunnel.ts';
 import { keepZnpOrder, type OrderStats, type ZnpOrder } from './znp-order.ts';
 import { Listeners } from '../listeners.ts';
@@ -426,11 +427,12 @@ export class ZigbeeNetwork {
   async readPaymentMode(eui: Eui, timeoutMs = 10_000): Promise<{ paymentControlConfiguration: number; paymentMode: PaymentMode }> {
     const d = this.device(eui);
     const ep = d?.endpoints.find((e) => e.inputClusters.includes(PREPAYMENT_CLUSTER_ID));
-    if (!d || !ep) throw new LinkError('disconnected', `${this.name}: meter ${eui} is not on the HAN or serves no Prepayment cluster`);
+    if (!d) throw new LinkError('disconnected', `${this.name}: meter ${eui} is not on the HAN`);
+    if (!ep) throw new NotServedError(`${this.name}: meter ${eui} serves no Prepayment cluster`);
     if (!d.customClusters[PREPAYMENT_CLUSTER_NAME]) d.addCustomCluster(PREPAYMENT_CLUSTER_NAME, PREPAYMENT_CLUSTER);
     const r = await ep.read(PREPAYMENT_CLUSTER_NAME, ['paymentControlConfiguration'], { srcEndpoint: SE_ENDPOINT, profileId: SE_PROFILE, timeout: timeoutMs, disableDefaultResponse: true });
     const pcc = r.paymentControlConfiguration;
-    if (typeof pcc !== 'number') throw new LinkError('corrupt', `${this.name}: ${eui} answered without a Payment Control Configuration`);
+    if (typeof pcc !== 'number') throw new NotServedError(`${this.name}: ${eui} answered without a Payment Control Configuration`);
     return { paymentControlConfiguration: pcc, paymentMode: paymentModeOf(pcc) };
   }
 
