@@ -101,6 +101,13 @@ function crossChecks(raw: unknown): Issue[] {
     if (d.kind === 'hardware' && d.type !== 'SMETS1' && !(keys && 'ds' in keys)) add(at(d.keys ? 'keys' : 'kind'), 'a real SMETS2+ meter needs its Device certificates: keys: { ds: FILE, ka: FILE }');
     if (d.kind === 'emulated' && keys && 'ds' in keys) add(at('keys'), 'an emulated meter derives its keys from a seed: keys: { seed: TEXT }');
   });
+  // A ZigBee coordinator on a serial line that a serial meter also uses: the two drivers would fight over the port.
+  devices.forEach((d: Record<string, unknown> | null, i) => {
+    const transport = (d?.transport ?? {}) as { kind?: unknown; coordinator?: unknown };
+    if (transport.kind !== 'zigbee' || typeof transport.coordinator !== 'string') return;
+    const meter = paths.get(transport.coordinator);
+    if (meter !== undefined) issues.push({ path: ['devices', i, 'transport', 'coordinator'], message: `serial line ${transport.coordinator} is also devices[${meter}]'s (a serial meter): a coordinator needs a line of its own` });
+  });
   issues.push(...zigbeeCrossChecks(devices));
   return issues;
 }

@@ -104,6 +104,16 @@ devices:
   ]);
 });
 
+test('a ZigBee coordinator on the serial line of a serial meter is refused: the two would fight over the port', (t) => {
+  const text = `name: bench
+devices:
+  - { id: m1, kind: hardware, type: SMETS1, fuel: gas, transport: { kind: serial, path: /dev/ttyACM0 }, eui: 00DB00000000A0AB }
+  - { id: z1, kind: hardware, type: ESME, transport: { kind: zigbee, coordinator: /dev/ttyACM0 }, eui: 00DB00000000A0CD, keys: { ds: ds.pem, ka: ka.pem } }
+`;
+  const e = t.throws(() => loadRig('rigs/shared.yaml', text), { instanceOf: RigFileError });
+  t.true(e!.message.split('\n').includes("rigs/shared.yaml:4: devices[1].transport.coordinator: serial line /dev/ttyACM0 is also devices[0]'s (a serial meter): a coordinator needs a line of its own"), e!.message);
+});
+
 test("a real meter whose key files the rig names are missing is reported naming the device, the file and the rig line's key", (t) => {
   const dir = scratchDir(t, 'rig-keys');
   const file = join(dir, 'bench.yaml');
