@@ -235,6 +235,8 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
       world = loadWorld(worldFile);
     } catch (e) {
       if (e instanceof ScenarioLoadError) throw e;
+      // A problem at a line of the world file is reported there; one without (the file cannot be read) at the line naming it.
+      if (e instanceof ScenarioFileError && e.line !== null) throw new ScenarioLoadError([e]);
       if (e instanceof ScenarioFileError) throw new ScenarioLoadError([new ScenarioFileError(file, source.lineOf(['world']), `world ${spec.world}: ${e.problem}`)]);
       throw e;
     }

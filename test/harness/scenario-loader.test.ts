@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { loadScenarioFile, loadScenarios, matchesTags, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
@@ -60,6 +60,14 @@ test('YAML aliases reuse a step freely, but one that expands exponentially is an
   const bomb = problems(`x:\n${levels.map((l) => `  ${l}\n`).join('')}${head}      - advance: 1m\n`);
   t.is(bomb.length, 1);
   t.regex(bomb[0]!, /^L its aliases expand to too much \(more than 10000 times what they name\)/);
+});
+
+test('a YAML error inside a world file is reported at its own line, not at the line naming the world', (t) => {
+  const dir = scratchDir(t, 'broken-world');
+  writeFileSync(join(dir, 'world.yaml'), 'parties:\n  a: { roles: [IS] }\ndevices:\n  m: { type: ESME, supplier: a\n');
+  const at = problems(`world: ${join(dir, 'world.yaml')}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n`);
+  t.is(at.length, 1);
+  t.regex(at[0]!, new RegExp(`^${join(dir, 'world.yaml').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+: not valid YAML`));
 });
 
 test('a revoke step names one of a party and a device, with a certificate of its kind', (t) => {
