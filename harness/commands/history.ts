@@ -63,7 +63,7 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
       .option('with-defects', { type: 'boolean', default: false, describe: 'with --test: include runs that seeded defects (negative controls, left out by default)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON instead of a table' }) as unknown as Argv<HistoryArgs>,
   handler: (args) => {
-    if (!Number.isInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);
+    if (!Number.isSafeInteger(args.limit) || args.limit < 1) throw new CliExit(EXIT.usage, `--limit must be a positive integer, got ${args.limit}`);
     if (args.withDefects && args.test === undefined) throw new CliExit(EXIT.usage, '--with-defects goes with --test ID: the run list always shows runs that seeded defects');
     const file = args.db !== undefined ? resolve(args.db) : defaultHistoryPath();
     if (!existsSync(file)) {

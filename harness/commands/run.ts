@@ -223,7 +223,9 @@ export const runCommand: CommandModule<object, RunArgs> = {
       const lost = await writeOutputs(run, reports, args);
       if (unreleased) lost.push(unreleased);
       if (lost.length) throw new CliExit(EXIT.infrastructure, lost.join('\n'));
-      if (stop.signal.aborted) throw new CliExit(EXIT.interrupted, 'interrupted: the scenarios not started are reported as skipped');
+      // What the reports say decides it: a signal after the last scenario ended (while the devices were released or
+      // the outputs written) interrupted nothing they report, and is only absorbed.
+      if (run.interrupted) throw new CliExit(EXIT.interrupted, 'interrupted: the scenarios not started are reported as skipped');
       const code = exitCodeFor(run.summary);
       if (code !== EXIT.ok) throw new CliExit(code, '');
     } finally {

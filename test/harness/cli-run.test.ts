@@ -70,6 +70,7 @@ test('an option given without a value, or with an empty one (or an empty argumen
     [['run', '--defect', '--no-history'], /Not enough arguments following: defect/],
     [['history', '--limit'], /Not enough arguments following: limit/],
     [['history', '--limit', 'many'], /--limit must be a number/],
+    [['history', '--limit', '1e20'], /--limit must be a positive integer, got 100000000000000000000/],
     [['fleet', '--meters', '1000', '--seed'], /Not enough arguments following: seed/],
     [['gbcs', 'decode', ''], /^HEX needs a value$/m],
   ] as const) {
@@ -273,6 +274,29 @@ test('a folder under a scenario path that cannot be listed is an invalid input (
   const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
   t.is(code, 2, stderr);
   t.true(stderr.includes(`${join(dir, 'lost+found')}: cannot list: EACCES`), stderr);
+});
+
+test('a signal after the last scenario ended (the outputs being written) interrupted nothing: the reports say so, and the exit code agrees', async (t) => {
+  const { execFileSync, spawn } = await import('node:child_process');
+  const fifo = join(scratch, 'report.fifo');
+  execFileSync('mkfifo', [fifo]);
+  const db = join(scratch, 'late-signal.sqlite');
+  // The JSON report is a FIFO: the run waits in writing its outputs until the test reads it.
+  const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), 'run', '--grep', '^CTRL-network-operator-cannot-switch$', '--report', `json=${fifo}`, '--history-db', db], { cwd: scratch });
+  child.stderr.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let stdout = '';
+  await new Promise<void>((resolve) =>
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (/^1 test: 1 passed/m.test(stdout)) resolve();
+    }),
+  );
+  child.kill('SIGTERM');
+  const report = JSON.parse(readFileSync(fifo, 'utf8')) as { interrupted?: string; summary: { passed: number } };
+  t.is(await exited, 0);
+  t.is(report.interrupted, undefined);
+  t.is(report.summary.passed, 1);
 });
 
 test('list prints a scenario title with control characters as visible escapes', async (t) => {
