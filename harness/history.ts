@@ -99,6 +99,8 @@ export interface TestVerdictRow {
   evidenceDir: string | null;
   /** Defects the run seeded: [] for a real run. */
   defects: string[];
+  /** Why the run stopped early (a signal), or null. */
+  interrupted: string | null;
 }
 
 /** Creates or upgrades the history's tables; refuses a newer schema or another program's database. */
@@ -190,7 +192,7 @@ export class History {
     const rows = this.#db
       .prepare(
         `SELECT v.run_id AS runId, r.started_at AS startedAt, v.test_id AS testId, v.title, v.file, v.tags, v.verdict, v.attempts,
-                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir, ${this.#defects} AS defects
+                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir, ${this.#defects} AS defects, ${this.#interrupted} AS interrupted
          FROM test_verdicts v JOIN runs r ON r.run_id = v.run_id
          WHERE v.test_id = ? AND (? OR ${this.#defects} = '[]') ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`,
       )
@@ -216,8 +218,10 @@ export class History {
 export interface TestHistorySummary {
   runs: number;
   counts: Record<Verdict, number>;
-  /** How often the verdict changed between consecutive runs (skips ignored). */
+  /** How often the verdict changed between consecutive runs (skips and interrupted errors ignored). */
   flips: number;
+  /** Errors in runs that were interrupted (a CI timeout stopping the step under way): the harness's stop, not the test's. */
+  interruptedErrors: number;
   /** Runs where the test passed only after a retry. */
   passedAfterRetry: number;
   /** Passed in some runs and failed or errored in others, or needed retries to pass. */
@@ -227,12 +231,14 @@ export interface TestHistorySummary {
 export function summarizeTestHistory(rows: readonly TestVerdictRow[]): TestHistorySummary {
   const counts: Record<Verdict, number> = { pass: 0, fail: 0, error: 0, skip: 0 };
   for (const r of rows) counts[r.verdict]++;
-  const ran = rows.filter((r) => r.verdict !== 'skip');
+  const stopped = (r: TestVerdictRow) => r.verdict === 'error' && r.interrupted !== null;
+  const ran = rows.filter((r) => r.verdict !== 'skip' && !stopped(r));
   let flips = 0;
   for (let i = 1; i < ran.length; i++) if (ran[i]!.verdict !== ran[i - 1]!.verdict) flips++;
   const passedAfterRetry = rows.filter((r) => r.verdict === 'pass' && r.attempts > 1).length;
-  const flaky = (counts.pass > 0 && counts.fail + counts.error > 0) || passedAfterRetry > 0;
-  return { runs: rows.length, counts, flips, passedAfterRetry, flaky };
+  const interruptedErrors = rows.filter(stopped).length;
+  const flaky = (counts.pass > 0 && counts.fail + counts.error - interruptedErrors > 0) || passedAfterRetry > 0;
+  return { runs: rows.length, counts, flips, interruptedErrors, passedAfterRetry, flaky };
 }
 
 /** Opens the history file `run` will record into (creating it), so a file that cannot be one stops the run before it starts. */

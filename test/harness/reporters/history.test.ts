@@ -58,9 +58,23 @@ test("one test's verdicts across runs, newest first, and a flaky one is called o
   t.deepEqual(rows.map((r) => [r.runId, r.verdict, r.attempts]), [['run-3', 'fail', 1], ['run-2', 'pass', 2], ['run-1', 'pass', 1]]);
   t.is(rows[0]!.message, 'attempt 1 went fail');
   t.deepEqual(rows[0]!.tags, ['BR1', 'esme', 'smoke']);
-  t.deepEqual(summarizeTestHistory(rows), { runs: 3, counts: { pass: 2, fail: 1, error: 0, skip: 0 }, flips: 1, passedAfterRetry: 1, flaky: true });
+  t.deepEqual(summarizeTestHistory(rows), { runs: 3, counts: { pass: 2, fail: 1, error: 0, skip: 0 }, flips: 1, interruptedErrors: 0, passedAfterRetry: 1, flaky: true });
   t.false(summarizeTestHistory(h.testHistory('BR3-smets1-prepayment')).flaky, 'always erroring is broken, not flaky');
   t.deepEqual(h.testIdsLike('altered'), ['BR5-altered-precommand[esme]', 'BR5-altered-precommand[gsme]']);
+});
+
+test('an error in a run that was interrupted (a CI timeout stopping the step) does not make a test that otherwise passes look flaky', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const h = History.open(file);
+  t.teardown(() => h.close());
+  h.record(runOn(1, 'pass'));
+  h.record(runOn(2, 'pass'));
+  h.record({ ...runOn(3, 'error'), interrupted: 'the run was interrupted' });
+  const s = summarizeTestHistory(h.testHistory('BR1-sc-credit-esme'));
+  t.like(s, { runs: 3, counts: { pass: 2, fail: 0, error: 1, skip: 0 }, flips: 0, interruptedErrors: 1, flaky: false });
+  // An error in a run that finished is the test's own, as before.
+  h.record(runOn(4, 'error'));
+  t.like(summarizeTestHistory(h.testHistory('BR1-sc-credit-esme')), { flips: 1, interruptedErrors: 1, flaky: true });
 });
 
 test('recording the same run again replaces it instead of counting it twice', (t) => {
