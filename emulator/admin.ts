@@ -96,10 +96,24 @@ export class DccAdmin {
     }
     const issue = async () => {
       const issued = await this.smki.issue({ requester: { eui, role: asRole }, product, name: `${product}-${eui}-${asRole}` });
-      this.dcc.write(() => persistCertificate(this.db, issued, { eui, role: asRole }));
+      this.persistIssued(issued, { eui, role: asRole });
       return issued;
     };
     return product === 'organisation-ds' || product === 'organisation-ka' ? this.dcc.issuingGbcsCertificate(eui, issue) : issue();
+  }
+
+  /**
+   * Stores a certificate SMKI has just issued; if the store refuses it, SMKI forgets it too (its holder is told
+   * the issue failed and never gets the key). One whose group SQLite loses later is dropped then (service.ts).
+   */
+  private persistIssued(issued: IssuedCertificate, owner: { eui: string; role: string }): void {
+    try {
+      this.dcc.write(() => persistCertificate(this.db, issued, owner));
+    } catch (e) {
+      const entry = this.smki.directory.byIssuerSerial(issued.certificate.issuer, issued.certificate.serial);
+      if (entry) this.smki.directory.remove(entry);
+      throw e;
+    }
   }
 
   certificatesOf(eui: Eui): { name: string; product: string; serial: string; issuer: string; status: string }[] {
@@ -256,7 +270,7 @@ export class DccAdmin {
       const existing = this.smki.find({ eui: record.eui, product }).some((e) => e.certificate.publicKey.equals(publicKey));
       if (existing) continue;
       const issued = await this.smki.issue({ requester: { eui: record.supplier, role: 'DCC' }, product, deviceEui: record.eui, publicKey });
-      this.dcc.write(() => persistCertificate(this.db, issued, { eui: record.eui, role: 'device' }));
+      this.persistIssued(issued, { eui: record.eui, role: 'device' });
     }
   }
 

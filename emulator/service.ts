@@ -51,7 +51,7 @@ import { correlate, PreCommands, preCommandOriginator, sameIssue, scContentCheck
 import { DEVICE_SERVICE_SRVS } from '../protocol/transform/device-services.ts';
 import { TransformError } from '../protocol/transform/payment-mode.ts';
 import { smets1Operation } from './s1sp.ts';
-import { reloadRevocations } from './smki-store.ts';
+import { dropUnstoredCertificates, reloadRevocations } from './smki-store.ts';
 
 /**
  * Seeded defects: each switches one control off or weakens it, for negative-control runs that must turn the
@@ -168,6 +168,7 @@ export class DccService {
       this.solr.forget();
       this.anomaly.forget();
       reloadRevocations(options.db, options.smki);
+      dropUnstoredCertificates(options.db, options.smki);
     });
     this.outbox = new Outbox(options.db, { now: () => this.now(), ...options.outbox }, this.commits, (m) => this.rerouteAlert(m) ?? this.rerouteToCurrentEndpoint(m));
     this.defects = new Set(options.defects ?? []);

@@ -76,6 +76,18 @@ export function reloadRevocations(db: Db, smki: SmkiService): void {
   restoreRevocations(db, smki);
 }
 
+/**
+ * SMKI's directory made what the store holds again, for the certificates this DCC issued: one whose row SQLite lost
+ * was never received (its issue was answered as failed), so nothing may be handed it to trust, nor may it count
+ * against its holder (BR2).
+ */
+export function dropUnstoredCertificates(db: Db, smki: SmkiService): void {
+  const stored = db.prepare('SELECT 1 FROM certificates WHERE issuer = ? AND serial = ?');
+  for (const e of smki.directory.find({ source: 'issued' })) {
+    if (!stored.get(e.certificate.issuer, e.certificate.serial)) smki.directory.remove(e);
+  }
+}
+
 function restoreRevocations(db: Db, smki: SmkiService): void {
   const revocations = db.prepare('SELECT serial, issuer, requested_at, effective_at, ordered_by FROM revocations').all() as {
     serial: string;

@@ -78,6 +78,25 @@ export class CertificateDirectory {
     return entry;
   }
 
+  /**
+   * Takes an entry out (a certificate whose issue the store lost: nobody received it, and nothing may trust it). A
+   * party's roles are what its remaining certificates were issued for.
+   */
+  remove(entry: DirectoryEntry): void {
+    const key = issuerKey(entry.certificate.issuer, entry.certificate.serial);
+    if (this.byKey.get(key) !== entry) return;
+    this.byKey.delete(key);
+    this.entries.splice(this.entries.indexOf(entry), 1);
+    const same = this.byEui.get(entry.eui)!;
+    same.splice(same.indexOf(entry), 1);
+    if (same.length === 0) this.byEui.delete(entry.eui);
+    const party = this.partiesByEui.get(entry.eui);
+    if (!party || !party.entries.includes(entry)) return;
+    party.entries.splice(party.entries.indexOf(entry), 1);
+    party.roles = new Set(party.entries.flatMap((e) => (e.requester ? [e.requester.role] : [])));
+    if (party.entries.length === 0) this.partiesByEui.delete(entry.eui);
+  }
+
   private partyFor(eui: Eui): Party {
     let party = this.partiesByEui.get(eui);
     if (!party) this.partiesByEui.set(eui, (party = { eui, roles: new Set(), entries: [] }));

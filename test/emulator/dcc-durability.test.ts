@@ -253,3 +253,28 @@ test("the admin's writes made after SQLite lost the open group (an instruction a
   t.deepEqual(rows(), before, 'nothing of them is in the store');
   t.false(service.anomaly.covers(SRP, '1.6', SUPPLIER), 'nor in force');
 });
+
+test("a certificate whose issue SQLite loses is forgotten by SMKI too: not listed, not a device's trust anchor; the retry's is used", async (t) => {
+  const w = await startTestDcc(unreachableDevices());
+  t.teardown(() => w.close());
+  const { service, admin } = w.dcc;
+  const db = service.options.db;
+  await w.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS'] });
+  await service.durable();
+  // The certificate's row joins a group that SQLite then loses (a full disk): the caller is told the issue failed.
+  const mark = service.commitMark();
+  const lost = await admin.issuePartyCertificate(SUPPLIER, 'organisation-ds');
+  db.exec('ROLLBACK');
+  await t.throwsAsync(service.durableSince(mark));
+  t.false(admin.certificatesOf(SUPPLIER).some((c) => c.serial === lost.certificate.serial), 'SMKI does not list it');
+  // A certificate refused at its write (SQLite refuses the statement while the group goes on) is forgotten at once.
+  await w.dcc.service.durable();
+  db.exec("CREATE TRIGGER full BEFORE INSERT ON certificates BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+  await t.throwsAsync(admin.issuePartyCertificate(SUPPLIER, 'organisation-ds'), { any: true, message: /disk is full/ });
+  db.exec('DROP TRIGGER full');
+  t.deepEqual(admin.certificatesOf(SUPPLIER).filter((c) => c.product === 'organisation-ds'), [], 'nothing of either');
+  const retried = await admin.issuePartyCertificate(SUPPLIER, 'organisation-ds');
+  await service.durable();
+  const anchors = admin.trustAnchors({ eui: SMETS1_ESME, supplier: SUPPLIER } as never);
+  t.true(anchors.supplier.ds?.equals(retried.certificate.publicKey), "a new meter trusts the key its supplier holds");
+});
