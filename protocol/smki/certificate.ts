@@ -128,7 +128,8 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
       }
     }
   }
-  const node = certificatePart('its public key', () => new NodeX509(der));
+  // node:crypto decodes the key when asked for it: a point off the curve fails there, not at the certificate.
+  const publicKey = certificatePart('its public key', () => new NodeX509(der).publicKey);
   const kind = isCa ? 'ca' : tbs.subject.length === 0 ? 'device' : 'organisation';
   return {
     kind,
@@ -139,7 +140,7 @@ export function readCertificate(input: string | Uint8Array): CertificateInfo {
     issuer: nameToString(tbs.issuer),
     notBefore: tbs.validity.notBefore.getTime(),
     notAfter: tbs.validity.notAfter.getTime(),
-    publicKey: node.publicKey,
+    publicKey,
     der,
     pem: derToPem(der),
   };

@@ -137,6 +137,7 @@ export class SmkiService {
     }
     const { publicKey, privateKey } = await this.subjectKey(request);
     const common = { publicKey, notBefore, ...(request.commonName === undefined ? {} : { commonName: request.commonName }) };
+    if (request.notAfter && request.notAfter <= notBefore) throw new SmkiServiceError(`notAfter ${request.notAfter.toISOString()} is not after the certificate's start, ${notBefore.toISOString()}`);
     const validity = request.notAfter ? { notAfter: request.notAfter } : {};
     let certificate: CertificateInfo;
     if (product === 'device-ds' || product === 'device-ka') {

@@ -165,3 +165,12 @@ test('a certificate with a malformed extension is refused with a CertificateErro
   damaged[value + 2] = 0x04; // the BIT STRING inside written as an OCTET STRING
   t.throws(() => readCertificate(damaged), { name: 'CertificateError', message: /^its keyUsage extension is malformed/ });
 });
+
+test('a certificate whose public key is not a point on the curve is refused with a CertificateError, not a library error', (t) => {
+  const damaged = Buffer.from(pemToDer(readFixture('keystore', '00db1234567890a0-ds.pem')));
+  // The P-256 key's BIT STRING: 03 42 00 04 X Y. Changing Y's last bit takes the point off the curve.
+  const at = damaged.indexOf(Buffer.from('03420004', 'hex'));
+  t.true(at > 0);
+  damaged[at + 4 + 63]! ^= 0x01;
+  t.throws(() => readCertificate(damaged), { name: 'CertificateError', message: /^its public key is malformed/ });
+});

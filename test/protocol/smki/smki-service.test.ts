@@ -57,6 +57,12 @@ test('SC is refused a Digital Signing certificate with the BR2 error and nothing
   await t.throwsAsync(smki.issue({ requester: { eui: SRP, role: 'SC' }, product: 'organisation-ka' }), { message: /BR2/ });
 });
 
+test('a certificate asked to end before it starts is refused, and nothing is issued', async (t) => {
+  const smki = await SmkiService.create({ clock: () => T0, hierarchy: await hierarchy() });
+  await t.throwsAsync(smki.issue({ requester: { eui: SUPPLIER, role: 'IS' }, product: 'organisation-ds', notAfter: new Date(T0.getTime() - 86_400_000) }), { message: /notAfter .* is not after the certificate's start/ });
+  t.deepEqual(smki.find({ eui: SUPPLIER }), []);
+});
+
 test('SC is granted an XML Signing certificate that verifies', async (t) => {
   const { smki } = await service();
   const xml = await smki.issue({ requester: { eui: SRP, role: 'SC' }, product: 'xml-signing' });
