@@ -225,7 +225,8 @@ export class DccService {
   /**
    * Runs `step`, which writes to the store, within the DCC's group commit: once SQLite has lost the open group, it is
    * refused (StoreCommitError) and changes nothing, where a write of its own would commit alone while the caller
-   * is told the group failed. For the admin's writes (instructions, ADT files, officers).
+   * is told the group failed. For the admin's writes (instructions, ADT files, officers, devices, certificates,
+   * revocations, the clock).
    */
   write<T>(step: () => T): T {
     return this.commits.write(step);
