@@ -280,7 +280,7 @@ function landedLate(before: Json, after: Json, counters: ReadonlySet<string> | u
 /**
  * Each device's changes over a step, and the changes it was not allowed to make. `allowedKnown` false: the step
  * ended in an error, so what it was allowed is unknown; only the SoLR invariant is judged then (on the devices
- * SoLR Contingency traffic was sent to), and no other change is called unexpected. `lateSc`: SC Commands the DCC
+ * SoLR Contingency traffic was sent to), and no other change is called unexpected. `sc.late`: SC Commands the DCC
  * gave up on, by device; a meter that logs one in this step is held to the SoLR invariant here, whatever the step
  * allows it (the step's own rules may allow the same fields, as a supplier's switch does).
  */
