@@ -501,12 +501,11 @@ export class DccService {
   private deviceKaKey(device: DeviceRecord, now: Date): AgreementPublic | Refusal {
     const smki = this.options.smki;
     const entries = smki.find({ eui: device.eui, usage: 'keyAgreement' }).filter((e) => e.certificate.kind === 'device');
-    for (let i = entries.length - 1; i >= 0; i--) {
-      const { certificate } = entries[i]!;
-      if (countsAsValid(smki.status({ issuer: certificate.issuer, serial: certificate.serial }, now))) return certificate.publicKey;
-    }
+    const valid = entries.findLast((e) => smki.validAt(e, now));
+    if (valid) return valid.certificate.publicKey;
     if (entries.length) {
-      return { code: 'E5', check: 'device-status', reason: `device ${device.eui} has no Key Agreement certificate SMKI counts as valid (${entries.map((e) => e.certificate.serial).join(', ')} revoked)` };
+      const states = entries.map(({ certificate: c }) => `${c.serial} ${smki.status({ issuer: c.issuer, serial: c.serial }, now).state}`);
+      return { code: 'E5', check: 'device-status', reason: `device ${device.eui} has no Key Agreement certificate SMKI counts as valid (${states.join(', ')})` };
     }
     return this.options.deviceKeyDirectory?.(device) ?? noDeviceKey(device);
   }

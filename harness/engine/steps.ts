@@ -18,7 +18,6 @@ import {
 } from '../../protocol/duis/index.ts';
 import type { XmlElement } from '../../protocol/duis/xml-tree.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
-import { countsAsValid } from '../../protocol/smki/revocation-register.ts';
 import type { GeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { signApdu } from '../../protocol/gbcs/security.ts';
 import { buildPaymentModeContent, type MeterVariant } from '../../protocol/gbcs/usecases/payment-mode.ts';
@@ -225,7 +224,7 @@ function deviceAnswer(world: WorldInstance, response: DuisResponse, expected: Ex
     const deviceKeys = (usage: 'digitalSignature' | 'keyAgreement') =>
       smki
         .find({ eui: device, usage })
-        .filter((e) => e.certificate.kind === 'device' && countsAsValid(smki.status({ issuer: e.certificate.issuer, serial: e.certificate.serial }, now)))
+        .filter((e) => e.certificate.kind === 'device' && smki.validAt(e, now))
         .map((e) => e.certificate.publicKey);
     const own = [...world.parties.values()].find((p) => p.eui === source)?.gbcsKa ?? null;
     const ka = deviceKeys('keyAgreement').at(-1);
