@@ -156,16 +156,23 @@ export function readServiceReferences(r: ChildReader): { serviceReference: Servi
   const srvEl = r.required('ServiceReferenceVariant');
   const srv = simpleText(srvEl);
   if (!isServiceReferenceVariant(srv)) refuse('value', `ServiceReferenceVariant ${quoted(srv)} is not one DUIS defines`, srvEl);
-  // Every variant belongs to one Service Reference (its first two numbers): a pair that disagrees says two things.
-  if (serviceReferenceOf(srv) !== sr) refuse('value', `ServiceReference ${sr} does not go with ServiceReferenceVariant ${srv} (of ${serviceReferenceOf(srv)})`, srEl);
+  const mismatch = referencesDisagree(sr, srv);
+  if (mismatch) refuse('value', mismatch, srEl);
   return { serviceReference: sr, serviceReferenceVariant: srv };
+}
+
+/** Every variant belongs to one Service Reference (its first two numbers): a pair that disagrees says two things. */
+function referencesDisagree(sr: ServiceReference, srv: ServiceReferenceVariant): string | null {
+  const of = serviceReferenceOf(srv);
+  return of === sr ? null : `ServiceReference ${sr} does not go with ServiceReferenceVariant ${srv} (of ${of})`;
 }
 
 /** The same check for a model about to be written out (a request's header, a response's message). */
 export function checkServiceReferences(m: { serviceReference: string; serviceReferenceVariant: string }): void {
   if (!isServiceReference(m.serviceReference)) refuse('value', `ServiceReference ${m.serviceReference} is not one DUIS defines`);
   if (!isServiceReferenceVariant(m.serviceReferenceVariant)) refuse('value', `ServiceReferenceVariant ${m.serviceReferenceVariant} is not one DUIS defines`);
-  if (serviceReferenceOf(m.serviceReferenceVariant) !== m.serviceReference) refuse('value', `ServiceReference ${m.serviceReference} does not go with ServiceReferenceVariant ${m.serviceReferenceVariant} (of ${serviceReferenceOf(m.serviceReferenceVariant)})`);
+  const mismatch = referencesDisagree(m.serviceReference, m.serviceReferenceVariant);
+  if (mismatch) refuse('value', mismatch);
 }
 
 function readBody(el: XmlElement): RequestBody {
