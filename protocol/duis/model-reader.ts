@@ -35,6 +35,15 @@ export class ChildReader {
     return el;
   }
 
+  /** An xs:choice: the next child, which must be one of `options` (its local name says which). */
+  choice(options: readonly [string, ...string[]]): XmlElement {
+    for (const o of options) {
+      const el = this.optional(o);
+      if (el) return el;
+    }
+    return this.required(options.join(' or '));
+  }
+
   /** The next child whichever it is (it must be in this reader's namespace). */
   any(what: string): XmlElement {
     const next = this.children[this.index];

@@ -41,15 +41,6 @@ function readBody<T>(body: XmlElement, read: (r: ChildReader) => T): T {
   }
 }
 
-/** One of the choice's options, the next child of `r`; which one it was is the element's local name. */
-function choice(r: ChildReader, options: readonly [string, ...string[]]): XmlElement {
-  for (const o of options) {
-    const el = r.optional(o);
-    if (el) return el;
-  }
-  return r.required(options.join(' or '));
-}
-
 interface Service {
   element: string;
   /** The use case and its parameters for a device family, from the body element. */
@@ -73,10 +64,10 @@ const SERVICES: Record<string, Service> = {
     element: 'UpdateMeterBalance',
     plan(body, family, dccTime) {
       const { mode, change, amount } = readBody(body, (r) => {
-        const mode = choice(r, ['PrepaymentMode', 'CreditMode']);
+        const mode = r.choice(['PrepaymentMode', 'CreditMode']);
         noAttributes(mode);
         const m = new ChildReader(mode);
-        const change = choice(m, ['AdjustMeterBalance', 'ResetMeterBalance']);
+        const change = m.choice(['AdjustMeterBalance', 'ResetMeterBalance']);
         m.end();
         const amount = change.local === 'AdjustMeterBalance' ? readInt(simpleText(change), change) : (emptyElement(change), null);
         return { mode: mode.local, change: change.local, amount };
