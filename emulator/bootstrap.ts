@@ -116,6 +116,14 @@ async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningD
   const clock = new AdjustableClock(Number(getMeta(db, 'clock-offset-ms') ?? 0));
   const heldAt = getMeta(db, 'clock-frozen-at');
   if (heldAt) clock.set(new Date(heldAt));
+  const resumedAt = clock.now();
+  // As on the admin API: the meters this store's DCC hosts have followed its clock forward and never go back.
+  if (config.start && config.provisioner && config.start.getTime() < resumedAt.getTime() && db.prepare('SELECT 1 FROM devices LIMIT 1').get()) {
+    db.close();
+    throw new Error(
+      `its devices' clocks never go back, and the start time ${config.start.toISOString()} is before the time this store's DCC has reached (${resumedAt.toISOString()}); start on a fresh state directory to begin earlier`,
+    );
+  }
   if (config.start) clock.set(config.start);
   if (config.freezeClock) clock.freeze(config.start ?? clock.now());
   // Seeded defect: SMKI's policy lets the SC role hold every Organisation certificate (BR2 undone).

@@ -23,3 +23,23 @@ test('a DCC hosting meters refuses to set its clock back (400, nothing moves); f
   t.is((await dcc.admin.now()).now, '2026-03-02T00:00:00.000Z', "the DCC's clock did not move");
   t.is(meterClock(), meterBefore, 'nor the meter');
 });
+
+test('a DCC hosting meters does not start on its store with a clock before the time it reached; at that time, or with a fresh store, it does', async (t) => {
+  const dir = scratchDir(t, 'hosted-clock-restart');
+  const first = await hostedPool(t, dir, { start: new Date('2026-03-01T00:00:00Z'), freezeClock: true });
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: SUPPLIER });
+  await first.dcc.admin.clock({ set: '2026-03-02T00:00:00Z' });
+  await first.close();
+
+  const back = await t.throwsAsync(hostedPool(t, dir, { start: new Date('2026-03-01T00:00:00Z'), freezeClock: true }));
+  t.regex(back?.message ?? '', /its devices' clocks never go back, and the start time 2026-03-01T00:00:00.000Z is before the time this store's DCC has reached \(2026-03-02T00:00:00.000Z\)/);
+
+  const again = await hostedPool(t, dir, { start: new Date('2026-03-02T00:00:00Z'), freezeClock: true });
+  t.is((await again.dcc.admin.now()).now, '2026-03-02T00:00:00.000Z');
+  t.is((again.pool.port.state(METER) as { paymentMode: string }).paymentMode, 'prepayment', 'the meter is back, as it was');
+  await again.close();
+
+  const fresh = await hostedPool(t, scratchDir(t, 'hosted-clock-fresh'), { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
+  t.is((await fresh.dcc.admin.now()).now, '2015-01-01T00:00:00.000Z', 'a store with no devices may begin in the past');
+});

@@ -9,7 +9,11 @@ import { startTestDcc } from './dcc.ts';
 export async function hostedPool(t: ExecutionContext, stateDir: string, extra: { start?: Date; freezeClock?: boolean } = {}) {
   const store = new MeterStore(join(stateDir, 'meters.sqlite'));
   const pool = new EmulatedPool({ store, defaultInitial: { paymentMode: 'prepayment' } });
-  const dcc = await startTestDcc(pool.port, { stateDir, provisioner: pool.provisioner, extra: { deviceTimeoutMs: 2_000, ...extra } });
+  const dcc = await startTestDcc(pool.port, { stateDir, provisioner: pool.provisioner, extra: { deviceTimeoutMs: 2_000, ...extra } }).catch(async (e: Error) => {
+    await pool.close();
+    store.close();
+    throw e;
+  });
   let closed = false;
   const close = async () => {
     if (closed) return;
