@@ -18,6 +18,20 @@ interface Entry {
   run: (() => void) | null;
 }
 
+/**
+ * The times an emulated meter's clock may hold: what every meter kind can put in its messages (ZigBee UTCTime
+ * counts whole seconds after 2000-01-01, and the DCC keeps its own clock before 2100). A meter outside them would
+ * execute a command and then fail to write its answer.
+ */
+export const METER_CLOCK_RANGE = { from: Date.UTC(2000, 0, 1, 0, 0, 1), to: Date.UTC(2100, 0, 1) };
+
+/** Why a meter's clock may not stand at `ms`, or null when it may. */
+export function meterClockProblem(ms: number): string | null {
+  if (ms >= METER_CLOCK_RANGE.from && ms < METER_CLOCK_RANGE.to) return null;
+  const at = Number.isFinite(ms) && Number.isFinite(new Date(ms).getTime()) ? new Date(ms).toISOString() : 'no valid date';
+  return `a meter's clock stays from 2000-01-01T00:00:01Z to before 2100-01-01 (its messages' date-times hold no more), not ${at}`;
+}
+
 export class SimClock {
   private ms: number;
   private seq = 0;

@@ -6,6 +6,7 @@
  * started. One whose process is gone (killed with -9) is taken over, by one DCC only when two try at once; so is
  * one whose pid a later process has been given (a container's DCC is pid 1 on every start). A lock made on
  * another host (another container sharing the directory) is never taken over: its process cannot be seen from here.
+ * An emulated meter's state file (`device serve --state`) is held the same way, by the lock file beside it.
  */
 import { linkSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -24,21 +25,38 @@ export interface LockOptions {
   beforeTakeover?: () => void;
 }
 
+/** What a lock keeps, and for whom, as its refusal names them. */
+interface Held {
+  /** The directory or file the lock is for. */
+  subject: string;
+  /** Who holds it: "the DCC", "the emulator". */
+  holder: string;
+  rule: string;
+}
+
 /** Takes the directory's lock; the function returned gives it back. */
 export function lockStateDir(dir: string, o: LockOptions = {}): () => void {
   mkdirSync(dir, { recursive: true });
-  const path = join(dir, LOCK_FILE);
+  return lockWith(join(dir, LOCK_FILE), { subject: dir, holder: 'the DCC', rule: 'one DCC per state directory' }, o);
+}
+
+/** Takes the lock of an emulated meter's state file (the file `<path>.lock`); the function returned gives it back. */
+export function lockStateFile(path: string, o: LockOptions = {}): () => void {
+  return lockWith(`${path}.lock`, { subject: path, holder: 'the emulator', rule: 'one emulator per state file' }, o);
+}
+
+function lockWith(path: string, held: Held, o: LockOptions): () => void {
   // Written whole under a name of our own, then linked into place: the lock never exists without its owner.
   const draft = ownName(path, 'draft');
   writeFileSync(draft, ownerText());
   try {
-    return take(dir, path, draft, o);
+    return take(held, path, draft, o);
   } finally {
     unlinkSync(draft);
   }
 }
 
-function take(dir: string, path: string, draft: string, o: LockOptions): () => void {
+function take(held: Held, path: string, draft: string, o: LockOptions): () => void {
   for (;;) {
     try {
       linkSync(draft, path);
@@ -51,8 +69,8 @@ function take(dir: string, path: string, draft: string, o: LockOptions): () => v
     }
     const owner = readOwner(path);
     if (owner !== null && isRunning(owner)) {
-      const where = owner.host !== null && owner.host !== hostname() ? ` on host ${owner.host} (if that DCC is gone, remove ${path})` : '';
-      throw new StateDirInUse(`${dir} is in use by the DCC of process ${owner.pid}${where} (one DCC per state directory)`);
+      const where = owner.host !== null && owner.host !== hostname() ? ` on host ${owner.host} (if ${held.holder.replace(/^the /, 'that ')} is gone, remove ${path})` : '';
+      throw new StateDirInUse(`${held.subject} is in use by ${held.holder} of process ${owner.pid}${where} (${held.rule})`);
     }
     // Its process is gone, or its pid is another process's now: stale.
     o.beforeTakeover?.();

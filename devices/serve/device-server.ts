@@ -8,10 +8,14 @@
  * identity (with the keys) is also printed when the server is ready and returned by every provisioning.
  *
  * A link that fails (the far end gone, the port hung up) is reopened after a pause: a meter outlives its cable.
+ *
+ * With a state file, nothing the meter sends leaves before the state that produced it is written: an answered
+ * Command whose counter was not kept would execute again after a restart. A state that cannot be written stops
+ * the meter serving (`onFault`); what it would have sent is dropped, so the DCC sees no answer, which is the truth.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { SimClock } from '../clock.ts';
+import { meterClockProblem, SimClock } from '../clock.ts';
 import { makeDirectory } from '../directories.ts';
 import { DeviceHost, type HostedDevice } from '../host.ts';
 import type { Meter } from '../meter.ts';
@@ -51,6 +55,8 @@ export interface DeviceServerOptions {
   log?: (event: Record<string, unknown>) => void;
   /** Pause before reopening a failed link (default 500 ms). */
   reconnectMs?: number;
+  /** Called once when the meter stops serving because its state could not be written. */
+  onFault?: (error: Error) => void;
 }
 
 /** A state file that holds another meter than the one asked for (a usage error, not a failure to serve). */
@@ -74,8 +80,14 @@ export class DeviceServer {
   private readonly keys: SeededKeySource;
   private readonly host: DeviceHost;
   private lastState = '';
-  /** Numbers every state sent, so the harness can tell a late copy from the latest. */
-  private version = 0;
+  private lastSaved = '';
+  /**
+   * Numbers every state sent, so the harness can tell a late copy from the latest. It starts from the time (in
+   * microseconds), and from the saved number, so a restarted emulator's states are newer than its last process's.
+   */
+  private version: number;
+  /** Why this meter stopped serving (its state could not be written), or null. */
+  private fault: Error | null = null;
   private stopped = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private reopening = false;
@@ -95,6 +107,8 @@ export class DeviceServer {
         return self.meter.eui;
       },
       handleFrame(frame) {
+        // Stopped serving: nothing may change that could not be kept.
+        if (self.fault) return;
         self.log({ event: 'frame', octets: frame.length });
         try {
           self.meter.handleFrame(frame);
@@ -109,6 +123,7 @@ export class DeviceServer {
     this.host = new DeviceHost(o.link, { onDeviceError: (eui, e) => this.log({ event: 'device-error', eui, error: e.message }) });
     const saved = o.statePath ? readSavedState(o.statePath) : null;
     this.servedAs = saved?.servedAs ?? { eui: o.eui };
+    this.version = Math.max(Date.now() * 1000, Number.isSafeInteger(saved?.version) ? saved!.version! : 0);
     if (saved) {
       checkSavedMeter(o.statePath!, saved, o);
       try {
@@ -117,6 +132,8 @@ export class DeviceServer {
       } catch (e) {
         throw new Error(`state file ${o.statePath}: not a meter this emulator saved (${(e as Error).message})`);
       }
+      // The saved clock goes on (a meter's clock never goes back): a --clock given now is not the meter's.
+      if (o.clock) this.log({ event: 'clock-kept', clock: new Date(this.meter.now()).toISOString(), ignored: o.clock.toISOString() });
     } else {
       this.create({ eui: o.eui, type: o.type, twin: o.twin ?? false, fuel: o.fuel ?? (o.type === 'GSME' ? 'gas' : 'electricity'), anchors: o.anchors ?? null, defects: [], initial: {} }, o.clock ?? new Date());
     }
@@ -181,17 +198,33 @@ export class DeviceServer {
     }, ms);
   }
 
-  /** (Re)creates the meter; nothing of the previous one survives. */
+  /** (Re)creates the meter; nothing of the previous one survives. One that cannot be built leaves the old in place. */
   private create(def: Definition, clockAt: Date): void {
+    const meter = this.build(def, clockAt);
     this.meter?.setOutput(null);
     if (this.meter) this.host.remove(this.meter.eui);
+    this.meter = meter;
+    this.def = def;
+    this.meter.setOutput((frame) => {
+      if (this.fault || !this.keep()) return;
+      // The harness must hold the state that produced this frame before it holds the frame.
+      this.pushState();
+      this.sink?.(frame);
+    });
+    this.host.add(this.hosted);
+    this.lastState = JSON.stringify(this.meter.snapshot());
+  }
+
+  private build(def: Definition, clockAt: Date): Meter {
+    const problem = meterClockProblem(clockAt.getTime());
+    if (problem) throw new RangeError(problem);
     const clock = new SimClock(clockAt);
     const initial = { paymentMode: def.initial.paymentMode ?? 'credit', ...(def.initial.meterBalance !== undefined ? { meterBalance: def.initial.meterBalance } : {}) } as const;
     if (def.type === 'SMETS1') {
       const a = def.anchors?.s1sp;
       // Without an S1SP to trust the meter obeys nobody (a throwaway key) until it is provisioned.
       const s1sp = a ? { eui: parseEui(a.eui), publicKey: keyFromWire(a.publicKey) } : { eui: parseEui('0000000000000000'), publicKey: generateKeyPair().publicKey };
-      this.meter = new Smets1Meter({ eui: def.eui, variant: def.fuel === 'gas' ? 'gsme' : 'esme', clock, initial, s1sp });
+      return new Smets1Meter({ eui: def.eui, variant: def.fuel === 'gas' ? 'gsme' : 'esme', clock, initial, s1sp });
     } else {
       const cell = (c: { eui: string; ds?: string | undefined; ka?: string | undefined }): TrustAnchorCell => ({
         eui: parseEui(c.eui),
@@ -202,7 +235,7 @@ export class DeviceServer {
       const trust = new TrustAnchors(
         a ? { supplier: cell(a.supplier), accessControlBroker: cell(a.acb), ...(a.networkOperator ? { networkOperator: cell(a.networkOperator) } : {}) } : {},
       );
-      this.meter = new Smets2Meter({
+      return new Smets2Meter({
         eui: def.eui,
         variant: def.type === 'GSME' ? 'gsme' : def.twin ? 'esme-twin' : 'esme',
         clock,
@@ -212,19 +245,26 @@ export class DeviceServer {
         defects: new Set(def.defects),
       });
     }
-    this.def = def;
-    this.meter.setOutput((frame) => {
-      // The harness must hold the state that produced this frame before it holds the frame.
-      this.pushState();
-      this.sink?.(frame);
-    });
-    this.host.add(this.hosted);
-    this.lastState = JSON.stringify(this.meter.snapshot());
   }
 
-  private afterChange(): void {
+  /** The state written, then shown to the harness; false when it could not be written (the meter has stopped). */
+  private afterChange(): boolean {
+    if (this.fault || !this.keep()) return false;
     this.pushState();
-    this.save();
+    return true;
+  }
+
+  /** Writes the state; one that cannot be written stops the meter serving. */
+  private keep(): boolean {
+    try {
+      this.save();
+      return true;
+    } catch (e) {
+      this.fault = new Error(`cannot write the state file ${this.o.statePath}: ${(e as Error).message}`);
+      this.log({ event: 'stopped-serving', error: this.fault.message });
+      this.o.onFault?.(this.fault);
+      return false;
+    }
   }
 
   private pushState(): void {
@@ -244,9 +284,12 @@ export class DeviceServer {
   private save(): void {
     const path = this.o.statePath;
     if (!path) return;
-    const text = JSON.stringify({ definition: this.def, servedAs: this.servedAs, clock: new Date(this.meter.now()).toISOString(), state: this.meter.exportState() });
-    writeFileSync(`${path}.tmp`, text);
+    const meter = JSON.stringify({ definition: this.def, servedAs: this.servedAs, clock: new Date(this.meter.now()).toISOString(), state: this.meter.exportState() });
+    if (meter === this.lastSaved) return;
+    // The number the next state shown will carry, at most: a restart numbers its states after it.
+    writeFileSync(`${path}.tmp`, `${meter.slice(0, -1)},"version":${this.version + 1}}`);
     renameSync(`${path}.tmp`, path);
+    this.lastSaved = meter;
   }
 
   private control(bytes: Uint8Array): void {
@@ -258,6 +301,11 @@ export class DeviceServer {
       return;
     }
     const m = parsed.data;
+    // A meter that stopped serving answers nothing as if it were well: a health check must see it.
+    if (this.fault) {
+      this.sendControl({ op: 'reply', id, ok: false, error: `stopped serving: ${this.fault.message}` });
+      return;
+    }
     try {
       switch (m.op) {
         case 'ping':
@@ -266,18 +314,21 @@ export class DeviceServer {
         case 'snapshot':
           this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot(), version: this.version });
           return;
-        case 'advance':
+        case 'advance': {
+          const problem = meterClockProblem(this.meter.now() + m.ms);
+          if (problem) throw new RangeError(`advance by ${m.ms} ms: ${problem}`);
           this.meter.advanceClock(m.ms);
-          this.afterChange();
+          if (!this.afterChange()) throw this.fault!;
           this.sendControl({ op: 'reply', id, ok: true, state: this.meter.snapshot(), version: this.version });
           return;
+        }
         case 'provision': {
           const p = provisionSchema.parse(m);
           if (p.type !== this.o.type) throw new Error(`this emulator serves ${this.o.type}, not ${p.type}`);
           const defects = p.defects.filter((d): d is MeterDefect => d in METER_DEFECTS);
           if (defects.length !== p.defects.length) throw new Error(`unknown meter defects: ${p.defects.filter((d) => !(d in METER_DEFECTS)).join(', ')}`);
           this.create({ eui: parseEui(p.eui), type: p.type, twin: p.twin, fuel: p.fuel, anchors: p.anchors ?? null, defects, initial: p.initial }, new Date(p.clock));
-          this.save();
+          if (!this.keep()) throw this.fault!;
           this.log({ event: 'provisioned', eui: p.eui, type: p.type, twin: p.twin, fuel: p.fuel, paymentMode: this.meter.paymentMode });
           this.sendControl({ op: 'reply', id, ok: true, identity: this.identity(), state: this.meter.snapshot(), version: ++this.version });
           return;
@@ -291,6 +342,8 @@ export class DeviceServer {
 
 interface SavedState {
   definition: Definition;
+  /** Above every state number the process that saved it had shown (absent from earlier versions' files). */
+  version?: number;
   /** The --eui the emulator was first started with (a harness may since have provisioned another EUI). */
   servedAs?: { eui: string };
   clock: string;

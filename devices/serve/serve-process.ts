@@ -44,7 +44,10 @@ export function parseAnchors(text: string): WireAnchors {
   return parsed.data;
 }
 
-/** Runs until SIGINT/SIGTERM (or stdin closing, if asked); resolves when stopped. */
+/**
+ * Runs until SIGINT/SIGTERM (or stdin closing, if asked); resolves when stopped so. Rejects when the meter can
+ * no longer serve: its state could not be written, or its pty (socat) is gone.
+ */
 export async function serveDevice(o: ServeOptions): Promise<void> {
   const emit = o.emit ?? ((e) => process.stdout.write(JSON.stringify({ at: new Date().toISOString(), ...e }) + '\n'));
   let pty: PtyPair | null = null;
@@ -62,6 +65,8 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
   if (!path) throw new Error('name a serial line (--serial PATH) or ask for a pty pair (--pty)');
   const link = new SerialLink({ path, ...(o.baudRate ? { baudRate: o.baudRate } : {}), name: `serial:${path}:device` });
   let server: DeviceServer | undefined;
+  let fault: (e: Error) => void = () => undefined;
+  const faulted = new Promise<Error>((resolve) => (fault = resolve));
   try {
     server = new DeviceServer({
       link,
@@ -74,6 +79,7 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
       ...(o.statePath ? { statePath: o.statePath } : {}),
       ...(o.clock ? { clock: o.clock } : {}),
       log: emit,
+      onFault: (e) => fault(e),
     });
     await server.start();
   } catch (e) {
@@ -83,19 +89,22 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
     throw e;
   }
   emit({ event: 'ready', pid: process.pid, serial: path, ...(pty ? { peer: pty.b } : {}), ...server.identity() });
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const failure = await new Promise<Error | null>((resolve) => {
+    const stop = () => resolve(null);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
     if (o.exitWithStdin) {
-      process.stdin.on('end', resolve).on('close', resolve).on('error', resolve);
+      process.stdin.on('end', stop).on('close', stop).on('error', stop);
       process.stdin.resume();
     }
-    // Our own cable gone for good: nothing left to serve.
-    void pty?.exited.then(resolve);
+    // Our own cable gone for good: nothing left to serve, and nobody asked us to stop.
+    void pty?.exited.then(() => resolve(new Error(`the pty pair (socat) ended, so ${path} is gone: nothing left to serve on`)));
+    void faulted.then(resolve);
   });
   // Stopped by a signal: standard input (watched above) must not keep the process alive.
   if (o.exitWithStdin) process.stdin.destroy();
   await server.stop().catch(() => undefined);
   await pty?.close();
-  emit({ event: 'stopped', stats: link.stats });
+  emit({ event: 'stopped', stats: link.stats, ...(failure ? { error: failure.message } : {}) });
+  if (failure) throw failure;
 }

@@ -5,7 +5,10 @@
  *
  * `smets-hil rig who|lease|renew|release|check|validate`: shared rigs (devices/rig).
  */
+import { dirname } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
+import { meterClockProblem } from '../../devices/clock.ts';
+import { makeDirectory } from '../../devices/directories.ts';
 import { durationMs, loadRig, type Rig, RigFileError, rigPath } from '../../devices/rig/inventory.ts';
 import { currentHolder, defaultLeaseDir, type Holder, type Lease, LeaseStore } from '../../devices/rig/leases.ts';
 import { RigSession } from '../../devices/rig/session.ts';
@@ -13,6 +16,7 @@ import { ZigbeeRigLinks } from '../../devices/rig/zigbee-links.ts';
 import type { WireAnchors } from '../../devices/serve/control.ts';
 import { StateFileMismatchError } from '../../devices/serve/device-server.ts';
 import { parseAnchors, serveDevice } from '../../devices/serve/serve-process.ts';
+import { lockStateFile, StateDirInUse } from '../../emulator/state-lock.ts';
 import { EuiError, parseEui } from '../../protocol/smki/eui.ts';
 import { CliExit, EXIT } from '../cli-exit.ts';
 import { herdsmanErrorsToStderr } from './run.ts';
@@ -66,7 +70,11 @@ const serve: CommandModule<object, ServeArgs> = {
       throw e;
     }
     let clock: Date | undefined;
-    if (args.clock) clock = isoDateTimeArg(args.clock, 'clock');
+    if (args.clock) {
+      clock = isoDateTimeArg(args.clock, 'clock');
+      const problem = meterClockProblem(clock.getTime());
+      if (problem) throw new CliExit(EXIT.usage, `--clock ${args.clock}: ${problem}`);
+    }
     // A missing or malformed anchors file is the user's to fix (exit 2), not a failure to serve.
     let anchors: WireAnchors | undefined;
     if (args.anchors) {
@@ -75,6 +83,17 @@ const serve: CommandModule<object, ServeArgs> = {
       } catch (e) {
         if (e instanceof RangeError) throw new CliExit(EXIT.usage, `--anchors ${args.anchors}: ${e.message}`);
         throw e;
+      }
+    }
+    // One process per state file: two would each keep their own meter and write it over the other's, and a
+    // Command one of them executed would execute again after a restart.
+    let unlock = () => undefined as void;
+    if (args.state) {
+      try {
+        makeDirectory(dirname(args.state));
+        unlock = lockStateFile(args.state);
+      } catch (e) {
+        throw new CliExit(EXIT.infrastructure, `device serve: ${e instanceof StateDirInUse ? '' : `cannot write the state file ${args.state}: `}${(e as Error).message}`);
       }
     }
     try {
@@ -96,6 +115,8 @@ const serve: CommandModule<object, ServeArgs> = {
       // A state file of another meter is the user's to fix (exit 2), not a failure to serve.
       if (e instanceof StateFileMismatchError) throw new CliExit(EXIT.usage, `device serve: ${e.message}`);
       throw new CliExit(EXIT.infrastructure, `device serve: ${(e as Error).message}`);
+    } finally {
+      unlock();
     }
   },
 };
