@@ -68,9 +68,24 @@ export class DccAdmin {
     if (this.provisioner) for (const d of this.dcc.registry.devices()) await this.provision(d);
   }
 
-  /** Stores where the clock stands: its offset from real time, and the instant it is held at when frozen. */
-  persistClock(): void {
+  /**
+   * Moves the DCC's clock by `move`, made on a copy: the clock itself takes the new time only once the store holds
+   * it. Moved first, a change the store refused would leave the DCC (and the meters following it) ahead of the
+   * time it comes back with after a restart.
+   */
+  async moveClock(move: (clock: AdjustableClock) => void): Promise<void> {
     const clock = this.dcc.options.clock;
+    if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
+    const next = new AdjustableClock().adopt(clock.setting);
+    move(next);
+    const mark = this.dcc.commitMark();
+    this.persistClock(next);
+    await this.dcc.durableSince(mark);
+    clock.adopt(next.setting);
+  }
+
+  /** Stores where the clock stands: its offset from real time, and the instant it is held at when frozen. */
+  persistClock(clock = this.dcc.options.clock): void {
     if (!(clock instanceof AdjustableClock)) return;
     this.dcc.write(() => {
       setMeta(this.db, 'clock-offset-ms', String(clock.offset));

@@ -40,6 +40,22 @@ export class AdjustableClock implements Clock {
   get offset(): number {
     return (this.frozenAt ?? Date.now() + this.offsetMs) - Date.now();
   }
+
+  /** Where the clock stands, to be moved on a copy (`adopt`) and taken over once stored. */
+  get setting(): ClockSetting {
+    return { offsetMs: this.offsetMs, frozenAt: this.frozenAt };
+  }
+
+  adopt(s: ClockSetting): this {
+    this.offsetMs = s.offsetMs;
+    this.frozenAt = s.frozenAt;
+    return this;
+  }
+}
+
+export interface ClockSetting {
+  offsetMs: number;
+  frozenAt: number | null;
 }
 
 /** The span the DCC's clock may be set to: the meters' date-times hold no more, and SMKI's CAs start in 2000. */

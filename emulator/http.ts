@@ -192,7 +192,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
 
   app.get('/admin/v1/clock', async () => ({ now: dcc.now().toISOString() }));
   app.post('/admin/v1/clock', (req, reply) =>
-    guard(reply, () => {
+    guard(reply, async () => {
       const clock = dcc.options.clock;
       if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
       const body = parseBody(clockRequest, req.body);
@@ -201,9 +201,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
       if (outOfRange) throw new BadInput(`${body.set !== undefined ? 'set' : 'advanceMs'}: ${outOfRange}`);
       const back = body.set !== undefined ? admin.clockBackProblem(to) : null;
       if (back) throw new BadInput(`set: ${back}`);
-      if (body.set !== undefined) clock.set(new Date(to));
-      else clock.advance(body.advanceMs!);
-      admin.persistClock();
+      await admin.moveClock((c) => (body.set !== undefined ? c.set(new Date(to)) : c.advance(body.advanceMs!)));
       return { now: dcc.now().toISOString() };
     }),
   );

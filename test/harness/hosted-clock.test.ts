@@ -43,3 +43,20 @@ test('a DCC hosting meters does not start on its store with a clock before the t
   const fresh = await hostedPool(t, scratchDir(t, 'hosted-clock-fresh'), { start: new Date('2015-01-01T00:00:00Z'), freezeClock: true });
   t.is((await fresh.dcc.admin.now()).now, '2015-01-01T00:00:00.000Z', 'a store with no devices may begin in the past');
 });
+
+test('a clock change the store refuses (a full disk) answers an error and moves nothing: not the DCC, not its meters, not after a restart', async (t) => {
+  const dir = scratchDir(t, 'hosted-clock-refused');
+  const first = await hostedPool(t, dir, { start: new Date('2026-03-01T00:00:00Z'), freezeClock: true });
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  await first.dcc.admin.device({ eui: METER, type: 'ESME', supplier: SUPPLIER });
+  first.dcc.dcc.db.exec("CREATE TRIGGER full BEFORE UPDATE ON meta BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+  const refused = await t.throwsAsync(first.dcc.admin.clock({ advanceMs: 86_400_000 }), { instanceOf: AdminError });
+  t.is(refused?.status, 500);
+  t.is((await first.dcc.admin.now()).now, '2026-03-01T00:00:00.000Z');
+  first.pool.follow(first.dcc.dcc.clock.now()); // what `dcc serve` does every 250 ms
+  t.is((first.pool.port.state(METER) as { clock: string }).clock, '2026-03-01T00:00:00.000Z');
+  first.dcc.dcc.db.exec('DROP TRIGGER full');
+  await first.close();
+  const again = await hostedPool(t, dir, { freezeClock: true });
+  t.is((await again.dcc.admin.now()).now, '2026-03-01T00:00:00.000Z');
+});
