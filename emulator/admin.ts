@@ -38,9 +38,10 @@ export interface DeviceProvisioner {
   /**
    * Returns the device's DS and KA public keys (for its SMKI Device certificates), or null for SMETS1 meters.
    * `initial` is the state an emulated device starts in, when the registration asked for one; `dccNow` the DCC's
-   * time, which the meters' clocks start from.
+   * time, which the meters' clocks start from. `fresh`: the DCC registers the device anew, so whatever a host kept
+   * of it (from a registration the DCC's store then lost) is not its state.
    */
-  provision(record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
+  provision(record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date, fresh?: boolean): Promise<{ ds: KeyObject; ka: KeyObject } | null>;
 }
 
 const initialStateInput = z.strictObject({ paymentMode: z.enum(['credit', 'prepayment']).optional(), meterBalance: z.number().int().optional() });
@@ -246,8 +247,9 @@ export class DccAdmin {
     const { supplier, networkOperator } = DEVICE_PARTY_ROLES[input.fuel];
     this.registeredAs('supplier', input.supplier, [supplier.role], supplier.what);
     if (input.networkOperator) this.registeredAs('networkOperator', input.networkOperator, [networkOperator.role], networkOperator.what);
+    const fresh = !this.dcc.registry.device(input.eui);
     const record = this.dcc.write(() => this.dcc.registry.putParsedDevice(input));
-    if (this.provisioner) await this.provision(record, initial);
+    if (this.provisioner) await this.provision(record, initial, fresh);
     return { ...record, hosted: this.provisioner !== null };
   }
 
@@ -275,8 +277,8 @@ export class DccAdmin {
     };
   }
 
-  private async provision(record: DeviceRecord, initial?: InitialDeviceState): Promise<void> {
-    const keys = await this.provisioner!.provision(record, this.trustAnchors(record), initial, this.dcc.now());
+  private async provision(record: DeviceRecord, initial?: InitialDeviceState, fresh = false): Promise<void> {
+    const keys = await this.provisioner!.provision(record, this.trustAnchors(record), initial, this.dcc.now(), fresh);
     if (!keys) return;
     for (const [product, publicKey] of [
       ['device-ds', keys.ds],

@@ -78,7 +78,9 @@ export class EmulatedPool implements DevicePool {
       },
       state: (eui) => this.meters.get(eui)?.snapshot(),
     };
-    this.provisioner = { provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date) => this.provision(record, anchors, initial, dccNow) };
+    this.provisioner = {
+      provision: (record: DeviceRecord, anchors: DeviceTrustAnchors, initial?: InitialDeviceState, dccNow?: Date, fresh?: boolean) => this.provision(record, anchors, initial, dccNow, fresh),
+    };
   }
 
   async plan(devices: readonly DevicePlan[], start: Date): Promise<void> {
@@ -118,7 +120,7 @@ export class EmulatedPool implements DevicePool {
     for (const l of this.alertListeners) l(device ?? ('0000000000000000' as Eui), frame);
   }
 
-  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState, dccNow?: Date) {
+  private async provision(record: DeviceRecord, anchors: DeviceTrustAnchors, requested?: InitialDeviceState, dccNow?: Date, fresh = false) {
     // The meters' clock starts at the DCC's (restored with its store after a restart), not at the host's.
     if (!this.connection) await this.connect(dccNow ?? new Date());
     const cell = (k: { eui: Eui; ds: import('node:crypto').KeyObject | null; ka: import('node:crypto').KeyObject | null }) => ({ eui: k.eui, ...(k.ds ? { ds: k.ds } : {}), ...(k.ka ? { ka: k.ka } : {}) });
@@ -131,7 +133,8 @@ export class EmulatedPool implements DevicePool {
     const before = this.records.get(record.eui);
     const meterNow = this.meters.get(record.eui);
     this.records.set(record.eui, record);
-    if (meterNow && before && sameDevice(before, record)) {
+    // A registration the DCC takes anew makes a new meter, whatever is held from one its store lost.
+    if (meterNow && before && sameDevice(before, record) && !fresh) {
       // A registration update (supplier, network operator, SMI status) is not a new meter: its state, counters
       // included, stay. The keys it trusts follow a change of supplier or network operator; otherwise it only
       // gains keys it had none for (a supplier certified after the meter was registered). A revocation in SMKI
@@ -152,7 +155,7 @@ export class EmulatedPool implements DevicePool {
         record.type === 'SMETS1'
           ? new Smets1Meter({ eui: record.eui, variant: record.fuel === 'gas' ? 'gsme' : 'esme', clock: this.clock, initial, s1sp: { eui: EMULATED_S1SP, publicKey: this.s1spKey.publicKey } })
           : new Smets2Meter({ eui: record.eui, variant: record.type === 'GSME' ? 'gsme' : record.twin ? 'esme-twin' : 'esme', clock: this.clock, initial, keys: this.keys, trustAnchors: trust(), defects: this.defects });
-      const saved = this.store?.load(record.eui);
+      const saved = fresh ? undefined : this.store?.load(record.eui);
       if (saved) {
         try {
           meter.importState(saved);

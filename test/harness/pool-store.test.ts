@@ -130,3 +130,23 @@ test("a meter's anchors follow a change of supplier through a restart, and a met
   t.not(fingerprint(a.certificate.publicKey), fingerprint(b.certificate.publicKey));
   t.is(trusted(again.pool, later).ds, fingerprint(c.certificate.publicKey));
 });
+
+test('a meter kept from a registration the DCC store lost is not the one registered again: that starts as the new registration asks, also after a restart', async (t) => {
+  const dir = scratchDir(t, 'pool-store');
+  const first = await hostedPool(t, dir);
+  const { service, admin } = first.dcc.dcc;
+  await first.dcc.admin.party({ eui: SUPPLIER, name: 'Supplier', roles: ['IS', 'GS'] });
+  // A write opens the group, the registration joins it, and SQLite rolls the group back (as on a full disk).
+  service.putParty({ eui: SUPPLIER, name: 'Supplier renamed' });
+  const lost = admin.registerDevice({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, initialState: { paymentMode: 'credit', meterBalance: 111 } });
+  service.options.db.exec('ROLLBACK');
+  await Promise.allSettled([lost]);
+  await t.throwsAsync(service.durable());
+  t.is(service.registry.device(METER), undefined);
+
+  await first.dcc.admin.device({ eui: METER, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER, initialState: { paymentMode: 'prepayment', meterBalance: 5 } });
+  t.like(await first.dcc.admin.deviceState<{ meterBalance: number }>(METER), { paymentMode: 'prepayment', state: { meterBalance: 5 } });
+  await first.close();
+  const again = await hostedPool(t, dir);
+  t.like(await again.dcc.admin.deviceState<{ meterBalance: number }>(METER), { paymentMode: 'prepayment', state: { meterBalance: 5 } });
+});
