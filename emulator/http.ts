@@ -23,6 +23,8 @@ import type { DccService } from './service.ts';
 export interface HttpOptions {
   /** Request body limit for DUIS messages; larger bodies get 413 before any parsing. */
   bodyLimit?: number;
+  /** Request body limit for the admin API's JSON (an instruction may name every meter of a failed supplier). */
+  adminBodyLimit?: number;
   /**
    * DUIS requests in flight at once, counted from their headers to their answer (so bodies still arriving count
    * too); beyond it the DCC answers 503 with Retry-After (overload, retryable) without reading the body.
@@ -124,6 +126,11 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   });
   const maxConcurrent = options.maxConcurrent ?? 256;
   let active = 0;
+  const limits = { duis: options.bodyLimit ?? 256 * 1024, admin: options.adminBodyLimit ?? 64 * 1024 * 1024 };
+  // The admin API's bodies are the operator's, not Users': a SoLR instruction naming 240,000 meters is 5 MB of JSON.
+  app.addHook('onRoute', (route) => {
+    if (route.url.startsWith('/admin/')) route.bodyLimit ??= limits.admin;
+  });
 
   app.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
@@ -301,8 +308,12 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   app.get('/admin/v1/requests', (req, reply) => guard(reply, () => dcc.requests(parseBody(requestsQuery, req.query, 'query'))));
   app.get('/admin/v1/deliveries', (req, reply) => guard(reply, () => admin.deliveries(parseBody(deliveriesQuery, req.query, 'query'))));
 
-  app.setErrorHandler((error: Error & { statusCode?: number }, _req, reply) => {
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = error.statusCode ?? 500;
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      const limit = req.url.startsWith('/admin/') ? limits.admin : limits.duis;
+      return void reply.code(413).send({ error: `the request body is larger than this DCC takes on ${req.url.startsWith('/admin/') ? 'the admin API' : 'its DUIS paths'} (${limit} octets)` });
+    }
     void reply.code(status).send({ error: status >= 500 ? `internal error: ${error.message}` : error.message });
   });
 

@@ -471,3 +471,23 @@ test.serial('a registration whose write SQLite lost while its meter was being pr
   t.regex(body.error ?? '', /could not commit/);
   t.is(service.registry.device('00DB0000000000F1' as Eui), undefined, 'the registration answered as failed is not there');
 });
+
+test('an instruction naming 20,000 devices is taken (the admin API has a limit of its own, not the DUIS one); beyond its limit the 413 names it', async (t) => {
+  const w = await startTestDcc(unreachableDevices(), { persistent: false, extra: { start: new Date('2026-01-01T00:00:00Z'), freezeClock: true, http: { adminBodyLimit: 1024 * 1024 } } });
+  t.teardown(() => w.close());
+  const supplier = '90B3D51F30010001';
+  const sc = '90B3D51F30010002';
+  await w.admin.party({ eui: supplier, name: 'Failing', roles: ['IS'] });
+  await w.admin.party({ eui: sc, name: 'Contingency', roles: ['SC'] });
+  const devices = Array.from({ length: 20_000 }, (_, i) => `00DB${i.toString(16).toUpperCase().padStart(12, '0')}`);
+  w.dcc.service.write(() => {
+    for (const eui of devices) w.dcc.service.registry.putDevice({ eui: eui as Eui, type: 'ESME', supplier: supplier as Eui });
+  });
+  await w.dcc.service.durable();
+  const post = (body: string) => fetch(`${w.url}/admin/v1/solr-events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const taken = await post(JSON.stringify({ failedSupplier: supplier, contingencyParty: sc, devices, startsAt: '2026-01-01T00:00:00Z' }));
+  t.is(taken.status, 201, await taken.text());
+  const tooLarge = await post(JSON.stringify({ failedSupplier: supplier, contingencyParty: sc, devices: [...devices, ...devices, ...devices], startsAt: '2026-01-01T00:00:00Z' }));
+  t.is(tooLarge.status, 413);
+  t.deepEqual(await tooLarge.json(), { error: 'the request body is larger than this DCC takes on the admin API (1048576 octets)' });
+});
