@@ -110,10 +110,14 @@ export class UserEndpoint {
    * Like waitFor, for a delivery no earlier claim took, which this one then takes: an alert answers one
    * expectation, so a step cannot pass on an alert an earlier step already counted.
    */
-  async claim(match: (d: Delivery) => boolean, timeoutMs = 10_000, what = 'a delivery'): Promise<Delivery> {
-    const d = await this.waitFor((x) => !this.claimed.has(x) && match(x), timeoutMs, what);
-    this.claimed.add(d);
-    return d;
+  claim(match: (d: Delivery) => boolean, timeoutMs = 10_000, what = 'a delivery'): Promise<Delivery> {
+    // Taken the moment it matches: a delivery resolving two claims waiting at once would answer both.
+    const take = (x: Delivery) => {
+      if (this.claimed.has(x) || !match(x)) return false;
+      this.claimed.add(x);
+      return true;
+    };
+    return this.waitFor(take, timeoutMs, what);
   }
 
   /** Whether a delivery no claim took matches. */

@@ -1,11 +1,11 @@
 /**
  * A User endpoint that closes ends the waits on it: a step stopped mid-wait (or a world closed under it) must not
- * leave a timer that keeps the process alive until the wait's own time limit.
+ * leave a timer that keeps the process alive until the wait's own time limit (counted with no other test running).
  */
 import test from 'ava';
 import { UserEndpoint } from '../../harness/agents/endpoint.ts';
 
-test('closing an endpoint ends the waits on it at once, and leaves no timer behind', async (t) => {
+test.serial('closing an endpoint ends the waits on it at once, and leaves no timer behind', async (t) => {
   const endpoint = new UserEndpoint(() => null);
   await endpoint.listen();
   const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
@@ -17,4 +17,17 @@ test('closing an endpoint ends the waits on it at once, and leaves no timer behi
   await t.throwsAsync(waiting, { message: /closed while waiting/ });
   await t.throwsAsync(claiming, { message: /closed while waiting/ });
   t.is(timers(), before);
+});
+
+test('one delivery answers one claim: of two waiting for it at once, the other waits on for its own', async (t) => {
+  const endpoint = new UserEndpoint(() => null);
+  await endpoint.listen();
+  t.teardown(() => endpoint.close());
+  const first = endpoint.claim(() => true, 5_000, 'first');
+  const second = endpoint.claim(() => true, 5_000, 'second');
+  const post = (body: string) => fetch(endpoint.url, { method: 'POST', headers: { 'content-type': 'application/xml' }, body });
+  t.is((await post('<one/>')).status, 200);
+  t.is((await first).xml, '<one/>');
+  t.is((await post('<two/>')).status, 200);
+  t.is((await second).xml, '<two/>', 'the second claim took the second delivery, not the first again');
 });
