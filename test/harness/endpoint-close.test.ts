@@ -1,6 +1,7 @@
 /**
  * A User endpoint that closes ends the waits on it: a step stopped mid-wait (or a world closed under it) must not
  * leave a timer that keeps the process alive until the wait's own time limit (counted with no other test running).
+ * And a claim takes the delivery it waited for, so no other claim can.
  */
 import test from 'ava';
 import { UserEndpoint } from '../../harness/agents/endpoint.ts';
