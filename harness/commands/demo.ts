@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { Argv, CommandModule } from 'yargs';
 import { encodeGeneralCiphering } from '../../protocol/gbcs/apdu.ts';
 import { checkMac, checkSignature } from '../../protocol/gbcs/frame-checks.ts';
+import { fromHex } from '../../protocol/gbcs/bytes.ts';
 import { decodeFrame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
 import { wrapCommand } from '../../protocol/gbcs/security.ts';
@@ -48,7 +49,15 @@ export const demoCommand: CommandModule<object, { fixtures: string }> = {
     const unchecked = new Map<string, number>();
     const notChecked = (what: string) => unchecked.set(what, (unchecked.get(what) ?? 0) + 1);
     const rows = names.map((name) => {
-      const frame = decodeFrame(Buffer.from(readFileSync(join(dir, 'rtds-1.6', name), 'utf8').trim(), 'hex'));
+      // Read as `gbcs decode` reads hex: whitespace and line breaks allowed, anything else refused with its octet.
+      let bytes: Buffer;
+      try {
+        bytes = fromHex(readFileSync(join(dir, 'rtds-1.6', name), 'utf8'));
+      } catch (e) {
+        failures++;
+        return [name, 'UNREADABLE', (e as NodeJS.ErrnoException).code ?? (e as Error).message, '', '', ''];
+      }
+      const frame = decodeFrame(bytes);
       if (!frame.ok) {
         failures++;
         return [name, 'DECODE ERROR', frame.error.toString(), '', '', ''];
@@ -75,7 +84,10 @@ export const demoCommand: CommandModule<object, { fixtures: string }> = {
         }
       }
       if (sig === 'invalid' || mac === 'invalid') failures++;
-      return [name.replace(/_GBCS\.HEX$/, ''), f.kind, `${formatMessageCode(f.apdu.messageCode)} ${s.useCase ?? ''} ${s.paymentMode ?? ''} ${s.execution ?? ''}`.trim(), `sig ${sig}`, `mac ${mac}`, rebuilt];
+      // Content that contradicts its message code (a "Credit" use case carrying prepayment) is the very thing to catch.
+      if (s.contentError) failures++;
+      const content = s.contentError ? `CONTENT ERROR ${s.contentError}` : `${s.useCase ?? ''} ${s.paymentMode ?? ''} ${s.execution ?? ''}`;
+      return [name.replace(/_GBCS\.HEX$/, ''), f.kind, `${formatMessageCode(f.apdu.messageCode)} ${content}`.trim(), `sig ${sig}`, `mac ${mac}`, rebuilt];
     });
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
     for (const r of rows) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');

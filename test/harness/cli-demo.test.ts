@@ -80,3 +80,33 @@ test('demo: fixtures without frames or without a keystore get a message saying w
     t.is(r.stdout, '', 'no table for fixtures that cannot be checked');
   }
 });
+
+test('demo reads the frames as gbcs decode does: hex with junk after it is a problem, hex wrapped over lines is not', async (t) => {
+  const dir = partialCopy('hex-forms', []);
+  const frames = join(dir, 'rtds-1.6');
+  const junk = join(frames, 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX');
+  writeFileSync(junk, readFileSync(junk, 'utf8').trim() + 'XYZ-not-hex-DEADBEEF');
+  const wrapped = join(frames, 'GCS02_1.6_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX');
+  writeFileSync(wrapped, readFileSync(wrapped, 'utf8').trim().replace(/.{64}/g, '$&\r\n'));
+  const r = await runCli(['demo', '--fixtures', dir]);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /ECS02_1\.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS\.HEX\s+UNREADABLE\s+not a hex string \(\d+ characters, non-hex characters from octet \d+\)/);
+  t.regex(r.stdout, /GCS02_1\.6_IMMEDIATE_SUCCESS_COMMAND +command .*sig valid +mac valid +rebuilt/);
+  t.regex(r.stdout, /\n16 reference frames, 1 problem\(s\)\n$/);
+});
+
+test('demo: a Pre-Command whose content contradicts its message code (ECS02, Credit, carrying prepayment) is a problem, and a *.HEX it cannot read is one too, not a crash', async (t) => {
+  const dir = partialCopy('contradiction', []);
+  const frames = join(dir, 'rtds-1.6');
+  const pre = join(frames, 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_PRECOMMAND_GBCS.HEX');
+  const hex = readFileSync(pre, 'utf8');
+  t.true(hex.includes('020216011601'), 'the fixture carries Credit where the test changes it');
+  writeFileSync(pre, hex.replace('020216011601', '020216021601'));
+  mkdirSync(join(frames, 'A_DIRECTORY_GBCS.HEX'));
+  const r = await runCli(['demo', '--fixtures', dir]);
+  t.is(r.code, 1, r.stdout + r.stderr);
+  t.regex(r.stdout, /ECS02_1\.6_IMMEDIATE_SINGLE_SUCCESS_PRECOMMAND +pre-command +0x\w{4} CONTENT ERROR bad-value/);
+  t.regex(r.stdout, /A_DIRECTORY_GBCS\.HEX +UNREADABLE +EISDIR/);
+  t.regex(r.stdout, /\n17 reference frames, 2 problem\(s\)\n$/);
+  t.notRegex(r.stderr, /\n\s+at /, 'no stack trace');
+});
