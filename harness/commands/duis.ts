@@ -10,7 +10,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { CliExit, EXIT } from '../cli-exit.ts';
-import { isStdin, loadKeystore, readBytes, readInput } from './inputs.ts';
+import { isStdin, loadKeystore, readInput } from './inputs.ts';
 
 interface KeyedArgs {
   file: string;
@@ -67,16 +67,8 @@ const validate: CommandModule<object, ValidateArgs> = {
     // Read once, standard input is empty the second time: that would be reported as an invalid document.
     if (argv.files.filter(isStdin).length > 1) throw new CliExit(EXIT.usage, 'standard input (-) is given more than once: it can be read only once');
     const duis = await import('../../protocol/duis/index.ts');
-    const inputs: { name: string; xml: Buffer | null; unreadable?: string }[] = await Promise.all(
-      argv.files.map(async (name) => {
-        try {
-          return { name, xml: readBytes(name) };
-        } catch (e) {
-          return { name, xml: null, unreadable: (e as Error).message };
-        }
-      }),
-    );
-    const readable = inputs.filter((i): i is { name: string; xml: Buffer } => i.xml !== null);
+    // A file that cannot be read is the caller's to fix (exit 2), as for every other tool, not an invalid document.
+    const readable = argv.files.map((name) => ({ name, xml: readInput(name, 'DUIS file') }));
     let results: Map<string, string | null>;
     if (argv.xsd !== undefined) {
       let checked: Awaited<ReturnType<typeof duis.validateManyAgainstXsd>>;
@@ -101,8 +93,8 @@ const validate: CommandModule<object, ValidateArgs> = {
       );
     }
     let invalid = 0;
-    for (const input of inputs) {
-      const reason = input.xml === null ? `cannot read: ${input.unreadable}` : results.get(input.name);
+    for (const input of readable) {
+      const reason = results.get(input.name);
       if (reason) {
         invalid++;
         process.stdout.write(`INVALID ${input.name}: ${reason}\n`);

@@ -1,5 +1,5 @@
 /** Reading what users pass on the command line: files, hex given inline, keystores and certificates. */
-import { accessSync, constants, existsSync, readFileSync, type Stats, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, existsSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { makeDirectory } from '../../devices/directories.ts';
 import { durationMs, MAX_TIMER_MS } from '../../devices/rig/durations.ts';
@@ -19,25 +19,42 @@ export function isStdin(path: string): boolean {
   return path === STDIN || path === '-';
 }
 
-/** A file's bytes, or standard input's. */
-export function readBytes(path: string): Buffer {
-  return isStdin(path) ? readFileSync(0) : readFileSync(path);
-}
-
 /** The largest input read whole: a string holds at most about 512 MiB, and no frame, request or recording needs more. */
 export const MAX_INPUT_BYTES = 256 * 2 ** 20;
+
+/**
+ * A file's bytes, or standard input's, up to `limit` and one more: a pipe, /dev/zero or `<(cmd)` has no size to
+ * check first, and read whole it would take memory until the machine ran out.
+ */
+function readAtMost(path: string, limit: number): Buffer {
+  const fd = isStdin(path) ? 0 : openSync(path, 'r');
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    while (total <= limit) {
+      const chunk = Buffer.allocUnsafe(Math.min(2 ** 20, limit + 1 - total));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
+      total += n;
+    }
+    return Buffer.concat(chunks, total);
+  } finally {
+    if (fd !== 0) closeSync(fd);
+  }
+}
 
 /** A file's bytes, or standard input's; one that cannot be read, or is too large to, is a usage error naming it. */
 export function readInput(path: string, what: string): Buffer {
   let bytes: Buffer;
   try {
     if (!isStdin(path) && statSync(path).size > MAX_INPUT_BYTES) throw new CliExit(EXIT.usage, `${what} ${path} is ${statSync(path).size} bytes: more than the ${MAX_INPUT_BYTES} read at once`);
-    bytes = readBytes(path);
+    bytes = readAtMost(path, MAX_INPUT_BYTES);
   } catch (e) {
     if (e instanceof CliExit) throw e;
     throw new CliExit(EXIT.usage, `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (bytes.length > MAX_INPUT_BYTES) throw new CliExit(EXIT.usage, `${what} ${path} is ${bytes.length} bytes: more than the ${MAX_INPUT_BYTES} read at once`);
+  if (bytes.length > MAX_INPUT_BYTES) throw new CliExit(EXIT.usage, `${what} ${path} holds more than the ${MAX_INPUT_BYTES} bytes read at once`);
   return bytes;
 }
 
@@ -47,8 +64,9 @@ export function readText(path: string, what: string): string {
 
 /** A frame given as hex on the command line, or as a file (or '-' for stdin) holding hex. */
 export function readHexArgument(arg: string): Buffer {
-  // What is not hex and exists, or looks like a path, is a file: a path that does not exist says so, not "bad hex".
-  const file = isStdin(arg) || (!/^[0-9A-Fa-f\s]+$/.test(arg) && (existsSync(arg) || /[/\\.]/.test(arg)));
+  // A file of that name, hex-like or not (`cafe`), or what looks like a path, is a file: a path that does not exist
+  // says so, not "bad hex".
+  const file = isStdin(arg) || existsSync(arg) || (!/^[0-9A-Fa-f\s]+$/.test(arg) && /[/\\.]/.test(arg));
   const text = file ? readText(arg, 'hex file') : arg;
   return fromHex(text);
 }

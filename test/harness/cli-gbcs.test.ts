@@ -1,4 +1,5 @@
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { copyFileSync, openSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
 import { decodeGeneralCiphering, encodeGeneralSigning, decodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
@@ -165,4 +166,42 @@ test('an input too large to read at once is a usage error naming it, not a stack
   const r = await runCli(['gbcs', 'recording', large]);
   t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /^recording .*large\.jsonl is 629145600 bytes: more than the 268435456 read at once/);
+});
+
+/** The CLI with standard input read from `path` (a device file that never ends), to its exit. */
+function cliFrom(path: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(repoRoot, 'bin/smets-hil.mjs'), ...args], { stdio: [openSync(path, 'r'), 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('exit', (code) => (clearTimeout(timer), resolve({ code, stderr })));
+  });
+}
+
+test('an input that never ends (a pipe, /dev/zero) is read up to the limit and refused (exit 2), not read until memory runs out', async (t) => {
+  const named = await runCli(['gbcs', 'decode', '/dev/zero']);
+  t.is(named.code, 2, named.stderr);
+  t.regex(named.stderr, /^hex file \/dev\/zero holds more than the 268435456 bytes read at once/);
+  const piped = await cliFrom('/dev/zero', ['gbcs', 'decode', '-']);
+  t.is(piped.code, 2, piped.stderr);
+  t.regex(piped.stderr, /^hex file <stdin> holds more than the 268435456 bytes read at once/);
+  const validated = await runCli(['duis', 'validate', '/dev/zero']);
+  t.is(validated.code, 2, validated.stderr);
+  t.regex(validated.stderr, /^DUIS file \/dev\/zero holds more than the 268435456 bytes read at once/);
+});
+
+test('duis validate: a file that cannot be read is a usage error (exit 2), as for the other tools, not an invalid document', async (t) => {
+  const r = await runCli(['duis', 'validate', '/nonexistent.xml']);
+  t.is(r.code, 2, r.stdout + r.stderr);
+  t.regex(r.stderr, /^cannot read DUIS file \/nonexistent\.xml: ENOENT/);
+});
+
+test('gbcs decode: a file whose name is all hex (cafe) is read as the file it is', async (t) => {
+  const dir = scratchDir(t, 'cli-hexname');
+  const file = join(dir, 'cafe');
+  copyFileSync(fixturePath('rtds-1.6/ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS_COMMAND_GBCS.HEX'), file);
+  const r = await runCli(['gbcs', 'decode', 'cafe'], { cwd: dir });
+  t.is(r.code, 0, r.stdout + r.stderr);
+  t.regex(r.stdout, /"useCase":"ECS02"/);
 });
