@@ -13,7 +13,7 @@ import { parseRecording, type RecordedFrame, RecordingError } from '../../device
 import { parseRequest } from '../../protocol/duis/index.ts';
 import { encodeGeneralCiphering, encodeGeneralSigning } from '../../protocol/gbcs/apdu.ts';
 import { HexError, toHex } from '../../protocol/gbcs/bytes.ts';
-import { decodeDlmsDateTime, fromZigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
+import { decodeDlmsDateTime, fromZigbeeUtcTime, zigbeeUtcTime } from '../../protocol/gbcs/datetime.ts';
 import { checkMac, checkSignature } from '../../protocol/gbcs/frame-checks.ts';
 import { decodeFrame, type Frame, summarizeFrame } from '../../protocol/gbcs/frame.ts';
 import { formatMessageCode } from '../../protocol/gbcs/message-codes.ts';
@@ -238,6 +238,7 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
     if (!parsed.ok) throw new CliExit(EXIT.failed, `${args.from}: ${parsed.error.message}`);
     // With its zone, or the Pre-Command (its GSME Issuer Event ID) would depend on the machine's time zone.
     const at = isoDateTimeArg(args.at, 'at');
+    if (args.device === 'gsme' && issuerEventIdProblem(at)) throw new CliExit(EXIT.usage, `--at ${args.at}: ${issuerEventIdProblem(at)}`);
     try {
       process.stdout.write(toHex(encodeGeneralSigning(preCommandForRequest(parsed.value, args.device, at))) + '\n');
     } catch (e) {
@@ -246,6 +247,16 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
     }
   },
 };
+
+/** Why `at` cannot be a GSME's Issuer Event ID (ZigBee UTCTime), or null. */
+function issuerEventIdProblem(at: Date): string | null {
+  try {
+    zigbeeUtcTime(at);
+    return null;
+  } catch (e) {
+    return `a GSME's Issuer Event ID is the DCC's clock in ZigBee UTCTime, and ${(e as Error).message}`;
+  }
+}
 
 export const gbcsCommand: CommandModule = {
   command: 'gbcs',

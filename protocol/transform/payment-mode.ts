@@ -44,6 +44,15 @@ export function preCommandForRequest(request: DuisRequest, variant: MeterVariant
     throw new TransformError(`expected an SRV 1.6 UpdatePaymentMode request, got SRV ${request.header.serviceReferenceVariant} (${request.body.kind === 'opaque' ? request.body.name : request.body.kind})`);
   }
   const change = paymentModeChangeFromDuis(request.body);
+  // Only a GSME's command carries the DCC's time; an ESME's does not depend on it.
+  let issuerEventId: number | undefined;
+  if (variant === 'gsme') {
+    try {
+      issuerEventId = zigbeeUtcTime(dccTime);
+    } catch (e) {
+      throw new TransformError(`the DCC's clock cannot be the GSME's Issuer Event ID: ${(e as Error).message}`);
+    }
+  }
   try {
     return buildPaymentModePreCommand({
       variant,
@@ -51,7 +60,7 @@ export function preCommandForRequest(request: DuisRequest, variant: MeterVariant
       counter: request.header.requestId.counter,
       originator: request.header.requestId.user,
       recipient: request.header.requestId.target,
-      issuerEventId: zigbeeUtcTime(dccTime),
+      ...(issuerEventId === undefined ? {} : { issuerEventId }),
     });
   } catch (e) {
     // The one value a request brings that a meter's date-time format may not hold (a GSME's ends in 2136).

@@ -110,6 +110,17 @@ test('gbcs precommand --from - reads the request from standard input', async (t)
   t.is(r.stdout.trim(), rtdsFrame(`${name}_PRECOMMAND_GBCS.HEX`).toString('hex').toUpperCase());
 });
 
+test('gbcs precommand --at: an ESME Pre-Command does not depend on it; one a GSME cannot carry is a usage error naming --at', async (t) => {
+  const esme = 'ECS02_1.6_IMMEDIATE_SINGLE_SUCCESS';
+  const built = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', `${esme}_REQUEST_DUIS.XML`), '--device', 'esme', '--at', '1999-12-31T00:00:00Z']);
+  t.is(built.code, 0, built.stderr);
+  t.is(built.stdout.trim(), rtdsFrame(`${esme}_PRECOMMAND_GBCS.HEX`).toString('hex').toUpperCase());
+  const gsme = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', 'GCS02_1.6_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML'), '--device', 'gsme', '--at', '1999-12-31T00:00:00Z']);
+  t.is(gsme.code, 2, gsme.stderr);
+  t.regex(gsme.stderr, /^--at 1999-12-31T00:00:00Z: a GSME's Issuer Event ID is the DCC's clock in ZigBee UTCTime, and 1999-12-31T00:00:00\.000Z is outside ZigBee UTCTime/);
+  t.notRegex(gsme.stderr, /ExecutionDateTime/);
+});
+
 test('gbcs precommand refuses a request that is not SRV 1.6', async (t) => {
   const r = await runCli(['gbcs', 'precommand', '--from', fixturePath('duis', 'ECS42_7.1_SUCCESS_REQUEST_DUIS.XML'), '--device', 'esme']);
   t.is(r.code, 1);
