@@ -29,6 +29,16 @@ export function openssl(args: string[], input?: string): string {
   return r.stdout;
 }
 
+/**
+ * What `openssl crl -CAfile` says of a CRL's signature: "verify OK", "verify failure" or its error. It exits 0
+ * either way, so the answer is read from its stderr.
+ */
+export function opensslCrlVerdict(crlPath: string, chainPath: string): string {
+  const r = spawnSync('openssl', ['crl', '-in', crlPath, '-CAfile', chainPath, '-noout'], { encoding: 'utf8' });
+  if (r.error) throw r.error;
+  return r.stderr.trim();
+}
+
 /** `openssl x509 -noout -text` of a PEM certificate. */
 export function opensslText(pem: string): string {
   return openssl(['x509', '-noout', '-text'], pem);

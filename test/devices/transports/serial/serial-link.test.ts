@@ -7,12 +7,12 @@ import { classifyFrame } from '../../../../devices/transports/frame-keys.ts';
 import { Transport, TransportError } from '../../../../devices/transports/transport.ts';
 import { build, ESME_EUI, meter } from '../../support.ts';
 import { MockWire, type WireFrame } from './mock-wire.ts';
+import { until as poll } from '../../../helpers/poll.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function until(what: () => boolean, ms = 5000): Promise<void> {
-  for (const end = Date.now() + ms; !what() && Date.now() < end; ) await sleep(5);
-}
+/** What the links do in their own time: polled often, for as long as a loaded machine may need. */
+const until = (what: () => boolean) => poll(what, { withinMs: 60_000, everyMs: 5 });
 
 async function openPair(wire = new MockWire(), o: Parameters<MockWire['link']>[1] = {}) {
   const a = wire.link('a', o);

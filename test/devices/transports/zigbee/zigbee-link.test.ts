@@ -16,6 +16,7 @@ import { ZigbeeLink } from '../../../../devices/transports/zigbee/link.ts';
 import { INLINE_ZCL_MAX, ZigbeeNetwork } from '../../../../devices/transports/zigbee/network.ts';
 import { apduOf, build, ESME_EUI, keys, meter } from '../../support.ts';
 import { verifyApdu } from '../../../../protocol/gbcs/security.ts';
+import { until as poll } from '../../../helpers/poll.ts';
 
 const NETWORK = { panId: 0x4748, extendedPanId: [0x53, 0x4d, 0x45, 0x54, 0x53, 0x48, 0x49, 0x4c], channel: 20, networkKey: Array.from({ length: 16 }, (_, i) => 0xa0 + i) };
 
@@ -28,11 +29,8 @@ const host = new DeviceHost(node.link).add(esme.meter);
 let fake: FakeZStackCoordinator;
 let net: ZigbeeNetwork;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => boolean, tries = 400): Promise<boolean> {
-  for (let i = 0; i < tries && !what(); i++) await sleep(10);
-  return what();
-}
+/** What the link and the fake network do in their own time: polled often, for as long as a loaded machine may need. */
+const until = (what: () => boolean) => poll(what, { withinMs: 60_000, everyMs: 10 });
 
 function failures(link: ZigbeeLink): { state: LinkState; error?: LinkError }[] {
   const seen: { state: LinkState; error?: LinkError }[] = [];
