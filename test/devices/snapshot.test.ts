@@ -45,6 +45,6 @@ test('a switch to Credit touches exactly paymentMode, the pending change, the se
   t.true(expectedChanges('ECS03', { source: 'S' }).includes('prepaymentSettings'), 'only a switch to Prepayment writes the prepayment settings');
   t.deepEqual(expectedChanges('ECS17b', { source: 'S' }), ['counters.S']);
   t.is(operationOf('GCS40b'), 'set-balance');
-  t.throws(() => expectedChanges('ECS99', { source: 'S' }));
-  t.throws(() => expectedChanges('ECS04a', { source: 'S', phase: 'execution' }));
+  t.throws(() => expectedChanges('ECS99', { source: 'S' }), { message: 'unknown use case ECS99' });
+  t.throws(() => expectedChanges('ECS04a', { source: 'S', phase: 'execution' }), { message: 'ECS04a is never future-dated' });
 });

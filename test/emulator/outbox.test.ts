@@ -5,6 +5,7 @@ import test from 'ava';
 import { NO_ENDPOINT_YET, Outbox } from '../../emulator/outbox.ts';
 import { openStore } from '../../emulator/store.ts';
 import { startTestDcc, unreachableDevices } from '../helpers/dcc.ts';
+import { until } from '../helpers/poll.ts';
 import { scratchDir } from '../helpers/scratch.ts';
 
 function harness(post: (url: string, body: string) => Promise<number>) {
@@ -83,7 +84,9 @@ test("one endpoint's long backoff does not hold up another's first retry", async
   const failures = new Map<string, number>();
   const deliveredAt = new Map<string, number>();
   const t0 = Date.now();
-  // A fails once and then waits 2 s; B fails once and may retry after 20 ms.
+  let aBackedOff!: () => void;
+  const aWaits = new Promise<void>((resolve) => (aBackedOff = resolve));
+  // A fails once and then waits 30 s; B fails once and may retry after 20 ms.
   const outbox = new Outbox(db, {
     initialBackoffMs: 20,
     maxBackoffMs: 20,
@@ -91,7 +94,12 @@ test("one endpoint's long backoff does not hold up another's first retry", async
       const n = failures.get(url) ?? 0;
       if (n < 1) {
         failures.set(url, n + 1);
-        if (url === 'http://a') setImmediate(() => db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE endpoint = 'http://a'").run(Date.now() + 2_000));
+        if (url === 'http://a') {
+          setImmediate(() => {
+            db.prepare("UPDATE outbox SET next_attempt_at = ? WHERE endpoint = 'http://a'").run(Date.now() + 30_000);
+            aBackedOff();
+          });
+        }
         return 503;
       }
       deliveredAt.set(url, Date.now() - t0);
@@ -100,11 +108,10 @@ test("one endpoint's long backoff does not hold up another's first retry", async
   });
   outbox.enqueue({ endpoint: 'http://a', recipient: 'X', kind: 'response', requestRow: null, body: 'a' });
   outbox.start();
-  await new Promise((r) => setTimeout(r, 50)); // A has failed and is in its long backoff, its timer armed
+  await aWaits; // A has failed and is in its long backoff
   outbox.enqueue({ endpoint: 'http://b', recipient: 'X', kind: 'response', requestRow: null, body: 'b' });
   outbox.kick();
-  await new Promise((r) => setTimeout(r, 500));
-  t.true(deliveredAt.has('http://b'), 'B was retried and delivered while A was still waiting');
+  t.true(await until(() => deliveredAt.has('http://b')), 'B was retried and delivered while A was still waiting');
   t.false(deliveredAt.has('http://a'));
   await outbox.stop();
 });
@@ -172,7 +179,7 @@ test("a User that replaces a dead endpoint gets there, in order, what waited at 
   await w.admin.party({ eui: user, name: 'Moving supplier', roles: ['IS'], endpoint: 'http://127.0.0.1:1/gone' });
   for (const body of ['<one/>', '<two/>']) w.dcc.service.outbox.enqueue({ endpoint: 'http://127.0.0.1:1/gone', recipient: user, kind: 'response', requestRow: null, body });
   w.dcc.service.outbox.kick();
-  await new Promise((r) => setTimeout(r, 300)); // tried (and refused) at the old endpoint
+  t.true(await until(async () => (await w.admin.deliveries(user)).some((m) => m.attempts > 0)), 'tried (and refused) at the old endpoint');
   const now = await recordingEndpoint(t);
   await w.admin.party({ eui: user, name: 'Moving supplier', roles: ['IS'], endpoint: now.url });
   await w.dcc.service.settled();

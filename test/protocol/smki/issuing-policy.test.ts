@@ -44,7 +44,9 @@ test('a role may only appear to devices in its own remote party role', (t) => {
   t.throws(() => checkIssuingPolicy({ requester: 'OU', product: 'organisation-ds', remotePartyRole: RemotePartyRole.supplier }), {
     message: /Other User \(OU\) party may not hold Organisation certificates in remote party role supplier \(2\)/,
   });
-  t.throws(() => checkIssuingPolicy({ requester: 'IS', product: 'organisation-ds', remotePartyRole: RemotePartyRole.accessControlBroker }));
+  t.throws(() => checkIssuingPolicy({ requester: 'IS', product: 'organisation-ds', remotePartyRole: RemotePartyRole.accessControlBroker }), {
+    message: /Import Supplier \(IS\) party may not hold Organisation certificates in remote party role accessControlBroker \(4\); allowed: supplier \(2\)/,
+  });
   t.deepEqual(checkIssuingPolicy({ requester: 'DCC', product: 'organisation-ka', remotePartyRole: RemotePartyRole.accessControlBroker }), {
     remotePartyRole: RemotePartyRole.accessControlBroker,
   });
