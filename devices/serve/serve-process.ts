@@ -88,8 +88,9 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
     await pty?.close();
     throw e;
   }
-  emit({ event: 'ready', pid: process.pid, serial: path, ...(pty ? { peer: pty.b } : {}), ...server.identity() });
-  const failure = await new Promise<Error | null>((resolve) => {
+  // Listening for the signals before saying ready: a parent that stops us as soon as it reads the line must not
+  // meet the default action (killed, with no cleanup).
+  const ended = new Promise<Error | null>((resolve) => {
     const stop = () => resolve(null);
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
@@ -101,6 +102,8 @@ export async function serveDevice(o: ServeOptions): Promise<void> {
     void pty?.exited.then(() => resolve(new Error(`the pty pair (socat) ended, so ${path} is gone: nothing left to serve on`)));
     void faulted.then(resolve);
   });
+  emit({ event: 'ready', pid: process.pid, serial: path, ...(pty ? { peer: pty.b } : {}), ...server.identity() });
+  const failure = await ended;
   // Stopped by a signal: standard input (watched above) must not keep the process alive.
   if (o.exitWithStdin) process.stdin.destroy();
   await server.stop().catch(() => undefined);
