@@ -116,7 +116,10 @@ scenarios:
   t.is(new Date(await executionOf('start: 2026-01-05T09:00:00Z')).toISOString(), '2026-01-05T10:00:00.000Z');
 });
 
-/** A live world of one failed supplier, its SRP (an SC party) and one ESME, with the given steps. */
+/**
+ * A live world of one failed supplier, its SRP (an SC party) and one ESME, with the given steps. Its meters answer
+ * within 40 s, so a test may hold an answer on the link long enough for a loaded machine.
+ */
 function liveWorld(esmeState: string, steps: string): ReturnType<typeof loadScenarioFile> {
   return loadScenarioFile(
     join(repoRoot, 'scenarios/runner-test.yaml'),
@@ -130,19 +133,20 @@ function liveWorld(esmeState: string, steps: string): ReturnType<typeof loadScen
 scenarios:
   - id: live
     title: t
+    timeouts: { device: 40s }
     steps:
 ${steps}`,
   );
 }
 
-test('in a live world emulated meters keep real time too: a switch future-dated 6 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
+test('in a live world emulated meters keep real time too: a switch future-dated 15 s falls due by itself and its 8F66 reaches the SRP, with no advance step', async (t) => {
   const run = await runScenarios(
     liveWorld(
       '{ paymentMode: prepayment }',
       `      - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: 6s, expect: { code: I99, response: I0, device: success } }
+      - request: { as: srp, to: esme, mode: credit, at: 15s, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: prepayment }
-      - expect-alert: { at: srp, device: esme, code: 8F66, within: 20s }
+      - expect-alert: { at: srp, device: esme, code: 8F66, within: 45s }
       - expect-state: { device: esme, paymentMode: credit }
 `,
     ),
@@ -156,13 +160,13 @@ test('in a live world emulated meters keep real time too: a switch future-dated 
 });
 
 /**
- * Steps in which the failed supplier's own switch to `pending`, dated 6 s ahead, falls due while the SC's switch
- * to `sc` is held 8 s on the link (step 4 of them).
+ * Steps in which the failed supplier's own switch to `pending`, dated 15 s ahead, falls due while the SC's switch
+ * to `sc` is held 30 s on the link (step 4 of them): real time, so the margins are wide for a loaded machine.
  */
 function dueDuringScSwitch(pending: 'credit' | 'prepayment', sc: 'credit' | 'prepayment'): string {
-  return `      - request: { as: failing, to: esme, mode: ${pending}, at: 6s, expect: { code: I99, response: I0, device: success } }
+  return `      - request: { as: failing, to: esme, mode: ${pending}, at: 15s, expect: { code: I99, response: I0, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, delay: 8s }
+      - link-fault: { action: delay, delay: 30s }
       - request: { as: srp, to: esme, mode: ${sc}, expect: { code: I99, response: I0, device: success } }
 `;
 }
@@ -225,13 +229,13 @@ test('a future-dated switch to prepayment falling due in an advance step writes 
 });
 
 test('in a live world a switch an SC future-dates and that falls due within its own step is the switch executing, not a violation', async (t) => {
-  // The meter's answer is held on the link for 5 s; the switch, dated 2 s on, executes meanwhile.
+  // The meter's answer is held on the link for 20 s; the switch, dated 8 s on, executes meanwhile.
   const run = await runScenarios(
     liveWorld(
       '{ paymentMode: prepayment }',
       `      - solr-contingency: { failed: failing, contingency: srp }
-      - link-fault: { action: delay, direction: to-dcc, delay: 5s }
-      - request: { as: srp, to: esme, mode: credit, at: 2s, expect: { code: I99, response: I0, device: success } }
+      - link-fault: { action: delay, direction: to-dcc, delay: 20s }
+      - request: { as: srp, to: esme, mode: credit, at: 8s, expect: { code: I99, response: I0, device: success } }
       - expect-state: { device: esme, paymentMode: credit }
 `,
     ),
