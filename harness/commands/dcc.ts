@@ -112,13 +112,16 @@ const serve: CommandModule<object, ServeArgs> = {
       store?.close();
       throw new CliExit(EXIT.infrastructure, `cannot listen on ${args.host}:${args.port}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    process.stdout.write(`listening on ${url}\n`);
-    if (args.defect.length) process.stdout.write(`seeded defects (negative controls): ${args.defect.join(', ')}\n`);
-    await new Promise<void>((resolve) => {
+    // Listening for the signals before saying so: a parent stopping the DCC as soon as it reads the line must not
+    // meet the default action (killed mid-write, no clean close).
+    const stopped = new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    process.stdout.write(`listening on ${url}\n`);
+    if (args.defect.length) process.stdout.write(`seeded defects (negative controls): ${args.defect.join(', ')}\n`);
+    await stopped;
     clearInterval(follow);
     await dcc.close();
     await pool.close();
