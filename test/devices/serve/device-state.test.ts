@@ -191,11 +191,13 @@ test('device serve: a second process on a state file is refused (exit 3, naming 
   t.teardown(() => a.child.kill('SIGKILL'));
   t.regex(await a.first, /"event":"ready"/);
   const b = serveProcess('--state', state);
+  t.teardown(() => b.child.kill('SIGKILL'));
   t.is(await b.exited, 3);
   t.regex(b.stderr(), new RegExp(`${state.replace(/[.]/g, '\\.')} is in use by the emulator of process ${a.child.pid} \\(one emulator per state file\\)`));
   a.child.kill('SIGKILL'); // a lock left behind by a process that is gone is taken over
   await a.exited;
   const c = serveProcess('--state', state);
+  t.teardown(() => c.child.kill('SIGKILL'));
   t.regex(await c.first, /"event":"ready"/);
   c.child.kill('SIGTERM');
   t.is(await c.exited, 0);
