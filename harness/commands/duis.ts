@@ -68,32 +68,32 @@ const validate: CommandModule<object, ValidateArgs> = {
     if (argv.files.filter(isStdin).length > 1) throw new CliExit(EXIT.usage, 'standard input (-) is given more than once: it can be read only once');
     const duis = await import('../../protocol/duis/index.ts');
     // A file that cannot be read is the caller's to fix (exit 2), as for every other tool, not an invalid document.
-    const readable = argv.files.map((name) => ({ name, xml: readInput(name, 'DUIS file') }));
+    const inputs = argv.files.map((name) => ({ name, xml: readInput(name, 'DUIS file') }));
     let results: Map<string, string | null>;
     if (argv.xsd !== undefined) {
       let checked: Awaited<ReturnType<typeof duis.validateManyAgainstXsd>>;
       try {
-        checked = await duis.validateManyAgainstXsd(readable, argv.xsd);
+        checked = await duis.validateManyAgainstXsd(inputs, argv.xsd);
       } catch (e) {
         if (e instanceof duis.SchemaLoadError) throw new CliExit(EXIT.usage, e.message);
         throw e;
       }
       results = new Map(
-        readable.map((r, i) => {
+        inputs.map((r, i) => {
           const c = checked[i]!;
           return [r.name, c.ok ? null : c.error.toString()];
         }),
       );
     } else {
       results = new Map(
-        readable.map((r) => {
+        inputs.map((r) => {
           const c = duis.validateStructure(r.xml);
           return [r.name, c.ok ? null : c.error.toString()];
         }),
       );
     }
     let invalid = 0;
-    for (const input of readable) {
+    for (const input of inputs) {
       const reason = results.get(input.name);
       if (reason) {
         invalid++;
