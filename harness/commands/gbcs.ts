@@ -238,7 +238,8 @@ const precommand: CommandModule<object, { from: string; device: MeterVariant; at
     if (!parsed.ok) throw new CliExit(EXIT.failed, `${args.from}: ${parsed.error.message}`);
     // With its zone, or the Pre-Command (its GSME Issuer Event ID) would depend on the machine's time zone.
     const at = isoDateTimeArg(args.at, 'at');
-    if (args.device === 'gsme' && issuerEventIdProblem(at)) throw new CliExit(EXIT.usage, `--at ${args.at}: ${issuerEventIdProblem(at)}`);
+    const atProblem = args.device === 'gsme' ? issuerEventIdProblem(at) : null;
+    if (atProblem) throw new CliExit(EXIT.usage, `--at ${args.at}: ${atProblem}`);
     try {
       process.stdout.write(toHex(encodeGeneralSigning(preCommandForRequest(parsed.value, args.device, at))) + '\n');
     } catch (e) {
