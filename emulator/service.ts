@@ -59,6 +59,7 @@ import { dropUnstoredCertificates, reloadRevocations } from './smki-store.ts';
  */
 export const DEFECTS = {
   'sc-allowed-ecs03': 'the SoLR content check lets a switch to prepayment through',
+  'sc-dated-unbounded': 'the SoLR content check lets a switch to Credit be dated any distance ahead (replacing the change pending on the meter)',
   'content-check-message-code-only': 'the SoLR content check reads only the message code (SMETS1: only that the request is UpdatePaymentMode)',
   'skip-correlation': 'Signed Pre-Commands are not compared with the Pre-Command the DCC issued',
   'accept-revoked-certificate': 'revoked XML Signing certificates still authenticate requests',
@@ -449,7 +450,7 @@ export class DccService {
       apdu = c.apdu;
     }
     if (decision.role === 'SC' && !this.has('sc-allowed-ecs03')) {
-      const bad = scContentCheck(decision.srv.srv, apdu, { codeOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now), now });
+      const bad = scContentCheck(decision.srv.srv, apdu, { codeOnly: this.has('content-check-message-code-only'), ...this.contentCheckTimes(decision, device, now) });
       if (bad) return this.refuse(url, request, bad, decision.role, now);
     }
     const deviceKa = this.deviceKaKey(device, now);
@@ -461,7 +462,7 @@ export class DccService {
   private sendCommandVariant1(url: UrlKind, request: DuisRequest, decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): HttpReply {
     if (device.type === 'SMETS1') {
       if (decision.role === 'SC' && !this.has('skip-smets1-content-check') && !this.has('sc-allowed-ecs03')) {
-        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), instructionEnds: this.instructionEnds(decision, device, now), now });
+        const bad = smets1ContentCheck(request, { serviceOnly: this.has('content-check-message-code-only'), ...this.contentCheckTimes(decision, device, now) });
         if (bad) return this.refuse(url, request, bad, decision.role, now);
       }
       try {
@@ -489,6 +490,11 @@ export class DccService {
   }
 
   /** When the Authority's instructions that let this SC party act on this device end (null: open-ended, or none). */
+  /** When a switch may be dated: before the instruction ends, and (unless seeded away) within the horizon from now. */
+  private contentCheckTimes(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): { instructionEnds: Date | null; now?: Date } {
+    return { instructionEnds: this.instructionEnds(decision, device, now), ...(this.has('sc-dated-unbounded') ? {} : { now }) };
+  }
+
   private instructionEnds(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): Date | null {
     return this.solr.authorisedUntil(decision.party.eui, device.supplier, device.eui, now) ?? null;
   }
