@@ -489,12 +489,12 @@ export class DccService {
     return this.dispatch(url, request, decision, device, now, command);
   }
 
-  /** When the Authority's instructions that let this SC party act on this device end (null: open-ended, or none). */
   /** When a switch may be dated: before the instruction ends, and (unless seeded away) within the horizon from now. */
   private contentCheckTimes(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): { instructionEnds: Date | null; now?: Date } {
     return { instructionEnds: this.instructionEnds(decision, device, now), ...(this.has('sc-dated-unbounded') ? {} : { now }) };
   }
 
+  /** When the Authority's instructions that let this SC party act on this device end (null: open-ended, or none). */
   private instructionEnds(decision: Extract<AccessDecision, { ok: true }>, device: DeviceRecord, now: Date): Date | null {
     return this.solr.authorisedUntil(decision.party.eui, device.supplier, device.eui, now) ?? null;
   }
