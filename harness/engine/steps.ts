@@ -450,7 +450,9 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
     const sc = world.party(s.contingency).eui;
     await admin.solr({ failedSupplier: world.party(s.failed).eui, contingencyParty: sc, startsAt: world.now().toISOString() });
     await admin.officer(sc, { id: `${s.contingency}-sro`, kind: 'SRO', name: `${s.contingency} SRO` });
-    await admin.adt(sc, { submittedBy: `${s.contingency}-sro`, supplier: world.party(s.failed).eui, thresholds: [{ srv: '1.6', warning: Math.max(0, s.quarantine - 1), quarantine: s.quarantine, periodSeconds: 86_400 }] });
+    const srvs = s['adt-srvs'] === 'all' ? world.dcc.service.options.eligibility.all().map((r) => r.srv) : s['adt-srvs'];
+    const thresholds = srvs.map((srv) => ({ srv, warning: Math.max(0, s.quarantine - 1), quarantine: s.quarantine, periodSeconds: 86_400 }));
+    await admin.adt(sc, { submittedBy: `${s.contingency}-sro`, supplier: world.party(s.failed).eui, thresholds });
     return outcome(`${s.failed} fails: the Authority instructs ${s.contingency}, whose SRO submits an ADT file for ${s.failed}'s devices`);
   }
   if ('advance' in step) {

@@ -185,7 +185,18 @@ export const stepSchema = z.union([
     }),
   }),
   /** The usual SoLR preparation in one step: the Authority's instruction, an SRO, an ADT file for SRV 1.6. */
-  z.strictObject({ 'solr-contingency': z.strictObject({ failed: alias, contingency: alias, quarantine: z.number().int().min(1).default(10_000) }) }),
+  /**
+   * The usual preparation in one step. `adt-srvs`: the SRVs its ADT file has thresholds for (default 1.6; `all`:
+   * every SRV of the eligibility table, so that the role, not the ADT scope, is what refuses the others).
+   */
+  z.strictObject({
+    'solr-contingency': z.strictObject({
+      failed: alias,
+      contingency: alias,
+      quarantine: z.number().int().min(1).default(10_000),
+      'adt-srvs': z.union([z.literal('all'), z.array(srv).min(1)]).default(['1.6']),
+    }),
+  }),
   z.strictObject({ request: requestStep }),
   z.strictObject({ advance: durationWhere((ms) => ms > 0, 'a move forward: above 0 (the clocks never go back)') }),
   /**
