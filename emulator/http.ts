@@ -311,8 +311,8 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, req, reply) => {
     const status = error.statusCode ?? 500;
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const limit = req.url.startsWith('/admin/') ? limits.admin : limits.duis;
-      return void reply.code(413).send({ error: `the request body is larger than this DCC takes on ${req.url.startsWith('/admin/') ? 'the admin API' : 'its DUIS paths'} (${limit} octets)` });
+      const onAdmin = req.url.startsWith('/admin/');
+      return void reply.code(413).send({ error: `the request body is larger than this DCC takes on ${onAdmin ? 'the admin API' : 'its DUIS paths'} (${onAdmin ? limits.admin : limits.duis} octets)` });
     }
     void reply.code(status).send({ error: status >= 500 ? `internal error: ${error.message}` : error.message });
   });
