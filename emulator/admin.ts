@@ -75,14 +75,20 @@ export class DccAdmin {
    * time it comes back with after a restart.
    */
   async moveClock(move: (clock: AdjustableClock) => void): Promise<void> {
-    const clock = this.dcc.options.clock;
-    if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
+    const clock = this.adjustableClock();
     const next = new AdjustableClock().adopt(clock.setting);
     move(next);
     const mark = this.dcc.commitMark();
     this.persistClock(next);
     await this.dcc.durableSince(mark);
     clock.adopt(next.setting);
+  }
+
+  /** The DCC's clock, when the admin may move it; a DCC on real time refuses. */
+  adjustableClock(): AdjustableClock {
+    const clock = this.dcc.options.clock;
+    if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
+    return clock;
   }
 
   /** Stores where the clock stands: its offset from real time, and the instant it is held at when frozen. */

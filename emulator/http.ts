@@ -15,7 +15,7 @@ import { RevocationError } from '../protocol/smki/revocation-register.ts';
 import { USER_ROLES } from '../protocol/smki/roles.ts';
 import { AdtError } from './anomaly.ts';
 import type { UrlKind } from './access/checks.ts';
-import { AdjustableClock, clockRangeProblem } from './clock.ts';
+import { clockRangeProblem } from './clock.ts';
 import type { DccAdmin } from './admin.ts';
 import { BadInput, describeZodError, euiSchema, NotFound } from './schemas.ts';
 import type { DccService } from './service.ts';
@@ -200,8 +200,7 @@ export function createHttpServer(dcc: DccService, admin: DccAdmin, options: Http
   app.get('/admin/v1/clock', async () => ({ now: dcc.now().toISOString() }));
   app.post('/admin/v1/clock', (req, reply) =>
     guard(reply, async () => {
-      const clock = dcc.options.clock;
-      if (!(clock instanceof AdjustableClock)) throw new BadInput('this DCC runs on real time');
+      admin.adjustableClock(); // refused before the body is read
       const body = parseBody(clockRequest, req.body);
       const to = body.set !== undefined ? Date.parse(body.set) : dcc.now().getTime() + body.advanceMs!;
       const outOfRange = clockRangeProblem(to);
