@@ -221,6 +221,29 @@ test('CV and URL consistency: E12 for the wrong Command Variant, E13 for the wro
   t.is(code(await w.supplier.post('serviceT', w.supplier.request({ target: ESME, srv: '1.6', cv: 2, body: credit }))), 'E17');
 });
 
+test('CV on SMETS1: the SC role switching a SMETS1 meter as a critical request (CV 4 to serviceT, CV 5 to serviceS) is refused E12; CV 1 gets through', async (t) => {
+  const w = await world();
+  t.teardown(() => w.t.close());
+  const meter = parseEui('00DB0000000000C9');
+  await w.t.admin.device({ eui: meter, type: 'SMETS1', fuel: 'electricity', supplier: SUPPLIER });
+  await instructSolr(w);
+  // SMETS1 Service Requests are checked by the DCC and handed to the S1SP: no Pre-Command, so no CV 4 or 5.
+  const transform = await w.sc.post('serviceT', w.sc.request({ target: meter, srv: '1.6', cv: 4, body: credit }));
+  t.is(code(transform), 'E12');
+  const signed = await w.sc.post('serviceS', w.sc.request({ target: meter, srv: '1.6', cv: 5, body: { kind: 'SignedPreCommand', gbcsPayload: Buffer.from('df', 'hex') } }));
+  t.is(code(signed), 'E12');
+  t.not(code(await w.sc.post('serviceS', w.sc.request({ target: meter, srv: '1.6', cv: 1, body: credit }))), 'E12');
+  const audit = await w.t.admin.requests({ user: SRP });
+  t.deepEqual(
+    audit.filter((r) => r.cv !== 1).map((r) => [r.cv, r.check]),
+    [
+      [4, 'command-variant'],
+      [5, 'command-variant'],
+    ],
+  );
+  t.false(audit.some((r) => r.cv !== 1 && r.dispatched), 'nothing reached the S1SP');
+});
+
 test('BR5 (SMETS2+): a Signed Pre-Command that differs from the issued one is refused; an SC prepayment Pre-Command fails the content check', async (t) => {
   const w = await world();
   t.teardown(() => w.t.close());
