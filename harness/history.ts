@@ -26,8 +26,13 @@ export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
 /**
  * 2: runs.defects, the defects a negative-control run seeded, and runs.interrupted, why a run stopped early (both
  * added to a version 1 file when it is opened to record).
+ * 3: test_verdicts.stopped, 1 when the run's interruption stopped that test (its error is not the test's own);
+ * added to older files, and set for the rows whose message says the run was interrupted.
  */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
+
+/** What the runner says of a step or attempt the run's interruption stopped (runner.ts). */
+const INTERRUPTED_MESSAGE = '%the run was interrupted%';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -60,6 +65,7 @@ CREATE TABLE IF NOT EXISTS test_verdicts (
   attempts    INTEGER NOT NULL,
   duration_ms INTEGER NOT NULL,
   message     TEXT,
+  stopped     INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (run_id, position)
 );
 CREATE INDEX IF NOT EXISTS verdicts_by_test ON test_verdicts (test_id);
@@ -101,9 +107,17 @@ export interface TestVerdictRow {
   defects: string[];
   /** Why the run stopped early (a signal), or null. */
   interrupted: string | null;
+  /** The run's interruption stopped this test: an error here is the harness's stop, not the test's. */
+  stopped: boolean;
 }
 
 /** Creates or upgrades the history's tables; refuses a newer schema or another program's database. */
+/**
+ * Before version 3, the error a run's interruption caused is told by its message (the interrupted run's other
+ * errors were the tests' own).
+ */
+const STOPPED_BEFORE_3 = "verdict = 'error' AND message LIKE ? AND run_id IN (SELECT run_id FROM runs WHERE interrupted IS NOT NULL)";
+
 function upgrade(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);
@@ -111,6 +125,10 @@ function upgrade(db: Database.Database, file: string): void {
   const foreign = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('runs', 'test_verdicts')").all() as { name: string }[]).map((r) => r.name);
   if (version === 0 && foreign.length > 0) throw new Error(`${file} is not a smets-hil run history: it holds the tables ${foreign.join(', ')}`);
   if (version === 1) db.exec("ALTER TABLE runs ADD COLUMN defects TEXT NOT NULL DEFAULT '[]'; ALTER TABLE runs ADD COLUMN interrupted TEXT");
+  if (version === 1 || version === 2) {
+    db.exec('ALTER TABLE test_verdicts ADD COLUMN stopped INTEGER NOT NULL DEFAULT 0');
+    db.prepare(`UPDATE test_verdicts SET stopped = 1 WHERE ${STOPPED_BEFORE_3}`).run(INTERRUPTED_MESSAGE);
+  }
   db.exec(SCHEMA);
   if (version !== SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
 }
@@ -120,12 +138,18 @@ export class History {
   /** How to read a run's defects and interruption: a version 1 file opened read-only has neither column. */
   readonly #defects: string;
   readonly #interrupted: string;
+  /** Whether the run's interruption stopped the test: a version 2 file opened read-only tells it by the message. */
+  readonly #stopped: string;
 
   private constructor(db: Database.Database) {
     this.#db = db;
-    const columns = (db.prepare('PRAGMA table_info(runs)').all() as { name: string }[]).map((c) => c.name);
-    this.#defects = columns.includes('defects') ? 'r.defects' : "'[]'";
-    this.#interrupted = columns.includes('interrupted') ? 'r.interrupted' : 'NULL';
+    const columns = (table: string) => (db.prepare(`PRAGMA table_info(${table})`).all() as { name: string }[]).map((c) => c.name);
+    const runs = columns('runs');
+    this.#defects = runs.includes('defects') ? 'r.defects' : "'[]'";
+    this.#interrupted = runs.includes('interrupted') ? 'r.interrupted' : 'NULL';
+    this.#stopped = columns('test_verdicts').includes('stopped')
+      ? 'v.stopped'
+      : `(v.verdict = 'error' AND v.message LIKE '${INTERRUPTED_MESSAGE}' AND ${this.#interrupted} IS NOT NULL)`;
   }
 
   /** Opens (creating when needed, unless readonly) the history file. */
@@ -156,7 +180,7 @@ export class History {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertTest = this.#db.prepare(
-      `INSERT INTO test_verdicts (run_id, position, test_id, title, file, tags, verdict, attempts, duration_ms, message) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO test_verdicts (run_id, position, test_id, title, file, tags, verdict, attempts, duration_ms, message, stopped) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.#db.transaction(() => {
       // Replace a run recorded before, verdicts included (explicitly: REPLACE alone does not cascade reliably).
@@ -167,7 +191,8 @@ export class History {
         options.evidenceDir ?? null, run.environment.smetsHil, run.environment.host, new Date().toISOString(), JSON.stringify(seededDefects(run)), run.interrupted ?? null,
       );
       run.tests.forEach((t, i) => {
-        insertTest.run(run.runId, i, t.id, t.title, t.file, JSON.stringify(t.tags), t.verdict, t.attempts.length, Math.round(t.durationMs), failureMessage(t) ?? null);
+        const stopped = t.verdict === 'error' && t.attempts.at(-1)?.interrupted === true;
+        insertTest.run(run.runId, i, t.id, t.title, t.file, JSON.stringify(t.tags), t.verdict, t.attempts.length, Math.round(t.durationMs), failureMessage(t) ?? null, stopped ? 1 : 0);
       });
     })();
   }
@@ -192,12 +217,13 @@ export class History {
     const rows = this.#db
       .prepare(
         `SELECT v.run_id AS runId, r.started_at AS startedAt, v.test_id AS testId, v.title, v.file, v.tags, v.verdict, v.attempts,
-                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir, ${this.#defects} AS defects, ${this.#interrupted} AS interrupted
+                v.duration_ms AS durationMs, v.message, r.evidence_dir AS evidenceDir, ${this.#defects} AS defects, ${this.#interrupted} AS interrupted,
+                ${this.#stopped} AS stopped
          FROM test_verdicts v JOIN runs r ON r.run_id = v.run_id
          WHERE v.test_id = ? AND (? OR ${this.#defects} = '[]') ORDER BY r.started_at DESC, r.rowid DESC LIMIT ?`,
       )
-      .all(testId, options.withDefects ? 1 : 0, limit) as (Omit<TestVerdictRow, 'tags' | 'defects'> & { tags: string; defects: string })[];
-    return rows.map((r) => ({ ...r, tags: JSON.parse(r.tags) as string[], defects: JSON.parse(r.defects) as string[] }));
+      .all(testId, options.withDefects ? 1 : 0, limit) as (Omit<TestVerdictRow, 'tags' | 'defects' | 'stopped'> & { tags: string; defects: string; stopped: number })[];
+    return rows.map((r) => ({ ...r, tags: JSON.parse(r.tags) as string[], defects: JSON.parse(r.defects) as string[], stopped: r.stopped === 1 }));
   }
 
   /** How many of this test's recorded verdicts come from runs that seeded defects. */
@@ -220,7 +246,7 @@ export interface TestHistorySummary {
   counts: Record<Verdict, number>;
   /** How often the verdict changed between consecutive runs (skips and interrupted errors ignored). */
   flips: number;
-  /** Errors in runs that were interrupted (a CI timeout stopping the step under way): the harness's stop, not the test's. */
+  /** Errors the run's interruption caused (a CI timeout stopping the step under way): the harness's stop, not the test's. */
   interruptedErrors: number;
   /** Runs where the test passed only after a retry. */
   passedAfterRetry: number;
@@ -231,7 +257,7 @@ export interface TestHistorySummary {
 export function summarizeTestHistory(rows: readonly TestVerdictRow[]): TestHistorySummary {
   const counts: Record<Verdict, number> = { pass: 0, fail: 0, error: 0, skip: 0 };
   for (const r of rows) counts[r.verdict]++;
-  const stopped = (r: TestVerdictRow) => r.verdict === 'error' && r.interrupted !== null;
+  const stopped = (r: TestVerdictRow) => r.verdict === 'error' && r.stopped;
   const ran = rows.filter((r) => r.verdict !== 'skip' && !stopped(r));
   let flips = 0;
   for (let i = 1; i < ran.length; i++) if (ran[i]!.verdict !== ran[i - 1]!.verdict) flips++;

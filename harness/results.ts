@@ -58,6 +58,8 @@ export interface AttemptRecord {
   steps: StepRecord[];
   /** The failure or error of the attempt as a whole. */
   message?: string;
+  /** The run was interrupted (a signal) while this attempt ran, and that stopped it: its error is the harness's stop, not the test's. */
+  interrupted?: true;
 }
 
 export interface TestRecord {

@@ -48,7 +48,7 @@ function testText(testId: string, rows: readonly TestVerdictRow[], leftOut: numb
   );
   const counts = `${s.counts.pass} pass, ${s.counts.fail} fail, ${s.counts.error} error, ${s.counts.skip} skip`;
   const verdictLine = `${s.runs} run${s.runs === 1 ? '' : 's'}: ${counts}; verdict changed ${s.flips} time${s.flips === 1 ? '' : 's'}; passed only after a retry in ${s.passedAfterRetry}`;
-  const stopped = s.interruptedErrors ? [`${s.interruptedErrors} error${s.interruptedErrors === 1 ? '' : 's'} from interrupted runs (the run was stopped, not the test) not counted as flaky`] : [];
+  const stopped = s.interruptedErrors ? [`${s.interruptedErrors} error${s.interruptedErrors === 1 ? '' : 's'} the run's interruption caused (the run was stopped, not the test) not counted as flaky`] : [];
   const seeded = leftOut ? [`${leftOut} verdict${leftOut === 1 ? '' : 's'} from runs with seeded defects left out (--with-defects to show them)`] : [];
   return [`${terminalSafe(testId)}${latest ? `: ${terminalSafe(latest.title)} (${terminalSafe(latest.file)})` : ''}`, '', ...table, '', verdictLine + (s.flaky ? ' - looks FLAKY' : ''), ...stopped, ...seeded, ''].join('\n');
 }

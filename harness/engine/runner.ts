@@ -53,6 +53,13 @@ class StepTimeout extends InfrastructureError {}
 
 const INTERRUPTED = 'the run was interrupted';
 
+/** What stops a step, or setting up a world, when the run is interrupted. */
+class RunInterrupted extends StepTimeout {
+  constructor() {
+    super(INTERRUPTED);
+  }
+}
+
 /**
  * `p`, or a StepTimeout after `ms` saying `message` (or once `signal` aborts, saying the run was interrupted).
  * What `p` yields after that goes to `late` (to be closed).
@@ -78,14 +85,14 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string, late?: (valu
       },
     ),
     new Promise<never>((_, reject) => {
-      const give = (why: string) => {
+      const give = (e: StepTimeout) => {
         timedOut = true;
         done();
-        reject(new StepTimeout(why));
+        reject(e);
       };
-      if (signal?.aborted) return give(INTERRUPTED);
-      timer = setTimeout(() => give(message), ms);
-      onAbort = () => give(INTERRUPTED);
+      if (signal?.aborted) return give(new RunInterrupted());
+      timer = setTimeout(() => give(new StepTimeout(message)), ms);
+      onAbort = () => give(new RunInterrupted());
       signal?.addEventListener('abort', onAbort, { once: true });
     }),
   ]);
@@ -335,6 +342,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
   const left = () => Math.max(0, started + timeoutMs - Date.now());
   let world: WorldInstance | null = null;
   let pool: DevicePool | null = null;
+  // The run's interruption stopped the attempt (not a time limit, not the test itself).
+  let stoppedByRun = false;
   try {
     pool = await withTimeout(options.pool(), left(), `${scenarioOverran} (getting its devices)`, (p) => p.close(), options.signal);
     world = await withTimeout(
@@ -357,6 +366,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       if (left() === 0 || options.signal?.aborted) {
         record.verdict = 'error';
         record.message = `${options.signal?.aborted ? INTERRUPTED : scenarioOverran} (step ${index + 1} not started)`;
+        stoppedByRun = options.signal?.aborted === true;
         break;
       }
       const t0 = Date.now();
@@ -379,6 +389,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       } catch (e) {
         stepRecord.verdict = e instanceof ProductFailure ? 'fail' : 'error';
         stepRecord.message = e instanceof ProductFailure || e instanceof InfrastructureError ? e.message : `harness error: ${(e as Error).stack ?? e}`;
+        if (e instanceof RunInterrupted) stoppedByRun = true;
         if (e instanceof StepTimeout && running) {
           // Overran or interrupted: the step is stopped where it is (its loops and requests heed the signal), and
           // waited for, so it sends nothing more while the world is compared and closed.
@@ -415,6 +426,7 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
   } catch (e) {
     record.verdict = 'error';
     record.message = e instanceof StepTimeout ? e.message : `setting up the world failed: ${(e as Error).message}`;
+    if (e instanceof RunInterrupted) stoppedByRun = true;
   } finally {
     // The world cuts what it cannot close in time itself; the margin is for its endpoints to go after that.
     if (world) await withTimeout(world.close(CLOSE_TIMEOUT_MS), 2 * CLOSE_TIMEOUT_MS, 'closing the world').catch(() => {});
@@ -423,6 +435,8 @@ async function runAttempt(s: LoadedScenario, attempt: number, options: RunOption
       await withTimeout(pool.close(), CLOSE_TIMEOUT_MS, 'closing the device pool').catch(() => {});
     }
   }
+  // An interrupted step that also broke the invariant is the product's failure, not a stop.
+  if (stoppedByRun && record.verdict === 'error') record.interrupted = true;
   record.durationMs = Date.now() - started;
   return record;
 }

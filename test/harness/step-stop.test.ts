@@ -102,6 +102,26 @@ test.serial('an interrupted run stops the step under way: it sends nothing more,
   t.is(await comesDownTo(open, before), before, 'no server or connection left open');
 });
 
+test.serial("an interrupted run marks the attempt it stopped, and only that one: an earlier test's own error stays its own", async (t) => {
+  const before = open();
+  const interrupt = new AbortController();
+  const wait = (id: string, step: string) =>
+    `  - id: ${id}\n    title: t\n    timeouts: { step: ${step} }\n    steps:\n      - expect-alert: { at: healthy, code: 8F66, absent: true, within: 60s }\n`;
+  const run = await runScenarios(load(wait('own-error', '300ms') + wait('stopped', '60s')), {
+    pool: async () => new EmulatedPool(),
+    signal: interrupt.signal,
+    listener: { onTestStart: (x) => void (x.id === 'stopped' && setTimeout(() => interrupt.abort(), 500)) },
+  });
+  const [own, stopped] = run.tests.map((x) => x.attempts.at(-1)!);
+  t.is(own!.verdict, 'error');
+  t.regex(own!.message!, /did not finish within 300 ms/);
+  t.is(own!.interrupted, undefined, 'its error came before the interruption');
+  t.is(stopped!.verdict, 'error');
+  t.is(stopped!.interrupted, true, 'stopped while setting up its world or in its step, it is marked either way');
+  // Stopped while setting up, its world closes once made.
+  t.is(await comesDownTo(open, before), before, 'no server or connection left open');
+});
+
 /** A world of the standard parties and meters. */
 async function standardWorld(): Promise<WorldInstance> {
   const [scenario] = load(`  - id: w

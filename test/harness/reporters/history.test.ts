@@ -63,18 +63,60 @@ test("one test's verdicts across runs, newest first, and a flaky one is called o
   t.deepEqual(h.testIdsLike('altered'), ['BR5-altered-precommand[esme]', 'BR5-altered-precommand[gsme]']);
 });
 
-test('an error in a run that was interrupted (a CI timeout stopping the step) does not make a test that otherwise passes look flaky', (t) => {
+/** BR1 errored in a run that was interrupted: stopped by it (its attempt marked so by the runner) or on its own before. */
+function interruptedRunOn(day: number, stoppedBr1: boolean): RunRecord {
+  const run = { ...runOn(day, 'error'), interrupted: 'the run was interrupted' };
+  const last = run.tests[0]!.attempts.at(-1)!;
+  if (stoppedBr1) Object.assign(last, { message: 'step 1 (advance): the run was interrupted', interrupted: true });
+  else last.message = 'step 1 (advance): the serial link to m1 failed';
+  return run;
+}
+
+test('an error the run\'s interruption caused (a CI timeout stopping the step) does not make a test that otherwise passes look flaky', (t) => {
   const file = join(tempDir(t), 'h.sqlite');
   const h = History.open(file);
   t.teardown(() => h.close());
   h.record(runOn(1, 'pass'));
   h.record(runOn(2, 'pass'));
-  h.record({ ...runOn(3, 'error'), interrupted: 'the run was interrupted' });
+  h.record(interruptedRunOn(3, true));
   const s = summarizeTestHistory(h.testHistory('BR1-sc-credit-esme'));
   t.like(s, { runs: 3, counts: { pass: 2, fail: 0, error: 1, skip: 0 }, flips: 0, interruptedErrors: 1, flaky: false });
   // An error in a run that finished is the test's own, as before.
   h.record(runOn(4, 'error'));
   t.like(summarizeTestHistory(h.testHistory('BR1-sc-credit-esme')), { flips: 1, interruptedErrors: 1, flaky: true });
+});
+
+test('an error of the test\'s own in a run interrupted later counts: the interruption excuses only the test it stopped', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const h = History.open(file);
+  t.teardown(() => h.close());
+  h.record(runOn(1, 'pass'));
+  h.record(interruptedRunOn(2, false));
+  h.record(runOn(3, 'pass'));
+  t.like(summarizeTestHistory(h.testHistory('BR1-sc-credit-esme')), { counts: { pass: 2, fail: 0, error: 1, skip: 0 }, flips: 2, interruptedErrors: 0, flaky: true });
+});
+
+test('a version 2 history tells the stopped test by its message: read as it is, and once upgraded', (t) => {
+  const file = join(tempDir(t), 'h.sqlite');
+  const h = History.open(file);
+  h.record(runOn(1, 'pass'));
+  h.record(interruptedRunOn(2, true));
+  h.record(interruptedRunOn(3, false));
+  h.close();
+  // Back to version 2: no stopped column.
+  const v2 = new Database(file);
+  v2.exec('ALTER TABLE test_verdicts DROP COLUMN stopped');
+  v2.pragma('user_version = 2');
+  v2.close();
+  const expected = { counts: { pass: 1, fail: 0, error: 2, skip: 0 }, interruptedErrors: 1, flips: 1, flaky: true };
+  const readOnly = History.open(file, { readonly: true });
+  t.deepEqual(readOnly.testHistory('BR1-sc-credit-esme').map((r) => [r.runId, r.stopped]), [['run-3', false], ['run-2', true], ['run-1', false]]);
+  t.like(summarizeTestHistory(readOnly.testHistory('BR1-sc-credit-esme')), expected);
+  readOnly.close();
+  const upgraded = History.open(file);
+  t.teardown(() => upgraded.close());
+  t.deepEqual(upgraded.testHistory('BR1-sc-credit-esme').map((r) => [r.runId, r.stopped]), [['run-3', false], ['run-2', true], ['run-1', false]]);
+  t.like(summarizeTestHistory(upgraded.testHistory('BR1-sc-credit-esme')), expected);
 });
 
 test('recording the same run again replaces it instead of counting it twice', (t) => {
