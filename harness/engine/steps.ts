@@ -421,7 +421,7 @@ export async function runStep(step: Step, ctx: StepContext): Promise<StepOutcome
       ...(s.end !== undefined ? { endsAt: new Date(now + durationMs(s.end)).toISOString() } : {}),
       ...(s.devices ? { devices: s.devices.map((d) => world.device(d).eui) } : {}),
     });
-    return outcome(`the Authority instructs ${s.contingency} to act for failed supplier ${s.failed}${s.start !== '0s' && s.start !== 0 ? ` from ${s.start}` : ''}${s.end !== undefined ? ` until ${s.end}` : ''}`);
+    return outcome(`the Authority instructs ${s.contingency} to act for failed supplier ${s.failed}${durationMs(s.start) !== 0 ? ` from ${s.start}` : ''}${s.end !== undefined ? ` until ${s.end}` : ''}`);
   }
   if ('officer' in step) {
     const o = step.officer;

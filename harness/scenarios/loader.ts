@@ -11,6 +11,7 @@ import { DEVICE_PARTY_ROLES, roleMismatch } from '../../emulator/registry.ts';
 import type { UserRole } from '../../protocol/smki/roles.ts';
 import { isDefect } from '../defects.ts';
 import { durationMs, type Scenario, scenarioFileSchema, scenarioSchema, STEP_KINDS, type Step, type World, worldSchema } from './schema.ts';
+import { stepProblems } from './step-checks.ts';
 import { worldEui } from './world-euis.ts';
 import { readYamlSource, ScenarioFileError, type YamlSource } from './yaml-source.ts';
 
@@ -54,6 +55,29 @@ function zodProblems(source: YamlSource, error: z.ZodError, prefix: (string | nu
     seen.add(key);
     out.push(new ScenarioFileError(source.file, source.lineOf(path), `${where}: ${issue.message}`));
   }
+  return out;
+}
+
+/** The most tests one outline may expand to: a table of a few long columns multiplies into millions. */
+export const MAX_OUTLINE_TESTS = 1000;
+
+/**
+ * What is wrong with a scenario's outline as a table: a column no step reads (its tests would all run the same
+ * steps, reported as if each tried another value), or more rows than MAX_OUTLINE_TESTS.
+ */
+function checkOutline(s: Scenario, raw: Record<string, unknown>): { path: string[]; message: string }[] {
+  if (!s.outline) return [];
+  const used = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') for (const m of v.matchAll(/\$\{([a-z]+)\}/g)) used.add(m[1]!);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') for (const [k, x] of Object.entries(v)) collect(k), collect(x);
+  };
+  collect(raw.steps);
+  const columns = Object.entries(s.outline);
+  const out = columns.filter(([name]) => !used.has(name)).map(([name, values]) => ({ path: [name], message: `outline column ${name} is read by no step (no \${${name}} in the steps): its ${values.length} tests would all run the same steps` }));
+  const tests = columns.reduce((n, [, values]) => n * values.length, 1);
+  if (tests > MAX_OUTLINE_TESTS) out.push({ path: [], message: `the outline expands to ${tests.toLocaleString('en-GB')} tests, more than ${MAX_OUTLINE_TESTS}: split the scenario` });
   return out;
 }
 
@@ -273,20 +297,25 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
       }
     });
     const raw = ((source.value as { scenarios: unknown[] }).scenarios[si] ?? {}) as Record<string, unknown>;
+    const outlineProblems = checkOutline(scenario, raw);
+    for (const p of outlineProblems) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'outline', ...p.path]), p.message));
+    if (outlineProblems.length) return;
     for (const e of expandOutline(scenario, raw)) {
       if (!e.scenario) {
         for (const p of zodProblems(source, e.error!, ['scenarios', si])) problems.push(new ScenarioFileError(file, p.line, `${e.id}: ${p.problem}`));
         continue;
       }
-      // Outline values must name aliases of the right kind too, once substituted.
-      if (e.row) {
-        e.scenario.steps.forEach((step, i) => {
+      const prefix = e.row ? `${e.id}: ` : '';
+      e.scenario.steps.forEach((step, i) => {
+        // Outline values must name aliases of the right kind too, once substituted.
+        if (e.row) {
           for (const a of aliasesIn(step)) {
             // A variable left unsubstituted names no outline column: reported above.
             if (!knownAs(world, a) && !a.name.startsWith('${')) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...a.path]), `${e.id}: ${a.kind} ${a.name} (from the outline) is not in the world (${aliasesOfKind(world, a.kind)})`));
           }
-        });
-      }
+        }
+        for (const p of stepProblems(step, world)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, ...p.path]), `${prefix}${p.message}`));
+      });
       out.push({
         id: e.id,
         title: e.scenario.title,

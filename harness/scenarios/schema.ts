@@ -10,15 +10,16 @@ import { USER_ROLES } from '../../protocol/smki/roles.ts';
 import { DCC_ALERT_CODES } from '../../protocol/duis/response-codes.ts';
 import { isDateTime } from '../../protocol/duis/simple-types.ts';
 
-/** "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"); plain numbers are milliseconds. */
-export const duration = z.union([
-  z.number().int(),
-  z.string().regex(/^[+-]?\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 15m, 2h or 7d'),
-]);
+const DURATION_FORMAT = 'a duration such as 500ms, 30s, 15m, 2h or 7d';
+
+/**
+ * "90s", "15m", "2h", "7d", optionally signed ("+1h", "-5m"). Always with its unit: a bare 5 would be 5 ms to
+ * one reader and 5 s to another.
+ */
+export const duration = z.string({ error: `${DURATION_FORMAT} (with its unit)` }).regex(/^[+-]?\d+(ms|s|m|h|d)$/, DURATION_FORMAT);
 
 /** Milliseconds; NaN for text that is not a duration. */
-export function durationMs(d: z.infer<typeof duration>): number {
-  if (typeof d === 'number') return d;
+export function durationMs(d: string): number {
   const m = /^([+-]?\d+)(ms|s|m|h|d)$/.exec(d);
   if (!m) return Number.NaN;
   const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] as 'ms' | 's' | 'm' | 'h' | 'd'];
@@ -119,7 +120,8 @@ const paymentTarget = z.union(
   { error: 'credit, prepayment, or { prepayment: { suspendDebtDisabled, suspendDebtEmergency, disablementThreshold } }' },
 );
 
-const expectation = z.strictObject({
+const expectation = z.strictObject(
+  {
   /** The final synchronous answer: the CV 5 (or only) request's response code, or an HTTP status for rejects. */
   code: responseCode.optional(),
   /** For critical SMETS2+ requests: the CV 4 (transform) answer. */
@@ -130,7 +132,30 @@ const expectation = z.strictObject({
   device: z.enum(['success', 'failure']).optional(),
   /** A DCC alert to the requester (AD1 for quarantine). */
   dccAlert: z.enum(DCC_ALERT_CODES, { error: 'a DCC alert code DUIS defines (AD1, N1...)' }).optional(),
-});
+  },
+  { error: 'what the answer must be: { code, transform, response, device or dccAlert }' },
+);
+
+/**
+ * A DUIS body's content: element names to text, numbers, booleans, ~ (empty), nested mappings or lists. A number is
+ * a whole one JavaScript holds exactly: YAML reads 73480000000000000001 (a UTRN) as a float, which would be sent
+ * as 73480000000000000000.
+ */
+type BodyValue = string | number | boolean | null | BodyValue[] | { [element: string]: BodyValue };
+const bodyValue: z.ZodType<BodyValue> = z.lazy(() =>
+  z.union(
+    [
+      z.string(),
+      z.boolean(),
+      z.null(),
+      z.number().refine(Number.isSafeInteger, 'a whole number of at most 15 digits: quote a longer one (a UTRN, an MPxN) so it is sent as written'),
+      z.array(bodyValue),
+      bodyContent,
+    ],
+    { error: 'text, a whole number, true/false, ~ (an empty element), a mapping of elements or a list' },
+  ),
+);
+const bodyContent: z.ZodType<{ [element: string]: BodyValue }> = z.lazy(() => z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/, 'an element name'), bodyValue));
 
 /** How a request is spoiled, to prove the control that should catch it. */
 const tamper = z.union([
@@ -157,7 +182,7 @@ export const requestStep = z.strictObject({
    * For SRVs other than 1.6: the DUIS body's content as a mapping of element names to values (nested mappings
    * become child elements), e.g. { PrepaymentMode: { AdjustMeterBalance: 500 } } for SRV 1.5.
    */
-  body: z.record(z.string().regex(/^[A-Za-z][A-Za-z0-9]*$/), z.unknown()).optional(),
+  body: bodyContent.optional(),
   /** Future-dated execution ("+1h") or "cancel" (the DUIS cancellation date-time). */
   at: z.union([duration, z.literal('cancel')]).optional(),
   /** auto: CV 4 then 5 for critical SMETS2+ SRVs, else 1 (8 for non-device SRVs). */
@@ -167,13 +192,18 @@ export const requestStep = z.strictObject({
   tamper: tamper.optional(),
   /** Send this many identical-but-for-counter requests (anomaly detection). The expectation applies to the last. */
   repeat: z.number().int().min(1).max(10_000).default(1),
-  expect: expectation.default({}),
+  /** What the answer must be: at least one of its parts (a request that checks nothing passes whatever the DCC says). */
+  expect: expectation.refine((e) => Object.keys(e).length > 0, 'names nothing to check: give code, transform, response, device or dccAlert'),
   /** Device fields this step may change, per device alias; default: what the SRV touches on success, else nothing. */
   changes: z.record(alias, z.array(z.string())).optional(),
 });
 
 export const stepSchema = z.union([
-  z.strictObject({ solr: z.strictObject({ failed: alias, contingency: alias, start: duration.default('0s'), end: duration.optional(), devices: z.array(alias).optional() }) }),
+  z.strictObject({
+    solr: z
+      .strictObject({ failed: alias, contingency: alias, start: duration.default('0s'), end: duration.optional(), devices: z.array(alias).min(1, 'names at least one device (leave devices out for all of them)').optional() })
+      .refine((s) => s.end === undefined || !(durationMs(s.end) <= durationMs(s.start)), { path: ['end'], message: 'an instruction ends after it starts' }),
+  }),
   z.strictObject({ officer: z.strictObject({ party: alias, id: z.string(), kind: z.enum(['ARO', 'SRO']) }) }),
   z.strictObject({
     adt: z.strictObject({
@@ -209,7 +239,8 @@ export const stepSchema = z.union([
         party: alias.optional(),
         device: alias.optional(),
         certificate: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka', 'device-ds', 'device-ka', 'all']).default('all'),
-        delay: duration.optional(),
+        /** A PMA-delayed revocation: takes effect this much later. */
+        delay: durationWhere((ms) => ms >= 0, 'a delay of 0 or more').optional(),
       })
       .superRefine((r, ctx) => {
         if ((r.party === undefined) === (r.device === undefined)) ctx.addIssue({ code: 'custom', message: 'names one of party and device' });
@@ -227,7 +258,7 @@ export const stepSchema = z.union([
     }),
   }),
   z.strictObject({
-    'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: deviceAlertCode, within: duration.default('5s'), absent: z.boolean().default(false) }),
+    'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: deviceAlertCode, within: timeLimit.default('5s'), absent: z.boolean().default(false) }),
   }),
   /** Sends every SRV of the eligibility table except these, expecting one code for all (BR3). */
   z.strictObject({ 'every-other-srv': z.strictObject({ as: alias, to: alias, except: z.array(srv).default(['1.6']), expect: responseCode }) }),
@@ -249,7 +280,11 @@ export const stepSchema = z.union([
       direction: z.enum(['to-device', 'to-dcc']).default('to-device'),
       times: z.number().int().min(1).default(1),
       part: z.enum(['middle', 'mac']).optional(),
-      delay: duration.optional(),
+      delay: timeLimit.optional(),
+    }).superRefine((f, ctx) => {
+      // Read only by their own action: given to another, they would be dropped without a word.
+      if (f.part !== undefined && f.action !== 'corrupt') ctx.addIssue({ code: 'custom', path: ['part'], message: `part is for corrupt, not ${f.action}` });
+      if (f.delay !== undefined && f.action !== 'delay') ctx.addIssue({ code: 'custom', path: ['delay'], message: `delay is for the delay action, not ${f.action}` });
     }),
   }),
 ]);

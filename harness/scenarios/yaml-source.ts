@@ -40,6 +40,10 @@ export function readYamlSource(file: string, text?: string): YamlSource {
     const line = first.linePos?.[0]?.line ?? lineCounter.linePos(first.pos[0]).line;
     throw new ScenarioFileError(file, line, `not valid YAML: ${first.message.split('\n')[0]}`);
   }
+  // YAML 1.1 reads yes/no as booleans, 010 as octal and 1:30 as 90: values would not mean what the docs say.
+  if (doc.directives?.yaml.version !== '1.2') {
+    throw new ScenarioFileError(file, 1, `%YAML ${doc.directives?.yaml.version} is not read here: these files are YAML 1.2 (drop the directive)`);
+  }
   let value: unknown;
   try {
     // Aliases reuse a step or a device freely; the limit is against one that expands exponentially.

@@ -4,7 +4,7 @@ import test from 'ava';
 import { runScenarios } from '../../harness/engine/runner.ts';
 import { InfrastructureError } from '../../harness/engine/failures.ts';
 import { EmulatedPool } from '../../harness/pools/emulated.ts';
-import { loadScenarioFile } from '../../harness/scenarios/loader.ts';
+import { loadScenarioFile, ScenarioLoadError } from '../../harness/scenarios/loader.ts';
 import { decodeFrame } from '../../protocol/gbcs/frame.ts';
 import { repoRoot } from '../helpers/fixtures.ts';
 
@@ -273,7 +273,7 @@ const SC_WITHOUT_PREPAYMENT_LEAVES: [id: string, defect: string, steps: string, 
     'content-check-message-code-only',
     `      - request: { as: failing, to: esme, mode: credit, at: 6h, expect: { code: I99, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: credit, at: cancel }`,
+      - request: { as: srp, to: esme, mode: credit, at: cancel, expect: { code: I99 } }`,
     /esme changed where it must not: .*pending\.paymentMode \{[^}]*"mode":"credit".* -> null; eventLog\[\d+\] .*"event":"cancelled"/,
   ],
   [
@@ -281,7 +281,7 @@ const SC_WITHOUT_PREPAYMENT_LEAVES: [id: string, defect: string, steps: string, 
     'sc-allowed-ecs03',
     `      - request: { as: failing, to: esme, mode: credit, at: 6h, expect: { code: I99, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: { prepayment: { suspendDebtDisabled: false, suspendDebtEmergency: false, disablementThreshold: 0 } } }`,
+      - request: { as: srp, to: esme, mode: { prepayment: { suspendDebtDisabled: false, suspendDebtEmergency: false, disablementThreshold: 0 } }, expect: { code: I99 } }`,
     /esme changed where it must not: .*eventLog\[\d+\] .*"event":"executed".*"useCase":"ECS03"/,
   ],
   [
@@ -290,7 +290,7 @@ const SC_WITHOUT_PREPAYMENT_LEAVES: [id: string, defect: string, steps: string, 
     `      - request: { as: failing, to: esme, mode: credit, expect: { code: I99, device: success } }
       - request: { as: failing, to: esme, mode: prepayment, at: 6h, expect: { code: I99, device: success } }
       - solr-contingency: { failed: failing, contingency: srp }
-      - request: { as: srp, to: esme, mode: prepayment, at: 1h }`,
+      - request: { as: srp, to: esme, mode: prepayment, at: 1h, expect: { code: I99 } }`,
     /esme changed where it must not: .*pending\.paymentMode \{.*"mode":"prepayment".*\} -> \{.*"mode":"prepayment".*; eventLog\[\d+\] .*"event":"scheduled".*"useCase":"ECS03"/,
   ],
 ];
@@ -405,14 +405,18 @@ scenarios:
 });
 
 test('a transform expectation on a request that is not transformed is an error in the scenario, not a silent pass', async (t) => {
-  const run = await runScenarios(
-    load(`  - id: smets1-transform
+  const text = `  - id: smets1-transform
     title: t
     steps:
       - request: { as: failing, to: smets1-elec, mode: credit, expect: { transform: E99, code: I99 } }
-`),
-    { pool: async () => new EmulatedPool() },
-  );
+`;
+  // Refused on load; built without the loader, the step still errors rather than pass.
+  t.throws(() => load(text), { instanceOf: ScenarioLoadError, message: /expect\.transform is the answer to the CV 4 transform request, and this request has none/ });
+  const [valid] = load(text.replace('transform: E99, ', ''));
+  const step = valid!.steps[0]!;
+  if (!('request' in step)) return t.fail();
+  step.request.expect = { ...step.request.expect, transform: 'E99' };
+  const run = await runScenarios([valid!], { pool: async () => new EmulatedPool() });
   t.is(run.tests[0]!.verdict, 'error');
   t.regex(run.tests[0]!.attempts[0]!.message!, /expect\.transform is the answer to a CV 4 transform request, and this request goes as CV 1/);
 });

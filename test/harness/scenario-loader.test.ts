@@ -38,11 +38,11 @@ test('errors name the file, the line and what is wrong', (t) => {
   t.deepEqual(problems(`${head}      - teleport: { to: esme }\n`), [
     'L6: scenarios.0.steps.0: unknown step "teleport" (known: solr, officer, adt, solr-contingency, request, advance, revoke, certificate, expect-alert, every-other-srv, expect-state, link-fault)',
   ]);
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esmee }\n`), ['L6: device esmee is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)']);
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credt }\n`), [
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esmee, expect: { code: E3 } }\n`), ['L6: device esmee is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credt, expect: { code: E3 } }\n`), [
     'L6: scenarios.0.steps.0.request.mode: credit, prepayment, or { prepayment: { suspendDebtDisabled, suspendDebtEmergency, disablementThreshold } }',
   ]);
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, colour: blue }\n`), ['L6: scenarios.0.steps.0.request: Unrecognized key: "colour"']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, colour: blue, expect: { code: E3 } }\n`), ['L6: scenarios.0.steps.0.request: Unrecognized key: "colour"']);
   // It passed having checked nothing.
   t.deepEqual(problems(`${head}      - expect-state: { device: esme }\n`), ["L6: scenarios.0.steps.0.expect-state: names nothing to check: give paymentMode, pending, supply, meterBalance or securityEvent"]);
   t.regex(problems(`world: ${WORLD}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - advance: 1h\n  - id: s1\n    title: u\n    steps:\n      - advance: 1h\n`)[0]!, /^L7: scenario id s1 appears twice/);
@@ -141,7 +141,10 @@ test('tag filters: a comma means any, a plus means all', (t) => {
 
 test('outline variables and alert codes are checked on load, not when the scenario runs', (t) => {
   t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n`), ['L6: ${device} is not a variable of this scenario\'s outline (it has none)']);
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${meter}", expect: { code: E3 } }\n    outline:\n      device: [esme]\n`), ['L6: ${meter} is not a variable of this scenario\'s outline (device)']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${meter}", expect: { code: E3 } }\n    outline:\n      device: [esme]\n`), [
+    'L6: ${meter} is not a variable of this scenario\'s outline (device)',
+    'L8: outline column device is read by no step (no ${device} in the steps): its 1 tests would all run the same steps',
+  ]);
   t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, healthy]\n`), [
     'L6: s1[device=healthy]: device healthy (from the outline) is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)',
   ]);
@@ -171,16 +174,16 @@ test('a written EUI equal to the one another alias is given (it has none written
 });
 
 test("an outline row is read again once substituted, keys included: a value that does not fit where it lands is a load error", (t) => {
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 16]\n`), [
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}", expect: { code: E3 } }\n    outline:\n      s: ["1.6", 16]\n`), [
     'L6: s1[s=16]: scenarios.0.steps.0.request.srv: Invalid input: expected string, received number',
   ]);
   // A key was left as written: "${device}" reached the run, which had no such device.
-  const loaded = loadScenarioFile(file, `${head}      - request: { as: srp, to: "\${device}", changes: { "\${device}": [securityLog] } }\n    outline:\n      device: [esme, gsme]\n`);
+  const loaded = loadScenarioFile(file, `${head}      - request: { as: srp, to: "\${device}", changes: { "\${device}": [securityLog] }, expect: { code: E3 } }\n    outline:\n      device: [esme, gsme]\n`);
   t.deepEqual(
     loaded.map((s) => { const step = s.steps[0]!; return 'request' in step ? Object.keys(step.request.changes ?? {}) : []; }),
     [['esme'], ['gsme']],
   );
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, changes: { "\${device}": [securityLog] } }\n    outline:\n      device: [esme, nowhere]\n`), [
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, changes: { "\${device}": [securityLog] }, expect: { code: E3 } }\n    outline:\n      device: [esme, nowhere]\n`), [
     'L6: s1[device=nowhere]: device nowhere (from the outline) is not in the world (esme, esme-twin, gsme, smets1-elec, smets1-gas, other-esme, other-gsme, other-smets1)',
   ]);
 });
@@ -225,6 +228,75 @@ test('an outline value is refused where it would make a test id reports and --gr
     'L8: scenarios.0.outline.device.1: an outline value: letters, digits and . _ : + / - (it becomes part of the test id)',
     'L8: scenarios.0.outline.device.2: an outline value: letters, digits and . _ : + / - (it becomes part of the test id)',
   ]);
-  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}" }\n    outline:\n      s: ["1.6", 1.6]\n`).slice(0, 1), ['L8: scenarios.0.outline.s: each value once: two alike would make two tests of one id']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${s}", expect: { code: E3 } }\n    outline:\n      s: ["1.6", 1.6]\n`).slice(0, 1), ['L8: scenarios.0.outline.s: each value once: two alike would make two tests of one id']);
   t.deepEqual(problems(`${head}      - request: { as: srp, to: "\${device}", expect: { code: E3 } }\n    outline:\n      device: [esme, gsme]\n`), []);
+});
+
+test('an outline column no step reads is refused (its tests would all run the same steps), and so is an outline of more than 1000 tests', (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credit, expect: { code: I99 } }\n    outline:\n      device: [esme, gsme, smets1-elec]\n`), [
+    'L8: outline column device is read by no step (no ${device} in the steps): its 3 tests would all run the same steps',
+  ]);
+  const column = (name: string) => `      ${name}: [${Array.from({ length: 11 }, (_, i) => i).join(', ')}]\n`;
+  const big = `${head}      - officer: { party: srp, id: "\${a}-\${b}-\${c}", kind: SRO }\n    outline:\n${column('a')}${column('b')}${column('c')}`;
+  t.deepEqual(problems(big), ['L8: the outline expands to 1,331 tests, more than 1000: split the scenario']);
+});
+
+test('a tamper, signWith or expect.transform the request path would drop is refused at load, naming why', (t) => {
+  const request = (fields: string) => problems(`${head}      - request: { as: srp, to: ${fields} }\n`);
+  t.deepEqual(request('esme, mode: credit, tamper: replay, expect: { code: I99 }'), [
+    'L6: replay sends a request once more as it was; this one goes as CV 4 then CV 5: replay-signed-precommand sends the CV 5 again',
+  ]);
+  t.deepEqual(request('smets1-elec, mode: prepayment, tamper: unsigned-precommand, expect: { code: E2 }'), [
+    'L6: unsigned-precommand changes the Signed Pre-Command, and this request has none (smets1-elec is a SMETS1 meter: the DCC hands the request to the S1SP, no Pre-Command is signed)',
+  ]);
+  t.deepEqual(request('esme, mode: credit, cv: 1, tamper: { sign-precommand-with: healthy }, signWith: healthy, expect: { code: E12 }'), [
+    'L6: sign-precommand-with signs the Pre-Command, and this request has none (cv 1 sends the request as given, no Pre-Command is signed)',
+    'L6: signWith names the key that signs the Pre-Command, and this request has none (cv 1 sends the request as given, no Pre-Command is signed)',
+  ]);
+  t.deepEqual(request('smets1-elec, mode: credit, expect: { transform: I0 }'), [
+    'L6: expect.transform is the answer to the CV 4 transform request, and this request has none (smets1-elec is a SMETS1 meter: the DCC hands the request to the S1SP, no Pre-Command is signed)',
+  ]);
+  // What each path does take.
+  t.deepEqual(request('esme, mode: credit, tamper: replay-signed-precommand, expect: { code: E12 }'), []);
+  t.deepEqual(request('smets1-elec, mode: credit, tamper: replay, expect: { code: E12 }'), []);
+});
+
+test('SRVs the DCC does not know, and request fields another SRV would ignore, are refused at load', (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "1.66", body: { A: 1 }, expect: { code: E3 } }\n`), ['L6: SRV 1.66 is not in the eligibility table']);
+  t.deepEqual(problems(`${head}      - request: { as: healthy, to: other-esme, srv: "2.2", mode: prepayment, at: cancel, body: { UTRN: "1" }, expect: { code: I99 } }\n`), [
+    "L6: mode is SRV 1.6's (the payment mode to switch to), not SRV 2.2's: give its body",
+    'L6: at dates an SRV 1.6 switch, not SRV 2.2',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credit, body: { Foo: 1 }, expect: { code: I99 } }\n`), ['L6: SRV 1.6 builds its body from mode and at: body is for other SRVs']);
+  t.deepEqual(problems(`${head}      - solr-contingency: { failed: failing, contingency: srp, adt-srvs: ["1.66"] }\n`), ['L6: SRV 1.66 is not in the eligibility table']);
+});
+
+test('a request must name what its answer is to be; a body number YAML cannot hold exactly must be quoted', (t) => {
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: prepayment, expect: {} }\n`), [
+    'L6: scenarios.0.steps.0.request.expect: names nothing to check: give code, transform, response, device or dccAlert',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: prepayment }\n`), ['L6: scenarios.0.steps.0.request.expect: what the answer must be: { code, transform, response, device or dccAlert }']);
+  t.deepEqual(problems(`${head}      - request: { as: healthy, to: other-esme, srv: "2.2", body: { UTRN: 73480000000000000001 }, expect: { code: I99 } }\n`), [
+    'L6: scenarios.0.steps.0.request.body.UTRN: a whole number of at most 15 digits: quote a longer one (a UTRN, an MPxN) so it is sent as written',
+  ]);
+  t.deepEqual(problems(`${head}      - request: { as: healthy, to: other-esme, srv: "2.2", body: { UTRN: "73480000000000000001", Empty: ~, N: 5 }, expect: { code: I99 } }\n`), []);
+});
+
+test('durations carry their unit; a wait for an absent alert, and a link delay, are more than nothing; an instruction ends after it starts', (t) => {
+  t.deepEqual(problems(`${head}      - expect-alert: { at: failing, code: 8F66, absent: true, within: 5 }\n`), [
+    'L6: scenarios.0.steps.0.expect-alert.within: a duration such as 500ms, 30s, 15m, 2h or 7d (with its unit)',
+  ]);
+  t.deepEqual(problems(`${head}      - expect-alert: { at: failing, code: 8F66, absent: true, within: -5s }\n`), ['L6: scenarios.0.steps.0.expect-alert.within: a time limit above 0 and at most 24 days']);
+  t.deepEqual(problems(`${head}      - link-fault: { action: delay, delay: 0s }\n`), ['L6: scenarios.0.steps.0.link-fault.delay: a time limit above 0 and at most 24 days']);
+  t.deepEqual(problems(`${head}      - link-fault: { action: drop, delay: 5s, part: mac }\n`), [
+    'L6: scenarios.0.steps.0.link-fault.part: part is for corrupt, not drop',
+    'L6: scenarios.0.steps.0.link-fault.delay: delay is for the delay action, not drop',
+  ]);
+  t.deepEqual(problems(`${head}      - solr: { failed: failing, contingency: srp, start: 1h, end: -1h }\n`), ['L6: scenarios.0.steps.0.solr.end: an instruction ends after it starts']);
+  t.deepEqual(problems(`${head}      - solr: { failed: failing, contingency: srp, devices: [] }\n`), ['L6: scenarios.0.steps.0.solr.devices: names at least one device (leave devices out for all of them)']);
+  t.deepEqual(problems(`${head}      - revoke: { party: healthy, delay: -1h }\n`), ['L6: scenarios.0.steps.0.revoke.delay: a delay of 0 or more']);
+});
+
+test('a YAML 1.1 file is refused: it would read yes as true and 1:30 as 90', (t) => {
+  t.deepEqual(problems(`%YAML 1.1\n---\n${head}      - expect-alert: { at: failing, code: 8F66, absent: yes, within: 1:30 }\n`), ['L1: %YAML 1.1 is not read here: these files are YAML 1.2 (drop the directive)']);
 });
