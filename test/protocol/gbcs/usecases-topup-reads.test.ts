@@ -2,7 +2,7 @@ import test from 'ava';
 import { decodeReadAttributesResponse, ECS17b, ECS19, esmePrepayValuesData, GCS13a, GCS14, readAttributesResponse, readEsmePrepayValues, requestedAttributes, ZclType } from '../../../protocol/gbcs/usecases/reads.ts';
 import { consumerTopUpResponse, CS01a, CS01b, decodeConsumerTopUpResponse, makeUtrn, readUtrn } from '../../../protocol/gbcs/usecases/top-up.ts';
 import { codecByCode, USE_CASE_CODECS } from '../../../protocol/gbcs/usecases/catalogue.ts';
-import { allUseCases } from '../../../protocol/gbcs/message-codes.ts';
+import { allUseCases, useCaseByCode } from '../../../protocol/gbcs/message-codes.ts';
 import { components, ctx, GSME, mutationsNeverAlias, request, roundTrip } from './usecases-support.ts';
 
 const UTRN = makeUtrn(12_345, 42n);
@@ -57,4 +57,6 @@ test('the catalogue holds each use case once, consistent with the message code t
     t.is(c?.critical, u.critical, u.name);
     t.is(c?.family, u.family, u.name);
   }
+  // And the other way: a codec the table lacks has no name in `gbcs decode`, and no SRV for the SoLR content check.
+  for (const c of USE_CASE_CODECS) t.like(useCaseByCode(c.code), { name: c.name, srv: c.srv }, `${c.name} is in the message code table`);
 });
