@@ -24,7 +24,7 @@ export function gbcsLine(bytes: Uint8Array): string {
   const what = s.alert ? s.alert.code : (s.useCase ?? `message code 0x${frame.apdu.messageCode.toString(16).toUpperCase().padStart(4, '0')}`);
   const mode = s.paymentMode ? ` (${s.paymentMode}${s.execution && s.execution !== 'now' ? `, ${s.execution === 'never' ? 'cancel' : `at ${s.execution}`}` : ''})` : '';
   const outcome = frame.kind === 'response' ? parseResponseContent(frame.apdu.content) : null;
-  return `${frame.kind} ${what}${mode}${outcome ? `: ${outcome.ok ? describeOutcome(outcome.value) : 'unreadable content'}` : ''}`;
+  return `${frame.kind} ${what}${mode}${outcome ? `: ${outcome.ok ? describeOutcome(outcome.value) : `outcome not read: ${outcome.error.message}`}` : ''}`;
 }
 
 function s1spLine(bytes: Uint8Array): string {

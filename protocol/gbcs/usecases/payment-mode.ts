@@ -12,7 +12,7 @@ import { ByteReader, ByteWriter, hex4 } from '../bytes.ts';
 import { type Execution, decodeDlmsExecution, decodeZigbeeExecution, encodeDlmsExecution, encodeZigbeeExecution } from '../datetime.ts';
 import { type AccessRequest, type DlmsData, D, gbcsInvokeId, readAccessRequest, writeAccessRequest } from '../dlms.ts';
 import { type Decoded, decodeResult, fail } from '../errors.ts';
-import { readGbz, writeGbz, ZclFrameControl } from '../gbz.ts';
+import { GbzControl, readGbz, writeGbz, ZclFrameControl } from '../gbz.ts';
 
 export type PaymentMode = 'credit' | 'prepayment';
 /** ESME with one or two tariff elements, or GSME: decides the use case family and the ESME entry tables. */
@@ -276,6 +276,8 @@ function interpretGsme(content: Uint8Array, useCase: 'GCS02' | 'GCS03'): { chang
   r.expectEnd('GBZ payload');
   const c = gbz.components[0];
   if (gbz.components.length !== 1 || !c) return fail('bad-value', `${useCase}: expected one GBZ component`, 0);
+  // One plain component: no From Date Time, nothing encrypted (a Command's payload is the meter's to read).
+  if (c.control !== GbzControl.last) return fail('bad-value', `${useCase}: extended header control 0x${c.control.toString(16).padStart(2, '0')} (one plain component is 0x01)`, 3);
   if (c.clusterId !== CLUSTER_PREPAYMENT || c.frame.commandId !== CMD_CHANGE_PAYMENT_MODE) {
     return fail('bad-value', `${useCase}: expected Prepayment cluster Change Payment Mode, got cluster 0x${hex4(c.clusterId)} command ${c.frame.commandId}`, 3);
   }

@@ -112,6 +112,8 @@ export function parseResponseContent(content: Uint8Array): Decoded<ResponseOutco
     for (const c of gbz.components) if (isDefault(c) && c.frame.payload.length !== 2) fail('bad-length', `Default Response payload of ${c.frame.payload.length} octets`, 0);
     const failed = gbz.components.find((c) => isDefault(c) && c.frame.payload[1] !== 0);
     const reported = failed ?? last;
+    // Encrypted for the User (GSME reads): what the meter reports is in the ciphertext, never to be guessed.
+    if (reported.additionalHeader) fail('unsupported', `the outcome is in an encrypted GBZ component (cluster 0x${hex4(reported.clusterId)} command 0x${reported.frame.commandId.toString(16)}): only the User's key reads it`, 0);
     const f = reported.frame;
     if (isDefault(reported)) {
       const status = f.payload[1]!;

@@ -166,3 +166,19 @@ test('a payload whose message code says credit but whose content is prepayment i
   content[at + 2] = 0xc0;
   t.false(parsePaymentModeCommand({ ...credit, content }).ok);
 });
+
+test('a GSME payment-mode command is one plain GBZ component: another extended header control is refused, not read past', (t) => {
+  const gas = gs('GCS02_1.6_IMMEDIATE_SUCCESS_PRECOMMAND_GBCS.HEX');
+  t.true(parsePaymentModeCommand(gas).ok);
+  t.is(gas.content[3], 0x01);
+  for (const control of [0x00, 0x03, 0x11]) {
+    const content = Buffer.from(gas.content);
+    content[3] = control;
+    const r = parsePaymentModeCommand({ ...gas, content });
+    t.false(r.ok, `control 0x${control.toString(16)}`);
+  }
+  const notLast = Buffer.from(gas.content);
+  notLast[3] = 0x00;
+  const r = parsePaymentModeCommand({ ...gas, content: notLast });
+  t.regex(r.ok ? '' : r.error.message, /extended header control 0x00 \(one plain component is 0x01\)/);
+});
