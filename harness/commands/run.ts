@@ -6,7 +6,7 @@
  * `smets-hil list [PATH...]`: the scenarios that would run, after filters.
  */
 import { readFileSync, realpathSync } from 'node:fs';
-import { basename, dirname, join, resolve, sep } from 'node:path';
+import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { ALL_DEFECTS, isDefect, splitDefects } from '../defects.ts';
@@ -166,7 +166,7 @@ export const runCommand: CommandModule<object, RunArgs> = {
     };
     const scenarios = selectSome(args);
     // Where the results go is checked before the run: a run is not made for output that cannot be kept.
-    checkOutputsApart(reports, args);
+    checkOutputsApart(reports, args, scenarios);
     for (const r of reports) writableFile(r.file, 'report');
     if (args.evidence) writableDirectory(args.evidence, 'evidence');
     if (args.history && args.historyDb) writableFile(args.historyDb, 'history-db');
@@ -246,12 +246,23 @@ function realPath(path: string): string {
 }
 
 /**
- * Refuses outputs that would write over each other: a report on the run history (or the files SQLite keeps beside
- * it) would destroy past runs, and a file where another output needs a folder fails only after the run. The
- * evidence folder may hold other outputs: each bundle goes into a new folder of its own under it.
+ * Refuses outputs that would write over each other or over what the run reads: a report on the run history (or
+ * the files SQLite keeps beside it) would destroy past runs, one on a scenario, world or rig file would replace
+ * it, and a file where another output needs a folder fails only after the run. The evidence folder may hold other
+ * outputs: each bundle goes into a new folder of its own under it.
  */
-function checkOutputsApart(reports: readonly ReportSpec[], args: RunArgs): void {
+function checkOutputsApart(reports: readonly ReportSpec[], args: RunArgs, scenarios: readonly LoadedScenario[]): void {
   const outputs: { label: string; path: string; folder: boolean }[] = reports.map((r) => ({ label: `--report ${r.format}=${r.file}`, path: realPath(r.file), folder: false }));
+  const inputs = new Map<string, string>();
+  for (const s of scenarios) {
+    inputs.set(realPath(s.file), `the scenario file ${s.file}`);
+    if (s.worldFile) inputs.set(realPath(s.worldFile), `the world file ${relative(process.cwd(), s.worldFile)}`);
+  }
+  if (args.rig) inputs.set(realPath(args.rig), `the rig file ${args.rig}`);
+  for (const r of reports) {
+    const input = inputs.get(realPath(r.file));
+    if (input) throw new CliExit(EXIT.usage, `--report ${r.format}=${r.file} would write over ${input}, which this run reads`);
+  }
   if (args.evidence) outputs.push({ label: `--evidence ${args.evidence}`, path: realPath(args.evidence), folder: true });
   if (args.history) {
     const label = args.historyDb === undefined ? `the run history ${DEFAULT_HISTORY_FILE}` : `--history-db ${args.historyDb}`;

@@ -22,6 +22,8 @@ export interface LoadedScenario {
   level: Scenario['level'];
   file: string;
   world: World;
+  /** The world's file, when the scenario file names one rather than holding its world inline. */
+  worldFile?: string;
   steps: Step[];
   retry: Scenario['retry'];
   timeouts: Scenario['timeouts'];
@@ -253,8 +255,9 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
   const spec = parsed.data;
   let world: World;
   const problems: ScenarioFileError[] = [];
+  let worldFile: string | undefined;
   if (typeof spec.world === 'string') {
-    const worldFile = worldPath(file, spec.world);
+    worldFile = worldPath(file, spec.world);
     try {
       world = loadWorld(worldFile);
     } catch (e) {
@@ -323,6 +326,7 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
         level: e.scenario.level,
         file,
         world,
+        ...(worldFile ? { worldFile } : {}),
         steps: e.scenario.steps,
         retry: e.scenario.retry,
         timeouts: e.scenario.timeouts,

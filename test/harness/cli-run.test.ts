@@ -109,6 +109,10 @@ test('an option whose check refuses the value is a usage error with its message,
     [['run', '--no-history', '--report', 'json=-'], '--report "json=-": a report is written to a file; "-" (standard output) is not one'],
     // The second would silently replace the first.
     [['run', '--no-history', '--report', 'json=out/result', '--report', 'junit=out/../out/result'], '--report json=out/result and --report junit=out/../out/result name the same file'],
+    // A report over what the run reads replaced it, and the next run could not load.
+    [['run', '--no-history', '--report', 'junit=scenarios/worlds/standard.yaml'], '--report junit=scenarios/worlds/standard.yaml would write over the world file scenarios/worlds/standard.yaml, which this run reads'],
+    [['run', 'scenarios/mp134b/br2-certificates.yaml', '--no-history', '--report', 'json=scenarios/mp134b/br2-certificates.yaml'], '--report json=scenarios/mp134b/br2-certificates.yaml would write over the scenario file scenarios/mp134b/br2-certificates.yaml, which this run reads'],
+    [['run', '--no-history', '--rig', 'rigs/emulated-serial.yaml', '--report', 'junit=rigs/emulated-serial.yaml'], '--report junit=rigs/emulated-serial.yaml would write over the rig file rigs/emulated-serial.yaml, which this run reads'],
     // yargs lists an option given twice; read as one value it was a TypeError, or a --grep of "a,b".
     [['list', '--tags', 'BR5', '--tags', 'smets1'], '--tags is given more than once'],
     [['list', '--level', 'smoke', '--level', 'nightly'], '--level is given more than once'],
