@@ -68,7 +68,9 @@ export const historyCommand: CommandModule<object, HistoryArgs> = {
     if (args.withDefects && args.test === undefined) throw new CliExit(EXIT.usage, '--with-defects goes with --test ID: the run list always shows runs that seeded defects');
     const file = args.db !== undefined ? resolve(args.db) : defaultHistoryPath();
     if (!existsSync(file)) {
-      // No history yet is an ordinary state (a fresh clone), not an error.
+      // A file named that is not there is a mistyped path: answering "nothing recorded" would pass a CI flake gate.
+      if (args.db !== undefined) throw new CliExit(EXIT.usage, `--db ${args.db}: no such file`);
+      // No history yet at the default place is an ordinary state (a fresh clone), not an error.
       if (args.json) process.stdout.write(args.test === undefined ? '[]\n' : JSON.stringify({ testId: args.test, summary: summarizeTestHistory([]), runs: [], seededLeftOut: 0 }) + '\n');
       else process.stdout.write(`no run history yet: ${file} does not exist\n`);
       return;

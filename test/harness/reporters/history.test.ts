@@ -180,16 +180,22 @@ test('smets-hil history: unknown test, bad --limit, and no history yet', async (
   t.is(limit.code, 2);
   t.regex(limit.stderr, /--limit must be a positive integer/);
 
-  // Nothing recorded yet is an ordinary state (a fresh clone), not an error; and reading creates nothing.
-  const missing = join(dir, 'none', 'history.sqlite');
-  const fresh = await runCli(['history', '--db', missing]);
+  // Nothing recorded yet at the default place is an ordinary state (a fresh clone), not an error; and reading
+  // creates nothing.
+  const fresh = await runCli(['history'], { cwd: dir });
+  const missing = join(dir, '.smets-hil', 'history.sqlite');
   t.is(fresh.code, 0, fresh.stderr);
   t.is(fresh.stdout, `no run history yet: ${missing} does not exist\n`);
-  t.false(existsSync(join(dir, 'none')));
-  const freshJson = await runCli(['history', '--db', missing, '--json']);
+  t.false(existsSync(join(dir, '.smets-hil')));
+  const freshJson = await runCli(['history', '--json'], { cwd: dir });
   t.deepEqual(JSON.parse(freshJson.stdout), []);
-  const freshTest = await runCli(['history', '--db', missing, '--test', 'BR1-sc-credit-esme', '--json']);
+  const freshTest = await runCli(['history', '--test', 'BR1-sc-credit-esme', '--json'], { cwd: dir });
   t.like(JSON.parse(freshTest.stdout), { runs: [], seededLeftOut: 0 }, 'the same keys as with a history');
+  // A file named that is not there is a mistyped path: a flake gate reading "flaky: false" from it would pass.
+  const typo = await runCli(['history', '--db', join(dir, 'h.sqlit'), '--test', 'BR1-sc-credit-esme', '--json']);
+  t.is(typo.code, 2);
+  t.is(typo.stdout, '');
+  t.regex(typo.stderr, /--db .*h\.sqlit: no such file/);
   const alone = await runCli(['history', '--db', file, '--with-defects']);
   t.is(alone.code, 2);
   t.regex(alone.stderr, /--with-defects goes with --test ID/);
