@@ -298,8 +298,10 @@ async function writeOutputs(run: RunRecord, reports: readonly ReportSpec[], args
   let evidenceDir: string | undefined;
   if (args.evidence) {
     await keep(`the evidence bundle under ${args.evidence}`, async () => {
-      evidenceDir = await writeEvidenceBundle(run, args.evidence!);
-      process.stdout.write(`evidence: ${evidenceDir}\n`);
+      const bundle = await writeEvidenceBundle(run, args.evidence!);
+      evidenceDir = bundle.dir;
+      // The manifest's own hash, to keep apart from the bundle: it shows the manifest was not rewritten since.
+      process.stdout.write(`evidence: ${bundle.dir}\nevidence manifest sha256: ${bundle.manifestSha256}\n`);
     });
   }
   if (args.history) {

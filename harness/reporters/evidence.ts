@@ -1,7 +1,9 @@
 /**
  * The evidence bundle of a run (`--evidence DIR`): one folder per run holding what an auditor needs to trust
  * and replay the verdicts, and a MANIFEST.sha256 in `sha256sum` format so `sha256sum -c MANIFEST.sha256` (or
- * verifyEvidenceBundle) proves nothing was altered afterwards.
+ * verifyEvidenceBundle) finds any file changed, added or lost since. Against someone who rewrites the manifest
+ * too, the manifest's own SHA-256 (printed with the bundle's folder at the end of the run) is the anchor: keep it
+ * apart from the bundle. The bundle is written in `<folder>.partial` and renamed once whole.
  *
  *   <DIR>/<startedAt>-<runId>/
  *     run.json                   the RunRecord as the engine produced it
@@ -13,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, relative, resolve, sep } from 'node:path';
 import type { RunRecord, TestRecord } from '../results.ts';
 import { renderVerdictTable } from './console.ts';
@@ -72,14 +74,34 @@ export interface EvidenceOptions {
   folderName?: string;
 }
 
+export interface WrittenBundle {
+  dir: string;
+  /** The SHA-256 of its MANIFEST.sha256: what proves the manifest itself unchanged. */
+  manifestSha256: string;
+}
+
 /**
- * Writes the bundle into a new folder under `rootDir` and returns its path. Refuses to write into an existing
- * folder: a bundle is written once, and mixing two runs would make its manifest a lie.
+ * Writes the bundle into a new folder under `rootDir`. Refuses to write into an existing folder: a bundle is
+ * written once, and mixing two runs would make its manifest a lie. Written in `<folder>.partial` and renamed when
+ * whole: a write that fails leaves that folder, named so, and the error says where.
  */
-export async function writeEvidenceBundle(run: RunRecord, rootDir: string, options: EvidenceOptions = {}): Promise<string> {
+export async function writeEvidenceBundle(run: RunRecord, rootDir: string, options: EvidenceOptions = {}): Promise<WrittenBundle> {
   const dir = resolve(rootDir, options.folderName ?? bundleFolderName(run));
   await mkdir(resolve(rootDir), { recursive: true });
-  await mkdir(dir);
+  if (await access(dir).then(() => true, () => false)) throw Object.assign(new Error(`EEXIST: the bundle folder ${dir} already exists`), { code: 'EEXIST' });
+  const partial = `${dir}.partial`;
+  await mkdir(partial);
+  try {
+    const manifestSha256 = await writeBundleFiles(run, partial);
+    await rename(partial, dir);
+    return { dir, manifestSha256 };
+  } catch (e) {
+    throw new Error(`${(e as Error).message} (what was written is left in ${partial})`, { cause: e });
+  }
+}
+
+/** Writes the bundle's files and manifest into `dir`; returns the manifest's SHA-256. */
+async function writeBundleFiles(run: RunRecord, dir: string): Promise<string> {
   const files = new Map<string, string>();
   files.set('run.json', JSON.stringify(run, jsonReplacer, 2) + '\n');
   files.set('report.json', renderJson(run));
@@ -110,8 +132,9 @@ export async function writeEvidenceBundle(run: RunRecord, rootDir: string, optio
     await writeFile(join(dir, path), content, 'utf8');
     manifest.push(`${createHash('sha256').update(content, 'utf8').digest('hex')}  ${path}`);
   }
-  await writeFile(join(dir, MANIFEST), manifest.join('\n') + '\n', 'utf8');
-  return dir;
+  const text = manifest.join('\n') + '\n';
+  await writeFile(join(dir, MANIFEST), text, 'utf8');
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 export interface EvidenceVerification {
@@ -123,8 +146,33 @@ export interface EvidenceVerification {
   missing: string[];
   /** Present in the bundle but not listed: added after the fact. */
   unlisted: string[];
-  /** Manifest lines that are not "<sha256>  <path>" inside the bundle. */
+  /** Manifest lines that are not "<sha256>  <path>" inside the bundle (or what is wrong with the manifest as a whole). */
   invalid: string[];
+  /** Files a bundle of this run must hold that the manifest does not list (removed with their manifest lines). */
+  incomplete: string[];
+}
+
+/** The files every bundle holds, whatever the run. */
+const FIXED_FILES = ['run.json', 'report.json', 'report.junit.xml', 'report.html', 'verdicts.txt', 'devices/index.json'];
+
+/** What a bundle of this run must list beyond FIXED_FILES and lacks: a traffic file per test, a log per device log. */
+async function missingForRun(root: string, listed: ReadonlySet<string>): Promise<string[]> {
+  const out = FIXED_FILES.filter((f) => !listed.has(f));
+  let run: Pick<RunRecord, 'tests' | 'deviceLogs'>;
+  let index: Record<string, string>;
+  try {
+    run = JSON.parse(await readFile(join(root, 'run.json'), 'utf8')) as RunRecord;
+    index = JSON.parse(await readFile(join(root, 'devices', 'index.json'), 'utf8')) as Record<string, string>;
+  } catch {
+    return out; // unreadable: the hashes have said so
+  }
+  const traffic = [...listed].filter((f) => f.startsWith('traffic/')).length;
+  if (Array.isArray(run.tests) && traffic < run.tests.length) out.push(`traffic/ (${run.tests.length - traffic} of the run's ${run.tests.length} tests have no traffic file)`);
+  const logs = Object.keys(index);
+  for (const name of logs) if (!listed.has(`devices/${name}`)) out.push(`devices/${name}`);
+  const devices = Object.keys(run.deviceLogs ?? {}).length;
+  if (logs.length < devices) out.push(`devices/index.json (names ${logs.length} of the run's ${devices} device logs)`);
+  return out;
 }
 
 function sha256File(path: string): Promise<string> {
@@ -147,16 +195,24 @@ async function listFiles(dir: string, base = dir): Promise<string[]> {
   return out;
 }
 
-/** Re-hashes every file of a bundle against its manifest. */
-export async function verifyEvidenceBundle(dir: string): Promise<EvidenceVerification> {
+/**
+ * Re-hashes every file of a bundle against its manifest, and checks the manifest lists all a bundle of its run
+ * holds. `manifestSha256`, the digest printed when the bundle was written, also proves the manifest itself
+ * unchanged: without it, someone who rewrites a file and its manifest line goes unseen.
+ */
+export async function verifyEvidenceBundle(dir: string, options: { manifestSha256?: string } = {}): Promise<EvidenceVerification> {
   const root = resolve(dir);
-  const result: EvidenceVerification = { ok: false, checked: 0, mismatched: [], missing: [], unlisted: [], invalid: [] };
+  const result: EvidenceVerification = { ok: false, checked: 0, mismatched: [], missing: [], unlisted: [], invalid: [], incomplete: [] };
   let text: string;
   try {
     text = await readFile(join(root, MANIFEST), 'utf8');
   } catch {
     result.missing.push(MANIFEST);
     return result;
+  }
+  if (options.manifestSha256 !== undefined) {
+    const actual = createHash('sha256').update(text, 'utf8').digest('hex');
+    if (actual !== options.manifestSha256.toLowerCase()) result.mismatched.push({ path: MANIFEST, expected: options.manifestSha256, actual });
   }
   const listed = new Set<string>();
   for (const line of text.split('\n')) {
@@ -180,6 +236,8 @@ export async function verifyEvidenceBundle(dir: string): Promise<EvidenceVerific
     if (actual !== m[1]) result.mismatched.push({ path, expected: m[1]!, actual });
   }
   for (const f of await listFiles(root)) if (f !== MANIFEST && !listed.has(f)) result.unlisted.push(f);
-  result.ok = result.mismatched.length === 0 && result.missing.length === 0 && result.unlisted.length === 0 && result.invalid.length === 0;
+  if (listed.size === 0) result.invalid.push(`${MANIFEST} lists no files`);
+  result.incomplete = await missingForRun(root, listed);
+  result.ok = [result.mismatched, result.missing, result.unlisted, result.invalid, result.incomplete].every((a) => a.length === 0);
   return result;
 }

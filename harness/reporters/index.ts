@@ -1,7 +1,7 @@
 /**
  * The file reports of a run, as `smets-hil run --report FORMAT=FILE` asks for them, and the renderers behind them.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { RunRecord } from '../results.ts';
 import { renderHtml } from './html.ts';
@@ -49,13 +49,28 @@ export function renderReport(run: RunRecord, format: ReportFormat): string {
   return RENDERERS[format](run);
 }
 
+/**
+ * Writes a file whole or not at all: into a temporary file beside it, then renamed over it. A write cut short (a
+ * full disk, the job killed) leaves the file as it was, never a truncated one that reads as complete.
+ */
+export async function writeWhole(path: string, content: string): Promise<void> {
+  const partial = `${path}.partial-${process.pid}`;
+  try {
+    await writeFile(partial, content, 'utf8');
+    await rename(partial, path);
+  } catch (e) {
+    await rm(partial, { force: true }).catch(() => undefined);
+    throw e;
+  }
+}
+
 /** Writes each requested report (creating folders as needed); returns the absolute paths written, in order. */
 export async function writeReports(run: RunRecord, specs: readonly ReportSpec[], cwd = process.cwd()): Promise<string[]> {
   const written: string[] = [];
   for (const spec of specs) {
     const path = resolve(cwd, spec.file);
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(path, renderReport(run, spec.format), 'utf8');
+    await writeWhole(path, renderReport(run, spec.format));
     written.push(path);
   }
   return written;

@@ -121,7 +121,7 @@ test('console, JSON, JUnit, HTML, history and the evidence bundle agree on count
   h.close();
   t.deepEqual(fromHistory(db, run), want, 'history');
 
-  const bundle = await writeEvidenceBundle(run, dir);
+  const { dir: bundle } = await writeEvidenceBundle(run, dir);
   t.deepEqual(fromJson(readFileSync(join(bundle, 'report.json'), 'utf8')), want, 'bundle json');
   t.deepEqual(fromJunit(readFileSync(join(bundle, 'report.junit.xml'), 'utf8'), order), want, 'bundle junit');
   t.is(readFileSync(join(bundle, 'report.html'), 'utf8'), renderHtml(run));

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -86,4 +86,22 @@ test('an interrupted run says so in every report and in the history; a whole one
   h.record({ ...whole, runId: 'whole' });
   t.deepEqual(h.runs().map((r) => [r.runId, r.interrupted]).sort(), [[run.runId, 'the run was interrupted'], ['whole', null]].sort());
   h.close();
+});
+
+test('a report is written whole or not at all: a write that fails leaves the report that was there', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-report-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'report.html');
+  await writeReports(sampleRun(), [{ format: 'html', file: path }]);
+  const before = readFileSync(path, 'utf8');
+  // Where the new report is put together first, something in the way: the write fails there.
+  mkdirSync(`${path}.partial-${process.pid}`);
+  const run = sampleRun();
+  run.runId = 'another-run';
+  await t.throwsAsync(writeReports(run, [{ format: 'html', file: path }]));
+  t.is(readFileSync(path, 'utf8'), before, 'the report of the run before, whole');
+  rmSync(`${path}.partial-${process.pid}`, { recursive: true });
+  await writeReports(run, [{ format: 'html', file: path }]);
+  t.true(readFileSync(path, 'utf8').includes('another-run'));
+  t.deepEqual(readdirSync(dir), ['report.html'], 'nothing left beside it');
 });
