@@ -24,6 +24,8 @@ import { WorldInstance } from './world.ts';
 
 export interface RunListener {
   onTestStart?(test: { id: string; title: string }): void;
+  /** Before each attempt at a test, the first included (an attempt may end before any step: its world failed). */
+  onAttemptStart?(test: { id: string }, attempt: number): void;
   onStepEnd?(test: { id: string }, step: StepRecord): void;
   onTestEnd?(test: TestRecord): void;
 }
@@ -497,6 +499,7 @@ export async function runScenarios(scenarios: readonly LoadedScenario[], options
     const maxAttempts = s.retry?.attempts ?? 1;
     const scenarioTimeout = s.timeouts.scenario !== undefined ? durationMs(s.timeouts.scenario) : (options.scenarioTimeoutMs ?? 300_000);
     for (let n = 1; n <= maxAttempts; n++) {
+      listener?.onAttemptStart?.({ id: s.id }, n);
       const a = await runAttempt(s, n, options, listener, scenarioTimeout);
       attempts.push(a);
       // Retry only infrastructure errors the scenario says are worth retrying; a product failure is final.

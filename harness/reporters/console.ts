@@ -70,8 +70,9 @@ export class ConsoleReporter implements RunListener {
   readonly #paint: Painter;
   readonly #total: number | undefined;
   readonly #steps: boolean;
+  /** The test whose start line was printed (its end line then follows it, indented). */
+  #started: string | undefined;
   #seen = 0;
-  #current: { id: string; lastStep: number; attempt: number } | undefined;
 
   constructor(options: ConsoleReporterOptions = {}) {
     this.#out = options.out ?? process.stdout;
@@ -92,20 +93,15 @@ export class ConsoleReporter implements RunListener {
   }
 
   onTestStart(test: { id: string; title: string }): void {
-    this.#current = { id: test.id, lastStep: -1, attempt: 1 };
+    this.#started = test.id;
     this.#line(`${this.#counter()} ${terminalSafe(test.id)}  ${terminalSafe(test.title)}`);
   }
 
-  onStepEnd(test: { id: string }, step: StepRecord): void {
-    const cur = this.#current;
-    if (cur && cur.id === test.id) {
-      // Steps restart at index 0 when the engine retries the test.
-      if (step.index <= cur.lastStep) {
-        cur.attempt++;
-        this.#line(`      attempt ${cur.attempt}`);
-      }
-      cur.lastStep = step.index;
-    }
+  onAttemptStart(_test: { id: string }, attempt: number): void {
+    if (attempt > 1) this.#line(`      attempt ${attempt}`);
+  }
+
+  onStepEnd(_test: { id: string }, step: StepRecord): void {
     if (!this.#steps) return;
     const label = step.verdict === 'pass' ? 'ok' : LABEL[step.verdict];
     const head = `      ${this.#paint.paint(step.verdict, label.padEnd(5))} ${String(step.index + 1).padStart(2)} ${terminalSafe(step.title)}`;
@@ -113,8 +109,8 @@ export class ConsoleReporter implements RunListener {
   }
 
   onTestEnd(test: TestRecord): void {
-    const started = this.#current?.id === test.id;
-    this.#current = undefined;
+    const started = this.#started === test.id;
+    this.#started = undefined;
     const prefix = started ? '   ' : `${this.#counter()}`;
     const attempts = test.attempts.length > 1 ? `, ${plural(test.attempts.length, 'attempt')}` : '';
     const why = test.verdict === 'pass' ? '' : ` - ${terminalSafe(failureMessage(test) ?? test.verdict, LINES)}`;

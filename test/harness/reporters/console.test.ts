@@ -16,7 +16,10 @@ class Capture {
 function replay(reporter: ConsoleReporter, run: RunRecord): void {
   for (const t of run.tests) {
     if (t.attempts.length) reporter.onTestStart({ id: t.id, title: t.title });
-    for (const a of t.attempts) for (const s of a.steps) reporter.onStepEnd({ id: t.id }, s);
+    for (const a of t.attempts) {
+      reporter.onAttemptStart({ id: t.id }, a.attempt);
+      for (const s of a.steps) reporter.onStepEnd({ id: t.id }, s);
+    }
     reporter.onTestEnd(t);
   }
   reporter.onRunEnd(run);
@@ -37,6 +40,21 @@ test('live progress: a line per test start, per step and per verdict, with retri
   t.true(retry > 0);
   t.is(lines[retry + 2], '    PASS BR5-altered-precommand[gsme] (3.1 s, 2 attempts)');
   t.true(lines.includes('[5/5] SKIP BR7-nightly-soak (0 ms) - the run timed out before this scenario started'), 'a test skipped without starting still gets its line');
+});
+
+test('every retry is announced with its number, also after an attempt that ran no step (its world could not be set up)', (t) => {
+  const out = new Capture();
+  const run = sampleRun();
+  const test0 = run.tests[0]!;
+  const step = test0.attempts[0]!.steps[0]!;
+  test0.attempts = [
+    { ...test0.attempts[0]!, attempt: 1, verdict: 'error', steps: [], message: 'setting up the world failed: the S1SP did not answer' },
+    { ...test0.attempts[0]!, attempt: 2, verdict: 'error', steps: [{ ...step, verdict: 'error' }] },
+    { ...test0.attempts[0]!, attempt: 3, verdict: 'pass', steps: [step] },
+  ];
+  run.tests = [test0];
+  replay(new ConsoleReporter({ out, steps: false }), run);
+  t.deepEqual(out.text.split('\n').filter((l) => l.startsWith('      attempt')), ['      attempt 2', '      attempt 3']);
 });
 
 test('the verdict table lists id, verdict, attempts and duration, then failures with message and first unexpected change', (t) => {
