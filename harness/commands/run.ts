@@ -54,7 +54,12 @@ function select(args: SelectArgs): LoadedScenario[] {
   } catch (e) {
     throw new CliExit(EXIT.usage, `--grep ${args.grep}: ${(e as Error).message}`);
   }
-  return scenarios.filter((s) => LEVEL_INCLUDES[args.level].includes(s.level) && matchesTags(s.tags, args.tags) && (!grep || grep.test(s.id)));
+  const wanted = scenarios.filter((s) => matchesTags(s.tags, args.tags) && (!grep || grep.test(s.id)));
+  const atLevel = wanted.filter((s) => LEVEL_INCLUDES[args.level].includes(s.level));
+  // Said, not dropped in silence: a nightly scenario in a file named on the command line is easily taken as run.
+  const leftOut = wanted.length - atLevel.length;
+  if (leftOut) process.stderr.write(`${leftOut} scenario${leftOut === 1 ? '' : 's'} left out by --level ${args.level} (${[...new Set(wanted.filter((s) => !atLevel.includes(s)).map((s) => s.level))].join(', ')}): --level nightly includes every level\n`);
+  return atLevel;
 }
 
 function selectOptions<T>(y: Argv<T>) {

@@ -27,7 +27,7 @@ import { checkDeviceAnswer, type DeviceAnswer, type ExpectedAnswer } from '../ag
 import { byDccAlert, byRequestId, type Delivery } from '../agents/endpoint.ts';
 import { SRV_BODY_ELEMENT } from '../agents/srv-bodies.ts';
 import type { DccReply } from '../agents/user-agent.ts';
-import { durationMs, type RequestStep, type Step } from '../scenarios/schema.ts';
+import { durationMs, MAX_TIMER_MS, type RequestStep, type Step } from '../scenarios/schema.ts';
 import { InfrastructureError, ProductFailure } from './failures.ts';
 import type { DeviceHandle, WorldInstance } from './world.ts';
 
@@ -194,7 +194,8 @@ function certificatesToRevoke(world: WorldInstance, r: { party?: string; device?
  * for a device port that never settles): waiting only the timeout raced the DCC's own answer.
  */
 function responseWaitMs(deviceTimeoutMs: number): number {
-  return 2 * (deviceTimeoutMs + Math.max(deviceTimeoutMs, 1_000));
+  // No longer than a timer can wait: a longer one fires at once (a device timeout of days).
+  return Math.min(MAX_TIMER_MS, 2 * (deviceTimeoutMs + Math.max(deviceTimeoutMs, 1_000)));
 }
 
 async function awaitResponse(world: WorldInstance, sender: string, id: RequestId, timeoutMs: number, what: string, signal: AbortSignal | undefined): Promise<Delivery> {

@@ -344,6 +344,7 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
   const files: string[] = [];
   // Folders by their real path: a link back to a parent (or to a folder named too) is walked once, not for ever.
   const walked = new Set<string>();
+  let seenAgain = 0;
   const visit = (p: string) => {
     let st;
     try {
@@ -355,7 +356,8 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
     }
     if (st.isDirectory()) {
       const real = realpathSync(p);
-      if (walked.has(real)) return;
+      // Walked already (named twice, or a link back): what it holds is counted there.
+      if (walked.has(real)) return void seenAgain++;
       walked.add(real);
       let names: string[];
       try {
@@ -368,12 +370,17 @@ export function findScenarioFiles(paths: readonly string[]): string[] {
         if (name === 'worlds' || name.startsWith('.')) continue;
         const child = join(p, name);
         // A broken link to a scenario file is reported by visit; one to anything else is not ours to read.
-        const isYaml = name.endsWith('.yaml') || name.endsWith('.yml');
+        const isYaml = /\.ya?ml$/i.test(name);
         if (isYaml || isFolder(child)) visit(child);
       }
     } else files.push(p);
   };
-  for (const p of paths) visit(p);
+  for (const p of paths) {
+    const before = files.length + seenAgain;
+    visit(p);
+    // A folder named that holds no scenario file is a wrong path, not an empty part of the run.
+    if (files.length + seenAgain === before && isFolder(p)) throw new ScenarioLoadError([new ScenarioFileError(p, null, 'holds no .yaml scenario file (worlds/ folders and dot-folders are not searched)')]);
+  }
   // A file named twice (itself and through its folder, or through a link) is one file, not a scenario id
   // clashing with itself.
   const seen = new Set<string>();

@@ -2,7 +2,7 @@
  * YAML with positions: parses a file so that a validation error found later on a value can be reported with its
  * file and line. Uses the yaml library's document model and line counter.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
 
 export class ScenarioFileError extends Error {
@@ -23,19 +23,55 @@ export interface YamlSource {
   lineOf(path: readonly (string | number)[]): number | null;
 }
 
+/** Far above any scenario pack's file: a bound, so a huge file is refused rather than read whole. */
+const MAX_FILE_BYTES = 16 * 2 ** 20;
+
+/** The offset of the first octet sequence that is not UTF-8. */
+function firstBadUtf8(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  // The longest valid prefix, by halves (a prefix may end inside a character: allow 3 octets of slack).
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
+      lo = mid;
+    } catch {
+      hi = mid - 1;
+    }
+  }
+  return lo;
+}
+
 /** The yaml library's bound on alias expansion (its default is 100, which a scenario reusing one step reaches). */
 const MAX_ALIAS_COUNT = 10_000;
 
 export function readYamlSource(file: string, text?: string): YamlSource {
   let content: string;
-  try {
-    content = text ?? readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new ScenarioFileError(file, null, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  if (text !== undefined) content = text;
+  else {
+    let bytes: Buffer;
+    try {
+      // A FIFO or a device named .yaml would be read for ever.
+      const st = statSync(file);
+      if (!st.isFile()) throw new ScenarioFileError(file, null, 'is not a regular file');
+      if (st.size > MAX_FILE_BYTES) throw new ScenarioFileError(file, null, `is ${st.size} bytes, more than the ${MAX_FILE_BYTES / 2 ** 20} MiB a scenario, world or rig file may be`);
+      bytes = readFileSync(file);
+    } catch (e) {
+      if (e instanceof ScenarioFileError) throw e;
+      throw new ScenarioFileError(file, null, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      content = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      const line = bytes.subarray(0, firstBadUtf8(bytes)).toString('latin1').split('\n').length;
+      throw new ScenarioFileError(file, line, 'not UTF-8 text (save the file as UTF-8)');
+    }
   }
   const lineCounter = new LineCounter();
   const doc: Document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const first = doc.errors[0];
+  // A warning is something the file says that would be dropped (an unknown tag such as !important): refused too.
+  const first = doc.errors[0] ?? doc.warnings[0];
   if (first) {
     const line = first.linePos?.[0]?.line ?? lineCounter.linePos(first.pos[0]).line;
     throw new ScenarioFileError(file, line, `not valid YAML: ${first.message.split('\n')[0]}`);

@@ -320,3 +320,17 @@ test('a scenario file whose problems quote control characters is reported with t
   t.false(/[\u0000-\u0009\u000B-\u001F]/.test(r.stderr), r.stderr);
   t.true(r.stderr.includes('\\x1B]0;owned\\x07'), r.stderr);
 });
+
+test('scenarios a --level leaves out are counted on stderr, not dropped in silence', async (t) => {
+  const file = join(scratch, 'levels.yaml');
+  const world = join(repoRoot, 'scenarios/worlds/standard.yaml');
+  writeFileSync(file, `world: ${world}\nscenarios:\n  - id: quick\n    title: t\n    steps:\n      - advance: 1h\n  - id: long-one\n    title: t\n    level: nightly\n    steps:\n      - advance: 1h\n`);
+  const r = await runCli(['list', file]);
+  t.is(r.code, 0, r.stderr);
+  t.regex(r.stdout, /^quick\s/m);
+  t.notRegex(r.stdout, /long-one/);
+  t.is(r.stderr, '1 scenario left out by --level pit (nightly): --level nightly includes every level\n');
+  const all = await runCli(['list', file, '--level', 'nightly']);
+  t.regex(all.stdout, /long-one/);
+  t.is(all.stderr, '');
+});

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'ava';
@@ -299,4 +300,34 @@ test('durations carry their unit; a wait for an absent alert, and a link delay, 
 
 test('a YAML 1.1 file is refused: it would read yes as true and 1:30 as 90', (t) => {
   t.deepEqual(problems(`%YAML 1.1\n---\n${head}      - expect-alert: { at: failing, code: 8F66, absent: yes, within: 1:30 }\n`), ['L1: %YAML 1.1 is not read here: these files are YAML 1.2 (drop the directive)']);
+});
+
+test('in a folder, .YAML files count; a folder named with no scenario file, a FIFO, text that is not UTF-8 and an unknown YAML tag are refused', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-files');
+  const scenario = (id: string, extra = '') => `world: ${WORLD}\nscenarios:\n  - id: ${id}\n    title: t${extra}\n    steps:\n      - advance: 1h\n`;
+  mkdirSync(join(dir, 'pack', 'sub'), { recursive: true });
+  writeFileSync(join(dir, 'pack', 'a.yaml'), scenario('lower'));
+  writeFileSync(join(dir, 'pack', 'B.YAML'), scenario('upper'));
+  writeFileSync(join(dir, 'pack', 'sub', 'c.Yml'), scenario('mixed'));
+  t.deepEqual(loadScenarios([join(dir, 'pack')]).map((s) => s.id).sort(), ['lower', 'mixed', 'upper']);
+
+  mkdirSync(join(dir, 'empty'));
+  writeFileSync(join(dir, 'empty', 'README.md'), 'notes');
+  const problemsOf = (paths: string[]) => {
+    try {
+      loadScenarios(paths);
+    } catch (e) {
+      if (e instanceof ScenarioLoadError) return e.problems.map((p) => p.message.replace(/^.*?smets-hil-loader-files-[^/]+/, 'D'));
+      throw e;
+    }
+    return [];
+  };
+  t.deepEqual(problemsOf([join(dir, 'pack'), join(dir, 'empty')]), ['D/empty: holds no .yaml scenario file (worlds/ folders and dot-folders are not searched)']);
+
+  execFileSync('mkfifo', [join(dir, 'fifo.yaml')]);
+  t.deepEqual(problemsOf([join(dir, 'fifo.yaml')]), ['D/fifo.yaml: is not a regular file']);
+  writeFileSync(join(dir, 'latin1.yaml'), Buffer.concat([Buffer.from(scenario('latin', '\n    tags: [a]').replace('title: t', 'title: caf')), Buffer.of(0xe9, 0x0a)]));
+  t.deepEqual(problemsOf([join(dir, 'latin1.yaml')]), ['D/latin1.yaml:8: not UTF-8 text (save the file as UTF-8)']);
+  writeFileSync(join(dir, 'tag.yaml'), scenario('tagged').replace('title: t', 'title: !important t'));
+  t.regex(problemsOf([join(dir, 'tag.yaml')])[0]!, /^D\/tag\.yaml:4: not valid YAML: .*important/);
 });
