@@ -23,7 +23,7 @@ import { splitDefects } from '../../../harness/defects.ts';
 import { ProductFailure, runStep } from '../../../harness/engine/steps.ts';
 import { WorldInstance } from '../../../harness/engine/world.ts';
 import { EmulatedPool } from '../../../harness/pools/emulated.ts';
-import { stepSchema, type World, worldSchema } from '../../../harness/scenarios/schema.ts';
+import { type Step, stepSchema, type World, worldSchema } from '../../../harness/scenarios/schema.ts';
 import { repoRoot } from '../../helpers/fixtures.ts';
 
 export const WORLD: World = worldSchema.parse(parseYaml(readFileSync(`${repoRoot}/scenarios/worlds/standard.yaml`, 'utf8')));
@@ -150,10 +150,16 @@ export function describe(a: Action): string {
   return `${a.as} -> ${a.to}: ${what}${a.tamper ? `, tamper ${JSON.stringify(a.tamper)}` : ''}`;
 }
 
-function stepOf(a: Action): unknown {
-  if (a.kind === 'fail') return { solr: { failed: 'failing', contingency: 'srp' } };
+/**
+ * The step an action is. A request expects nothing of its answer: the model judges what changed, and a scenario
+ * file must name an expectation, so one is given to pass the schema and then taken away.
+ */
+function stepOf(a: Action): Step {
+  if (a.kind === 'fail') return stepSchema.parse({ solr: { failed: 'failing', contingency: 'srp' } });
   const srv = typeof a.content === 'string' ? '1.6' : a.content.srv;
-  return { request: { as: a.as, to: a.to, srv, ...(typeof a.content === 'string' ? { mode: a.content } : {}), ...(a.tamper ? { tamper: a.tamper } : {}) } };
+  const step = stepSchema.parse({ request: { as: a.as, to: a.to, srv, ...(typeof a.content === 'string' ? { mode: a.content } : {}), ...(a.tamper ? { tamper: a.tamper } : {}), expect: { code: 'I0' } } });
+  if ('request' in step) step.request.expect = {};
+  return step;
 }
 
 function paymentUseCase(device: string, mode: 'credit' | 'prepayment'): string {
@@ -191,7 +197,7 @@ export async function runSequence(actions: readonly Action[], options: { defects
       if (action.kind === 'fail' && model.failed) continue;
       const before = snap();
       try {
-        await runStep(stepSchema.parse(stepOf(action)), { world, deviceTimeoutMs });
+        await runStep(stepOf(action), { world, deviceTimeoutMs });
       } catch (e) {
         // The step's own checks (a device answer its sender cannot believe) found the product at fault.
         if (e instanceof ProductFailure) return { ok: false, stats, problem: `action ${i + 1} of ${actions.length} (${describe(action)}): ${e.message}` };
