@@ -30,8 +30,10 @@ type Token = { kind: 'open' | 'close' | 'leaf' | 'text'; text: string };
 function tokenize(xml: string): Token[] {
   const out: Token[] = [];
   for (const part of xml.split(/(<[^>]*>)/)) {
+    // Whitespace alone between tags is layout; text is shown as it is, spaces included: a value padded with
+    // spaces (refused by the schema or the signature) must not look like a correct one.
     if (part.trim() === '') continue;
-    if (!part.startsWith('<')) out.push({ kind: 'text', text: part.trim() });
+    if (!part.startsWith('<')) out.push({ kind: 'text', text: part });
     else if (part.startsWith('</')) out.push({ kind: 'close', text: part });
     else if (part.endsWith('/>') || part.startsWith('<?') || part.startsWith('<!')) out.push({ kind: 'leaf', text: part });
     else out.push({ kind: 'open', text: part });

@@ -17,6 +17,10 @@ test('DUIS XML signed without whitespace is indented one element a line, text ke
   t.is(viewPayload('duis', xml).format, 'xml');
 });
 
+test('text is shown as it is, spaces included: a padded value does not look like a correct one', (t) => {
+  t.is(indentXml('<sr:Body><sr:PaymentMode>  Credit </sr:PaymentMode></sr:Body>'), '<sr:Body>\n  <sr:PaymentMode>  Credit </sr:PaymentMode>\n</sr:Body>');
+});
+
 test('indenting never loses a non-space character, whatever the input', (t) => {
   fc.assert(
     fc.property(fc.string(), (s) => indentXml(s).replace(/\s+/g, '') === s.replace(/\s+/g, '')),
