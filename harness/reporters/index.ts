@@ -1,7 +1,7 @@
 /**
  * The file reports of a run, as `smets-hil run --report FORMAT=FILE` asks for them, and the renderers behind them.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type { RunRecord } from '../results.ts';
 import { renderHtml } from './html.ts';
@@ -51,13 +51,18 @@ export function renderReport(run: RunRecord, format: ReportFormat): string {
 
 /**
  * Writes a file whole or not at all: into a temporary file beside it, then renamed over it. A write cut short (a
- * full disk, the job killed) leaves the file as it was, never a truncated one that reads as complete.
+ * full disk, the job killed) leaves the file as it was, never a truncated one that reads as complete. What is not
+ * a regular file (a device such as /dev/stdout, a FIFO) is written into as it is: renamed over, it would be
+ * replaced by a file; a symbolic link keeps its place, the file it names is replaced.
  */
 export async function writeWhole(path: string, content: string): Promise<void> {
-  const partial = `${path}.partial-${process.pid}`;
+  const existing = await stat(path).catch(() => null);
+  if (existing && !existing.isFile()) return writeFile(path, content, 'utf8');
+  const target = existing ? await realpath(path) : path;
+  const partial = `${target}.partial-${process.pid}`;
   try {
     await writeFile(partial, content, 'utf8');
-    await rename(partial, path);
+    await rename(partial, target);
   } catch (e) {
     await rm(partial, { force: true }).catch(() => undefined);
     throw e;

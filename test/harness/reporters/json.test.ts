@@ -1,6 +1,7 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
 import test from 'ava';
 import { History } from '../../../harness/history.ts';
 import { renderVerdictTable } from '../../../harness/reporters/console.ts';
@@ -104,4 +105,27 @@ test('a report is written whole or not at all: a write that fails leaves the rep
   await writeReports(run, [{ format: 'html', file: path }]);
   t.true(readFileSync(path, 'utf8').includes('another-run'));
   t.deepEqual(readdirSync(dir), ['report.html'], 'nothing left beside it');
+});
+
+test('a report to a device or through a link is written into it: the device and the link stay what they were', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'smets-hil-report-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // A FIFO (as a device such as /dev/full) takes the report and stays one: renamed over, /dev/full became a file.
+  const fifo = join(dir, 'pipe.json');
+  execFileSync('mkfifo', [fifo]);
+  const reader = spawn('cat', [fifo], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => reader.kill());
+  let read = '';
+  reader.stdout.on('data', (d: Buffer) => (read += d.toString()));
+  const done = new Promise((r) => reader.once('exit', r));
+  await writeReports(sampleRun(), [{ format: 'json', file: fifo }]);
+  t.true(statSync(fifo).isFIFO(), 'still a FIFO');
+  await done;
+  t.true(read.startsWith('{'), 'the reader got the report');
+  const real = join(dir, 'real.json');
+  writeFileSync(real, 'old');
+  symlinkSync(real, join(dir, 'link.json'));
+  await writeReports(sampleRun(), [{ format: 'json', file: join(dir, 'link.json') }]);
+  t.true(lstatSync(join(dir, 'link.json')).isSymbolicLink(), 'the link is kept');
+  t.true(readFileSync(real, 'utf8').startsWith('{'), 'the file it names holds the report');
 });
