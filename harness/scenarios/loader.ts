@@ -281,10 +281,11 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
       if (!isDefect(name)) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'defeated-by', i]), `defeated-by: ${name} is not a seeded defect (README: Negative controls)`));
     });
     const variables = Object.keys(scenario.outline ?? {});
-    // Each scenario's world starts afresh: its advances must keep the clocks where the meters' date-times reach.
-    let clock = world.start === 'now' ? null : Date.parse(world.start);
+    // Each scenario's world starts afresh: its advances must keep the clocks where the meters' date-times reach
+    // (a live world from now, which only moves on from there while it runs).
+    let clock = world.start === 'now' ? Date.now() : Date.parse(world.start);
     scenario.steps.forEach((step, i) => {
-      if (clock !== null && 'advance' in step) {
+      if ('advance' in step) {
         clock += durationMs(step.advance);
         const problem = clockRangeProblem(clock);
         if (problem) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'steps', i, 'advance']), `advance: ${problem}`));

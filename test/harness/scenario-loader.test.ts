@@ -298,6 +298,12 @@ test('durations carry their unit; a wait for an absent alert, and a link delay, 
   t.deepEqual(problems(`${head}      - revoke: { party: healthy, delay: -1h }\n`), ['L6: scenarios.0.steps.0.revoke.delay: a delay of 0 or more']);
 });
 
+test('in a live world too, advances that would take the clocks past what meters can date are refused on load', (t) => {
+  const live = `world:\n  start: now\n  parties:\n    failing: { roles: [IS, GS] }\n  devices:\n    esme: { type: ESME, supplier: failing }\nscenarios:\n  - id: s1\n    title: t\n    steps:\n`;
+  t.deepEqual(problems(`${live}      - advance: 1d\n`), []);
+  t.regex(problems(`${live}      - advance: 40000d\n`)[0] ?? '', /^L11: advance: /);
+});
+
 test('a YAML 1.1 file is refused: it would read yes as true and 1:30 as 90', (t) => {
   t.deepEqual(problems(`%YAML 1.1\n---\n${head}      - expect-alert: { at: failing, code: 8F66, absent: yes, within: 1:30 }\n`), ['L1: %YAML 1.1 is not read here: these files are YAML 1.2 (drop the directive)']);
 });
