@@ -248,6 +248,10 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
     if (e instanceof ScenarioFileError) throw new ScenarioLoadError([e]);
     throw e;
   }
+  const value = source.value as Record<string, unknown> | null;
+  if (value && typeof value === 'object' && !('scenarios' in value) && ('parties' in value || 'devices' in value)) {
+    throw new ScenarioLoadError([new ScenarioFileError(file, 1, "is a world file (parties, devices), not a scenario file: name it from a scenario file's world:, or keep it in a worlds/ folder, which is not searched")]);
+  }
   const shape = stepShapeProblems(source);
   if (shape.length) throw new ScenarioLoadError(shape);
   const parsed = scenarioFileSchema.safeParse(source.value);
@@ -414,15 +418,19 @@ function isFolder(path: string): boolean {
 export function loadScenarios(paths: readonly string[]): LoadedScenario[] {
   const problems: ScenarioFileError[] = [];
   const out: LoadedScenario[] = [];
+  const failed: { file: string; problems: ScenarioFileError[] }[] = [];
   for (const file of findScenarioFiles(paths)) {
     try {
       out.push(...loadScenarioFile(relative(process.cwd(), file) || file));
     } catch (e) {
-      if (e instanceof ScenarioLoadError) problems.push(...e.problems);
-      else if (e instanceof ScenarioFileError) problems.push(e);
+      if (e instanceof ScenarioLoadError) failed.push({ file, problems: e.problems });
+      else if (e instanceof ScenarioFileError) failed.push({ file, problems: [e] });
       else throw e;
     }
   }
+  // A world file kept beside its scenarios is found with them: it is the world they name, not a bad scenario file.
+  const worlds = new Set(out.flatMap((s) => (s.worldFile ? [realpathSync(s.worldFile)] : [])));
+  for (const f of failed) if (!worlds.has(realpathSync(f.file))) problems.push(...f.problems);
   const ids = new Map<string, string>();
   for (const s of out) {
     const other = ids.get(s.id);

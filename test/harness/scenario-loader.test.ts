@@ -304,6 +304,16 @@ test('in a live world too, advances that would take the clocks past what meters 
   t.regex(problems(`${live}      - advance: 40000d\n`)[0] ?? '', /^L11: advance: /);
 });
 
+test('a world file beside its scenarios is taken as their world; one no scenario names is reported as a world file', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-worlds');
+  copyFileSync(WORLD, join(dir, 'world.yaml'));
+  writeFileSync(join(dir, 'a.yaml'), `world: world.yaml\nscenarios:\n  - id: a\n    title: t\n    steps:\n      - advance: 1h\n`);
+  t.deepEqual(loadScenarios([dir]).map((s) => s.id), ['a']);
+  copyFileSync(WORLD, join(dir, 'spare.yaml'));
+  const e = t.throws(() => loadScenarios([dir]), { instanceOf: ScenarioLoadError });
+  t.deepEqual(e?.problems.map((p) => p.problem), ["is a world file (parties, devices), not a scenario file: name it from a scenario file's world:, or keep it in a worlds/ folder, which is not searched"]);
+});
+
 test('a YAML 1.1 file is refused: it would read yes as true and 1:30 as 90', (t) => {
   t.deepEqual(problems(`%YAML 1.1\n---\n${head}      - expect-alert: { at: failing, code: 8F66, absent: yes, within: 1:30 }\n`), ['L1: %YAML 1.1 is not read here: these files are YAML 1.2 (drop the directive)']);
 });
