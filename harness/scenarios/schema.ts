@@ -122,16 +122,16 @@ const paymentTarget = z.union(
 
 const expectation = z.strictObject(
   {
-  /** The final synchronous answer: the CV 5 (or only) request's response code, or an HTTP status for rejects. */
-  code: responseCode.optional(),
-  /** For critical SMETS2+ requests: the CV 4 (transform) answer. */
-  transform: responseCode.optional(),
-  /** The asynchronous response delivered to the requester's endpoint (I0 when the device answered, E21...). */
-  response: responseCode.optional(),
-  /** The device's own verdict in its GBCS response. */
-  device: z.enum(['success', 'failure']).optional(),
-  /** A DCC alert to the requester (AD1 for quarantine). */
-  dccAlert: z.enum(DCC_ALERT_CODES, { error: 'a DCC alert code DUIS defines (AD1, N1...)' }).optional(),
+    /** The final synchronous answer: the CV 5 (or only) request's response code, or an HTTP status for rejects. */
+    code: responseCode.optional(),
+    /** For critical SMETS2+ requests: the CV 4 (transform) answer. */
+    transform: responseCode.optional(),
+    /** The asynchronous response delivered to the requester's endpoint (I0 when the device answered, E21...). */
+    response: responseCode.optional(),
+    /** The device's own verdict in its GBCS response. */
+    device: z.enum(['success', 'failure']).optional(),
+    /** A DCC alert to the requester (AD1 for quarantine). */
+    dccAlert: z.enum(DCC_ALERT_CODES, { error: 'a DCC alert code DUIS defines (AD1, N1...)' }).optional(),
   },
   { error: 'what the answer must be: { code, transform, response, device or dccAlert }' },
 );

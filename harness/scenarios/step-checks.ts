@@ -20,10 +20,12 @@ let table: EligibilityTable | null = null;
 /** The SRVs and their criticality are the same in every DCC the harness makes (scAllowedSrvs changes roles only). */
 const eligibility = () => (table ??= EligibilityTable.load());
 
-/** Problems of one step of a scenario whose outline values are substituted (a `${...}` left is reported elsewhere). */
+/** Problems of one step of a scenario whose outline values are substituted: a `${...}` left names no column. */
 export function stepProblems(step: Step, world: World): StepProblem[] {
   const unknownSrv = (srv: string, path: (string | number)[]): StepProblem[] =>
-    srv.startsWith('${') || eligibility().get(srv) ? [] : [{ path, message: `SRV ${srv} is not in the eligibility table` }];
+    eligibility().get(srv)
+      ? []
+      : [{ path, message: srv.startsWith('${') ? `SRV ${srv} is not a variable of this scenario's outline` : `SRV ${srv} is not in the eligibility table` }];
   if ('request' in step) return requestProblems(step.request, world, unknownSrv);
   if ('adt' in step) return step.adt.thresholds.flatMap((t, i) => unknownSrv(t.srv, ['adt', 'thresholds', i, 'srv']));
   if ('solr-contingency' in step) {
@@ -43,11 +45,10 @@ function requestProblems(r: RequestStep, world: World, unknownSrv: (srv: string,
     if (r.mode !== undefined) at('mode', `mode is SRV 1.6's (the payment mode to switch to), not SRV ${r.srv}'s: give its body`);
     if (r.at !== undefined) at('at', `at dates an SRV 1.6 switch, not SRV ${r.srv}`);
   }
-  const srvProblems = unknownSrv(r.srv, ['request', 'srv']);
-  out.push(...srvProblems);
+  out.push(...unknownSrv(r.srv, ['request', 'srv']));
   const device = world.devices[r.to];
   const row = eligibility().get(r.srv);
-  // An outline variable still in place, or an SRV or device already reported: the path cannot be told.
+  // An SRV or a device reported already: the path cannot be told.
   if (!row || !device) return out;
   const preCommand = r.cv === 'auto' && row.critical && !row.nonDevice && device.type !== 'SMETS1';
   const how = row.nonDevice

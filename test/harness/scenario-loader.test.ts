@@ -270,6 +270,7 @@ test('SRVs the DCC does not know, and request fields another SRV would ignore, a
   ]);
   t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, mode: credit, body: { Foo: 1 }, expect: { code: I99 } }\n`), ['L6: SRV 1.6 builds its body from mode and at: body is for other SRVs']);
   t.deepEqual(problems(`${head}      - solr-contingency: { failed: failing, contingency: srp, adt-srvs: ["1.66"] }\n`), ['L6: SRV 1.66 is not in the eligibility table']);
+  t.deepEqual(problems(`${head}      - request: { as: srp, to: esme, srv: "\${x}", expect: { code: E3 } }\n`), ["L6: SRV ${x} is not a variable of this scenario's outline"]);
 });
 
 test('a request must name what its answer is to be; a body number YAML cannot hold exactly must be quoted', (t) => {
