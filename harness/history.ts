@@ -111,13 +111,13 @@ export interface TestVerdictRow {
   stopped: boolean;
 }
 
-/** Creates or upgrades the history's tables; refuses a newer schema or another program's database. */
 /**
  * Before version 3, the error a run's interruption caused is told by its message (the interrupted run's other
  * errors were the tests' own).
  */
 const STOPPED_BEFORE_3 = "verdict = 'error' AND message LIKE ? AND run_id IN (SELECT run_id FROM runs WHERE interrupted IS NOT NULL)";
 
+/** Creates or upgrades the history's tables; refuses a newer schema or another program's database. */
 function upgrade(db: Database.Database, file: string): void {
   const version = db.pragma('user_version', { simple: true }) as number;
   if (version > SCHEMA_VERSION) throw new Error(`${file}: history schema version ${version} is newer than this smets-hil understands (${SCHEMA_VERSION})`);

@@ -57,8 +57,9 @@ export function renderReport(run: RunRecord, format: ReportFormat): string {
  */
 export async function writeWhole(path: string, content: string): Promise<void> {
   const existing = await stat(path).catch(() => null);
-  if (existing && !existing.isFile()) return writeFile(path, content, 'utf8');
   const target = existing ? await realpath(path) : path;
+  // /dev/stdout redirected to a file resolves to that file through /proc: it is written through, as a device is.
+  if (existing && (!existing.isFile() || target.startsWith('/proc/') || resolve(path).startsWith('/dev/'))) return writeFile(path, content, 'utf8');
   const partial = `${target}.partial-${process.pid}`;
   try {
     await writeFile(partial, content, 'utf8');

@@ -30,7 +30,7 @@ const MAX_FILE_BYTES = 16 * 2 ** 20;
 function firstBadUtf8(bytes: Buffer): number {
   let lo = 0;
   let hi = bytes.length;
-  // The longest valid prefix, by halves (a prefix may end inside a character: allow 3 octets of slack).
+  // The longest valid prefix, by halves (streaming, a prefix that ends inside a character is not an error).
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
     try {
