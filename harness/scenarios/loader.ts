@@ -24,6 +24,8 @@ export interface LoadedScenario {
   world: World;
   /** The world's file, when the scenario file names one rather than holding its world inline. */
   worldFile?: string;
+  /** The line of its id in the file. */
+  line?: number;
   steps: Step[];
   retry: Scenario['retry'];
   timeouts: Scenario['timeouts'];
@@ -305,6 +307,7 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
       }
     });
     const raw = ((source.value as { scenarios: unknown[] }).scenarios[si] ?? {}) as Record<string, unknown>;
+    const idLine = source.lineOf(['scenarios', si, 'id']);
     const outlineProblems = checkOutline(scenario, raw);
     for (const p of outlineProblems) problems.push(new ScenarioFileError(file, source.lineOf(['scenarios', si, 'outline', ...p.path]), p.message));
     if (outlineProblems.length) return;
@@ -332,6 +335,7 @@ export function loadScenarioFile(file: string, text?: string): LoadedScenario[] 
         file,
         world,
         ...(worldFile ? { worldFile } : {}),
+        ...(idLine !== null ? { line: idLine } : {}),
         steps: e.scenario.steps,
         retry: e.scenario.retry,
         timeouts: e.scenario.timeouts,
@@ -431,11 +435,11 @@ export function loadScenarios(paths: readonly string[]): LoadedScenario[] {
   // A world file kept beside its scenarios is found with them: it is the world they name, not a bad scenario file.
   const worlds = new Set(out.flatMap((s) => (s.worldFile ? [realpathSync(s.worldFile)] : [])));
   for (const f of failed) if (!worlds.has(realpathSync(f.file))) problems.push(...f.problems);
-  const ids = new Map<string, string>();
+  const ids = new Map<string, LoadedScenario>();
   for (const s of out) {
     const other = ids.get(s.id);
-    if (other) problems.push(new ScenarioFileError(s.file, null, `scenario id ${s.id} is also used in ${other}`));
-    ids.set(s.id, s.file);
+    if (other) problems.push(new ScenarioFileError(s.file, s.line ?? null, `scenario id ${s.id} is also used in ${other.file}${other.line ? `:${other.line}` : ''}`));
+    ids.set(s.id, s);
   }
   if (problems.length) throw new ScenarioLoadError(problems);
   return out;

@@ -69,7 +69,8 @@ export function readYamlSource(file: string, text?: string): YamlSource {
     }
   }
   const lineCounter = new LineCounter();
-  const doc: Document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // Merge keys (<<: *base) reuse a step with changes, as aliases reuse it whole.
+  const doc: Document = parseDocument(content, { lineCounter, prettyErrors: false, uniqueKeys: true, merge: true });
   // A warning is something the file says that would be dropped (an unknown tag such as !important): refused too.
   const first = doc.errors[0] ?? doc.warnings[0];
   if (first) {

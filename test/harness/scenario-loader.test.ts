@@ -315,6 +315,22 @@ test('a world file beside its scenarios is taken as their world; one no scenario
   t.deepEqual(e?.problems.map((p) => p.problem), ["is a world file (parties, devices), not a scenario file: name it from a scenario file's world:, or keep it in a worlds/ folder, which is not searched"]);
 });
 
+test('an id used in two files is reported at its line in each', (t) => {
+  const dir = scratchDir(t, 'smets-hil-loader-ids');
+  const scenario = (id: string) => `world: ${WORLD}\nscenarios:\n  - id: other\n    title: t\n    steps:\n      - advance: 1h\n  - id: ${id}\n    title: t\n    steps:\n      - advance: 1h\n`;
+  writeFileSync(join(dir, 'a.yaml'), scenario('same'));
+  writeFileSync(join(dir, 'b.yaml'), scenario('same').replace('id: other', 'id: another'));
+  const e = t.throws(() => loadScenarios([dir]), { instanceOf: ScenarioLoadError });
+  t.deepEqual(e?.problems.map((p) => [p.line, p.problem.replace(/^.*?(scenario id)/, '$1').replace(/ \S*\/a\.yaml/, ' a.yaml')]), [[7, 'scenario id same is also used in a.yaml:7']]);
+});
+
+test('merge keys reuse a step with changes', (t) => {
+  const loaded = loadScenarioFile(file, `world: ${WORLD}\nscenarios:\n  - id: s1\n    title: t\n    steps:\n      - request: &credit { as: srp, to: esme, mode: credit, expect: { code: I99 } }\n      - request: { <<: *credit, to: gsme }\n`);
+  const [a, b] = loaded[0]!.steps;
+  t.like(a, { request: { to: 'esme', mode: 'credit' } });
+  t.like(b, { request: { to: 'gsme', mode: 'credit', expect: { code: 'I99' } } });
+});
+
 test('a YAML 1.1 file is refused: it would read yes as true and 1:30 as 90', (t) => {
   t.deepEqual(problems(`%YAML 1.1\n---\n${head}      - expect-alert: { at: failing, code: 8F66, absent: yes, within: 1:30 }\n`), ['L1: %YAML 1.1 is not read here: these files are YAML 1.2 (drop the directive)']);
 });
