@@ -8,6 +8,7 @@ import { parseEui } from '../../../protocol/smki/eui.ts';
 import { generateKeyPair } from '../../../protocol/smki/keys.ts';
 import { Keystore } from '../../../protocol/smki/keystore.ts';
 import { readCertificate } from '../../../protocol/smki/certificate.ts';
+import { RemotePartyRole } from '../../../protocol/smki/roles.ts';
 
 const DEVICE = parseEui('00DB1234567890A0');
 const SUPPLIER = parseEui('90B3D51F30010000');
@@ -49,4 +50,33 @@ test("a device's MACed (non-critical) response decodes as a response and its MAC
   const td = decodeFrame(tampered);
   t.true(td.ok && checkMac(td.value, supplierSide) === 'invalid');
   t.is(checkMac(d.value, new Keystore()), 'no-key');
+});
+
+test("a Command's MAC: the ACB's for a remote party's Command, the originator's own for a HAN device's; invalid only once whoever made it was tried", (t) => {
+  const ACB = parseEui('90B3D51F30000002');
+  const PPMID = parseEui('00DB1234567890A4');
+  const [acb, device, ppmid, supplier] = [generateKeyPair(), generateKeyPair(), generateKeyPair(), generateKeyPair()];
+  const command = (originator: typeof DEVICE) =>
+    ({ cra: 'command', counter: 9n, originator, recipient: DEVICE, dateTime: null, messageCode: 0x009b, supplementary: new Uint8Array(0), content: Uint8Array.of(1, 9, 1, 1, 7, 5, 0, 3, 1, 0, 0), signature: null }) as const;
+  const decoded = (frame: Uint8Array) => {
+    const d = decodeFrame(frame);
+    if (!d.ok) throw new Error(d.error.toString());
+    return d.value;
+  };
+  const spoil = (frame: Uint8Array) => Buffer.from(frame).fill(frame.at(-1)! ^ 1, frame.length - 1);
+  const keystore = new Keystore();
+  keystore.add({ ...entry(ACB, acb, true), role: RemotePartyRole.accessControlBroker });
+  keystore.add({ ...entry(SUPPLIER, supplier, false), role: RemotePartyRole.supplier });
+  keystore.add(entry(DEVICE, device, false));
+
+  // A supplier's Command, MACed by the ACB: checked, and a damaged MAC is invalid.
+  const fromSupplier = encodeGeneralCiphering(wrapNonCriticalCommand(command(SUPPLIER), acb.privateKey, device.publicKey));
+  t.is(checkMac(decoded(fromSupplier), keystore), 'valid');
+  t.is(checkMac(decoded(spoil(fromSupplier)), keystore), 'invalid');
+  // A PPMID's Command to the meter, MACed with the PPMID's own key: the keystore cannot tell (it said invalid).
+  const fromPpmid = encodeGeneralCiphering(wrapNonCriticalCommand(command(PPMID), ppmid.privateKey, device.publicKey));
+  t.is(checkMac(decoded(fromPpmid), keystore), 'no-key');
+  keystore.add(entry(PPMID, ppmid, true));
+  t.is(checkMac(decoded(fromPpmid), keystore), 'valid');
+  t.is(checkMac(decoded(spoil(fromPpmid)), keystore), 'invalid');
 });
