@@ -254,8 +254,9 @@ export const stepSchema = z.union([
       product: z.enum(['xml-signing', 'organisation-ds', 'organisation-ka']),
       role: z.enum(USER_ROLES).optional(),
       expect: z.enum(['issued', 'refused']),
+      /** The requirement a refusal must name (MP134B BR2). */
       requirement: z.string().optional(),
-    }),
+    }).refine((c) => c.requirement === undefined || c.expect === 'refused', { path: ['requirement'], message: 'requirement is what a refusal names: it goes with expect: refused' }),
   }),
   z.strictObject({
     'expect-alert': z.strictObject({ at: alias, device: alias.optional(), code: deviceAlertCode, within: timeLimit.default('5s'), absent: z.boolean().default(false) }),

@@ -297,6 +297,9 @@ test('durations carry their unit; a wait for an absent alert, and a link delay, 
   t.deepEqual(problems(`${head}      - solr: { failed: failing, contingency: srp, start: 1h, end: -1h }\n`), ['L6: scenarios.0.steps.0.solr.end: an instruction ends after it starts']);
   t.deepEqual(problems(`${head}      - solr: { failed: failing, contingency: srp, devices: [] }\n`), ['L6: scenarios.0.steps.0.solr.devices: names at least one device (leave devices out for all of them)']);
   t.deepEqual(problems(`${head}      - revoke: { party: healthy, delay: -1h }\n`), ['L6: scenarios.0.steps.0.revoke.delay: a delay of 0 or more']);
+  t.deepEqual(problems(`${head}      - certificate: { party: healthy, product: xml-signing, expect: issued, requirement: BR2 }\n`), [
+    'L6: scenarios.0.steps.0.certificate.requirement: requirement is what a refusal names: it goes with expect: refused',
+  ]);
 });
 
 test('in a live world too, advances that would take the clocks past what meters can date are refused on load', (t) => {
