@@ -1,18 +1,16 @@
 /**
- * GBZ payloads with several components and the From-Date-Time extended header, which multi-command GSME use
- * cases (tariff, prepayment configuration, debt) need and the single-component reader in gbz.ts does not model.
- * Extended header control bits: 0x01 last component, 0x10 a big-endian UTCTime "from date-time" precedes the
- * ZCL frame (future-dating a command that has no implementation-time field of its own). Encrypted components
- * (0x02) appear only in read responses, which this project returns in the clear.
+ * GBZ Commands with several components and the From-Date-Time extended header, which multi-command GSME use
+ * cases (tariff, prepayment configuration, debt) need, read with the last-component flag checked and the date-time
+ * decoded. Extended header control bits (GbzControl, gbz.ts): 0x01 last component, 0x10 a big-endian UTCTime "from
+ * date-time" precedes the ZCL frame (future-dating a command that has no implementation-time field of its own).
+ * Encrypted components (0x02) appear only in read responses, never in a Command.
  */
 import { ByteReader, ByteWriter, hex2, hex4 } from '../bytes.ts';
 import { type Execution, decodeZigbeeExecution, encodeZigbeeExecution } from '../datetime.ts';
 import { fail } from '../errors.ts';
-import { GBZ_PROFILE_ID, MAX_GBZ_COMPONENTS } from '../gbz.ts';
+import { GBZ_PROFILE_ID, GbzControl, MAX_GBZ_COMPONENTS } from '../gbz.ts';
 
-export const GBZ_LAST = 0x01;
-export const GBZ_FROM_DATE_TIME = 0x10;
-const GBZ_ENCRYPTED = 0x02;
+const { last: GBZ_LAST, fromDateTime: GBZ_FROM_DATE_TIME, encrypted: GBZ_ENCRYPTED } = GbzControl;
 
 /** ZCL frame control values GBCS uses. */
 export const Fc = {
