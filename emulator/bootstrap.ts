@@ -125,7 +125,8 @@ async function startDcc(config: DccConfig, unlock: () => void): Promise<RunningD
     );
   }
   if (config.start) clock.set(config.start);
-  if (config.freezeClock) clock.freeze(config.start ?? clock.now());
+  // Held at the stored instant itself: now() has run on since set(), a millisecond may have passed.
+  if (config.freezeClock) clock.freeze(config.start ?? (heldAt ? new Date(heldAt) : clock.now()));
   // Seeded defect: SMKI's policy lets the SC role hold every Organisation certificate (BR2 undone).
   const policy = config.defects?.includes('sc-issued-digital-signing') ? { ...ISSUING_POLICY, SC: ISSUING_POLICY.IS } : undefined;
   const smki = await openSmki(db, () => clock.now(), policy);
