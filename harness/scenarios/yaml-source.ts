@@ -26,23 +26,6 @@ export interface YamlSource {
 /** Far above any scenario pack's file: a bound, so a huge file is refused rather than read whole. */
 const MAX_FILE_BYTES = 16 * 2 ** 20;
 
-/** The offset of the first octet sequence that is not UTF-8. */
-function firstBadUtf8(bytes: Buffer): number {
-  let lo = 0;
-  let hi = bytes.length;
-  // The longest valid prefix, by halves (streaming, a prefix that ends inside a character is not an error).
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    try {
-      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, mid), { stream: true });
-      lo = mid;
-    } catch {
-      hi = mid - 1;
-    }
-  }
-  return lo;
-}
-
 /** The yaml library's bound on alias expansion (its default is 100, which a scenario reusing one step reaches). */
 const MAX_ALIAS_COUNT = 10_000;
 
@@ -61,11 +44,13 @@ export function readYamlSource(file: string, text?: string): YamlSource {
       if (e instanceof ScenarioFileError) throw e;
       throw new ScenarioFileError(file, null, `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     }
-    try {
-      content = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-    } catch {
-      const line = bytes.subarray(0, firstBadUtf8(bytes)).toString('latin1').split('\n').length;
-      throw new ScenarioFileError(file, line, 'not UTF-8 text (save the file as UTF-8)');
+    // Decoding replaces what is not UTF-8 (with U+FFFD): where the text encodes back otherwise is the first such octet.
+    content = bytes.toString('utf8');
+    const again = Buffer.from(content, 'utf8');
+    if (!again.equals(bytes)) {
+      let at = 0;
+      while (bytes[at] === again[at]) at++;
+      throw new ScenarioFileError(file, bytes.subarray(0, at).toString('latin1').split('\n').length, 'not UTF-8 text (save the file as UTF-8)');
     }
   }
   const lineCounter = new LineCounter();
