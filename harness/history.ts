@@ -6,7 +6,7 @@
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { makeDirectory } from '../devices/directories.ts';
-import { type RunRecord, seededDefects, type Verdict } from './results.ts';
+import { RUN_INTERRUPTED, type RunRecord, seededDefects, type Verdict } from './results.ts';
 import { failureMessage, runSummary } from './reporters/run-facts.ts';
 
 export const DEFAULT_HISTORY_FILE = '.smets-hil/history.sqlite';
@@ -31,8 +31,8 @@ export const SQLITE_SIDE_FILES = ['-wal', '-shm', '-journal'] as const;
  */
 const SCHEMA_VERSION = 3;
 
-/** What the runner says of a step or attempt the run's interruption stopped (runner.ts). */
-const INTERRUPTED_MESSAGE = '%the run was interrupted%';
+/** A message saying the run's interruption stopped the step or attempt (a LIKE pattern). */
+const INTERRUPTED_MESSAGE = `%${RUN_INTERRUPTED}%`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (

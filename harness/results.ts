@@ -6,6 +6,9 @@
 
 export type Verdict = 'pass' | 'fail' | 'error' | 'skip';
 
+/** What a run, and the step or attempt it stopped, says when it is interrupted (a signal): RunRecord.interrupted. */
+export const RUN_INTERRUPTED = 'the run was interrupted';
+
 export type TrafficDirection = 'user->dcc' | 'dcc->user' | 'dcc->device' | 'device->dcc' | 'dcc->endpoint';
 
 /**

@@ -15,7 +15,7 @@ import { diffSnapshots, type Json, unexpectedChanges } from '../../devices/snaps
 import { DEFAULT_DELAY_MS } from '../../devices/transports/faults.ts';
 import type { Defect } from '../../emulator/service.ts';
 import type { Eui } from '../../protocol/smki/eui.ts';
-import { type AttemptRecord, type DeviceDiff, type FieldChange, type RunRecord, type StepRecord, summarize, type TestRecord, type Verdict } from '../results.ts';
+import { type AttemptRecord, type DeviceDiff, type FieldChange, RUN_INTERRUPTED as INTERRUPTED, type RunRecord, type StepRecord, summarize, type TestRecord, type Verdict } from '../results.ts';
 import type { LoadedScenario } from '../scenarios/loader.ts';
 import { durationMs } from '../scenarios/schema.ts';
 import type { DevicePool } from './device-pool.ts';
@@ -52,8 +52,6 @@ export interface RunOptions {
 }
 
 class StepTimeout extends InfrastructureError {}
-
-const INTERRUPTED = 'the run was interrupted';
 
 /** What stops a step, or setting up a world, when the run is interrupted. */
 class RunInterrupted extends StepTimeout {
