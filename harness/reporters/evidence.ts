@@ -100,14 +100,18 @@ export async function writeEvidenceBundle(run: RunRecord, rootDir: string, optio
   }
 }
 
+/** The files every bundle holds rendered from the run, whatever the run (with devices/index.json). */
+const RENDERED: Record<string, (run: RunRecord) => string> = {
+  'run.json': (run) => JSON.stringify(run, jsonReplacer, 2) + '\n',
+  'report.json': renderJson,
+  'report.junit.xml': renderJunit,
+  'report.html': renderHtml,
+  'verdicts.txt': (run) => renderVerdictTable(run, { color: false }),
+};
+
 /** Writes the bundle's files and manifest into `dir`; returns the manifest's SHA-256. */
 async function writeBundleFiles(run: RunRecord, dir: string): Promise<string> {
-  const files = new Map<string, string>();
-  files.set('run.json', JSON.stringify(run, jsonReplacer, 2) + '\n');
-  files.set('report.json', renderJson(run));
-  files.set('report.junit.xml', renderJunit(run));
-  files.set('report.html', renderHtml(run));
-  files.set('verdicts.txt', renderVerdictTable(run, { color: false }));
+  const files = new Map<string, string>(Object.entries(RENDERED).map(([name, render]) => [name, render(run)]));
 
   const deviceNames = new NameAllocator();
   const deviceIndex: Record<string, string> = {};
@@ -153,7 +157,7 @@ export interface EvidenceVerification {
 }
 
 /** The files every bundle holds, whatever the run. */
-const FIXED_FILES = ['run.json', 'report.json', 'report.junit.xml', 'report.html', 'verdicts.txt', 'devices/index.json'];
+const FIXED_FILES = [...Object.keys(RENDERED), 'devices/index.json'];
 
 /** What a bundle of this run must list beyond FIXED_FILES and lacks: a traffic file per test, a log per device log. */
 async function missingForRun(root: string, listed: ReadonlySet<string>): Promise<string[]> {
