@@ -264,9 +264,9 @@ function checkOutputsApart(reports: readonly ReportSpec[], args: RunArgs, scenar
     if (s.worldFile) inputs.set(realPath(s.worldFile), `the world file ${relative(process.cwd(), s.worldFile)}`);
   }
   if (args.rig) inputs.set(realPath(args.rig), `the rig file ${args.rig}`);
-  for (const r of reports) {
-    const input = inputs.get(realPath(r.file));
-    if (input) throw new CliExit(EXIT.usage, `--report ${r.format}=${r.file} would write over ${input}, which this run reads`);
+  for (const report of outputs) {
+    const input = inputs.get(report.path);
+    if (input) throw new CliExit(EXIT.usage, `${report.label} would write over ${input}, which this run reads`);
   }
   if (args.evidence) outputs.push({ label: `--evidence ${args.evidence}`, path: realPath(args.evidence), folder: true });
   if (args.history) {
